@@ -1,0 +1,122 @@
+"""Engine and session handling for SQLite (default) and PostgreSQL with the same code.
+
+SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for every transaction:
+taking the write lock up front means two writers never deadlock on a read→write lock upgrade
+(the failure mode of SQLite's default deferred transactions), and the conditional
+reservation UPDATE stays the only thing that decides whether stock is available.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import config
+from core.errors import Busy
+
+_factories: dict[str, sessionmaker[Session]] = {}
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI object
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is disabled).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Create an engine for ``url`` (default: ``DATABASE_URL`` or the SQLite file)."""
+    url = url or config.database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10})
+        _install_sqlite_hooks(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """One session factory (and engine) per database URL per process."""
+    key = url or config.database_url()
+    factory = _factories.get(key)
+    if factory is None:
+        factory = sessionmaker(make_engine(key), expire_on_commit=False)
+        _factories[key] = factory
+    return factory
+
+
+def get_engine(url: str | None = None) -> Engine:
+    engine = session_factory(url).kw["bind"]
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests, and before a restore replaces the file)."""
+    for factory in _factories.values():
+        factory.kw["bind"].dispose()
+    _factories.clear()
+
+
+@contextmanager
+def transaction(url: str | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back everything on any exception."""
+    with session_factory(url).begin() as session:
+        yield session
+
+
+def is_sqlite(session_or_engine: Session | Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "sqlite"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
+    """Make ``fn(session, ...)`` a service: one call = one transaction.
+
+    Callers pass ``session=`` to compose a service into a larger transaction (an import that
+    creates many orders); otherwise a transaction is opened, committed on success and rolled
+    back on any error. A SQLite lock that outlasts the busy timeout becomes :class:`Busy`
+    ("try again") instead of a traceback.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = kwargs.pop("session", None)
+        if session is not None:
+            return fn(session, *args, **kwargs)  # type: ignore[arg-type]
+        try:
+            with transaction() as s:
+                return fn(s, *args, **kwargs)
+        except OperationalError as exc:
+            if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+                raise Busy("the database is busy, please try again") from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,86 @@
+"""Domain errors. Each carries a translation key and parameters so the UI can show it in the
+user's language, and an English ``str()`` for the CLI and logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class OMSError(Exception):
+    """Base of every expected failure: the action was refused and nothing was written."""
+
+    key = "error.generic"
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """One problem with one input field (``row`` is set for multi-row inputs such as lines)."""
+
+    field: str
+    message: str
+    row: int | None = None
+    value: Any = None
+
+
+class ValidationError(OMSError):
+    key = "error.validation"
+
+    def __init__(self, issues: list[FieldIssue]) -> None:
+        self.issues = issues
+        text = "; ".join(
+            (f"line {i.row}: " if i.row is not None else "") + f"{i.field}: {i.message}" for i in issues
+        )
+        super().__init__(f"invalid input: {text}")
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    warehouse: str
+    requested: int
+    available: int
+
+
+class InsufficientStock(OMSError):
+    key = "error.insufficient_stock"
+
+    def __init__(self, shortages: list[Shortage]) -> None:
+        self.shortages = shortages
+        text = "; ".join(
+            f"{s.sku} @ {s.warehouse}: requested {s.requested}, available {s.available}" for s in shortages
+        )
+        super().__init__(f"not enough stock: {text}")
+
+
+class NotFound(OMSError):
+    key = "error.not_found"
+
+
+class PermissionDenied(OMSError):
+    key = "error.permission"
+
+
+class IllegalTransition(OMSError):
+    key = "error.transition"
+
+
+class StaleVersion(OMSError):
+    key = "error.stale"
+
+
+class Conflict(OMSError):
+    """A uniqueness rule would be broken (duplicate username, external ref, ...)."""
+
+    key = "error.conflict"
+
+
+class Busy(OMSError):
+    """The database stayed locked past the busy timeout; the user can simply try again."""
+
+    key = "error.busy"

@@ -1,0 +1,93 @@
+"""Configurable business rules (review, allocation, carrier, tagging) stored in ``rules``.
+
+A condition is JSON a manager can edit: ``{"field": "total", "op": ">", "value": 5000}``,
+combined with ``{"all": [...]}`` / ``{"any": [...]}`` / ``{"not": {...}}``. Facts are a plain
+dict built from the order, so the same evaluator serves order creation, re-evaluation and
+the "which past orders would this rule catch?" preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Rule
+
+OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "is_true", "is_false")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: int
+    name: str
+    kind: str
+    priority: int
+    condition: dict[str, Any]
+    action: dict[str, Any]
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def matches(condition: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """True when ``facts`` satisfy ``condition``; an unknown field never matches."""
+    if "all" in condition:
+        return all(matches(c, facts) for c in condition["all"])
+    if "any" in condition:
+        return any(matches(c, facts) for c in condition["any"])
+    if "not" in condition:
+        return not matches(condition["not"], facts)
+    field, op, expected = condition.get("field"), condition.get("op"), condition.get("value")
+    if field not in facts:
+        return False
+    actual = _num(facts[field])
+    expected = _num(expected)
+    try:
+        match op:
+            case "==":
+                return actual == expected
+            case "!=":
+                return actual != expected
+            case ">":
+                return actual is not None and actual > expected
+            case ">=":
+                return actual is not None and actual >= expected
+            case "<":
+                return actual is not None and actual < expected
+            case "<=":
+                return actual is not None and actual <= expected
+            case "in":
+                return actual in (expected or [])
+            case "not_in":
+                return actual not in (expected or [])
+            case "contains":
+                return expected in (actual or [])
+            case "is_true":
+                return bool(actual)
+            case "is_false":
+                return not actual
+    except TypeError:
+        return False
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def active_rules(session: Session, kind: str) -> list[RuleSpec]:
+    rows = session.execute(
+        select(Rule).where(Rule.kind == kind, Rule.active.is_(True)).order_by(Rule.priority, Rule.id)
+    ).scalars()
+    return [RuleSpec(r.id, r.name, r.kind, r.priority, r.condition, r.action) for r in rows]
+
+
+def first_action(rules: list[RuleSpec], facts: dict[str, Any], key: str) -> tuple[Any, RuleSpec | None]:
+    """Value of ``action[key]`` of the first matching rule that sets it (rules in priority order)."""
+    for rule in rules:
+        if key in rule.action and matches(rule.condition, facts):
+            return rule.action[key], rule
+    return None, None

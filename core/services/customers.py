@@ -1,0 +1,112 @@
+"""Customers: one profile per person, found by normalised phone (then e-mail).
+
+Phones are stored as bare digits (``+86 138-0013-8000`` → ``13800138000``) and e-mails
+lower-cased, so the same person typed three ways by three clerks is one customer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from core.db import unit_of_work
+from core.models import Customer, Order
+from core.numbering import next_customer_code
+from core.permissions import Actor, require
+from core.timeutil import utcnow
+
+_DIGITS = re.compile(r"\D+")
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    """Digits only, China's +86 / 0086 prefix dropped; None for empty input."""
+    if phone is None:
+        return None
+    digits = _DIGITS.sub("", str(phone))
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits or None
+
+
+def normalise_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def is_valid_mobile(phone: str | None) -> bool:
+    """Mainland mobile numbers: 11 digits starting with 1."""
+    return bool(phone) and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
+
+
+_C = Customer.__table__
+_LOOKUP = select(_C.c.id, _C.c.code, _C.c.name, _C.c.phone, _C.c.tier).order_by(_C.c.id).limit(1)
+_BY_PHONE = _LOOKUP.where(_C.c.phone == bindparam("v"))
+_BY_EMAIL = _LOOKUP.where(_C.c.email == bindparam("v"))
+_INSERT = insert(_C).returning(_C.c.id)
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: int
+    code: str
+    name: str
+    phone: str | None
+    tier: str
+    created: bool
+
+
+def find_or_create(
+    session: Session,
+    *,
+    name: str,
+    phone: str | None,
+    email: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+    district: str | None = None,
+    address: str | None = None,
+) -> CustomerRef:
+    """The customer with this phone (else e-mail), or a new one. Runs in the caller's transaction."""
+    phone, email = normalise_phone(phone), normalise_email(email)
+    conn = session.connection()
+    row = conn.execute(_BY_PHONE, {"v": phone}).first() if phone else None
+    if row is None and email:
+        row = conn.execute(_BY_EMAIL, {"v": email}).first()
+    if row is not None:
+        return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
+    code = next_customer_code(session)
+    new_id = conn.execute(_INSERT, dict(
+        code=code, name=name.strip(), phone=phone, email=email, province=province, city=city,
+        district=district, address=address, tier="normal", tags=[], created_at=utcnow(),
+    )).scalar_one()
+    return CustomerRef(new_id, code, name.strip(), phone, "normal", True)
+
+
+@unit_of_work
+def search_customers(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
+    """Customers whose phone, name or code contains ``query``, most active first."""
+    require(actor, "customer.view")
+    query = query.strip()
+    columns = ["id", "code", "name", "phone", "province", "city", "district", "address", "tier", "orders"]
+    if not query:
+        return pd.DataFrame(columns=columns)
+    digits = normalise_phone(query)
+    conds = [Customer.name.contains(query, autoescape=True), Customer.code == query.upper()]
+    if digits and len(digits) >= 4:
+        conds.append(Customer.phone.contains(digits, autoescape=True))
+    order_count = (
+        select(func.count(Order.id)).where(Order.customer_id == Customer.id).correlate(Customer).scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Customer.id, Customer.code, Customer.name, Customer.phone, Customer.province, Customer.city,
+            Customer.district, Customer.address, Customer.tier, order_count.label("orders"),
+        ).where(or_(*conds)).order_by(order_count.desc(), Customer.id).limit(limit)
+    ).all()
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,108 @@
+"""Stock primitives shared by every service that moves goods: reserve, release, ship, post.
+
+Every change is a single conditional UPDATE whose WHERE clause carries the invariant, so a
+concurrent writer can never oversell: two clerks racing for the last unit both run
+``reserved = reserved + q WHERE on_hand - reserved >= q`` and exactly one matches a row.
+Reading "available" first and writing afterwards is never done here — under concurrency that
+oversells. Callers touch an order's stock rows sorted by (product, warehouse) so concurrent
+transactions lock rows in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from core.models import StockLevel, StockMovement
+from core.timeutil import utcnow
+
+_T = StockLevel.__table__
+_KEY = and_(_T.c.product_id == bindparam("p"), _T.c.warehouse_id == bindparam("w"))
+_RESERVE = update(_T).where(_KEY, _T.c.on_hand - _T.c.reserved >= bindparam("q")).values(
+    reserved=_T.c.reserved + bindparam("q"))
+_RELEASE = update(_T).where(_KEY, _T.c.reserved >= bindparam("q")).values(reserved=_T.c.reserved - bindparam("q"))
+
+
+def reserve(session: Session, product_id: int, warehouse_id: int, qty: int) -> bool:
+    """Reserve ``qty`` if available; False (and nothing changed) otherwise."""
+    result = session.connection().execute(_RESERVE, {"p": product_id, "w": warehouse_id, "q": qty})
+    return result.rowcount == 1
+
+
+def release(session: Session, product_id: int, warehouse_id: int, qty: int) -> None:
+    """Give back a reservation (cancel, backorder, re-allocation)."""
+    result = session.connection().execute(_RELEASE, {"p": product_id, "w": warehouse_id, "q": qty})
+    if result.rowcount != 1:
+        raise RuntimeError(f"reservation of {qty} for product {product_id} in warehouse {warehouse_id} is missing")
+
+
+def available(session: Session, product_id: int, warehouse_id: int) -> int:
+    """Current on_hand − reserved (for messages and display only, never for the decision)."""
+    row = session.execute(
+        select(StockLevel.on_hand - StockLevel.reserved).where(
+            StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id
+        )
+    ).scalar_one_or_none()
+    return int(row or 0)
+
+
+def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
+    """Create the stock row (zero stock) if this product was never stocked in this warehouse."""
+    exists = session.execute(
+        select(StockLevel.id).where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+    ).first()
+    if exists is None:
+        session.execute(insert(StockLevel).values(product_id=product_id, warehouse_id=warehouse_id, on_hand=0, reserved=0))
+
+
+def post_movement(
+    session: Session,
+    *,
+    product_id: int,
+    warehouse_id: int,
+    qty_delta: int,
+    kind: str,
+    actor: str,
+    reason: str | None = None,
+    ref_type: str | None = None,
+    ref_id: int | None = None,
+    consume_reserved: bool = False,
+) -> bool:
+    """Append a ledger movement and apply it to on_hand in the same transaction.
+
+    A negative movement only applies if it leaves on_hand ≥ reserved (or, with
+    ``consume_reserved``, takes the same units out of the reservation — a shipment). Returns
+    False when the stock is not there; the caller turns that into a clear error.
+    """
+    if qty_delta == 0:
+        return True
+    ensure_level(session, product_id, warehouse_id)
+    key = and_(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+    if consume_reserved:
+        stmt = (
+            update(StockLevel)
+            .where(key, StockLevel.reserved >= -qty_delta, StockLevel.on_hand >= -qty_delta)
+            .values(on_hand=StockLevel.on_hand + qty_delta, reserved=StockLevel.reserved + qty_delta)
+        )
+    else:
+        stmt = (
+            update(StockLevel)
+            .where(key, StockLevel.on_hand + qty_delta >= StockLevel.reserved)
+            .values(on_hand=StockLevel.on_hand + qty_delta)
+        )
+    if session.execute(stmt).rowcount != 1:
+        return False
+    session.execute(
+        insert(StockMovement).values(
+            at=utcnow(),
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            qty_delta=qty_delta,
+            kind=kind,
+            reason=reason,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            actor=actor,
+        )
+    )
+    return True

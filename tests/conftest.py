@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite (default) or PostgreSQL.
+
+``OMS_TEST_BACKEND=postgres`` runs the same tests against a throw-away database
+``oms_test_<random>`` on the server in ``OMS_TEST_PG_ADMIN_URL`` (default: root@127.0.0.1),
+created at session start and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core import db, refdata
+from core.reference import seed_reference
+from core.schema import upgrade
+
+BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
+PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
+
+
+def _seed(url: str) -> None:
+    with db.transaction(url) as s:
+        seed_reference(s)
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, seeded database built once per test session."""
+    if BACKEND == "postgres":
+        name = f"oms_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        engine = db.make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        db.dispose_all()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite:///{path}"
+        engine = db.make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        _seed(url)
+        db.dispose_all()
+        yield str(path)
+
+
+def _truncate_all(url: str) -> None:
+    from core.models import Base
+
+    engine = db.get_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """URL of an empty OMS database (reference rows only), also set as DATABASE_URL."""
+    db.dispose_all()
+    refdata.clear_cache()
+    if BACKEND == "postgres":
+        url = _template
+        _truncate_all(url)
+        _seed(url)
+    else:
+        path = tmp_path / "oms.db"
+        shutil.copy(_template, path)
+        url = f"sqlite:///{path}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    db.dispose_all()
