@@ -147,7 +147,8 @@ class Order(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    # (channel_id, external_ref) is unique, which also indexes channel_id on its own.
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     external_ref: Mapped[str | None] = mapped_column(String(100))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))

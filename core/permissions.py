@@ -15,22 +15,57 @@ ROLES = ("admin", "manager", "buyer", "warehouse", "service", "clerk")
 _ALL = frozenset(ROLES)
 _OFFICE = frozenset({"admin", "manager"})
 
-# action -> roles allowed. Admin may do everything a small shop's owner would.
+# action -> roles allowed (docs/permissions.md is the readable version of this table).
+# Admin is the shop owner's account: users and settings, and everything else too.
 PERMISSIONS: dict[str, frozenset[str]] = {
+    # orders
     "order.view": _ALL,
     "order.create": _OFFICE | {"clerk", "service"},
     "order.edit": _OFFICE | {"clerk", "service"},
     "order.review": _OFFICE | {"service"},  # confirm / hold / release
     "order.cancel": _OFFICE | {"clerk", "service"},
-    "order.fulfil": _OFFICE | {"warehouse"},  # picking / packed / shipped
+    "order.fulfil": _OFFICE | {"warehouse"},  # allocate / pick / pack / ship
     "order.deliver": _OFFICE | {"warehouse", "service"},
     "order.complete": _OFFICE | {"service"},
+    "order.import": _OFFICE | {"service"},
+    # customers
     "customer.view": _OFFICE | {"clerk", "service"},
     "customer.edit": _OFFICE | {"clerk", "service"},
+    "customer.pii": _OFFICE | {"clerk", "service"},  # unmasked phone / address
+    # stock
     "stock.view": _ALL,
     "stock.adjust": _OFFICE | {"warehouse"},
+    "stock.approve": _OFFICE,  # adjustments above the approval threshold
+    "stock.transfer": _OFFICE | {"warehouse"},
+    "stock.receive": _OFFICE | {"warehouse", "buyer"},
+    "stock.import": _OFFICE,
+    "cost.view": _OFFICE | {"buyer"},  # unit costs, margins, stock value
+    # after-sales
+    "rma.view": _OFFICE | {"service", "warehouse"},
+    "rma.create": _OFFICE | {"service"},
+    "rma.decide": _OFFICE | {"service"},  # approve / reject
+    "rma.receive": _OFFICE | {"service", "warehouse"},  # receive / inspect
+    "rma.refund": _OFFICE | {"service"},
+    "rma.override": _OFFICE,  # policy overrides, refunds above the computed amount
+    # planning and purchasing
+    "forecast.view": _OFFICE | {"buyer"},
+    "forecast.run": _OFFICE | {"buyer"},
+    "replenish.decide": _OFFICE | {"buyer"},
+    "purchase.edit": _OFFICE | {"buyer"},
+    "allocation.decide": _OFFICE,
+    # oversight
     "dashboard.view": _OFFICE,
+    "alert.view": _OFFICE | {"warehouse", "service", "buyer"},
+    "alert.ack": _OFFICE | {"warehouse", "service", "buyer"},
+    "dq.view": _OFFICE,
+    "dq.run": _OFFICE,
+    "rules.edit": _OFFICE,
+    "audit.view": _OFFICE,
+    "notification.view": _OFFICE,
+    # administration
+    "settings.edit": frozenset({"admin"}),
     "user.manage": frozenset({"admin"}),
+    "backup.run": frozenset({"admin"}),
 }
 
 

@@ -30,6 +30,7 @@ def make_product(sku: str, price: str = "99.00", stock_by_wh: dict[str, int] | N
         s.flush()
         for code, qty in (stock_by_wh or {}).items():
             wh_id = s.execute(select(Warehouse.id).where(Warehouse.code == code)).scalar_one()
+            stock.ensure_level(s, p.id, wh_id)
             stock.post_movement(s, product_id=p.id, warehouse_id=wh_id, qty_delta=qty, kind="initial",
                                 actor="test", reason="test stock")
         return p.id

@@ -697,3 +697,33 @@ def order_id_by_number(session: Session, number: str) -> int:
     if oid is None:
         raise NotFound(f"no order {number}", number=number)
     return oid
+
+
+# --- backorders ------------------------------------------------------------------------------
+
+
+def reserve_backorders(session: Session, product_ids: list[int], warehouse_id: int, actor: Actor) -> list[str]:
+    """Give newly arrived stock to waiting backorders: highest priority first, then oldest.
+
+    Called inside the arrival's transaction (goods receipt, transfer in, return restock), so
+    stock and the orders it releases commit together. Each order is confirmed only if *all* its
+    lines can be reserved (a savepoint undoes a partial attempt); an order that cannot be
+    served yet does not block a smaller one behind it. Returns the confirmed order numbers.
+    """
+    o, ol = Order.__table__, OrderLine.__table__
+    waiting = session.execute(
+        select(o.c.id, o.c.number).where(
+            o.c.status == "backordered",
+            o.c.id.in_(select(ol.c.order_id).where(ol.c.product_id.in_(product_ids),
+                                                   ol.c.warehouse_id == warehouse_id)),
+        ).order_by(o.c.priority.desc(), o.c.placed_at, o.c.id)
+    ).all()
+    confirmed: list[str] = []
+    for order_id, number in waiting:
+        try:
+            with session.begin_nested():
+                transition(order_id, "confirmed", actor, note="stock arrived", session=session)
+        except InsufficientStock:
+            continue
+        confirmed.append(number)
+    return confirmed

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 02:47:29.494530
+Create Date: 2026-11-25
 """
 
 from alembic import op
@@ -244,7 +244,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_orders_number'))
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_orders_channel_id'), ['channel_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_placed_at'), ['placed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_ship_phone'), ['ship_phone'], unique=False)
@@ -614,7 +613,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orders_ship_phone'))
         batch_op.drop_index(batch_op.f('ix_orders_placed_at'))
         batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_orders_channel_id'))
 
     op.drop_table('orders')
     with op.batch_alter_table('import_batches', schema=None) as batch_op:

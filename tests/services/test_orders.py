@@ -231,3 +231,27 @@ def test_search_by_number_phone_name_and_injection_text(sku: int) -> None:
     assert orders.search_orders(CLERK, "%").empty
     assert len(orders.search_orders(CLERK, "", statuses=["confirmed"], channels=["PHONE"])) == 2
     assert orders.order_id_by_number(r.number.lower()) == r.id
+
+
+def test_arrivals_release_backorders_by_priority_then_age(db_url: str) -> None:
+    from core import stock
+    from core.models import Warehouse
+
+    pid = make_product("A", "10.00", {"SH": 0})
+    other = make_product("B", "10.00", {"SH": 0})
+    old = orders.create_order(order_input(("A", 2), allow_backorder=True), CLERK)
+    big = orders.create_order(order_input(("A", 5), allow_backorder=True), CLERK)
+    vip = orders.create_order(order_input(("A", 2), allow_backorder=True, priority=5), CLERK)
+    young = orders.create_order(order_input(("A", 1), allow_backorder=True), CLERK)
+    blocked = orders.create_order(order_input(("A", 1), ("B", 1), allow_backorder=True), CLERK)
+    with db.transaction() as s:
+        wh = s.execute(select(Warehouse.id).where(Warehouse.code == "SH")).scalar_one()
+        stock.post_movement(s, product_id=pid, warehouse_id=wh, qty_delta=6, kind="receipt", actor="t")
+        released = orders.reserve_backorders(s, [pid], wh, SERVICE)
+    # vip first (priority), then the oldest that fits; `big` (5) no longer fits but does not block
+    # the younger small order; `blocked` lacks B entirely and keeps nothing reserved.
+    assert released == [vip.number, old.number, young.number]
+    assert _stock(pid) == (6, 5) and _stock(other) == (0, 0)
+    statuses = {n: orders.order_detail(i, MANAGER).header["status"] for n, i in
+                [(big.number, big.id), (blocked.number, blocked.id), (vip.number, vip.id)]}
+    assert statuses == {big.number: "backordered", blocked.number: "backordered", vip.number: "confirmed"}

@@ -1,0 +1,35 @@
+# The two commands of the README:  make run  (app on SQLite with demo data)  ·  make test
+PYTHON ?= python3
+PG_ADMIN_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
+DEMO_ORDERS ?= 50000
+PORT ?= 8501
+
+.PHONY: install run demo test test-sqlite test-postgres lint bench
+
+install:
+	$(PYTHON) -m pip install -q -r requirements-dev.txt
+	$(PYTHON) -m pip install -q --no-deps -e .
+
+data/oms.db:
+	$(PYTHON) -m core.cli init --demo --orders $(DEMO_ORDERS)
+
+demo: install data/oms.db
+
+run: demo
+	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: install lint test-sqlite test-postgres
+
+lint:
+	$(PYTHON) -m ruff check .
+
+test-sqlite:
+	$(PYTHON) -m pytest -q
+
+test-postgres:
+	bash .ci/ensure-postgres
+	OMS_TEST_BACKEND=postgres OMS_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) $(PYTHON) -m pytest -q tests/services
+
+bench:
+	$(PYTHON) bench/orders.py
+	$(PYTHON) bench/seed.py

@@ -1,0 +1,114 @@
+"""The ``oms`` command line (also ``python -m core.cli``).
+
+Every command calls the same services as the pages. On bad input it prints one line naming
+the problem to stderr, exits non-zero and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import string
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from core import config, db
+from core.errors import OMSError
+from core.permissions import ROLES, SYSTEM
+from core.reference import seed_reference
+from core.schema import upgrade
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _random_password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(14))
+        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
+            return pw
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    upgrade(db.get_engine())
+    with db.transaction() as s:
+        seed_reference(s)
+    print(f"schema up to date: {config.database_url()}")
+    if args.demo:
+        from data.demo import load_demo
+
+        def progress(fraction: float, message: str) -> None:
+            print(f"\r[{fraction:5.0%}] {message:<60}", end="", file=sys.stderr, flush=True)
+
+        summary = load_demo(orders=args.orders, seed=args.seed, progress=progress)
+        print(file=sys.stderr)
+        print(f"demo data: {summary.products} products, {summary.customers} customers, {summary.orders} orders, "
+              f"{summary.order_lines} lines, {summary.movements} stock movements in {summary.seconds:.1f} s")
+        print("demo users (username / password):")
+        for user, pw in summary.users.items():
+            print(f"  {user:<10} {pw}")
+    else:
+        print("no user accounts are created outside demo mode; add one with: oms users add NAME --role admin")
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from core.services.users import create_user
+
+    password = args.password or _random_password()
+    user = create_user(args.name, password, args.role, SYSTEM, display_name=args.display_name)
+    print(f"created user {user.username} ({user.role})")
+    if not args.password:
+        print(f"password: {password}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    script = BENCH_DIR / f"{args.name}.py"
+    if not script.exists():
+        names = ", ".join(sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.stem.startswith("_")))
+        raise OMSError(f"no benchmark {args.name!r}; available: {names}")
+    return subprocess.call([sys.executable, str(script), *args.bench_args])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oms", description="Retail order-management system")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create/upgrade the schema; optionally load demo data")
+    p.add_argument("--demo", action="store_true", help="load a demo retailer and one user per role")
+    p.add_argument("--orders", type=int, default=50_000, help="demo orders (default 50000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed for the demo data")
+    p.set_defaults(func=cmd_init)
+
+    users = sub.add_parser("users", help="manage user accounts").add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("add", help="add a user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--password", help="default: a random password, printed once")
+    p.add_argument("--display-name")
+    p.set_defaults(func=cmd_users_add)
+
+    p = sub.add_parser("bench", help="run a benchmark from bench/ (prints one JSON line)")
+    p.add_argument("name")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except OMSError as exc:
+        print(f"oms: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The migrations build exactly the models' schema; the CLI initialises and adds users."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+
+from core import db
+from core.cli import main
+from core.models import Base, Channel, Sequence, Setting, User, Warehouse
+from core.services.users import authenticate
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    with db.get_engine().connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == []
+
+
+def test_init_is_idempotent_and_creates_no_accounts(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init"]) == 0
+    assert main(["init"]) == 0
+    assert "no user accounts" in capsys.readouterr().out
+    with db.transaction() as s:
+        assert s.execute(select(User)).first() is None
+        assert len(s.execute(select(Channel)).all()) == 7
+        assert len(s.execute(select(Warehouse)).all()) == 4
+        assert {r for r in s.execute(select(Sequence.name)).scalars()} >= {"SO", "RMA", "PO", "CUST", "REF"}
+        assert s.execute(select(Setting.key)).first() is not None
+
+
+def test_users_add_then_login(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "add", "alice", "--role", "manager"]) == 0
+    out = capsys.readouterr().out
+    password = out.split("password: ")[1].strip()
+    result = authenticate("alice", password)
+    assert result.user is not None and result.user.role == "manager"
+    assert authenticate("alice", "wrong-pass1").reason == "invalid"
+
+
+def test_users_add_bad_input_exits_nonzero_and_writes_nothing(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "add", "bob", "--role", "clerk", "--password", "short"]) == 2
+    assert "password" in capsys.readouterr().err
+    assert main(["users", "add", "bob", "--role", "clerk", "--password", "longenough1"]) == 0
+    assert main(["users", "add", "bob", "--role", "clerk", "--password", "longenough1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["users", "add", "carol", "--role", "pirate"])
+    with db.transaction() as s:
+        assert s.execute(select(User.username)).scalars().all() == ["bob"]
+
+
+def test_lockout_after_repeated_failures(db_url: str) -> None:
+    assert main(["users", "add", "dave", "--role", "clerk", "--password", "correct-horse9"]) == 0
+    for _ in range(4):
+        assert authenticate("dave", "nope-nope1").reason == "invalid"
+    assert authenticate("dave", "nope-nope1").reason == "locked"
+    assert authenticate("dave", "correct-horse9").reason == "locked"
