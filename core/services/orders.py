@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, refdata, stock
+from core import audit, notify, refdata, stock
 from core.db import unit_of_work
 from core.errors import (
     Conflict,
@@ -416,6 +416,9 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     note = f"rule: {rule.name}" if rule and status != "backordered" else None
     conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
                                      to_status=status, note=note))
+    notify.queue(session, event="order.created", order_id=order_id,
+                 phone=customers.normalise_phone(data.phone) or cust.phone, email=customers.normalise_email(data.email),
+                 payload={"number": number, "status": status, "total": str(total)})
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
@@ -436,7 +439,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
 
 def _load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
-        select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id).where(Order.id == order_id)
+        select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone)
+        .where(Order.id == order_id)
     ).first()
     if row is None:
         raise NotFound(f"no order {order_id}", order_id=order_id)
@@ -553,6 +557,10 @@ def transition(
         _ship_all(session, order_id, order.number, actor)
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=order.status, to_status=to_status, note=note))
+    if to_status in notify.CUSTOMER_VISIBLE_ORDER_STATUSES:
+        notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone,
+                     payload={"number": order.number, "status": to_status, "carrier": values.get("carrier"),
+                              "tracking_no": values.get("tracking_no")})
     audit.record(session, actor, f"order.{to_status}", "order", order.number,
                  before={"status": order.status, "version": order.version},
                  after={k: v for k, v in values.items()} | {"version": version})

@@ -16,7 +16,17 @@ from core.errors import (
     StaleVersion,
     ValidationError,
 )
-from core.models import Alert, AuditLog, Customer, Order, OrderEvent, OrderLine, StockLevel, StockMovement
+from core.models import (
+    Alert,
+    AuditLog,
+    Customer,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderLine,
+    StockLevel,
+    StockMovement,
+)
 from core.services import orders
 from core.services.orders import LineInput
 from tests.factories import ADMIN, BUYER, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
@@ -165,6 +175,12 @@ def test_full_lifecycle_ships_through_the_ledger(sku: int) -> None:
     with db.transaction() as s:
         mv = s.execute(select(StockMovement).where(StockMovement.kind == "shipment")).scalar_one()
         assert (mv.qty_delta, mv.ref_type, mv.ref_id) == (-3, "order", r.id)
+        outbox = s.execute(select(Notification.event, Notification.recipient, Notification.payload)
+                           .order_by(Notification.id)).all()
+    # picking/packed are internal; shipped and delivered reach the customer (with tracking)
+    assert [(e, rcpt) for e, rcpt, _ in outbox] == [
+        ("order.created", "13800138000"), ("order.shipped", "13800138000"), ("order.delivered", "13800138000")]
+    assert outbox[1].payload["tracking_no"] == "SF100"
 
 
 def test_cancel_releases_reservation(sku: int) -> None:

@@ -1,0 +1,38 @@
+"""Notifications outbox: every customer-visible change queues a message row.
+
+Nothing is sent from here (this machine has no SMS gateway); a sender process reads rows with
+status ``pending`` and marks them sent. Writing the row in the same transaction as the change
+means a message is queued if and only if the change committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from core.models import Notification
+from core.timeutil import utcnow
+
+CUSTOMER_VISIBLE_ORDER_STATUSES = frozenset({"confirmed", "shipped", "delivered", "cancelled"})
+
+_INSERT = insert(Notification.__table__)
+
+
+def queue(
+    session: Session,
+    *,
+    event: str,
+    order_id: int | None,
+    phone: str | None,
+    email: str | None = None,
+    payload: dict[str, Any],
+) -> None:
+    """Queue an SMS to ``phone`` (and an e-mail when known); no recipient → nothing queued."""
+    now = utcnow()
+    rows = [dict(created_at=now, channel=channel, recipient=recipient, order_id=order_id, event=event,
+                 payload=payload, status="pending", sent_at=None)
+            for channel, recipient in (("sms", phone), ("email", email)) if recipient]
+    if rows:
+        session.connection().execute(_INSERT, rows)
