@@ -40,7 +40,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (read_only services) take no write lock, so dashboards never block writers.
+        readonly = conn.get_execution_options().get("oms_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -82,9 +84,19 @@ def dispose_all() -> None:
 
 
 @contextmanager
-def transaction(url: str | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back everything on any exception."""
-    with session_factory(url).begin() as session:
+def transaction(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back everything on any exception.
+
+    ``readonly`` starts a plain (deferred) transaction on SQLite instead of BEGIN IMMEDIATE,
+    so a long read does not hold the write lock; it must not write.
+    """
+    factory = session_factory(url)
+    if readonly:
+        engine = factory.kw["bind"].execution_options(oms_readonly=True)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+        return
+    with factory.begin() as session:
         yield session
 
 
@@ -98,7 +110,7 @@ R = TypeVar("R")
 
 
 def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
-    """Make ``fn(session, ...)`` a service: one call = one transaction.
+    """Make ``fn(session, ...)`` a service: one call = one write transaction.
 
     Callers pass ``session=`` to compose a service into a larger transaction (an import that
     creates many orders); otherwise a transaction is opened, committed on success and rolled
@@ -111,12 +123,29 @@ def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
         session = kwargs.pop("session", None)
         if session is not None:
             return fn(session, *args, **kwargs)  # type: ignore[arg-type]
-        try:
-            with transaction() as s:
-                return fn(s, *args, **kwargs)
-        except OperationalError as exc:
-            if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
-                raise Busy("the database is busy, please try again") from exc
-            raise
+        return _run(fn, False, args, kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def read_only(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
+    """Like :func:`unit_of_work` for queries: a deferred transaction that takes no write lock."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = kwargs.pop("session", None)
+        if session is not None:
+            return fn(session, *args, **kwargs)  # type: ignore[arg-type]
+        return _run(fn, True, args, kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _run(fn: Callable[..., R], readonly: bool, args: tuple, kwargs: dict) -> R:
+    try:
+        with transaction(readonly=readonly) as s:
+            return fn(s, *args, **kwargs)
+    except OperationalError as exc:
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            raise Busy("the database is busy, please try again") from exc
+        raise

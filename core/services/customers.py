@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from core.db import unit_of_work
+from core.db import read_only
 from core.models import Customer, Order
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
@@ -88,7 +88,7 @@ def find_or_create(
     return CustomerRef(new_id, code, name.strip(), phone, "normal", True)
 
 
-@unit_of_work
+@read_only
 def search_customers(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
     """Customers whose phone, name or code contains ``query``, most active first."""
     require(actor, "customer.view")

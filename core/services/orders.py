@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
-from core.db import unit_of_work
+from core.db import read_only, unit_of_work
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -609,7 +609,7 @@ SEARCH_COLUMNS = ["id", "number", "placed_at", "channel", "customer", "phone", "
                   "total", "warehouse", "external_ref"]
 
 
-@unit_of_work
+@read_only
 def search_orders(
     session: Session,
     actor: Actor,
@@ -664,7 +664,7 @@ class OrderDetail:
     allowed_transitions: tuple[str, ...]
 
 
-@unit_of_work
+@read_only
 def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
     """Header, lines (with reservations) and the timeline, plus what this actor may do next."""
     require(actor, "order.view")
@@ -699,7 +699,7 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
     return OrderDetail(header, lines, events, allowed)
 
 
-@unit_of_work
+@read_only
 def order_id_by_number(session: Session, number: str) -> int:
     oid = session.execute(select(Order.id).where(Order.number == number.strip().upper())).scalar_one_or_none()
     if oid is None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import unit_of_work
+from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
 from core.models import User
 from core.permissions import ROLES, Actor, require
@@ -134,7 +134,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     return LoginResult(_info(user), None)
 
 
-@unit_of_work
+@read_only
 def get_user(session: Session, username: str) -> UserInfo:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:

@@ -1,0 +1,101 @@
+"""Streamlit entry point: language, login, role-based navigation, logout — nothing else.
+
+The pages a role may open are derived from ``core.permissions`` (each page names the action it
+needs), so the menu and the services' own checks cannot drift apart. A page a role may not open
+is not registered at all; each page also re-checks its action itself (see
+``core.webui.guard_page``), because Streamlit can run a page file without this script.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import config
+from core.errors import OMSError
+from core.i18n import LANGUAGES
+from core.permissions import Actor
+from core.services.users import LOCKOUT, authenticate
+from core.webui import label, show_error, t
+
+# page file, title key, icon, the permission (core.permissions.PERMISSIONS) the page needs.
+# The first page a role may open is its landing page.
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("pages/dashboard.py", "page.dashboard", ":material/monitoring:", "dashboard.view"),
+    ("pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
+    ("pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
+)
+SESSION_KEYS = ("username", "role", "display_name")
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def _set_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_picker"]
+
+
+def _language_switch() -> None:
+    """Sidebar zh/en switch; the choice lives in the plain ``lang`` key, which survives pages
+    that do not render this widget."""
+    st.session_state.setdefault("lang", config.default_language())
+    st.sidebar.radio(
+        t("app.language"), LANGUAGES, index=LANGUAGES.index(st.session_state["lang"]),
+        format_func=LANGUAGE_NAMES.__getitem__, horizontal=True, key="lang_picker", on_change=_set_language,
+    )
+
+
+def _log_in() -> None:
+    """Form callback: one authenticate() call; the service counts failures and locks."""
+    st.session_state.pop("login_error", None)
+    try:
+        result = authenticate(st.session_state.get("login_username", ""), st.session_state.get("login_password", ""))
+    except OMSError as exc:
+        st.session_state["login_error"] = exc
+        return
+    st.session_state["login_password"] = ""
+    if result.user is None:
+        st.session_state["login_error"] = result.reason
+        return
+    st.session_state.update(username=result.user.username, role=result.user.role,
+                            display_name=result.user.display_name or result.user.username)
+
+
+def _login_page() -> None:
+    st.title(t("app.title"))
+    with st.form("login"):
+        st.subheader(t("login.title"))
+        st.text_input(t("login.username"), key="login_username")
+        st.text_input(t("login.password"), type="password", key="login_password")
+        st.form_submit_button(t("login.submit"), type="primary", key="login_submit", on_click=_log_in)
+    error = st.session_state.get("login_error")
+    if isinstance(error, OMSError):
+        show_error(error)
+    elif error == "locked":
+        st.error(t("login.locked", minutes=int(LOCKOUT.total_seconds() // 60)))
+    elif error:
+        st.error(t("login.invalid"))
+
+
+def _log_out() -> None:
+    """Drop the identity and every page's working state (baskets, picks, messages)."""
+    lang = st.session_state.get("lang")
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["lang"] = lang
+
+
+def _run_navigation(actor: Actor) -> None:
+    pages = [
+        st.Page(path, title=t(title), icon=icon)
+        for path, title, icon, action in PAGES if actor.can(action)
+    ]
+    st.sidebar.caption(t("app.signed_in_as", user=st.session_state.get("display_name") or actor.username,
+                         role=label("role", actor.role)))
+    st.sidebar.button(t("app.logout"), key="logout", on_click=_log_out)
+    st.navigation(pages).run()
+
+
+st.set_page_config(page_title=t("app.title"), page_icon=":material/storefront:", layout="wide")
+_language_switch()
+if st.session_state.get("username") and st.session_state.get("role"):
+    _run_navigation(Actor(st.session_state["username"], st.session_state["role"]))
+else:
+    st.navigation([st.Page(_login_page, title=t("login.title"))], position="hidden").run()

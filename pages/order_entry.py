@@ -1,0 +1,441 @@
+"""Order entry for a shop clerk: a phone or walk-in order in under 30 seconds.
+
+Flow: type the customer's phone (one match fills name and address) → scan barcodes or search
+products → adjust quantities in the basket → pick payment/delivery presets → submit. Every
+action is a callback that calls one service; the basket lives in session state as
+``[{"sku", "qty"}]`` and is shown with current names, prices and stock per warehouse. Submit
+calls ``create_order`` once; a refused order writes nothing and shows each problem next to its
+field or basket line.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import OMSError
+from core.services import catalog
+from core.services.customers import search_customers
+from core.services.orders import DELIVERY_METHODS, LineInput, OrderInput, create_order, order_detail
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    field_issues,
+    guard_page,
+    label,
+    labels,
+    money,
+    show_notice,
+    slip_download,
+    t,
+)
+
+actor = guard_page("order.create")
+state = st.session_state
+
+CENT = Decimal("0.01")
+DEFAULT_CHANNEL = "PHONE"
+# preset → (payment_method, payment_status): the combinations a shop actually takes.
+PAYMENT_PRESETS: dict[str, tuple[str, str]] = {
+    "wechat_paid": ("wechat_pay", "paid"),
+    "alipay_paid": ("alipay", "paid"),
+    "cash_paid": ("cash", "paid"),
+    "card_paid": ("card", "paid"),
+    "transfer_unpaid": ("bank_transfer", "unpaid"),
+    "cod": ("cod", "unpaid"),
+}
+# form field → the OrderInput field its issues are reported under
+CUSTOMER_FIELDS = {"name": "customer_name", "phone": "phone", "province": "province", "city": "city",
+                   "district": "district", "address": "address"}
+# What "empty" is for each key a reset touches. Widgets are set, not deleted: a widget that
+# keeps its value across pages (persist_state) would come back with the old value.
+CUSTOMER_RESET: dict[str, Any] = {
+    "oe_customer_id": None, "oe_customer_code": None, "oe_cust_query": "", "oe_cust_hits": None,
+    "oe_cust_error": None, "oe_cust_pick": None, **{f"oe_{f}": "" for f in CUSTOMER_FIELDS},
+}
+ORDER_RESET: dict[str, Any] = {
+    "oe_note": "", "oe_discount": 0.0, "oe_shipping": 0.0, "oe_backorder": False, "oe_product_query": "",
+    "oe_warehouse": "", "oe_scan": None, "oe_error": None,
+}
+
+
+# --- basket state ----------------------------------------------------------------------------
+
+
+def _basket() -> list[dict[str, Any]]:
+    return state.setdefault("oe_basket", [])
+
+
+def _editor_key() -> str:
+    return f"oe_editor_{state.setdefault('oe_rev', 0)}"
+
+
+def _set_basket(lines: list[dict[str, Any]]) -> None:
+    """Replace the basket and start a fresh editor widget (its old edit state would otherwise
+    be re-applied, by row position, to the new rows)."""
+    state["oe_basket"] = lines
+    state["oe_rev"] = state.get("oe_rev", 0) + 1
+
+
+def _add(sku: str, qty: int) -> None:
+    lines = [dict(ln) for ln in _basket()]
+    for ln in lines:
+        if ln["sku"] == sku:
+            ln["qty"] += qty
+            break
+    else:
+        lines.append({"sku": sku, "qty": qty})
+    _set_basket(lines)
+
+
+def _qty(value: object) -> int:
+    """Editor cell → int; a cleared cell counts as 0 so the service names the line."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _sync_editor() -> None:
+    """Fold the basket editor's pending edits (quantities, deleted rows) into the basket.
+
+    Runs before the editor is drawn and at the start of submit, so a quantity typed just
+    before clicking "submit" is part of the order.
+    """
+    edits = state.get(_editor_key())
+    if not edits:
+        return
+    lines = [dict(ln) for ln in _basket()]
+    for idx, change in (edits.get("edited_rows") or {}).items():
+        if "qty" in change and int(idx) < len(lines):
+            lines[int(idx)]["qty"] = _qty(change["qty"])
+    for idx in sorted((int(i) for i in edits.get("deleted_rows") or []), reverse=True):
+        if idx < len(lines):
+            del lines[idx]
+    if lines != _basket():
+        _set_basket(lines)
+
+
+# --- callbacks -------------------------------------------------------------------------------
+
+
+def _on_scan() -> None:
+    """Barcode box: the scanner types the code and Enter → one unit of that product."""
+    code = (state.get("oe_barcode") or "").strip()
+    state["oe_barcode"] = ""
+    if not code:
+        return
+    try:
+        product = catalog.product_by_barcode(code, actor)
+    except OMSError as exc:
+        state["oe_scan"] = exc
+        return
+    if product is None:
+        state["oe_scan"] = Notice("error", "entry.barcode_unknown", {"code": code})
+        return
+    _add(product.sku, 1)
+    state["oe_scan"] = Notice("success", "entry.barcode_added", {"name": product.name, "sku": product.sku})
+
+
+def _on_add_product() -> None:
+    sku = state.get("oe_product_pick")
+    if sku:
+        _add(sku, max(1, _qty(state.get("oe_product_qty", 1))))
+
+
+def _text(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _fill_customer(hit: dict[str, Any]) -> None:
+    state["oe_customer_id"] = hit["id"]
+    state["oe_customer_code"] = hit["code"]
+    for f in CUSTOMER_FIELDS:
+        state[f"oe_{f}"] = hit[f]
+
+
+def _on_customer_query() -> None:
+    """Phone/name typed + Enter: one match fills the form, several offer a pick list."""
+    query = (state.get("oe_cust_query") or "").strip()
+    state["oe_cust_hits"], state["oe_cust_error"] = [], None
+    if not query:
+        return
+    try:
+        found = search_customers(query, actor)
+    except OMSError as exc:
+        state["oe_cust_error"] = exc
+        return
+    hits = [{"id": int(r["id"]), **{k: _text(r[k]) for k in ("code", *CUSTOMER_FIELDS)}}
+            for r in found.to_dict("records")]
+    state["oe_cust_hits"] = hits
+    if len(hits) == 1:
+        _fill_customer(hits[0])
+
+
+def _on_customer_pick() -> None:
+    code = state.get("oe_cust_pick")
+    for hit in state.get("oe_cust_hits") or []:
+        if hit["code"] == code:
+            _fill_customer(hit)
+
+
+def _reset(values: dict[str, Any]) -> None:
+    state.update(values)
+
+
+def _template_lines() -> list[tuple[str, int]]:
+    return [(ln["sku"], ln["qty"]) for ln in _basket()]
+
+
+def _save_template() -> None:
+    try:
+        saved = catalog.save_basket_template(state.get("oe_template_name", ""), _template_lines(), actor)
+    except OMSError as exc:
+        state["oe_template_notice"] = exc
+        return
+    state["oe_template_notice"] = Notice("success", "entry.template_saved", {"name": saved.name})
+
+
+def _load_template(templates: dict[str, tuple[tuple[str, int], ...]]) -> None:
+    name = state.get("oe_template_pick")
+    if name in templates:
+        _set_basket([{"sku": sku, "qty": qty} for sku, qty in templates[name]])
+        state["oe_template_notice"] = Notice("info", "entry.template_loaded", {"name": name})
+
+
+def _delete_template() -> None:
+    name = state.get("oe_template_pick", "")
+    try:
+        catalog.delete_basket_template(name, actor)
+    except OMSError as exc:
+        state["oe_template_notice"] = exc
+        return
+    state["oe_template_notice"] = Notice("info", "entry.template_deleted", {"name": name})
+
+
+def _money_input(key: str) -> Decimal:
+    try:
+        return Decimal(str(state.get(key) or 0)).quantize(CENT)
+    except InvalidOperation:
+        return Decimal("0.00")
+
+
+def _order_input() -> OrderInput:
+    method, status = PAYMENT_PRESETS[state.get("oe_payment") or next(iter(PAYMENT_PRESETS))]
+    fields = {f: (state.get(f"oe_{f}") or "").strip() for f in CUSTOMER_FIELDS}
+    return OrderInput(
+        channel=state.get("oe_channel") or DEFAULT_CHANNEL,
+        lines=[LineInput(ln["sku"], ln["qty"]) for ln in _basket()],
+        customer_id=state.get("oe_customer_id"),
+        customer_name=fields["name"], phone=fields["phone"] or None, province=fields["province"] or None,
+        city=fields["city"] or None, district=fields["district"] or None, address=fields["address"] or None,
+        payment_method=method, payment_status=status,
+        delivery_method=state.get("oe_delivery") or DELIVERY_METHODS[0],
+        shipping_fee=_money_input("oe_shipping"), discount=_money_input("oe_discount"),
+        warehouse=state.get("oe_warehouse") or None, note=(state.get("oe_note") or "").strip() or None,
+        allow_backorder=bool(state.get("oe_backorder")),
+    )
+
+
+def _submit() -> None:
+    """The one create_order call; success clears the customer, basket and amounts."""
+    _sync_editor()
+    state.pop("oe_last", None)
+    try:
+        result = create_order(_order_input(), actor)
+    except OMSError as exc:
+        state["oe_error"] = exc
+        return
+    state["oe_last"] = {"id": result.id, "number": result.number, "status": result.status,
+                        "total": str(result.total), "backordered": result.backordered}
+    _set_basket([])
+    _reset(CUSTOMER_RESET | ORDER_RESET)
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def _last_order() -> None:
+    last = state.get("oe_last")
+    if not last:
+        return
+    st.success(t("entry.created", number=last["number"], total=money(last["total"]),
+                 status=label("status", last["status"])))
+    if last["backordered"]:
+        st.warning(t("entry.backordered_note"))
+    order_id = last["id"]
+    slip_download(last["number"], lambda: order_detail(order_id, actor), key="oe_slip")
+
+
+def _customer_section(error: OMSError | None) -> None:
+    st.subheader(t("entry.customer"))
+    st.text_input(t("entry.customer_search"), key="oe_cust_query", on_change=_on_customer_query,
+                  placeholder=t("entry.customer_search_hint"), persist_state="session")
+    show_notice(state.get("oe_cust_error"))
+    hits = state.get("oe_cust_hits")
+    if hits and len(hits) > 1:
+        names = {h["code"]: f"{h['name']} · {h['phone']} · {h['city']} {h['district']}" for h in hits}
+        st.selectbox(t("entry.pick_customer"), list(names), index=None, format_func=names.__getitem__,
+                     key="oe_cust_pick", on_change=_on_customer_pick, placeholder=t("entry.pick_customer_hint"))
+    elif hits == [] and state.get("oe_cust_query"):
+        st.caption(t("entry.no_customer"))
+    if state.get("oe_customer_id"):
+        left, right = st.columns([3, 1])
+        left.caption(t("entry.linked_customer", code=state.get("oe_customer_code", "")))
+        right.button(t("entry.new_customer"), key="oe_new_customer", on_click=_reset, args=(CUSTOMER_RESET,))
+    layout = (("name", "phone"), ("province", "city", "district"), ("address",))
+    for row in layout:
+        for col, f in zip(st.columns(len(row)), row, strict=True):
+            with col:
+                st.text_input(t(f"field.{CUSTOMER_FIELDS[f]}"), key=f"oe_{f}", persist_state="session")
+                field_issues(error, CUSTOMER_FIELDS[f])
+
+
+def _product_section() -> None:
+    st.subheader(t("entry.products"))
+    left, right = st.columns(2)
+    left.text_input(t("entry.barcode"), key="oe_barcode", on_change=_on_scan, placeholder=t("entry.barcode_hint"))
+    query = right.text_input(t("entry.product_search"), key="oe_product_query",
+                             placeholder=t("entry.product_search_hint"), persist_state="session")
+    show_notice(state.get("oe_scan"))
+    if not (query or "").strip():
+        return
+    hits = attempt(catalog.search_products, query, actor)
+    if hits is None:
+        return
+    if hits.empty:
+        st.caption(t("entry.no_products"))
+        return
+    names = {r.sku: f"{r.sku} · {r.name} · {money(r.unit_price)} · {t('entry.available_n', n=r.available)}"
+             for r in hits.itertuples()}
+    pick, qty, add = st.columns([5, 1, 1], vertical_alignment="bottom")
+    pick.selectbox(t("entry.pick_product"), list(names), format_func=names.__getitem__, key="oe_product_pick")
+    qty.number_input(t("field.qty"), min_value=1, value=1, step=1, key="oe_product_qty")
+    add.button(t("entry.add"), key="oe_add", on_click=_on_add_product, icon=":material/add:")
+
+
+def _basket_frame(lines: list[dict[str, Any]]) -> tuple[pd.DataFrame, Decimal]:
+    """The basket with current name/price, line total and available stock per warehouse."""
+    skus = [ln["sku"] for ln in lines]
+    products = attempt(catalog.products_by_sku, skus, actor)
+    stock = attempt(catalog.availability, skus, actor)
+    info = {} if products is None else {r.sku: r for r in products.itertuples()}
+    frame = pd.DataFrame({
+        "sku": skus,
+        "name": [info[s].name if s in info else t("entry.unknown_product") for s in skus],
+        "unit_price": [info[s].unit_price if s in info else Decimal("0") for s in skus],
+        "qty": [ln["qty"] for ln in lines],
+    })
+    frame["line_total"] = frame["unit_price"] * frame["qty"]
+    subtotal = sum(frame["line_total"], Decimal("0.00"))
+    if stock is not None and not stock.empty:
+        by_wh = stock.pivot_table(index="sku", columns="warehouse", values="available", aggfunc="sum",
+                                  fill_value=0)
+        for wh in by_wh.columns:
+            frame[f"avail_{wh}"] = [int(by_wh[wh].get(s, 0)) for s in skus]
+    for col in ("unit_price", "line_total"):
+        frame[col] = frame[col].astype(float)  # display only; the service prices the order
+    return frame, subtotal
+
+
+def _basket_section(error: OMSError | None) -> Decimal:
+    """Draw the basket editor; returns the subtotal at current list prices."""
+    st.subheader(t("entry.basket"))
+    _sync_editor()
+    lines = _basket()
+    if not lines:
+        st.caption(t("entry.basket_empty"))
+        field_issues(error, "lines")
+        return Decimal("0.00")
+    frame, subtotal = _basket_frame(lines)
+    config: dict[str, Any] = {
+        "sku": st.column_config.TextColumn(t("field.sku")),
+        "name": st.column_config.TextColumn(t("field.name")),
+        "unit_price": st.column_config.NumberColumn(t("field.unit_price"), format="%.2f"),
+        "qty": st.column_config.NumberColumn(t("field.qty"), min_value=0, step=1, required=True),
+        "line_total": st.column_config.NumberColumn(t("field.line_total"), format="%.2f"),
+    }
+    config.update({c: st.column_config.NumberColumn(t("entry.avail_at", warehouse=c.removeprefix("avail_")))
+                   for c in frame.columns if c.startswith("avail_")})
+    st.data_editor(frame, key=_editor_key(), num_rows="delete", hide_index=True, column_config=config,
+                   disabled=[c for c in frame.columns if c != "qty"])
+    st.caption(t("entry.basket_hint"))
+    field_issues(error, lines=True)
+    field_issues(error, "lines")
+    return subtotal
+
+
+def _options_section(error: OMSError | None) -> None:
+    st.subheader(t("entry.options"))
+    channels = cached_read(catalog.list_channels)
+    warehouses = cached_read(catalog.list_warehouses)
+    channel_names = dict(zip(channels["code"], channels["name"], strict=True))
+    codes = list(channel_names)
+    left, right = st.columns(2)
+    default = codes.index(DEFAULT_CHANNEL) if DEFAULT_CHANNEL in codes else 0
+    left.selectbox(t("field.channel"), codes, index=default, format_func=channel_names.__getitem__,
+                   key="oe_channel", persist_state="session")
+    wh_names = {"": t("entry.auto_warehouse")} | dict(zip(warehouses["code"], warehouses["name"], strict=True))
+    right.selectbox(t("field.warehouse"), list(wh_names), format_func=wh_names.__getitem__, key="oe_warehouse")
+    with right:
+        field_issues(error, "channel", "warehouse")
+    left, right = st.columns(2)
+    left.radio(t("field.payment"), list(PAYMENT_PRESETS), horizontal=True, key="oe_payment",
+               format_func=labels("preset", PAYMENT_PRESETS).__getitem__, persist_state="session")
+    right.radio(t("field.delivery_method"), DELIVERY_METHODS, horizontal=True, key="oe_delivery",
+                format_func=labels("delivery", DELIVERY_METHODS).__getitem__, persist_state="session")
+    with left:
+        field_issues(error, "payment_method", "payment_status")
+    with right:
+        field_issues(error, "delivery_method")
+    fee, discount, backorder = st.columns(3, vertical_alignment="bottom")
+    fee.number_input(t("field.shipping_fee"), min_value=0.0, step=1.0, format="%.2f", key="oe_shipping")
+    discount.number_input(t("entry.order_discount"), min_value=0.0, step=1.0, format="%.2f", key="oe_discount")
+    backorder.checkbox(t("entry.allow_backorder"), key="oe_backorder", help=t("entry.allow_backorder_help"))
+    with fee:
+        field_issues(error, "shipping_fee")
+    with discount:
+        field_issues(error, "discount", "total")
+    st.text_input(t("field.note"), key="oe_note")
+
+
+def _templates_section() -> None:
+    with st.expander(t("entry.templates"), icon=":material/bookmarks:"):
+        templates = {tpl.name: tpl.lines for tpl in attempt(catalog.list_basket_templates, actor) or []}
+        if templates:
+            pick, load, delete = st.columns([4, 1, 1], vertical_alignment="bottom")
+            pick.selectbox(t("entry.template"), list(templates), key="oe_template_pick",
+                           format_func={n: t("entry.template_option", name=n, lines=len(lines))
+                                        for n, lines in templates.items()}.__getitem__)
+            load.button(t("entry.template_load"), key="oe_template_load", on_click=_load_template, args=(templates,))
+            delete.button(t("entry.template_delete"), key="oe_template_delete", on_click=_delete_template)
+        name, save = st.columns([5, 1], vertical_alignment="bottom")
+        name.text_input(t("entry.template_name"), key="oe_template_name")
+        save.button(t("entry.template_save"), key="oe_template_save", on_click=_save_template,
+                    disabled=not _basket())
+        show_notice(state.get("oe_template_notice"))
+
+
+def _totals_and_submit(subtotal: Decimal, error: OMSError | None) -> None:
+    discount, shipping = _money_input("oe_discount"), _money_input("oe_shipping")
+    cols = st.columns(4)
+    for col, key, amount in zip(cols, ("field.subtotal", "field.discount", "field.shipping_fee", "field.total"),
+                                (subtotal, -discount, shipping, subtotal - discount + shipping), strict=True):
+        col.metric(t(key), money(amount))
+    st.button(t("entry.submit"), key="oe_submit", type="primary", on_click=_submit, icon=":material/check:")
+    show_notice(error)
+
+
+st.title(t("page.order_entry"))
+_last_order()
+current_error = state.get("oe_error")
+_customer_section(current_error)
+_product_section()
+basket_subtotal = _basket_section(current_error)
+_templates_section()
+_options_section(current_error)
+_totals_and_submit(basket_subtotal, current_error)

@@ -1,0 +1,171 @@
+"""Orders: one search box (number, phone, name, external ref) with filters, the results as a
+downloadable table, and the picked order's detail — header, lines with reservations, the
+timeline — with a button for every status change this role may make.
+
+Each button sends the version the user was looking at; if someone else changed the order in
+the meantime the service refuses (StaleVersion) and the page asks to reload instead of
+overwriting their change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import OMSError
+from core.services import catalog
+from core.services.orders import STATUSES, OrderDetail, order_detail, search_orders, transition
+from core.slips import ship_address
+from core.timeutil import local_day_start_utc
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    guard_page,
+    label,
+    labels,
+    local_time,
+    localize_times,
+    money,
+    show_notice,
+    show_table,
+    slip_download,
+    t,
+    translate_values,
+)
+
+actor = guard_page("order.view")
+state = st.session_state
+
+# (header field, how to show it) for the detail card
+HEADER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("status", "status"), ("channel", "text"), ("placed_at", "time"), ("customer", "text"),
+    ("ship_phone", "text"), ("address", "text"), ("payment_method", "payment"),
+    ("payment_status", "payment_status"), ("delivery_method", "delivery"), ("warehouse", "text"),
+    ("carrier", "text"), ("tracking_no", "text"), ("subtotal", "money"), ("discount", "money"),
+    ("shipping_fee", "money"), ("total", "money"), ("external_ref", "text"), ("note", "text"),
+)
+
+
+def _do_transition(order_id: int, to_status: str, version: int) -> None:
+    """Button callback: one transition() call with the version shown on screen."""
+    shipping = {"carrier": state.get(f"ol_carrier_{order_id}"), "tracking_no": state.get(f"ol_tracking_{order_id}")}
+    try:
+        transition(order_id, to_status, actor, expected_version=version,
+                   **(shipping if to_status == "shipped" else {}))
+    except OMSError as exc:
+        state["ol_notice"] = exc
+        return
+    state["ol_notice"] = Notice("success", "orders.transition_done", {"status": label("status", to_status)})
+
+
+def _date_bounds(picked: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """A (from, to) local date range → UTC bounds [start of from, start of the day after to)."""
+    if not isinstance(picked, tuple | list) or len(picked) != 2:
+        return None, None
+    start, end = picked
+    return local_day_start_utc(start), local_day_start_utc(end + dt.timedelta(days=1))
+
+
+def _filters() -> dict[str, Any]:
+    query = st.text_input(t("orders.search"), key="ol_query", placeholder=t("orders.search_hint"),
+                          persist_state="session")
+    channels = cached_read(catalog.list_channels)
+    channel_names = dict(zip(channels["code"], channels["name"], strict=True))
+    status_col, channel_col, date_col = st.columns(3)
+    statuses = status_col.multiselect(t("field.status"), STATUSES, format_func=labels("status", STATUSES).__getitem__,
+                                      key="ol_statuses", persist_state="session", placeholder=t("common.all"))
+    picked_channels = channel_col.multiselect(t("field.channel"), list(channel_names),
+                                              format_func=channel_names.__getitem__, key="ol_channels",
+                                              persist_state="session", placeholder=t("common.all"))
+    dates = date_col.date_input(t("orders.date_range"), value=(), key="ol_dates", persist_state="session")
+    date_from, date_to = _date_bounds(dates)
+    return {"query": query or "", "statuses": statuses or None, "channels": picked_channels or None,
+            "date_from": date_from, "date_to": date_to}
+
+
+def _results_table(results: pd.DataFrame) -> None:
+    shown = translate_values(localize_times(results, "placed_at"), status="status",
+                             payment_status="payment_status")
+    show_table(shown.drop(columns=["id"]), download="orders")
+
+
+def _show(kind: str, value: object) -> str:
+    if kind == "time":
+        return local_time(value)  # type: ignore[arg-type]
+    if kind == "money":
+        return money(value)  # type: ignore[arg-type]
+    if kind == "text":
+        return "" if value is None else str(value)
+    return label(kind, value)
+
+
+def _header(detail: OrderDetail) -> None:
+    header = detail.header | {"address": ship_address(detail.header)}
+    cols = st.columns(3)
+    for i, (name, kind) in enumerate(HEADER_FIELDS):
+        cols[i % 3].markdown(f"**{label('field', name)}**: {_show(kind, header.get(name)) or '—'}")
+
+
+def _lines_and_events(detail: OrderDetail) -> None:
+    st.markdown(f"**{t('orders.lines')}**")
+    show_table(detail.lines)
+    st.markdown(f"**{t('orders.timeline')}**")
+    events = translate_values(localize_times(detail.events, "at"), from_status="status", to_status="status")
+    show_table(events)
+
+
+def _actions(order_id: int, detail: OrderDetail) -> None:
+    """One button per allowed transition; shipping asks for carrier and tracking number and
+    cancelling needs a tick first (it releases stock and cannot be undone)."""
+    if not detail.allowed_transitions:
+        st.caption(t("orders.no_actions"))
+        return
+    version = int(detail.header["version"])
+    for to_status in detail.allowed_transitions:
+        kwargs: dict[str, Any] = {"key": f"ol_to_{to_status}", "on_click": _do_transition,
+                                  "args": (order_id, to_status, version)}
+        button_label = t("orders.to_status", status=label("status", to_status))
+        if to_status == "shipped":
+            carrier, tracking, go = st.columns([2, 2, 1], vertical_alignment="bottom")
+            carrier.text_input(t("field.carrier"), value=detail.header.get("carrier") or "",
+                               key=f"ol_carrier_{order_id}")
+            tracking.text_input(t("field.tracking_no"), key=f"ol_tracking_{order_id}")
+            go.button(button_label, type="primary", **kwargs)
+        elif to_status == "cancelled":
+            confirm, go = st.columns([2, 1], vertical_alignment="bottom")
+            ok = confirm.checkbox(t("orders.confirm_cancel"), key=f"ol_confirm_cancel_{order_id}")
+            go.button(button_label, disabled=not ok, **kwargs)
+        else:
+            st.button(button_label, **kwargs)
+
+
+def _detail(order_id: int) -> None:
+    detail = attempt(order_detail, order_id, actor)
+    if detail is None:
+        return
+    number = str(detail.header["number"])
+    st.subheader(t("orders.detail", number=number))
+    _header(detail)
+    _lines_and_events(detail)
+    slip_download(number, lambda: detail, key=f"ol_slip_{order_id}")
+    st.markdown(f"**{t('orders.actions')}**")
+    show_notice(state.get("ol_notice"))
+    _actions(order_id, detail)
+
+
+st.title(t("page.orders"))
+found = attempt(search_orders, actor, **_filters())
+if found is not None and found.empty:
+    st.info(t("orders.none_found"))
+elif found is not None:
+    st.caption(t("orders.found", n=len(found)))
+    _results_table(found)
+    numbers = {int(r.id): f"{r.number} · {'' if pd.isna(r.customer) else r.customer}" for r in found.itertuples()}
+    picked = st.selectbox(t("orders.pick"), list(numbers), format_func=numbers.__getitem__, key="ol_pick",
+                          on_change=lambda: state.pop("ol_notice", None))
+    if picked is not None:
+        _detail(int(picked))

@@ -1,0 +1,95 @@
+"""The zh and en catalogs cover the same keys, every key the UI uses, and every code the
+database can hold; translation and formatting behave at the edges."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from core import i18n
+from core.permissions import ROLES
+from core.reference import CHANNELS
+from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
+
+ROOT = Path(__file__).resolve().parents[2]
+UI_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+T_CALL = re.compile(r"""\bt\(\s*["']([^"']+)["']""")
+NAMESPACES = {key.split(".", 1)[0] for key in i18n.ZH}
+KEY_LITERAL = re.compile(r"""["']([a-z_]+\.[a-z0-9_]+)["']""")
+
+
+def test_catalogs_have_the_same_keys() -> None:
+    assert set(i18n.ZH) - set(i18n.EN) == set()
+    assert set(i18n.EN) - set(i18n.ZH) == set()
+
+
+def test_placeholders_match_between_languages() -> None:
+    fields = re.compile(r"{(\w+)}")
+    for key, zh in i18n.ZH.items():
+        assert set(fields.findall(zh)) == set(fields.findall(i18n.EN[key])), key
+
+
+def test_every_t_literal_in_the_ui_exists() -> None:
+    used = {key for path in UI_FILES for key in T_CALL.findall(path.read_text(encoding="utf-8"))}
+    assert len(used) > 50, "the regex should find the UI's keys"
+    for lang in i18n.LANGUAGES:
+        assert sorted(k for k in used if not i18n.has_key(k, lang)) == [], lang
+
+
+def test_every_key_like_literal_in_the_ui_exists() -> None:
+    """Keys passed around before translation (Notice(...), the page table in app.py)."""
+    used = {
+        key for path in UI_FILES for key in KEY_LITERAL.findall(path.read_text(encoding="utf-8"))
+        if key.split(".", 1)[0] in NAMESPACES
+    }
+    assert sorted(k for k in used if k not in i18n.ZH) == []
+
+
+@pytest.mark.parametrize(("prefix", "codes"), [
+    ("status", STATUSES), ("payment", PAYMENT_METHODS), ("payment_status", PAYMENT_STATUSES),
+    ("delivery", DELIVERY_METHODS), ("role", ROLES), ("kind", sorted({c[2] for c in CHANNELS})),
+    ("period", ("current", "previous")),
+])
+def test_every_code_has_a_name(prefix: str, codes: tuple[str, ...]) -> None:
+    for lang in i18n.LANGUAGES:
+        assert [c for c in codes if not i18n.has_key(f"{prefix}.{c}", lang)] == []
+
+
+def test_error_keys_exist() -> None:
+    from core import errors
+
+    keys = {cls.key for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.OMSError)}
+    assert keys <= set(i18n.ZH) and keys <= set(i18n.EN)
+
+
+def test_translate() -> None:
+    assert i18n.translate("status.confirmed", "zh") == "已确认"
+    assert i18n.translate("status.confirmed", "en") == "Confirmed"
+    assert i18n.translate("no.such_key", "en") == "no.such_key"
+    assert i18n.translate("error.line", "en", row=3) == "Line 3"
+    assert i18n.translate("error.line", "en") == "Line {row}"  # a missing parameter never raises
+    assert i18n.translate("status.confirmed", "fr") == "已确认"  # unknown language → zh
+    assert i18n.label("status", "weird", "en") == "weird"
+    assert i18n.label("status", None, "en") == ""
+
+
+def test_translate_reason() -> None:
+    assert i18n.translate_reason("must be greater than 0", "zh") == "必须大于 0"
+    assert i18n.translate_reason("unknown SKU AB-1", "en") == "unknown SKU AB-1"
+    assert i18n.translate_reason("unknown SKU AB-1", "zh") == "未知 SKU AB-1"
+    assert i18n.translate_reason("something new", "zh") == "something new"
+
+
+def test_format_money_and_time() -> None:
+    import datetime as dt
+
+    assert i18n.format_money(Decimal("1234.5"), "CNY") == "¥1,234.50"
+    assert i18n.format_money(Decimal("-5"), "CNY") == "-¥5.00"
+    assert i18n.format_money("0.005", "USD") == "$0.01"
+    assert i18n.format_money(1, "CHF") == "CHF 1.00"
+    assert i18n.format_money(None, "CNY") == ""
+    assert i18n.format_time(dt.datetime(2026, 3, 10, 15, 59)) == "2026-03-10 23:59"  # UTC → Asia/Shanghai
+    assert i18n.format_time(None) == ""
