@@ -7,6 +7,8 @@ the problem to stderr, exits non-zero and writes nothing.
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import secrets
 import string
 import subprocess
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from core import config, db
+from core import commands, config, db
 from core.errors import OMSError
 from core.permissions import ROLES, SYSTEM
 from core.reference import seed_reference
@@ -95,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("bench_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
     return parser
 
 

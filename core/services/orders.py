@@ -47,7 +47,7 @@ from core.models import (
     Warehouse,
 )
 from core.numbering import next_number
-from core.permissions import Actor, require
+from core.permissions import SYSTEM, Actor, require
 from core.refdata import RefData, WarehouseRef
 from core.rules import first_action
 from core.services import customers
@@ -730,7 +730,11 @@ def reserve_backorders(session: Session, product_ids: list[int], warehouse_id: i
     for order_id, number in waiting:
         try:
             with session.begin_nested():
-                transition(order_id, "confirmed", actor, note="stock arrived", session=session)
+                # The release is the system's rule, not the receiving clerk's decision (a
+                # warehouse role may not confirm orders), so it runs as SYSTEM and says who
+                # brought the stock in.
+                transition(order_id, "confirmed", SYSTEM, note=f"stock arrived ({actor.username})",
+                           session=session)
         except InsufficientStock:
             continue
         confirmed.append(number)
