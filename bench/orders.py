@@ -173,7 +173,7 @@ def _plain_postgres(url: str, orders: int, writers: int, lines_max: int) -> floa
                         "INSERT INTO orders (number, channel_id, status, payment_status, delivery_method, priority,"
                         " subtotal, discount, shipping_fee, total, placed_at, updated_at, version) VALUES (%s, 1,"
                         " 'confirmed', 'paid', 'express', 0, 19.9, 0, 0, 19.9, now(), now(), 1) RETURNING id",
-                        (f"PLAIN-{n}",)).fetchone()[0]
+                        (f"PLAIN-{writers}w-{n}",)).fetchone()[0]
                     with conn.cursor() as cur:
                         cur.executemany(
                             "INSERT INTO order_lines (order_id, line_no, product_id, qty, unit_price, discount,"

@@ -1,0 +1,81 @@
+"""How fast the demo generator fills a fresh database (``oms init --demo``).
+
+Loads ``--orders`` demo orders (default 100 000) into a temporary SQLite file, or into a
+throw-away PostgreSQL database when DATABASE_URL points to a PostgreSQL server, after the
+same migration and reference seed ``oms init`` runs. Prints one JSON line.
+
+    python bench/seed.py [--orders 100000] [--seed 42]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from core import db  # noqa: E402
+from core.reference import seed_reference  # noqa: E402
+from core.schema import upgrade  # noqa: E402
+from data.demo import load_demo  # noqa: E402
+
+
+def _fresh_database() -> tuple[str, Callable[[], None]]:
+    """A migrated, seeded, otherwise empty database URL and a cleanup function."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        name = f"oms_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        target = admin.url.set(database=name).render_as_string(hide_password=False)
+
+        def cleanup() -> None:
+            db.dispose_all()
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    else:
+        tmp = tempfile.mkdtemp(prefix="oms_bench_")
+        target = f"sqlite:///{tmp}/seed.db"
+
+        def cleanup() -> None:
+            db.dispose_all()
+            shutil.rmtree(tmp, ignore_errors=True)
+    upgrade(db.get_engine(target))
+    with db.transaction(target) as s:
+        seed_reference(s)
+    return target, cleanup
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    url, cleanup = _fresh_database()
+    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+    try:
+        summary = load_demo(url, orders=args.orders, seed=args.seed)
+    finally:
+        cleanup()
+    print(json.dumps({
+        "bench": "seed", "backend": backend, "orders": summary.orders, "lines": summary.order_lines,
+        "customers": summary.customers, "movements": summary.movements, "seconds": summary.seconds,
+        "orders_per_s": round(summary.orders / summary.seconds),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Demo-data generator, sample import files and channel mapping profiles."""
