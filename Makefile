@@ -4,7 +4,7 @@ PG_ADMIN_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 DEMO_ORDERS ?= 50000
 PORT ?= 8501
 
-.PHONY: install run demo test test-sqlite test-postgres lint bench
+.PHONY: install run demo test test-sqlite test-postgres lint bench browser-deps
 
 install:
 	$(PYTHON) -m pip install -q -r requirements-dev.txt
@@ -18,10 +18,13 @@ demo: install data/oms.db
 run: demo
 	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: install lint test-sqlite test-postgres
+test: install lint browser-deps test-sqlite test-postgres
 
 lint:
 	$(PYTHON) -m ruff check .
+
+browser-deps:
+	bash .ci/ensure-chromium
 
 test-sqlite:
 	$(PYTHON) -m pytest -q
@@ -33,3 +36,8 @@ test-postgres:
 bench:
 	$(PYTHON) bench/orders.py
 	$(PYTHON) bench/seed.py
+	$(PYTHON) bench/load.py
+	$(PYTHON) bench/aftersales.py
+	$(PYTHON) bench/forecast.py
+	$(PYTHON) bench/dashboard.py
+	$(PYTHON) bench/import.py

@@ -8,6 +8,8 @@ is not registered at all; each page also re-checks its action itself (see
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core import config
@@ -15,14 +17,39 @@ from core.errors import OMSError
 from core.i18n import LANGUAGES
 from core.permissions import Actor
 from core.services.users import LOCKOUT, authenticate
-from core.webui import label, show_error, t
+from core.webui import label, show_error, sign_out, t
 
 # page file, title key, icon, the permission (core.permissions.PERMISSIONS) the page needs.
 # The first page a role may open is its landing page.
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/dashboard.py", "page.dashboard", ":material/monitoring:", "dashboard.view"),
+    ("pages/sales.py", "page.sales", ":material/trending_up:", "dashboard.view"),
+    ("pages/channels.py", "page.channels", ":material/hub:", "dashboard.view"),
+    ("pages/customers.py", "page.customers", ":material/groups:", "dashboard.view"),
+    ("pages/products.py", "page.products", ":material/category:", "dashboard.view"),
+    ("pages/fulfillment_kpis.py", "page.fulfillment_kpis", ":material/timer:", "dashboard.view"),
+    ("pages/stock_health.py", "page.stock_health", ":material/health_and_safety:", "dashboard.view"),
     ("pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
     ("pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
+    ("pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),
+    ("pages/fulfillment.py", "page.fulfillment", ":material/local_shipping:", "order.fulfil"),
+    ("pages/inventory.py", "page.inventory", ":material/inventory_2:", "stock.view"),
+    ("pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),
+    ("pages/transfers.py", "page.transfers", ":material/move_up:", "stock.transfer"),
+    ("pages/receiving.py", "page.receiving", ":material/move_to_inbox:", "stock.receive"),
+    ("pages/forecast.py", "page.forecast", ":material/insights:", "forecast.view"),
+    ("pages/replenishment.py", "page.replenishment", ":material/autorenew:", "replenish.decide"),
+    ("pages/purchase_orders.py", "page.purchase_orders", ":material/request_quote:", "purchase.edit"),
+    ("pages/allocation.py", "page.allocation", ":material/call_split:", "allocation.decide"),
+    ("pages/alerts.py", "page.alerts", ":material/notifications:", "alert.view"),
+    ("pages/rules.py", "page.rules", ":material/rule:", "rules.edit"),
+    ("pages/aftersales.py", "page.aftersales", ":material/assignment_return:", "rma.view"),
+    ("pages/returns_analytics.py", "page.returns_analytics", ":material/query_stats:", "rma.view"),
+    ("pages/notifications.py", "page.notifications", ":material/outbox:", "notification.view"),
+    ("pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
+    ("pages/audit.py", "page.audit", ":material/history:", "audit.view"),
+    ("pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
+    ("pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
 )
 SESSION_KEYS = ("username", "role", "display_name")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -55,7 +82,8 @@ def _log_in() -> None:
         st.session_state["login_error"] = result.reason
         return
     st.session_state.update(username=result.user.username, role=result.user.role,
-                            display_name=result.user.display_name or result.user.username)
+                            display_name=result.user.display_name or result.user.username,
+                            signed_in_at=time.time(), last_seen=time.time())
 
 
 def _login_page() -> None:
@@ -70,16 +98,12 @@ def _login_page() -> None:
         show_error(error)
     elif error == "locked":
         st.error(t("login.locked", minutes=int(LOCKOUT.total_seconds() // 60)))
+    elif error == "expired":
+        st.info(t("login.expired", minutes=int(config.idle_timeout_minutes())))
+    elif error == "disabled":
+        st.error(t("login.disabled"))
     elif error:
         st.error(t("login.invalid"))
-
-
-def _log_out() -> None:
-    """Drop the identity and every page's working state (baskets, picks, messages)."""
-    lang = st.session_state.get("lang")
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
-    st.session_state["lang"] = lang
 
 
 def _run_navigation(actor: Actor) -> None:
@@ -89,7 +113,7 @@ def _run_navigation(actor: Actor) -> None:
     ]
     st.sidebar.caption(t("app.signed_in_as", user=st.session_state.get("display_name") or actor.username,
                          role=label("role", actor.role)))
-    st.sidebar.button(t("app.logout"), key="logout", on_click=_log_out)
+    st.sidebar.button(t("app.logout"), key="logout", on_click=sign_out)
     st.navigation(pages).run()
 
 
@@ -98,4 +122,8 @@ _language_switch()
 if st.session_state.get("username") and st.session_state.get("role"):
     _run_navigation(Actor(st.session_state["username"], st.session_state["role"]))
 else:
-    st.navigation([st.Page(_login_page, title=t("login.title"))], position="hidden").run()
+    # Without an account only the login and the public order lookup (order number + last 4
+    # digits of the phone; rate-limited, see core.services.order_lookup) can be opened.
+    st.navigation([st.Page(_login_page, title=t("login.title"), icon=":material/login:"),
+                   st.Page("pages/order_lookup.py", title=t("page.order_lookup"), icon=":material/local_shipping:")]
+                  ).run()

@@ -16,23 +16,21 @@ import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
-import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
+from bench._db import fresh_database  # noqa: E402
 from core import db  # noqa: E402
 from core.models import OrderLine, Product, StockLevel, StockMovement, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
-from core.reference import seed_reference  # noqa: E402
-from core.schema import upgrade  # noqa: E402
 from core.services.orders import LineInput, OrderInput, create_order  # noqa: E402
 from core.timeutil import utcnow  # noqa: E402
 
@@ -43,30 +41,10 @@ PROVINCES = [("上海", "上海市", "浦东新区"), ("广东", "广州市", "�
              ("四川", "成都市", "武侯区"), ("浙江", "杭州市", "西湖区")]
 
 
-def _fresh_database() -> tuple[str, callable]:
+def _fresh_database() -> tuple[str, Callable[[], None]]:
     """A migrated, seeded, stocked database URL and a cleanup function."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgresql"):
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"oms_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = admin.url.set(database=name).render_as_string(hide_password=False)
-
-        def cleanup() -> None:
-            db.dispose_all()
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    else:
-        tmp = tempfile.mkdtemp(prefix="oms_bench_")
-        target = f"sqlite:///{tmp}/bench.db"
-
-        def cleanup() -> None:
-            db.dispose_all()
-    upgrade(db.get_engine(target))
+    target, cleanup = fresh_database("orders")
     with db.transaction(target) as s:
-        seed_reference(s)
         now = utcnow()
         s.execute(insert(Product), [
             dict(sku=f"B-{i:04d}", barcode=f"690000{i:07d}", name=f"Bench {i}", category="bench",

@@ -11,50 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import shutil
 import sys
-import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
-from core import db  # noqa: E402
-from core.reference import seed_reference  # noqa: E402
-from core.schema import upgrade  # noqa: E402
+from bench._db import fresh_database  # noqa: E402
 from data.demo import load_demo  # noqa: E402
 
 
 def _fresh_database() -> tuple[str, Callable[[], None]]:
-    """A migrated, seeded, otherwise empty database URL and a cleanup function."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgresql"):
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"oms_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = admin.url.set(database=name).render_as_string(hide_password=False)
-
-        def cleanup() -> None:
-            db.dispose_all()
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    else:
-        tmp = tempfile.mkdtemp(prefix="oms_bench_")
-        target = f"sqlite:///{tmp}/seed.db"
-
-        def cleanup() -> None:
-            db.dispose_all()
-            shutil.rmtree(tmp, ignore_errors=True)
-    upgrade(db.get_engine(target))
-    with db.transaction(target) as s:
-        seed_reference(s)
+    target, cleanup = fresh_database("seed")
     return target, cleanup
 
 

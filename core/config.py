@@ -30,3 +30,8 @@ def currency() -> str:
 def default_language() -> str:
     lang = os.environ.get("OMS_LANG", "zh").lower()
     return lang if lang in ("zh", "en") else "zh"
+
+
+def idle_timeout_minutes() -> float:
+    """Minutes without a click after which a signed-in session is signed out (``OMS_IDLE_MINUTES``)."""
+    return float(os.environ.get("OMS_IDLE_MINUTES", "30"))

@@ -9,6 +9,7 @@ reservation UPDATE stays the only thing that decides whether stock is available.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +17,11 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config
-from core.errors import Busy
+from core.errors import Busy, FieldIssue, OMSError, Unavailable, ValidationError
 
 _factories: dict[str, sessionmaker[Session]] = {}
 
@@ -91,13 +92,66 @@ def transaction(url: str | None = None, *, readonly: bool = False) -> Iterator[S
     so a long read does not hold the write lock; it must not write.
     """
     factory = session_factory(url)
-    if readonly:
-        engine = factory.kw["bind"].execution_options(oms_readonly=True)
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+    try:
+        if readonly:
+            engine = factory.kw["bind"].execution_options(oms_readonly=True)
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                yield session
+            return
+        with _writer_turn(factory), factory.begin() as session:
             yield session
+    except DBAPIError as exc:
+        refusal = _as_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+_writer_locks: dict[int, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
+    """SQLite: let this process's writers take turns on a lock before BEGIN IMMEDIATE.
+
+    SQLite admits one writer at a time; the others wait in its busy handler, which polls with
+    sleeps of up to 100 ms and no queue, so under a promotion's load some writers wait seconds
+    while others keep winning. Every Streamlit session runs in one process, so queueing those
+    writers on a lock here hands the database over the moment it is free. Other processes (the
+    CLI, a second server) still meet the busy timeout. Re-entrant, so a thread that nests a
+    transaction is not blocked by itself. PostgreSQL needs nothing of the kind.
+    """
+    engine = factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        yield
         return
-    with factory.begin() as session:
-        yield session
+    with _writer_locks_guard:
+        lock = _writer_locks.setdefault(id(engine), threading.RLock())
+    with lock:
+        yield
+
+
+def _as_refusal(exc: DBAPIError) -> OMSError | None:
+    """Database failures a user can act on, as refusals pages show instead of a traceback:
+    a SQLite lock that outlasted the busy timeout (:class:`Busy`), a connection that
+    dropped mid-transaction (:class:`Unavailable`; pool_pre_ping replaces it next time) and
+    text PostgreSQL cannot store (:class:`ValidationError`)."""
+    if exc.connection_invalidated:
+        return Unavailable("the database connection was lost; nothing was saved, please try again")
+    text = str(exc.orig).lower()
+    if isinstance(exc, OperationalError) and ("locked" in text or "busy" in text):
+        return Busy("the database is busy, please try again")
+    if isinstance(exc, DataError):
+        # Last line of defence for input a service did not range-check (PostgreSQL refuses
+        # what SQLite stores; services should name the field themselves, as create_order does).
+        if "nul (0x00)" in text:
+            return ValidationError([FieldIssue("input", "the text contains a NUL character")])
+        if "too long" in text:
+            return ValidationError([FieldIssue("input", "the text is longer than its field allows")])
+        if "out of range" in text or "overflow" in text:
+            return ValidationError([FieldIssue("input", "a number is too large")])
+    return None
 
 
 def is_sqlite(session_or_engine: Session | Engine) -> bool:
@@ -142,10 +196,5 @@ def read_only(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
 
 
 def _run(fn: Callable[..., R], readonly: bool, args: tuple, kwargs: dict) -> R:
-    try:
-        with transaction(readonly=readonly) as s:
-            return fn(s, *args, **kwargs)
-    except OperationalError as exc:
-        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
-            raise Busy("the database is busy, please try again") from exc
-        raise
+    with transaction(readonly=readonly) as s:
+        return fn(s, *args, **kwargs)

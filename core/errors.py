@@ -84,3 +84,10 @@ class Busy(OMSError):
     """The database stayed locked past the busy timeout; the user can simply try again."""
 
     key = "error.busy"
+
+
+class Unavailable(OMSError):
+    """The database connection dropped mid-action (server restart, network, an administrator
+    ending the session); the transaction was rolled back and the next attempt reconnects."""
+
+    key = "error.db_unavailable"

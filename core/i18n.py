@@ -98,7 +98,23 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"must be one of (?P<choices>.+)", "issue.one_of"),
         (r"totals do not add up: .*", "issue.totals"),
         (r"at most (?P<n>\d+) characters", "issue.too_long"),
+        (r"password needs at least (?P<n>\d+) characters", "issue.pw_length"),
+        (r"password needs letters and digits", "issue.pw_mix"),
+        (r"password needs not a well-known password", "issue.pw_common"),
+        (r"password needs not containing the username", "issue.pw_username"),
+        (r"the last active admin (must stay admin|cannot be deactivated)", "issue.last_admin"),
+        (r"you cannot deactivate your own account", "issue.self_deactivate"),
+        (r"must be at most (?P<n>[\d.]+)", "issue.at_most"),
+        (r"the text (contains a NUL character|is longer than its field allows)", "issue.bad_text"),
+        (r"a number is too large", "issue.number_too_large"),
     )
+)
+
+# A feature catalog (core.locales.<area>) may add its own reasons: REASONS = ((pattern, key), ...).
+_REASONS += tuple(
+    (re.compile(pattern), key)
+    for info in sorted(pkgutil.iter_modules(locales.__path__), key=lambda m: m.name)
+    for pattern, key in getattr(importlib.import_module(f"{locales.__name__}.{info.name}"), "REASONS", ())
 )
 
 

@@ -26,9 +26,11 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -178,7 +180,8 @@ class Order(Base):
     tracking_no: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # indexed (migration 0005): the analytics refresh finds changed orders by it
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -344,6 +347,9 @@ class ForecastRun(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
+    # written by the runner while it works (migration 0006): a "running" run whose heartbeat
+    # stopped (process killed) is marked failed by the next run instead of blocking it forever
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Forecast(Base):
@@ -377,10 +383,24 @@ class ReplenishmentSuggestion(Base):
     on_order: Mapped[int] = mapped_column(Integer)
     suggested_qty: Mapped[int] = mapped_column(Integer)
     final_qty: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open|accepted|edited|dismissed
+    # open|accepted|edited|dismissed, then ordered (on a draft PO) or superseded (a newer run)
+    status: Mapped[str] = mapped_column(String(20), default="open")
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # the inputs of the arithmetic, kept so the buyer sees why (migration 0006)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
+    review_days: Mapped[int] = mapped_column(Integer, default=0)
+    service_level: Mapped[float] = mapped_column(Float, default=0.95)
+    backordered: Mapped[int] = mapped_column(Integer, default=0)
+    pending_qty: Mapped[int] = mapped_column(Integer, default=0)  # accepted, not yet on a PO
+    in_transit: Mapped[int] = mapped_column(Integer, default=0)  # inbound transfers on the way
+    daily_demand: Mapped[float] = mapped_column(Float, default=0.0)
+    days_to_stockout: Mapped[float | None] = mapped_column(Float)
+    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    moq: Mapped[int] = mapped_column(Integer, default=1)
 
 
 # --- after-sales -----------------------------------------------------------------------------
@@ -388,7 +408,10 @@ class ReplenishmentSuggestion(Base):
 
 class Return(Base):
     __tablename__ = "returns"
-    __table_args__ = (CheckConstraint("refund_amount >= 0", name="refund_nonneg"),)
+    __table_args__ = (
+        CheckConstraint("refund_amount >= 0", name="refund_nonneg"),
+        Index("ix_returns_status_created", "status", "created_at"),  # the service queue (0004)
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -397,6 +420,8 @@ class Return(Base):
     reason_code: Mapped[str] = mapped_column(String(32))
     resolution: Mapped[str | None] = mapped_column(String(32))
     refund_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # the order's shipping fee included in the computed refund, decided at opening (0004)
+    shipping_refund: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     note: Mapped[str | None] = mapped_column(Text)
     policy_override_by: Mapped[str | None] = mapped_column(String(64))
     replacement_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
@@ -413,12 +438,15 @@ class ReturnLine(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
     qty: Mapped[int] = mapped_column(Integer)
-    condition: Mapped[str | None] = mapped_column(String(16))  # resellable|damaged
+    condition: Mapped[str | None] = mapped_column(String(16))  # resellable|damaged|partial
     restocked_qty: Mapped[int] = mapped_column(Integer, default=0)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     refund_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # exchange: the product sent in its place (None → the same SKU); inspection: why written off (0004)
+    replacement_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    damage_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 # --- configuration, people, audit ------------------------------------------------------------
@@ -485,6 +513,8 @@ class ImportBatch(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20))  # dry_run|rejected|imported|partial|failed
     message: Mapped[str | None] = mapped_column(Text)
+    # what the attempt did: orders created/skipped, customers merged, … (core.services.imports)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64))
 
@@ -523,6 +553,8 @@ class Alert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # set when the condition behind a scanned alert has cleared (migration 0003)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Notification(Base):
@@ -544,3 +576,387 @@ class Sequence(Base):
     __tablename__ = "sequences"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- inventory and fulfillment (issue 4, migration 0003) ------------------------------------
+
+
+class StockAdjustment(Base):
+    """A single adjustment or one line of a cycle count, with its reason and approval state.
+
+    Small ones post their ledger movement at once (``posted``); one worth more than the
+    ``adjustment_approval`` setting waits as ``pending`` until a manager approves (the movement
+    is posted then) or rejects it. The ledger movement points back here (ref_type
+    ``adjustment``), so every correction says who asked, who approved and why.
+    """
+
+    __tablename__ = "stock_adjustments"
+    __table_args__ = (
+        CheckConstraint("qty_delta <> 0", name="delta_nonzero"),
+        CheckConstraint("value >= 0", name="value_nonneg"),
+        Index("ix_stock_adjustments_status", "status", "requested_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # adjustment|count
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    qty_delta: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[int | None] = mapped_column(Integer)  # counts: system on_hand when counted
+    counted: Mapped[int | None] = mapped_column(Integer)
+    reason_code: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[Decimal] = mapped_column(Money)  # |qty_delta| × unit cost
+    status: Mapped[str] = mapped_column(String(16))  # posted|pending|approved|rejected
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PickList(Base):
+    """A batch of orders picked together in one warehouse (printed as HTML or CSV)."""
+
+    __tablename__ = "pick_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class PickListOrder(Base):
+    __tablename__ = "pick_list_orders"
+    __table_args__ = (UniqueConstraint("pick_list_id", "order_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+
+
+class PackScan(Base):
+    """One verified scan at the pack bench: which unit of which order line, by whom."""
+
+    __tablename__ = "pack_scans"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    barcode: Mapped[str] = mapped_column(String(32))
+    qty: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+# --- after-sales (issue 5, migration 0004) ---------------------------------------------------
+
+
+class RMAEvent(Base):
+    """The timeline of one RMA: each state change, the inspection and the refund.
+
+    The service desk shows all of it; the public order lookup shows only the status steps.
+    """
+
+    __tablename__ = "rma_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(16))  # opened|approved|…|inspected|refunded|closed
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Refund(Base):
+    """Money paid back for one RMA: what policy computed, what was actually refunded, by whom."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("computed_amount >= 0", name="computed_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    computed_amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str | None] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class LookupAttempt(Base):
+    """One public order-lookup attempt; counted per browser session and per order number so
+    the rate limit holds across reruns, processes and restarts."""
+
+    __tablename__ = "lookup_attempts"
+    __table_args__ = (
+        Index("ix_lookup_attempts_client_at", "client", "at"),
+        Index("ix_lookup_attempts_order_at", "order_number", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    client: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str] = mapped_column(String(32))
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+# --- forecasting and planning (issue 7, migration 0006) -------------------------------------
+
+
+class ForecastSeries(Base):
+    """One product × warehouse of a forecast run: the selected model and its backtest accuracy.
+
+    ``metrics`` holds every candidate's backtest figures (WAPE on weekly buckets and on the
+    lead-time total, daily MASE, bias and the error sums that pool across series), so the
+    buyer can see why the selected model won; the flat columns are the winner's.
+    """
+
+    __tablename__ = "forecast_series"
+    __table_args__ = (UniqueConstraint("run_id", "product_id", "warehouse_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    model: Mapped[str] = mapped_column(String(32))
+    history_days: Mapped[int] = mapped_column(Integer)
+    folds: Mapped[int] = mapped_column(Integer)
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+    wape_weekly: Mapped[float | None] = mapped_column(Float)
+    wape_lead_time: Mapped[float | None] = mapped_column(Float)
+    mase: Mapped[float | None] = mapped_column(Float)
+    bias: Mapped[float | None] = mapped_column(Float)
+    sigma_daily: Mapped[float] = mapped_column(Float)
+    sigma_lead_time: Mapped[float] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PlanningEvent(Base):
+    """A day range the forecasts must know about: a closure (shop or one warehouse shut; those
+    days neither train nor score a model and are forecast as zero) or a promotion of the shop's
+    own (a holiday for Prophet, next to the built-in 618 / 双11 / 年货节)."""
+
+    __tablename__ = "planning_events"
+    __table_args__ = (
+        CheckConstraint("end_date >= start_date", name="range_ordered"),
+        CheckConstraint("kind IN ('closure', 'promotion')", name="kind_known"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))  # None: every warehouse
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class ImportProfile(Base):
+    """A mapping profile saved from the Import page (the shipped ones are data/profiles/*.yaml).
+
+    ``definition`` holds the same structure as a profile YAML file, so a saved profile can be
+    downloaded as a file and a file uploaded as a profile (core.importing.profile).
+    """
+
+    __tablename__ = "import_profiles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # orders|products|stock|customers
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+# --- analytics summary tables (issue 6, migration 0005) -------------------------------------
+# Derived data only: core.analytics.summary rebuilds these from orders, order lines and the
+# stock ledger (whole shop-local days, whole customers); no service writes them. Key columns
+# use 0 / "" instead of NULL (no warehouse, unknown region) so they can be primary keys. Money
+# keeps 4 decimals because order discounts and returns are spread over lines pro rata; reads
+# round sums to the cent.
+
+AggMoney = Numeric(16, 4)
+# clustered by their (day-first) keys on SQLite, so a date range is one contiguous read
+ROWID_OFF: dict[str, Any] = {"sqlite_with_rowid": False}
+
+
+class AggSalesDaily(Base):
+    """Sales per local day × channel × warehouse × ship-to region × category; category ``*``
+    holds whole orders (so ``orders`` counts each order once), the others the lines of that
+    category (``orders`` = orders containing it)."""
+
+    __tablename__ = "agg_sales_daily"
+    # category first: every read picks one category ("*" or a real one), so it reads one run
+    __table_args__ = (PrimaryKeyConstraint("category", "day", "channel_id", "warehouse_id", "region"), ROWID_OFF)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    cancelled_orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)  # ordered, before returns
+    returned_units: Mapped[int] = mapped_column(Integer)
+    sales: Mapped[Decimal] = mapped_column(AggMoney)  # after line and order discounts, before returns
+    returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
+    cost: Mapped[Decimal] = mapped_column(AggMoney)  # of the units kept (ordered − returned)
+
+
+class AggSalesHourly(Base):
+    """Orders and net sales per local day × hour (same keys as :class:`AggSalesDaily`)."""
+
+    __tablename__ = "agg_sales_hourly"
+    __table_args__ = (PrimaryKeyConstraint("category", "day", "hour", "channel_id", "warehouse_id", "region"),
+                      ROWID_OFF)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
+
+
+class AggProductDaily(Base):
+    """Per local day × product × channel × line warehouse × ship-to region."""
+
+    __tablename__ = "agg_product_daily"
+    __table_args__ = (Index("ix_agg_product_daily_product_wh_day", "product_id", "warehouse_id", "day"), ROWID_OFF)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    returned_units: Mapped[int] = mapped_column(Integer)
+    sales: Mapped[Decimal] = mapped_column(AggMoney)
+    returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
+    cost: Mapped[Decimal] = mapped_column(AggMoney)
+
+
+class AggBasketPairDaily(Base):
+    """Orders per local day that contained both products (``product_a < product_b``)."""
+
+    __tablename__ = "agg_basket_pair_daily"
+    __table_args__ = (  # covering: add-on suggestions look pairs up by one product
+        Index("ix_agg_basket_pair_daily_a", "product_a", "day", "product_b", "orders"),
+        Index("ix_agg_basket_pair_daily_b", "product_b", "day", "product_a", "orders"),
+        ROWID_OFF,
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    product_a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+
+
+class AggFulfillmentDaily(Base):
+    """Orders per local day (placed) × channel × warehouse × region × stage (approve | ship |
+    deliver) × duration bucket, with the hours they took and, for ``ship``, how many left by
+    their due time."""
+
+    __tablename__ = "agg_fulfillment_daily"
+    __table_args__ = (ROWID_OFF,)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(8), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)
+    on_time: Mapped[int] = mapped_column(Integer)
+    late: Mapped[int] = mapped_column(Integer)
+
+
+class AggCustomer(Base):
+    """One row per customer who bought (cancelled orders do not count): acquisition (first
+    order's time and channel), last order, and lifetime totals net of returns."""
+
+    __tablename__ = "agg_customers"
+    __table_args__ = (  # covering: the RFM scan reads customers by acquisition time
+        Index("ix_agg_customers_first_at", "first_at", "last_at", "orders", "net_sales", "cost", "channel_id",
+              "region", "province"),
+        ROWID_OFF,
+    )
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    cohort: Mapped[dt.date] = mapped_column(Date)  # local month of the first order (1st of month)
+    channel_id: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(16))
+    province: Mapped[str] = mapped_column(String(32))
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    orders: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    net_sales: Mapped[Decimal] = mapped_column(AggMoney, index=True)
+    cost: Mapped[Decimal] = mapped_column(AggMoney)
+
+
+class AggCustomerMonth(Base):
+    """A customer's purchases per local month (the input of the cohort table's upkeep)."""
+
+    __tablename__ = "agg_customer_months"
+    __table_args__ = (ROWID_OFF,)
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
+    cost: Mapped[Decimal] = mapped_column(AggMoney)
+
+
+class AggCohort(Base):
+    """Customers acquired in ``cohort`` (month) through a channel, from a region, who bought
+    in ``month``, and what they spent then."""
+
+    __tablename__ = "agg_cohorts"
+    __table_args__ = (ROWID_OFF,)
+    cohort: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
+    cost: Mapped[Decimal] = mapped_column(AggMoney)
+
+
+class AggStockDaily(Base):
+    """Ledger per product × warehouse × local day with movements: units in, units out and
+    on-hand at the end of that day (a day without a row kept the previous day's on-hand)."""
+
+    __tablename__ = "agg_stock_daily"
+    __table_args__ = (  # covering: stock health reads every pair over a date range
+        Index("ix_agg_stock_daily_day", "day", "product_id", "warehouse_id", "qty_in", "qty_out", "on_hand"),
+        # arrivals only: what stock-age (first in, first out) reads
+        Index("ix_agg_stock_daily_arrivals", "day", "product_id", "warehouse_id", "qty_in",
+              sqlite_where=text("qty_in > 0"), postgresql_where=text("qty_in > 0")),
+        ROWID_OFF,
+    )
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    qty_in: Mapped[int] = mapped_column(Integer)
+    qty_out: Mapped[int] = mapped_column(Integer)
+    on_hand: Mapped[int] = mapped_column(Integer)
+
+
+class AggState(Base):
+    """Where the summary refresh stands: what it has seen and under which settings it built."""
+
+    __tablename__ = "agg_state"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC clock when the last refresh began
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime)  # last full build
+    audit_id: Mapped[int] = mapped_column(Integer)  # data version the summaries reflect
+    order_id: Mapped[int] = mapped_column(Integer)  # highest order id seen
+    movement_id: Mapped[int] = mapped_column(Integer)  # highest ledger id seen
+    timezone: Mapped[str] = mapped_column(String(64))
+    logic_version: Mapped[int] = mapped_column(Integer)
+
+
+# Covering index for the ledger balance (Σ qty_delta per product × warehouse): reconciliation
+# reads it index-only and in order, ~10× faster at 1M movements on SQLite than the table scan
+# and sort (or the row lookups through ix_stock_movements_product_wh). Migration 0003.
+Index("ix_stock_movements_balance", StockMovement.product_id, StockMovement.warehouse_id, StockMovement.qty_delta)

@@ -1,4 +1,4 @@
-"""Document numbers (SO…, RMA…, PO…, TR…, customer codes) from the ``sequences`` table.
+"""Document numbers (SO…, RMA…, PO…, TR…, PL…, customer codes) from the ``sequences`` table.
 
 The counter is bumped with one ``UPDATE … RETURNING`` inside the caller's transaction, so a
 number is never handed out twice and a rolled-back order leaves no gap-causing side effect
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.models import Sequence
 from core.timeutil import local_today
 
-SEQUENCES = ("SO", "RMA", "PO", "TR", "CUST", "REF")  # REF: reference-data version (core.refdata)
+SEQUENCES = ("SO", "RMA", "PO", "TR", "CUST", "REF", "PL")  # REF: reference-data version (core.refdata); PL: pick lists
 
 
 _T = Sequence.__table__
@@ -25,6 +25,19 @@ def next_value(session: Session, name: str) -> int:
     if value is None:
         raise LookupError(f"sequence {name!r} is missing; run `oms init`")
     return int(value)
+
+
+def reserve_values(session: Session, name: str, count: int) -> range:
+    """``count`` consecutive values of sequence ``name`` with one UPDATE (bulk imports number
+    thousands of documents at once); empty for ``count`` 0."""
+    if count <= 0:
+        return range(0)
+    last = session.connection().execute(
+        update(_T).where(_T.c.name == name).values(value=_T.c.value + count).returning(_T.c.value)
+    ).scalar_one_or_none()
+    if last is None:
+        raise LookupError(f"sequence {name!r} is missing; run `oms init`")
+    return range(int(last) - count + 1, int(last) + 1)
 
 
 def next_number(session: Session, prefix: str) -> str:

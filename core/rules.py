@@ -8,6 +8,7 @@ the "which past orders would this rule catch?" preview.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.geo import region_of
 from core.models import Rule
 
 OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "is_true", "is_false")
@@ -76,6 +78,28 @@ def matches(condition: dict[str, Any], facts: dict[str, Any]) -> bool:
     except TypeError:
         return False
     raise ValueError(f"unknown operator {op!r}")
+
+
+def order_facts(*, total: Decimal, channel: str, province: str | None, address_complete: bool,
+                delivery_method: str, lines: Iterable[tuple[int, Mapping[str, Any]]],
+                customer_tier: str | None = None) -> dict[str, Any]:
+    """The facts review, allocation and carrier rules see for one order.
+
+    ``lines`` are ``(qty, product attributes)``. Order creation and the rule preview both build
+    facts here, so a previewed rule catches exactly the orders it would have caught when placed.
+    """
+    items = list(lines)
+    facts = {
+        "total": total, "channel": channel, "province": province, "region": region_of(province),
+        "address_complete": address_complete or delivery_method == "pickup",
+        "item_count": sum(qty for qty, _ in items), "line_count": len(items),
+        "delivery_method": delivery_method,
+        "has_cold_chain": any(attrs.get("cold_chain") for _, attrs in items),
+        "has_bulky": any(attrs.get("bulky") for _, attrs in items),
+    }
+    if customer_tier is not None:  # unknown until the customer is resolved; absent never matches
+        facts["customer_tier"] = customer_tier
+    return facts
 
 
 def active_rules(session: Session, kind: str) -> list[RuleSpec]:

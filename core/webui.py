@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,9 +21,10 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from core import analytics, config, i18n
+from core import analytics, config, i18n, pii
 from core.errors import FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.permissions import ROLES, Actor
+from core.services import users
 from core.services.orders import OrderDetail
 from core.slips import render_slip
 from core.timeutil import shop_tz
@@ -34,7 +36,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CACHE_TTL_SECONDS = 600  # "today" and the like-for-like comparison move with the clock
 # column names (as the services return them) shown as money or as a share
 MONEY_COLUMNS = frozenset({"total", "subtotal", "unit_price", "discount", "line_total", "revenue", "aov",
-                           "shipping_fee"})
+                           "shipping_fee"}) | {"rma_refund_due", "rma_refunded", "rma_paid", "rma_line_refund"}
 SHARE_COLUMNS = frozenset({"share"})
 
 
@@ -74,7 +76,51 @@ def current_actor() -> Actor:
     if not username or role not in ROLES:
         st.warning(t("login.required"))
         st.stop()
+    ended = _session_ended()
+    if ended is not None:
+        sign_out(ended)
+        st.rerun()  # the entry script shows the login form with the reason
+    if st.session_state["role"] != role:
+        st.rerun()  # the admin changed the role: rebuild the menu for it
     return Actor(str(username), str(role))
+
+
+def _session_ended() -> str | None:
+    """Why this signed-in session must end now — ``"expired"`` after ``OMS_IDLE_MINUTES``
+    without a click, ``"disabled"`` once an admin deactivated the account — else None.
+
+    Refreshes the idle clock, and the role from the account so a change applies at once. The
+    account is re-read (one indexed query) only for sessions opened by the login form
+    (``signed_in_at``); page tests put a role into session state directly. A busy database
+    skips the re-check rather than signing anyone out.
+    """
+    state = st.session_state
+    now = time.time()
+    if now - state.get("last_seen", now) > config.idle_timeout_minutes() * 60:
+        return "expired"
+    state["last_seen"] = now
+    if "signed_in_at" not in state:
+        return None
+    try:
+        account = users.session_user(str(state["username"]))
+    except OMSError:
+        return None
+    if account is None:
+        return "disabled"
+    state["role"] = account.role
+    return None
+
+
+def sign_out(reason: str | None = None) -> None:
+    """Drop the identity and every page's working state (baskets, picks, messages), keeping
+    the language; ``reason`` ("expired", "disabled") is explained on the login form."""
+    language = st.session_state.get("lang")
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if language is not None:
+        st.session_state["lang"] = language
+    if reason is not None:
+        st.session_state["login_error"] = reason
 
 
 def guard_page(action: str) -> Actor:
@@ -198,15 +244,36 @@ def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV with a BOM (utf-8-sig) so Excel opens Chinese text correctly."""
-    return df.to_csv(index=False).encode("utf-8-sig")
+    """CSV with a BOM (utf-8-sig) so Excel opens Chinese text correctly; text a spreadsheet
+    would run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is prefixed with an apostrophe."""
+    return pii.neutralise_formulas(df).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
+    """XLSX where formula-like text is stored as text (quote-prefixed), never as a formula:
+    the cell shows exactly what the customer typed and Excel does not evaluate it."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         _excel_safe(df).to_excel(writer, index=False, sheet_name=sheet[:31])
+        for row in writer.sheets[sheet[:31]].iter_rows(min_row=2):
+            for cell in row:
+                if pii.is_formula_like(cell.value):
+                    cell.data_type = "s"  # openpyxl had turned "=…" into a formula cell
+                    cell.quotePrefix = True
     return buffer.getvalue()
+
+
+# displayed header (either language) → service column name, for masking translated tables
+_PII_HEADERS = {i18n.translate(f"field.{name}", lang_): name for name in pii.MASKERS for lang_ in i18n.LANGUAGES
+                if i18n.has_key(f"field.{name}", lang_)}
+
+
+def protect(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as the logged-in role may see it: phones, street addresses and e-mails masked
+    unless the role has ``customer.pii`` (no role at all counts as no permission)."""
+    username, role = st.session_state.get("username"), st.session_state.get("role")
+    actor = Actor(str(username), str(role)) if role in ROLES else None
+    return pii.mask_frame(df, actor, _PII_HEADERS)
 
 
 def slip_download(number: str, load_detail: Callable[[], OrderDetail], key: str) -> None:
@@ -219,8 +286,9 @@ def slip_download(number: str, load_detail: Callable[[], OrderDetail], key: str)
 
 
 def download_buttons(df: pd.DataFrame, basename: str) -> None:
-    """CSV and XLSX download buttons for ``df`` (built only when clicked, no rerun)."""
-    frame = df.copy()
+    """CSV and XLSX download buttons for ``df`` (built only when clicked, no rerun); personal
+    data is masked for the role (:func:`protect`) and formulas neutralised."""
+    frame = protect(df).copy()
     left, right = st.columns(2)
     left.download_button(t("common.download_csv"), data=lambda: to_csv_bytes(frame),
                          file_name=f"{basename}.csv", mime=CSV_MIME, key=f"dl_csv_{basename}", on_click="ignore")
@@ -229,17 +297,33 @@ def download_buttons(df: pd.DataFrame, basename: str) -> None:
                           on_click="ignore")
 
 
-def show_table(df: pd.DataFrame, download: str | None = None) -> None:
+def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "field",
+               percent: Iterable[str] = (), money: Iterable[str] = ()) -> None:
     """A service's DataFrame as a table with translated headers, money to the cent, and
-    (with ``download`` as file base name) CSV/XLSX buttons for exactly what is shown."""
-    shown = localize_columns(df)
-    config = {label("field", c): st.column_config.NumberColumn(format="%.2f") for c in df.columns
-              if c in MONEY_COLUMNS}
-    config |= {label("field", c): st.column_config.NumberColumn(format="percent") for c in df.columns
-               if c in SHARE_COLUMNS}
+    (with ``download`` as file base name) CSV/XLSX buttons for exactly what is shown.
+    Personal data is masked for roles without ``customer.pii`` (:func:`protect`).
+    Headers are looked up as ``<prefix>.<column>``; ``percent`` and ``money`` name extra
+    ratio and money columns."""
+    shown = protect(df).rename(columns={c: label(prefix, c) for c in df.columns})
+    config = {label(prefix, c): st.column_config.NumberColumn(format="%.2f") for c in df.columns
+              if c in MONEY_COLUMNS or c in set(money)}
+    config |= {label(prefix, c): st.column_config.NumberColumn(format="percent") for c in df.columns
+               if c in SHARE_COLUMNS or c in set(percent)}
     st.dataframe(shown, hide_index=True, column_config=config)
     if download:
         download_buttons(shown, download)
+
+
+def sku_qty_editor(key: str) -> list[tuple[str, int]]:
+    """An empty, growable SKU × quantity sheet (transfers, ad-hoc receipts); returns the
+    typed rows as ``(sku, qty)`` with blank rows dropped and a missing quantity as 0, so the
+    service — not the page — names the row and field that is wrong."""
+    blank = pd.DataFrame({"sku": pd.Series(dtype="string"), "qty": pd.Series(dtype="Int64")})
+    lines = st.data_editor(blank, num_rows="dynamic", hide_index=True, key=key,
+                           column_config={"sku": st.column_config.TextColumn(t("field.sku")),
+                                          "qty": st.column_config.NumberColumn(t("field.qty"), min_value=1, step=1)})
+    return [(str(r.sku or "").strip(), int(r.qty) if not pd.isna(r.qty) else 0)
+            for r in lines.itertuples() if not (pd.isna(r.sku) and pd.isna(r.qty))]
 
 
 # --- cached reads ----------------------------------------------------------------------------

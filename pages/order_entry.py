@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.analytics.products import addon_suggestions
 from core.errors import OMSError
 from core.services import catalog
 from core.services.customers import search_customers
@@ -403,6 +404,24 @@ def _options_section(error: OMSError | None) -> None:
     st.text_input(t("field.note"), key="oe_note")
 
 
+def _suggestions_section() -> None:
+    """Add-on suggestions: products customers often bought with the basket's SKUs in the last
+    90 days (from the analytics summaries), one click to add."""
+    skus = tuple(sorted({ln["sku"] for ln in _basket()}))
+    if not skus:
+        return
+    hits = cached_read(addon_suggestions, skus)
+    if hits.empty:
+        return
+    st.caption(t("an.addons.title"))
+    for row in hits.itertuples(index=False):
+        text, add = st.columns([6, 1], vertical_alignment="center")
+        text.markdown(f"**{row.name}** · {row.sku} · {money(row.unit_price)} — " + t(
+            "an.addons.because", sku=row.because, confidence=f"{row.confidence:.0%}", lift=f"{row.lift:.1f}"))
+        add.button(t("an.addons.add"), key=f"oe_addon_{row.sku}", on_click=_add, args=(row.sku, 1),
+                   icon=":material/add:")
+
+
 def _templates_section() -> None:
     with st.expander(t("entry.templates"), icon=":material/bookmarks:"):
         templates = {tpl.name: tpl.lines for tpl in attempt(catalog.list_basket_templates, actor) or []}
@@ -436,6 +455,7 @@ current_error = state.get("oe_error")
 _customer_section(current_error)
 _product_section()
 basket_subtotal = _basket_section(current_error)
+_suggestions_section()
 _templates_section()
 _options_section(current_error)
 _totals_and_submit(basket_subtotal, current_error)

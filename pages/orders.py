@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.services import catalog
+from core.services import catalog, rma_views
 from core.services.orders import STATUSES, OrderDetail, order_detail, search_orders, transition
 from core.slips import ship_address
 from core.timeutil import local_day_start_utc
@@ -143,6 +143,17 @@ def _actions(order_id: int, detail: OrderDetail) -> None:
             st.button(button_label, **kwargs)
 
 
+def _rmas(order_id: int) -> None:
+    """The order's after-sales requests (worked on in the After-sales page)."""
+    rmas = attempt(rma_views.list_rmas, actor, order_id=order_id)
+    if rmas is None or rmas.empty:
+        return
+    st.markdown(f"**{t('desk.order_section')}**")
+    shown = translate_values(localize_times(rmas, "rma_created_at", "rma_closed_at"), rma_status="rma_status",
+                             rma_kind="rma_kind", rma_reason="rma_reason")
+    show_table(shown.drop(columns=["id", "order_id", "number", "customer", "phone"]))
+
+
 def _detail(order_id: int) -> None:
     detail = attempt(order_detail, order_id, actor)
     if detail is None:
@@ -151,6 +162,8 @@ def _detail(order_id: int) -> None:
     st.subheader(t("orders.detail", number=number))
     _header(detail)
     _lines_and_events(detail)
+    if actor.can("rma.view"):
+        _rmas(order_id)
     slip_download(number, lambda: detail, key=f"ol_slip_{order_id}")
     st.markdown(f"**{t('orders.actions')}**")
     show_notice(state.get("ol_notice"))

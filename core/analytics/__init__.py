@@ -5,6 +5,12 @@ Every query aggregates in the database (GROUP BY) over a date window served by t
 that costs seconds and gigabytes, see docs). "Day" always means the shop's local day: the
 boundaries are computed in Python with :func:`core.timeutil.local_day_start_utc` and compared
 with the stored UTC timestamps, which is exact on SQLite and PostgreSQL alike, DST included.
+
+This module holds the overview dashboard's queries (``pages/dashboard.py``). The manager
+dashboards read the incrementally refreshed summary tables instead (docs/analytics.md):
+``summary`` (the tables' definitions and their refresh), ``filters``, ``sales``, ``channels``,
+``customers``, ``products``, ``fulfillment``, ``stock_health``, and ``dashboards`` (one read
+per page). Other features add their own modules (``inventory``, ``returns``, ``demand`` …).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, notify, refdata, stock
+from core import audit, notify, pii, refdata, stock
 from core.db import read_only, unit_of_work
 from core.errors import (
     Conflict,
@@ -34,7 +34,7 @@ from core.errors import (
     StaleVersion,
     ValidationError,
 )
-from core.geo import normalise_province, region_of
+from core.geo import normalise_province
 from core.models import (
     Alert,
     Channel,
@@ -49,7 +49,7 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.refdata import RefData, WarehouseRef
-from core.rules import first_action
+from core.rules import first_action, order_facts
 from core.services import customers
 from core.timeutil import utcnow
 
@@ -97,6 +97,19 @@ TIMESTAMP_FOR_TARGET = {
 PAYMENT_METHODS = ("cash", "wechat_pay", "alipay", "card", "bank_transfer", "cod", "platform")
 PAYMENT_STATUSES = ("unpaid", "paid", "partially_refunded", "refunded")
 DELIVERY_METHODS = ("express", "same_day", "pickup", "freight")
+MAX_QTY = 100_000  # per line: more is a typo (an extra zero or a barcode in the quantity box)
+MAX_AMOUNT = Decimal("9999999999.99")  # the largest value a Numeric(12, 2) money column holds
+# Longest text each input field may hold: the width of the column it is stored in, so a long
+# paste is refused with the field's name on every database (PostgreSQL would raise, SQLite
+# would silently store it).
+TEXT_LIMITS: dict[str, int] = {
+    name: int(column.type.length) for name, column in (
+        ("customer_name", Customer.__table__.c.name), ("email", Customer.__table__.c.email),
+        ("province", Order.__table__.c.ship_province), ("city", Order.__table__.c.ship_city),
+        ("district", Order.__table__.c.ship_district), ("address", Order.__table__.c.ship_address),
+        ("external_ref", Order.__table__.c.external_ref),
+    )
+}
 
 
 @dataclass
@@ -148,6 +161,7 @@ class OrderResult:
     backordered: bool
     review_rule: str | None = None
     shortages: tuple[Shortage, ...] = field(default_factory=tuple)
+    split_to: tuple[str, ...] = ()  # other warehouses serving some lines when the order is split
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -164,6 +178,8 @@ def _money(value: Any, field_name: str, issues: list[FieldIssue], row: int | Non
         return Decimal("0")
     if amount < 0:
         issues.append(FieldIssue(field_name, "must not be negative", row, value))
+    elif amount > MAX_AMOUNT:
+        issues.append(FieldIssue(field_name, f"must be at most {MAX_AMOUNT}", row, value))
     return amount
 
 
@@ -196,6 +212,10 @@ def _validate_header(data: OrderInput) -> list[FieldIssue]:
                 issues.append(FieldIssue(name, "required for delivery (address must be complete to district)"))
     if not -1000 <= data.priority <= 1000:
         issues.append(FieldIssue("priority", "must be between -1000 and 1000", value=data.priority))
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(data, name)
+        if isinstance(value, str) and len(value) > limit:
+            issues.append(FieldIssue(name, f"at most {limit} characters", value=value[:20] + "…"))
     return issues
 
 
@@ -252,12 +272,17 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
             continue
         if qty <= 0:
             issues.append(FieldIssue("qty", "must be greater than 0", i, qty))
+        elif qty > MAX_QTY:
+            issues.append(FieldIssue("qty", f"must be at most {MAX_QTY}", i, qty))
+            continue
         price = _money(ln.unit_price if ln.unit_price is not None else (product.unit_price if product else 0),
                        "unit_price", issues, i)
         discount = _money(ln.discount, "discount", issues, i)
         if price >= 0 and discount > price * max(qty, 0):
             issues.append(FieldIssue("discount", "larger than the line amount", i, discount))
-        if product is not None and qty > 0:
+        if price * max(qty, 0) - discount > MAX_AMOUNT:
+            issues.append(FieldIssue("line_total", f"must be at most {MAX_AMOUNT}", i, price * qty - discount))
+        elif product is not None and qty > 0:
             priced.append(_PricedLine(i, product.id, sku, qty, price, discount, price * qty - discount,
                                       product.attributes or {}))
     return priced
@@ -266,21 +291,25 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
 def _choose_warehouse(
     conn: Connection, ref: RefData, data: OrderInput, lines: list[_PricedLine], facts: dict[str, Any],
     issues: list[FieldIssue],
-) -> WarehouseRef | None:
-    """Explicit warehouse, else the region's warehouse (allocation rules) if it can serve every
-    line, else the cheapest active warehouse that can; else the region's (→ refusal/backorder).
+) -> tuple[WarehouseRef | None, dict[int, WarehouseRef]]:
+    """Rule, then availability, then cost: ``(warehouse, {product_id: other warehouse})``.
+
+    Explicit warehouse, else the region's warehouse (allocation rules) if it can serve every
+    line, else the cheapest active warehouse that can. When none can serve the whole order it
+    is split (:func:`_split`); when even a split cannot, the region's warehouse is returned
+    (→ refusal or backorder). The second element is empty unless the order is split.
 
     The availability read here only *chooses*; the conditional reservation decides.
     """
     if not ref.warehouses:
         issues.append(FieldIssue("warehouse", "no active warehouse is set up"))
-        return None
+        return None, {}
     if data.warehouse:
         wh = ref.warehouses.get(data.warehouse)
         if wh is None:
             issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {data.warehouse}",
                                      value=data.warehouse))
-        return wh
+        return wh, {}
     preferred, _ = first_action(ref.rules["allocation"], facts, "warehouse")
     need: dict[int, int] = {}
     for ln in lines:
@@ -290,8 +319,30 @@ def _choose_warehouse(
     ranked = sorted(ref.warehouses.values(), key=lambda w: (w.code != preferred, w.ship_cost, w.code))
     for wh in ranked:
         if all(avail.get((wh.id, pid), 0) >= q for pid, q in need.items()):
-            return wh
-    return ranked[0]
+            return wh, {}
+    return _split(ranked, need, avail)
+
+
+def _split(ranked: list[WarehouseRef], need: dict[int, int],
+           avail: dict[tuple[int, int], int]) -> tuple[WarehouseRef, dict[int, WarehouseRef]]:
+    """Serve the order from as few warehouses as possible: repeatedly take the warehouse that
+    can serve the most of the remaining products (ties → rule/cost rank). A product is never
+    split across warehouses (a line ships from one place). If some product cannot be served
+    in full anywhere, no split: the region's warehouse takes it all (→ refusal or backorder)."""
+    remaining = dict(need)
+    chosen: dict[int, WarehouseRef] = {}
+    primary: WarehouseRef | None = None  # the first pick serves the most products
+    while remaining:
+        options = [[pid for pid, q in remaining.items() if avail.get((w.id, pid), 0) >= q] for w in ranked]
+        best = max(range(len(ranked)), key=lambda i: (len(options[i]), -i))
+        if not options[best]:
+            return ranked[0], {}
+        primary = primary or ranked[best]
+        for pid in options[best]:
+            chosen[pid] = ranked[best]
+            del remaining[pid]
+    assert primary is not None
+    return primary, {pid: wh for pid, wh in chosen.items() if wh is not primary}
 
 
 def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]) -> tuple[Decimal, ...]:
@@ -302,6 +353,8 @@ def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]
     total = subtotal - order_discount + shipping_fee
     if not issues and total < 0:
         issues.append(FieldIssue("discount", "order discount is larger than the order amount", value=order_discount))
+    if not issues and total > MAX_AMOUNT:
+        issues.append(FieldIssue("total", f"must be at most {MAX_AMOUNT}", value=total))
     if data.expected_total is not None and not issues:
         expected = _money(data.expected_total, "total", issues)
         if expected != total:
@@ -324,16 +377,18 @@ def _customer(conn: Connection, session: Session, data: OrderInput, province: st
 
 
 def _reserve_lines(
-    session: Session, lines: list[_PricedLine], wh: WarehouseRef
+    session: Session, lines: list[_PricedLine], wh: WarehouseRef, split: dict[int, WarehouseRef]
 ) -> tuple[list[_PricedLine], list[Shortage]]:
-    """Reserve every line in (product, line) order so concurrent orders cannot deadlock."""
+    """Reserve every line in (product, warehouse, line) order so concurrent orders cannot
+    deadlock (a product has one warehouse per order, so product order is that order)."""
     reserved: list[_PricedLine] = []
     shortages: list[Shortage] = []
     for ln in sorted(lines, key=lambda x: (x.product_id, x.line_no)):
-        if stock.reserve(session, ln.product_id, wh.id, ln.qty):
+        at = split.get(ln.product_id, wh)
+        if stock.reserve(session, ln.product_id, at.id, ln.qty):
             reserved.append(ln)
         else:
-            shortages.append(Shortage(ln.sku, wh.code, ln.qty, stock.available(session, ln.product_id, wh.id)))
+            shortages.append(Shortage(ln.sku, at.code, ln.qty, stock.available(session, ln.product_id, at.id)))
     return reserved, shortages
 
 
@@ -357,15 +412,9 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     subtotal, order_discount, shipping_fee, total = _totals(data, lines, issues)
     province = normalise_province(data.province)
     complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
-    facts: dict[str, Any] = {
-        "total": total, "channel": data.channel, "province": province, "region": region_of(province),
-        "address_complete": complete or data.delivery_method == "pickup",
-        "item_count": sum(ln.qty for ln in lines), "line_count": len(lines),
-        "delivery_method": data.delivery_method,
-        "has_cold_chain": any(ln.attributes.get("cold_chain") for ln in lines),
-        "has_bulky": any(ln.attributes.get("bulky") for ln in lines),
-    }
-    wh = _choose_warehouse(conn, ref, data, lines, facts, issues) if lines else None
+    facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
+                        delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines])
+    wh, split = _choose_warehouse(conn, ref, data, lines, facts, issues) if lines else (None, {})
     if issues:
         raise ValidationError(issues)
     assert channel is not None and wh is not None
@@ -381,12 +430,12 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     priority_boost, _ = first_action(ref.rules["review"], facts, "priority")
     carrier, _ = first_action(ref.rules["carrier"], facts, "carrier")
 
-    reserved, shortages = _reserve_lines(session, lines, wh)
+    reserved, shortages = _reserve_lines(session, lines, wh, split)
     if shortages:
         if not data.allow_backorder:
             raise InsufficientStock(shortages)
         for ln in reserved:
-            stock.release(session, ln.product_id, wh.id, ln.qty)
+            stock.release(session, ln.product_id, split.get(ln.product_id, wh).id, ln.qty)
         reserved = []
         status = "backordered"
 
@@ -409,8 +458,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     reserved_nos = {ln.line_no for ln in reserved}
     conn.execute(_INSERT_LINES, [
         dict(order_id=order_id, line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty,
-             unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total, warehouse_id=wh.id,
-             qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
+             unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total,
+             warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
         for ln in lines
     ])
     note = f"rule: {rule.name}" if rule and status != "backordered" else None
@@ -422,6 +471,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
+        **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),
     })
     if status == "backordered":
         conn.execute(_INSERT_ALERT, dict(
@@ -431,7 +481,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
                               for s in shortages),
         ))
     return OrderResult(order_id, number, status, total, wh.code, cust.id, cust.created,
-                       status == "backordered", rule.name if rule else None, tuple(shortages))
+                       status == "backordered", rule.name if rule else None, tuple(shortages),
+                       tuple(sorted({w.code for w in split.values()})))
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -528,8 +579,8 @@ def transition(
     missing, cancel releases, ship turns reservations into ledger shipments), writes the
     timeline event and the audit row.
     """
-    if to_status not in STATUSES:
-        raise IllegalTransition(f"unknown status {to_status!r}", to_status=to_status)
+    if to_status not in PERMISSION_FOR_TARGET:  # unknown, or only set by the system (backordered)
+        raise IllegalTransition(f"an order cannot be moved to {to_status!r}", to_status=to_status)
     require(actor, PERMISSION_FOR_TARGET[to_status])
     order = _load_for_update(session, order_id)
     if expected_version is not None and expected_version != order.version:
@@ -653,7 +704,7 @@ def search_orders(
         stmt = stmt.where(Order.placed_at < date_to)
     rows = session.execute(stmt.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)).all()
     frame = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
-    return frame
+    return pii.mask_frame(frame, actor)  # phones masked for roles without customer.pii
 
 
 @dataclass(frozen=True)
@@ -682,6 +733,7 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
     header = {c.key: getattr(o, c.key) for c in Order.__table__.columns}
     header.update(channel=row.channel_name, customer=row.customer_name, customer_code=row.customer_code,
                   warehouse=row.warehouse_code)
+    header = pii.mask_record(header, actor)  # ship phone/address masked for roles without customer.pii
     lines = pd.DataFrame(session.execute(
         select(OrderLine.line_no, Product.sku, Product.name, OrderLine.qty, OrderLine.unit_price,
                OrderLine.discount, OrderLine.line_total, Warehouse.code.label("warehouse"),

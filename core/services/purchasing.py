@@ -1,4 +1,8 @@
-"""Purchase orders: goods receipt against a PO (drafting and sending live with replenishment).
+"""Purchase orders: draft → sent → partial → received (or cancelled), and goods receipt.
+
+Drafts come from accepted replenishment suggestions (``core.services.replenishment``) or are
+made by hand; a draft can be edited until it is sent. Cancelling a sent or partly received
+order says the rest will not come, so it stops counting as "on order" for replenishment.
 
 Receiving posts ``receipt`` movements to the ledger, advances ``po_lines.qty_received`` (never
 beyond what was ordered — a second receipt of the same line is refused past its quantity) and
@@ -7,20 +11,29 @@ gives the arrived stock to waiting backorders, all in one transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select, update
+import pandas as pd
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, stock
-from core.db import unit_of_work
+from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
-from core.models import POLine, Product, PurchaseOrder
+from core.models import POLine, Product, PurchaseOrder, Supplier, Warehouse
+from core.numbering import next_number
 from core.permissions import Actor, require
 from core.services.orders import reserve_backorders
 from core.timeutil import utcnow
 
 RECEIVABLE_STATUSES = ("sent", "partial")
+PO_STATUSES = ("draft", "sent", "partial", "received", "cancelled")
+OPEN_PO_STATUSES = ("draft", "sent", "partial")  # what replenishment counts as on order
+CANCELLABLE_STATUSES = ("draft", "sent", "partial")
+MAX_NOTE = 500
 
 
 @dataclass(frozen=True)
@@ -84,3 +97,232 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
                  after={"status": po.status, "received": {str(k): v for k, v in quantities.items()},
                         "released_orders": released})
     return ReceiptResult(po.number, po.status, received, tuple(released))
+
+
+# --- drafting, editing, sending, cancelling --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class POLineInput:
+    """One line of a new purchase order (``unit_cost`` defaults to the product's cost)."""
+
+    product_id: int
+    qty: int
+    unit_cost: Decimal | None = None
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class POInfo:
+    id: int
+    number: str
+    status: str
+    supplier: str
+    warehouse: str
+    total: Decimal
+    lines: int
+
+
+def _load_po(session: Session, po_id: int) -> PurchaseOrder:
+    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.id == po_id)).scalar_one_or_none()
+    if po is None:
+        raise NotFound(f"no purchase order {po_id}", po_id=po_id)
+    return po
+
+
+def _info(session: Session, po: PurchaseOrder) -> POInfo:
+    supplier = session.execute(select(Supplier.name).where(Supplier.id == po.supplier_id)).scalar_one()
+    warehouse = session.execute(select(Warehouse.code).where(Warehouse.id == po.warehouse_id)).scalar_one()
+    count = session.execute(select(func.count()).where(POLine.po_id == po.id)).scalar_one()
+    return POInfo(po.id, po.number, po.status, supplier, warehouse, po.total, int(count))
+
+
+def _refresh_total(session: Session, po: PurchaseOrder) -> None:
+    total = session.execute(select(func.sum(POLine.qty_ordered * POLine.unit_cost))
+                            .where(POLine.po_id == po.id)).scalar_one()
+    po.total = Decimal(str(total or 0)).quantize(Decimal("0.01"))
+
+
+def _note_issue(note: str | None, issues: list[FieldIssue]) -> None:
+    if note is not None and len(note) > MAX_NOTE:
+        issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters"))
+
+
+@unit_of_work
+def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int, lines: list[POLineInput],
+                          actor: Actor, note: str | None = None) -> POInfo:
+    """A draft PO for one supplier and one receiving warehouse.
+
+    Refused (nothing written) for an unknown supplier or warehouse, no lines, an unknown or
+    repeated product, a quantity that is not a whole number > 0, or a negative cost.
+    """
+    require(actor, "purchase.edit")
+    issues: list[FieldIssue] = []
+    if session.execute(select(Supplier.id).where(Supplier.id == supplier_id)).first() is None:
+        issues.append(FieldIssue("supplier", f"unknown supplier {supplier_id}", value=supplier_id))
+    if session.execute(select(Warehouse.id).where(Warehouse.id == warehouse_id, Warehouse.active.is_(True))
+                       ).first() is None:
+        issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {warehouse_id}", value=warehouse_id))
+    _note_issue(note, issues)
+    if not lines:
+        issues.append(FieldIssue("lines", "a purchase order needs at least one line"))
+    costs = dict(session.execute(select(Product.id, Product.unit_cost).where(
+        Product.id.in_([ln.product_id for ln in lines]))).all())
+    seen: set[int] = set()
+    for row, line in enumerate(lines, start=1):
+        if line.product_id not in costs:
+            issues.append(FieldIssue("product", f"unknown product {line.product_id}", row, line.product_id))
+        elif line.product_id in seen:
+            issues.append(FieldIssue("product", "listed twice", row, line.product_id))
+        seen.add(line.product_id)
+        if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty <= 0:
+            issues.append(FieldIssue("qty", "must be greater than 0", row, line.qty))
+        if line.unit_cost is not None and line.unit_cost < 0:
+            issues.append(FieldIssue("unit_cost", "must not be negative", row, line.unit_cost))
+    if issues:
+        raise ValidationError(issues)
+    po = PurchaseOrder(number=next_number(session, "PO"), supplier_id=supplier_id, warehouse_id=warehouse_id,
+                       status="draft", created_at=utcnow(), created_by=actor.username,
+                       note=(note or "").strip() or None, total=Decimal("0"))
+    session.add(po)
+    session.flush()
+    session.add_all(POLine(po_id=po.id, product_id=ln.product_id, qty_ordered=ln.qty, qty_received=0,
+                           unit_cost=ln.unit_cost if ln.unit_cost is not None else costs[ln.product_id],
+                           suggestion_id=ln.suggestion_id) for ln in lines)
+    session.flush()
+    _refresh_total(session, po)
+    audit.record(session, actor, "po.create", "purchase_order", po.number, after={
+        "supplier_id": supplier_id, "warehouse_id": warehouse_id, "total": po.total,
+        "lines": [[ln.product_id, ln.qty] for ln in lines]})
+    return _info(session, po)
+
+
+@unit_of_work
+def update_draft(session: Session, po_id: int, quantities: dict[int, int], actor: Actor,
+                 note: str | None = None) -> POInfo:
+    """Change a draft's line quantities ``{po_line_id: qty}`` (0 removes the line) and note."""
+    require(actor, "purchase.edit")
+    po = _load_po(session, po_id)
+    if po.status != "draft":
+        raise IllegalTransition(f"purchase order {po.number} is {po.status}; only a draft can be edited",
+                                number=po.number)
+    lines = {ln.id: ln for ln in session.execute(select(POLine).where(POLine.po_id == po_id)).scalars()}
+    issues: list[FieldIssue] = []
+    for row, (line_id, qty) in enumerate(sorted(quantities.items()), start=1):
+        if line_id not in lines:
+            issues.append(FieldIssue("po_line", f"line {line_id} is not on {po.number}", row, line_id))
+        elif not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
+            issues.append(FieldIssue("qty", "must be a whole number ≥ 0", row, qty))
+    _note_issue(note, issues)
+    if not issues and all(quantities.get(lid, ln.qty_ordered) == 0 for lid, ln in lines.items()):
+        issues.append(FieldIssue("lines", "a purchase order needs at least one line; cancel it instead"))
+    if issues:
+        raise ValidationError(issues)
+    before = {str(lid): ln.qty_ordered for lid, ln in lines.items()}
+    for line_id, qty in quantities.items():
+        if qty == 0:
+            session.execute(delete(POLine).where(POLine.id == line_id))
+        else:
+            lines[line_id].qty_ordered = qty
+    if note is not None:
+        po.note = note.strip() or None
+    session.flush()
+    _refresh_total(session, po)
+    audit.record(session, actor, "po.edit", "purchase_order", po.number, before={"qty": before},
+                 after={"qty": {str(k): v for k, v in quantities.items()}, "note": po.note})
+    return _info(session, po)
+
+
+@unit_of_work
+def send_po(session: Session, po_id: int, actor: Actor, expected_at: dt.datetime | None = None) -> POInfo:
+    """Mark a draft as sent to the supplier; from now on it can be received.
+
+    ``expected_at`` (UTC) defaults to now + the supplier's lead time.
+    """
+    require(actor, "purchase.edit")
+    po = _load_po(session, po_id)
+    if po.status != "draft":
+        raise IllegalTransition(f"purchase order {po.number} is {po.status}; only a draft can be sent",
+                                number=po.number)
+    lead = session.execute(select(Supplier.lead_time_days).where(Supplier.id == po.supplier_id)).scalar_one()
+    now = utcnow()
+    po.status, po.sent_at = "sent", now
+    po.expected_at = expected_at or now + dt.timedelta(days=int(lead or 0))
+    session.flush()
+    audit.record(session, actor, "po.send", "purchase_order", po.number, before={"status": "draft"},
+                 after={"status": "sent", "expected_at": po.expected_at})
+    return _info(session, po)
+
+
+@unit_of_work
+def cancel_po(session: Session, po_id: int, reason: str, actor: Actor) -> POInfo:
+    """Cancel a draft or sent PO, or close a partly received one short (the rest will not come)."""
+    require(actor, "purchase.edit")
+    po = _load_po(session, po_id)
+    if po.status not in CANCELLABLE_STATUSES:
+        raise IllegalTransition(f"purchase order {po.number} is {po.status}; it can no longer be cancelled",
+                                number=po.number)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError([FieldIssue("reason", "required")])
+    if len(reason) > MAX_NOTE:
+        raise ValidationError([FieldIssue("reason", f"at most {MAX_NOTE} characters")])
+    before = po.status
+    po.status = "cancelled"
+    po.note = f"{po.note}\n{reason}" if po.note else reason
+    session.flush()
+    audit.record(session, actor, "po.cancel", "purchase_order", po.number, before={"status": before},
+                 after={"status": "cancelled", "reason": reason})
+    return _info(session, po)
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+PO_LIST_COLUMNS = ["id", "number", "status", "supplier", "warehouse", "lines", "units_ordered", "units_received",
+                   "total", "created_at", "sent_at", "expected_at", "received_at", "created_by"]
+PO_LINE_COLUMNS = ["line_id", "sku", "name", "qty_ordered", "qty_received", "qty_open", "unit_cost", "line_total"]
+
+
+@read_only
+def list_purchase_orders(session: Session, actor: Actor, statuses: list[str] | None = None,
+                         limit: int = 500) -> pd.DataFrame:
+    """Purchase orders newest first with their line and unit totals (``PO_LIST_COLUMNS``)."""
+    require(actor, "stock.view")
+    totals = (select(POLine.po_id, func.count().label("lines"), func.sum(POLine.qty_ordered).label("ordered"),
+                     func.sum(POLine.qty_received).label("received")).group_by(POLine.po_id).subquery())
+    stmt = (select(PurchaseOrder.id, PurchaseOrder.number, PurchaseOrder.status, Supplier.name, Warehouse.code,
+                   func.coalesce(totals.c.lines, 0), func.coalesce(totals.c.ordered, 0),
+                   func.coalesce(totals.c.received, 0), PurchaseOrder.total, PurchaseOrder.created_at,
+                   PurchaseOrder.sent_at, PurchaseOrder.expected_at, PurchaseOrder.received_at,
+                   PurchaseOrder.created_by)
+            .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+            .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
+            .outerjoin(totals, totals.c.po_id == PurchaseOrder.id))
+    if statuses:
+        stmt = stmt.where(PurchaseOrder.status.in_(statuses))
+    rows = session.execute(stmt.order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc()).limit(limit))
+    return pd.DataFrame(rows.all(), columns=PO_LIST_COLUMNS)
+
+
+@dataclass(frozen=True)
+class PODetail:
+    header: dict[str, Any]
+    lines: pd.DataFrame  # PO_LINE_COLUMNS
+
+
+@read_only
+def po_detail(session: Session, po_id: int, actor: Actor) -> PODetail:
+    """One purchase order: header fields and its lines with what is still open."""
+    require(actor, "stock.view")
+    po = _load_po(session, po_id)
+    info = _info(session, po)
+    header = {"id": po.id, "number": po.number, "status": po.status, "supplier": info.supplier,
+              "warehouse": info.warehouse, "total": po.total, "created_at": po.created_at, "sent_at": po.sent_at,
+              "expected_at": po.expected_at, "received_at": po.received_at, "created_by": po.created_by,
+              "note": po.note}
+    rows = session.execute(
+        select(POLine.id, Product.sku, Product.name, POLine.qty_ordered, POLine.qty_received,
+               POLine.qty_ordered - POLine.qty_received, POLine.unit_cost, POLine.qty_ordered * POLine.unit_cost)
+        .join(Product, Product.id == POLine.product_id).where(POLine.po_id == po_id).order_by(Product.sku)
+    ).all()
+    return PODetail(header, pd.DataFrame(rows, columns=PO_LINE_COLUMNS))

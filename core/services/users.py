@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
+import string
 from dataclasses import dataclass
 
-from sqlalchemy import select
+import pandas as pd
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -26,6 +29,7 @@ _N, _R, _P = 2**14, 8, 1
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+MAX_USERNAME, MAX_DISPLAY_NAME = 64, 100  # the column widths
 
 
 def hash_password(password: str) -> str:
@@ -47,14 +51,40 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 
 
-def check_password_policy(password: str) -> list[str]:
-    """Reasons a password is too weak (empty list = acceptable)."""
+# Passwords that pass the length/letters+digits rule but are the first ones an attacker tries.
+COMMON_PASSWORDS = frozenset({
+    "password1", "password123", "passw0rd", "abc12345", "abcd1234", "a1234567", "qwerty123", "qwer1234",
+    "1qaz2wsx", "admin123", "admin888", "12345678a", "iloveyou1", "woaini1314", "aa123456", "123456aa",
+})
+
+
+def check_password_policy(password: str, username: str | None = None) -> list[str]:
+    """Reasons a password is too weak (empty list = acceptable): at least 8 characters with
+    letters and digits, not a well-known password, and not containing the username."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
     if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
         problems.append("letters and digits")
+    if password.lower() in COMMON_PASSWORDS:
+        problems.append("not a well-known password")
+    if username and len(username.strip()) >= 3 and username.strip().lower() in password.lower():
+        problems.append("not containing the username")
     return problems
+
+
+def generate_password(length: int = 14) -> str:
+    """A random password of letters and digits that passes the policy (shown once, never stored)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(max(length, MIN_PASSWORD_LENGTH)))
+        if not check_password_policy(password):
+            return password
+
+
+def _password_issues(password: str, username: str | None) -> list[FieldIssue]:
+    """One issue per broken rule, so the form can list exactly what to fix."""
+    return [FieldIssue("password", f"password needs {problem}") for problem in check_password_policy(password, username)]
 
 
 @dataclass(frozen=True)
@@ -83,11 +113,13 @@ def create_user(
     username = username.strip()
     if not username:
         issues.append(FieldIssue("username", "required"))
+    elif len(username) > MAX_USERNAME:
+        issues.append(FieldIssue("username", f"at most {MAX_USERNAME} characters", value=username))
+    if display_name and len(display_name) > MAX_DISPLAY_NAME:
+        issues.append(FieldIssue("display_name", f"at most {MAX_DISPLAY_NAME} characters", value=display_name))
     if role not in ROLES:
         issues.append(FieldIssue("role", f"must be one of {', '.join(ROLES)}", value=role))
-    weak = check_password_policy(password)
-    if weak:
-        issues.append(FieldIssue("password", "needs " + " and ".join(weak)))
+    issues += _password_issues(password, username)
     if issues:
         raise ValidationError(issues)
     if session.execute(select(User.id).where(User.username == username)).first():
@@ -100,6 +132,12 @@ def create_user(
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, after={"username": username, "role": role})
     return _info(user)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random secret, checked for unknown users so they cost as much as real ones."""
+    return hash_password(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -117,6 +155,7 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
     now = utcnow()
     if user is None or not user.active:
+        verify_password(password, _dummy_hash())  # same cost as a real check: no timing oracle
         return LoginResult(None, "invalid")
     if user.locked_until and user.locked_until > now:
         return LoginResult(None, "locked")
@@ -139,4 +178,113 @@ def get_user(session: Session, username: str) -> UserInfo:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no user {username!r}", username=username)
+    return _info(user)
+
+
+@read_only
+def session_user(session: Session, username: str) -> UserInfo | None:
+    """The account behind a logged-in session, or None once it was deactivated or removed.
+
+    ``app.py`` calls this on every rerun of a session that logged in, so an account an admin
+    deactivates is signed out at its next click and a changed role applies immediately.
+    """
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    return _info(user) if user is not None and user.active else None
+
+
+USER_COLUMNS = ["username", "display_name", "role", "active", "locked_until", "last_login_at", "created_at"]
+
+
+@read_only
+def list_users(session: Session, actor: Actor) -> pd.DataFrame:
+    """Every account for the admin's user list (never the password hashes)."""
+    require(actor, "user.manage")
+    rows = session.execute(
+        select(User.username, User.display_name, User.role, User.active, User.locked_until, User.last_login_at,
+               User.created_at).order_by(User.username)
+    ).all()
+    frame = pd.DataFrame(rows, columns=USER_COLUMNS)
+    now = utcnow()
+    # a lock that has run out is no lock: show it only while it still refuses logins
+    frame["locked_until"] = [ts if ts is not None and ts > now else None for ts in frame["locked_until"]]
+    return frame
+
+
+def _user_for_update(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}", username=username)
+    return user
+
+
+def _is_last_admin(session: Session, user: User) -> bool:
+    """True if ``user`` is the only active admin: the shop would lock itself out without it."""
+    if user.role != "admin" or not user.active:
+        return False
+    others = session.execute(select(func.count(User.id)).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id)).scalar_one()
+    return others == 0
+
+
+@unit_of_work
+def change_role(session: Session, username: str, role: str, actor: Actor) -> UserInfo:
+    """Give an account another role; the last active admin keeps the admin role."""
+    require(actor, "user.manage")
+    if role not in ROLES:
+        raise ValidationError([FieldIssue("role", f"must be one of {', '.join(ROLES)}", value=role)])
+    user = _user_for_update(session, username)
+    if role != "admin" and _is_last_admin(session, user):
+        raise ValidationError([FieldIssue("role", "the last active admin must stay admin", value=role)])
+    before = user.role
+    user.role = role
+    audit.record(session, actor, "user.role", "user", user.id, before={"username": username, "role": before},
+                 after={"username": username, "role": role})
+    return _info(user)
+
+
+@unit_of_work
+def set_active(session: Session, username: str, active: bool, actor: Actor) -> UserInfo:
+    """Deactivate (no login, open sessions end at their next click) or reactivate an account.
+
+    Admins cannot deactivate themselves or the last active admin.
+    """
+    require(actor, "user.manage")
+    user = _user_for_update(session, username)
+    if not active and user.username == actor.username:
+        raise ValidationError([FieldIssue("active", "you cannot deactivate your own account")])
+    if not active and _is_last_admin(session, user):
+        raise ValidationError([FieldIssue("active", "the last active admin cannot be deactivated")])
+    before = user.active
+    user.active = active
+    if active:
+        user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
+                 before={"username": username, "active": before}, after={"username": username, "active": active})
+    return _info(user)
+
+
+@unit_of_work
+def reset_password(session: Session, username: str, password: str, actor: Actor) -> UserInfo:
+    """Set a new password (policy applies) and lift any lockout. The audit row records that
+    it happened, never the password or its hash."""
+    require(actor, "user.manage")
+    weak = _password_issues(password, username)
+    if weak:
+        raise ValidationError(weak)
+    user = _user_for_update(session, username)
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "user.password_reset", "user", user.id, after={"username": username})
+    return _info(user)
+
+
+@unit_of_work
+def unlock_user(session: Session, username: str, actor: Actor) -> UserInfo:
+    """Lift a lockout after repeated failed logins (the password stays as it was)."""
+    require(actor, "user.manage")
+    user = _user_for_update(session, username)
+    before = user.locked_until
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "user.unlock", "user", user.id, before={"username": username, "locked_until": before},
+                 after={"username": username, "locked_until": None})
     return _info(user)
