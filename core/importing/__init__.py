@@ -1,0 +1,20 @@
+"""The parts of an import, composed by :mod:`core.services.imports` (the one import service).
+
+Reading and meaning (no database):
+
+- :mod:`~core.importing.issues` — one problem with one row/field, and the file-level error;
+- :mod:`~core.importing.reader` — bytes → a table of strings (encoding, delimiter, XLSX);
+- :mod:`~core.importing.fields` — the OMS fields a profile can map, per import kind;
+- :mod:`~core.importing.profile` — mapping profiles (YAML files or saved rows);
+- :mod:`~core.importing.parse` — strict, vectorised parsing of dates, money, phones, addresses;
+- :mod:`~core.importing.stage` — profile + files → one typed frame with source row numbers;
+- :mod:`~core.importing.orders` — lines grouped into orders, priced, derived facts to validate.
+
+Deciding and writing (in the caller's transaction):
+
+- :mod:`~core.importing.prepare` — look-ups and the validation suite → issues and failed units;
+- :mod:`~core.importing.identity` — one customer per person across channels, set-wise;
+- :mod:`~core.importing.bulk` — column-wise ``executemany`` with Core's own value conversion;
+- :mod:`~core.importing.write_orders` — history in bulk, open orders through ``create_order``;
+- :mod:`~core.importing.write_master` — products, stock counts (ledger), customers.
+"""

@@ -1,0 +1,206 @@
+"""One customer per person across channels: resolve the people of an import in bulk.
+
+A person in a file is recognised, in this order, by their channel account
+(``customer_identities``: channel + buyer id), their normalised phone, their e-mail. The same
+rules apply between rows of the file (two Tmall rows with one phone are one person) and
+against the database (a JD buyer whose phone a POS customer already has *is* that customer).
+Every match made by phone or e-mail — a merge a human may want to check — is reported.
+
+This is :func:`core.services.customers.find_or_create` done set-wise: a few ``IN`` queries
+and one bulk insert instead of two queries per row, which is what lets a 100k-line history
+import stay within seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from core.geo import normalise_province
+from core.importing.bulk import insert_columns
+from core.models import Customer, CustomerIdentity
+from core.numbering import reserve_values
+from core.timeutil import utcnow
+
+CHUNK = 5000
+MERGE_COLUMNS = ["row", "name", "channel", "buyer_id", "phone", "email", "customer", "customer_name", "matched_by"]
+_C, _I = Customer.__table__, CustomerIdentity.__table__
+
+
+def chunks(values: Iterable[object], size: int = CHUNK) -> Iterator[list[object]]:
+    batch: list[object] = []
+    for v in values:
+        batch.append(v)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class _Person:
+    name: str | None
+    phone: str | None
+    email: str | None
+    accounts: set[tuple[int, str]]
+    address: tuple[str | None, str | None, str | None, str | None]
+    first_row: int
+    customer_id: int | None = None
+    code: str | None = None
+    matched_by: str | None = None  # identity | phone | email | None (new)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    customer_ids: list[int]  # aligned with the input rows
+    created: int
+    matched: int
+    merges: pd.DataFrame  # MERGE_COLUMNS: people matched by phone/e-mail, or joined inside the file
+
+
+def _group(people: pd.DataFrame) -> tuple[list[int], list[_Person]]:
+    """Assign each input row to a person, joining rows that share an account, phone or e-mail."""
+    by_key: dict[object, int] = {}
+    persons: list[_Person] = []
+    owner: list[int] = []
+    cols = [people[c].tolist() for c in ("row", "name", "phone", "email", "buyer_id", "channel_id", "province",
+                                         "city", "district", "address")]
+    for row, name, phone, email, buyer, channel, province, city, district, address in zip(*cols, strict=True):
+        account = (int(channel), str(buyer)) if buyer and channel is not None else None
+        keys = [k for k in (account, ("phone", phone) if phone else None, ("email", email) if email else None) if k]
+        pid = -1
+        for k in keys:
+            if k in by_key:
+                pid = by_key[k]
+                break
+        if pid < 0:
+            pid = len(persons)
+            persons.append(_Person(name, phone, email, set(), (province, city, district, address), int(row)))
+        else:
+            p = persons[pid]
+            p.phone, p.email, p.name = p.phone or phone, p.email or email, p.name or name
+        if account:
+            persons[pid].accounts.add(account)
+        for k in keys:
+            by_key.setdefault(k, pid)
+        owner.append(pid)
+    return owner, persons
+
+
+def _lookup(session: Session, persons: list[_Person]) -> None:
+    """Find each person's existing customer: account, then phone, then e-mail."""
+    conn = session.connection()
+    accounts: dict[tuple[int, str], int] = {}
+    by_channel: dict[int, set[str]] = {}
+    for p in persons:
+        for ch, ext in p.accounts:
+            by_channel.setdefault(ch, set()).add(ext)
+    stmt = select(_I.c.channel_id, _I.c.external_id, _I.c.customer_id).where(
+        _I.c.channel_id == bindparam("ch"), _I.c.external_id.in_(bindparam("ids", expanding=True)))
+    for ch, ids in by_channel.items():
+        for part in chunks(sorted(ids)):
+            accounts.update({(r.channel_id, r.external_id): r.customer_id
+                             for r in conn.execute(stmt, {"ch": ch, "ids": part})})
+    phones = _first_ids(session, _C.c.phone, {p.phone for p in persons if p.phone})
+    emails = _first_ids(session, _C.c.email, {p.email for p in persons if p.email})
+    for p in persons:
+        hit = next((accounts[a] for a in sorted(p.accounts) if a in accounts), None)
+        if hit is not None:
+            p.customer_id, p.matched_by = hit, "identity"
+        elif p.phone and p.phone in phones:
+            p.customer_id, p.matched_by = phones[p.phone], "phone"
+        elif p.email and p.email in emails:
+            p.customer_id, p.matched_by = emails[p.email], "email"
+
+
+def _first_ids(session: Session, column: object, values: set[str]) -> dict[str, int]:
+    """value → the oldest customer id holding it (find_or_create's rule)."""
+    found: dict[str, int] = {}
+    stmt = select(column, _C.c.id).where(column.in_(bindparam("v", expanding=True))).order_by(_C.c.id.desc())
+    for part in chunks(sorted(values)):
+        found.update({r[0]: r[1] for r in session.connection().execute(stmt, {"v": part})})
+    return found
+
+
+def _create(session: Session, persons: list[_Person]) -> int:
+    new = [p for p in persons if p.customer_id is None]
+    if not new:
+        return 0
+    now = utcnow()
+    codes = [f"C{n:07d}" for n in reserve_values(session, "CUST", len(new))]
+    provinces = {v: normalise_province(v) for v in {p.address[0] for p in new}}
+    for p, code in zip(new, codes, strict=True):
+        p.code = code
+    conn = session.connection()
+    insert_columns(conn, _C, {
+        "code": codes,
+        "name": [(p.name or (min(e for _, e in p.accounts) if p.accounts else None) or p.phone or p.email
+                  or p.code)[:100] for p in new],
+        "phone": [p.phone for p in new], "email": [p.email for p in new],
+        "province": [provinces[p.address[0]] for p in new], "city": [p.address[1] for p in new],
+        "district": [p.address[2] for p in new], "address": [p.address[3] for p in new],
+        "tier": ["normal"] * len(new), "tags": [[]] * len(new), "created_at": [now] * len(new),
+    })
+    for start in range(0, len(new), CHUNK):  # ids by (unique) code: cheaper than RETURNING in bulk
+        part = new[start:start + CHUNK]
+        ids = dict(conn.execute(select(_C.c.code, _C.c.id).where(_C.c.code.in_([p.code for p in part]))).all())
+        for p in part:
+            p.customer_id = ids[p.code]
+    return len(new)
+
+
+def _link_accounts(session: Session, persons: list[_Person]) -> None:
+    """Record every channel account against its customer (once)."""
+    conn = session.connection()
+    wanted = {(ch, ext): p.customer_id for p in persons for ch, ext in p.accounts}
+    if not wanted:
+        return
+    stmt = select(_I.c.channel_id, _I.c.external_id).where(
+        _I.c.channel_id == bindparam("ch"), _I.c.external_id.in_(bindparam("ids", expanding=True)))
+    have: set[tuple[int, str]] = set()
+    for ch in {c for c, _ in wanted}:
+        for part in chunks(sorted(ext for c, ext in wanted if c == ch)):
+            have.update((r.channel_id, r.external_id) for r in conn.execute(stmt, {"ch": ch, "ids": part}))
+    rows = [dict(customer_id=cid, channel_id=ch, external_id=ext) for (ch, ext), cid in wanted.items()
+            if (ch, ext) not in have]
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(_I), rows[start:start + CHUNK])
+
+
+def _merges(session: Session, persons: list[_Person], channel_codes: dict[int, str]) -> pd.DataFrame:
+    """People matched to an existing customer by phone/e-mail, or formed from several accounts."""
+    picked = [p for p in persons if p.matched_by in ("phone", "email") or len(p.accounts) > 1]
+    if not picked:
+        return pd.DataFrame(columns=MERGE_COLUMNS)
+    names = {}
+    for part in chunks(sorted({p.customer_id for p in picked})):
+        names.update({r.id: (r.code, r.name) for r in session.connection().execute(
+            select(_C.c.id, _C.c.code, _C.c.name).where(_C.c.id.in_(part)))})
+    rows = []
+    for p in picked:
+        code, name = names[p.customer_id]
+        accounts = sorted(p.accounts)
+        rows.append([p.first_row, p.name, ", ".join(channel_codes.get(c, str(c)) for c, _ in accounts),
+                     ", ".join(ext for _, ext in accounts), p.phone, p.email, code, name,
+                     p.matched_by or "file"])
+    return pd.DataFrame(rows, columns=MERGE_COLUMNS)
+
+
+def resolve(session: Session, people: pd.DataFrame, channel_codes: dict[int, str]) -> Resolution:
+    """Customer id for every row of ``people`` (columns: row, name, phone, email, buyer_id,
+    channel_id, province, city, district, address), creating the people not yet known and
+    linking their channel accounts. Runs in the caller's transaction."""
+    if people.empty:
+        return Resolution([], 0, 0, pd.DataFrame(columns=MERGE_COLUMNS))
+    owner, persons = _group(people)
+    _lookup(session, persons)
+    matched = sum(p.customer_id is not None for p in persons)
+    created = _create(session, persons)
+    _link_accounts(session, persons)
+    ids = [int(persons[i].customer_id) for i in owner]  # type: ignore[arg-type]
+    return Resolution(ids, created, matched, _merges(session, persons, channel_codes))

@@ -1,0 +1,274 @@
+"""Writing validated orders: history in bulk, open orders through ``create_order``.
+
+*Open* orders (not yet shipped in the source) must behave exactly like entered ones —
+numbering, reservation or backorder, review rules, alerts, audit — so each goes through
+:func:`core.services.orders.create_order` inside the import's transaction.
+
+*History* (shipped, delivered, completed, cancelled in the source) keeps its timestamps and
+status and must not touch today's stock, so it is written set-wise with Core inserts: orders,
+lines and one timeline event each, numbered from one bulk reservation of the ``SO`` sequence.
+That path writes tens of thousands of lines per second; it checks nothing itself — the rows
+it gets have passed the import's validation suite. Only when the user asks
+(``deduct_stock``) do shipped history lines post ``shipment`` movements through the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import stock
+from core.errors import Conflict, InsufficientStock, OMSError, ValidationError
+from core.geo import normalise_province, region_of
+from core.importing.bulk import Cents, insert_columns
+from core.models import Order, OrderEvent, OrderLine, StockLevel
+from core.numbering import reserve_values
+from core.permissions import Actor
+from core.refdata import RefData
+from core.rules import first_action
+from core.services.orders import LineInput, OrderInput, create_order
+from core.timeutil import shop_tz, utcnow
+
+CHUNK = 5000
+SHIPPED = ("shipped", "delivered", "completed")
+_O, _L, _E = Order.__table__, OrderLine.__table__, OrderEvent.__table__
+
+Progress = Callable[[float], None]
+
+
+def _money(cents: float) -> Decimal:
+    return Decimal(int(cents)).scaleb(-2)
+
+
+def _opt(value: Any) -> Any:
+    """pandas missing values (NaN, NaT, None) → None for the database."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def order_heads(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per order (its first line's row), in file order."""
+    return rows.drop_duplicates("_okey", keep="first")
+
+
+def _warehouses(heads: pd.DataFrame, ref: RefData) -> list[int]:
+    """History is placed where it shipped from: the file's warehouse, else the allocation
+    rules by region, else the cheapest warehouse — no availability check (stock is untouched)."""
+    ranked = sorted(ref.warehouses.values(), key=lambda w: (w.ship_cost, w.code))
+    by_region: dict[tuple[str | None, str], int] = {}
+    out = []
+    for wh_code, province, channel in zip(heads["warehouse_v"], heads["province"], heads["channel_v"], strict=True):
+        if isinstance(wh_code, str) and wh_code in ref.warehouses:
+            out.append(ref.warehouses[wh_code].id)
+            continue
+        key = (province if isinstance(province, str) else None, channel)
+        if key not in by_region:
+            short = normalise_province(key[0])
+            code, _ = first_action(ref.rules["allocation"],
+                                   {"province": short, "region": region_of(short), "channel": channel}, "warehouse")
+            by_region[key] = ref.warehouses[code].id if code in ref.warehouses else ranked[0].id
+        out.append(by_region[key])
+    return out
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    orders: int
+    lines: int
+    movements: int
+
+
+def _values(series: pd.Series) -> list[Any]:
+    """A column as Python values with None for every kind of missing (NaN, NaT, None)."""
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: RefData, note: str,
+                  product_ids: dict[str, int], deduct_stock: bool, progress: Progress) -> HistoryResult:
+    """Bulk-insert historical orders (``rows``: validated lines with ``customer_id``)."""
+    if rows.empty:
+        return HistoryResult(0, 0, 0)
+    conn = session.connection()
+    heads = order_heads(rows)
+    n = len(heads)
+    now = utcnow()
+    counters = reserve_values(session, "SO", n)
+    local_day = heads["placed_at_v"].dt.tz_localize("UTC").dt.tz_convert(shop_tz().key).dt.strftime("%Y%m%d")
+    numbers = [f"SO{day}-{c:06d}" for day, c in zip(local_day, counters, strict=True)]
+    wh_ids = _warehouses(heads, ref)
+    status = heads["_target"]
+    cancelled, shipped = status.eq("cancelled"), status.isin(SHIPPED)
+    placed = heads["placed_at_v"]
+    ship_at, delivered_at = heads["shipped_at_v"], heads["delivered_at_v"]
+    due = placed + pd.Timedelta(hours=int(ref.setting("order_due", "hours", 48)))
+    paid = heads["payment_status_v"].where(heads["payment_status_v"].notna(), status.map(
+        lambda st: "unpaid" if st == "cancelled" else "paid"))
+    channel_ids = {c.code: c.id for c in ref.channels.values()}
+    insert_columns(conn, _O, {
+        "number": numbers, "channel_id": heads["channel_v"].map(channel_ids).tolist(),
+        "external_ref": heads["external_ref"].tolist(), "customer_id": heads["customer_id"].astype(int).tolist(),
+        "status": status.tolist(), "payment_status": paid.tolist(),
+        "payment_method": _values(heads["payment_method_v"]),
+        "delivery_method": heads["delivery_method_v"].fillna("express").tolist(),
+        "ship_name": _values(heads["customer_name"]), "ship_phone": _values(heads["phone_v"]),
+        "ship_province": heads["province"].map(
+            {v: normalise_province(v) for v in heads["province"].dropna().unique()}),
+        "ship_city": _values(heads["city"]), "ship_district": _values(heads["district"]),
+        "ship_address": _values(heads["address"]), "warehouse_id": wh_ids, "priority": [0] * n,
+        "subtotal": Cents(heads["_subtotal"]), "discount": Cents(heads["_order_disc"]),
+        "shipping_fee": Cents(heads["_shipping"]), "total": Cents(heads["_total"]), "placed_at": placed,
+        "approved_at": heads["approved_at_v"].where(heads["approved_at_v"].notna(), placed).where(~cancelled),
+        "shipped_at": ship_at.where(shipped),
+        "delivered_at": delivered_at.where(status.isin(("delivered", "completed"))),
+        "completed_at": delivered_at.where(delivered_at.notna(), ship_at).where(status.eq("completed")),
+        "cancelled_at": heads["cancelled_at_v"].where(heads["cancelled_at_v"].notna(), placed).where(cancelled),
+        "due_by": due, "carrier": _values(heads["carrier"]), "tracking_no": _values(heads["tracking_no"]),
+        "note": _values(heads["note"]), "created_by": [actor.username] * n, "updated_at": [now] * n,
+        "version": [1] * n,
+    })
+    progress(0.4)
+    id_by_number: dict[str, int] = {}
+    for start in range(0, n, CHUNK):  # ids by (unique) number: cheaper than RETURNING in bulk
+        part = numbers[start:start + CHUNK]
+        id_by_number.update(conn.execute(select(_O.c.number, _O.c.id).where(_O.c.number.in_(part))).all())
+    order_ids = [id_by_number[x] for x in numbers]
+    id_of = dict(zip(heads["_okey"], order_ids, strict=True))
+    wh_of = dict(zip(heads["_okey"], wh_ids, strict=True))
+    line_orders = rows["_okey"].map(id_of)
+    line_shipped = rows["_target"].isin(SHIPPED)
+    qty = rows["qty_v"].astype("int64")
+    line_wh = rows["_okey"].map(wh_of).tolist()
+    line_product = rows["sku"].map(product_ids).tolist()
+    insert_columns(conn, _L, {
+        "order_id": line_orders.tolist(), "line_no": (rows.groupby("_okey", sort=False).cumcount() + 1).tolist(),
+        "product_id": line_product, "qty": qty.tolist(),
+        "unit_price": Cents(rows["_unit_price"]), "discount": Cents(rows["_disc"]),
+        "line_total": Cents(rows["_line_total"]), "warehouse_id": line_wh, "qty_reserved": [0] * len(rows),
+        "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": [0] * len(rows),
+    })
+    progress(0.85)
+    insert_columns(conn, _E, {
+        "order_id": order_ids, "at": placed, "actor": [actor.username] * n, "from_status": [None] * n,
+        "to_status": status.tolist(), "note": [note] * n,
+    })
+    movements = 0
+    if deduct_stock:
+        lines = pd.DataFrame({"order_id": line_orders, "product_id": line_product, "warehouse_id": line_wh,
+                              "qty": qty.where(line_shipped, 0)})
+        movements = _deduct(session, lines, dict(zip(order_ids, numbers, strict=True)), actor)
+    progress(1.0)
+    return HistoryResult(n, len(rows), movements)
+
+
+def shortfalls(session: Session, rows: pd.DataFrame, ref: RefData, product_ids: dict[str, int]) -> dict[str, str]:
+    """Orders whose shipped lines the current stock cannot cover (``deduct_stock``), as
+    ``{order key: "SKU @ WH: need n, available m"}``; orders are served in the order they were
+    placed. Read in the write transaction; the ledger's conditional UPDATE stays the guard."""
+    heads = order_heads(rows)
+    wh_of = dict(zip(heads["_okey"], _warehouses(heads, ref), strict=True))
+    shipped = rows[rows["_target"].isin(SHIPPED)].sort_values("placed_at_v", kind="stable")
+    if shipped.empty:
+        return {}
+    pids = sorted({product_ids[s] for s in shipped["sku"]})
+    avail: dict[tuple[int, int], int] = {}
+    for part in (pids[i:i + CHUNK] for i in range(0, len(pids), CHUNK)):
+        for r in session.execute(
+            StockLevel.__table__.select().where(StockLevel.__table__.c.product_id.in_(part))
+        ):
+            avail[(r.product_id, r.warehouse_id)] = r.on_hand - r.reserved
+    codes = {w.id: w.code for w in ref.warehouses.values()}
+    failed: dict[str, str] = {}
+    for key, group in shipped.groupby("_okey", sort=False):
+        need: dict[tuple[int, int], int] = {}
+        for sku, q in zip(group["sku"], group["qty_v"], strict=True):
+            k = (product_ids[sku], wh_of[key])
+            need[k] = need.get(k, 0) + int(q)
+        short = [(k, q) for k, q in need.items() if avail.get(k, 0) < q]
+        if short:
+            sku_of = {product_ids[s]: s for s in group["sku"]}
+            failed[str(key)] = "; ".join(f"{sku_of[p]} @ {codes[w]}: need {q}, available {avail.get((p, w), 0)}"
+                                         for (p, w), q in short)
+            continue
+        for k, q in need.items():
+            avail[k] -= q
+    return failed
+
+
+def _deduct(session: Session, lines: pd.DataFrame, numbers: dict[int, str], actor: Actor) -> int:
+    """Post a ``shipment`` movement per shipped history line, in (product, warehouse) order."""
+    posted = 0
+    for r in lines[lines["qty"] > 0].sort_values(["product_id", "warehouse_id", "order_id"]).itertuples(index=False):
+        ok = stock.post_movement(session, product_id=int(r.product_id), warehouse_id=int(r.warehouse_id),
+                                 qty_delta=-int(r.qty), kind="shipment", actor=actor.username,
+                                 reason=numbers[int(r.order_id)], ref_type="order", ref_id=int(r.order_id))
+        if not ok:  # stock moved between the check and now (another writer): refuse the import
+            raise Conflict("stock changed while importing; please run the import again")
+        posted += 1
+    return posted
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    created: dict[str, str]  # order key → status
+    failed: dict[str, str]  # order key → reason (quarantine mode only)
+
+
+def _order_input(lines: list[dict[str, Any]]) -> OrderInput:
+    """The validated rows of one open order as the input ``create_order`` takes."""
+    h = lines[0]
+    return OrderInput(
+        channel=h["channel_v"], lines=[LineInput(r["sku"], int(r["qty_v"]), _money(r["_unit_price"]), _money(r["_disc"]))
+                                       for r in lines],
+        customer_name=_opt(h["customer_name"]) or "", phone=_opt(h["phone_v"]), email=_opt(h["email_v"]),
+        customer_id=int(h["customer_id"]), province=_opt(h["province"]), city=_opt(h["city"]),
+        district=_opt(h["district"]), address=_opt(h["address"]), payment_method=_opt(h["payment_method_v"]),
+        payment_status=_opt(h["payment_status_v"]) or ("paid" if _opt(h["approved_at_v"]) else "unpaid"),
+        delivery_method=_opt(h["delivery_method_v"]) or "express", shipping_fee=_money(h["_shipping"]),
+        discount=_money(h["_order_disc"]),
+        expected_total=_money(h["order_total_v"]) if _opt(h["order_total_v"]) is not None else None,
+        warehouse=_opt(h["warehouse_v"]), external_ref=h["external_ref"], note=_opt(h["note"]),
+        allow_backorder=True, require_address=False, placed_at=h["placed_at_v"].to_pydatetime(),
+    )
+
+
+def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine: bool,
+               progress: Progress) -> OpenResult:
+    """Create every open order through ``create_order``. In quarantine mode each order runs
+    under a savepoint so a refused one (and only it) is rolled back and reported; otherwise
+    the first refusal aborts the whole import."""
+    created: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    orders: dict[str, list[dict[str, Any]]] = {}
+    for record in rows.to_dict("records"):
+        orders.setdefault(str(record["_okey"]), []).append(record)
+    for i, (key, lines) in enumerate(orders.items()):
+        data = _order_input(lines)
+        try:
+            if quarantine:
+                with session.begin_nested():
+                    result = create_order(data, actor, session=session)
+            else:
+                result = create_order(data, actor, session=session)
+        except (ValidationError, Conflict, InsufficientStock) as exc:
+            if not quarantine:
+                raise
+            failed[key] = _reason(exc)
+            continue
+        created[key] = result.status
+        progress((i + 1) / len(orders))
+    return OpenResult(created, failed)
+
+
+def _reason(exc: OMSError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join((f"line {i.row}: " if i.row else "") + f"{i.field}: {i.message}" for i in exc.issues)
+    return exc.message

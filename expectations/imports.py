@@ -1,0 +1,167 @@
+"""Suites for incoming files, one per import kind, applied to the staged frame before any write.
+
+Each suite is a function of what it must know (SKUs in the catalogue, active channels and
+warehouses, the allowed codes) returning a builder for :func:`expectations.runner.validate`.
+Columns follow :mod:`core.importing.stage`: ``<field>`` is the source text (None when empty),
+``<field>_v`` the parsed value, ``<field>_bad`` the text that could not be read, and ``_…``
+columns are facts derived by the import (``core.importing.orders`` and the service).
+
+The ``meta`` of every expectation is what the per-row report says: reason ``code`` (catalog
+``imp.reason.<code>``), the OMS ``field``, ``severity`` (errors block a row's order; warnings
+are imported and reported) and optionally a ``detail`` column shown with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS
+
+Builder = Callable[[Any], list[Any]]
+
+
+def _meta(code: str, field: str, severity: str = "error", detail: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"code": code, "field": field, "severity": severity}
+    if detail:
+        meta["detail"] = detail
+    return meta
+
+
+def _readable(gxe: Any, kind: str, mapped: set[str]) -> list[Any]:
+    """Every mapped typed field must parse: dates by the profile's formats, numbers, phones…"""
+    codes = {"date": "bad_date", "money": "not_a_number", "qty": "not_a_number", "int": "not_a_number",
+             "phone": "bad_phone", "email": "bad_email", "bool": "bad_bool"}
+    return [gxe.ExpectColumnValuesToBeNull(column=f"{f.name}_bad", meta=_meta(codes[f.type], f.name))
+            for f in FIELDS[kind] if f.type in codes and f.name in mapped]
+
+
+def _required(gxe: Any, kind: str) -> list[Any]:
+    return [gxe.ExpectColumnValuesToNotBeNull(column=f.name, meta=_meta("required", f.name))
+            for f in FIELDS[kind] if f.required]
+
+
+def _flag(gxe: Any, column: str, ok: bool, code: str, field: str, severity: str = "error",
+          detail: str | None = None) -> Any:
+    """A derived boolean column must be ``ok`` on every row."""
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[ok], meta=_meta(code, field, severity, detail))
+
+
+def _zero(gxe: Any, column: str, code: str, field: str, detail: str | None = None) -> Any:
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0,
+                                             meta=_meta(code, field, detail=detail))
+
+
+def _min(gxe: Any, column: str, minimum: float, code: str, field: str) -> Any:
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=minimum, meta=_meta(code, field))
+
+
+def _in(gxe: Any, column: str, allowed: Iterable[str], code: str, field: str) -> Any:
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(allowed), meta=_meta(code, field))
+
+
+def order_suite(*, mapped: set[str], known_skus: Iterable[str], channels: Iterable[str],
+                warehouses: Iterable[str], payment_methods: Iterable[str], payment_statuses: Iterable[str],
+                delivery_methods: Iterable[str]) -> Builder:
+    """Orders: required columns, readable values, qty > 0 and whole, prices ≥ 0, known active
+    SKUs, mapped statuses and codes, one consistent header per order, no duplicate lines,
+    totals that add up, no future dates, an identifiable customer; incomplete addresses and
+    masked phones are warnings."""
+    skus = list(known_skus)
+
+    def build(gxe: Any) -> list[Any]:
+        checks = _required(gxe, "orders") + _readable(gxe, "orders", mapped) + [
+            _min(gxe, "qty_v", 1, "qty_positive", "qty"),
+            _zero(gxe, "_qty_frac", "whole_number", "qty"),
+            _min(gxe, "_unit_price", 0, "negative", "unit_price"),
+            _min(gxe, "_disc", 0, "negative", "line_discount"),
+            _flag(gxe, "_disc_over", False, "discount_too_large", "line_discount"),
+            _zero(gxe, "_line_gap", "line_mismatch", "line_total"),
+            _flag(gxe, "_no_price", False, "no_price", "unit_price"),
+            _in(gxe, "sku", skus, "unknown_sku", "sku"),
+            _flag(gxe, "_sku_inactive", False, "discontinued", "sku"),
+            gxe.ExpectColumnValuesToNotBeNull(column="channel_v", meta=_meta("no_channel", "channel")),
+            _in(gxe, "channel_v", channels, "unknown_value", "channel"),
+            _in(gxe, "_target", ORDER_TARGETS, "unmapped_status", "status"),
+            gxe.ExpectColumnValuesToBeNull(column="_conflict", meta=_meta("order_conflict", "external_ref",
+                                                                           detail="_conflict")),
+            _flag(gxe, "_dup", False, "duplicate_line", "line_ref"),
+            _zero(gxe, "_total_gap", "totals", "order_total", detail="_total_detail"),
+            _flag(gxe, "_negative_total", False, "negative_total", "order_discount"),
+            _flag(gxe, "_future", False, "future_date", "placed_at"),
+            _flag(gxe, "_has_customer", True, "no_customer", "customer_name"),
+            _flag(gxe, "phone_masked", False, "masked_phone", "phone", "warning"),
+            _flag(gxe, "_address_complete", True, "address_incomplete", "address", "warning"),
+        ]
+        for name in ("shipping_fee", "order_discount", "order_total", "line_total"):
+            if name in mapped:
+                checks.append(_min(gxe, f"{name}_v", 0, "negative", name))
+        for name, allowed in (("payment_method", payment_methods), ("payment_status", payment_statuses),
+                              ("delivery_method", delivery_methods), ("warehouse", warehouses)):
+            if name in mapped:
+                checks.append(_in(gxe, f"{name}_v", allowed, "unknown_value", name))
+        return checks
+
+    return build
+
+
+def product_suite(*, mapped: set[str]) -> Builder:
+    """Products: SKU present and unique in the file, a name and price for new products,
+    readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop)."""
+
+    def build(gxe: Any) -> list[Any]:
+        checks = _required(gxe, "products") + _readable(gxe, "products", mapped) + [
+            _flag(gxe, "_dup", False, "duplicate_row", "sku"),
+            _flag(gxe, "_new_without_name", False, "new_product_field", "name"),
+            _flag(gxe, "_new_without_price", False, "new_product_field", "unit_price"),
+            _flag(gxe, "_barcode_dup", False, "duplicate_row", "barcode"),
+            gxe.ExpectColumnValuesToBeNull(column="_barcode_taken", meta=_meta("barcode_taken", "barcode",
+                                                                                detail="_barcode_taken")),
+        ]
+        for name, minimum in (("unit_price", 0), ("unit_cost", 0), ("pack_size", 1), ("lead_time_days", 0)):
+            if name in mapped:
+                checks.append(_min(gxe, f"{name}_v", minimum, "qty_positive" if minimum else "negative", name))
+        for name in ("pack_size", "lead_time_days"):
+            if name in mapped:
+                checks.append(_zero(gxe, f"_{name}_frac", "whole_number", name))
+        return checks
+
+    return build
+
+
+def stock_suite(*, mapped: set[str], known_skus: Iterable[str], warehouses: Iterable[str]) -> Builder:
+    """Stock levels: a known SKU, an active warehouse, a whole counted quantity ≥ 0, and each
+    SKU × warehouse once."""
+    skus = list(known_skus)
+
+    def build(gxe: Any) -> list[Any]:
+        return _required(gxe, "stock") + _readable(gxe, "stock", mapped) + [
+            _min(gxe, "qty_v", 0, "negative", "qty"),
+            _zero(gxe, "_qty_frac", "whole_number", "qty"),
+            _in(gxe, "sku", skus, "unknown_sku_stock", "sku"),
+            _in(gxe, "warehouse_v", warehouses, "unknown_value", "warehouse"),
+            _flag(gxe, "_dup", False, "duplicate_row", "sku"),
+            gxe.ExpectColumnValuesToBeNull(column="_reserved_over", meta=_meta("count_below_reserved", "qty",
+                                                                                detail="_reserved_over")),
+        ]
+
+    return build
+
+
+def customer_suite(*, mapped: set[str], channels: Iterable[str]) -> Builder:
+    """Customers: a name, readable phone/e-mail, something to recognise the person by (phone,
+    e-mail or a channel account), a known tier and channel."""
+
+    def build(gxe: Any) -> list[Any]:
+        checks = _required(gxe, "customers") + _readable(gxe, "customers", mapped) + [
+            _flag(gxe, "_has_key", True, "no_customer_key", "phone"),
+            _flag(gxe, "_buyer_without_channel", False, "no_channel", "channel"),
+            _flag(gxe, "phone_masked", False, "masked_phone", "phone", "warning"),
+        ]
+        if "tier" in mapped:
+            checks.append(_in(gxe, "tier_v", TIERS, "unknown_value", "tier"))
+        if "channel" in mapped:
+            checks.append(_in(gxe, "channel_v", channels, "unknown_value", "channel"))
+        return checks
+
+    return build

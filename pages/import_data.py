@@ -1,0 +1,356 @@
+"""Import: bring a channel's export into the OMS — orders, and (with the stock permission)
+products and stock counts; customers too.
+
+Flow: choose what to import, upload the file(s), pick a mapping profile (or build one), then
+*Check* (a dry run, logged) or *Import* (one transaction, with a progress bar). The result
+shows counts, every problem by row/column/reason (downloadable), merged customers, and — when
+rows were quarantined — a download of exactly those rows to fix and import again.
+
+The profile editor shows the uploaded file, pre-selects the source column whose header it
+recognises for each OMS field, maps the file's statuses and codes, and validates the first rows
+live on every change; the result can be saved (a DB row) or downloaded as YAML for the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import OMSError
+from core.importing import profile as profiles
+from core.importing.fields import FIELDS, ORDER_TARGETS, guess_column
+from core.services import catalog, imports
+from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    download_buttons,
+    guard_page,
+    label,
+    lang,
+    localize_times,
+    show_error,
+    show_notice,
+    show_table,
+    t,
+    to_csv_bytes,
+)
+
+actor = guard_page("order.import")
+state = st.session_state
+
+NEW = "__new__"
+LIVE_ROWS = 2000
+ISSUE_COLUMNS = ["file", "row", "order", "field", "column", "value", "reason", "severity"]
+# code fields whose source values the editor maps, with the OMS codes and their label prefix
+CODE_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "payment_method": (PAYMENT_METHODS, "payment"),
+    "payment_status": (PAYMENT_STATUSES, "payment_status"),
+    "delivery_method": (DELIVERY_METHODS, "delivery"),
+}
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _translated(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``df[columns]`` with headers in the user's language (``imp.col.<column>``)."""
+    return df[columns].rename(columns={c: t(f"imp.col.{c}") for c in columns})
+
+
+def _issues_table(issues: pd.DataFrame, basename: str) -> None:
+    """The per-row report: reasons re-translated from their codes, severities and fields named."""
+    if issues.empty:
+        st.success(t("imp.no_issues"))
+        return
+    shown = issues.copy()
+    shown["reason"] = [t(f"imp.reason.{code}", value=_text(v), detail=_text(d), column=_text(c),
+                         field=t(f"imp.field.{f}") if f else "")
+                       for code, v, d, c, f in zip(shown["code"], shown["value"], shown["detail"], shown["column"],
+                                                   shown["field"], strict=True)]
+    shown["severity"] = [t(f"imp.severity.{s}") for s in shown["severity"]]
+    shown["field"] = [t(f"imp.field.{f}") if f else "" for f in shown["field"]]
+    show_table(_translated(shown, ISSUE_COLUMNS), download=basename)
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _uploads() -> list[imports.SourceFile]:
+    return [imports.SourceFile(f.name, f.getvalue()) for f in state.get("imp_files") or []]
+
+
+def _progress_bar() -> Any:
+    bar = st.progress(0.0, text=t("imp.progress.reading"))
+
+    def update(fraction: float, stage: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=t(f"imp.progress.{stage}"))
+
+    return update
+
+
+# --- choices ---------------------------------------------------------------------------------
+
+
+def _kind() -> str:
+    kinds = ["orders", "customers"] + (["products", "stock"] if actor.can("stock.import") else [])
+    names = {k: t(f"imp.kind.{k}") for k in kinds}  # resolved now: AppTest formats outside the run
+    return st.segmented_control(t("imp.kind"), kinds, format_func=names.__getitem__, key="imp_kind",
+                                default="orders") or "orders"
+
+
+def _profile_choice(kind: str) -> tuple[str, imports.Profile | None]:
+    listed = attempt(imports.list_profiles, actor, kind)
+    names = [] if listed is None else listed["name"].tolist()
+    source = {} if listed is None else dict(zip(listed["name"], listed["source"], strict=True))
+    options = [*names, NEW]
+    default = names.index(f"generic-{kind}") if f"generic-{kind}" in names else 0
+    shown = {n: f"{n} ({t(f'imp.source.{source[n]}')})" for n in names} | {NEW: t("imp.profile_new")}
+    picked = st.selectbox(t("imp.profile"), options, index=default, key=f"imp_profile_{kind}",
+                          format_func=shown.__getitem__)
+    if picked == NEW:
+        return NEW, None
+    return picked, attempt(imports.load_profile, picked)
+
+
+def _options(kind: str, profile: imports.Profile, dry_run: bool = False) -> imports.ImportOptions:
+    return imports.ImportOptions(
+        kind=kind, profile=profile, channel=state.get("imp_channel") or None,
+        warehouse=state.get("imp_warehouse") or None, on_error=state.get("imp_on_error", "reject"),
+        dry_run=dry_run, create_missing_products=bool(state.get("imp_create_missing")),
+        deduct_stock=bool(state.get("imp_deduct_stock")))
+
+
+def _settings(kind: str) -> None:
+    left, right = st.columns(2)
+    if kind in ("orders", "customers"):
+        channels = cached_read(catalog.list_channels)
+        names = dict(zip(channels["code"], channels["name"], strict=True))
+        left.selectbox(t("imp.channel"), ["", *names], key="imp_channel",
+                       format_func=lambda c: names.get(c, "—"))
+    if kind == "stock":
+        warehouses = cached_read(catalog.list_warehouses)
+        names = dict(zip(warehouses["code"], warehouses["name"], strict=True))
+        left.selectbox(t("imp.warehouse"), ["", *names], key="imp_warehouse", format_func=lambda c: names.get(c, "—"))
+    modes = {m: t(f"imp.on_error.{m}") for m in imports.ON_ERROR}
+    right.radio(t("imp.on_error"), imports.ON_ERROR, key="imp_on_error", format_func=modes.__getitem__)
+    if kind == "orders" and actor.can("stock.import"):
+        left.checkbox(t("imp.create_missing"), key="imp_create_missing")
+        left.checkbox(t("imp.deduct_stock"), key="imp_deduct_stock")
+
+
+# --- profile editor --------------------------------------------------------------------------
+
+
+def _column_pickers(kind: str, base: imports.Profile, info: imports.FileInfo, seed: str) -> dict[str, str]:
+    """One select box per OMS field; the base profile's column, else a recognised header."""
+    columns = list(info.columns)
+    shown = {c: c for c in columns} | {"": t("imp.editor.none")}
+    mapping: dict[str, str] = {}
+    grid = st.columns(3)
+    for i, f in enumerate(FIELDS[kind]):
+        current = base.columns.get(f.name)
+        if current not in columns:
+            current = guess_column(kind, f.name, columns)
+        options = ["", *columns]
+        picked = grid[i % 3].selectbox(
+            t(f"imp.field.{f.name}") + (f" ({t('imp.editor.required')})" if f.required else ""), options,
+            index=options.index(current or ""), key=f"imp_ed_{seed}_col_{f.name}", format_func=shown.__getitem__)
+        if picked:
+            mapping[f.name] = picked
+    return mapping
+
+
+def _value_pickers(seed: str, field: str, values: tuple[str, ...], targets: tuple[str, ...],
+                   current: dict[str, str], caption: str, name: Any) -> dict[str, str]:
+    """source value → OMS code, one select box per distinct value found in the file."""
+    st.markdown(f"**{caption}**")
+    grid = st.columns(3)
+    mapped: dict[str, str] = {}
+    shown = {c: name(c) for c in targets} | {"": "—"}
+    for i, value in enumerate(values):
+        options = ["", *targets]
+        default = current.get(value, value if value in targets else "")
+        picked = grid[i % 3].selectbox(value, options, index=options.index(default) if default in options else 0,
+                                       key=f"imp_ed_{seed}_{field}_{i}", format_func=shown.__getitem__)
+        if picked:
+            mapped[value] = picked
+    return mapped
+
+
+def _save(kind: str, draft: imports.Profile) -> None:
+    """Save callback: on success the saved profile becomes the selected one and the editor
+    closes, ready to import with it."""
+    try:
+        saved = imports.save_profile(draft, actor)
+    except OMSError as exc:
+        state["imp_notice"] = exc
+        return
+    state["imp_notice"] = Notice("success", "imp.editor.saved", {"name": saved.name})
+    state[f"imp_profile_{kind}"] = saved.name
+    state[f"imp_edit_{kind}"] = False
+
+
+def _editor(kind: str, base: imports.Profile, info: imports.FileInfo, files: list[imports.SourceFile],
+            seed: str) -> None:
+    st.subheader(t("imp.editor"))
+    st.caption(t("imp.editor_caption"))
+    top = st.columns(2)
+    name = top[0].text_input(t("imp.editor.name"), value=base.name, key=f"imp_ed_{seed}_name")
+    description = top[1].text_input(t("imp.editor.description"), value=base.description, key=f"imp_ed_{seed}_desc")
+    columns = _column_pickers(kind, base, info, seed)
+    definition: dict[str, Any] = base.to_dict() | {"name": name.strip() or "draft", "description": description,
+                                                   "columns": columns, "statuses": {}, "values": {}}
+    if kind == "orders" and columns.get("status") in info.distinct:
+        definition["statuses"] = _value_pickers(seed, "status", info.distinct[columns["status"]], ORDER_TARGETS,
+                                                base.statuses, t("imp.editor.statuses"),
+                                                lambda c: t(f"imp.target.{c}"))
+    for field, (codes, prefix) in CODE_FIELDS.items():
+        if kind == "orders" and columns.get(field) in info.distinct:
+            mapped = _value_pickers(seed, field, info.distinct[columns[field]], codes, base.values.get(field, {}),
+                                    t("imp.editor.values", field=t(f"imp.field.{field}")),
+                                    lambda c, p=prefix: label(p, c))
+            definition["values"][field] = mapped
+    dates = st.columns([2, 1])
+    formats = dates[0].text_area(t("imp.editor.date_formats"), value="\n".join(base.date_formats),
+                                 key=f"imp_ed_{seed}_formats", height=110)
+    timezone = dates[1].text_input(t("imp.editor.timezone"), value=base.timezone or "", key=f"imp_ed_{seed}_tz")
+    definition["dates"] = {"formats": [f for f in formats.splitlines() if f.strip()] or list(base.date_formats)}
+    if timezone.strip():
+        definition["dates"]["timezone"] = timezone.strip()
+    try:
+        draft = profiles.from_dict(definition)
+    except OMSError as exc:
+        show_error(exc)
+        return
+    st.markdown(f"**{t('imp.editor.live', n=LIVE_ROWS)}**")
+    report = attempt(imports.check_import, files, _options(kind, draft), actor, limit_rows=LIVE_ROWS)
+    if report is not None:
+        _metrics(report)
+        _issues_table(report.issues, "import_check")
+    save, download = st.columns(2)
+    save.button(t("imp.editor.save"), key=f"imp_ed_{seed}_save", type="primary", disabled=not name.strip(),
+                on_click=_save, args=(kind, draft))
+    download.download_button(t("imp.editor.download"), data=imports.profile_yaml(draft).encode("utf-8"),
+                             file_name=f"{draft.name}.yaml", mime="application/x-yaml", key=f"imp_ed_{seed}_yaml",
+                             on_click="ignore")
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def _metrics(report: imports.ImportReport) -> None:
+    cells = st.columns(6)
+    for cell, (key, value) in zip(cells, (("rows", report.rows), ("accepted", report.accepted),
+                                          ("rejected", report.rejected), ("skipped", report.skipped),
+                                          ("errors", report.errors), ("warnings", report.count("warning"))),
+                                  strict=True):
+        cell.metric(t(f"imp.metric.{key}"), value)
+
+
+def _quarantine_download(batch_id: int, key: str) -> None:
+    rows = attempt(imports.quarantine_rows, batch_id, actor, lang())
+    if rows is not None and len(rows):
+        st.download_button(t("imp.download_quarantine"), data=to_csv_bytes(rows),
+                           file_name=f"import-{batch_id}-to-fix.csv", mime="text/csv", key=key, on_click="ignore")
+
+
+def _result(report: imports.ImportReport) -> None:
+    st.subheader(t("imp.result") + " · " + t(f"imp.status.{report.status}"))
+    _metrics(report)
+    if report.status == "rejected":
+        st.error(t("imp.rejected_note"))
+    elif report.status == "partial":
+        st.warning(t("imp.quarantine_note"))
+    elif report.status == "imported":
+        st.success(t("imp.done", summary=t("imp.status.imported")))
+    counts = {k: v for k, v in report.counts.items() if v}
+    if counts:
+        st.markdown(f"**{t('imp.counts')}**")
+        st.dataframe(pd.DataFrame({t("imp.counts"): [t(f"imp.count.{k}") for k in counts],
+                                   "#": list(counts.values())}), hide_index=True)
+    st.markdown(f"**{t('imp.issues')}**")
+    _issues_table(report.issues, f"import_{report.batch_id or 'check'}_issues")
+    if len(report.merges):
+        st.markdown(f"**{t('imp.merges')}**")
+        merges = report.merges.assign(matched_by=[t(f"imp.matched.{m}") for m in report.merges["matched_by"]])
+        show_table(_translated(merges, list(merges.columns)), download=f"import_{report.batch_id}_merges")
+    if report.batch_id and report.status in ("partial", "rejected") and report.errors:
+        _quarantine_download(report.batch_id, f"imp_fix_{report.batch_id}")
+
+
+def _run(kind: str, profile: imports.Profile, dry_run: bool) -> None:
+    files = _uploads()
+    try:
+        state["imp_report"] = imports.run_import(files, _options(kind, profile, dry_run), actor,
+                                                 progress=_progress_bar())
+    except OMSError as exc:
+        state["imp_report"] = exc
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def _history() -> None:
+    batches = attempt(imports.list_batches, actor)
+    if batches is None or batches.empty:
+        st.info(t("imp.no_batches"))
+        return
+    shown = localize_times(batches, "created_at")
+    shown["status"] = [t(f"imp.status.{s}") for s in shown["status"]]
+    shown["kind"] = [t(f"imp.kind.{k}") for k in shown["kind"]]
+    show_table(_translated(shown, list(shown.columns)), download="import_batches")
+    labels_ = {int(r.id): t("imp.batch", id=r.id, file=r.file_name, status=t(f"imp.status.{r.status}"))
+               for r in batches.itertuples()}
+    picked = st.selectbox(t("imp.history_pick"), list(labels_), format_func=labels_.__getitem__, key="imp_batch")
+    detail = attempt(imports.batch_issues, int(picked), actor, lang())
+    if detail is None:
+        return
+    _issues_table(detail.issues, f"batch_{picked}_issues")
+    if len(detail.merges):
+        st.markdown(f"**{t('imp.merges')}**")
+        download_buttons(detail.merges, f"batch_{picked}_merges")
+    _quarantine_download(int(picked), f"imp_hist_fix_{picked}")
+
+
+# --- page ------------------------------------------------------------------------------------
+
+
+st.title(t("imp.title"))
+st.caption(t("imp.caption"))
+tab_import, tab_history = st.tabs([t("imp.title"), t("imp.history")])
+with tab_import:
+    kind = _kind()
+    st.file_uploader(t("imp.files"), type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True, key="imp_files")
+    show_notice(state.pop("imp_notice", None))
+    choice, chosen = _profile_choice(kind)
+    _settings(kind)
+    uploads = _uploads()
+    base = chosen if chosen is not None else profiles.default_for(kind)
+    editing = choice == NEW or st.toggle(t("imp.editor"), key=f"imp_edit_{kind}")
+    if not uploads:
+        st.info(t("imp.need_files"))
+    else:
+        info = attempt(imports.inspect_files, uploads, base, actor)
+        if info is not None:
+            with st.expander(t("imp.preview"), expanded=editing):
+                st.dataframe(info.preview, hide_index=True)
+            if editing:
+                _editor(kind, base, info, uploads, seed=f"{kind}_{choice}")
+        if chosen is not None and not editing:
+            check, go = st.columns(2)
+            if check.button(t("imp.check"), key="imp_check"):
+                _run(kind, chosen, dry_run=True)
+            if go.button(t("imp.run"), key="imp_run", type="primary"):
+                _run(kind, chosen, dry_run=False)
+    result = state.get("imp_report")
+    if isinstance(result, OMSError):
+        show_error(result)
+    elif isinstance(result, imports.ImportReport) and result.kind == kind:
+        _result(result)
+with tab_history:
+    _history()
