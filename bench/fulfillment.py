@@ -1,0 +1,179 @@
+"""Orders/s through allocate → pick → pack → ship, and ``oms reconcile`` at 1M ledger movements.
+
+On a fresh database (SQLite in a temp file; a throw-away PostgreSQL database when DATABASE_URL
+points to a PostgreSQL server):
+
+1. allocate: ``create_order`` for ``--orders`` orders (rule → availability → cost, reservation);
+2. pick:     ``create_pick_lists`` in batches of 100 orders;
+3. pack:     ``scan_item`` for every unit (one transaction per scan, as at the bench);
+4. ship:     ``ship_bulk`` with a tracking-number CSV per 500 orders;
+
+then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
+times :func:`core.reconcile.run_reconciliation`, the function behind ``oms reconcile``, which
+must find nothing. Prints one JSON line.
+
+    python bench/fulfillment.py [--orders 10000] [--movements 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from seed import _fresh_database  # noqa: E402  (bench/seed.py: migrated, seeded, empty database)
+from sqlalchemy import func, insert, select, update  # noqa: E402
+
+from core import db  # noqa: E402
+from core.models import Product, StockLevel, StockMovement, Warehouse  # noqa: E402
+from core.permissions import Actor  # noqa: E402
+from core.reconcile import run_reconciliation  # noqa: E402
+from core.services.fulfillment import create_pick_lists, scan_item, ship_bulk  # noqa: E402
+from core.services.orders import LineInput, OrderInput, create_order  # noqa: E402
+from core.timeutil import utcnow  # noqa: E402
+
+PRODUCTS = 200
+STOCK_PER_ROW = 1_000_000
+PICK_BATCH = 100
+SHIP_BATCH = 500
+CLERK = Actor("bench-clerk", "clerk")
+PACKER = Actor("bench-packer", "warehouse")
+MANAGER = Actor("bench-manager", "manager")
+PROVINCES = [("上海", "上海市", "浦东新区"), ("广东", "广州市", "天河区"), ("北京", "北京市", "朝阳区"),
+             ("四川", "成都市", "武侯区"), ("浙江", "杭州市", "西湖区")]
+
+
+def _stock(url: str) -> dict[int, str]:
+    """Bench products in every warehouse, posted as opening movements; product id → barcode."""
+    with db.transaction(url) as s:
+        now = utcnow()
+        s.execute(insert(Product), [
+            dict(sku=f"F-{i:04d}", barcode=f"691000{i:07d}", name=f"Bench {i}", category="bench", attributes={},
+                 unit_price=Decimal("19.90"), unit_cost=Decimal("9.00"), pack_size=1, active=True, created_at=now)
+            for i in range(PRODUCTS)])
+        products = dict(s.execute(select(Product.id, Product.barcode)).all())
+        warehouses = s.execute(select(Warehouse.id)).scalars().all()
+        s.execute(insert(StockLevel), [dict(product_id=p, warehouse_id=w, on_hand=STOCK_PER_ROW, reserved=0,
+                                            safety_stock=0, reorder_point=0) for p in products for w in warehouses])
+        s.execute(insert(StockMovement), [dict(at=now, product_id=p, warehouse_id=w, qty_delta=STOCK_PER_ROW,
+                                               kind="initial", actor="bench") for p in products for w in warehouses])
+    return products
+
+
+def _order(rng: random.Random, i: int) -> OrderInput:
+    province, city, district = rng.choice(PROVINCES)
+    lines = [LineInput(f"F-{p:04d}", rng.randint(1, 2)) for p in rng.sample(range(PRODUCTS), rng.randint(1, 2))]
+    return OrderInput(channel="PHONE", lines=lines, customer_name="压测客户", phone=f"139{i % 5000:08d}",
+                      province=province, city=city, district=district, address="测试路 1 号",
+                      payment_method="wechat_pay", payment_status="paid")
+
+
+def _timed(fn, *args) -> tuple[float, object]:  # noqa: ANN001 - any callable
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+def _flow(url: str, n: int) -> dict[str, float]:
+    """Seconds per stage for ``n`` orders through allocate → pick → pack → ship."""
+    import os
+
+    os.environ["DATABASE_URL"] = url
+    barcodes = _stock(url)
+    sku_barcode = {f"F-{i:04d}": barcodes[pid] for i, pid in enumerate(sorted(barcodes))}
+    rng = random.Random(7)
+    inputs = [_order(rng, i) for i in range(n)]
+
+    def allocate() -> list:
+        return [create_order(data, CLERK) for data in inputs]
+
+    def pick(ids: list[int]) -> None:
+        for start in range(0, len(ids), PICK_BATCH):
+            create_pick_lists(ids[start:start + PICK_BATCH], PACKER)
+
+    def pack() -> int:
+        scans = 0
+        for result, data in zip(created, inputs, strict=True):
+            for line in data.lines:
+                for _ in range(line.qty):
+                    scan_item(result.id, sku_barcode[line.sku], PACKER)
+                    scans += 1
+        return scans
+
+    def ship() -> None:
+        numbers = [r.number for r in created]
+        for start in range(0, len(numbers), SHIP_BATCH):
+            rows = "\n".join(f"{num},顺丰,SF{start + k:09d}" for k, num in enumerate(numbers[start:start + SHIP_BATCH]))
+            ship_bulk(f"order,carrier,tracking\n{rows}\n".encode(), PACKER)
+
+    t_alloc, created = _timed(allocate)
+    t_pick, _ = _timed(pick, [r.id for r in created])
+    t_pack, scans = _timed(pack)
+    t_ship, _ = _timed(ship)
+    return {"allocate": t_alloc, "pick": t_pick, "pack": t_pack, "ship": t_ship, "scans": scans}
+
+
+def _top_up_ledger(url: str, total: int) -> int:
+    """Bulk-insert receipt/adjustment movements until the ledger holds ``total`` rows, then bring
+    on_hand in line (as if every movement had gone through core.stock)."""
+    rng = random.Random(11)
+    with db.transaction(url) as s:
+        have = int(s.execute(select(func.count(StockMovement.id))).scalar_one())
+        pairs = s.execute(select(StockLevel.product_id, StockLevel.warehouse_id)).all()
+    now = utcnow()
+    remaining = max(0, total - have)
+    chunk = 50_000
+    while remaining:
+        size = min(chunk, remaining)
+        rows = []
+        for _ in range(size):
+            p, w = pairs[rng.randrange(len(pairs))]
+            delta = rng.choice((5, 10, 20, -1, -2, -3))
+            rows.append(dict(at=now, product_id=p, warehouse_id=w, qty_delta=delta,
+                             kind="receipt" if delta > 0 else "adjustment", reason="bench", actor="bench"))
+        with db.transaction(url) as s:
+            s.execute(insert(StockMovement), rows)
+        remaining -= size
+    with db.transaction(url) as s:
+        sums = s.execute(select(StockMovement.product_id, StockMovement.warehouse_id, func.sum(StockMovement.qty_delta))
+                         .group_by(StockMovement.product_id, StockMovement.warehouse_id)).all()
+        for p, w, on_hand in sums:
+            s.execute(update(StockLevel).where(StockLevel.product_id == p, StockLevel.warehouse_id == w)
+                      .values(on_hand=on_hand))
+        return int(s.execute(select(func.count(StockMovement.id))).scalar_one())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--movements", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url, cleanup = _fresh_database()
+    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+    try:
+        stages = _flow(url, args.orders)
+        movements = _top_up_ledger(url, args.movements)
+        start = time.perf_counter()
+        report = run_reconciliation(MANAGER)
+        reconcile_s = time.perf_counter() - start
+    finally:
+        cleanup()
+    flow_s = stages["allocate"] + stages["pick"] + stages["pack"] + stages["ship"]
+    print(json.dumps({
+        "bench": "fulfillment", "backend": backend, "orders": args.orders, "scans": stages["scans"],
+        "orders_per_s": {stage: round(args.orders / stages[stage]) for stage in ("allocate", "pick", "pack", "ship")},
+        "scans_per_s": round(stages["scans"] / stages["pack"]),
+        "end_to_end_orders_per_s": round(args.orders / flow_s, 1),
+        "reconcile": {"movements": movements, "seconds": round(reconcile_s, 2), "discrepancies":
+                      len(report.discrepancies), "goal_s": 5.0, "met": reconcile_s < 5.0},
+    }))
+
+
+if __name__ == "__main__":
+    main()

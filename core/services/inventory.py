@@ -1,0 +1,405 @@
+"""Stock corrections and ad hoc receipts: single adjustments, cycle counts, approvals.
+
+Every correction is a ``stock_adjustments`` row with its reason, and — once posted — one ledger
+movement pointing back at it (``ref_type="adjustment"``), so the product's history shows who
+changed the count, why, and who approved it.
+
+An adjustment worth more than the ``adjustment_approval`` setting (|Δ| × unit cost) waits as
+``pending`` for a manager unless the person entering it may approve (a manager's own entry is
+already a manager's decision). A cycle count posts all its differences in one transaction and
+refuses a line whose system quantity changed since the sheet was opened: the difference would
+otherwise be computed against a number nobody counted against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from core import audit, refdata, stock
+from core.db import read_only, unit_of_work
+from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
+from core.models import Product, StockAdjustment, StockLevel, Warehouse
+from core.permissions import Actor, require
+from core.refdata import WarehouseRef
+from core.services.orders import reserve_backorders
+from core.timeutil import utcnow
+
+REASON_CODES = ("damage", "loss", "theft", "expired", "found", "data_correction", "sample", "other")
+DEFAULT_APPROVAL_AMOUNT = "2000.00"
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class AdjustmentResult:
+    id: int
+    reference: str
+    status: str  # posted | pending | approved | rejected
+    sku: str
+    warehouse: str
+    qty_delta: int
+    value: Decimal
+    released_orders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """One row of a count sheet: what the system showed (``expected``) and what was counted."""
+
+    sku: str
+    expected: int
+    counted: int
+    reason_code: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CountResult:
+    lines: int
+    matched: int
+    posted: tuple[AdjustmentResult, ...]
+    pending: tuple[AdjustmentResult, ...]
+    released_orders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdhocReceipt:
+    warehouse: str
+    units: int
+    lines: int
+    released_orders: tuple[str, ...]
+
+
+def reference(adjustment_id: int) -> str:
+    """How people refer to an adjustment (also shown in the ledger history)."""
+    return f"ADJ-{adjustment_id}"
+
+
+# --- shared checks ---------------------------------------------------------------------------
+
+
+def _warehouse(session: Session, code: str, issues: list[FieldIssue]) -> WarehouseRef | None:
+    wh = refdata.snapshot(session).warehouses.get((code or "").strip())
+    if wh is None:
+        issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {code}", value=code))
+    return wh
+
+
+def _products(session: Session, skus: list[str]) -> dict[str, tuple[int, Decimal]]:
+    """sku → (id, unit cost)."""
+    rows = session.execute(select(Product.sku, Product.id, Product.unit_cost).where(Product.sku.in_(set(skus))))
+    return {sku: (pid, cost or Decimal("0")) for sku, pid, cost in rows}
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _note_issue(note: str | None, issues: list[FieldIssue], row: int | None = None) -> None:
+    if note is not None and len(note) > MAX_NOTE:
+        issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters", row))
+
+
+def _approval_amount(session: Session) -> Decimal:
+    return Decimal(str(refdata.snapshot(session).setting("adjustment_approval", "amount", DEFAULT_APPROVAL_AMOUNT)))
+
+
+def _post(session: Session, adj_id: int, kind: str, product_id: int, warehouse_id: int, qty: int,
+          reason: str, actor: Actor, sku: str, warehouse: str) -> None:
+    """The adjustment's ledger movement. The checks before it read the stock; the conditional
+    update decides — if an order reserved the units in between, the whole call is refused."""
+    if not stock.post_movement(session, product_id=product_id, warehouse_id=warehouse_id, qty_delta=qty,
+                               kind=kind, actor=actor.username, reason=reason, ref_type="adjustment",
+                               ref_id=adj_id):
+        on_hand, reserved = _level(session, product_id, warehouse_id)
+        raise ValidationError([FieldIssue("qty_delta", _shortfall(sku, warehouse, on_hand, reserved, qty), value=qty)])
+
+
+def _shortfall(sku: str, warehouse: str, on_hand: int, reserved: int, qty: int) -> str:
+    return (f"{sku} @ {warehouse}: removing {-qty} would leave {on_hand + qty} on hand but {reserved} are "
+            f"reserved for orders; release or move those orders first")
+
+
+def _level(session: Session, product_id: int, warehouse_id: int) -> tuple[int, int]:
+    row = session.execute(select(StockLevel.on_hand, StockLevel.reserved).where(
+        StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)).first()
+    return (int(row.on_hand), int(row.reserved)) if row else (0, 0)
+
+
+def _record(session: Session, *, kind: str, product_id: int, warehouse_id: int, qty: int, value: Decimal,
+            reason_code: str, note: str | None, actor: Actor, pending: bool, expected: int | None = None,
+            counted: int | None = None) -> int:
+    now = utcnow()
+    return session.execute(insert(StockAdjustment).values(
+        kind=kind, product_id=product_id, warehouse_id=warehouse_id, qty_delta=qty, expected=expected,
+        counted=counted, reason_code=reason_code, note=note, value=value,
+        status="pending" if pending else "posted", requested_by=actor.username, requested_at=now,
+        decided_by=None if pending else actor.username, decided_at=None if pending else now, decision_note=None,
+    ).returning(StockAdjustment.id)).scalar_one()
+
+
+# --- single adjustment -----------------------------------------------------------------------
+
+
+@unit_of_work
+def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, reason_code: str, actor: Actor,
+                 note: str | None = None) -> AdjustmentResult:
+    """Add (found) or remove (damage, loss…) units of one SKU in one warehouse, with a reason.
+
+    Posted at once, or ``pending`` approval when worth more than the threshold. Removing units
+    that are reserved for orders is refused (the orders would be promised stock that is gone).
+    """
+    require(actor, "stock.adjust")
+    issues: list[FieldIssue] = []
+    wh = _warehouse(session, warehouse, issues)
+    sku = (sku or "").strip()
+    product = _products(session, [sku]).get(sku)
+    if product is None:
+        issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", value=sku))
+    if not _is_count(qty_delta):
+        issues.append(FieldIssue("qty_delta", "must be a whole number", value=qty_delta))
+    elif qty_delta == 0:
+        issues.append(FieldIssue("qty_delta", "must not be 0", value=qty_delta))
+    if reason_code not in REASON_CODES:
+        issues.append(FieldIssue("reason_code", f"must be one of {', '.join(REASON_CODES)}", value=reason_code))
+    _note_issue(note, issues)
+    if not issues and wh is not None and product is not None and qty_delta < 0:
+        on_hand, reserved = _level(session, product[0], wh.id)
+        if on_hand + qty_delta < reserved:
+            issues.append(FieldIssue("qty_delta", _shortfall(sku, wh.code, on_hand, reserved, qty_delta),
+                                     value=qty_delta))
+    if issues:
+        raise ValidationError(issues)
+    assert wh is not None and product is not None
+    product_id, cost = product
+    value = (abs(qty_delta) * cost).quantize(Decimal("0.01"))
+    pending = value > _approval_amount(session) and not actor.can("stock.approve")
+    note = (note or "").strip() or None
+    adj_id = _record(session, kind="adjustment", product_id=product_id, warehouse_id=wh.id, qty=qty_delta,
+                     value=value, reason_code=reason_code, note=note, actor=actor, pending=pending)
+    released: list[str] = []
+    if not pending:
+        _post(session, adj_id, "adjustment", product_id, wh.id, qty_delta, reason_code, actor, sku, wh.code)
+        if qty_delta > 0:
+            released = reserve_backorders(session, [product_id], wh.id, actor)
+    result = AdjustmentResult(adj_id, reference(adj_id), "pending" if pending else "posted", sku, wh.code,
+                              qty_delta, value, tuple(released))
+    audit.record(session, actor, "stock.adjust", "stock_adjustment", reference(adj_id), after={
+        "sku": sku, "warehouse": wh.code, "qty_delta": qty_delta, "reason": reason_code, "value": value,
+        "status": result.status, "note": note, "released_orders": released})
+    return result
+
+
+# --- cycle count -----------------------------------------------------------------------------
+
+
+@unit_of_work
+def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: Actor) -> CountResult:
+    """Post a cycle count sheet for one warehouse in one transaction.
+
+    Each line's difference (counted − expected) becomes a ``count`` movement with its reason, or
+    waits for approval when worth more than the threshold. Refused as a whole (ValidationError
+    naming line and field) for negative or non-whole counts, unknown or repeated SKUs, a missing
+    reason where a difference exists, a count below what is reserved for orders, or a system
+    quantity that moved since the sheet was opened (reload and recount those lines).
+    """
+    require(actor, "stock.adjust")
+    issues: list[FieldIssue] = []
+    wh = _warehouse(session, warehouse, issues)
+    if not lines:
+        issues.append(FieldIssue("lines", "the count sheet is empty"))
+    products = _products(session, [str(ln.sku or "").strip() for ln in lines])
+    levels: dict[int, tuple[int, int]] = {}
+    if wh is not None and products:
+        levels = {pid: (int(oh), int(rs)) for pid, oh, rs in session.execute(
+            select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved).where(
+                StockLevel.warehouse_id == wh.id, StockLevel.product_id.in_([p for p, _ in products.values()])))}
+    seen: set[str] = set()
+    diffs: list[tuple[CountLine, int, Decimal, int]] = []  # line, product id, unit cost, delta
+    for row, ln in enumerate(lines, start=1):
+        sku = str(ln.sku or "").strip()
+        if sku not in products:
+            issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", row, sku))
+            continue
+        if sku in seen:
+            issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
+            continue
+        seen.add(sku)
+        if not _is_count(ln.counted):
+            issues.append(FieldIssue("counted", "must be a whole number", row, ln.counted))
+            continue
+        if ln.counted < 0:
+            issues.append(FieldIssue("counted", "must not be negative", row, ln.counted))
+            continue
+        pid, cost = products[sku]
+        on_hand, reserved = levels.get(pid, (0, 0))
+        if ln.expected != on_hand:
+            issues.append(FieldIssue("expected", f"{sku}: the system quantity changed from {ln.expected} to "
+                                                 f"{on_hand} since the sheet was opened; reload and recount",
+                                     row, ln.expected))
+            continue
+        delta = ln.counted - on_hand
+        _note_issue(ln.note, issues, row)
+        if delta == 0:
+            continue
+        if ln.reason_code not in REASON_CODES:
+            issues.append(FieldIssue("reason_code", f"must be one of {', '.join(REASON_CODES)}", row,
+                                     ln.reason_code))
+            continue
+        if ln.counted < reserved:
+            issues.append(FieldIssue("counted", f"{sku}: counted {ln.counted} but {reserved} are reserved for "
+                                                f"orders; release or move those orders first", row, ln.counted))
+            continue
+        diffs.append((ln, pid, cost, delta))
+    if issues:
+        raise ValidationError(issues)
+    assert wh is not None
+    threshold = _approval_amount(session)
+    may_approve = actor.can("stock.approve")
+    posted: list[AdjustmentResult] = []
+    pending: list[AdjustmentResult] = []
+    arrived: list[int] = []
+    for ln, pid, cost, delta in sorted(diffs, key=lambda d: d[1]):  # stock rows in product order
+        value = (abs(delta) * cost).quantize(Decimal("0.01"))
+        waits = value > threshold and not may_approve
+        note = (ln.note or "").strip() or None
+        adj_id = _record(session, kind="count", product_id=pid, warehouse_id=wh.id, qty=delta, value=value,
+                         reason_code=str(ln.reason_code), note=note, actor=actor, pending=waits,
+                         expected=ln.expected, counted=ln.counted)
+        result = AdjustmentResult(adj_id, reference(adj_id), "pending" if waits else "posted", ln.sku.strip(),
+                                  wh.code, delta, value)
+        if waits:
+            pending.append(result)
+            continue
+        _post(session, adj_id, "count", pid, wh.id, delta, str(ln.reason_code), actor, result.sku, wh.code)
+        posted.append(result)
+        if delta > 0:
+            arrived.append(pid)
+    released = reserve_backorders(session, arrived, wh.id, actor) if arrived else []
+    summary = CountResult(len(lines), len(lines) - len(diffs), tuple(posted), tuple(pending), tuple(released))
+    audit.record(session, actor, "stock.count", "warehouse", wh.code, after={
+        "lines": len(lines), "matched": summary.matched,
+        "posted": [[r.reference, r.sku, r.qty_delta] for r in posted],
+        "pending": [[r.reference, r.sku, r.qty_delta] for r in pending], "released_orders": released})
+    return summary
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+@unit_of_work
+def decide_adjustment(session: Session, adjustment_id: int, approve: bool, actor: Actor,
+                      note: str | None = None) -> AdjustmentResult:
+    """Approve (post the movement now) or reject a pending adjustment.
+
+    Approval re-checks the stock: if the units to remove are meanwhile reserved for orders the
+    approval is refused and the request stays pending.
+    """
+    require(actor, "stock.approve")
+    adj = session.execute(select(StockAdjustment).where(StockAdjustment.id == adjustment_id)).scalar_one_or_none()
+    if adj is None:
+        raise NotFound(f"no adjustment {adjustment_id}", adjustment_id=adjustment_id)
+    ref = reference(adj.id)
+    if adj.status != "pending":
+        raise IllegalTransition(f"{ref} is {adj.status}; only pending adjustments can be decided", number=ref)
+    issues: list[FieldIssue] = []
+    _note_issue(note, issues)
+    sku = session.execute(select(Product.sku).where(Product.id == adj.product_id)).scalar_one()
+    code = session.execute(select(Warehouse.code).where(Warehouse.id == adj.warehouse_id)).scalar_one()
+    if approve and not issues and adj.qty_delta < 0:
+        on_hand, reserved = _level(session, adj.product_id, adj.warehouse_id)
+        if on_hand + adj.qty_delta < reserved:
+            issues.append(FieldIssue("qty_delta", _shortfall(sku, code, on_hand, reserved, adj.qty_delta),
+                                     value=adj.qty_delta))
+    if issues:
+        raise ValidationError(issues)
+    released: list[str] = []
+    if approve:
+        _post(session, adj.id, adj.kind, adj.product_id, adj.warehouse_id, adj.qty_delta, adj.reason_code, actor,
+              sku, code)
+        if adj.qty_delta > 0:
+            released = reserve_backorders(session, [adj.product_id], adj.warehouse_id, actor)
+    status = "approved" if approve else "rejected"
+    session.execute(update(StockAdjustment).where(StockAdjustment.id == adj.id).values(
+        status=status, decided_by=actor.username, decided_at=utcnow(), decision_note=(note or "").strip() or None))
+    audit.record(session, actor, f"stock.adjust_{status}", "stock_adjustment", ref, before={"status": "pending"},
+                 after={"status": status, "note": note, "released_orders": released})
+    return AdjustmentResult(adj.id, ref, status, sku, code, adj.qty_delta, adj.value, tuple(released))
+
+
+ADJUSTMENT_COLUMNS = ["id", "reference", "requested_at", "kind", "sku", "name", "warehouse", "qty_delta",
+                      "expected", "counted", "reason_code", "value", "status", "requested_by", "decided_by",
+                      "decided_at", "note", "decision_note"]
+
+
+@read_only
+def list_adjustments(session: Session, actor: Actor, *, statuses: list[str] | None = None,
+                     warehouse: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """Adjustments newest first; the value column only for roles that may see costs."""
+    require(actor, "stock.view")
+    stmt = (
+        select(StockAdjustment.id, StockAdjustment.requested_at, StockAdjustment.kind, Product.sku, Product.name,
+               Warehouse.code, StockAdjustment.qty_delta, StockAdjustment.expected, StockAdjustment.counted,
+               StockAdjustment.reason_code, StockAdjustment.value, StockAdjustment.status,
+               StockAdjustment.requested_by, StockAdjustment.decided_by, StockAdjustment.decided_at,
+               StockAdjustment.note, StockAdjustment.decision_note)
+        .join(Product, Product.id == StockAdjustment.product_id)
+        .join(Warehouse, Warehouse.id == StockAdjustment.warehouse_id)
+        .order_by(StockAdjustment.requested_at.desc(), StockAdjustment.id.desc()).limit(limit)
+    )
+    if statuses:
+        stmt = stmt.where(StockAdjustment.status.in_(statuses))
+    if warehouse:
+        stmt = stmt.where(Warehouse.code == warehouse)
+    columns = [c for c in ADJUSTMENT_COLUMNS if c != "reference"]
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    frame.insert(1, "reference", [reference(int(i)) for i in frame["id"]])
+    return frame if actor.can("cost.view") else frame.drop(columns=["value"])
+
+
+# --- ad hoc goods receipt --------------------------------------------------------------------
+
+
+@unit_of_work
+def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]], actor: Actor,
+                  note: str | None = None) -> AdhocReceipt:
+    """Book goods that arrived without a purchase order (a supplier's extra delivery, stock
+    brought from a store): ``receipt`` movements, then waiting backorders get the units."""
+    require(actor, "stock.receive")
+    issues: list[FieldIssue] = []
+    wh = _warehouse(session, warehouse, issues)
+    if not lines:
+        issues.append(FieldIssue("lines", "nothing to receive"))
+    products = _products(session, [str(sku or "").strip() for sku, _ in lines])
+    seen: set[str] = set()
+    todo: list[tuple[int, int]] = []
+    for row, (raw, qty) in enumerate(lines, start=1):
+        sku = str(raw or "").strip()
+        if sku not in products:
+            issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", row, sku))
+        elif sku in seen:
+            issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
+        elif not _is_count(qty):
+            issues.append(FieldIssue("qty", "must be a whole number", row, qty))
+        elif qty <= 0:
+            issues.append(FieldIssue("qty", "must be greater than 0", row, qty))
+        else:
+            seen.add(sku)
+            todo.append((products[sku][0], qty))
+    _note_issue(note, issues)
+    if issues:
+        raise ValidationError(issues)
+    assert wh is not None
+    note = (note or "").strip() or None
+    for pid, qty in sorted(todo):
+        stock.post_movement(session, product_id=pid, warehouse_id=wh.id, qty_delta=qty, kind="receipt",
+                            actor=actor.username, reason=note or "ad hoc receipt", ref_type="adhoc")
+    released = reserve_backorders(session, [pid for pid, _ in todo], wh.id, actor)
+    units = sum(q for _, q in todo)
+    audit.record(session, actor, "stock.receive_adhoc", "warehouse", wh.code, after={
+        "lines": [[sku, qty] for sku, qty in lines], "note": note, "released_orders": released})
+    return AdhocReceipt(wh.code, units, len(todo), tuple(released))

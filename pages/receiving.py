@@ -1,0 +1,108 @@
+"""Goods receipt: against a purchase order (partial deliveries; never beyond what was ordered) or
+ad hoc (goods that came without a PO). Either way the receipt posts ``receipt`` movements and
+hands the arrived units to waiting backorders — by priority, then age — in the same transaction.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.analytics import inventory
+from core.errors import OMSError
+from core.services import catalog
+from core.services.inventory import receive_adhoc
+from core.services.purchasing import receive_po
+from core.webui import (
+    Notice,
+    guard_page,
+    label,
+    local_time,
+    show_error,
+    show_notice,
+    show_table,
+    sku_qty_editor,
+    t,
+)
+
+actor = guard_page("stock.receive")
+state = st.session_state
+
+
+def _released_text(numbers: tuple[str, ...]) -> str:
+    return ", ".join(numbers) or "—"
+
+
+def _po_tab() -> None:
+    pos = inventory.receivable_purchase_orders()
+    if pos.empty:
+        st.info(t("rc.no_pos"))
+        return
+    options = {int(r.id): f"{r.number} · {r.supplier} → {r.warehouse} · {label('rc_po_status', r.status)}"
+                          f" · {t('rc.expected_at', at=local_time(r.expected_at) or '—')}"
+               for r in pos.itertuples()}
+    po_id = st.selectbox(t("rc.pick_po"), list(options), format_func=options.__getitem__, key="rc_po")
+    if po_id is None:
+        return
+    lines = inventory.purchase_order_lines(int(po_id))
+    sheet = lines.assign(receive=lines["outstanding"])
+    edited = st.data_editor(
+        sheet, hide_index=True, key=f"rc_po_lines_{po_id}_{state.get('rc_rev', 0)}",
+        disabled=["id", "sku", "name", "qty_ordered", "qty_received", "outstanding"],
+        column_config={"id": None, "sku": st.column_config.TextColumn(t("field.sku")),
+                       "name": st.column_config.TextColumn(t("field.name")),
+                       "qty_ordered": st.column_config.NumberColumn(t("field.qty_ordered")),
+                       "qty_received": st.column_config.NumberColumn(t("field.qty_received")),
+                       "outstanding": st.column_config.NumberColumn(t("field.outstanding")),
+                       "receive": st.column_config.NumberColumn(t("rc.receive_now"), min_value=0, step=1)})
+    note = st.text_input(t("rc.delivery_note"), key="rc_po_note", max_chars=200)
+    if st.button(t("rc.receive_po"), key="rc_receive_po", type="primary"):
+        quantities = {int(r.id): int(r.receive) if not pd.isna(r.receive) else 0 for r in edited.itertuples()}
+        try:
+            result = receive_po(int(po_id), quantities, actor, note=note or None)
+        except OMSError as exc:
+            show_error(exc)
+            return
+        state["rc_rev"] = state.get("rc_rev", 0) + 1
+        state["rc_notice"] = Notice("success", "rc.po_received", {
+            "number": result.po_number, "units": result.received_units,
+            "status": label("rc_po_status", result.status), "released": _released_text(result.released_orders)})
+        st.rerun()
+
+
+def _adhoc_tab() -> None:
+    st.caption(t("rc.adhoc_help"))
+    warehouses = catalog.list_warehouses()
+    names = dict(zip(warehouses["code"], warehouses["name"], strict=True))
+    warehouse = st.selectbox(t("field.warehouse"), list(names), format_func=lambda c: f"{c} · {names[c]}",
+                             key="rc_adhoc_wh")
+    rows = sku_qty_editor(f"rc_adhoc_{state.get('rc_rev', 0)}")
+    note = st.text_input(t("rc.adhoc_source"), key="rc_adhoc_note", max_chars=500)
+    if st.button(t("rc.receive_adhoc"), key="rc_receive_adhoc", type="primary"):
+        try:
+            result = receive_adhoc(warehouse, rows, actor, note=note or None)
+        except OMSError as exc:
+            show_error(exc)
+            return
+        state["rc_rev"] = state.get("rc_rev", 0) + 1
+        state["rc_notice"] = Notice("success", "rc.adhoc_received", {
+            "units": result.units, "lines": result.lines, "warehouse": result.warehouse,
+            "released": _released_text(result.released_orders)})
+        st.rerun()
+
+
+def _open_pos_table() -> None:
+    pos = inventory.receivable_purchase_orders()
+    if not pos.empty:
+        with st.expander(t("rc.open_pos", n=len(pos)), icon=":material/local_shipping:"):
+            show_table(pos.drop(columns=["id"]), download="open_purchase_orders")
+
+
+st.title(t("page.receiving"))
+show_notice(state.pop("rc_notice", None))
+po_tab, adhoc_tab = st.tabs([t("rc.tab_po"), t("rc.tab_adhoc")])
+with po_tab:
+    _po_tab()
+    _open_pos_table()
+with adhoc_tab:
+    _adhoc_tab()

@@ -1,0 +1,222 @@
+"""Stock count and adjustments for warehouse staff; approvals for managers.
+
+* **Cycle count**: load the sheet for a warehouse (optionally one category), type what is on the
+  shelf in the *counted* column (blank = not counted), give a reason for each difference, post.
+  One ``post_count`` call posts every difference in one transaction; a refused sheet names the
+  sheet row and the problem and posts nothing.
+* **Single adjustment**: one SKU, +/− units, a reason.
+* **Approvals**: adjustments worth more than the threshold wait here for a manager.
+* **History**: every adjustment with who asked, who decided and why.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.analytics import inventory
+from core.errors import FieldIssue, OMSError, ValidationError
+from core.services import catalog
+from core.services.inventory import (
+    REASON_CODES,
+    CountLine,
+    adjust_stock,
+    decide_adjustment,
+    list_adjustments,
+    post_count,
+)
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    guard_page,
+    label,
+    labels,
+    localize_times,
+    money,
+    show_error,
+    show_notice,
+    show_table,
+    t,
+    translate_values,
+)
+
+actor = guard_page("stock.adjust")
+state = st.session_state
+
+
+def _warehouse_picker(key: str) -> str:
+    warehouses = cached_read(catalog.list_warehouses)
+    names = dict(zip(warehouses["code"], warehouses["name"], strict=True))
+    return st.selectbox(t("field.warehouse"), list(names), format_func=lambda c: f"{c} · {names[c]}", key=key)
+
+
+def _result_notice(key: str, **params: object) -> None:
+    state["sc_notice"] = Notice("success", key, params)
+
+
+# --- cycle count -----------------------------------------------------------------------------
+
+
+def _load_sheet(warehouse: str, category: str | None) -> None:
+    sheet = inventory.count_sheet(warehouse, category)
+    state.update(sc_sheet=sheet, sc_sheet_wh=warehouse, sc_rev=state.get("sc_rev", 0) + 1, sc_error=None)
+
+
+def _sheet_rows(edited: pd.DataFrame) -> tuple[list[CountLine], list[int]]:
+    """Counted rows as CountLines, and for each the sheet row it came from (blank = not counted)."""
+    reasons = {label("adj_reason", c): c for c in REASON_CODES}
+    lines, rows = [], []
+    for i, row in enumerate(edited.itertuples(), start=1):
+        if pd.isna(row.counted):
+            continue
+        reason = reasons.get(row.reason) if isinstance(row.reason, str) else None
+        note = row.note if isinstance(row.note, str) and row.note.strip() else None
+        lines.append(CountLine(row.sku, int(row.expected), int(row.counted), reason, note))
+        rows.append(i)
+    return lines, rows
+
+
+def _on_sheet(exc: OMSError, rows: list[int]) -> OMSError:
+    """Issues numbered by posted line → numbered by sheet row, so the counter finds them."""
+    if not isinstance(exc, ValidationError):
+        return exc
+    return ValidationError([FieldIssue(i.field, i.message, rows[i.row - 1] if i.row else None, i.value)
+                            for i in exc.issues])
+
+
+def _count_tab() -> None:
+    st.caption(t("sc.count_help"))
+    wh_col, cat_col, go_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+    with wh_col:
+        warehouse = _warehouse_picker("sc_count_wh")
+    categories = [None, *cached_read(inventory.categories)]
+    category = cat_col.selectbox(t("field.category"), categories, key="sc_count_cat",
+                                 format_func=lambda c: t("common.all") if c is None else c)
+    go_col.button(t("sc.load_sheet"), key="sc_load", on_click=_load_sheet, args=(warehouse, category))
+    sheet: pd.DataFrame | None = state.get("sc_sheet")
+    if sheet is None:
+        return
+    if sheet.empty:
+        st.info(t("sc.empty_sheet"))
+        return
+    st.markdown(t("sc.sheet_title", warehouse=state["sc_sheet_wh"], n=len(sheet)))
+    frame = sheet[["sku", "name", "expected"]].assign(
+        counted=pd.array([None] * len(sheet), dtype="Int64"), reason=None, note=None)
+    reason_names = [label("adj_reason", c) for c in REASON_CODES]
+    edited = st.data_editor(
+        frame, key=f"sc_editor_{state['sc_rev']}", hide_index=True, disabled=["sku", "name", "expected"],
+        column_config={
+            "sku": st.column_config.TextColumn(t("field.sku")),
+            "name": st.column_config.TextColumn(t("field.name")),
+            "expected": st.column_config.NumberColumn(t("field.expected"), help=t("sc.expected_help")),
+            "counted": st.column_config.NumberColumn(t("field.counted"), min_value=0, step=1),
+            "reason": st.column_config.SelectboxColumn(t("field.reason_code"), options=reason_names),
+            "note": st.column_config.TextColumn(t("field.note"), max_chars=500),
+        },
+    )
+    lines, rows = _sheet_rows(edited)
+    differ = sum(1 for ln in lines if ln.counted != ln.expected)
+    st.caption(t("sc.sheet_status", counted=len(lines), differ=differ))
+    if st.button(t("sc.post_count"), key="sc_post", type="primary", disabled=not lines):
+        try:
+            result = post_count(state["sc_sheet_wh"], lines, actor)
+        except OMSError as exc:
+            show_error(_on_sheet(exc, rows))
+            return
+        state["sc_sheet"] = None
+        _result_notice("sc.count_posted", lines=result.lines, matched=result.matched, posted=len(result.posted),
+                       pending=len(result.pending), released=len(result.released_orders))
+        st.rerun()
+
+
+# --- single adjustment -----------------------------------------------------------------------
+
+
+def _adjust() -> None:
+    try:
+        result = adjust_stock(state.get("sc_adj_sku", ""), state["sc_adj_wh"], int(state.get("sc_adj_qty") or 0),
+                              state["sc_adj_reason"], actor, note=state.get("sc_adj_note") or None)
+    except OMSError as exc:
+        state["sc_notice"] = exc
+        return
+    key = "sc.adjust_pending" if result.status == "pending" else "sc.adjust_posted"
+    _result_notice(key, reference=result.reference, sku=result.sku, qty=f"{result.qty_delta:+d}",
+                   warehouse=result.warehouse)
+    state.update(sc_adj_sku="", sc_adj_qty=0, sc_adj_note="")
+
+
+def _adjust_tab() -> None:
+    st.caption(t("sc.adjust_help"))
+    with st.form("sc_adjust"):
+        left, right = st.columns(2)
+        with left:
+            _warehouse_picker("sc_adj_wh")
+            st.text_input(t("sc.sku_or_barcode"), key="sc_adj_sku")
+        with right:
+            st.number_input(t("field.qty_delta"), step=1, value=0, key="sc_adj_qty", help=t("sc.qty_delta_help"))
+            st.selectbox(t("field.reason_code"), REASON_CODES, format_func=labels("adj_reason", REASON_CODES).__getitem__,
+                         key="sc_adj_reason")
+        st.text_input(t("field.note"), key="sc_adj_note", max_chars=500)
+        st.form_submit_button(t("sc.adjust_submit"), type="primary", key="sc_adj_go", on_click=_adjust)
+
+
+# --- approvals and history -------------------------------------------------------------------
+
+
+def _decide(approve: bool) -> None:
+    adjustment_id = state.get("sc_pending_pick")
+    if adjustment_id is None:
+        return
+    try:
+        result = decide_adjustment(int(adjustment_id), approve, actor, note=state.get("sc_decision_note") or None)
+    except OMSError as exc:
+        state["sc_notice"] = exc
+        return
+    _result_notice("sc.decided", reference=result.reference, status=label("adj_status", result.status))
+    state["sc_decision_note"] = ""
+
+
+def _approvals_tab() -> None:
+    pending = attempt(list_adjustments, actor, statuses=["pending"])
+    if pending is None:
+        return
+    if pending.empty:
+        st.info(t("sc.no_pending"))
+        return
+    show_table(_readable(pending))
+    options = {int(r.id): f"{r.reference} · {r.sku} {r.qty_delta:+d} @ {r.warehouse} · {money(r.value)}"
+               for r in pending.itertuples()}
+    st.selectbox(t("sc.pick_pending"), list(options), format_func=options.__getitem__, key="sc_pending_pick")
+    st.text_input(t("sc.decision_note"), key="sc_decision_note", max_chars=500)
+    approve, reject = st.columns(2)
+    approve.button(t("sc.approve"), key="sc_approve", type="primary", on_click=_decide, args=(True,))
+    reject.button(t("sc.reject"), key="sc_reject", on_click=_decide, args=(False,))
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = localize_times(frame.drop(columns=["id"]), "requested_at", "decided_at")
+    return translate_values(shown, kind="move_kind", reason_code="adj_reason", status="adj_status")
+
+
+def _history_tab() -> None:
+    history = attempt(list_adjustments, actor)
+    if history is not None:
+        show_table(_readable(history), download="adjustments")
+
+
+st.title(t("page.stock_count"))
+show_notice(state.pop("sc_notice", None))
+names = [t("sc.tab_count"), t("sc.tab_adjust"), t("sc.tab_history")]
+if actor.can("stock.approve"):
+    names.insert(2, t("sc.tab_approvals"))
+tabs = dict(zip(names, st.tabs(names), strict=True))
+with tabs[t("sc.tab_count")]:
+    _count_tab()
+with tabs[t("sc.tab_adjust")]:
+    _adjust_tab()
+if actor.can("stock.approve"):
+    with tabs[t("sc.tab_approvals")]:
+        _approvals_tab()
+with tabs[t("sc.tab_history")]:
+    _history_tab()

@@ -1,0 +1,82 @@
+"""Receiving page: goods against a purchase order (partial, then over-receipt refused) and ad hoc
+goods, each releasing waiting backorders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core import db
+from core.i18n import translate
+from core.models import POLine, PurchaseOrder, StockLevel, Supplier, Warehouse
+from core.services import orders
+from core.timeutil import utcnow
+from tests.factories import CLERK, make_product, order_input
+
+PAGE = "pages/receiving.py"
+
+
+def en(key: str, **params: object) -> str:
+    return translate(key, "en", **params)
+
+
+def _po(product_id: int, qty: int) -> int:
+    with db.transaction() as s:
+        supplier = Supplier(name="茶园", lead_time_days=7, moq=1)
+        s.add(supplier)
+        s.flush()
+        wh = s.execute(select(Warehouse.id).where(Warehouse.code == "SH")).scalar_one()
+        po = PurchaseOrder(number="PO-R1", supplier_id=supplier.id, warehouse_id=wh, status="sent",
+                           created_at=utcnow(), created_by="buyer1", total=Decimal("0"))
+        s.add(po)
+        s.flush()
+        s.add(POLine(po_id=po.id, product_id=product_id, qty_ordered=qty, qty_received=0, unit_cost=Decimal("5")))
+        return po.id
+
+
+def _stock(product_id: int) -> tuple[int, int]:
+    with db.transaction() as s:
+        return tuple(s.execute(select(StockLevel.on_hand, StockLevel.reserved)
+                               .where(StockLevel.product_id == product_id)).one())
+
+
+def test_receive_against_po_partial_then_over_receipt(logged_in: Callable[..., AppTest]) -> None:
+    tea = make_product("TEA-1", "25.00", {"SH": 0})
+    waiting = orders.create_order(order_input(("TEA-1", 2), allow_backorder=True), CLERK)
+    po_id = _po(tea, 10)
+    at = logged_in("buyer", page=PAGE)
+    sheet = at.data_editor[0].value
+    assert sheet["outstanding"].tolist() == [10] and sheet["receive"].tolist() == [10]
+    at.session_state[f"rc_po_lines_{po_id}_0"] = {"edited_rows": {0: {"receive": 4}}, "added_rows": [],
+                                                   "deleted_rows": []}
+    at.button(key="rc_receive_po").click().run()
+    assert not at.exception
+    assert at.success[0].value == en("rc.po_received", number="PO-R1", units=4,
+                                     status=en("rc_po_status.partial"), released=waiting.number)
+    assert _stock(tea) == (4, 2)
+    at.session_state[f"rc_po_lines_{po_id}_1"] = {"edited_rows": {0: {"receive": 7}}, "added_rows": [],
+                                                   "deleted_rows": []}
+    at.button(key="rc_receive_po").click().run()
+    assert en("error.validation") in [e.value for e in at.error]
+    assert any("already received 4" in m.value for m in at.markdown)
+    assert _stock(tea) == (4, 2)
+
+
+def test_adhoc_receipt_and_unknown_sku(logged_in: Callable[..., AppTest]) -> None:
+    tea = make_product("TEA-1", "25.00", {"SH": 0})
+    at = logged_in("warehouse", page=PAGE)
+    assert [i.value for i in at.info] == [en("rc.no_pos")]
+    at.selectbox(key="rc_adhoc_wh").set_value("SH")
+    at.session_state["rc_adhoc_0"] = {"edited_rows": {}, "added_rows": [{"sku": "NOPE", "qty": 1}],
+                                      "deleted_rows": []}
+    at.button(key="rc_receive_adhoc").click().run()
+    assert en("error.validation") in [e.value for e in at.error]
+    at.session_state["rc_adhoc_0"] = {"edited_rows": {}, "added_rows": [{"sku": "TEA-1", "qty": 6}],
+                                      "deleted_rows": []}
+    at.text_input(key="rc_adhoc_note").input("store return")
+    at.button(key="rc_receive_adhoc").click().run()
+    assert at.success[0].value == en("rc.adhoc_received", units=6, lines=1, warehouse="SH", released="—")
+    assert _stock(tea) == (6, 0)
