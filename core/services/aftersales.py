@@ -1,0 +1,628 @@
+"""After-sales: RMAs (return, exchange, refund only) from request to closing, and refunds.
+The read views are in ``core.services.rma_views``; loading and money in ``rma_records``.
+
+States: ``requested → approved | rejected``, ``approved → received → inspected → closed`` for
+goods that come back (return, exchange), ``approved → closed`` for a refund without goods, and
+``requested | approved → cancelled`` when the customer withdraws. Each public function is one
+user action = one transaction (permission → checks → writes → timeline → outbox → audit).
+
+Decisions that keep the books right:
+
+* **Claims.** Opening an RMA adds its quantities to ``order_lines.qty_returned`` with a
+  conditional UPDATE (``WHERE qty_shipped - qty_returned >= q``), the same pattern as stock
+  reservation: two agents racing to return the last unit cannot both succeed. A rejected or
+  cancelled RMA gives its claim back. So ``qty_returned`` counts units under an open or
+  completed RMA, and "never more than shipped minus already returned" holds at all times.
+* **Stock.** Goods that left in a shipment come back physically, so inspection always brings
+  them into the chosen warehouse's ledger: resellable units as ``return_restock`` (and waiting
+  backorders are re-reserved in the same transaction); damaged units as ``return_restock``
+  immediately followed by a ``write_off`` with the damage reason. Σ movements = on_hand stays
+  true, and the ledger shows where every returned unit went.
+* **Refunds** are computed when the RMA is opened from what the customer paid for those units
+  (``core.services.return_policy``), stored per line, and paid once per RMA — up to the
+  computed amount by ``rma.refund`` roles, above it (never above what is left of the order
+  total) by ``rma.override`` roles with a note. The order's payment status follows.
+  Receiving goods without refunding them is allowed.
+* **Exchanges** create the replacement order when the goods come back, through
+  ``create_order`` in the same transaction (free of charge, allowed to backorder), so it is
+  reserved, picked and shipped like any other order.
+* **Locks** are taken RMA row → order row → order lines → stock rows in every function, so
+  concurrent after-sales actions cannot deadlock each other or an order transition.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from core import audit, notify, refdata, stock
+from core.db import unit_of_work
+from core.errors import (
+    Conflict,
+    FieldIssue,
+    IllegalTransition,
+    OMSError,
+    StaleVersion,
+    ValidationError,
+)
+from core.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    Refund,
+    Return,
+    ReturnLine,
+    RMAEvent,
+)
+from core.numbering import next_number
+from core.permissions import SYSTEM, Actor, require
+from core.services import return_policy as policy
+from core.services import rma_records as records
+from core.services.orders import LineInput, OrderInput, create_order, reserve_backorders
+from core.timeutil import to_local, utcnow
+
+ZERO = records.ZERO
+KINDS = ("return", "exchange", "refund_only")
+GOODS_BACK = ("return", "exchange")  # kinds whose goods are sent back and inspected
+REASON_CODES = ("size", "quality", "damaged", "wrong_item", "not_as_described", "no_reason_7d", "other")
+STATUSES = ("requested", "approved", "rejected", "received", "inspected", "closed", "cancelled")
+OPEN_STATUSES = ("requested", "approved", "received", "inspected")
+CONDITIONS = ("resellable", "damaged", "partial")
+RESOLUTIONS = ("refunded", "replaced", "no_refund", "rejected", "cancelled")
+RETURNABLE_ORDER_STATUSES = ("shipped", "delivered", "completed")
+REFUNDABLE_PAYMENT_STATUSES = ("paid", "partially_refunded")
+EDGES: dict[str, tuple[str, ...]] = {
+    "requested": ("approved", "rejected", "cancelled"),
+    "approved": ("received", "closed", "cancelled"),
+    "received": ("inspected",),
+    "inspected": ("closed",),
+}
+PERMISSION_FOR_TARGET = {"approved": "rma.decide", "rejected": "rma.decide", "cancelled": "rma.decide",
+                         "closed": "rma.decide", "received": "rma.receive", "inspected": "rma.receive"}
+REFUNDABLE_AT = {"return": ("received", "inspected", "closed"), "refund_only": ("approved", "closed"),
+                 "exchange": ()}
+EVENTS = ("opened", "approved", "rejected", "cancelled", "received", "inspected", "refunded", "closed")
+# events the customer is told about (inspection is the shop's internal QC step)
+CUSTOMER_EVENTS = frozenset(EVENTS) - {"inspected"}
+MAX_NOTE = 2000
+MAX_DAMAGE_REASON = 200
+
+
+class PolicyViolation(OMSError):
+    """The request breaks the return policy; a manager may override it (recorded).
+
+    The key names what was broken (the window, the exchange value, or both) so the page can
+    say it in the user's language; ``params`` carry the figures.
+    """
+
+    key = "error.rma_policy"
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        window, value = "deadline" in params, "replacement_value" in params
+        self.key = "error.rma_policy" if window and value else "error.rma_window" if window else "error.rma_value"
+
+
+class RMAValidationError(ValidationError):
+    """Bad RMA input (which line, which field, why); nothing was written."""
+
+    key = "error.rma_validation"
+
+
+@dataclass(frozen=True)
+class RMALine:
+    """One order line to return: its line number on the order and how many units."""
+
+    line_no: int
+    qty: int
+    replacement_sku: str | None = None  # exchange only; None → the same SKU
+
+
+@dataclass(frozen=True)
+class RMARequest:
+    order_id: int
+    kind: str
+    reason_code: str
+    lines: tuple[RMALine, ...]
+    note: str | None = None
+    override: bool = False  # open despite a policy breach (needs rma.override and a note)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The QC result of one RMA line: units fit to sell again go to ``warehouse``; the rest
+    are written off there with ``damage_reason``."""
+
+    line_no: int
+    restock_qty: int
+    warehouse: str
+    damage_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RMAResult:
+    id: int
+    number: str
+    status: str
+    computed_refund: Decimal
+    override: bool
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    number: str
+    status: str
+    replacement_number: str | None = None
+
+
+@dataclass(frozen=True)
+class InspectionResult:
+    number: str
+    restocked: int
+    written_off: int
+    released_orders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    number: str
+    amount: Decimal
+    computed: Decimal
+    payment_status: str
+
+
+def next_statuses(kind: str, status: str) -> tuple[str, ...]:
+    """The statuses an RMA of ``kind`` can move to from ``status``."""
+    return tuple(s for s in EDGES.get(status, ()) if not (
+        (s == "received" and kind not in GOODS_BACK)
+        or (s == "closed" and status == "approved" and kind in GOODS_BACK)))
+
+
+# --- writing helpers -------------------------------------------------------------------------
+
+
+def _advance(session: Session, rma: Any, to_status: str, **values: Any) -> None:
+    """Set the RMA's status only if it is still what the caller saw (and lock its row)."""
+    result = session.execute(update(Return).where(Return.id == rma.id, Return.status == rma.status)
+                             .values(status=to_status, **values))
+    if result.rowcount != 1:
+        raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again",
+                           number=rma.number)
+
+
+def _touch_order(session: Session, order_id: int, **values: Any) -> None:
+    """Bump the order's version (it changed: returned quantities, payment) and lock its row."""
+    session.execute(update(Order).where(Order.id == order_id)
+                    .values(version=Order.version + 1, updated_at=utcnow(), **values))
+
+
+def _order_event(session: Session, order: Any, actor: Actor, note: str) -> None:
+    session.execute(insert(OrderEvent).values(order_id=order.id, at=utcnow(), actor=actor.username,
+                                              from_status=order.status, to_status=order.status, note=note))
+
+
+def _record(session: Session, rma: Any, order: Any, actor: Actor, event: str, from_status: str | None,
+            to_status: str, note: str | None = None, payload: dict[str, Any] | None = None) -> None:
+    """Timeline row, the customer's message (if the event is one they see) and the audit row."""
+    session.execute(insert(RMAEvent).values(return_id=rma.id, at=utcnow(), actor=actor.username, event=event,
+                                            from_status=from_status, to_status=to_status, note=note))
+    if event in CUSTOMER_EVENTS:
+        notify.queue(session, event=f"rma.{event}", order_id=order.id, phone=order.ship_phone, email=order.email,
+                     payload={"rma": rma.number, "order": order.number, "kind": rma.kind, "status": to_status,
+                              **(payload or {})})
+    audit.record(session, actor, f"rma.{event}", "rma", rma.number,
+                 before=None if from_status is None else {"status": from_status},
+                 after={"status": to_status, "note": note, **(payload or {})})
+
+
+def _release_claims(session: Session, rma_id: int) -> None:
+    """Give a rejected/cancelled RMA's quantities back to the order lines."""
+    for ln in sorted(records.rma_lines(session, rma_id), key=lambda r: r.order_line_id):
+        session.execute(update(OrderLine).where(OrderLine.id == ln.order_line_id)
+                        .values(qty_returned=OrderLine.qty_returned - ln.qty))
+
+
+def _clean_note(note: str | None, issues: list[FieldIssue], limit: int = MAX_NOTE, name: str = "note") -> str | None:
+    text = (note or "").strip()
+    if len(text) > limit:
+        issues.append(FieldIssue(name, f"at most {limit} characters", value=len(text)))
+    return text or None
+
+
+# --- open ------------------------------------------------------------------------------------
+
+
+def _replacement_sku(line: RMALine, lines: dict[int, Any]) -> str:
+    """The SKU sent in exchange for ``line``: the one asked for, else the returned SKU itself."""
+    own = lines[line.line_no].sku if line.line_no in lines else ""
+    return (line.replacement_sku or own).strip()
+
+
+def _validate_request(session: Session, req: RMARequest, order: Any, lines: dict[int, Any],
+                      issues: list[FieldIssue]) -> dict[int, Any]:
+    """Check kind, reason and every line; returns {line_no: replacement product row} for exchanges."""
+    if req.kind not in KINDS:
+        issues.append(FieldIssue("rma_kind", f"must be one of {', '.join(KINDS)}", value=req.kind))
+    if req.reason_code not in REASON_CODES:
+        issues.append(FieldIssue("rma_reason", f"must be one of {', '.join(REASON_CODES)}", value=req.reason_code))
+    if req.kind == "refund_only" and order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
+        issues.append(FieldIssue("rma_kind", "the order is not paid: there is nothing to refund", value=req.kind))
+    if not req.lines:
+        issues.append(FieldIssue("lines", "choose at least one line and quantity"))
+    wanted = {_replacement_sku(ln, lines) for ln in req.lines} if req.kind == "exchange" else set()
+    products = {r.sku: r for r in session.execute(
+        select(Product.id, Product.sku, Product.unit_price, Product.active).where(Product.sku.in_(sorted(wanted))))}
+    replacements: dict[int, Any] = {}
+    seen: set[int] = set()
+    for ln in req.lines:
+        row = ln.line_no
+        line = lines.get(row)
+        if line is None:
+            issues.append(FieldIssue("line_no", f"order {order.number} has no line {row}", row, row))
+            continue
+        if row in seen:
+            issues.append(FieldIssue("line_no", "listed twice", row, row))
+        seen.add(row)
+        if not isinstance(ln.qty, int) or isinstance(ln.qty, bool):
+            issues.append(FieldIssue("qty", "must be a whole number", row, ln.qty))
+        elif ln.qty <= 0:
+            issues.append(FieldIssue("qty", "must be greater than 0", row, ln.qty))
+        elif ln.qty > line.qty_shipped - line.qty_returned:
+            issues.append(FieldIssue(
+                "qty", f"at most {line.qty_shipped - line.qty_returned} left to return "
+                       f"(shipped {line.qty_shipped}, already returned {line.qty_returned})", row, ln.qty))
+        if req.kind != "exchange":
+            if (ln.replacement_sku or "").strip():
+                issues.append(FieldIssue("rma_replacement_sku", "only an exchange has a replacement", row, ln.replacement_sku))
+            continue
+        sku = _replacement_sku(ln, lines)
+        product = products.get(sku)
+        if product is None:
+            issues.append(FieldIssue("rma_replacement_sku", f"unknown SKU {sku}", row, sku))
+        elif not product.active:
+            issues.append(FieldIssue("rma_replacement_sku", f"SKU {sku} is discontinued", row, sku))
+        else:
+            replacements[row] = product
+    return replacements
+
+
+def _breaches(req: RMARequest, order: Any, rule: policy.ReturnPolicy, paid_value: Decimal,
+              replacements: dict[int, Any]) -> tuple[list[str], dict[str, Any]]:
+    """What in this request the policy does not allow without a manager: (English reasons,
+    parameters for the translated message)."""
+    found: list[str] = []
+    params: dict[str, Any] = {}
+    if not rule.within_window():
+        assert rule.delivered_at is not None and rule.deadline is not None
+        deadline = to_local(rule.deadline)
+        assert deadline is not None
+        params.update(days=rule.window_days, deadline=f"{deadline:%Y-%m-%d}")
+        found.append(f"outside the {rule.window_days}-day return window of {order.channel_name} "
+                     f"(delivered {rule.delivered_at:%Y-%m-%d}, deadline {deadline:%Y-%m-%d})")
+    if req.kind == "exchange":
+        qty = {ln.line_no: ln.qty for ln in req.lines}
+        value = sum((p.unit_price * qty[n] for n, p in replacements.items()), ZERO)
+        if value > paid_value:
+            params.update(replacement_value=str(value), paid=str(paid_value))
+            found.append(f"the replacement is worth {value}, more than the {paid_value} paid for the returned units")
+    return found, params
+
+
+@unit_of_work
+def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
+    """Open an RMA for some units of a shipped order.
+
+    Refuses (writing nothing) bad input line by line, more units than shipped minus already
+    returned, and — unless ``override`` by a manager with a note — a request outside the
+    channel's return window or an exchange for something worth more than what was paid.
+    """
+    require(actor, "rma.create")
+    order = records.order_facts(session, req.order_id)
+    if order.status not in RETURNABLE_ORDER_STATUSES:
+        raise IllegalTransition(
+            f"order {order.number} is {order.status}: only shipped orders can be returned (cancel it instead)",
+            number=order.number, status=order.status)
+    _touch_order(session, order.id)  # lock the order first: claims below are read after the lock
+    lines = records.order_lines(session, order.id)
+    issues: list[FieldIssue] = []
+    note = _clean_note(req.note, issues)
+    replacements = _validate_request(session, req, order, lines, issues)
+    if issues:
+        raise RMAValidationError(issues)
+    rule = policy.policy_for(session, order.return_window_days, order.delivered_at)
+    paid, shipping_paid = records.paid_by_line(order, lines)
+    amounts = {ln.line_no: policy.refund_for_units(paid[lines[ln.line_no].id], lines[ln.line_no].qty,
+                                                   lines[ln.line_no].qty_returned, ln.qty) for ln in req.lines}
+    breaches, figures = _breaches(req, order, rule, sum(amounts.values(), ZERO), replacements)
+    if breaches and not req.override:
+        raise PolicyViolation("; ".join(breaches), number=order.number, **figures)
+    if breaches:
+        require(actor, "rma.override")
+        if not note:
+            raise RMAValidationError([FieldIssue("note", "required when overriding the return policy")])
+    for ln in sorted(req.lines, key=lambda x: lines[x.line_no].id):
+        line = lines[ln.line_no]
+        claimed = session.execute(
+            update(OrderLine).where(OrderLine.id == line.id, OrderLine.qty_shipped - OrderLine.qty_returned >= ln.qty)
+            .values(qty_returned=OrderLine.qty_returned + ln.qty))
+        if claimed.rowcount != 1:  # only possible if the lock above did not hold (it does)
+            raise RMAValidationError([FieldIssue("qty", "already returned by someone else", ln.line_no, ln.qty)])
+    claimed_units = {ln.line_no: ln.qty for ln in req.lines}
+    completes = all(line.qty_returned + claimed_units.get(n, 0) >= line.qty for n, line in lines.items())
+    goods_refund = req.kind != "exchange"
+    shipping = policy.shipping_refund(rule.refund_shipping, req.reason_code, req.kind, completes, shipping_paid)
+    number = next_number(session, "RMA")
+    now = utcnow()
+    rma_id = session.execute(insert(Return).values(
+        number=number, order_id=order.id, kind=req.kind, status="requested", reason_code=req.reason_code,
+        resolution=None, refund_amount=ZERO, shipping_refund=shipping, note=note,
+        policy_override_by=actor.username if breaches else None, replacement_order_id=None,
+        created_at=now, created_by=actor.username, closed_at=None,
+    ).returning(Return.id)).scalar_one()
+    session.execute(insert(ReturnLine), [
+        dict(return_id=rma_id, order_line_id=lines[ln.line_no].id, qty=ln.qty, condition=None, restocked_qty=0,
+             warehouse_id=None, refund_amount=amounts[ln.line_no] if goods_refund else ZERO,
+             replacement_product_id=replacements[ln.line_no].id if ln.line_no in replacements else None,
+             damage_reason=None)
+        for ln in req.lines
+    ])
+    computed = (sum(amounts.values(), ZERO) if goods_refund else ZERO) + shipping
+    rma = records.rma_row(session, rma_id)
+    units = ", ".join(f"{lines[ln.line_no].sku}×{ln.qty}" for ln in req.lines)
+    _order_event(session, order, actor, f"{number} opened: {req.kind} {units}, reason {req.reason_code}")
+    override_note = f"policy override by {actor.username}: {'; '.join(breaches)}" if breaches else None
+    _record(session, rma, order, actor, "opened", None, "requested",
+            note="\n".join(x for x in (note, override_note) if x) or None,
+            payload={"computed_refund": str(computed), "lines": units, "reason": req.reason_code,
+                     "override": bool(breaches)})
+    return RMAResult(rma_id, number, "requested", computed, bool(breaches))
+
+
+# --- state changes ---------------------------------------------------------------------------
+
+
+def _create_replacement(session: Session, rma: Any, order: Any, actor: Actor) -> Any:
+    """The exchange's replacement order: same customer and address, free of charge, allowed to
+    wait for stock. Created as SYSTEM (like a backorder release): the policy creates it, and a
+    warehouse clerk receiving the parcel may not create orders."""
+    replacement_skus = dict(session.execute(
+        select(ReturnLine.id, Product.sku).join(Product, Product.id == ReturnLine.replacement_product_id)
+        .where(ReturnLine.return_id == rma.id)).all())
+    lines = [LineInput(sku=replacement_skus.get(ln.id, ln.sku), qty=ln.qty, unit_price=ZERO)
+             for ln in records.rma_lines(session, rma.id)]
+    data = OrderInput(
+        channel=order.channel, lines=lines, customer_id=order.customer_id, customer_name=order.ship_name or "",
+        phone=order.ship_phone, province=order.ship_province, city=order.ship_city, district=order.ship_district,
+        address=order.ship_address, payment_method=order.payment_method, payment_status="paid",
+        delivery_method=order.delivery_method, priority=order.priority, allow_backorder=True,
+        require_address=False, note=f"exchange {rma.number} for {order.number} (received by {actor.username})",
+    )
+    return create_order(data, SYSTEM, session=session)
+
+
+@unit_of_work
+def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, *,
+                   expected_status: str | None = None, note: str | None = None) -> TransitionResult:
+    """Approve, reject, cancel, receive or close an RMA (inspection has :func:`inspect_rma`).
+
+    ``expected_status`` is the status the user was looking at: if someone else moved the RMA
+    meanwhile, the change is refused (StaleVersion) instead of applied twice. Rejecting needs
+    a note (the customer is told why). Receiving an exchange creates its replacement order.
+    """
+    if to_status not in PERMISSION_FOR_TARGET:
+        raise IllegalTransition(f"unknown RMA status {to_status!r}", to_status=to_status)
+    require(actor, PERMISSION_FOR_TARGET[to_status])
+    rma = records.rma_row(session, rma_id)
+    if expected_status is not None and expected_status != rma.status:
+        raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
+    if to_status == "inspected":
+        raise IllegalTransition(f"RMA {rma.number}: inspection needs a result per line", number=rma.number,
+                                from_status=rma.status, to_status=to_status)
+    if to_status not in next_statuses(rma.kind, rma.status):
+        raise IllegalTransition(f"RMA {rma.number} ({rma.kind}) cannot go from {rma.status} to {to_status}",
+                                number=rma.number, from_status=rma.status, to_status=to_status)
+    issues: list[FieldIssue] = []
+    clean = _clean_note(note, issues)
+    if to_status == "rejected" and not clean:
+        issues.append(FieldIssue("note", "required: tell the customer why"))
+    if issues:
+        raise RMAValidationError(issues)
+    values: dict[str, Any] = {}
+    if to_status in ("rejected", "cancelled"):
+        values.update(resolution=to_status, closed_at=utcnow())
+    elif to_status == "closed":
+        refunded = session.execute(select(Refund.id).where(Refund.return_id == rma.id)).first() is not None
+        resolution = "replaced" if rma.kind == "exchange" else "refunded" if refunded else "no_refund"
+        values.update(resolution=resolution, closed_at=utcnow())
+    _advance(session, rma, to_status, **values)
+    order = records.order_facts(session, rma.order_id)
+    replacement = None
+    if to_status in ("rejected", "cancelled"):
+        _touch_order(session, order.id)
+        _release_claims(session, rma.id)
+        _order_event(session, order, actor, f"{rma.number} {to_status}: returned quantities released")
+    elif to_status == "received" and rma.kind == "exchange":
+        replacement = _create_replacement(session, rma, order, actor)
+        session.execute(update(Return).where(Return.id == rma.id).values(replacement_order_id=replacement.id))
+        _order_event(session, order, actor, f"{rma.number}: replacement order {replacement.number}")
+    payload = {"replacement": replacement.number} if replacement else {}
+    if "resolution" in values:
+        payload["resolution"] = values["resolution"]
+    _record(session, rma, order, actor, to_status, rma.status, to_status, clean, payload)
+    return TransitionResult(rma.number, to_status, replacement.number if replacement else None)
+
+
+def _validate_inspection(session: Session, rma_lines: list[Any], results: list[Inspection]) -> tuple[
+        dict[int, Inspection], dict[str, int], list[FieldIssue]]:
+    issues: list[FieldIssue] = []
+    warehouses = {code: wh.id for code, wh in refdata.snapshot(session).warehouses.items()}
+    by_line: dict[int, Inspection] = {}
+    expected = {ln.line_no: ln for ln in rma_lines}
+    for res in results:
+        row = res.line_no
+        line = expected.get(row)
+        if line is None:
+            issues.append(FieldIssue("line_no", "not on this RMA", row, row))
+            continue
+        if row in by_line:
+            issues.append(FieldIssue("line_no", "listed twice", row, row))
+            continue
+        by_line[row] = res
+        if not isinstance(res.restock_qty, int) or isinstance(res.restock_qty, bool):
+            issues.append(FieldIssue("rma_restocked", "must be a whole number", row, res.restock_qty))
+            continue
+        if not 0 <= res.restock_qty <= line.qty:
+            issues.append(FieldIssue("rma_restocked", f"must be between 0 and {line.qty}", row, res.restock_qty))
+        if res.warehouse not in warehouses:
+            issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {res.warehouse}", row, res.warehouse))
+        reason = (res.damage_reason or "").strip()
+        if res.restock_qty < line.qty and not reason:
+            issues.append(FieldIssue("rma_damage_reason", "required for units that are written off", row))
+        if len(reason) > MAX_DAMAGE_REASON:
+            issues.append(FieldIssue("rma_damage_reason", f"at most {MAX_DAMAGE_REASON} characters", row, len(reason)))
+    for row in sorted(set(expected) - set(by_line)):
+        issues.append(FieldIssue("rma_restocked", "every returned line needs an inspection result", row))
+    return by_line, warehouses, issues
+
+
+@unit_of_work
+def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor: Actor, *,
+                expected_status: str | None = None, note: str | None = None) -> InspectionResult:
+    """Record the QC result of every line of a received RMA and move the goods in the ledger.
+
+    Resellable units: ``return_restock`` into the chosen warehouse, then waiting backorders
+    there are re-reserved. Damaged units: ``return_restock`` then ``write_off`` with the
+    reason (they did come back; the ledger shows them going into the bin).
+    """
+    require(actor, "rma.receive")
+    rma = records.rma_row(session, rma_id)
+    if expected_status is not None and expected_status != rma.status:
+        raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
+    if rma.status != "received":
+        raise IllegalTransition(f"RMA {rma.number} is {rma.status}: only received goods can be inspected",
+                                number=rma.number, from_status=rma.status, to_status="inspected")
+    rma_lines = records.rma_lines(session, rma.id)
+    by_line, warehouses, issues = _validate_inspection(session, rma_lines, results)
+    clean = _clean_note(note, issues)
+    if issues:
+        raise RMAValidationError(issues)
+    _advance(session, rma, "inspected")
+    moves = sorted(rma_lines, key=lambda ln: (ln.product_id, warehouses[by_line[ln.line_no].warehouse], ln.id))
+    restocked_by_wh: dict[int, set[int]] = defaultdict(set)
+    restocked = written_off = 0
+    for ln in moves:
+        res = by_line[ln.line_no]
+        wh_id, damaged = warehouses[res.warehouse], ln.qty - res.restock_qty
+        reason = (res.damage_reason or "").strip() or None
+        ref = {"product_id": ln.product_id, "warehouse_id": wh_id, "actor": actor.username, "ref_type": "return",
+               "ref_id": rma.id}
+        if res.restock_qty:
+            stock.post_movement(session, qty_delta=res.restock_qty, kind="return_restock",
+                                reason=f"{rma.number} resellable", **ref)
+            restocked_by_wh[wh_id].add(ln.product_id)
+        if damaged:
+            stock.post_movement(session, qty_delta=damaged, kind="return_restock",
+                                reason=f"{rma.number} damaged, written off below", **ref)
+            if not stock.post_movement(session, qty_delta=-damaged, kind="write_off",
+                                       reason=f"{rma.number}: {reason}"[:200], **ref):
+                raise IllegalTransition(f"stock of {ln.sku} changed during the write-off; try again", sku=ln.sku)
+        condition = "resellable" if not damaged else "damaged" if not res.restock_qty else "partial"
+        session.execute(update(ReturnLine).where(ReturnLine.id == ln.id).values(
+            condition=condition, restocked_qty=res.restock_qty, warehouse_id=wh_id,
+            damage_reason=reason if damaged else None))
+        restocked += res.restock_qty
+        written_off += damaged
+    released: list[str] = []
+    for wh_id in sorted(restocked_by_wh):
+        released += reserve_backorders(session, sorted(restocked_by_wh[wh_id]), wh_id, actor)
+    order = records.order_facts(session, rma.order_id)
+    summary = f"restocked {restocked}, written off {written_off}"
+    _record(session, rma, order, actor, "inspected", "received", "inspected",
+            "\n".join(x for x in (summary, clean) if x),
+            {"restocked": restocked, "written_off": written_off, "released_orders": released})
+    return InspectionResult(rma.number, restocked, written_off, tuple(released))
+
+
+# --- refunds ---------------------------------------------------------------------------------
+
+
+def _refund_amount(value: Decimal | str | float | None, computed: Decimal) -> tuple[Decimal, list[FieldIssue]]:
+    if value is None:
+        return computed, []
+    try:
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        return ZERO, [FieldIssue("rma_refund_amount", "not a number", value=value)]
+    amount = policy.cents(amount)
+    return amount, [] if amount > 0 else [FieldIssue("rma_refund_amount", "must be greater than 0", value=value)]
+
+
+def refund_limit(actor: Actor, computed: Decimal, remaining: Decimal) -> Decimal:
+    """The most ``actor`` may refund: the computed amount, or (override) what is left of the order."""
+    if actor.can("rma.override"):
+        return max(remaining, ZERO)
+    return max(min(computed, remaining), ZERO) if actor.can("rma.refund") else ZERO
+
+
+@unit_of_work
+def refund_rma(session: Session, rma_id: int, actor: Actor, *, amount: Decimal | str | float | None = None,
+               note: str | None = None, expected_status: str | None = None) -> RefundResult:
+    """Pay back an RMA once: ``amount`` defaults to the computed refund.
+
+    Service staff may refund up to the computed amount; a manager may go above it (with a
+    note), never above what is left of the order total. The order's payment status becomes
+    ``refunded`` when everything paid has been refunded, else ``partially_refunded``.
+    """
+    require(actor, "rma.refund")
+    rma = records.rma_row(session, rma_id)
+    if expected_status is not None and expected_status != rma.status:
+        raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
+    if rma.status not in REFUNDABLE_AT[rma.kind]:
+        reason = ("an exchange is settled by its replacement order" if rma.kind == "exchange"
+                  else f"an RMA that is {rma.status} cannot be refunded")
+        raise IllegalTransition(f"RMA {rma.number}: {reason}", number=rma.number, from_status=rma.status,
+                                to_status="refunded")
+    _advance(session, rma, rma.status)  # lock the RMA row before the order row
+    _touch_order(session, rma.order_id)
+    order = records.order_facts(session, rma.order_id)  # read after the lock: totals of concurrent refunds are in
+    if session.execute(select(Refund.id).where(Refund.return_id == rma.id)).first() is not None:
+        raise Conflict(f"RMA {rma.number} has already been refunded", number=rma.number)
+    computed = records.computed_refund(session, rma)
+    refunded_before = records.refunded_on_order(session, order.id)
+    remaining = order.total - refunded_before
+    value, issues = _refund_amount(amount, computed)
+    clean = _clean_note(note, issues)
+    if order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
+        issues.append(FieldIssue("payment_status", "the order is not paid: there is nothing to refund",
+                                 value=order.payment_status))
+    elif not issues:
+        if value > remaining:
+            issues.append(FieldIssue("rma_refund_amount", f"only {remaining} of the order total is left to refund", value=value))
+        elif value > computed and not actor.can("rma.override"):
+            issues.append(FieldIssue("rma_refund_amount", f"at most {computed} (the computed refund); a manager can refund more",
+                                     value=value))
+        elif value > computed and not clean:
+            issues.append(FieldIssue("note", "required when refunding more than the computed amount"))
+    if issues:
+        raise RMAValidationError(issues)
+    now = utcnow()
+    session.execute(insert(Refund).values(return_id=rma.id, order_id=order.id, amount=value, computed_amount=computed,
+                                          method=order.payment_method, at=now, actor=actor.username, note=clean))
+    values: dict[str, Any] = {"refund_amount": value}
+    if rma.status == "closed":
+        values["resolution"] = "refunded"
+    session.execute(update(Return).where(Return.id == rma.id).values(**values))
+    payment_status = "refunded" if refunded_before + value >= order.total else "partially_refunded"
+    session.execute(update(Order).where(Order.id == order.id).values(payment_status=payment_status))
+    _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
+    _record(session, rma, order, actor, "refunded", rma.status, rma.status, clean,
+            {"amount": str(value), "computed": str(computed), "payment_status": payment_status})
+    return RefundResult(rma.number, value, computed, payment_status)

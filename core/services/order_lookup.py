@@ -1,0 +1,148 @@
+"""Public order lookup: order number + last four digits of the phone → where the parcel is.
+
+No login, so the function is built not to leak:
+
+* it answers with the order's status, carrier, tracking number and the progress of its RMAs —
+  nothing else (no name, address, lines or amounts);
+* "no such order" and "wrong phone" produce the same ``None`` after the same queries;
+* attempts are rate-limited per browser session and, for failures, per order number across
+  all sessions — counted in the ``lookup_attempts`` table, so the limits survive reruns,
+  other server processes and restarts. Refused attempts are not recorded (a locked-out
+  guesser cannot extend the lock-out forever) and rows older than a week are purged.
+
+Lookup attempts are not written to the audit log: they change no business data, and every
+attempt would otherwise invalidate the dashboards' cache (keyed on the audit log). The
+attempts table is their log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from core import refdata
+from core.db import unit_of_work
+from core.errors import FieldIssue, OMSError, ValidationError
+from core.models import LookupAttempt, Order, Return, RMAEvent
+from core.timeutil import utcnow
+
+SETTING_KEY = "order_lookup"  # optional settings row overriding the limits below
+DEFAULT_LIMITS = {"session_attempts": 10, "session_minutes": 15, "order_failures": 5, "order_minutes": 60}
+KEEP_DAYS = 7
+MAX_NUMBER = 32
+_DIGITS = re.compile(r"\D+")
+_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9-]*")  # document numbers: SO20261122-000123
+
+
+class LookupInvalid(ValidationError):
+    """The number or the four digits are malformed (nothing was looked up or counted)."""
+
+    key = "error.lookup_invalid"
+
+
+class LookupThrottled(OMSError):
+    """Too many attempts: from this session, or failed ones for this order number."""
+
+    key = "error.lookup_throttled"
+
+
+@dataclass(frozen=True)
+class RMAProgress:
+    number: str
+    kind: str
+    status: str
+    steps: tuple[tuple[str, dt.datetime], ...]  # (status reached, when), oldest first
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    number: str
+    status: str
+    carrier: str | None
+    tracking_no: str | None
+    rmas: tuple[RMAProgress, ...]
+
+
+def _limits(session: Session) -> dict[str, int]:
+    stored = refdata.snapshot(session).settings.get(SETTING_KEY, {})
+    return {k: int(stored.get(k, v)) for k, v in DEFAULT_LIMITS.items()}
+
+
+def _count(session: Session, since: dt.datetime, *conds: object) -> int:
+    return int(session.execute(select(func.count(LookupAttempt.id)).where(LookupAttempt.at >= since, *conds))
+               .scalar_one())
+
+
+def _check_limits(session: Session, client: str, number: str, now: dt.datetime) -> None:
+    limits = _limits(session)
+    by_client = _count(session, now - dt.timedelta(minutes=limits["session_minutes"]), LookupAttempt.client == client)
+    if by_client >= limits["session_attempts"]:
+        raise LookupThrottled(f"too many lookups from this session; wait {limits['session_minutes']} minutes",
+                              minutes=limits["session_minutes"])
+    failures = _count(session, now - dt.timedelta(minutes=limits["order_minutes"]),
+                      LookupAttempt.order_number == number, LookupAttempt.success.is_(False))
+    if failures >= limits["order_failures"]:
+        raise LookupThrottled(f"too many failed lookups for this order number; wait {limits['order_minutes']} minutes",
+                              minutes=limits["order_minutes"])
+
+
+def _progress(session: Session, order_id: int) -> tuple[RMAProgress, ...]:
+    rmas = session.execute(select(Return.id, Return.number, Return.kind, Return.status)
+                           .where(Return.order_id == order_id).order_by(Return.created_at, Return.id)).all()
+    if not rmas:
+        return ()
+    steps: dict[int, list[tuple[str, dt.datetime]]] = {r.id: [] for r in rmas}
+    for ev in session.execute(
+        select(RMAEvent.return_id, RMAEvent.to_status, RMAEvent.at)
+        .where(RMAEvent.return_id.in_(list(steps)), RMAEvent.event != "refunded")  # amounts stay private
+        .order_by(RMAEvent.at, RMAEvent.id)
+    ):
+        steps[ev.return_id].append((ev.to_status, ev.at))
+    return tuple(RMAProgress(r.number, r.kind, r.status, tuple(steps[r.id])) for r in rmas)
+
+
+def phone_matches(stored_phone: str | None, last4: str) -> bool:
+    """Constant-time comparison of the stored phone's last four digits with ``last4``."""
+    digits = _DIGITS.sub("", stored_phone or "")
+    return len(digits) >= 4 and hmac.compare_digest(digits[-4:], last4)
+
+
+@unit_of_work
+def lookup_order(session: Session, number: str, phone_last4: str, client: str) -> LookupResult | None:
+    """The public view of one order, or None when the number and phone do not belong together.
+
+    ``client`` identifies the browser session (the page keeps a random token). Raises
+    LookupInvalid for malformed input (nothing counted) and LookupThrottled when a limit is
+    reached (nothing counted either).
+    """
+    number = (number or "").strip().upper()
+    last4 = (phone_last4 or "").strip()
+    issues = []
+    if not number:
+        issues.append(FieldIssue("number", "required"))
+    elif len(number) > MAX_NUMBER:
+        issues.append(FieldIssue("number", f"at most {MAX_NUMBER} characters", value=len(number)))
+    elif not _NUMBER.fullmatch(number):
+        issues.append(FieldIssue("number", "not a valid order number"))
+    if not re.fullmatch(r"\d{4}", last4):
+        issues.append(FieldIssue("lookup_last4", "enter exactly the last 4 digits of the phone"))
+    if not client or len(client) > 64:
+        issues.append(FieldIssue("lookup_client", "missing session"))
+    if issues:
+        raise LookupInvalid(issues)
+    now = utcnow()
+    _check_limits(session, client, number, now)
+    order = session.execute(select(Order.id, Order.status, Order.carrier, Order.tracking_no, Order.ship_phone)
+                            .where(Order.number == number)).first()
+    found = order is not None and phone_matches(order.ship_phone, last4)
+    session.execute(insert(LookupAttempt).values(at=now, client=client, order_number=number, success=found))
+    session.execute(delete(LookupAttempt).where(LookupAttempt.at < now - dt.timedelta(days=KEEP_DAYS)))
+    if not found:
+        return None
+    assert order is not None
+    return LookupResult(number, order.status, order.carrier, order.tracking_no, _progress(session, order.id))
