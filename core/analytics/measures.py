@@ -1,0 +1,52 @@
+"""Sales measures shared by the sales, channel and product dashboards: which sums the
+``agg_sales_daily`` table holds and how KPIs derive from them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import case, func
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.analytics import _money
+from core.analytics.takeaway import ratio
+from core.models import AggSalesDaily
+
+SALES = AggSalesDaily.__table__
+SUMS = ("orders", "cancelled_orders", "units", "returned_units", "sales", "returned_sales", "cost")
+KPI_COLUMNS = ["period", "start", "end", "orders", "units", "net_sales", "cost", "gross_margin", "margin_rate",
+               "aov", "returned_units", "returned_sales", "return_rate", "cancelled_orders", "cancel_rate"]
+
+
+def kpi_row(period: str, start: dt.date, end: dt.date, sums: dict[str, object]) -> dict[str, object]:
+    """Derived KPIs from summed measures (shared by the sales and channel tables)."""
+    orders, units, returned = int(sums["orders"] or 0), int(sums["units"] or 0), int(sums["returned_units"] or 0)
+    sales, returned_sales = _money(sums["sales"]), _money(sums["returned_sales"])  # type: ignore[arg-type]
+    cost = _money(sums["cost"])  # type: ignore[arg-type]
+    net = sales - returned_sales
+    cancelled = int(sums["cancelled_orders"] or 0)
+    return {
+        "period": period, "start": start, "end": end, "orders": orders, "units": units - returned,
+        "net_sales": net, "cost": cost, "gross_margin": net - cost, "margin_rate": ratio(net - cost, net),
+        "aov": (net / orders).quantize(Decimal("0.01")) if orders else None,
+        "returned_units": returned, "returned_sales": returned_sales, "return_rate": ratio(returned, units),
+        "cancelled_orders": cancelled, "cancel_rate": ratio(cancelled, orders + cancelled),
+    }
+
+
+def two_periods(rel: FromClause, start: dt.date) -> list[ColumnElement]:
+    """Σ of every :data:`SUMS` measure for the current period (``day >= start``) and for the
+    previous one, alternating: one scan reads both sides of a period-over-period comparison."""
+    current = rel.c.day >= start
+    columns: list[ColumnElement] = []
+    for m in SUMS:
+        columns += [func.sum(case((current, rel.c[m]), else_=0)), func.sum(case((current, 0), else_=rel.c[m]))]
+    return columns
+
+
+def split_periods(values: Sequence[object]) -> tuple[dict[str, object], dict[str, object]]:
+    """The row of :func:`two_periods` as (current, previous) dicts of measure → sum."""
+    return ({m: values[2 * i] for i, m in enumerate(SUMS)}, {m: values[2 * i + 1] for i, m in enumerate(SUMS)})

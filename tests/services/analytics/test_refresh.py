@@ -1,0 +1,201 @@
+"""The summary refresh: an incremental refresh after real service actions (orders at 23:59 and
+00:01, a cancellation, shipment and delivery, an RMA, a goods movement) leaves exactly what a
+full rebuild builds; it notices what changed and only that; the CLI runs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core import audit, db, stock
+from core.analytics import sales, summary
+from core.analytics.filters import Filters
+from core.analytics.summary import SUMMARY_TABLES
+from core.cli import main
+from core.models import AggSalesDaily, AggSalesHourly, Order, Product, Warehouse
+from core.services import aftersales
+from core.services.aftersales import RMALine, RMARequest
+from core.services.orders import create_order, transition
+from core.timeutil import local_today, to_utc, utcnow
+from tests.aftersales_data import delivered_order
+from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, make_product, order_input
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    """Every summary row, money rounded to 4 places (SQLite sums floats in any order)."""
+    out = {}
+    with db.transaction() as s:
+        for table in SUMMARY_TABLES:
+            rows = s.execute(select(table).order_by(*table.primary_key.columns)).all()
+            out[table.name] = [tuple(round(float(v), 4) if isinstance(v, Decimal | float) else v for v in r)
+                               for r in rows]
+    return out
+
+
+def _local(day: dt.date, hour: int, minute: int) -> dt.datetime:
+    return to_utc(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+@pytest.fixture
+def shop(db_url: str) -> dict[str, Any]:
+    make_product("TEA-1", "10.00", {"SH": 500, "GZ": 50})
+    make_product("CUP-1", "30.00", {"SH": 200})
+    return {"today": local_today()}
+
+
+def test_incremental_refresh_equals_a_full_rebuild(shop: dict[str, Any]) -> None:
+    today = shop["today"]
+    yesterday = today - dt.timedelta(days=1)
+    first = create_order(order_input(("TEA-1", 2), ("CUP-1", 1), placed_at=_local(yesterday, 23, 59)), CLERK)
+    create_order(order_input(("TEA-1", 1), channel="TMALL", placed_at=_local(today, 0, 1)), CLERK)
+    assert summary.refresh().full  # first run builds everything
+    # a day of business: an order cancelled, one delivered and partly returned, a new one,
+    # goods received — each in its own transaction, as the services do it
+    transition(first.id, "cancelled", MANAGER)
+    delivered = delivered_order(("CUP-1", 2), ("TEA-1", 3), discount="5", channel="JD")
+    rma = aftersales.open_rma(RMARequest(delivered.id, "return", "size", (RMALine(1, 1),)), SERVICE)
+    assert rma.number
+    create_order(order_input(("TEA-1", 4), channel="DOUYIN", province="广东", city="广州市", district="天河区"), CLERK)
+    with db.transaction() as s:
+        gz = s.execute(select(Warehouse.id).where(Warehouse.code == "GZ")).scalar_one()
+        tea = s.execute(select(Product.id).where(Product.sku == "TEA-1")).scalar_one()
+        stock.post_movement(s, product_id=tea, warehouse_id=gz, qty_delta=25, kind="receipt", actor="test",
+                            reason="PO test")
+    result = summary.refresh()
+    assert not result.full and not result.skipped
+    assert result.days >= 1 and result.customers and result.stock_pairs
+    incremental = _snapshot()
+    assert summary.refresh(full=True).full
+    assert incremental == _snapshot()
+    assert sum(len(rows) for rows in incremental.values()) > 20
+
+
+def test_a_sale_at_2359_and_one_at_0001_fall_on_their_local_days(shop: dict[str, Any]) -> None:
+    today = shop["today"]
+    yesterday = today - dt.timedelta(days=1)
+    create_order(order_input(("TEA-1", 1), placed_at=_local(yesterday, 23, 59)), CLERK)
+    create_order(order_input(("TEA-1", 3), placed_at=_local(today, 0, 1)), CLERK)
+    summary.refresh()
+    kpis = {day: sales.kpis(Filters(day, day)).set_index("period").loc["current"] for day in (yesterday, today)}
+    assert (kpis[yesterday]["orders"], kpis[yesterday]["net_sales"]) == (1, Decimal("10.00"))
+    assert (kpis[today]["orders"], kpis[today]["net_sales"]) == (1, Decimal("30.00"))
+    heat = sales.heatmap(Filters(yesterday, today)).set_index(["weekday", "hour"])
+    assert heat.at[(yesterday.weekday(), 23), "orders"] == 1 and heat.at[(today.weekday(), 0), "orders"] == 1
+    assert sales.kpis(Filters(yesterday, yesterday)).set_index("period").loc["previous", "orders"] == 0
+
+
+def test_days_follow_daylight_saving_time(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New York springs forward on 2026-03-08 (a 23-hour day) and falls back on 2026-11-01."""
+    monkeypatch.setenv("OMS_TZ", "America/New_York")
+    make_product("TEA-1", "10.00", {"SH": 100})
+    for utc in (dt.datetime(2026, 3, 8, 4, 59), dt.datetime(2026, 3, 8, 6, 59), dt.datetime(2026, 3, 8, 7, 0),
+                dt.datetime(2026, 11, 1, 5, 30), dt.datetime(2026, 11, 1, 6, 30)):
+        create_order(order_input(("TEA-1", 1), placed_at=utc), CLERK)
+    summary.refresh()
+    with db.transaction() as s:
+        hours = s.execute(select(AggSalesHourly.day, AggSalesHourly.hour, AggSalesHourly.orders)
+                          .where(AggSalesHourly.category == "*").order_by(AggSalesHourly.day, AggSalesHourly.hour)).all()
+    assert [(d.isoformat(), h, n) for d, h, n in hours] == [
+        ("2026-03-07", 23, 1), ("2026-03-08", 1, 1), ("2026-03-08", 3, 1),  # 02:00 never happened
+        ("2026-11-01", 1, 2)]  # 01:30 twice: before and after falling back
+
+
+def test_cancelled_orders_leave_the_numbers(shop: dict[str, Any]) -> None:
+    result = create_order(order_input(("CUP-1", 2)), CLERK)
+    summary.refresh()
+    f = Filters.last(1)
+    assert sales.kpis(f).set_index("period").loc["current", "net_sales"] == Decimal("60.00")
+    transition(result.id, "cancelled", MANAGER)
+    assert not summary.is_current()
+    summary.refresh_if_stale()
+    row = sales.kpis(f).set_index("period").loc["current"]
+    assert (row["orders"], row["net_sales"], row["cancelled_orders"]) == (0, Decimal("0.00"), 1)
+
+
+def test_returns_are_netted_on_the_day_of_the_sale(shop: dict[str, Any]) -> None:
+    # 2 × CUP 30 + 3 × TEA 10 = 90, order discount 9 → CUP line keeps 60 × 81/90 = 54
+    order = delivered_order(("CUP-1", 2), ("TEA-1", 3), discount="9")
+    summary.refresh()
+    f = Filters.last(1)
+    assert sales.kpis(f).set_index("period").loc["current", "net_sales"] == Decimal("81.00")
+    aftersales.open_rma(RMARequest(order.id, "return", "size", (RMALine(1, 1),)), SERVICE)  # one CUP back
+    summary.refresh_if_stale()
+    row = sales.kpis(f).set_index("period").loc["current"]
+    assert row["net_sales"] == Decimal("54.00") and row["returned_sales"] == Decimal("27.00")
+    assert (row["units"], row["returned_units"]) == (4, 1) and row["return_rate"] == pytest.approx(0.2)
+
+
+def test_refresh_only_when_something_changed(shop: dict[str, Any]) -> None:
+    assert summary.refresh_if_stale() is not None  # never built
+    assert summary.is_current() and summary.refresh_if_stale() is None
+    assert summary.refresh().skipped
+    create_order(order_input(("TEA-1", 1)), CLERK)
+    result = summary.refresh_if_stale()
+    assert result is not None and (result.days, result.customers) == (1, 1) and not result.full
+
+
+def test_a_late_commit_inside_the_look_back_is_picked_up(shop: dict[str, Any]) -> None:
+    """On PostgreSQL a transaction can commit after a refresh that began later than its
+    writes; the look-back (RESCAN) re-reads recent changes so it is not lost."""
+    order = create_order(order_input(("TEA-1", 1)), CLERK)
+    summary.refresh()
+    with db.transaction() as s:  # the order "changed" a minute before the last refresh began
+        s.execute(Order.__table__.update().where(Order.id == order.id).values(
+            status="cancelled", updated_at=utcnow() - dt.timedelta(minutes=1)))
+    with db.transaction() as s:
+        audit.record(s, ADMIN, "test.touch", "order", order.number)
+    summary.refresh()
+    assert sales.kpis(Filters.last(1)).set_index("period").loc["current", "orders"] == 0
+
+
+def test_a_new_timezone_rebuilds_everything(shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    create_order(order_input(("TEA-1", 1)), CLERK)
+    summary.refresh()
+    assert summary.is_current()
+    monkeypatch.setenv("OMS_TZ", "Europe/London")
+    assert not summary.is_current()
+    assert summary.refresh().full
+
+
+def test_concurrent_refreshes_do_not_double_count(shop: dict[str, Any]) -> None:
+    summary.refresh()
+    for i in range(5):
+        create_order(order_input(("TEA-1", 1 + i)), CLERK)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            summary.refresh()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert sales.kpis(Filters.last(1)).set_index("period").loc["current", "orders"] == 5
+    before = _snapshot()
+    summary.refresh(full=True)
+    assert before == _snapshot()
+
+
+def test_oms_refresh_command(shop: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    create_order(order_input(("TEA-1", 1)), CLERK)
+    assert main(["refresh", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["full"] and not out["skipped"]
+    assert main(["refresh", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"]
+    assert main(["refresh", "--full"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["full"] and "summaries up to date" in captured.err
+    with db.transaction() as s:
+        assert s.execute(select(AggSalesDaily.orders).where(AggSalesDaily.category == "*")).scalar_one() == 1
