@@ -1,0 +1,228 @@
+"""Forecast accuracy and speed: the backtest on demo data and on a real public dataset, and
+the runner's wall time at 1,000 and 10,000 series. Prints ONE JSON line.
+
+Datasets:
+- ``demo``: ``data.demo.load_demo(orders=N)`` in a temporary SQLite file (two years with weekly
+  and yearly seasonality, 618 / 双11 / 年货节), read back through ``core.analytics.demand``;
+- ``olist``: the real Brazilian marketplace order items in ``../shared/data/olist-sample``
+  (CC BY-NC-SA, used for testing only, never shipped): daily units of its 200 best-selling
+  products, dated by the seller's shipping deadline (the sample's items mostly lack their
+  order row, so the purchase timestamp is not available; the deadline trails it by days).
+
+For each dataset, per model and for the selected model, at a 28-day horizon:
+``wape_28d`` (WAPE of the 28-day totals, pooled over SKUs), ``wape_weekly``, ``bias`` (pooled)
+and ``mase`` (daily, mean over SKUs) — twice:
+- ``backtest``: the production run (3 rolling folds; selection on those same folds, so the
+  selected figures are optimistic);
+- ``holdout``: selection on 3 folds *before* the last 28 days, then the selected model and the
+  moving average both forecast those last 28 unseen days. The goals are judged here: selected
+  ≥ 5 % better than the 28-day moving average on 28-day-total WAPE, and |bias| ≤ 3 %.
+
+Scale: demo series replicated with Poisson noise to 1,000 and 10,000 series, timed end to end
+(backtest + selection + final forecast) on this machine's cores.
+
+    python bench/forecast.py [--orders 200000] [--scale 1000,10000] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from forecasting.backtest import Scores, mase_scale, score_fold  # noqa: E402
+from forecasting.calendar import builtin_promotions, prophet_holidays  # noqa: E402
+from forecasting.models import Window, moving_average  # noqa: E402
+from forecasting.pipeline import PROPHET_MAX_SERIES  # noqa: E402
+from forecasting.profile import shop_profiles, total_demand  # noqa: E402
+from forecasting.runner import RunConfig, SeriesTask, default_workers, run_all  # noqa: E402
+from forecasting.series import build_tasks  # noqa: E402
+
+HORIZON = 28
+OLIST_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "olist-sample"
+OLIST_PRODUCTS = 200
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and every finished worker (and their Stan runs): a figure that a
+    busy machine does not inflate the way it inflates wall time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def log(message: str) -> None:
+    print(f"[bench/forecast] {message}", file=sys.stderr, flush=True)
+
+
+def _figures(scores: Scores) -> dict[str, float | None]:
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 4)
+
+    return {"wape_28d": r(scores.wape_lead), "wape_weekly": r(scores.wape_weekly), "bias": r(scores.bias),
+            "mase": r(scores.mase)}
+
+
+def backtest_metrics(tasks: list[SeriesTask], config: RunConfig, workers: int) -> dict[str, object]:
+    """The production run: pooled backtest figures per model and for the selected models."""
+    started, cpu = time.perf_counter(), cpu_seconds()
+    results = run_all(tasks, config, workers=workers)
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    pooled: dict[str, Scores] = {}
+    selected = Scores()
+    chosen: dict[str, int] = {}
+    for r in results:
+        for name, s in r.scores.items():
+            pooled.setdefault(name, Scores()).add(s)
+        selected.add(r.selected)
+        chosen[r.model] = chosen.get(r.model, 0) + 1
+    return {"series": len(results), "prophet_series": sum(t.use_prophet for t in tasks),
+            "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "models": {k: _figures(v) for k, v in pooled.items()},
+            "selected": _figures(selected), "selected_models": chosen}
+
+
+def holdout_metrics(tasks: list[SeriesTask], config: RunConfig, workers: int) -> dict[str, object]:
+    """Select on the history before the last 28 days, then score on those 28 unseen days."""
+    eligible = [t for t in tasks if len(t.y) > 2 * HORIZON + config.min_train]
+    cut = [replace(t, y=t.y[:-HORIZON], open=t.open[:-HORIZON], future_open=t.open[-HORIZON:], lead_time=HORIZON)
+           for t in eligible]
+    results = run_all(cut, config, workers=workers)
+    ma, selected = Scores(), Scores()
+    for task, result in zip(eligible, results, strict=True):
+        actual, open_ = task.y[-HORIZON:], task.open[-HORIZON:]
+        scale = mase_scale(task.y[:-HORIZON], task.open[:-HORIZON])
+        baseline = moving_average(Window(task.start, task.y[:-HORIZON], task.open[:-HORIZON], open_))
+        ma.add(score_fold(actual, baseline, open_, HORIZON, scale))
+        selected.add(score_fold(actual, result.yhat, open_, HORIZON, scale))
+    ma_fig, sel_fig = _figures(ma), _figures(selected)
+    gain = None if not ma.wape_lead else round(1 - (selected.wape_lead or 0) / ma.wape_lead, 4)
+    return {"series": len(eligible), "ma28": ma_fig, "selected": sel_fig, "gain_vs_ma28_wape_28d": gain,
+            "goal_5pct_better": gain is not None and gain >= 0.05,
+            "goal_bias_within_3pct": sel_fig["bias"] is not None and abs(sel_fig["bias"]) <= 0.03}
+
+
+def _with_28d_lead(tasks: list[SeriesTask]) -> list[SeriesTask]:
+    return [replace(t, lead_time=HORIZON) for t in tasks]
+
+
+def demo_tasks(orders: int, seed: int, prophet_max: int) -> tuple[list[SeriesTask], RunConfig, float]:
+    from core import db
+    from core.analytics.demand import demand_history
+    from core.reference import seed_reference
+    from core.schema import upgrade
+    from core.timeutil import local_today
+    from data.demo import load_demo
+
+    folder = tempfile.mkdtemp(prefix="oms-bench-forecast-")
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/demo.db"
+    upgrade(db.get_engine())
+    with db.transaction() as s:
+        seed_reference(s)
+    started = time.perf_counter()
+    load_demo(orders=orders, seed=seed)
+    load_seconds = time.perf_counter() - started
+    last = local_today() - dt.timedelta(days=1)
+    first = last - dt.timedelta(days=3 * 365)
+    history = demand_history(first, last)
+    db.dispose_all()
+    tasks = build_tasks(history, last, HORIZON, lead_times={}, closures={}, prophet_max_series=prophet_max)
+    future_end = last + dt.timedelta(days=HORIZON + 1)
+    holidays = prophet_holidays(first, future_end, builtin_promotions(first, future_end))
+    return _with_28d_lead(tasks), with_profiles(tasks, last, RunConfig(horizon=HORIZON, holidays=holidays), folds=4), \
+        load_seconds
+
+
+def with_profiles(tasks: list[SeriesTask], last: dt.date, config: RunConfig, folds: int | None = None) -> RunConfig:
+    """``config`` with the shop-wide profiles for ``folds`` cutoffs (one more than the backtest's
+    three, so the holdout — which backtests on the history before the last 28 days — has its own)."""
+    first, total = total_demand(((t.start, t.y) for t in tasks), last)
+    profiles = shop_profiles(first, total, np.ones(len(total), dtype=bool), horizon=config.horizon,
+                             folds=folds or config.folds, min_train=config.min_train, holidays=config.holidays)
+    return replace(config, profiles=profiles)
+
+
+def olist_tasks(prophet_max: int) -> tuple[list[SeriesTask], RunConfig] | None:
+    path = OLIST_DIR / "olist_order_items_dataset.csv"
+    if not path.exists():
+        return None
+    items = pd.read_csv(path, encoding="utf-8-sig", usecols=["order_id", "product_id", "shipping_limit_date"])
+    items = items.dropna(subset=["order_id", "product_id"])
+    items["day"] = pd.to_datetime(items["shipping_limit_date"], format="%m/%d/%Y %H:%M", errors="coerce").dt.date
+    items = items.dropna(subset=["day"])
+    items = items[(items["day"] >= dt.date(2017, 1, 1)) & (items["day"] <= dt.date(2018, 8, 31))]
+    top = items["product_id"].value_counts().head(OLIST_PRODUCTS).index
+    ids = {pid: i + 1 for i, pid in enumerate(top)}
+    daily = (items[items["product_id"].isin(ids)].groupby(["product_id", "day"]).size().rename("qty").reset_index())
+    history = pd.DataFrame({"product_id": daily["product_id"].map(ids), "warehouse_id": 1, "day": daily["day"],
+                            "qty": daily["qty"]})
+    last = max(history["day"])
+    tasks = build_tasks(history, last, HORIZON, lead_times={}, closures={}, prophet_max_series=prophet_max)
+    # a Brazilian marketplace: no Chinese holidays or promotions
+    return _with_28d_lead(tasks), with_profiles(tasks, last, RunConfig(horizon=HORIZON), folds=4)
+
+
+def replicate(tasks: list[SeriesTask], n: int, seed: int) -> list[SeriesTask]:
+    """``n`` series made from the demo's by Poisson resampling around a random scale."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        base = tasks[i % len(tasks)]
+        y = rng.poisson(base.y * rng.uniform(0.6, 1.4)).astype(float) if i >= len(tasks) else base.y
+        out.append(replace(base, product_id=100_000 + i, y=y))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--scale", default="1000,10000", help="comma-separated series counts to time ('' = none)")
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--prophet-max-series", type=int, default=PROPHET_MAX_SERIES)
+    args = parser.parse_args()
+    out: dict[str, object] = {"bench": "forecast", "cores": os.cpu_count(), "workers": args.workers,
+                              "load_average": round(os.getloadavg()[0], 1),
+                              "horizon": HORIZON, "prophet_max_series": args.prophet_max_series}
+    log(f"demo data: {args.orders} orders")
+    tasks, config, load_seconds = demo_tasks(args.orders, args.seed, args.prophet_max_series)
+    log(f"demo: {len(tasks)} series ({sum(t.use_prophet for t in tasks)} with Prophet); backtest")
+    out["demo"] = {"orders": args.orders, "load_seconds": round(load_seconds, 1),
+                   "backtest": backtest_metrics(tasks, config, args.workers),
+                   "holdout": holdout_metrics(tasks, config, args.workers)}
+    olist = olist_tasks(args.prophet_max_series)
+    if olist is None:
+        out["olist"] = {"skipped": f"{OLIST_DIR} not found"}
+    else:
+        log(f"olist: {len(olist[0])} series")
+        out["olist"] = {"source": "shared/data/olist-sample (olist_order_items_dataset.csv)",
+                        "backtest": backtest_metrics(*olist, args.workers),
+                        "holdout": holdout_metrics(*olist, args.workers)}
+    scale: dict[str, object] = {}
+    for n in [int(x) for x in args.scale.split(",") if x.strip()]:
+        log(f"scale: {n} series")
+        many = replicate(tasks, n, args.seed)
+        budget = set(sorted(range(n), key=lambda i: -float(many[i].y[-365:].mean()))[:args.prophet_max_series])
+        many = [replace(t, use_prophet=t.use_prophet and i in budget) for i, t in enumerate(many)]
+        started, cpu = time.perf_counter(), cpu_seconds()
+        run_all(many, config, workers=args.workers)
+        scale[str(n)] = {"seconds": round(time.perf_counter() - started, 1),
+                         "cpu_seconds": round(cpu_seconds() - cpu, 1),
+                         "prophet_series": sum(t.use_prophet for t in many)}
+    out["scale"] = scale
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

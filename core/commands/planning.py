@@ -1,0 +1,70 @@
+"""``oms forecast run`` and ``oms replenish suggest``: the nightly planning jobs.
+
+Both run as the system user (like every ``oms`` command) through the same functions as the
+Forecast and Replenishment pages. A forecast run stopped with SIGTERM (a scheduler's timeout,
+``kill``) is marked failed before the process exits, so the next run starts cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from types import FrameType
+
+from core.permissions import SYSTEM
+from forecasting.pipeline import PROPHET_MAX_SERIES
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def cmd_forecast_run(args: argparse.Namespace) -> int:
+    from forecasting.pipeline import run_forecast
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} series", end="", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        info = run_forecast(SYSTEM, horizon=args.horizon, backend=args.backend, workers=args.workers,
+                            prophet_max_series=args.prophet_max_series, progress=progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        print(file=sys.stderr)
+    selected = info.metrics.get("selected", {})
+    figures = ", ".join(f"{name} {selected[name]:.3f}" for name in ("wape_weekly", "wape_lead_time", "mase", "bias")
+                        if selected.get(name) is not None)
+    print(f"forecast run #{info.id} {info.status}: {info.series} series in {info.metrics.get('seconds')} s"
+          + (f"; pooled {figures}" if figures else ""))
+    return 0
+
+
+def cmd_replenish_suggest(args: argparse.Namespace) -> int:
+    from core.services.replenishment import generate_suggestions
+
+    summary = generate_suggestions(SYSTEM, service_level=args.service_level, review_days=args.review_days)
+    print(f"{summary.suggestions} suggestions ({summary.units} units, value {summary.value}) from forecast run "
+          f"#{summary.run_id}; {summary.superseded} older open suggestions superseded")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    forecast = subparsers.add_parser("forecast", help="demand forecasting").add_subparsers(
+        dest="forecast_command", required=True)
+    p = forecast.add_parser("run", help="backtest, select and forecast every product × warehouse")
+    p.add_argument("--horizon", type=int, default=28, help="days to forecast (default 28)")
+    p.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="local process pool, or a Dask cluster (DASK_SCHEDULER_ADDRESS, else a LocalCluster)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--prophet-max-series", type=int, default=PROPHET_MAX_SERIES,
+                   help=f"at most this many of the densest series get Prophet (default {PROPHET_MAX_SERIES})")
+    p.set_defaults(func=cmd_forecast_run)
+
+    replenish = subparsers.add_parser("replenish", help="replenishment suggestions").add_subparsers(
+        dest="replenish_command", required=True)
+    p = replenish.add_parser("suggest", help="compute suggestions from the latest forecast run")
+    p.add_argument("--service-level", type=float, default=0.95, help="cycle service level (default 0.95)")
+    p.add_argument("--review-days", type=int, default=7, help="days between orders (default 7)")
+    p.set_defaults(func=cmd_replenish_suggest)

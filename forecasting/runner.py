@@ -1,0 +1,231 @@
+"""Fan the per-series work out: a process pool by default, a Dask cluster with ``dask``.
+
+:func:`run_series` is the unit of work — backtest the candidate models, select one, fit it on
+the whole history and forecast — and is the *same* function on every backend, so a Dask run
+gives the same forecasts as a local one. Series travel in batches (tens of series per task),
+because one series of cheap models takes about a millisecond and per-task overhead would
+otherwise dominate.
+
+Which series get Prophet is decided before fanning out (:func:`prophet_series`): only series
+dense enough to profit, and at most a budgeted number of them by volume, so the long tail of
+sparse SKUs runs on the cheap models and a nightly run stays within its time budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import multiprocessing
+import os
+import sys
+import types
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.backtest import Scores, backtest, profile_for
+from forecasting.models import MODELS, Window
+from forecasting.profile import Profile
+from forecasting.selection import select_model
+
+BACKENDS = ("local", "dask")
+CHEAP_MODELS = ("ma28", "snaive", "croston", "tsb")
+INTERVAL_Z = 1.2816  # 80 % interval: the band a buyer should expect most weeks to fall in
+PROPHET_MIN_RATE = 0.5  # units per open day over the last year
+PROPHET_MIN_NONZERO = 0.3  # share of open days with demand
+PROPHET_MIN_DAYS = 180
+BATCH_TARGET = 40
+INLINE_MAX_SERIES = 3_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What every series of a run shares."""
+
+    horizon: int = 28
+    folds: int = 3
+    min_train: int = 28
+    holidays: pd.DataFrame | None = None
+    profiles: dict[dt.date, Profile] = field(default_factory=dict)  # cutoff date → shop-wide profile
+
+
+@dataclass(frozen=True)
+class SeriesTask:
+    product_id: int
+    warehouse_id: int
+    start: dt.date  # date of y[0]
+    y: np.ndarray
+    open: np.ndarray
+    future_open: np.ndarray  # the days to forecast after the history (length ≥ horizon)
+    lead_time: int
+    use_prophet: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    product_id: int
+    warehouse_id: int
+    model: str
+    history_days: int
+    folds: int
+    lead_time: int
+    scores: dict[str, Scores] = field(repr=False)
+    sigma_daily: float
+    sigma_lead_time: float
+    yhat: np.ndarray = field(repr=False)
+    lower: np.ndarray = field(repr=False)
+    upper: np.ndarray = field(repr=False)
+
+    @property
+    def selected(self) -> Scores:
+        return self.scores[self.model]
+
+
+def prophet_series(volume: dict[tuple[int, int], float], nonzero: dict[tuple[int, int], float],
+                   days: dict[tuple[int, int], int], max_series: int) -> set[tuple[int, int]]:
+    """The series worth a Prophet fit: dense enough, long enough, the biggest first, capped."""
+    eligible = [key for key, rate in volume.items()
+                if rate >= PROPHET_MIN_RATE and nonzero.get(key, 0) >= PROPHET_MIN_NONZERO
+                and days.get(key, 0) >= PROPHET_MIN_DAYS]
+    eligible.sort(key=lambda k: (-volume[k], k))
+    return set(eligible[:max(max_series, 0)])
+
+
+def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
+    """Backtest the candidates, select one, refit it on everything and forecast the horizon."""
+    names = [*CHEAP_MODELS, *(("seasonal_ma",) if config.profiles else ()),
+             *(("prophet",) if task.use_prophet else ())]
+    models = {name: MODELS[name] for name in names}
+    lead = max(1, min(task.lead_time, config.horizon))
+    scores, folds = backtest(task.start, task.y, task.open, models, horizon=config.horizon, lead_time=lead,
+                             folds=config.folds, min_train=config.min_train, holidays=config.holidays,
+                             profiles=config.profiles)
+    model = select_model(scores, folds)
+    window = Window(task.start, task.y, task.open, task.future_open, config.holidays,
+                    profile_for(config.profiles, task.start, len(task.y), len(task.future_open)))
+    yhat = MODELS[model](window)
+    chosen = scores[model]
+    sigma_daily = chosen.sigma_daily if folds else _naive_sigma(task)
+    # Spread of lead-time demand: the larger of the daily error grown over the lead time (errors
+    # independent from day to day) and the lead-time totals' own backtest error (which also
+    # catches a level that was off for weeks). The backtest covers at most the horizon.
+    sigma_lead = max(math.sqrt(task.lead_time) * sigma_daily,
+                     chosen.sigma_lead * math.sqrt(task.lead_time / lead) if folds else 0.0)
+    band = INTERVAL_Z * sigma_daily * task.future_open
+    return SeriesResult(task.product_id, task.warehouse_id, model, len(task.y), folds, task.lead_time, scores,
+                        sigma_daily, sigma_lead, yhat, np.clip(yhat - band, 0.0, None), yhat + band)
+
+
+def _naive_sigma(task: SeriesTask) -> float:
+    """Without a backtest (too little history): the day-to-day spread of what was seen."""
+    observed = task.y[task.open]
+    return float(observed.std()) if observed.size > 1 else 0.0
+
+
+def run_batch(tasks: list[SeriesTask], config: RunConfig) -> list[SeriesResult]:
+    return [run_series(task, config) for task in tasks]
+
+
+def _batches(tasks: list[SeriesTask], workers: int) -> list[list[SeriesTask]]:
+    # Prophet series are ~100x dearer: spread them so no worker is left with all of them.
+    ordered = sorted(tasks, key=lambda t: not t.use_prophet)
+    size = max(1, min(BATCH_TARGET, math.ceil(len(ordered) / max(workers * 4, 1))))
+    count = math.ceil(len(ordered) / size)
+    return [ordered[i::count] for i in range(count)]
+
+
+def _worth_a_pool(tasks: list[SeriesTask]) -> bool:
+    """Worker processes cost seconds to start; cheap models do ~1,000 series a second inline."""
+    return any(t.use_prophet for t in tasks) or len(tasks) >= INLINE_MAX_SERIES
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_all(tasks: list[SeriesTask], config: RunConfig, *, backend: str = "local", workers: int | None = None,
+            progress: Progress | None = None) -> list[SeriesResult]:
+    """Run every task on ``backend``; results in (product, warehouse) order.
+
+    ``progress(done, total)`` is called as batches finish (from this process).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+    workers = workers or default_workers()
+    batches = _batches(tasks, workers)
+    report = progress or (lambda _done, _total: None)
+    report(0, len(tasks))
+    if backend == "dask":
+        results = _run_dask(batches, config, workers, len(tasks), report)
+    elif workers == 1 or len(batches) <= 1 or not _worth_a_pool(tasks):
+        results = []
+        for batch in batches:
+            results += run_batch(batch, config)
+            report(len(results), len(tasks))
+    else:
+        results = _run_pool(batches, config, workers, len(tasks), report)
+    return sorted(results, key=lambda r: (r.product_id, r.warehouse_id))
+
+
+def _collect(finished: Iterable[Any], total: int, report: Progress) -> list[SeriesResult]:
+    results: list[SeriesResult] = []
+    for future in finished:
+        results += future.result()
+        report(len(results), total)
+    return results
+
+
+@contextmanager
+def _neutral_main() -> Iterator[None]:
+    """Hide ``__main__`` while worker processes start.
+
+    A spawned worker re-imports its parent's ``__main__`` from that module's file. Under
+    Streamlit (and AppTest) ``__main__`` is the *page script* being run, which must never execute
+    in a worker (measured: it crashes the pool). Workers need nothing from ``__main__`` — they
+    import :func:`run_batch` from this module — so a bare module stands in while they start.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+def _run_pool(batches: list[list[SeriesTask]], config: RunConfig, workers: int, total: int,
+              report: Progress) -> list[SeriesResult]:
+    # spawn, not fork: the caller may be a threaded server (Streamlit) holding DB connections
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=context) as pool:
+        with _neutral_main():  # the workers are started by these submits
+            futures = [pool.submit(run_batch, batch, config) for batch in batches]
+        return _collect(as_completed(futures), total, report)
+
+
+def _run_dask(batches: list[list[SeriesTask]], config: RunConfig, workers: int, total: int,
+              report: Progress) -> list[SeriesResult]:
+    """The same batches on a Dask cluster: ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster."""
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import as_completed as dask_completed
+
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    with _neutral_main():
+        cluster = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                    dashboard_address=None)
+    client = Client(address) if address else Client(cluster)
+    try:
+        shared = client.scatter(config, broadcast=True)
+        futures = [client.submit(run_batch, batch, shared, pure=False) for batch in batches]
+        return _collect(dask_completed(futures), total, report)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

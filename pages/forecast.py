@@ -1,0 +1,184 @@
+"""Forecast: run the demand forecast (with a progress bar), see how accurate each model was
+in the backtest — pooled and per series — and keep the closure/promotion calendar.
+
+A run is one call to ``forecasting.pipeline.run_forecast``; its progress bar is fed by the
+runner as batches of series finish. Accuracy is what the rolling-origin backtest measured:
+WAPE on weekly buckets and on the lead-time total, daily MASE and bias.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.analytics.planning import (
+    forecast_runs,
+    latest_run,
+    model_accuracy,
+    planning_events,
+    series_accuracy,
+    series_chart,
+)
+from core.errors import OMSError
+from core.locales.planning import BACKEND, COLUMNS, KIND
+from core.services.forecast_runs import BACKENDS, MAX_HORIZON, MIN_HORIZON
+from core.services.planning_calendar import KINDS, add_event, delete_event
+from core.timeutil import local_today
+from core.webui import Notice, cached_read, guard_page, labels, local_time, show_notice, show_table, t
+from forecasting.charts import accuracy_figure, forecast_figure
+from forecasting.pipeline import run_forecast
+
+actor = guard_page("forecast.view")
+state = st.session_state
+RATIO_COLUMNS = ("wape_weekly", "wape_lead_time", "bias", "ma28_wape_lead_time")
+
+
+def table(frame: pd.DataFrame, basename: str) -> None:
+    show_table(frame, basename, prefix=COLUMNS, percent=RATIO_COLUMNS)
+
+
+def _run_section() -> None:
+    st.subheader(t("plan.run_title"))
+    if not actor.can("forecast.run"):
+        st.caption(t("plan.run_not_allowed"))
+        return
+    left, right = st.columns(2)
+    horizon = left.number_input(t("plan.horizon"), min_value=MIN_HORIZON, max_value=MAX_HORIZON, value=28,
+                                step=7, key="fc_horizon")
+    backend = right.selectbox(t("plan.backend_label"), BACKENDS, format_func=labels(BACKEND, BACKENDS).__getitem__,
+                              key="fc_backend")
+    if st.button(t("plan.run"), type="primary", key="fc_run"):
+        bar = st.progress(0.0, text=t("plan.progress_start"))
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total if total else 1.0, text=t("plan.progress", done=done, total=total))
+
+        try:
+            info = run_forecast(actor, horizon=int(horizon), backend=backend, progress=progress)
+        except OMSError as exc:
+            state["fc_notice"] = exc
+        else:
+            state["fc_notice"] = Notice("success", "plan.run_done", {"run": info.id, "series": info.series,
+                                                                     "seconds": info.metrics.get("seconds")})
+        bar.empty()
+    show_notice(state.get("fc_notice"))
+
+
+def _runs_section() -> None:
+    runs = cached_read(forecast_runs)
+    if runs.empty:
+        st.info(t("plan.no_runs"))
+        return
+    shown = runs.assign(status=[t(f"plan.run_status.{s}") for s in runs["status"]],
+                        started_at=[local_time(v) for v in runs["started_at"]],
+                        finished_at=[local_time(v) if pd.notna(v) else "" for v in runs["finished_at"]])
+    st.markdown(f"**{t('plan.runs')}**")
+    table(shown, "forecast_runs")
+
+
+def _accuracy_section() -> None:
+    run = cached_read(latest_run)
+    if run is None:
+        st.info(t("plan.no_runs"))
+        return
+    metrics = run["metrics"]
+    st.caption(t("plan.run_caption", run=run["id"], at=local_time(run["started_at"]), series=metrics.get("series"),
+                 prophet=metrics.get("prophet_series", 0)))
+    models = cached_read(model_accuracy, run["id"])
+    selected = metrics.get("selected", {})
+    cols = st.columns(4)
+    for col, name in zip(cols, ("wape_weekly", "wape_lead_time", "mase", "bias"), strict=True):
+        value = selected.get(name)
+        text = "—" if value is None else (f"{value:.2f}" if name == "mase" else f"{value:.1%}")
+        col.metric(t(f"plan.col.{name}"), text)
+    st.markdown(f"**{t('plan.by_model')}**")
+    st.caption(t("plan.by_model_hint"))
+    shown = models.assign(model=[t(f"plan.model.{m}") for m in models["model"]])
+    table(shown, "model_accuracy")
+    st.plotly_chart(accuracy_figure(shown, {c: t(f"plan.col.{c}") for c in ("wape_weekly", "wape_lead_time")}),
+                    key="fc_accuracy_chart")
+    _series_section(run["id"])
+
+
+def _series_section(run_id: int) -> None:
+    st.markdown(f"**{t('plan.by_series')}**")
+    series = cached_read(series_accuracy, run_id)
+    query = st.text_input(t("plan.filter_sku"), key="fc_sku_filter").strip().upper()
+    if query:
+        series = series[series["sku"].str.upper().str.contains(query, regex=False)]
+    shown = series.assign(model=[t(f"plan.model.{m}") for m in series["model"]]).drop(
+        columns=["product_id", "warehouse_id"])
+    table(shown, "series_accuracy")
+    if series.empty:
+        return
+    keys = {(int(r.product_id), int(r.warehouse_id)): f"{r.sku} · {r.warehouse}" for r in series.itertuples()}
+    picked = st.selectbox(t("plan.pick_series"), list(keys), format_func=keys.__getitem__, key="fc_series")
+    if picked is not None:
+        chart = cached_read(series_chart, run_id, picked[0], picked[1])
+        st.plotly_chart(forecast_figure(chart, chart_labels()), key="fc_series_chart")
+
+
+def chart_labels() -> dict[str, str]:
+    return {k: t(f"plan.chart.{k}") for k in ("history", "forecast", "band", "day", "units")}
+
+
+def _add_event() -> None:
+    start, end = state.get("fc_ev_start"), state.get("fc_ev_end")
+    try:
+        add_event(state.get("fc_ev_kind"), state.get("fc_ev_name", ""), start, end or start, actor,
+                  warehouse=state.get("fc_ev_warehouse") or None, note=state.get("fc_ev_note"))
+    except OMSError as exc:
+        state["fc_cal_notice"] = exc
+        return
+    state["fc_cal_notice"] = Notice("success", "plan.event_added")
+    state["fc_ev_name"] = ""
+
+
+def _delete_event(event_id: int) -> None:
+    try:
+        delete_event(event_id, actor)
+    except OMSError as exc:
+        state["fc_cal_notice"] = exc
+        return
+    state["fc_cal_notice"] = Notice("success", "plan.event_deleted")
+
+
+def _calendar_section() -> None:
+    st.caption(t("plan.calendar_hint"))
+    events = cached_read(planning_events)
+    if events.empty:
+        st.info(t("plan.no_events"))
+    else:
+        shown = events.assign(kind=[t(f"plan.kind.{k}") for k in events["kind"]],
+                              warehouse=events["warehouse"].fillna(t("plan.all_warehouses")))
+        table(shown.drop(columns=["warehouse_id"]), "planning_calendar")
+    show_notice(state.get("fc_cal_notice"))
+    if not actor.can("forecast.run"):
+        return
+    with st.form("fc_event"):
+        kind_col, name_col = st.columns(2)
+        kind_col.selectbox(t("plan.col.kind"), KINDS, format_func=labels(KIND, KINDS).__getitem__,
+                           key="fc_ev_kind")
+        name_col.text_input(t("plan.col.name"), key="fc_ev_name")
+        start_col, end_col, wh_col = st.columns(3)
+        start_col.date_input(t("plan.col.start_date"), value=local_today(), key="fc_ev_start")
+        end_col.date_input(t("plan.col.end_date"), value=local_today(), key="fc_ev_end")
+        wh_col.text_input(t("plan.event_warehouse"), key="fc_ev_warehouse", placeholder="SH")
+        st.text_input(t("plan.col.note"), key="fc_ev_note")
+        st.form_submit_button(t("plan.add_event"), on_click=_add_event, key="fc_ev_submit")
+    if not events.empty:
+        names = {int(r.id): f"{r.name} · {r.start_date}–{r.end_date}" for r in events.itertuples()}
+        pick, go = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = pick.selectbox(t("plan.pick_event"), list(names), format_func=names.__getitem__, key="fc_ev_pick")
+        go.button(t("plan.delete_event"), key="fc_ev_delete", on_click=_delete_event, args=(chosen,))
+
+
+st.title(t("page.forecast"))
+run_tab, accuracy_tab, calendar_tab = st.tabs([t("plan.tab_run"), t("plan.tab_accuracy"), t("plan.tab_calendar")])
+with run_tab:
+    _run_section()
+    _runs_section()
+with accuracy_tab:
+    _accuracy_section()
+with calendar_tab:
+    _calendar_section()

@@ -1,0 +1,101 @@
+"""The per-series runner: same results inline, in a process pool and on a Dask LocalCluster;
+dense series get Prophet within a budget, sparse ones the cheap models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting import runner
+from forecasting.runner import RunConfig, SeriesTask, prophet_series, run_all, run_series
+from forecasting.series import build_tasks
+
+START = dt.date(2025, 1, 6)
+
+
+def _tasks(n: int = 6) -> list[SeriesTask]:
+    rng = np.random.default_rng(3)
+    tasks = []
+    for i in range(n):
+        days = 150 + 20 * i
+        rate = 0.3 + i
+        y = rng.poisson(rate, days).astype(float)
+        tasks.append(SeriesTask(product_id=i + 1, warehouse_id=1 + i % 2, start=START, y=y,
+                                open=np.ones(days, dtype=bool), future_open=np.ones(28, dtype=bool), lead_time=7))
+    return tasks
+
+
+@pytest.fixture
+def page_as_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``__main__`` as Streamlit leaves it: a page script that must not run in a worker."""
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a page script ran inside a worker')\n")
+    module = types.ModuleType("__main__")
+    module.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", module)
+
+
+def _same(a: list[runner.SeriesResult], b: list[runner.SeriesResult]) -> None:
+    assert [(r.product_id, r.warehouse_id, r.model) for r in a] == [(r.product_id, r.warehouse_id, r.model) for r in b]
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x.yhat, y.yhat)
+        assert x.selected.summary() == y.selected.summary()
+
+
+def test_series_result_carries_backtest_and_interval() -> None:
+    result = run_series(_tasks(1)[0], RunConfig())
+    assert result.folds == 3 and result.model in {"ma28", "croston", "tsb"}
+    assert set(result.scores) == {"ma28", "snaive", "croston", "tsb"}
+    assert (result.lower <= result.yhat).all() and (result.yhat <= result.upper).all()
+    assert result.sigma_lead_time >= np.sqrt(7) * result.sigma_daily - 1e-9
+
+
+def test_process_pool_matches_inline(monkeypatch: pytest.MonkeyPatch, page_as_main: None) -> None:
+    tasks = _tasks()
+    inline = run_all(tasks, RunConfig(), workers=1)
+    monkeypatch.setattr(runner, "INLINE_MAX_SERIES", 1)  # force the pool for a handful of series
+    seen: list[tuple[int, int]] = []
+    pooled = run_all(tasks, RunConfig(), workers=2, progress=lambda done, total: seen.append((done, total)))
+    _same(inline, pooled)
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+
+
+def test_dask_local_cluster_gives_the_same_forecasts(monkeypatch: pytest.MonkeyPatch, page_as_main: None) -> None:
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    tasks = _tasks()
+    _same(run_all(tasks, RunConfig(), workers=1), run_all(tasks, RunConfig(), backend="dask", workers=2))
+    with pytest.raises(ValueError):
+        run_all(tasks, RunConfig(), backend="spark")
+
+
+def test_prophet_budget_goes_to_the_densest_series() -> None:
+    volume = {(1, 1): 5.0, (2, 1): 0.1, (3, 1): 9.0, (4, 1): 2.0}
+    nonzero = {(1, 1): 0.9, (2, 1): 0.1, (3, 1): 0.95, (4, 1): 0.2}
+    days = {(1, 1): 400, (2, 1): 400, (3, 1): 400, (4, 1): 400}
+    assert prophet_series(volume, nonzero, days, 1) == {(3, 1)}
+    assert prophet_series(volume, nonzero, days, 10) == {(1, 1), (3, 1)}  # (4, 1) too intermittent
+    assert prophet_series(volume, nonzero, days | {(3, 1): 30}, 10) == {(1, 1)}  # too short a history
+
+
+def test_build_tasks_densifies_and_masks_closures() -> None:
+    last = dt.date(2026, 3, 31)
+    history = pd.DataFrame({"product_id": [1, 1, 2], "warehouse_id": [1, 1, 2],
+                            "day": [dt.date(2026, 3, 1), dt.date(2026, 3, 3), dt.date(2026, 3, 30)],
+                            "qty": [2, 5, 1]})
+    closures = {None: [(dt.date(2026, 3, 2), dt.date(2026, 3, 2))], 2: [(dt.date(2026, 4, 2), dt.date(2026, 4, 3))]}
+    tasks = {(t.product_id, t.warehouse_id): t for t in build_tasks(history, last, 7, lead_times={1: 12},
+                                                                  closures=closures, prophet_max_series=5)}
+    first = tasks[(1, 1)]
+    assert first.start == dt.date(2026, 3, 1) and len(first.y) == 31
+    assert first.y[:3].tolist() == [2.0, 0.0, 5.0] and first.open[:3].tolist() == [True, False, True]
+    assert (first.lead_time, tasks[(2, 2)].lead_time) == (12, 7)
+    second = tasks[(2, 2)]
+    assert second.start == dt.date(2026, 3, 30) and second.y.tolist() == [1.0, 0.0]
+    assert second.future_open.tolist() == [True, False, False, True, True, True, True]
+    assert not any(t.use_prophet for t in tasks.values())
