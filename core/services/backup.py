@@ -1,0 +1,410 @@
+"""Backup and restore of the whole database, with an integrity check before anything is replaced.
+
+* **SQLite**: SQLite's online backup API copies a consistent snapshot while the shop keeps
+  working (``sqlite3.Connection.backup``); the copy is switched to rollback-journal mode so
+  the backup is one self-contained file anyone can open with ``sqlite3``.
+* **PostgreSQL**: ``pg_dump -Fc`` (custom format); restore pipes ``pg_restore`` into one
+  ``psql --single-transaction`` that first empties the ``public`` schema, so a failing
+  restore changes nothing and a restored database never keeps tables of a newer schema.
+
+A restore is verified twice. Before the live database is touched, the backup itself is
+checked on a private copy (SQLite: a temp copy of the file; PostgreSQL: a scratch database):
+``PRAGMA integrity_check``/foreign keys, a schema revision this code knows, and the stock and
+order invariants (:mod:`core.invariants`). After the restore, per-table row counts and
+checksums of the live database must equal those of the verified copy. Then any newer
+migrations are applied, the reference-data cache and every pooled connection are dropped
+(:func:`core.refdata.clear_cache`, :func:`core.db.dispose_all`), and an audit row records
+who restored what.
+
+Backups are files under ``OMS_BACKUP_DIR`` (default ``data/backups``) when made from the admin
+page, or any path given to ``oms backup FILE``. A file is written as ``FILE.partial`` and renamed
+when complete, so a crash never leaves a half backup under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session
+
+from core import audit, config, db, invariants, refdata
+from core.errors import FieldIssue, OMSError, ValidationError
+from core.permissions import Actor, require
+from core.schema import alembic_config, upgrade
+from core.timeutil import utcnow
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+REQUIRED_TABLES = ("alembic_version", "orders", "order_lines", "stock_levels", "stock_movements", "audit_log",
+                   "users")
+LOCK_TIMEOUT_MS = 15_000  # a restore waits this long for other sessions' locks, then gives up cleanly
+
+
+class BackupError(OMSError):
+    """A backup or restore could not run (missing tool, unreadable file); nothing was replaced."""
+
+    key = "backups.failed"
+
+
+@dataclass(frozen=True)
+class TableDigest:
+    rows: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    backend: str
+    size_bytes: int
+    tables: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    path: Path
+    backend: str
+    tables: int
+    rows: int
+    revisions: tuple[str, ...]
+    upgraded: bool
+    seconds: float
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def backup_dir() -> Path:
+    """Where the admin page keeps backups (``OMS_BACKUP_DIR``, default ``data/backups``)."""
+    return Path(os.environ.get("OMS_BACKUP_DIR") or config.PROJECT_ROOT / "data" / "backups")
+
+
+def _url(url: str | None) -> URL:
+    return make_url(url or config.database_url())
+
+
+def _sqlite_file(url: URL) -> Path:
+    if not url.database or url.database == ":memory:":
+        raise BackupError("an in-memory database cannot be backed up")
+    return Path(url.database)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} is not installed (apt-get install postgresql-client)", tool=name)
+    return path
+
+
+def _pg_env(url: URL) -> dict[str, str]:
+    """libpq connection settings as environment variables (the password never shows in ``ps``)."""
+    env = dict(os.environ)
+    for var, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username),
+                       ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):
+        if value is not None:
+            env[var] = str(value)
+    env["PGOPTIONS"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
+    return env
+
+
+def _run(args: list[str], env: dict[str, str] | None = None, stdin: int | None = None) -> None:
+    result = subprocess.run(args, env=env, stdin=stdin, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        reason = (result.stderr or result.stdout).strip().splitlines()
+        raise BackupError(f"{Path(args[0]).name} failed: {reason[-1] if reason else result.returncode}",
+                          tool=Path(args[0]).name)
+
+
+def _known_revisions() -> tuple[set[str], set[str]]:
+    """(every revision of this code's migrations, the current heads)."""
+    script = ScriptDirectory.from_config(alembic_config(db.get_engine()))
+    return {rev.revision for rev in script.walk_revisions()}, set(script.get_heads())
+
+
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    """A short-lived engine without the app's pool or SQLite pragmas (for files being checked)."""
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+# --- checksums -------------------------------------------------------------------------------
+
+
+def table_checksums(engine: Engine) -> dict[str, TableDigest]:
+    """Row count and SHA-256 of every table's rows in primary-key order.
+
+    Two databases of the same backend with equal digests hold the same data; the restore
+    compares the live database with the verified copy this way.
+    """
+    digests: dict[str, TableDigest] = {}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        for table in sorted(inspector.get_table_names()):
+            order = inspector.get_pk_constraint(table).get("constrained_columns") or [
+                c["name"] for c in inspector.get_columns(table)]
+            order_by = ", ".join(f'"{c}"' for c in order)
+            digest, rows = hashlib.sha256(), 0
+            result = conn.execution_options(yield_per=5000).execute(text(f'SELECT * FROM "{table}" ORDER BY {order_by}'))
+            for row in result:
+                digest.update(json.dumps(list(row), default=str, sort_keys=True, ensure_ascii=False).encode())
+                digest.update(b"\n")
+                rows += 1
+            digests[table] = TableDigest(rows, digest.hexdigest())
+    return digests
+
+
+def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+    """Check a restored copy: required tables, a known schema revision, sound invariants.
+    Returns its checksums and schema revisions; raises ValidationError naming each problem."""
+    tables = set(inspect(engine).get_table_names())
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise ValidationError([FieldIssue("file", f"{source} is not an OMS backup: missing tables {', '.join(missing)}")])
+    with engine.connect() as conn:
+        revisions = tuple(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+    known, _ = _known_revisions()
+    unknown = [r for r in revisions if r not in known]
+    if unknown:
+        raise ValidationError([FieldIssue(
+            "file", f"{source} comes from a newer version of the app (schema {', '.join(unknown)}); update the app first")])
+    with Session(engine) as session, session.begin():
+        breaches = invariants.check(session=session)
+    if breaches:
+        raise ValidationError([FieldIssue("file", f"{b.check}: {b.key}: {b.detail}") for b in breaches])
+    return table_checksums(engine), revisions
+
+
+def _record(url: str, actor: Actor, action: str, details: dict[str, object]) -> None:
+    with db.transaction(url) as session:
+        audit.record(session, actor, action, "database", None, after=details)
+
+
+# --- backup ----------------------------------------------------------------------------------
+
+
+def backup(path: str | Path, actor: Actor, url: str | None = None) -> BackupResult:
+    """Write a consistent backup of the database at ``url`` (default: the app's) to ``path``."""
+    require(actor, "backup.run")
+    started = time.perf_counter()
+    target = Path(path).resolve()
+    partial = target.with_name(target.name + ".partial")
+    parsed = _url(url)
+    if parsed.get_backend_name() == "sqlite" and target in _live_files(_sqlite_file(parsed)):
+        raise ValidationError([FieldIssue("file", f"{target} is the live database itself; choose another file")])
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_backend_name() == "sqlite":
+            tables = _sqlite_backup(_sqlite_file(parsed), partial)
+        else:
+            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}"],
+                 env=_pg_env(parsed))
+            tables = _pg_archive_tables(partial)  # also proves the archive reads end to end
+        os.replace(partial, target)
+    except OSError as exc:  # disk full, no permission, a file where the folder should be
+        raise BackupError(f"cannot write {target}: {exc.strerror or exc}", file=str(target)) from exc
+    finally:
+        with contextlib.suppress(OSError):  # nothing to clean where nothing could be written
+            partial.unlink(missing_ok=True)
+    result = BackupResult(target, parsed.get_backend_name(), target.stat().st_size, tables,
+                          round(time.perf_counter() - started, 2))
+    _record(parsed.render_as_string(hide_password=False), actor, "backup.create",
+            {"file": target.name, "bytes": result.size_bytes, "tables": tables})
+    return result
+
+
+def _pg_archive_tables(archive: Path) -> int:
+    """Tables with data in a pg_dump archive, read from its table of contents."""
+    listing = subprocess.run([_tool("pg_restore"), "--list", str(archive)], capture_output=True, text=True,
+                             check=False)
+    if listing.returncode != 0:
+        raise BackupError(f"pg_restore cannot read the backup: {listing.stderr.strip()}")
+    return sum(1 for line in listing.stdout.splitlines() if " TABLE DATA " in line)
+
+
+def _live_files(database: Path) -> set[Path]:
+    """The database file and its companions, which a backup must never overwrite."""
+    live = database.resolve()
+    return {live} | {live.with_name(live.name + suffix) for suffix in ("-wal", "-shm", "-journal")}
+
+
+def _sqlite_backup(source: Path, target: Path) -> int:
+    """Copy ``source`` to ``target`` with the online backup API; returns the number of tables."""
+    if not source.exists():
+        raise BackupError(f"no database file {source}")
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)  # one step: a consistent snapshot even while others write
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError("the backup copy failed its integrity check")
+        return dst.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    finally:
+        dst.close()
+        src.close()
+
+
+def backup_now(actor: Actor) -> BackupResult:
+    """A timestamped backup into :func:`backup_dir` (the admin page's button)."""
+    suffix = ".db" if _url(None).get_backend_name() == "sqlite" else ".dump"
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return backup(backup_dir() / f"oms-{stamp}{suffix}", actor)
+
+
+def list_backups(actor: Actor) -> pd.DataFrame:
+    """Backups in :func:`backup_dir`, newest first: ``[file, created_at, size_mb]``."""
+    require(actor, "backup.run")
+    folder = backup_dir()
+    files = sorted((p for p in folder.glob("oms-*") if p.suffix in (".db", ".dump")), reverse=True) \
+        if folder.exists() else []
+    rows = [(p.name, dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC).replace(tzinfo=None),
+             round(p.stat().st_size / 1e6, 2)) for p in files]
+    return pd.DataFrame(rows, columns=["file", "created_at", "size_mb"])
+
+
+def backup_file(name: str, actor: Actor) -> Path:
+    """Path of one backup in :func:`backup_dir` by file name (no directories, no '..')."""
+    require(actor, "backup.run")
+    path = backup_dir() / Path(name).name
+    if Path(name).name != name or not path.is_file():
+        raise BackupError(f"no backup named {name!r}", name=name)
+    return path
+
+
+def database_summary(actor: Actor) -> pd.DataFrame:
+    """Row count per table of the live database (what a backup will hold)."""
+    require(actor, "backup.run")
+    with db.transaction(readonly=True) as session:
+        conn = session.connection()
+        names = sorted(inspect(conn).get_table_names())
+        rows = [(name, conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()) for name in names]
+    return pd.DataFrame(rows, columns=["db_table", "row_count"])
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+
+def restore(path: str | Path, actor: Actor, url: str | None = None) -> RestoreResult:
+    """Replace the database at ``url`` (default: the app's) with the backup in ``path``.
+
+    Refuses (ValidationError / BackupError, nothing replaced) a file that is not a backup of
+    this backend, is damaged, comes from a newer app version or breaks an invariant.
+    """
+    require(actor, "backup.run")
+    started = time.perf_counter()
+    source = Path(path)
+    if not source.is_file():
+        raise ValidationError([FieldIssue("file", f"no such file {source}")])
+    parsed = _url(url)
+    live_url = parsed.render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "sqlite":
+        expected, revisions = _restore_sqlite(source, _sqlite_file(parsed))
+    else:
+        expected, revisions = _restore_postgres(source, parsed)
+    refdata.clear_cache()
+    db.dispose_all()
+    with _engine(live_url) as engine:
+        restored = table_checksums(engine)
+    if restored != expected:
+        differing = sorted(t for t in expected.keys() | restored.keys() if expected.get(t) != restored.get(t))
+        raise BackupError(f"restored data differs from the verified backup in {', '.join(differing)}")
+    _, heads = _known_revisions()
+    upgraded = set(revisions) != heads
+    if upgraded:
+        upgrade(db.get_engine(live_url))
+        refdata.clear_cache()
+    _record(live_url, actor, "backup.restore", {"file": source.name, "revisions": list(revisions), "upgraded": upgraded})
+    return RestoreResult(source, parsed.get_backend_name(), len(expected), sum(d.rows for d in expected.values()),
+                         revisions, upgraded, round(time.perf_counter() - started, 2))
+
+
+def _restore_sqlite(source: Path, live: Path) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+    with source.open("rb") as fh:
+        if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            raise ValidationError([FieldIssue("file", f"{source.name} is not a SQLite database backup")])
+    with tempfile.TemporaryDirectory(prefix="oms-restore-") as tmp:
+        copy = Path(tmp) / "check.db"  # checked and restored from a private copy, never the user's file
+        shutil.copyfile(source, copy)
+        conn = sqlite3.connect(copy)
+        try:
+            intact = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            dangling = intact and conn.execute("PRAGMA foreign_key_check").fetchone() is not None
+        except sqlite3.DatabaseError:  # so damaged that SQLite cannot even read its header
+            intact, dangling = False, False
+        finally:
+            conn.close()
+        if not intact:
+            raise ValidationError([FieldIssue("file", f"{source.name} is damaged (integrity check failed)")])
+        if dangling:
+            raise ValidationError([FieldIssue("file", f"{source.name} has rows pointing at missing rows")])
+        with _engine(f"sqlite:///{copy}") as engine:
+            expected, revisions = _verify(engine, source.name)
+        db.dispose_all()
+        src, dst = sqlite3.connect(copy), sqlite3.connect(live, timeout=LOCK_TIMEOUT_MS / 1000)
+        try:
+            src.backup(dst)  # page by page under the write lock; other readers see old or new, never a mix
+        except sqlite3.OperationalError as exc:
+            raise BackupError(f"the database stayed busy, nothing was restored: {exc}") from exc
+        finally:
+            dst.close()
+            src.close()
+    return expected, revisions
+
+
+def _restore_postgres(source: Path, live: URL) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+    with source.open("rb") as fh:
+        if fh.read(5) != b"PGDMP":
+            raise ValidationError([FieldIssue("file", f"{source.name} is not a pg_dump (custom format) backup")])
+    _run([_tool("pg_restore"), "--list", str(source)])
+    scratch = live.set(database=f"oms_restore_check_{uuid.uuid4().hex[:10]}")
+    with _engine(live.render_as_string(hide_password=False)) as admin_engine:
+        admin = admin_engine.execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+        try:
+            _pg_load(source, scratch)
+            with _engine(scratch.render_as_string(hide_password=False)) as engine:
+                expected, revisions = _verify(engine, source.name)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    db.dispose_all()
+    _pg_load(source, live)
+    return expected, revisions
+
+
+def _pg_load(source: Path, target: URL) -> None:
+    """Empty ``public`` and load the archive into it, all in one transaction (all or nothing)."""
+    script = subprocess.Popen([_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)],
+                              stdout=subprocess.PIPE)
+    try:
+        _run([_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+              "--command=DROP SCHEMA public CASCADE; CREATE SCHEMA public;", "--file=-"],
+             env=_pg_env(target), stdin=script.stdout.fileno() if script.stdout else None)
+    finally:
+        if script.stdout:
+            script.stdout.close()
+        if script.wait() != 0:
+            raise BackupError("pg_restore could not read the backup")

@@ -1,0 +1,67 @@
+"""Backups for the admin: make a consistent backup now, download any kept backup, and see what
+the database holds.
+
+"Back up now" calls :func:`core.services.backup.backup_now` (SQLite online backup or
+``pg_dump``; the shop keeps working meanwhile). Backups are kept on the server in
+``OMS_BACKUP_DIR`` and downloaded from the list. Restoring replaces every record for every
+user, so it is deliberately not a button here: it runs from the command line
+(``oms restore FILE``), which checks the backup before touching anything.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import OMSError
+from core.services import backup
+from core.webui import Notice, attempt, guard_page, local_time, show_notice, show_table, t
+
+actor = guard_page("backup.run")
+state = st.session_state
+MAX_LISTED = 10
+
+
+def _back_up() -> None:
+    """Button callback: one backup; its size and duration (or the refusal) shown afterwards."""
+    try:
+        result = backup.backup_now(actor)
+    except OMSError as exc:
+        state["bk_notice"] = exc
+        return
+    state["bk_notice"] = Notice("success", "backups.done", {
+        "file": result.path.name, "mb": f"{result.size_bytes / 1e6:.1f}", "tables": result.tables,
+        "seconds": result.seconds})
+
+
+def _downloads(files: pd.DataFrame) -> None:
+    for row in files.head(MAX_LISTED).itertuples():
+        name_col, button_col = st.columns([3, 1], vertical_alignment="center")
+        name_col.markdown(f"**{row.file}** · {local_time(row.created_at)} · {row.size_mb:.1f} MB")
+        button_col.download_button(
+            t("backups.download"), data=lambda name=row.file: backup.backup_file(name, actor).read_bytes(),
+            file_name=row.file, mime="application/octet-stream", key=f"bk_dl_{row.file}", on_click="ignore",
+            icon=":material/download:")
+
+
+st.title(t("page.backup"))
+st.caption(t("backups.intro"))
+st.button(t("backups.now"), type="primary", key="bk_now", on_click=_back_up, icon=":material/backup:")
+show_notice(state.get("bk_notice"))
+
+st.subheader(t("backups.kept"))
+files = attempt(backup.list_backups, actor)
+if files is not None and files.empty:
+    st.info(t("backups.none"))
+elif files is not None:
+    _downloads(files)
+
+st.subheader(t("backups.restore"))
+st.markdown(t("backups.restore_help"))
+st.code("oms restore FILE", language="bash")
+
+with st.expander(t("backups.contents")):
+    summary = attempt(backup.database_summary, actor)
+    if summary is not None:
+        show_table(summary)
+        st.caption(t("backups.rows_total", rows=f"{int(summary['row_count'].sum()):,}"))

@@ -1,0 +1,134 @@
+"""Real-browser fixtures: a demo database, ``streamlit run app.py`` on 127.0.0.1 and Debian's
+Chromium driven by Playwright (never ``playwright install``: the browser comes from apt).
+
+Everything is skipped, with the reason, when Chromium or Playwright is missing; ``.ci/run``
+installs them. Screenshots go to ``test-artifacts/`` (kept by CI as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core import db, refdata
+from core.reference import seed_reference
+from core.schema import upgrade
+from data.demo import load_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+DEMO_ORDERS = 400
+START_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    url: str  # http://127.0.0.1:PORT
+    database_url: str
+    passwords: dict[str, str]  # demo username (= role) -> password
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    reason = None
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+        reason = f"no Chromium at {CHROMIUM} (.ci/run installs it: apt-get install chromium fonts-noto-cjk)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright Python package is not installed (requirements-dev.txt)"
+    for item in items:
+        if item.path.parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.browser)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer on {url} within {START_TIMEOUT} s")
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'oms.db'}"
+    upgrade(db.get_engine(database_url))
+    with db.transaction(database_url) as session:
+        seed_reference(session)
+    summary = load_demo(database_url, orders=DEMO_ORDERS, seed=3)
+    db.dispose_all()
+    refdata.clear_cache()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ | {"DATABASE_URL": database_url, "OMS_LANG": "en", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+                        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(url, proc)
+        yield DemoServer(url, database_url, summary.users)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: object, demo_server: DemoServer) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-US")  # type: ignore[attr-defined]
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page screenshot as test-artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path

@@ -1,0 +1,234 @@
+"""Every public service function, called as every role, refuses (PermissionDenied) exactly
+where the matrix in core.permissions says — and checks a permission at all.
+
+Functions are discovered, not listed: every public function of ``core.services.*``,
+``core.analytics.*`` and ``forecasting.pipeline`` that takes an ``actor``. Each module's
+``require`` is wrapped to record which action a call checked; a call is then right when it
+raised PermissionDenied iff the checked action's roles exclude the caller. A new service that
+forgets its check fails here (unless listed in ``NO_CHECK`` with the reason).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+import types
+import typing
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import core.analytics
+import core.permissions
+import core.services
+from core.errors import PermissionDenied
+from core.permissions import PERMISSIONS, ROLES, Actor
+
+EXTRA_MODULES = ("forecasting.pipeline",)
+# Functions taking an actor that deliberately check no permission themselves, and why.
+NO_CHECK: dict[str, str] = {
+    "core.services.orders.reserve_backorders": "runs inside the arrival's transaction as the system's rule; the "
+                                               "receiving service checked its own permission",
+    "core.services.aftersales.refund_limit": "pure helper: the refund ceiling for an actor, no data access",
+    "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
+                                            "forecast.run (records why the run stopped)",
+}
+
+
+def _order_options() -> Any:
+    from core.services import imports
+
+    return imports.ImportOptions(kind="orders", profile=imports.default_profile("orders"))
+
+
+def _order_files() -> Any:
+    from core.services import imports
+
+    return [imports.SourceFile("orders.csv", b"external_ref,placed_at,sku,qty\nM-1,2026-01-01 10:00,NOPE,1\n")]
+
+
+def _saved_profile() -> str:
+    """A saved order profile to delete (its kind decides the permission, so it must exist)."""
+    from core.permissions import SYSTEM
+    from core.services import imports
+
+    shipped = imports.default_profile("orders")
+    profile = type(shipped)(**(vars(shipped) | {"name": "matrix-orders"}))
+    imports.save_profile(profile, SYSTEM)
+    return profile.name
+
+
+# The permission areas (action prefixes) each module's services may check: a service checking an
+# action of another area (list_users checking "order.view") is a wrong check even if it is
+# consistent with the matrix. A new module declares its areas here.
+AREAS: dict[str, set[str]] = {
+    "core.analytics.audit": {"audit"},
+    "core.services.aftersales": {"rma"},
+    "core.services.alerts": {"alert"},
+    "core.services.backup": {"backup"},
+    "core.services.catalog": {"order", "stock"},
+    "core.services.customers": {"customer"},
+    "core.services.data_quality": {"dq"},
+    "core.services.forecast_runs": {"forecast"},
+    "core.services.fulfillment": {"order"},
+    "core.services.imports": {"order", "stock"},
+    "core.services.inventory": {"stock"},
+    "core.services.orders": {"order"},
+    "core.services.outbox": {"notification"},
+    "core.services.planning_calendar": {"forecast"},
+    "core.services.purchasing": {"purchase", "stock"},
+    "core.services.replenishment": {"purchase", "replenish"},
+    "core.services.return_policy": {"rma", "rules"},
+    "core.services.rma_views": {"rma"},
+    "core.services.rules_admin": {"rules"},
+    "core.services.stock_allocation": {"allocation", "forecast"},
+    "core.services.transfers": {"stock"},
+    "core.services.users": {"user"},
+    "forecasting.pipeline": {"forecast"},
+}
+# Arguments a permission check depends on (the action follows from them), per function; a
+# callable is called afresh for every call.
+ARGUMENTS: dict[str, dict[str, Any]] = {
+    "core.services.orders.transition": {"to_status": "confirmed"},
+    "core.services.aftersales.transition_rma": {"to_status": "approved"},
+    "core.services.imports.check_import": {"files": _order_files, "options": _order_options},
+    "core.services.imports.run_import": {"files": _order_files, "options": _order_options},
+    "core.services.imports.save_profile": {"profile": lambda: _order_options().profile},
+    "core.services.imports.delete_profile": {"name": _saved_profile},
+}
+
+
+def _modules() -> list[types.ModuleType]:
+    found = []
+    for package in (core.services, core.analytics):
+        for info in pkgutil.iter_modules(package.__path__):
+            found.append(importlib.import_module(f"{package.__name__}.{info.name}"))
+    found += [importlib.import_module(name) for name in EXTRA_MODULES]
+    return found
+
+
+def service_functions() -> dict[str, Callable[..., Any]]:
+    """``{qualified name: function}`` for every public function that takes an ``actor``."""
+    functions = {}
+    for module in _modules():
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and fn.__module__ == module.__name__ \
+                    and "actor" in inspect.signature(fn).parameters:
+                functions[f"{module.__name__}.{name}"] = fn
+    return dict(sorted(functions.items()))
+
+
+def _dummy(annotation: Any, tmp: Path) -> Any:
+    """A harmless value of the annotated type (the check comes before any use of it)."""
+    hint = annotation if not isinstance(annotation, str) else annotation.replace(" ", "")
+    text = str(hint)
+    for prefix, value in (("int", 1), ("bool", False), ("float", 1.0), ("Decimal", Decimal("1")), ("bytes", b""),
+                          ("list", []), ("dict", {}), ("tuple", ()), ("dt.date", dt.date(2026, 1, 1)),
+                          ("pd.DataFrame", pd.DataFrame()), ("str|Path", str(tmp / "missing")), ("str", "x")):
+        if text.startswith(prefix) or text.startswith(f"<class '{prefix}"):
+            return value
+    origin = typing.get_origin(hint)
+    return [] if origin is list else {} if origin is dict else None
+
+
+def _arguments(name: str, fn: Callable[..., Any], actor: Actor, tmp: Path) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.name == "actor":
+            kwargs["actor"] = actor
+        elif param.name == "session" or param.default is not inspect.Parameter.empty \
+                or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        else:
+            kwargs[param.name] = _dummy(param.annotation, tmp)
+    fixed = {key: value() if callable(value) else value for key, value in ARGUMENTS.get(name, {}).items()}
+    return kwargs | fixed
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Actions passed to ``require`` since the last clear, from every module that imported it."""
+    calls: list[str] = []
+    real = core.permissions.require
+
+    def recording(actor: Actor, action: str) -> None:
+        assert action in PERMISSIONS, f"require() with an action missing from the matrix: {action!r}"
+        calls.append(action)
+        real(actor, action)
+
+    for module in [core.permissions, *_modules()]:
+        if getattr(module, "require", None) is real:
+            monkeypatch.setattr(module, "require", recording)
+    return calls
+
+
+def test_every_service_refuses_exactly_as_the_matrix_says(db_url: str, tmp_path: Path, checked: list[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMS_BACKUP_DIR", str(tmp_path / "backups"))
+    functions = service_functions()
+    assert len(functions) > 40, "discovery should find the services"
+    wrong: list[str] = []
+    unchecked: list[str] = []
+    for name, fn in functions.items():
+        if name in NO_CHECK:
+            continue
+        saw_check = False
+        for role in ROLES:
+            kwargs = _arguments(name, fn, Actor(f"matrix-{role}", role), tmp_path)
+            checked.clear()
+            try:
+                fn(**kwargs)
+                denied = False
+            except PermissionDenied:
+                denied = True
+            except Exception:  # noqa: BLE001 - past the permission check, the dummy arguments may fail
+                denied = False
+            if not checked:
+                if denied:
+                    saw_check = True  # refused by a check of its own (actor.can); nothing to compare
+                continue
+            saw_check = True
+            areas = AREAS.get(name.rsplit(".", 1)[0], set())
+            wrong += [f"{name} checks {a!r}, outside its module's areas {sorted(areas)}" for a in checked
+                      if a.split(".")[0] not in areas]
+            *passed, last = checked
+            if any(role not in PERMISSIONS[a] for a in passed):
+                wrong.append(f"{name} as {role}: went on after {passed} should have refused")
+            expected = role not in PERMISSIONS[last]
+            if denied != expected:
+                wrong.append(f"{name} as {role}: checked {last!r}, {'refused' if denied else 'allowed'} "
+                             f"but the matrix says {'refuse' if expected else 'allow'}")
+        if not saw_check:
+            unchecked.append(name)
+    assert wrong == []
+    assert unchecked == [], f"services that check no permission (add the check, or NO_CHECK with a reason): {unchecked}"
+
+
+def test_the_matrix_keeps_the_shops_rules() -> None:
+    """The roles as the shops described them (docs/permissions.md)."""
+    def roles(action: str) -> frozenset[str]:
+        return PERMISSIONS[action]
+
+    everything = set(PERMISSIONS)
+    admin_only = {"user.manage", "settings.edit", "backup.run"}
+    assert all("admin" in roles(a) for a in everything)  # the owner's account can do all
+    assert {a for a in everything if "manager" not in roles(a)} == admin_only  # manager: all but users/settings
+    assert {"order.create", "order.view"} <= {a for a in everything if "clerk" in roles(a)}
+    assert not {a for a in everything if "clerk" in roles(a) and a.split(".")[0] in ("stock", "rma", "cost")} - {
+        "stock.view"}
+    stock_changes = {"stock.adjust", "stock.transfer", "stock.receive", "stock.import", "stock.approve"}
+    assert not {a for a in stock_changes if "service" in roles(a)}  # service: no stock changes
+    assert {"order.view", "customer.view", "rma.create", "rma.decide"} <= {a for a in everything
+                                                                          if "service" in roles(a)}
+    assert "warehouse" not in roles("cost.view")  # warehouse: no costs or margins
+    assert {"order.fulfil", "stock.adjust", "stock.transfer"} <= {a for a in everything if "warehouse" in roles(a)}
+    assert {"replenish.decide", "purchase.edit", "stock.receive", "forecast.run"} <= {
+        a for a in everything if "buyer" in roles(a)}
+    pii = roles("customer.pii")
+    assert "warehouse" not in pii and "buyer" not in pii  # masked phones and addresses for them
