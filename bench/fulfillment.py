@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seed import _fresh_database  # noqa: E402  (bench/seed.py: migrated, seeded, empty database)
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
+from bench._db import fresh_database  # noqa: E402
 from core import db  # noqa: E402
 from core.models import Product, StockLevel, StockMovement, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--movements", type=int, default=1_000_000)
     args = parser.parse_args()
-    url, cleanup = _fresh_database()
+    url, cleanup = fresh_database("fulfillment")
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
         stages = _flow(url, args.orders)

@@ -13,7 +13,6 @@ import argparse
 import json
 import resource
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,17 +22,12 @@ from bench._db import fresh_database  # noqa: E402
 from data.demo import load_demo  # noqa: E402
 
 
-def _fresh_database() -> tuple[str, Callable[[], None]]:
-    target, cleanup = fresh_database("seed")
-    return target, cleanup
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    url, cleanup = _fresh_database()
+    url, cleanup = fresh_database("seed")
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
         summary = load_demo(url, orders=args.orders, seed=args.seed)
