@@ -49,6 +49,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
     ("pages/audit.py", "page.audit", ":material/history:", "audit.view"),
     ("pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
+    ("pages/settings.py", "page.settings", ":material/settings:", "settings.edit"),
     ("pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
 )
 SESSION_KEYS = ("username", "role", "display_name")

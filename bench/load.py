@@ -2,7 +2,7 @@
 
 * clerks enter phone orders (1–3 lines, random products, now and then the one scarce SKU, so
   clear stock refusals happen as they do in a promotion);
-* warehouse staff take confirmed orders and move them picking → packed → shipped;
+* warehouse staff take confirmed orders, scan every unit at the pack bench and ship them;
 * managers load the sales dashboard (the ``core.analytics`` queries the dashboard page runs).
 
 Clerks and warehouse staff are the writers. Every user is a thread with its own transactions,
@@ -49,6 +49,7 @@ from core.models import Product, StockLevel, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
 from core.reference import seed_reference  # noqa: E402
 from core.schema import upgrade  # noqa: E402
+from core.services.fulfillment import pack_progress, scan_item  # noqa: E402
 from core.services.orders import LineInput, OrderInput, create_order, search_orders, transition  # noqa: E402
 from data.demo import load_demo  # noqa: E402
 
@@ -168,13 +169,16 @@ def warehouse(n: int, shippers: int, rec: Recorder, until: float) -> None:
             time.sleep(0.05)
             continue
         for order_id in mine[:5]:
-            for status in ("picking", "packed", "shipped"):
+            lines = rec.timed("pack_progress", lambda o=order_id: pack_progress(o, actor))
+            codes = [] if lines is None else [r.barcode or r.sku for r in lines.itertuples() for _ in range(r.qty)]
+            for code in codes:  # one pack-bench scan per unit; the last one packs the order
                 if time.monotonic() >= until:
                     return
-                done = rec.timed("transition", lambda s=status, o=order_id: transition(
-                    o, s, actor, carrier="SF", tracking_no=f"SF{o:010d}" if s == "shipped" else None))
-                if done is None:
+                if rec.timed("scan", lambda o=order_id, c=code: scan_item(o, c, actor)) is None:
                     break
+            else:
+                rec.timed("transition", lambda o=order_id: transition(
+                    o, "shipped", actor, carrier="SF", tracking_no=f"SF{o:010d}"))
 
 
 def manager(n: int, rec: Recorder, until: float) -> None:

@@ -70,6 +70,12 @@ class IllegalTransition(OMSError):
     key = "error.transition"
 
 
+class PackNotVerified(IllegalTransition):
+    """Packing by hand was refused: the shop requires every unit to be scanned at the pack bench."""
+
+    key = "error.pack_unverified"
+
+
 class StaleVersion(OMSError):
     key = "error.stale"
 

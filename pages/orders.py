@@ -121,6 +121,9 @@ def _lines_and_events(detail: OrderDetail) -> None:
 def _actions(order_id: int, detail: OrderDetail) -> None:
     """One button per allowed transition; shipping asks for carrier and tracking number and
     cancelling needs a tick first (it releases stock and cannot be undone)."""
+    if detail.header["status"] == "picking" and "packed" not in detail.allowed_transitions \
+            and actor.can("order.fulfil"):
+        st.page_link("pages/fulfillment.py", label=t("orders.pack_at_bench"), icon=":material/barcode_scanner:")
     if not detail.allowed_transitions:
         st.caption(t("orders.no_actions"))
         return

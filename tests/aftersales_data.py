@@ -11,15 +11,14 @@ from core import db
 from core.models import Order, OrderLine, StockLevel, StockMovement, Warehouse
 from core.services.orders import OrderResult, create_order, transition
 from core.timeutil import utcnow
-from tests.factories import ADMIN, CLERK, order_input
+from tests.factories import ADMIN, CLERK, order_input, pack_by_scan
 
 
 def delivered_order(*lines: tuple[str, int], discount: str = "0", shipping: str = "0",
                     delivered_days_ago: int = 1, **kw: object) -> OrderResult:
     """An order created by a clerk, picked, packed, shipped (SF) and delivered."""
     result = create_order(order_input(*lines, discount=Decimal(discount), shipping_fee=Decimal(shipping), **kw), CLERK)
-    for status in ("picking", "packed"):
-        transition(result.id, status, ADMIN)
+    pack_by_scan(result.id, ADMIN)
     transition(result.id, "shipped", ADMIN, carrier="顺丰", tracking_no="SF1234567890")
     transition(result.id, "delivered", ADMIN)
     with db.transaction() as s:

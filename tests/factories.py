@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core import db, stock
 from core.models import Product, Warehouse
 from core.permissions import Actor
+from core.services import fulfillment
 from core.services.orders import LineInput, OrderInput
 from core.timeutil import utcnow
 
@@ -44,3 +45,11 @@ def order_input(*lines: tuple[str, int], **kw: object) -> OrderInput:
     )
     base.update(kw)
     return OrderInput(lines=[LineInput(sku, qty) for sku, qty in lines], **base)  # type: ignore[arg-type]
+
+
+def pack_by_scan(order_id: int, actor: Actor = WAREHOUSE) -> None:
+    """Pick and pack an order as the warehouse must when the shop requires scanning (the
+    default): one pack-bench scan per unit; the last scan makes the order ``packed``."""
+    for line in fulfillment.pack_progress(order_id, actor).itertuples():
+        for _ in range(int(line.qty) - int(line.scanned)):
+            fulfillment.scan_item(order_id, line.barcode or line.sku, actor)

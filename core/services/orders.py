@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, pii, refdata, stock
@@ -30,6 +30,7 @@ from core.errors import (
     IllegalTransition,
     InsufficientStock,
     NotFound,
+    PackNotVerified,
     Shortage,
     StaleVersion,
     ValidationError,
@@ -42,6 +43,7 @@ from core.models import (
     Order,
     OrderEvent,
     OrderLine,
+    PackScan,
     Product,
     StockLevel,
     Warehouse,
@@ -561,6 +563,27 @@ def _ship_all(session: Session, order_id: int, number: str, actor: Actor) -> Non
                         .values(qty_shipped=OrderLine.qty_shipped + qty, qty_reserved=0))
 
 
+def packing_requires_scan(session: Session) -> bool:
+    """The shop's ``packing.require_scan`` setting (on unless an admin turned it off for a shop
+    without scanners): then an order becomes *packed* only through the pack bench."""
+    return bool(refdata.snapshot(session).setting("packing", "require_scan", True))
+
+
+def _check_pack_verified(session: Session, order: Order) -> None:
+    """Refuse packing by hand while units are unscanned — skipping the scan is how wrong items
+    leave the warehouse. The pack bench's last good scan passes this check by construction."""
+    if not packing_requires_scan(session):
+        return
+    units = session.execute(select(func.coalesce(func.sum(OrderLine.qty), 0))
+                            .where(OrderLine.order_id == order.id)).scalar_one()
+    scanned = session.execute(select(func.coalesce(func.sum(PackScan.qty), 0))
+                              .where(PackScan.order_id == order.id)).scalar_one()
+    if scanned < units:
+        raise PackNotVerified(f"order {order.number}: {scanned} of {units} units verified by scan; "
+                              f"scan the rest at the pack bench", number=order.number, scanned=int(scanned),
+                              units=int(units))
+
+
 @unit_of_work
 def transition(
     session: Session,
@@ -589,6 +612,8 @@ def transition(
     if to_status not in TRANSITIONS[order.status]:
         raise IllegalTransition(f"order {order.number} cannot go from {order.status} to {to_status}",
                                 number=order.number, from_status=order.status, to_status=to_status)
+    if to_status == "packed":
+        _check_pack_verified(session, order)
     values: dict[str, Any] = {"status": to_status}
     stamp = TIMESTAMP_FOR_TARGET.get(to_status)
     if stamp:
@@ -747,7 +772,8 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
         select(OrderEvent.at, OrderEvent.actor, OrderEvent.from_status, OrderEvent.to_status, OrderEvent.note)
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
     ).all(), columns=["at", "actor", "from_status", "to_status", "note"])
-    allowed = tuple(s for s in STATUSES if s in TRANSITIONS[o.status] and actor.can(PERMISSION_FOR_TARGET[s]))
+    allowed = tuple(s for s in STATUSES if s in TRANSITIONS[o.status] and actor.can(PERMISSION_FOR_TARGET[s])
+                    and not (s == "packed" and packing_requires_scan(session)))
     return OrderDetail(header, lines, events, allowed)
 
 

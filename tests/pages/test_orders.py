@@ -15,7 +15,7 @@ from core.i18n import translate
 from core.models import Order
 from core.services.orders import OrderResult, create_order, transition
 from core.timeutil import local_today
-from tests.factories import CLERK, MANAGER, make_product, order_input
+from tests.factories import CLERK, MANAGER, make_product, order_input, pack_by_scan
 
 
 @pytest.fixture
@@ -95,8 +95,7 @@ def test_stale_version_is_refused(logged_in: Callable[..., AppTest],
 def test_ship_asks_for_tracking_number(logged_in: Callable[..., AppTest],
                                        two_orders: tuple[OrderResult, OrderResult]) -> None:
     first, _ = two_orders
-    for status in ("picking", "packed"):
-        transition(first.id, status, MANAGER)
+    pack_by_scan(first.id, MANAGER)
     at = _open(logged_in, "warehouse", first.number)
     at.button(key="ol_to_shipped").click().run()
     assert translate("error.validation", "en") in [e.value for e in at.error]

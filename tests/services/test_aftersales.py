@@ -29,7 +29,7 @@ from core.services.aftersales import Inspection, PolicyViolation, RMALine, RMARe
 from core.services.orders import create_order, transition
 from core.services.return_policy import refund_for_units, split_discount, update_return_policy
 from tests.aftersales_data import delivered_order, returned_qty, stock_of
-from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
+from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 
 D = Decimal
 
@@ -208,8 +208,7 @@ def test_policy_edits_are_validated_and_need_rules_permission(db_url: str) -> No
 def test_an_order_in_transit_can_be_returned(db_url: str) -> None:
     make_product("A", "10.00", {"SH": 10})
     order = create_order(order_input(("A", 1)), CLERK)
-    for status in ("picking", "packed"):
-        transition(order.id, status, ADMIN)
+    pack_by_scan(order.id, ADMIN)
     transition(order.id, "shipped", ADMIN, tracking_no="SF1")
     assert rma.open_rma(_request(order.id, (1, 1), reason="damaged"), SERVICE).computed_refund == D("10.00")
 
@@ -282,8 +281,7 @@ def test_exchange_end_to_end(db_url: str) -> None:
     assert (repl.status, repl.total, repl.payment_status, repl.customer_id) == ("confirmed", D("0.00"), "paid",
                                                                                order.customer_id)
     assert stock_of(shirt_l) == (3, 1)  # reserved like any order
-    for status in ("picking", "packed"):
-        transition(repl.id, status, WAREHOUSE)
+    pack_by_scan(repl.id)
     transition(repl.id, "shipped", WAREHOUSE, tracking_no="SF2")
     assert stock_of(shirt_l) == (2, 0)
     rma.inspect_rma(opened.id, [Inspection(1, 1, "SH")], WAREHOUSE)

@@ -11,7 +11,7 @@ from core.errors import IllegalTransition, InsufficientStock, StaleVersion, Vali
 from core.models import OrderEvent, OrderLine, StockLevel, StockMovement, Warehouse
 from core.services import orders
 from core.services.fulfillment import move_to_warehouse
-from tests.factories import CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
+from tests.factories import CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 
 
 def _levels(product_id: int) -> dict[str, tuple[int, int]]:
@@ -51,8 +51,7 @@ def test_split_when_no_single_warehouse_can_serve(db_url: str) -> None:
     assert _levels(b) == {"SH": (0, 0), "GZ": (4, 3)}
     assert _levels(c) == {"SH": (2, 1), "GZ": (9, 0)}
     # pick and ship use the same per-line warehouses
-    for status in ("picking", "packed"):
-        orders.transition(r.id, status, WAREHOUSE)
+    pack_by_scan(r.id)
     orders.transition(r.id, "shipped", WAREHOUSE, carrier="SF", tracking_no="SF1")
     with db.transaction() as s:
         shipped = s.execute(select(StockMovement.product_id, Warehouse.code, StockMovement.qty_delta).join(

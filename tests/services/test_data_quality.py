@@ -16,7 +16,7 @@ from core.services import data_quality
 from core.services.orders import create_order, transition
 from core.timeutil import utcnow
 from tests.conftest import BACKEND
-from tests.factories import CLERK, MANAGER, WAREHOUSE, make_product, order_input
+from tests.factories import CLERK, MANAGER, WAREHOUSE, make_product, order_input, pack_by_scan
 
 
 @pytest.fixture
@@ -25,8 +25,7 @@ def shop() -> list[str]:
     make_product("CUP-2", "12.50", {"SH": 3})
     first = create_order(order_input(("TEA-1", 2), ("CUP-2", 1)), CLERK)
     second = create_order(order_input(("TEA-1", 1), customer_name="李四", phone="13900139000"), CLERK)
-    for status in ("picking", "packed"):
-        transition(second.id, status, MANAGER)
+    pack_by_scan(second.id, MANAGER)
     transition(second.id, "shipped", MANAGER, tracking_no="SF1")
     return [first.number, second.number]
 

@@ -23,7 +23,7 @@ from core.services.inventory import (
     receive_adhoc,
 )
 from core.timeutil import utcnow
-from tests.factories import BUYER, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
+from tests.factories import BUYER, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 
 
 def _level(product_id: int, wh: str = "SH") -> tuple[int, int]:
@@ -163,8 +163,7 @@ def test_stock_overview_in_transit_cover_and_over_time(db_url: str) -> None:
         s.execute(StockLevel.__table__.update().values(safety_stock=5))
     for _ in range(2):  # 2 × 7 units shipped in the demand window → 0.5 a day
         r = orders.create_order(order_input(("A", 7), warehouse="SH"), CLERK)
-        for status in ("picking", "packed"):
-            orders.transition(r.id, status, WAREHOUSE)
+        pack_by_scan(r.id)
         orders.transition(r.id, "shipped", WAREHOUSE, tracking_no="T")
     ship_transfer(create_transfer("SH", "GZ", [("A", 4)], WAREHOUSE).id, WAREHOUSE)
     view = stock_overview().set_index("warehouse")

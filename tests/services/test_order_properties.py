@@ -31,15 +31,16 @@ from core.errors import (
     Conflict,
     IllegalTransition,
     InsufficientStock,
+    PackNotVerified,
     PermissionDenied,
     ValidationError,
 )
 from core.models import AuditLog, Customer, Order, OrderLine, Product, StockLevel, Warehouse
 from core.permissions import PERMISSIONS, ROLES, SYSTEM, Actor
-from core.services import orders
+from core.services import fulfillment, orders
 from core.services.orders import LineInput, OrderInput
 from tests.conftest import BACKEND
-from tests.factories import CLERK, make_product
+from tests.factories import CLERK, make_product, pack_by_scan
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -185,6 +186,8 @@ class OrderLifecycle(RuleBasedStateMachine):
             orders.transition(order_id, to_status, Actor("prop", role), tracking_no="SF123" if tracking else None)
         except PermissionDenied:
             assert role not in PERMISSIONS[orders.PERMISSION_FOR_TARGET[to_status]]
+        except PackNotVerified:  # by hand, never scanned: only the pack bench packs
+            assert (before, to_status) == ("picking", "packed")
         except IllegalTransition:
             assert to_status not in orders.TRANSITIONS[before] or to_status == "shipped"
         except ValidationError:
@@ -196,6 +199,23 @@ class OrderLifecycle(RuleBasedStateMachine):
             self.status[order_id] = to_status
         with db.transaction() as s:
             assert s.execute(select(Order.status).where(Order.id == order_id)).scalar_one() == self.status[order_id]
+
+    @rule(order_id=placed)
+    def pack(self, order_id: int) -> None:
+        """The warehouse scans every unit at the pack bench (allowed from confirmed or picking)."""
+        if order_id < 0:
+            return
+        before = self.status[order_id]
+        progress = fulfillment.pack_progress(order_id, SYSTEM)
+        unscanned = int((progress["qty"] - progress["scanned"]).sum())
+        try:
+            pack_by_scan(order_id)
+        except IllegalTransition:
+            assert before not in ("confirmed", "picking") and unscanned > 0
+        else:  # nothing left to scan (e.g. packed, then sent back to picking) changes nothing
+            packs = before in ("confirmed", "picking") and unscanned > 0
+            assert packs or unscanned == 0
+            self.status[order_id] = "packed" if packs else before
 
     @rule(index=st.integers(0, 2), qty=st.integers(1, 4))
     def goods_arrive(self, index: int, qty: int) -> None:

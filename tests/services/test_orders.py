@@ -29,7 +29,17 @@ from core.models import (
 )
 from core.services import orders
 from core.services.orders import LineInput
-from tests.factories import ADMIN, BUYER, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
+from tests.factories import (
+    ADMIN,
+    BUYER,
+    CLERK,
+    MANAGER,
+    SERVICE,
+    WAREHOUSE,
+    make_product,
+    order_input,
+    pack_by_scan,
+)
 
 
 def _counts() -> dict[str, int]:
@@ -162,7 +172,7 @@ def test_review_rules_large_order_and_hold(db_url: str) -> None:
 def test_full_lifecycle_ships_through_the_ledger(sku: int) -> None:
     r = orders.create_order(order_input(("TS-1", 3)), CLERK)
     orders.transition(r.id, "picking", WAREHOUSE)
-    orders.transition(r.id, "packed", WAREHOUSE)
+    pack_by_scan(r.id)
     with pytest.raises(ValidationError):
         orders.transition(r.id, "shipped", WAREHOUSE)  # tracking number required
     orders.transition(r.id, "shipped", WAREHOUSE, carrier="顺丰", tracking_no="SF100")
@@ -192,11 +202,14 @@ def test_cancel_releases_reservation(sku: int) -> None:
 
 
 @pytest.mark.parametrize(("path", "target"), [([], "shipped"), ([], "delivered"), (["cancelled"], "confirmed"),
-                                               (["picking", "packed", "shipped"], "cancelled")])
+                                               (["pack", "shipped"], "cancelled")])
 def test_illegal_transitions_are_refused(sku: int, path: list[str], target: str) -> None:
     r = orders.create_order(order_input(("TS-1", 1)), CLERK)
     for step in path:
-        orders.transition(r.id, step, ADMIN, tracking_no="T1")
+        if step == "pack":
+            pack_by_scan(r.id, ADMIN)
+        else:
+            orders.transition(r.id, step, ADMIN, tracking_no="T1")
     before = _counts()
     with pytest.raises(IllegalTransition):
         orders.transition(r.id, target, ADMIN, tracking_no="T1")

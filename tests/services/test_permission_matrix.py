@@ -87,6 +87,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.return_policy": {"rma", "rules"},
     "core.services.rma_views": {"rma"},
     "core.services.rules_admin": {"rules"},
+    "core.services.shop_settings": {"settings"},
     "core.services.stock_allocation": {"allocation", "forecast"},
     "core.services.transfers": {"stock"},
     "core.services.users": {"user"},

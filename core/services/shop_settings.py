@@ -1,0 +1,130 @@
+"""The shop's operating settings an admin may change without a developer: fulfilment SLA, due
+time of new orders, when a delivery counts as overdue, the value above which a stock adjustment
+waits for a manager, and whether packing must be verified by scan.
+
+They live in the ``settings`` table (``{key: {name: value}}``) and are read everywhere through
+the reference-data snapshot, so a change takes effect on the next action of every user once
+:func:`core.refdata.bump` has moved the snapshot's version — done here in the same transaction.
+Each change is validated as a whole (nothing is written if any value is wrong) and audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import audit, refdata
+from core.db import read_only, unit_of_work
+from core.errors import FieldIssue, ValidationError
+from core.models import Setting
+from core.permissions import Actor, require
+from core.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One editable value: where it is stored (``key``/``name``), its type and range."""
+
+    key: str
+    name: str
+    kind: type
+    default: Any
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+    @property
+    def field(self) -> str:
+        return f"{self.key}.{self.name}"
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("fulfilment_sla", "hours", int, 24, Decimal(1), Decimal(720)),
+    SettingSpec("order_due", "hours", int, 48, Decimal(1), Decimal(720)),
+    SettingSpec("delivery_overdue", "days", int, 7, Decimal(1), Decimal(90)),
+    SettingSpec("adjustment_approval", "amount", Decimal, Decimal("2000.00"), Decimal(0), Decimal(10_000_000)),
+    SettingSpec("packing", "require_scan", bool, True),
+)
+BY_FIELD = {spec.field: spec for spec in SPECS}
+
+
+def _typed(spec: SettingSpec, raw: Any) -> Any:
+    """``raw`` as the spec's type; raises ValueError with the reason when it is not one."""
+    if spec.kind is bool:
+        if not isinstance(raw, bool):
+            raise ValueError("must be yes or no")
+        return raw
+    if isinstance(raw, bool):
+        raise ValueError("not a number")
+    try:
+        number = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not number.is_finite():
+        raise ValueError("not a number")
+    if spec.kind is int and number != number.to_integral_value():
+        raise ValueError("must be a whole number")
+    if (spec.low is not None and number < spec.low) or (spec.high is not None and number > spec.high):
+        raise ValueError(f"must be between {spec.low} and {spec.high}")
+    return int(number) if spec.kind is int else number.quantize(Decimal("0.01"))
+
+
+def _stored(spec: SettingSpec, value: Any) -> Any:
+    """The JSON form kept in ``settings.value`` (money as a string, never a float)."""
+    return str(value) if spec.kind is Decimal else value
+
+
+def _current(session: Session) -> dict[str, Any]:
+    ref = refdata.snapshot(session)
+    return {spec.field: _typed(spec, ref.setting(spec.key, spec.name, spec.default)) for spec in SPECS}
+
+
+@read_only
+def shop_settings(session: Session, actor: Actor) -> dict[str, Any]:
+    """Every editable setting by field (``"fulfilment_sla.hours"`` …), typed, defaults filled in."""
+    require(actor, "settings.edit")
+    return _current(session)
+
+
+@unit_of_work
+def update_settings(session: Session, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Apply ``values`` (field → new value) all or nothing; returns what actually changed.
+
+    Unknown fields and bad values are reported together, each with its field and reason.
+    """
+    require(actor, "settings.edit")
+    issues: list[FieldIssue] = []
+    typed: dict[str, Any] = {}
+    for field, raw in values.items():
+        spec = BY_FIELD.get(field)
+        if spec is None:
+            issues.append(FieldIssue(field, "unknown setting", value=raw))
+            continue
+        try:
+            typed[field] = _typed(spec, raw)
+        except ValueError as exc:
+            issues.append(FieldIssue(field, str(exc), value=raw))
+    if issues:
+        raise ValidationError(issues)
+    before = _current(session)
+    changed = {field: value for field, value in typed.items() if before[field] != value}
+    if not changed:
+        return {}
+    now = utcnow()
+    for field, value in changed.items():
+        spec = BY_FIELD[field]
+        row = session.get(Setting, spec.key)
+        if row is None:
+            session.add(Setting(key=spec.key, value={spec.name: _stored(spec, value)}, updated_at=now,
+                                updated_by=actor.username))
+        else:  # a new dict, so the JSON column sees the change
+            row.value = {**row.value, spec.name: _stored(spec, value)}
+            row.updated_at, row.updated_by = now, actor.username
+        session.flush()
+    refdata.bump(session)
+    audit.record(session, actor, "settings.update", "settings", ",".join(sorted(changed)),
+                 before={f: _stored(BY_FIELD[f], before[f]) for f in changed},
+                 after={f: _stored(BY_FIELD[f], v) for f, v in changed.items()})
+    return changed

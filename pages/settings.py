@@ -1,0 +1,63 @@
+"""Shop settings for the admin: the thresholds behind alerts, due times and adjustment approval,
+and whether packing must be verified by scan.
+
+One form, saved all or nothing through :func:`core.services.shop_settings.update_settings`
+(validated, audited, effective on every user's next action).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import streamlit as st
+
+from core.errors import OMSError
+from core.services.shop_settings import shop_settings, update_settings
+from core.webui import Notice, attempt, guard_page, show_notice, t
+
+actor = guard_page("settings.edit")
+state = st.session_state
+
+
+def _save() -> None:
+    """Form callback: every value of the form in one update."""
+    values = {
+        "fulfilment_sla.hours": state["set_sla_hours"],
+        "order_due.hours": state["set_due_hours"],
+        "delivery_overdue.days": state["set_overdue_days"],
+        "adjustment_approval.amount": Decimal(str(state["set_approval_amount"])),
+        "packing.require_scan": state["set_require_scan"],
+    }
+    try:
+        changed = update_settings(values, actor)
+    except OMSError as exc:
+        state["set_notice"] = exc
+        return
+    state["set_notice"] = (Notice("success", "shop_settings.saved", {"n": len(changed)}) if changed
+                           else Notice("info", "shop_settings.unchanged", {}))
+
+
+st.title(t("page.settings"))
+st.caption(t("shop_settings.intro"))
+current = attempt(shop_settings, actor)
+if current is not None:
+    with st.form("shop_settings"):
+        st.subheader(t("shop_settings.fulfilment"))
+        left, mid, right = st.columns(3)
+        left.number_input(t("shop_settings.sla_hours"), min_value=1, max_value=720, step=1,
+                          value=int(current["fulfilment_sla.hours"]), key="set_sla_hours",
+                          help=t("shop_settings.sla_hours_help"))
+        mid.number_input(t("shop_settings.due_hours"), min_value=1, max_value=720, step=1,
+                         value=int(current["order_due.hours"]), key="set_due_hours",
+                         help=t("shop_settings.due_hours_help"))
+        right.number_input(t("shop_settings.overdue_days"), min_value=1, max_value=90, step=1,
+                           value=int(current["delivery_overdue.days"]), key="set_overdue_days",
+                           help=t("shop_settings.overdue_days_help"))
+        st.toggle(t("shop_settings.require_scan"), value=bool(current["packing.require_scan"]),
+                  key="set_require_scan", help=t("shop_settings.require_scan_help"))
+        st.subheader(t("shop_settings.stock"))
+        st.number_input(t("shop_settings.approval_amount"), min_value=0.0, max_value=10_000_000.0, step=100.0,
+                        format="%.2f", value=float(current["adjustment_approval.amount"]),
+                        key="set_approval_amount", help=t("shop_settings.approval_amount_help"))
+        st.form_submit_button(t("shop_settings.save"), type="primary", on_click=_save)
+    show_notice(state.pop("set_notice", None))

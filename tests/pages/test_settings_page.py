@@ -1,0 +1,48 @@
+"""Shop settings page (admin): the form saves every value in one audited update; other roles
+do not get the page. Orders page: with scanning required, packing points to the pack bench."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.i18n import translate
+from core.services import orders
+from core.services.shop_settings import shop_settings
+from tests.factories import ADMIN, CLERK, WAREHOUSE, make_product, order_input
+
+PAGE = "pages/settings.py"
+
+
+def test_admin_changes_sla_and_turns_scanning_off(logged_in: Callable[..., AppTest]) -> None:
+    at = logged_in("admin", page=PAGE)
+    assert at.number_input(key="set_sla_hours").value == 24
+    assert at.toggle(key="set_require_scan").value is True
+    at.number_input(key="set_sla_hours").set_value(36)
+    at.toggle(key="set_require_scan").set_value(False)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, at.exception
+    assert translate("shop_settings.saved", "en", n=2) in [s.value for s in at.success]
+    values = shop_settings(ADMIN)
+    assert (values["fulfilment_sla.hours"], values["packing.require_scan"]) == (36, False)
+    at.button[0].click().run()
+    assert translate("shop_settings.unchanged", "en") in [i.value for i in at.info]
+
+
+def test_the_page_is_for_the_admin_only(logged_in: Callable[..., AppTest]) -> None:
+    at = logged_in("manager")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)  # not registered in the manager's navigation
+
+
+def test_orders_page_sends_packing_to_the_pack_bench(logged_in: Callable[..., AppTest]) -> None:
+    make_product("PG-1", "10.00", {"SH": 5})
+    placed = orders.create_order(order_input(("PG-1", 1)), CLERK)
+    orders.transition(placed.id, "picking", WAREHOUSE)
+    at = logged_in("warehouse", page="pages/orders.py")
+    at.text_input(key="ol_query").input(placed.number).run()
+    assert "ol_to_packed" not in [b.key for b in at.button]
+    assert [link.proto.label for link in at.get("page_link")] == [translate("orders.pack_at_bench", "en")]
+    assert at.get("page_link")[0].proto.page.endswith("fulfillment")
