@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from core import db
+from core.analytics import summary
 from core.cli import main
 from core.models import Base, Channel, Sequence, Setting, User, Warehouse
 from core.services.users import authenticate
@@ -30,6 +31,15 @@ def test_init_is_idempotent_and_creates_no_accounts(db_url: str, capsys: pytest.
         assert len(s.execute(select(Warehouse)).all()) == 4
         assert {r for r in s.execute(select(Sequence.name)).scalars()} >= {"SO", "RMA", "PO", "CUST", "REF"}
         assert s.execute(select(Setting.key)).first() is not None
+
+
+def test_init_demo_loads_a_shop_with_ready_dashboards(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--demo", "--orders", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "300 orders" in out and "analytics summaries:" in out
+    assert summary.is_current()  # the first dashboard view has nothing to build
+    password = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("manager "))
+    assert authenticate("manager", password).user is not None
 
 
 def test_users_add_then_login(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
