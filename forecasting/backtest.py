@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from forecasting.models import SEASON, Model, Window
+from forecasting.models import MA_WINDOW, SEASON, YOY_LAG, Model, Window
 
 WEEK = 7
 
@@ -112,9 +112,19 @@ def fold_origins(days: int, horizon: int, folds: int, min_train: int) -> list[in
 
     The last fold's window ends on the last day; earlier ones step back by ``horizon``. Folds
     that would leave fewer than ``min_train`` training days are dropped.
+
+    With more than two years of history one more fold comes first: *last year's* window of the
+    days about to be forecast (origin a year before the end). Recent folds only show the last
+    few months — forecasting in late October, they are summer and autumn weeks without a 双11 —
+    so they cannot tell which model handles the season ahead; last year's same window can. It is added only when a year and a
+    moving-average window of history precede it, so that the seasonal models, which need last
+    year's data, are judged there with it (with less they are the flat models in disguise).
     """
-    origins = [days - horizon * k for k in range(folds, 0, -1)]
-    return [o for o in origins if o >= min_train]
+    origins = [o for o in (days - horizon * k for k in range(folds, 0, -1)) if o >= min_train]
+    seasonal = days - YOY_LAG
+    if seasonal >= YOY_LAG + MA_WINDOW and (not origins or seasonal + horizon <= origins[0]):
+        origins.insert(0, seasonal)
+    return origins
 
 
 def mase_scale(y: np.ndarray, open_: np.ndarray) -> float:
@@ -151,18 +161,23 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
 
 def backtest(start: dt.date, y: np.ndarray, open_: np.ndarray, models: dict[str, Model], *, horizon: int,
              lead_time: int, folds: int, min_train: int, holidays: pd.DataFrame | None = None,
-             profiles: Mapping[dt.date, ProfileLike] | None = None) -> tuple[dict[str, Scores], int]:
+             profiles: Mapping[dt.date, ProfileLike] | None = None,
+             reference: np.ndarray | None = None) -> tuple[dict[str, Scores], int]:
     """Score every model on the same folds; returns ``({model: Scores}, folds used)``.
 
     ``profiles`` maps a cutoff date to the shop-wide profile fitted before it
-    (:mod:`forecasting.profile`); each fold gets the one of its own origin.
+    (:mod:`forecasting.profile`); each fold gets the one of its own origin. ``reference`` is the
+    series' group demand ending on the same day as ``y`` (it may start earlier); each fold gets
+    it cut at its origin, like ``y``.
     """
     scores = {name: Scores() for name in models}
     origins = fold_origins(len(y), horizon, folds, min_train)
+    lead_in = 0 if reference is None else len(reference) - len(y)
     for origin in origins:
         end = origin + horizon
         window = Window(start, y[:origin], open_[:origin], open_[origin:end], holidays,
-                        profile_for(profiles, start, origin, horizon))
+                        profile_for(profiles, start, origin, horizon),
+                        None if reference is None else reference[:lead_in + origin])
         scale = mase_scale(y[:origin], open_[:origin])
         for name, model in models.items():
             forecast = model(window)

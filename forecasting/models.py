@@ -1,5 +1,5 @@
 """Daily demand models: 28-day moving average, seasonal naive, Croston (SBA), TSB, a profiled
-moving average and Prophet.
+moving average, the cheap models with last year's season of the SKU's category, and Prophet.
 
 Every model is a function ``Window -> np.ndarray`` (one forecast per future day) so the
 backtest can call each one on a truncated history — a fold's model cannot see the future
@@ -14,9 +14,13 @@ Why these models:
   (many zero days); TSB also decays towards zero when a SKU stops selling, Croston does not;
 - ``seasonal_ma`` is the moving average in units of the shop-wide seasonal and promotion
   profile (:mod:`forecasting.profile`), so a sparse SKU still rises into 双11;
-- ``prophet`` captures weekly seasonality, yearly seasonality (only with ≥ 2 years of
-  history — less under-identifies it), Chinese holidays and the promotions. It costs ~0.1 s a
-  fit, so the runner gives it only to series dense enough to profit.
+- ``yoy_ma``, ``yoy_croston`` and ``yoy_tsb`` are those levels times the seasonal factors the
+  SKU's *category* showed at this time last year (category totals are dense even when the SKU
+  is not, and categories move differently: coats rise into winter while T-shirts fall, 小家电
+  and 美妆 gain most in 双11) — promotions and seasons for the price of a cheap model;
+- ``prophet`` captures weekly seasonality, yearly seasonality (only with ≥ 18 months of
+  history — less under-identifies it), Chinese holidays and the promotions. It costs ~0.2
+  CPU-s a fit, so the runner gives it only to series dense enough to profit.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -34,7 +38,13 @@ SEASON = 7
 CROSTON_ALPHA = 0.1
 TSB_ALPHA = 0.1  # demand size, updated on demand days
 TSB_BETA = 0.05  # demand probability, updated every open day (~20-day memory)
-YEARLY_MIN_DAYS = 730
+# Yearly seasonality from 18 months on: one and a half cycles identify it well enough, and a
+# two-year threshold meant that with two years of history every backtest fold (a few weeks
+# shorter) judged a Prophet *without* yearly seasonality while the final forecast used one —
+# selection chose on the wrong model (measured on the demo's 100 densest series, holdout 28-day
+# WAPE 0.43 without yearly seasonality against 0.21 with it; the moving average scored 0.29).
+YEARLY_MIN_DAYS = 548
+YOY_LAG = 364  # a year back on the same weekday, so last year's weekly pattern lines up
 PROPHET_CHANGEPOINT_PRIOR = 0.01
 
 
@@ -48,6 +58,9 @@ class Window:
     future_open: np.ndarray  # bool, one per day to forecast (the horizon)
     holidays: pd.DataFrame | None = None  # Prophet holidays (calendar.prophet_holidays)
     profile: np.ndarray | None = None  # shop-wide profile, one value per training + future day
+    # the demand of the SKU's group (category, else the shop) per day, ending on the last
+    # training day like ``y``; it may start earlier than ``y`` (a SKU launched after its category)
+    reference: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
@@ -152,7 +165,7 @@ def fit_prophet(train: pd.DataFrame, future: pd.DataFrame, *, yearly: bool,
 
 
 def prophet(window: Window) -> np.ndarray:
-    """Prophet on the open days: weekly seasonality, yearly with ≥ 2 years, holidays/promotions."""
+    """Prophet on the open days: weekly seasonality, yearly with ≥ 18 months, holidays/promotions."""
     dates = pd.date_range(window.start, periods=len(window.y), freq="D")
     train = pd.DataFrame({"ds": dates[window.open], "y": window.observed()})
     if len(train) < 2 * SEASON or train["y"].nunique() < 2:
@@ -176,6 +189,40 @@ def seasonal_ma(window: Window) -> np.ndarray:
     return np.where(window.future_open, level * window.profile[n:n + window.horizon], 0.0)
 
 
+def yoy_factors(reference: np.ndarray | None, horizon: int) -> np.ndarray | None:
+    """Last year's demand on each day ahead ÷ its mean over the ``MA_WINDOW`` days before that
+    stretch: how the group moved from "the moving average's window" into "the horizon" a year
+    ago. None without a year and a window of group history, when the group sold nothing then,
+    or for a horizon reaching past last year's days.
+    """
+    if reference is None or len(reference) < YOY_LAG + MA_WINDOW or horizon > YOY_LAG:
+        return None
+    then = len(reference) - YOY_LAG
+    base = float(reference[then - MA_WINDOW:then].mean())
+    if base <= 0:
+        return None
+    return reference[then:then + horizon] / base
+
+
+def with_yoy_season(level_model: Model) -> Model:
+    """``level_model``'s level times the SKU's group's seasonal factors from a year ago.
+
+    Growth is not carried over from last year (the SKU's own recent level sets it); only the
+    *shape* of the season is — a factor of 2.2 on 双11 eve means the category sold 2.2× its
+    previous four weeks' daily mean on that day last year. The level models are flat, so this is
+    how a cheap model learns promotions and seasons without a single extra fit. Without a year of
+    group history it is ``level_model`` itself.
+    """
+    def model(window: Window) -> np.ndarray:
+        factors = yoy_factors(window.reference, window.horizon)
+        if factors is None:
+            return level_model(window)
+        level = float(level_model(replace(window, future_open=np.ones(1, dtype=bool)))[0])
+        return np.where(window.future_open, level * factors, 0.0)
+
+    return model
+
+
 MODELS: dict[str, Model] = {
     "ma28": moving_average,
     "snaive": seasonal_naive,
@@ -183,6 +230,11 @@ MODELS: dict[str, Model] = {
     "tsb": tsb,
     "prophet": prophet,
     "seasonal_ma": seasonal_ma,
+    # the cheap level models with last year's season of the SKU's category (runner: used in
+    # place of the flat ones when that category has a year of history)
+    "yoy_ma": with_yoy_season(moving_average),
+    "yoy_croston": with_yoy_season(croston),
+    "yoy_tsb": with_yoy_season(tsb),
 }
 BASELINE = "ma28"
 REFERENCE_ONLY = frozenset({"snaive"})  # scored and shown, never selected to drive orders

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.analytics.demand import demand_history
+from core.analytics.demand import demand_history, product_groups
 from core.analytics.planning import lead_times, planning_events
 from core.errors import FieldIssue, ValidationError
 from core.permissions import Actor
@@ -26,7 +26,7 @@ from core.services import forecast_runs
 from core.timeutil import local_today
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
-from forecasting.profile import Profile, shop_profiles, total_demand
+from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
 from forecasting.runner import RunConfig, SeriesResult, SeriesTask, run_all
 from forecasting.series import build_tasks
 
@@ -120,9 +120,10 @@ def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", wor
         first = last - dt.timedelta(days=history_days - 1)
         closures, promotions = _calendar(first, first_forecast_day + dt.timedelta(days=horizon))
         tasks = build_tasks(demand_history(first, last), last, horizon, lead_times=lead_times(), closures=closures,
-                            prophet_max_series=prophet_max_series)
+                            prophet_max_series=prophet_max_series, groups=product_groups())
         holidays = prophet_holidays(first, first_forecast_day + dt.timedelta(days=horizon), promotions)
-        config = RunConfig(horizon=horizon, folds=folds, holidays=holidays)
+        config = RunConfig(horizon=horizon, folds=folds, holidays=holidays,
+                           groups=group_demand(((t.group, t.start, t.y) for t in tasks), last))
         config = replace(config, profiles=_profiles(tasks, last, closures.get(None, []), config))
         results = run_all(tasks, config, backend=backend, workers=workers, progress=_Heartbeat(run_id, progress))
         forecasts, series = result_frames(results, first_forecast_day)

@@ -26,6 +26,8 @@ from forecasting.backtest import fold_origins
 from forecasting.models import SEASON, YEARLY_MIN_DAYS, fit_prophet
 
 MIN_TOTAL_DAYS = 8 * SEASON
+SHOP = ""  # the group of every series: the shop's total demand
+MIN_GROUP_RATE = 2.0  # units a day: a thinner category total is too noisy a season to lend
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,36 @@ def total_demand(series: Iterable[tuple[dt.date, np.ndarray]], last_day: dt.date
     return first, total
 
 
+@dataclass(frozen=True)
+class GroupDemand:
+    """A group's (category's, or the shop's) total daily demand from ``first`` on."""
+
+    first: dt.date
+    values: np.ndarray
+
+    def ending(self, last_day: dt.date) -> np.ndarray | None:
+        """The totals up to and including ``last_day`` (None before ``first``): a series gets
+        its group's demand cut where its own history ends, so a fold never sees past it."""
+        days = (last_day - self.first).days + 1
+        return self.values[:days] if 0 < days <= len(self.values) else None
+
+
+def group_demand(series: Iterable[tuple[str | None, dt.date, np.ndarray]],
+                 last_day: dt.date) -> dict[str, GroupDemand]:
+    """Total demand per group (``(group, start, y)`` items ending on ``last_day``) and of the
+    whole shop (key :data:`SHOP`). Groups selling under :data:`MIN_GROUP_RATE` units a day are
+    left out: their series borrow the shop's season instead of a noisy one of their own."""
+    items = list(series)
+    if not items:
+        return {}
+    out: dict[str, GroupDemand] = {}
+    for key in {SHOP, *(g for g, _, _ in items if g)}:
+        first, total = total_demand(((start, y) for g, start, y in items if key == SHOP or g == key), last_day)
+        if key == SHOP or total.mean() >= MIN_GROUP_RATE:
+            out[key] = GroupDemand(first, total)
+    return out
+
+
 def fit_profile(first: dt.date, total: np.ndarray, open_: np.ndarray, cutoff: int, horizon: int,
                 holidays: pd.DataFrame | None) -> Profile | None:
     """Prophet on the total's open days before ``cutoff``; fitted + forecast values as a profile."""
@@ -68,11 +100,14 @@ def fit_profile(first: dt.date, total: np.ndarray, open_: np.ndarray, cutoff: in
 
 
 def shop_profiles(first: dt.date, total: np.ndarray, open_: np.ndarray, *, horizon: int, folds: int,
-                  min_train: int, holidays: pd.DataFrame | None) -> dict[dt.date, Profile]:
+                  min_train: int, holidays: pd.DataFrame | None,
+                  ends: tuple[int, ...] = (0,)) -> dict[dt.date, Profile]:
     """A profile for each backtest cutoff and for the final forecast, keyed by cutoff date
     (the first day it forecasts). Every series ends on the same day as the total, so fold
-    cutoffs fall on the same dates for all of them."""
-    cutoffs = [*fold_origins(len(total), horizon, folds, min_train), len(total)]
+    cutoffs fall on the same dates for all of them. ``ends`` lists how many days before the
+    total's last day a run's history ends (a benchmark's holdout also backtests 28 days back)."""
+    cutoffs = sorted({cut for end in ends
+                      for cut in (*fold_origins(len(total) - end, horizon, folds, min_train), len(total) - end)})
     out = {}
     for cutoff in cutoffs:
         profile = fit_profile(first, total, open_, cutoff, horizon, holidays)

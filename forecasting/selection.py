@@ -3,9 +3,9 @@
 The moving average is the incumbent buyers understand. A fancier model replaces it on a
 series only when its lead-time-total absolute error (the quantity a purchase order covers)
 is at least ``margin`` (5 %) below the moving average's on that same series *and* it was the
-closer of the two in a majority of the folds; a tie, a narrow or a one-fold win, or a series
-without a usable backtest keeps the moving average. The seasonal naive reference is never
-eligible.
+closer of the two in a majority of the folds; of the models that clear both bars the most
+accurate is used. A tie, a narrow or a one-fold win, or a series without a usable backtest
+keeps the moving average. The seasonal naive reference is never eligible.
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ def select_model(scores: dict[str, Scores], folds: int, *, baseline: str = BASEL
 
     Ranked on Σ|lead-time-total error| (ties broken by the weekly error), which equals
     ranking on lead-time WAPE for one series but still works when the actuals were all zero.
+    A candidate that is most accurate in total but won only one fold does not disqualify a
+    runner-up that clears both bars (two seasonal models often differ only in their level).
     """
     if folds == 0 or baseline not in scores:
         return baseline
-    candidates = {name: s for name, s in scores.items() if name not in REFERENCE_ONLY}
-    best = min(candidates, key=lambda n: (candidates[n].abs_err_lead, candidates[n].abs_err_weekly, n != baseline))
-    if best == baseline:
+    base = scores[baseline]
+    if base.abs_err_lead <= 0:
         return baseline
-    base = scores[baseline].abs_err_lead
-    if base <= 0 or candidates[best].abs_err_lead > (1 - margin) * base:
-        return baseline
-    return best if _wins_most_folds(candidates[best], scores[baseline]) else baseline
+    clear = [name for name, s in scores.items()
+             if name != baseline and name not in REFERENCE_ONLY
+             and s.abs_err_lead <= (1 - margin) * base.abs_err_lead and _wins_most_folds(s, base)]
+    return min(clear, key=lambda n: (scores[n].abs_err_lead, scores[n].abs_err_weekly, n)) if clear else baseline
 
 
 def _wins_most_folds(candidate: Scores, baseline: Scores) -> bool:

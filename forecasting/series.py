@@ -22,12 +22,13 @@ DEFAULT_LEAD_TIME = 7
 
 def build_tasks(history: pd.DataFrame, last_day: dt.date, horizon: int, *,
                 lead_times: Mapping[int, int], closures: Mapping[int | None, list[tuple[dt.date, dt.date]]],
-                prophet_max_series: int) -> list[SeriesTask]:
+                prophet_max_series: int, groups: Mapping[int, str] | None = None) -> list[SeriesTask]:
     """One :class:`SeriesTask` per (product, warehouse) in ``history``.
 
     ``history`` has columns ``[product_id, warehouse_id, day, qty]``; ``closures`` maps a
     warehouse id (``None`` = every warehouse) to closed date ranges; ``lead_times`` maps a
-    product id to its lead time in days (default 7).
+    product id to its lead time in days (default 7); ``groups`` maps a product id to its
+    category (the group whose season ``yoy_ma`` borrows).
     """
     if history.empty:
         return []
@@ -56,7 +57,8 @@ def build_tasks(history: pd.DataFrame, last_day: dt.date, horizon: int, *,
     return [
         SeriesTask(product_id=key[0], warehouse_id=key[1], start=first_day + dt.timedelta(days=starts[key]),
                    y=y[starts[key]:], open=masks[key[1]][starts[key]:], future_open=future[key[1]],
-                   lead_time=int(lead_times.get(key[0]) or DEFAULT_LEAD_TIME), use_prophet=key in chosen)
+                   lead_time=int(lead_times.get(key[0]) or DEFAULT_LEAD_TIME), use_prophet=key in chosen,
+                   group=(groups or {}).get(key[0]))
         for key, y in dense.items()
     ]
 

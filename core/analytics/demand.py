@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.analytics import EXCLUDED_STATUSES, _read
-from core.models import Order, OrderLine
+from core.models import Order, OrderLine, Product
 from core.timeutil import local_day_start_utc, shop_tz
 
 EPOCH = dt.date(1970, 1, 1)
@@ -94,3 +94,13 @@ def demand_history(first_day: dt.date, last_day: dt.date, *, product_ids: list[i
     frame = frame.astype({"product_id": "int64", "warehouse_id": "int64", "qty": "int64"})
     frame["day"] = [EPOCH + dt.timedelta(days=int(d)) for d in frame["day"]]
     return frame.sort_values(["product_id", "warehouse_id", "day"], ignore_index=True)
+
+
+def product_groups(*, session: Session | None = None) -> dict[int, str]:
+    """``{product id: category}`` for products with a category: the groups whose totals lend a
+    seasonal shape to their sparse SKUs (coats and T-shirts move in opposite directions)."""
+    def query(s: Session) -> dict[int, str]:
+        rows = s.execute(select(Product.id, Product.category).where(Product.category.is_not(None))).all()
+        return {int(pid): str(category) for pid, category in rows if category}
+
+    return _read(session, query)

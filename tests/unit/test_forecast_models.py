@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from forecasting import models
 from forecasting.backtest import Scores, backtest, fold_origins, mase_scale, score_fold
 from forecasting.calendar import builtin_promotions, open_mask, prophet_holidays, spring_festival
 from forecasting.models import Window
-from forecasting.profile import Profile, fit_profile, shop_profiles, total_demand
+from forecasting.profile import SHOP, Profile, fit_profile, group_demand, shop_profiles, total_demand
 from forecasting.selection import select_model
 
 START = dt.date(2026, 1, 5)  # a Monday
@@ -107,6 +108,24 @@ def test_fold_boundaries_never_leak_future_data() -> None:
     assert seen == [(116, 115.0), (144, 143.0), (172, 171.0)]
 
 
+def test_last_years_window_is_a_fold_once_a_year_of_history_precedes_it() -> None:
+    # 800 days: the forecast starts on day 800, so last year's same window starts on day 436,
+    # with 436 ≥ 364 + 28 days before it for the seasonal models to use
+    assert fold_origins(800, 28, 3, min_train=28) == [436, 716, 744, 772]
+    assert fold_origins(755, 28, 3, min_train=28) == [671, 699, 727]  # 391 days before it: too few
+    assert fold_origins(800, 28, 13, min_train=28) == [436, *range(436, 800, 28)][1:]  # overlap: left out
+    y = np.arange(800, dtype=float)
+    seen: list[tuple[int, float]] = []
+
+    def spy(w: Window) -> np.ndarray:
+        seen.append((len(w.y), float(w.y.max())))
+        return np.zeros(w.horizon)
+
+    _, folds = backtest(START, y, np.ones(800, dtype=bool), {"spy": spy}, horizon=28, lead_time=7, folds=3,
+                        min_train=28)
+    assert folds == 4 and seen[0] == (436, 435.0)  # last year's fold, too, trains on its past only
+
+
 def test_backtest_scores_by_hand() -> None:
     actual = np.array([1.0, 2, 3, 4, 5, 6, 7, 10, 10, 10, 10, 10, 10, 10])
     forecast = np.full(14, 5.0)
@@ -139,6 +158,15 @@ def test_selection_ignores_a_win_from_one_lucky_fold() -> None:
     assert select_model({"ma28": baseline, "tsb": lucky}, folds=3) == "ma28"
     steady = _scores(80.0, (29.0, 25.0, 26.0))
     assert select_model({"ma28": baseline, "tsb": steady}, folds=3) == "tsb"
+
+
+def test_selection_takes_the_runner_up_when_the_best_won_one_fold_only() -> None:
+    baseline = _scores(90.0, (30.0, 30.0, 30.0))
+    lucky = _scores(60.0, (-31.0, 31.0, 2.0))  # best in total, closer in one fold only
+    steady = _scores(80.0, (29.0, 25.0, 26.0))  # 11 % better and closer in every fold
+    assert select_model({"ma28": baseline, "yoy_ma": lucky, "yoy_tsb": steady}, folds=3) == "yoy_tsb"
+    narrow = _scores(87.0, (29.0, 29.0, 29.0))  # closer in every fold, but only 3 % better
+    assert select_model({"ma28": baseline, "yoy_ma": lucky, "yoy_tsb": narrow}, folds=3) == "ma28"
 
 
 def test_selection_never_picks_the_reference_and_needs_a_backtest() -> None:
@@ -199,3 +227,54 @@ def test_shop_profiles_are_fitted_before_each_cutoff() -> None:
     final = profiles[START + dt.timedelta(days=210)]
     assert len(final.values) == 210 + 28
     assert final.values[210:217] == pytest.approx(WEEK[np.arange(210, 217) % 7], abs=1.5)
+
+
+def test_yoy_ma_lends_last_years_category_season_not_its_growth() -> None:
+    days = 500
+    then = days - models.YOY_LAG  # a year before the first day to forecast
+    reference = np.full(days, 100.0)
+    reference[then + 14:then + 21] *= 3.0  # last year, the week two weeks ahead ran at 3×
+    reference[then + 28:] *= 2.0  # and since then the category doubled
+    y = np.full(days, 2.0)  # the SKU: 2 a day, flat (its own history shows no peak yet)
+    w = Window(START, y, np.ones(days, dtype=bool), np.ones(28, dtype=bool), reference=reference)
+    forecast = models.MODELS["yoy_ma"](w)
+    # last year's factors: each day ÷ the mean of the 28 days before the horizon, a year back
+    expected = 2.0 * reference[then:then + 28] / reference[then - 28:then].mean()
+    assert forecast == pytest.approx(expected)
+    assert forecast[14:21] == pytest.approx(np.full(7, 6.0))  # the peak week: 3× the level
+    assert forecast[:14] == pytest.approx(np.full(14, 2.0))  # growth is the SKU's own: none here
+    # the flat level models get the same season; without a year of the category they stay flat
+    assert models.MODELS["yoy_tsb"](w)[14:21] / models.tsb(w)[0] == pytest.approx(np.full(7, 3.0))
+    short = Window(START, y, np.ones(days, dtype=bool), np.ones(28, dtype=bool), reference=reference[-380:])
+    assert models.MODELS["yoy_ma"](short) == pytest.approx(models.moving_average(w))
+    closed = np.ones(28, dtype=bool)
+    closed[15] = False
+    assert models.MODELS["yoy_croston"](replace(w, future_open=closed))[15] == 0.0
+
+
+def test_backtest_cuts_the_reference_at_each_fold_origin() -> None:
+    y = np.arange(200, dtype=float)
+    reference = np.arange(-50, 200, dtype=float)  # starts 50 days before the series; value = day index
+    seen: list[tuple[int, float]] = []
+
+    def spy(w: Window) -> np.ndarray:
+        assert w.reference is not None
+        seen.append((len(w.reference), float(w.reference[-1])))
+        return np.zeros(w.horizon)
+
+    backtest(START, y, np.ones(200, dtype=bool), {"spy": spy}, horizon=28, lead_time=7, folds=3, min_train=28,
+             reference=reference)
+    # each fold's reference ends on the day before its origin, exactly like its ``y``
+    assert seen == [(166, 115.0), (194, 143.0), (222, 171.0)]
+
+
+def test_group_demand_sums_categories_and_drops_thin_ones() -> None:
+    last = START + dt.timedelta(days=9)
+    series = [("coats", START, np.full(10, 3.0)), ("coats", START + dt.timedelta(days=5), np.full(5, 1.0)),
+              ("tees", START, np.full(10, 0.5)), (None, START + dt.timedelta(days=2), np.full(8, 4.0))]
+    groups = group_demand(series, last)
+    assert set(groups) == {SHOP, "coats"}  # tees sell 0.5 a day: too thin a season to lend
+    assert groups["coats"].values.tolist() == [3.0] * 5 + [4.0] * 5
+    assert groups[SHOP].values.tolist() == [3.5, 3.5] + [7.5] * 3 + [8.5] * 5
+    assert groups["coats"].ending(START + dt.timedelta(days=3)).tolist() == [3.0] * 4
+    assert groups["coats"].ending(START - dt.timedelta(days=1)) is None

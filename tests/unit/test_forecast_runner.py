@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from forecasting import runner
+from forecasting.profile import SHOP, GroupDemand
 from forecasting.runner import RunConfig, SeriesTask, prophet_series, run_all, run_series
 from forecasting.series import build_tasks
 
@@ -54,6 +56,26 @@ def test_series_result_carries_backtest_and_interval() -> None:
     assert set(result.scores) == {"ma28", "snaive", "croston", "tsb"}
     assert (result.lower <= result.yhat).all() and (result.yhat <= result.upper).all()
     assert result.sigma_lead_time >= np.sqrt(7) * result.sigma_daily - 1e-9
+
+
+def test_a_seasonal_sku_gets_its_categorys_season_from_last_year() -> None:
+    days = 800
+    t = np.arange(days + 28)
+    category = 100 * (1 + 0.5 * np.sin(2 * np.pi * t / 364))  # the same season every year
+    sku = 0.05 * category[:days]  # the SKU sells a steady 5 % of its category
+    task = SeriesTask(product_id=1, warehouse_id=1, start=START, y=sku, open=np.ones(days, dtype=bool),
+                      future_open=np.ones(28, dtype=bool), lead_time=14, group="coats")
+    config = RunConfig(groups={"coats": GroupDemand(START, category[:days]), SHOP: GroupDemand(START, np.ones(days))})
+    result = run_series(task, config)
+    # the seasonal level models replace the flat ones, and the moving average (lagging the
+    # season by two weeks) loses every fold to the one that follows last year's season exactly
+    assert set(result.scores) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb"}
+    assert result.model == "yoy_ma"
+    np.testing.assert_allclose(result.yhat, 0.05 * category[days:])
+    # the shop's total stands in for a category without one; no group history at all: flat models
+    assert result.scores == run_series(replace(task, group="tees"), replace(
+        config, groups={SHOP: config.groups["coats"]})).scores
+    assert set(run_series(task, RunConfig()).scores) == {"ma28", "snaive", "croston", "tsb"}
 
 
 def test_process_pool_matches_inline(monkeypatch: pytest.MonkeyPatch, page_as_main: None) -> None:

@@ -13,6 +13,7 @@ from core import i18n
 from core.permissions import ROLES
 from core.reference import CHANNELS
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
+from forecasting.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 UI_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
@@ -93,3 +94,8 @@ def test_format_money_and_time() -> None:
     assert i18n.format_money(None, "CNY") == ""
     assert i18n.format_time(dt.datetime(2026, 3, 10, 15, 59)) == "2026-03-10 23:59"  # UTC → Asia/Shanghai
     assert i18n.format_time(None) == ""
+
+
+def test_every_forecast_model_has_a_name_in_both_languages() -> None:
+    for lang in i18n.LANGUAGES:
+        assert [m for m in MODELS if not i18n.has_key(f"plan.model.{m}", lang)] == [], lang
