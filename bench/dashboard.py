@@ -15,7 +15,10 @@ Figures per backend (milliseconds, median of ``--repeat`` warm runs):
 - ``render_ms``: AppTest run of the page with empty Streamlit caches (queries included);
 - ``refresh_ms``: incremental refresh after ``--new-orders`` orders entered through the order
   service (on a copy, so the cache stays clean), and ``fresh_check_ms``, the cost of finding
-  that nothing changed.
+  that nothing changed;
+- ``new_day_refresh_ms``: the first refresh of a new local day with nothing written — it
+  rescores every customer's R (simulated on the same copy by dating the stored scores back a
+  day).
 Prints one JSON line.
 
     python bench/dashboard.py [--orders 1000000] [--seed 42] [--repeat 3] [--pg-url URL [--pg-only]] [--no-raw]
@@ -24,6 +27,7 @@ Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -38,12 +42,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text, update  # noqa: E402
 
 from core import db, refdata  # noqa: E402
 from core.analytics import dashboards, summary  # noqa: E402
 from core.analytics.filters import Filters  # noqa: E402
-from core.models import Order, Product  # noqa: E402
+from core.models import AggCustomerScore, Order, Product  # noqa: E402
 from core.permissions import Actor  # noqa: E402
 from core.reference import seed_reference  # noqa: E402
 from core.schema import upgrade  # noqa: E402
@@ -147,6 +151,18 @@ def _refresh_after_orders(url: str, n: int) -> tuple[float, float]:
     return round(refresh, 1), _ms(summary.is_current, 5)
 
 
+def _new_day_refresh(url: str) -> float:
+    """ms of the refresh a new local day triggers when nothing was written: the stored RFM
+    scores are yesterday's, so every customer is rescored."""
+    _use(url)
+    with db.transaction() as s:
+        s.execute(update(AggCustomerScore).values(as_of=local_today() - dt.timedelta(days=1)))
+    assert not summary.is_current()
+    started = time.perf_counter()
+    summary.refresh()
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def _measure(url: str, args: argparse.Namespace, scratch: Callable[[], tuple[str, Callable[[], None]]]
              ) -> dict[str, Any]:
     build = _ensure_demo(url, args.orders, args.seed)
@@ -167,6 +183,7 @@ def _measure(url: str, args: argparse.Namespace, scratch: Callable[[], tuple[str
     copy, cleanup = scratch()
     try:
         out["refresh_ms"], out["fresh_check_ms"] = _refresh_after_orders(copy, args.new_orders)
+        out["new_day_refresh_ms"] = _new_day_refresh(copy)
     finally:
         cleanup()
     return out

@@ -14,8 +14,10 @@ the look-back covers transactions that were still open at the last refresh (Post
 in any order). A changed timezone or aggregation logic, or a first run, rebuilds everything.
 
 Dashboards call :func:`refresh_if_stale` before reading: it compares the data version (the
-audit log, bumped by every write service) with the one the summaries were built at, so an
-unchanged database costs two indexed reads. ``oms refresh`` runs the same refresh from cron.
+audit log, bumped by every write service) with the one the summaries were built at, and checks
+that the customers' RFM scores are as of today (R moves with the calendar, so the first view
+of a day rescores), so an unchanged database costs three indexed reads. ``oms refresh`` runs
+the same refresh from cron.
 We chose this over a hook in the order services because returns, stock movements, imports
 and the demo loader change the same numbers, and the order hot path stays untouched.
 """
@@ -39,7 +41,7 @@ from core.analytics.summary import customers, daily, stock
 from core.analytics.summary.facts import Context
 from core.db import read_only, unit_of_work
 from core.models import AggState, AuditLog, Order, StockMovement
-from core.timeutil import local_day_start_utc, to_local, utcnow
+from core.timeutil import local_day_start_utc, local_today, to_local, utcnow
 
 LOGIC_VERSION = 1  # bump when an aggregation changes meaning: the next refresh rebuilds all
 STATE = "summary"
@@ -85,15 +87,18 @@ def _compatible(state: AggState | None) -> bool:
             and state.logic_version == LOGIC_VERSION)
 
 
-def _is_current(state: AggState | None, audit_id: int) -> bool:
-    return _compatible(state) and state is not None and state.audit_id == audit_id
+def _is_current(session: Session, state: AggState | None, audit_id: int, today: dt.date) -> bool:
+    return (_compatible(state) and state is not None and state.audit_id == audit_id
+            and customers.scored_on(session, today))
 
 
 @read_only
 def is_current(session: Session) -> bool:
-    """True when the summaries reflect the latest write (two indexed reads)."""
+    """True when the summaries reflect the latest write and the scores are today's (three
+    indexed reads)."""
     state = session.get(AggState, STATE)
-    return _is_current(state, int(session.execute(select(func.max(AuditLog.id))).scalar_one() or 0))
+    return _is_current(session, state, int(session.execute(select(func.max(AuditLog.id))).scalar_one() or 0),
+                       local_today())
 
 
 def refresh_if_stale(progress: Progress | None = None) -> RefreshResult | None:
@@ -170,7 +175,7 @@ def _everything(session: Session) -> _Work:
 
 RAW_TABLES = ("orders", "order_lines", "products", "customers", "stock_movements")
 SUMMARY_TABLES: tuple[Table, ...] = (*daily.BUILDERS, customers.CUSTOMERS, customers.MONTHS, customers.COHORTS,
-                                     stock.STOCK)
+                                     customers.SCORES, customers.QUINTILE_EDGES, stock.STOCK)
 
 
 @unit_of_work
@@ -186,7 +191,8 @@ def refresh(session: Session, *, full: bool = False, progress: Progress | None =
         session.execute(text("LOCK TABLE agg_state IN EXCLUSIVE MODE"))  # readers still read
     state = session.get(AggState, STATE)
     audit_id, order_id, movement_id = _versions(session)
-    if not full and _is_current(state, audit_id):
+    today = _local_day(clock)
+    if not full and _is_current(session, state, audit_id, today):
         return RefreshResult(True, False, 0, 0, 0, round(time.perf_counter() - started, 3))
     work = _changes(session, state, order_id) if not full and state is not None and _compatible(state) else None
     rebuild_all = work is None
@@ -205,9 +211,9 @@ def refresh(session: Session, *, full: bool = False, progress: Progress | None =
         daily.rebuild_days(session, ctx, first, last, bounds, replace=not rebuild_all)
     report(0.65, "customers and cohorts")
     if rebuild_all:
-        customers.rebuild_all(session, ctx)
-    elif work.customers:
-        customers.rebuild(session, ctx, work.customers)
+        customers.rebuild_all(session, ctx, today)
+    else:
+        customers.rebuild(session, ctx, work.customers or [], today)
     report(0.85, "stock by day")
     if rebuild_all or work.pairs:
         stock.rebuild(session, ctx, None if rebuild_all else work.pairs, None if rebuild_all else work.stock_from)

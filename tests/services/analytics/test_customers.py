@@ -10,10 +10,13 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from core import db
 from core.analytics import customers as cu
+from core.analytics import summary
 from core.analytics.filters import Filters
+from core.analytics.summary.customers import scored_on, stored_quintiles
 from core.geo import REGION_OF_PROVINCE
-from core.timeutil import shop_tz
+from core.timeutil import local_today, shop_tz
 from tests.analytics_support import Raw, dsum, last_day, money_close
 
 
@@ -67,6 +70,79 @@ def test_rfm_segments_match_pandas(demo: Raw, case: dict) -> None:
         assert segments.at[name, "customers"] == len(part), name
         assert money_close(segments.at[name, "net_sales"], dsum(part["net"]), 2), name
     grid = cu.score_grid(profile).set_index(["r", "f"])["customers"]
+    assert grid.to_dict() == {(r, fr): int(((want["r"] == r) & (want["f"] == fr)).sum())
+                              for r in range(1, 6) for fr in range(1, 6)}
+
+
+def _stored_cases(today: dt.date) -> list[Filters]:
+    """Ranges over the stored scores: everyone, whole months with partial months at both ends
+    (filtered too), a range inside one month, two partial months, exactly whole months."""
+    month = today.replace(day=1)
+    three_back = (month - dt.timedelta(days=80)).replace(day=1)
+    return [
+        Filters.last(730, today),
+        Filters.last(400, today),
+        Filters(three_back - dt.timedelta(days=200), month - dt.timedelta(days=3), channels=("TMALL", "DOUYIN"),
+                regions=("华东", "华北")),
+        Filters(three_back + dt.timedelta(days=3), three_back + dt.timedelta(days=20)),
+        Filters(three_back + dt.timedelta(days=20), three_back + dt.timedelta(days=40)),
+        Filters(three_back, month - dt.timedelta(days=1), regions=("华南",)),
+    ]
+
+
+def _profile_table(profile: pd.DataFrame) -> dict[tuple, tuple[int, int, Decimal]]:
+    """(r, f, province, channel id) → (customers, orders, net sales) of a profile."""
+    return {(int(r.r), int(r.f), r.province, int(r.channel_id)): (int(r.customers), int(r.orders), r.net_sales)
+            for r in profile.itertuples(index=False)}
+
+
+def _same_profile(got: dict[tuple, tuple[int, int, Decimal]], want: dict[tuple, tuple[int, int, Decimal]]) -> None:
+    """Same cells and counts; money to the cent (sums of pro-rata amounts may round apart)."""
+    assert {k: v[:2] for k, v in got.items()} == {k: v[:2] for k, v in want.items()}
+    assert all(money_close(got[k][2], want[k][2], 2) for k in got)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_stored_scores_match_pandas_and_scoring_everyone(demo: Raw, case: int) -> None:
+    """Today's scores come from agg_customer_scores (whole months) plus the customers of the
+    partial months at the ends: the same profile as scoring every customer, and as pandas."""
+    today = local_today()
+    summary.refresh_if_stale()  # the shared demo may have been scored on an earlier day
+    with db.transaction(readonly=True) as s:
+        assert scored_on(s, today)
+    f = _stored_cases(today)[case]
+    stored = cu.rfm_profile(f, today)
+    with summary.raw_source():  # raw mode scores every customer from the raw tables
+        scanned = cu.rfm_profile(f, today)
+    _same_profile(_profile_table(stored), _profile_table(scanned))
+    want = _chosen(_people(demo, today), f)
+    assert int(stored["customers"].sum()) == len(want) > 0
+    channel_ids = dict(zip(demo.channels["channel_code"], demo.channels["channel_id"], strict=True))
+    cells = want.groupby(["r", "f", "province", "channel_code"]).agg(n=("code", "size"), orders=("orders", "sum"),
+                                                                     net=("net", dsum))
+    _same_profile(_profile_table(stored), {(r, fr, p, channel_ids[c]): (int(row.n), int(row.orders), row.net)
+                                           for (r, fr, p, c), row in cells.iterrows()})
+
+
+def test_stored_quintile_edges_match_pandas(demo: Raw) -> None:
+    """The M score's edges as the refresh stored them = computed from the raw tables = pandas."""
+    ranked = sorted(_people(demo, last_day(demo))["net"])
+    want = [ranked[max(0, math.ceil(len(ranked) * q / 5) - 1)] for q in (1, 2, 3, 4)]
+    with db.transaction(readonly=True) as s:
+        stored = stored_quintiles(s)
+    assert stored is not None and cu.m_thresholds() == stored
+    with summary.raw_source():
+        computed = cu.m_thresholds()
+    assert len(stored) == len(computed) == 4
+    assert all(money_close(a, b) and money_close(a, w) for a, b, w in zip(stored, computed, want, strict=True))
+
+
+def test_scores_of_another_day_are_computed_from_the_customers(demo: Raw) -> None:
+    """Asking for another day than the stored one (a report for a past day) scores everyone."""
+    other = local_today() - dt.timedelta(days=45)
+    f = Filters.last(730, other)
+    want = _chosen(_people(demo, other), f)
+    grid = cu.score_grid(cu.rfm_profile(f, other)).set_index(["r", "f"])["customers"]
     assert grid.to_dict() == {(r, fr): int(((want["r"] == r) & (want["f"] == fr)).sum())
                               for r in range(1, 6) for fr in range(1, 6)}
 

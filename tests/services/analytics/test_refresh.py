@@ -14,11 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from core import audit, db, stock
-from core.analytics import sales, summary
+from core.analytics import customers, sales, summary
 from core.analytics.filters import Filters
 from core.analytics.summary import SUMMARY_TABLES
 from core.cli import main
-from core.models import AggSalesDaily, AggSalesHourly, Order, Product, Warehouse
+from core.models import (
+    AggCustomerQuintile,
+    AggCustomerScore,
+    AggSalesDaily,
+    AggSalesHourly,
+    Order,
+    Product,
+    Warehouse,
+)
 from core.services import aftersales
 from core.services.aftersales import RMALine, RMARequest
 from core.services.orders import create_order, transition
@@ -185,6 +193,65 @@ def test_concurrent_refreshes_do_not_double_count(shop: dict[str, Any]) -> None:
     before = _snapshot()
     summary.refresh(full=True)
     assert before == _snapshot()
+
+
+def _scores() -> list[tuple]:
+    with db.transaction() as s:
+        return [tuple(r) for r in s.execute(select(AggCustomerScore.as_of, AggCustomerScore.r, AggCustomerScore.f,
+                                                   AggCustomerScore.customers, AggCustomerScore.orders)
+                                            .order_by(AggCustomerScore.r, AggCustomerScore.f)).all()]
+
+
+def test_customer_scores_move_with_orders_and_with_the_day(shop: dict[str, Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores are kept as of the refresh's local day: a new order moves its customer by
+    difference; the next day makes the summaries stale without any write, and the refresh
+    rescores everyone (R drops as days pass) without rebuilding anything else."""
+    today = shop["today"]
+    create_order(order_input(("TEA-1", 1), placed_at=_local(today - dt.timedelta(days=40), 10, 0)), CLERK)
+    create_order(order_input(("TEA-1", 1), phone="13900139000", customer_name="李四",
+                             placed_at=_local(today - dt.timedelta(days=5), 10, 0)), CLERK)
+    summary.refresh()
+    assert _scores() == [(today, 4, 1, 1, 1), (today, 5, 1, 1, 1)]
+    create_order(order_input(("CUP-1", 1)), CLERK)  # 张三 again, today: R4 F1 → R5 F2
+    assert not summary.refresh().full
+    assert _scores() == [(today, 5, 1, 1, 1), (today, 5, 2, 1, 2)]
+    assert customers.m_thresholds() == (Decimal("10.00"),) * 2 + (Decimal("40.00"),) * 2  # 10 and 10 + 30
+    patched = _snapshot()
+    summary.refresh(full=True)
+    assert patched == _snapshot()
+
+    later = today + dt.timedelta(days=28)  # 李四's last order is now 33 days old: R5 → R4
+    real_utcnow = summary.utcnow
+    monkeypatch.setattr(summary, "utcnow", lambda: real_utcnow() + dt.timedelta(days=28))
+    monkeypatch.setattr(summary, "local_today", lambda: later)
+    assert not summary.is_current()
+    result = summary.refresh_if_stale()
+    assert result is not None and not result.full and not result.skipped
+    assert _scores() == [(later, 4, 1, 1, 1), (later, 5, 2, 1, 2)]
+    assert summary.is_current() and summary.refresh().skipped
+    keys = ["r", "f", "province", "channel_id"]
+    profile = customers.rfm_profile(Filters.last(730, later), later).sort_values(keys, ignore_index=True)
+    with summary.raw_source():
+        scanned = customers.rfm_profile(Filters.last(730, later), later).sort_values(keys, ignore_index=True)
+    assert profile.equals(scanned)
+    # yesterday's scores are not used for another day: that is scored from the customers
+    assert customers.score_grid(customers.rfm_profile(Filters.last(730, today), today)).set_index(
+        ["r", "f"]).at[(5, 1), "customers"] == 1
+
+
+def test_quintile_edges_are_computed_until_a_refresh_stores_them(shop: dict[str, Any]) -> None:
+    """A database migrated to 0008 has customers but no stored edges yet: M is computed."""
+    create_order(order_input(("TEA-1", 2)), CLERK)
+    summary.refresh()
+    with db.transaction() as s:
+        s.execute(AggCustomerQuintile.__table__.delete())
+    assert customers.m_thresholds() == (Decimal("20.00"),) * 4
+    create_order(order_input(("TEA-1", 1), phone="13900139000", customer_name="李四"), CLERK)
+    summary.refresh()
+    with db.transaction() as s:
+        assert s.execute(select(AggCustomerQuintile.net_sales).order_by(AggCustomerQuintile.quintile)
+                         ).scalars().all() == [Decimal("10.00")] * 2 + [Decimal("20.00")] * 2
 
 
 def test_oms_refresh_command(shop: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
