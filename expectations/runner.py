@@ -25,6 +25,7 @@ import pandas as pd
 
 _lock = threading.Lock()
 _batch_definition: Any = None
+_CHECK = "oms_check"  # meta key numbering a suite's checks, to match GX's results back to them
 
 
 def gx() -> Any:
@@ -135,25 +136,60 @@ def _columns(kwargs: dict[str, Any]) -> tuple[str, ...]:
     return tuple(kwargs.get("column_list", ()))
 
 
+def _complete_needed(check: Any, success: bool) -> bool:
+    """Whether a check's quick (``BOOLEAN_ONLY``) outcome is not the whole result: it failed
+    (its failing rows are wanted), it is not a row-by-row expectation (an aggregate reports an
+    observed value), or it tolerates some failing rows (``mostly``), whose count is reported."""
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
+
+    row_wise = isinstance(check, ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation)
+    mostly = getattr(check, "mostly", None)
+    return not success or not row_wise or (mostly is not None and mostly < 1)
+
+
+def _run(name: str, checks: list[Any], narrow: pd.DataFrame, result_format: dict[str, Any]) -> list[Any]:
+    suite = gx().ExpectationSuite(name=name, expectations=checks)
+    batch = _batch_def().get_batch(batch_parameters={"dataframe": narrow})
+    outcome = batch.validate(suite, result_format=result_format)
+    for r in outcome.results:
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(f"{name}: {r.expectation_config.type} failed to run: "
+                               f"{r.exception_info.get('exception_message')}")
+    return list(outcome.results)
+
+
 def validate(name: str, frame: pd.DataFrame, build: Callable[[Any], list[Any]],
              index_columns: list[str]) -> SuiteResult:
     """Validate ``frame`` with the suite ``build(gxe)`` returns; failing rows are identified by
-    ``index_columns`` (e.g. the source row number, or SKU × warehouse)."""
+    ``index_columns`` (e.g. the source row number, or SKU × warehouse).
+
+    Two passes: every check runs with ``BOOLEAN_ONLY`` (pass/fail), then only the checks whose
+    outcome needs more (see :func:`_complete_needed`: typically the failing ones) run again
+    with ``COMPLETE`` to list their failing rows. A passing row-wise check's full result is
+    known without asking (no failing rows, every row counted), and ``COMPLETE`` costs GX
+    about twice as much per check (≈0.3 s of 0.7 s for a clean 100k-line import).
+    """
     gxe = expectations()
     checks = build(gxe)
-    suite = gx().ExpectationSuite(name=name, expectations=checks)
+    for i, check in enumerate(checks):  # results come back in GX's order, not the suite's
+        check.meta = {**(check.meta or {}), _CHECK: i}
     used = dict.fromkeys([*index_columns, *(c for e in checks for c in _columns(e.configuration.kwargs))])
     narrow = frame[[c for c in used if c in frame.columns]]  # GX copies the frame per metric: pass what it checks
     with _lock:
-        batch = _batch_def().get_batch(batch_parameters={"dataframe": narrow})
-        outcome = batch.validate(suite, result_format={"result_format": "COMPLETE",
-                                                       "unexpected_index_column_names": index_columns})
+        quick = _run(name, checks, narrow, {"result_format": "BOOLEAN_ONLY"})
+        again = [checks[r.expectation_config.meta[_CHECK]] for r in quick
+                 if _complete_needed(checks[r.expectation_config.meta[_CHECK]], bool(r.success))]
+        complete = _run(name, again, narrow, {"result_format": "COMPLETE",
+                                              "unexpected_index_column_names": index_columns}) if again else []
+    full = {r.expectation_config.meta[_CHECK]: r for r in complete}
     results = []
-    for r in outcome.results:
+    for r in (full.get(q.expectation_config.meta[_CHECK], q) for q in quick):
         config = r.expectation_config
         meta = config.meta or {}
-        if r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{name}: {config.type} failed to run: {r.exception_info.get('exception_message')}")
         failing = pd.DataFrame(r.result.get("unexpected_index_list") or [],
                                columns=None if r.result.get("unexpected_index_list") else index_columns)
         failing = failing[[*index_columns, *(c for c in failing.columns if c not in index_columns)]]

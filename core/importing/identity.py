@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from core.geo import normalise_province
-from core.importing.bulk import insert_columns
+from core.importing.bulk import Same, insert_columns
 from core.models import Customer, CustomerIdentity
 from core.numbering import reserve_values
 from core.timeutil import utcnow
@@ -42,7 +42,7 @@ def chunks(values: Iterable[object], size: int = CHUNK) -> Iterator[list[object]
         yield batch
 
 
-@dataclass
+@dataclass(slots=True)
 class _Person:
     name: str | None
     phone: str | None
@@ -64,21 +64,23 @@ class Resolution:
 
 
 def _group(people: pd.DataFrame) -> tuple[list[int], list[_Person]]:
-    """Assign each input row to a person, joining rows that share an account, phone or e-mail."""
-    by_key: dict[object, int] = {}
+    """Assign each input row to a person, joining rows that share an account, phone or e-mail
+    (tried in that order). One dict per kind of key: this loop runs once per order of a file."""
+    by_account: dict[tuple[int, str], int] = {}
+    by_phone: dict[str, int] = {}
+    by_email: dict[str, int] = {}
     persons: list[_Person] = []
     owner: list[int] = []
     cols = [people[c].tolist() for c in ("row", "name", "phone", "email", "buyer_id", "channel_id", "province",
                                          "city", "district", "address")]
     for row, name, phone, email, buyer, channel, province, city, district, address in zip(*cols, strict=True):
         account = (int(channel), str(buyer)) if buyer and channel is not None else None
-        keys = [k for k in (account, ("phone", phone) if phone else None, ("email", email) if email else None) if k]
-        pid = -1
-        for k in keys:
-            if k in by_key:
-                pid = by_key[k]
-                break
-        if pid < 0:
+        pid = by_account.get(account) if account else None
+        if pid is None and phone:
+            pid = by_phone.get(phone)
+        if pid is None and email:
+            pid = by_email.get(email)
+        if pid is None:
             pid = len(persons)
             persons.append(_Person(name, phone, email, set(), (province, city, district, address), int(row)))
         else:
@@ -86,8 +88,11 @@ def _group(people: pd.DataFrame) -> tuple[list[int], list[_Person]]:
             p.phone, p.email, p.name = p.phone or phone, p.email or email, p.name or name
         if account:
             persons[pid].accounts.add(account)
-        for k in keys:
-            by_key.setdefault(k, pid)
+            by_account.setdefault(account, pid)
+        if phone:
+            by_phone.setdefault(phone, pid)
+        if email:
+            by_email.setdefault(email, pid)
         owner.append(pid)
     return owner, persons
 
@@ -144,7 +149,7 @@ def _create(session: Session, persons: list[_Person]) -> int:
         "phone": [p.phone for p in new], "email": [p.email for p in new],
         "province": [provinces[p.address[0]] for p in new], "city": [p.address[1] for p in new],
         "district": [p.address[2] for p in new], "address": [p.address[3] for p in new],
-        "tier": ["normal"] * len(new), "tags": [[]] * len(new), "created_at": [now] * len(new),
+        "tier": Same("normal"), "tags": Same([]), "created_at": Same(now),
     })
     for start in range(0, len(new), CHUNK):  # ids by (unique) code: cheaper than RETURNING in bulk
         part = new[start:start + CHUNK]

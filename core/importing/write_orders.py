@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from core import stock
 from core.errors import Conflict, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
-from core.importing.bulk import Cents, insert_columns
+from core.importing.bulk import Cents, Same, insert_columns
 from core.models import Order, OrderEvent, OrderLine, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
@@ -58,6 +59,14 @@ def _opt(value: Any) -> Any:
 def order_heads(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per order (its first line's row), in file order."""
     return rows.drop_duplicates("_okey", keep="first")
+
+
+def per_line(rows: pd.DataFrame, per_order: list[Any]) -> np.ndarray:
+    """``per_order`` (aligned with :func:`order_heads`) spread over the lines of each order:
+    orders are numbered in order of first appearance, as ``order_heads`` keeps them, so this
+    is one array take instead of a dict look-up per line."""
+    positions, _ = pd.factorize(rows["_okey"])
+    return np.asarray(per_order)[positions]
 
 
 def _warehouses(heads: pd.DataFrame, ref: RefData) -> list[int]:
@@ -102,7 +111,7 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     n = len(heads)
     now = utcnow()
     counters = reserve_values(session, "SO", n)
-    local_day = heads["placed_at_v"].dt.tz_localize("UTC").dt.tz_convert(shop_tz().key).dt.strftime("%Y%m%d")
+    local_day = heads["placed_at_v"].dt.tz_localize("UTC").dt.tz_convert(shop_tz().key).dt.strftime("%Y%m%d").tolist()
     numbers = [f"SO{day}-{c:06d}" for day, c in zip(local_day, counters, strict=True)]
     wh_ids = _warehouses(heads, ref)
     status = heads["_target"]
@@ -123,7 +132,7 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         "ship_province": heads["province"].map(
             {v: normalise_province(v) for v in heads["province"].dropna().unique()}),
         "ship_city": _values(heads["city"]), "ship_district": _values(heads["district"]),
-        "ship_address": _values(heads["address"]), "warehouse_id": wh_ids, "priority": [0] * n,
+        "ship_address": _values(heads["address"]), "warehouse_id": wh_ids, "priority": Same(0),
         "subtotal": Cents(heads["_subtotal"]), "discount": Cents(heads["_order_disc"]),
         "shipping_fee": Cents(heads["_shipping"]), "total": Cents(heads["_total"]), "placed_at": placed,
         "approved_at": heads["approved_at_v"].where(heads["approved_at_v"].notna(), placed).where(~cancelled),
@@ -132,8 +141,8 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         "completed_at": delivered_at.where(delivered_at.notna(), ship_at).where(status.eq("completed")),
         "cancelled_at": heads["cancelled_at_v"].where(heads["cancelled_at_v"].notna(), placed).where(cancelled),
         "due_by": due, "carrier": _values(heads["carrier"]), "tracking_no": _values(heads["tracking_no"]),
-        "note": _values(heads["note"]), "created_by": [actor.username] * n, "updated_at": [now] * n,
-        "version": [1] * n,
+        "note": _values(heads["note"]), "created_by": Same(actor.username), "updated_at": Same(now),
+        "version": Same(1),
     })
     progress(0.4)
     id_by_number: dict[str, int] = {}
@@ -141,24 +150,22 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         part = numbers[start:start + CHUNK]
         id_by_number.update(conn.execute(select(_O.c.number, _O.c.id).where(_O.c.number.in_(part))).all())
     order_ids = [id_by_number[x] for x in numbers]
-    id_of = dict(zip(heads["_okey"], order_ids, strict=True))
-    wh_of = dict(zip(heads["_okey"], wh_ids, strict=True))
-    line_orders = rows["_okey"].map(id_of)
+    line_orders = pd.Series(per_line(rows, order_ids), index=rows.index)
     line_shipped = rows["_target"].isin(SHIPPED)
     qty = rows["qty_v"].astype("int64")
-    line_wh = rows["_okey"].map(wh_of).tolist()
+    line_wh = per_line(rows, wh_ids).tolist()
     line_product = rows["sku"].map(product_ids).tolist()
     insert_columns(conn, _L, {
         "order_id": line_orders.tolist(), "line_no": (rows.groupby("_okey", sort=False).cumcount() + 1).tolist(),
         "product_id": line_product, "qty": qty.tolist(),
         "unit_price": Cents(rows["_unit_price"]), "discount": Cents(rows["_disc"]),
-        "line_total": Cents(rows["_line_total"]), "warehouse_id": line_wh, "qty_reserved": [0] * len(rows),
-        "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": [0] * len(rows),
+        "line_total": Cents(rows["_line_total"]), "warehouse_id": line_wh, "qty_reserved": Same(0),
+        "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": Same(0),
     })
     progress(0.85)
     insert_columns(conn, _E, {
-        "order_id": order_ids, "at": placed, "actor": [actor.username] * n, "from_status": [None] * n,
-        "to_status": status.tolist(), "note": [note] * n,
+        "order_id": order_ids, "at": placed, "actor": Same(actor.username), "from_status": Same(None),
+        "to_status": status.tolist(), "note": Same(note),
     })
     movements = 0
     if deduct_stock:

@@ -33,6 +33,7 @@ from core import audit
 from core.db import read_only, transaction, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, OMSError, ValidationError
 from core.importing import profile as profiles
+from core.importing.bulk import roomy_cache
 from core.importing.fields import FIELDS, HISTORICAL, KINDS
 from core.importing.identity import resolve
 from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, issues_frame
@@ -40,7 +41,7 @@ from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_o
 from core.importing.profile import Profile
 from core.importing.reader import RawTable, SourceFile, read_table
 from core.importing.write_master import create_missing_products, write_customers, write_products, write_stock
-from core.importing.write_orders import order_heads, shortfalls, write_history, write_open
+from core.importing.write_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.models import Channel, DQRun, ImportBatch, ImportError_, ImportProfile
 from core.permissions import Actor, require
 from core.timeutil import utcnow
@@ -284,7 +285,7 @@ def _commit(session: Session, p: Prepared, names: tuple[str, ...], sha: str, act
     else:
         status = "partial" if has_errors else "imported"
         try:
-            with session.begin_nested():
+            with roomy_cache(session.connection()), session.begin_nested():
                 outcome = _write(session, p, accepted, batch_id, actor, progress)
                 if outcome.failed and options.on_error == "reject":
                     raise _Refused(outcome.failed)
@@ -429,7 +430,7 @@ def _write_orders(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: i
     heads = order_heads(rows)
     people = _people(heads, p)
     resolution = resolve(session, people, {c.id: c.code for c in p.ref.channels.values()})
-    rows = rows.assign(customer_id=rows["_okey"].map(dict(zip(heads["_okey"], resolution.customer_ids, strict=True))))
+    rows = rows.assign(customer_id=per_line(rows, resolution.customer_ids))
     note = f"imported: batch #{batch_id} ({p.options.profile.name or 'profile'})"
     n_hist = int(historical.sum())
     share = n_hist / max(len(rows), 1)

@@ -113,3 +113,32 @@ def test_permissions(db_url: str) -> None:
     with pytest.raises(PermissionDenied):
         data_quality.list_runs(WAREHOUSE)
     assert data_quality.run_checks(MANAGER).success  # an empty shop is consistent too
+
+
+def test_the_runner_lists_failing_rows_and_observed_values_after_its_quick_pass() -> None:
+    """``validate`` asks GX only pass/fail first; failing, aggregate and ``mostly`` checks get
+    their complete result (failing rows, observed value, counts) from a second pass."""
+    import pandas as pd
+
+    from expectations.runner import validate
+
+    frame = pd.DataFrame({"row": [2, 3, 4, 5], "qty": [1.0, -2.0, 3.0, None], "ok": [True, True, False, True]})
+
+    def build(gxe: object) -> list[object]:
+        return [
+            gxe.ExpectColumnValuesToBeBetween(column="qty", min_value=0, meta={"code": "negative", "field": "qty"}),
+            gxe.ExpectColumnValuesToBeInSet(column="ok", value_set=[True], mostly=0.5, meta={"code": "flag"}),
+            gxe.ExpectColumnValuesToNotBeNull(column="row", meta={"code": "required"}),
+            gxe.ExpectColumnMeanToBeBetween(column="qty", min_value=0, max_value=5, meta={"code": "mean"}),
+        ]
+
+    result = validate("t", frame, build, ["row"])
+    by_code = {r.code: r for r in result.results}
+    assert set(by_code) == {"negative", "flag", "required", "mean"}
+    assert not by_code["negative"].success and by_code["negative"].unexpected_count == 1
+    assert by_code["negative"].failing["row"].tolist() == [3]
+    assert by_code["flag"].success and by_code["flag"].unexpected_count == 1  # mostly: counted, not failed
+    assert by_code["required"].success and by_code["required"].unexpected_count == 0
+    assert by_code["required"].element_count == 4 and by_code["required"].failing.empty
+    assert by_code["mean"].success and by_code["mean"].observed == pytest.approx(2 / 3)
+    assert not result.success

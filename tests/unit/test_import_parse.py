@@ -91,3 +91,33 @@ def test_headers_are_recognised_for_a_new_profile() -> None:
                              "sku": "商品编码", "qty": "购买数量", "line_total": "实付金额",
                              "placed_at": "订单创建时间", "note": "备注"}
     assert guess_column("stock", "qty", ["SKU", "盘点数量"]) == "盘点数量"
+
+
+def test_bulk_same_value_is_converted_once_per_column() -> None:
+    """``bulk.Same`` stands for one value on every row, converted like a per-row value."""
+    import datetime as dt
+
+    from sqlalchemy import create_engine
+
+    from core.importing import bulk
+    from core.models import Customer
+
+    dialect = create_engine("sqlite://").dialect
+    table = Customer.__table__
+    when = dt.datetime(2025, 1, 2, 3, 4, 5)
+    assert bulk._column(table, "created_at", bulk.Same(when), dialect, 3) == \
+        bulk._column(table, "created_at", [when] * 3, dialect, 3)
+    assert bulk._column(table, "tags", bulk.Same([]), dialect, 2) == ["[]", "[]"]
+    assert bulk._column(table, "email", bulk.Same(None), dialect, 2) == [None, None]
+
+
+def test_roomy_cache_is_restored_after_the_import_writes() -> None:
+    from sqlalchemy import create_engine
+
+    from core.importing import bulk
+
+    with create_engine("sqlite://").connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        with bulk.roomy_cache(conn):
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -bulk.IMPORT_CACHE_KIB
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == before
