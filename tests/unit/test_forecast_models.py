@@ -91,18 +91,24 @@ def test_calendar_mask_and_promotions() -> None:
     assert "National Day" in set(frame["holiday"])
 
 
-def test_fold_boundaries_never_leak_future_data() -> None:
-    assert fold_origins(200, 28, 3, min_train=28) == [116, 144, 172]
-    assert fold_origins(100, 28, 3, min_train=28) == [44, 72]  # the oldest fold would train on 16 days
-    y = np.arange(200, dtype=float)
+def _windows_seen_by_backtest(days: int) -> tuple[int, list[tuple[int, float]]]:
+    """Backtest a day-numbered series (y = day index) with a spy model: the folds run and, per
+    fold, (training length, last training value) — which proves what each fold could see."""
     seen: list[tuple[int, float]] = []
 
     def spy(w: Window) -> np.ndarray:
         seen.append((len(w.y), float(w.y.max())))
         return np.zeros(w.horizon)
 
-    _, folds = backtest(START, y, np.ones(200, dtype=bool), {"spy": spy}, horizon=28, lead_time=7, folds=3,
-                        min_train=28)
+    _, folds = backtest(START, np.arange(days, dtype=float), np.ones(days, dtype=bool), {"spy": spy}, horizon=28,
+                        lead_time=7, folds=3, min_train=28)
+    return folds, seen
+
+
+def test_fold_boundaries_never_leak_future_data() -> None:
+    assert fold_origins(200, 28, 3, min_train=28) == [116, 144, 172]
+    assert fold_origins(100, 28, 3, min_train=28) == [44, 72]  # the oldest fold would train on 16 days
+    folds, seen = _windows_seen_by_backtest(200)
     assert folds == 3
     # each fold saw exactly the days before its origin and nothing after
     assert seen == [(116, 115.0), (144, 143.0), (172, 171.0)]
@@ -114,15 +120,7 @@ def test_last_years_window_is_a_fold_once_a_year_of_history_precedes_it() -> Non
     assert fold_origins(800, 28, 3, min_train=28) == [436, 716, 744, 772]
     assert fold_origins(755, 28, 3, min_train=28) == [671, 699, 727]  # 391 days before it: too few
     assert fold_origins(800, 28, 13, min_train=28) == [436, *range(436, 800, 28)][1:]  # overlap: left out
-    y = np.arange(800, dtype=float)
-    seen: list[tuple[int, float]] = []
-
-    def spy(w: Window) -> np.ndarray:
-        seen.append((len(w.y), float(w.y.max())))
-        return np.zeros(w.horizon)
-
-    _, folds = backtest(START, y, np.ones(800, dtype=bool), {"spy": spy}, horizon=28, lead_time=7, folds=3,
-                        min_train=28)
+    folds, seen = _windows_seen_by_backtest(800)
     assert folds == 4 and seen[0] == (436, 435.0)  # last year's fold, too, trains on its past only
 
 
