@@ -285,6 +285,14 @@ def slip_download(number: str, load_detail: Callable[[], OrderDetail], key: str)
     )
 
 
+def show_tabs(tabs: dict[str, Callable[[], None]]) -> None:
+    """One strip of tabs, each body drawn by its function, in the order given; a tab the role
+    may not use is simply left out of ``tabs``."""
+    for body, container in zip(tabs.values(), st.tabs(list(tabs)), strict=True):
+        with container:
+            body()
+
+
 def download_buttons(df: pd.DataFrame, basename: str) -> None:
     """CSV and XLSX download buttons for ``df`` (built only when clicked, no rerun); personal
     data is masked for the role (:func:`protect`) and formulas neutralised."""

@@ -33,6 +33,7 @@ from core.webui import (
     money,
     show_notice,
     show_table,
+    show_tabs,
     t,
     translate_values,
 )
@@ -399,17 +400,6 @@ def _policy_tab() -> None:
 
 
 st.title(t("page.aftersales"))
-tab_names = [t("desk.tab_desk"), t("desk.tab_queue")]
-if actor.can("customer.view"):
-    tab_names.append(t("desk.tab_customer"))
-tab_names.append(t("desk.tab_policy"))
-tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
-with tabs[t("desk.tab_desk")]:
-    _desk_tab()
-with tabs[t("desk.tab_queue")]:
-    _queue_tab()
-if actor.can("customer.view"):
-    with tabs[t("desk.tab_customer")]:
-        _customer_tab()
-with tabs[t("desk.tab_policy")]:
-    _policy_tab()
+show_tabs({t("desk.tab_desk"): _desk_tab, t("desk.tab_queue"): _queue_tab,
+           **({t("desk.tab_customer"): _customer_tab} if actor.can("customer.view") else {}),
+           t("desk.tab_policy"): _policy_tab})

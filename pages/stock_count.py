@@ -37,6 +37,7 @@ from core.webui import (
     show_error,
     show_notice,
     show_table,
+    show_tabs,
     t,
     translate_values,
 )
@@ -207,16 +208,6 @@ def _history_tab() -> None:
 
 st.title(t("page.stock_count"))
 show_notice(state.pop("sc_notice", None))
-names = [t("sc.tab_count"), t("sc.tab_adjust"), t("sc.tab_history")]
-if actor.can("stock.approve"):
-    names.insert(2, t("sc.tab_approvals"))
-tabs = dict(zip(names, st.tabs(names), strict=True))
-with tabs[t("sc.tab_count")]:
-    _count_tab()
-with tabs[t("sc.tab_adjust")]:
-    _adjust_tab()
-if actor.can("stock.approve"):
-    with tabs[t("sc.tab_approvals")]:
-        _approvals_tab()
-with tabs[t("sc.tab_history")]:
-    _history_tab()
+show_tabs({t("sc.tab_count"): _count_tab, t("sc.tab_adjust"): _adjust_tab,
+           **({t("sc.tab_approvals"): _approvals_tab} if actor.can("stock.approve") else {}),
+           t("sc.tab_history"): _history_tab})
