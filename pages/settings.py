@@ -7,8 +7,6 @@ One form, saved all or nothing through :func:`core.services.shop_settings.update
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import streamlit as st
 
 from core.errors import OMSError
@@ -25,7 +23,7 @@ def _save() -> None:
         "fulfilment_sla.hours": state["set_sla_hours"],
         "order_due.hours": state["set_due_hours"],
         "delivery_overdue.days": state["set_overdue_days"],
-        "adjustment_approval.amount": Decimal(str(state["set_approval_amount"])),
+        "adjustment_approval.amount": state["set_approval_amount"],
         "packing.require_scan": state["set_require_scan"],
     }
     try:
@@ -56,8 +54,8 @@ if current is not None:
         st.toggle(t("shop_settings.require_scan"), value=bool(current["packing.require_scan"]),
                   key="set_require_scan", help=t("shop_settings.require_scan_help"))
         st.subheader(t("shop_settings.stock"))
-        st.number_input(t("shop_settings.approval_amount"), min_value=0.0, max_value=10_000_000.0, step=100.0,
-                        format="%.2f", value=float(current["adjustment_approval.amount"]),
-                        key="set_approval_amount", help=t("shop_settings.approval_amount_help"))
+        # money as typed text, parsed to Decimal by the service (never through a float)
+        st.text_input(t("shop_settings.approval_amount"), value=str(current["adjustment_approval.amount"]),
+                      key="set_approval_amount", max_chars=20, help=t("shop_settings.approval_amount_help"))
         st.form_submit_button(t("shop_settings.save"), type="primary", on_click=_save)
     show_notice(state.pop("set_notice", None))

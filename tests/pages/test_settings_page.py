@@ -4,6 +4,7 @@ do not get the page. Orders page: with scanning required, packing points to the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -29,6 +30,20 @@ def test_admin_changes_sla_and_turns_scanning_off(logged_in: Callable[..., AppTe
     assert (values["fulfilment_sla.hours"], values["packing.require_scan"]) == (36, False)
     at.button[0].click().run()
     assert translate("shop_settings.unchanged", "en") in [i.value for i in at.info]
+
+
+def test_a_bad_amount_is_named_and_nothing_is_saved(logged_in: Callable[..., AppTest]) -> None:
+    at = logged_in("admin", page=PAGE)
+    at.number_input(key="set_sla_hours").set_value(36)
+    at.text_input(key="set_approval_amount").input("1,5OO")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert translate("error.validation", "en") in [e.value for e in at.error]
+    assert translate("field.adjustment_approval.amount", "en") in at.markdown[-1].value
+    assert shop_settings(ADMIN)["fulfilment_sla.hours"] == 24  # all or nothing
+    at.text_input(key="set_approval_amount").input("1500.5")
+    at.button[0].click().run()
+    assert shop_settings(ADMIN)["adjustment_approval.amount"] == Decimal("1500.50")
 
 
 def test_the_page_is_for_the_admin_only(logged_in: Callable[..., AppTest]) -> None:
