@@ -55,14 +55,25 @@ def ensure_fresh() -> bool:
     return True
 
 
-def read(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T | None:
+def open_dashboard(title_key: str, **filter_options: Any) -> tuple[Filters, bool]:
+    """The head every dashboard shares: its title, the filter bar (the page stops while the
+    filters are invalid) and up-to-date summaries. Returns the filters and whether the
+    summaries are fresh (see :func:`ensure_fresh`)."""
+    st.title(t(title_key))
+    filters = filter_bar(**filter_options)
+    if filters is None:
+        st.stop()
+    return filters, ensure_fresh()
+
+
+def read(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:
     """The page's one analytics call: cached per data version when the summaries are fresh
-    (a stale read is not cached); a refused read shows its error and returns None."""
+    (a stale read is not cached); a refused read shows its error and stops the page."""
     try:
         return cached_read(fn, *args) if fresh else fn(*args)
     except OMSError as exc:
         show_error(exc)
-        return None
+        st.stop()
 
 
 def filter_bar(*, days: int = 30, date_key: str = "an_range", date_label: str = "an.date_range",

@@ -18,16 +18,10 @@ from pages import _dashboard_kit as kit
 
 guard_page("dashboard.view")
 
-st.title(t("page.channels"))
-filters = kit.filter_bar()
-if filters is None:
-    st.stop()
-fresh = kit.ensure_fresh()
+filters, fresh = kit.open_dashboard("page.channels")
 grain = st.segmented_control(t("an_grain"), sales.GRAINS, default="week", key="an_channels_grain",
                              format_func=kit.names("an_grain", sales.GRAINS).__getitem__) or "week"
 dash = kit.read(channels_dashboard, filters, grain, fresh=fresh)
-if dash is None:
-    st.stop()
 table = kit.as_float(dash.table, "net_sales", "previous_net_sales", "aov", "share", "growth", "return_rate",
                      "cancel_rate", "ship_hours", "on_time_rate")
 labels = {c: t(f"acol.{c}") for c in table.columns}

@@ -18,16 +18,10 @@ from pages import _dashboard_kit as kit
 
 guard_page("dashboard.view")
 
-st.title(t("page.customers"))
-filters = kit.filter_bar(days=730, date_key="an_acquired", date_label="an.acquired", warehouses=False,
-                         category=False)
-if filters is None:
-    st.stop()
+filters, fresh = kit.open_dashboard("page.customers", days=730, date_key="an_acquired", date_label="an.acquired",
+                                    warehouses=False, category=False)
 st.caption(t("an.customers.scope"))
-fresh = kit.ensure_fresh()
 dash = kit.read(customers_dashboard, filters, fresh=fresh)
-if dash is None:
-    st.stop()
 
 # --- RFM segments ------------------------------------------------------------------------------
 st.subheader(t("an.customers.segments"))

@@ -17,14 +17,8 @@ from pages import _dashboard_kit as kit
 
 guard_page("dashboard.view")
 
-st.title(t("page.fulfillment_kpis"))
-filters = kit.filter_bar(category=False)
-if filters is None:
-    st.stop()
-fresh = kit.ensure_fresh()
+filters, fresh = kit.open_dashboard("page.fulfillment_kpis", category=False)
 dash = kit.read(fulfillment_dashboard, filters, fresh=fresh)
-if dash is None:
-    st.stop()
 
 # --- KPIs --------------------------------------------------------------------------------------
 stages = dash.stages.set_index("stage")

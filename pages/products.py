@@ -17,14 +17,8 @@ TOP_N = 10
 
 guard_page("dashboard.view")
 
-st.title(t("page.products"))
-filters = kit.filter_bar()
-if filters is None:
-    st.stop()
-fresh = kit.ensure_fresh()
+filters, fresh = kit.open_dashboard("page.products")
 dash = kit.read(products_dashboard, filters, fresh=fresh)
-if dash is None:
-    st.stop()
 perf = dash.performance
 labels = {"sku": t("acol.sku"), "net_sales": t("acol.net_sales"), "units": t("acol.units"),
           "category": t("acol.category")}

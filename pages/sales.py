@@ -18,16 +18,10 @@ from pages import _dashboard_kit as kit
 
 guard_page("dashboard.view")
 
-st.title(t("page.sales"))
-filters = kit.filter_bar()
-if filters is None:
-    st.stop()
-fresh = kit.ensure_fresh()
+filters, fresh = kit.open_dashboard("page.sales")
 grain = st.segmented_control(t("an_grain"), sales.GRAINS, default="day", key="an_sales_grain",
                              format_func=kit.names("an_grain", sales.GRAINS).__getitem__) or "day"
 dash = kit.read(sales_dashboard, filters, grain, fresh=fresh)
-if dash is None:
-    st.stop()
 
 # --- KPIs --------------------------------------------------------------------------------------
 kpis = dash.kpis.set_index("period")

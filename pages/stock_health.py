@@ -17,14 +17,8 @@ COVER_ALERT_DAYS = 7
 
 guard_page("dashboard.view")
 
-st.title(t("page.stock_health"))
-filters = kit.filter_bar(date_label="an.lookback", channels=False, regions=False)
-if filters is None:
-    st.stop()
-fresh = kit.ensure_fresh()
+filters, fresh = kit.open_dashboard("page.stock_health", date_label="an.lookback", channels=False, regions=False)
 dash = kit.read(stock_dashboard, filters, fresh=fresh)
-if dash is None:
-    st.stop()
 health, summary = dash.health, dash.overview
 
 cols = st.columns(5)
