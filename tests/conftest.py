@@ -1,4 +1,10 @@
-"""Shared fixtures: a fresh, migrated database per test on SQLite (default) or PostgreSQL.
+"""Shared fixtures: a pinned clock, and a fresh, migrated database per test on SQLite (default)
+or PostgreSQL.
+
+The clock: every test session runs at one fixed instant (``TEST_NOW``, or ``OMS_TEST_NOW`` to
+try another date), exported as ``OMS_NOW`` so the app servers, CLIs and workers the tests start
+share it. Nothing in the suite may read the machine's date; CI proves it by running the
+date-sensitive tests again under ``faketime`` (``.ci/run-shifted``).
 
 ``OMS_TEST_BACKEND=postgres`` runs the same tests against a throw-away database
 ``oms_test_<random>`` on the server in ``OMS_TEST_PG_ADMIN_URL`` (default: root@127.0.0.1),
@@ -7,6 +13,7 @@ created at session start and dropped at the end.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -19,6 +26,10 @@ from sqlalchemy import create_engine, text
 from core import db, refdata
 from core.reference import seed_reference
 from core.schema import upgrade
+from core.timeutil import CLOCK_ENV, pin_value
+
+TEST_NOW = dt.datetime.fromisoformat(os.environ.get("OMS_TEST_NOW") or "2026-11-25T04:00:00")
+os.environ[CLOCK_ENV] = pin_value(TEST_NOW)
 
 BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
