@@ -1,10 +1,22 @@
 """Domain errors. Each carries a translation key and parameters so the UI can show it in the
-user's language, and an English ``str()`` for the CLI and logs."""
+user's language, and an English ``str()`` for the CLI and logs.
+
+New code refuses with message codes only: ``Refused("md.code_taken", code="SH")`` and
+``FieldIssue("code", "issue.code_taken", params={"code": "SH"})``; the English text for logs
+and the CLI comes from the ``en`` catalog, so no prose is written twice.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+
+def english(key: str, params: dict[str, Any] | None = None) -> str:
+    """The ``en`` catalog's text for a message code (the code itself when it is not one)."""
+    from core.i18n import translate  # lazy: the catalogs import nothing from here
+
+    return translate(key, "en", **(params or {}))
 
 
 class OMSError(Exception):
@@ -23,9 +35,13 @@ class FieldIssue:
     """One problem with one input field (``row`` is set for multi-row inputs such as lines)."""
 
     field: str
-    message: str
+    message: str  # a message code ("issue.…", translated with ``params``) or a legacy English reason
     row: int | None = None
     value: Any = None
+    params: dict[str, Any] | None = None
+
+    def english(self) -> str:
+        return english(self.message, self.params)
 
 
 class ValidationError(OMSError):
@@ -34,7 +50,7 @@ class ValidationError(OMSError):
     def __init__(self, issues: list[FieldIssue]) -> None:
         self.issues = issues
         text = "; ".join(
-            (f"line {i.row}: " if i.row is not None else "") + f"{i.field}: {i.message}" for i in issues
+            (f"line {i.row}: " if i.row is not None else "") + f"{i.field}: {i.english()}" for i in issues
         )
         super().__init__(f"invalid input: {text}")
 
@@ -56,6 +72,14 @@ class InsufficientStock(OMSError):
             f"{s.sku} @ {s.warehouse}: requested {s.requested}, available {s.available}" for s in shortages
         )
         super().__init__(f"not enough stock: {text}")
+
+
+class Refused(OMSError):
+    """An action refused for a reason that is only a message code with parameters."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key = key
+        super().__init__(english(key, params), **params)
 
 
 class NotFound(OMSError):

@@ -173,7 +173,11 @@ def localize_columns(df: pd.DataFrame) -> pd.DataFrame:
 def issue_text(issue: FieldIssue) -> str:
     """"Line 2 · Quantity: must be greater than 0" in the session's language."""
     where = t("error.line", row=issue.row) + " · " if issue.row is not None else ""
-    return f"{where}{label('field', issue.field)}: {i18n.translate_reason(issue.message, lang())}"
+    if i18n.has_key(issue.message, lang()):
+        reason = t(issue.message, **(issue.params or {}))
+    else:
+        reason = i18n.translate_reason(issue.message, lang())
+    return f"{where}{label('field', issue.field)}: {reason}"
 
 
 def show_error(exc: OMSError) -> None:
