@@ -65,7 +65,7 @@ def customers_dashboard(session: Session, f: Filters, today: dt.date | None = No
     profile = customers.rfm_profile(f, today, session=session)
     return CustomersDashboard(
         customers.segments(profile), customers.score_grid(profile), customers.regions(profile),
-        customers.repeat_rates(profile, dims.channels(session)), customers.cohorts(f, session=session),
+        customers.repeat_rates(profile, dims.channels(session)), customers.cohorts(f, today, session=session),
         customers.clv(f, today, session=session), customers.top_customers(f, today=today, session=session))
 
 
