@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import unit_of_work
-from core.errors import FieldIssue, NotFound, Refused, ValidationError
+from core.errors import FieldIssue, Refused, ValidationError
 from core.models import (
     Forecast,
     ForecastRun,
@@ -122,17 +122,6 @@ def daily_forecasts(session: Session, run_id: int, product_ids: list[int] | None
     for product_id, warehouse_id, yhat in rows:
         grouped[(product_id, warehouse_id)].append(float(yhat))
     return {key: np.array(values) for key, values in grouped.items()}
-
-
-def succeeded_run(session: Session, run_id: int | None = None) -> int:
-    """``run_id`` if it succeeded, else the latest successful run; NotFound when there is none."""
-    query = select(ForecastRun.id).where(ForecastRun.status == "succeeded")
-    if run_id is not None:
-        query = query.where(ForecastRun.id == run_id)
-    run = session.execute(query.order_by(ForecastRun.id.desc()).limit(1)).scalar_one_or_none()
-    if run is None:
-        raise NotFound("no successful forecast run yet; run a forecast first", run_id=run_id)
-    return int(run)
 
 
 def _forecast_days(session: Session, run_id: int) -> tuple[dt.date, dt.date] | None:
