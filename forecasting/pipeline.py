@@ -25,10 +25,10 @@ import pandas as pd
 
 from core.analytics.demand import demand_history, last_sale_day, product_groups
 from core.analytics.planning import lead_times, planning_events
+from core.asof import check_as_of
 from core.errors import FieldIssue, Refused, ValidationError
 from core.permissions import Actor
 from core.services import forecast_runs
-from core.timeutil import local_today
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
 from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
@@ -131,19 +131,6 @@ class HistoryEnd:
         if from_last_sale and self.last_sale is not None:
             return self.last_sale + dt.timedelta(days=1)
         return self.as_of
-
-
-def check_as_of(as_of: dt.date | None) -> dt.date:
-    """The as-of date to use (default today); refuses a future one (nothing is known there)."""
-    today = local_today()
-    if as_of is None:
-        return today
-    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
-        raise ValidationError([FieldIssue("as_of", "asof.issue_not_a_date", value=as_of)])
-    if as_of > today:
-        raise ValidationError([FieldIssue("as_of", "asof.issue_future", value=as_of.isoformat(),
-                                          params={"as_of": as_of.isoformat(), "today": today.isoformat()})])
-    return as_of
 
 
 def history_end(as_of: dt.date | None = None) -> HistoryEnd:

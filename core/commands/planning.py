@@ -8,24 +8,14 @@ Forecast and Replenishment pages. A forecast run stopped with SIGTERM (a schedul
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import signal
 import sys
 from types import FrameType
 
-from core.errors import FieldIssue, ValidationError, english
+from core.asof import parse_as_of
+from core.errors import english
 from core.permissions import SYSTEM
 from forecasting.pipeline import PROPHET_MAX_SERIES
-
-
-def as_of_date(text: str | None) -> dt.date | None:
-    """``--as-of YYYY-MM-DD`` as a date (None: today); a bad value is refused like any input."""
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError([FieldIssue("as_of", "asof.issue_not_a_date", value=text)]) from None
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -35,7 +25,7 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 def cmd_forecast_run(args: argparse.Namespace) -> int:
     from forecasting.pipeline import history_end, run_forecast
 
-    as_of = as_of_date(args.as_of)
+    as_of = parse_as_of(args.as_of)
     end = history_end(as_of)
     if end.long_gap and not args.from_last_sale:
         assert end.last_sale is not None and end.gap_days is not None
@@ -69,7 +59,7 @@ def cmd_replenish_suggest(args: argparse.Namespace) -> int:
     from core.services.replenishment import generate_suggestions
 
     summary = generate_suggestions(SYSTEM, service_level=args.service_level, review_days=args.review_days,
-                                   as_of=as_of_date(args.as_of))
+                                   as_of=parse_as_of(args.as_of))
     print(f"{summary.suggestions} suggestions ({summary.units} units, value {summary.value}) from forecast run "
           f"#{summary.run_id} as of {summary.as_of}; {summary.superseded} older open suggestions superseded")
     if summary.reason:

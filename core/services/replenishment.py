@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.asof import check_as_of
 from core.db import unit_of_work
 from core.errors import FieldIssue, Refused, ValidationError
 from core.models import (
@@ -174,13 +175,12 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
         issues.append(FieldIssue("service_level", "must be between 0.5 and 0.999", value=service_level))
     if not isinstance(review_days, int) or isinstance(review_days, bool) or not 0 <= review_days <= 90:
         issues.append(FieldIssue("review_days", "must be a whole number from 0 to 90", value=review_days))
-    today = local_today()
-    if as_of is not None and (not isinstance(as_of, dt.date) or as_of > today):
-        issues.append(FieldIssue("as_of", "asof.issue_future", value=str(as_of),
-                                 params={"as_of": str(as_of), "today": today.isoformat()}))
+    try:
+        as_of = check_as_of(as_of)
+    except ValidationError as exc:
+        issues += exc.issues
     if issues:
         raise ValidationError(issues)
-    as_of = as_of or today
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SUGGEST_LOCK})
     planned = plan_run(session, as_of, run_id)

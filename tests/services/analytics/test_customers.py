@@ -13,9 +13,10 @@ import pytest
 
 from core import db
 from core.analytics import customers as cu
-from core.analytics import summary
+from core.analytics import dashboards, summary
 from core.analytics.filters import Filters
 from core.analytics.summary.customers import scored_on, stored_quintiles
+from core.errors import ValidationError
 from core.geo import REGION_OF_PROVINCE
 from core.timeutil import local_today, shop_tz
 from tests.analytics_support import Raw, dsum, last_day, money_close
@@ -172,6 +173,9 @@ def test_customers_as_of_a_past_day_count_only_orders_up_to_it(demo: Raw) -> Non
     assert top["recency_days"].tolist() == best["recency"].tolist()
     # today's view of the same customers counts their later orders too
     assert int(cu.rfm_profile(f)["orders"].sum()) > int(want["orders"].sum())
+    with pytest.raises(ValidationError) as err:  # nothing is known about tomorrow
+        dashboards.customers_dashboard(f, local_today() + dt.timedelta(days=1))
+    assert err.value.issues[0].field == "as_of"
 
 
 def test_every_segment_of_the_grid_is_named() -> None:
