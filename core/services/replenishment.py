@@ -1,5 +1,8 @@
-"""Replenishment suggestions: compute from the latest forecast, then accept / edit / dismiss,
-and turn the accepted ones into draft purchase orders grouped by supplier and warehouse.
+"""Replenishment suggestions: compute from the forecast run covering the as-of date (default
+today), then accept / edit / dismiss, and turn the accepted ones into draft purchase orders
+grouped by supplier and warehouse. Demand counts from the as-of date; the stock position is
+always the current one. No covering run is refused with the reason, and a computation that
+suggests nothing says why.
 
 Generating suggestions reads the stock position and writes the suggestions in *one*
 transaction (and, on PostgreSQL, under an advisory lock), and it nets out everything already
