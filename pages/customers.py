@@ -30,6 +30,8 @@ last_order = cached_read(customers.last_order_day)
 if last_order is not None and last_order < as_of:
     hint.caption(t("asof.customers_history_end", last=last_order.isoformat()))
 st.caption(t("asof.customers_scope", as_of=as_of.isoformat()))
+if as_of < filters.start:
+    st.info(t("asof.range_after", start=filters.start.isoformat(), as_of=as_of.isoformat()))
 dash = kit.read(customers_dashboard, filters, as_of, fresh=fresh)
 
 # --- RFM segments ------------------------------------------------------------------------------

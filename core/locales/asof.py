@@ -37,6 +37,7 @@ ZH = {
     "asof.customers_scope": "按首次购买日期、获客渠道和客户所在区域筛选客户；每位客户按截至 {as_of} 的购买记录计算"
                             "（之后的订单不计入，流失/风险按该日判断）。",
     "asof.customers_history_end": "最后一笔订单在 {last}：可把截至日期设为该日，查看历史结束时的客户状态。",
+    "asof.range_after": "首次购买日期范围从 {start} 开始，晚于截至日期 {as_of}：那时这些客户还不存在。请把日期范围提前。",
 }
 
 EN = {
@@ -83,4 +84,6 @@ EN = {
                             "lost and at-risk are judged on that day).",
     "asof.customers_history_end": "The last order was on {last}: set the as-of date to that day to see the "
                                   "customers as of the end of the history.",
+    "asof.range_after": "The first-purchase range starts on {start}, after the as-of date {as_of}: none of those "
+                        "customers existed then. Move the range back.",
 }

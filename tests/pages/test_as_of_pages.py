@@ -105,3 +105,6 @@ def test_customers_page_as_of_the_end_of_an_old_history(logged_in: Callable[...,
     assert _en("asof.customers_scope", as_of=end.isoformat()) in [c.value for c in at.caption]
     # as of its last day: both bought within 30 days; one new, one back for a second order
     assert segments() == {_en("an_segment.new"): 1, _en("an_segment.potential"): 1}
+    recent = (local_today() - dt.timedelta(days=29), local_today())
+    _ok(at.date_input(key="an_acquired").set_value(recent).run())
+    assert _en("asof.range_after", start=recent[0].isoformat(), as_of=end.isoformat()) in [i.value for i in at.info]
