@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.analytics import ZERO, _money, _read, dims, summary
+from core.analytics import EXCLUDED_STATUSES, ZERO, _money, _read, dims, summary
 from core.analytics.filters import Filters
 from core.analytics.summary.customers import (
     F_ORDERS,
@@ -41,7 +41,7 @@ from core.analytics.summary.customers import (
 )
 from core.analytics.takeaway import Takeaway, pct, ratio
 from core.geo import REGION_OF_PROVINCE
-from core.models import AggCohort, AggCustomer, Channel, Customer
+from core.models import AggCohort, AggCustomer, Channel, Customer, Order
 from core.timeutil import local_day_start_utc, local_today, to_local
 
 CUSTOMERS, COHORTS = AggCustomer.__table__, AggCohort.__table__
@@ -357,10 +357,11 @@ def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
                   "first_at", "last_at", "recency_days", "rfm", "segment"]]
 
 def last_order_day(*, session: Session | None = None) -> dt.date | None:
-    """The local day of the newest customer order (the stored summaries; one index read): where
-    a history ends, the as-of day to see its customers at."""
+    """The local day of the newest customer order (walks the order-time index back from the
+    end): where a history ends, the as-of day to see its customers at."""
     def query(s: Session) -> dt.datetime | None:
-        return s.execute(select(func.max(summary.relation(s, CUSTOMERS).c.last_at))).scalar_one()
+        return s.execute(select(func.max(Order.placed_at)).where(
+            Order.customer_id.is_not(None), Order.status.not_in(EXCLUDED_STATUSES))).scalar_one()
 
     last = _read(session, query)
     return None if last is None else local_date(last)
