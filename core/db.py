@@ -4,12 +4,22 @@ SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for every 
 taking the write lock up front means two writers never deadlock on a read→write lock upgrade
 (the failure mode of SQLite's default deferred transactions), and the conditional
 reservation UPDATE stays the only thing that decides whether stock is available.
+
+PostgreSQL: writers lock rows in one order (``core.stock``'s rule), so deadlocks should not
+happen; one that does anyway (SQLSTATE 40P01), or a serialization failure (40001), means the
+server rolled the transaction back whole, so :func:`unit_of_work` simply runs it again — a few
+times, after a short random pause — and only then refuses with :class:`Busy`. Failures are
+recognised by SQLSTATE / SQLite result code, never by the text of the message.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import random
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,13 +27,20 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config
 from core.errors import Busy, FieldIssue, OMSError, Unavailable, ValidationError
 
 _factories: dict[str, sessionmaker[Session]] = {}
+log = logging.getLogger("oms.db")
+
+# Contention the server resolves by rolling one transaction back: running it again is safe.
+RETRYABLE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+LOCK_NOT_AVAILABLE = "55P03"  # a lock_timeout set by an administrator ran out
+SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary codes (low byte)
+MAX_RETRIES = 3
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
@@ -132,16 +149,37 @@ def _writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
         yield
 
 
+def sqlstate(exc: BaseException | None) -> str | None:
+    """PostgreSQL's SQLSTATE of a driver error (wrapped by SQLAlchemy or not), else None."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(orig, "sqlstate", None)
+
+
+def is_retryable(exc: BaseException | None) -> bool:
+    """A deadlock or serialization failure: the server rolled the whole transaction back."""
+    return sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+def _is_busy(exc: DBAPIError) -> bool:
+    """SQLite's lock outlasted the busy timeout, or PostgreSQL's lock_timeout ran out."""
+    if isinstance(exc.orig, sqlite3.Error):
+        return (getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF) in SQLITE_BUSY_CODES
+    return sqlstate(exc) == LOCK_NOT_AVAILABLE
+
+
 def _as_refusal(exc: DBAPIError) -> OMSError | None:
     """Database failures a user can act on, as refusals pages show instead of a traceback:
-    a SQLite lock that outlasted the busy timeout (:class:`Busy`), a connection that
-    dropped mid-transaction (:class:`Unavailable`; pool_pre_ping replaces it next time) and
-    text PostgreSQL cannot store (:class:`ValidationError`)."""
+    a lock that outlasted the busy timeout or contention the server resolved by rolling back
+    (:class:`Busy`), a connection that dropped mid-transaction (:class:`Unavailable`;
+    pool_pre_ping replaces it next time) and text PostgreSQL cannot store
+    (:class:`ValidationError`)."""
     if exc.connection_invalidated:
         return Unavailable("the database connection was lost; nothing was saved, please try again")
-    text = str(exc.orig).lower()
-    if isinstance(exc, OperationalError) and ("locked" in text or "busy" in text):
+    if is_retryable(exc):
+        return Busy.coded("cc.contention", attempts=1)
+    if _is_busy(exc):
         return Busy("the database is busy, please try again")
+    text = str(exc.orig).lower()
     if isinstance(exc, DataError):
         # Last line of defence for input a service did not range-check (PostgreSQL refuses
         # what SQLite stores; services should name the field themselves, as create_order does).
@@ -168,8 +206,11 @@ def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
 
     Callers pass ``session=`` to compose a service into a larger transaction (an import that
     creates many orders); otherwise a transaction is opened, committed on success and rolled
-    back on any error. A SQLite lock that outlasts the busy timeout becomes :class:`Busy`
-    ("try again") instead of a traceback.
+    back on any error. A deadlock or serialization failure re-runs the whole call (up to
+    :data:`MAX_RETRIES` times; everything it wrote was rolled back, and services do nothing
+    outside the database inside a transaction — e-mails and webhooks go through the outbox
+    table). A SQLite lock that outlasts the busy timeout, or contention that outlasts the
+    retries, becomes :class:`Busy` ("try again") instead of a traceback.
     """
 
     @functools.wraps(fn)
@@ -196,5 +237,19 @@ def read_only(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
 
 
 def _run(fn: Callable[..., R], readonly: bool, args: tuple, kwargs: dict) -> R:
-    with transaction(readonly=readonly) as s:
-        return fn(s, *args, **kwargs)
+    for attempt in range(1, MAX_RETRIES + 2):
+        try:
+            with transaction(readonly=readonly) as s:
+                return fn(s, *args, **kwargs)
+        except Busy as exc:
+            if not is_retryable(exc.__cause__):
+                raise
+            state = sqlstate(exc.__cause__)
+            if attempt > MAX_RETRIES:
+                log.warning("%s: %s persisted after %d retries; refused", fn.__name__,
+                            RETRYABLE_SQLSTATES[state], MAX_RETRIES)
+                raise Busy.coded("cc.contention", attempts=attempt) from exc.__cause__
+            log.info("%s: %s (SQLSTATE %s), retry %d of %d", fn.__name__, RETRYABLE_SQLSTATES[state], state,
+                     attempt, MAX_RETRIES)
+            time.sleep(random.uniform(0.005, 0.03) * 2 ** (attempt - 1))  # noqa: S311 - jitter, not secrets
+    raise AssertionError("unreachable")

@@ -9,7 +9,7 @@ and the CLI comes from the ``en`` catalog, so no prose is written twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 
 def english(key: str, params: dict[str, Any] | None = None) -> str:
@@ -28,6 +28,15 @@ class OMSError(Exception):
         super().__init__(message)
         self.message = message
         self.params = params
+
+    @classmethod
+    def coded(cls, key: str, **params: Any) -> Self:
+        """This kind of refusal told by a message code: pages show ``key``'s text in the
+        user's language, the CLI and logs its English (for the classes whose constructor takes
+        a message: Busy, IllegalTransition, Conflict …)."""
+        error = cls(english(key, params), **params)
+        error.key = key
+        return error
 
 
 @dataclass(frozen=True)

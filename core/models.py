@@ -113,10 +113,13 @@ class Product(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    # One customer per normalised phone; customers without a phone are not constrained.
+    __table_args__ = (Index("uq_customers_phone", "phone", unique=True, sqlite_where=text("phone IS NOT NULL"),
+                            postgresql_where=text("phone IS NOT NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # unique when set: uq_customers_phone (0009)
     email: Mapped[str | None] = mapped_column(String(200), index=True)
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))

@@ -4,13 +4,30 @@ Every change is a single conditional UPDATE whose WHERE clause carries the invar
 concurrent writer can never oversell: two clerks racing for the last unit both run
 ``reserved = reserved + q WHERE on_hand - reserved >= q`` and exactly one matches a row.
 Reading "available" first and writing afterwards is never done here — under concurrency that
-oversells. Callers touch an order's stock rows sorted by (product, warehouse) so concurrent
-transactions lock rows in the same order and cannot deadlock.
+oversells.
+
+Lock order — the rule every transaction that touches more than one stock row follows, so
+concurrent transactions on PostgreSQL cannot deadlock:
+
+1. the document being acted on first (order, purchase order, transfer, RMA: its row is
+   updated or ``SELECT … FOR UPDATE``-ed before any stock row);
+2. then stock rows in ascending (product_id, warehouse_id) order — either by touching them in
+   that order (an order's lines, a transfer's lines) or, when the path would otherwise touch
+   row A and later a smaller row B (an arrival that then releases backorders needing other
+   products), by calling :func:`lock_rows` with every row it will touch before changing any.
+
+On SQLite ``BEGIN IMMEDIATE`` already serialises writers and :func:`lock_rows` does nothing.
+A deadlock that still happens (a row added by a concurrent commit after the locks were taken)
+is detected by the server and the unit of work re-runs the whole transaction
+(:func:`core.db.unit_of_work`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from collections.abc import Iterable
+
+from sqlalchemy import and_, bindparam, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models import StockLevel, StockMovement
@@ -47,12 +64,38 @@ def available(session: Session, product_id: int, warehouse_id: int) -> int:
 
 
 def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
-    """Create the stock row (zero stock) if this product was never stocked in this warehouse."""
+    """Create the stock row (zero stock) if this product was never stocked in this warehouse.
+
+    ``INSERT … ON CONFLICT DO NOTHING``: two first receipts of a pair racing each other both
+    go on (the second waits for the first's row) instead of one failing on the unique key.
+    """
     exists = session.execute(
         select(StockLevel.id).where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
     ).first()
     if exists is None:
-        session.execute(insert(StockLevel).values(product_id=product_id, warehouse_id=warehouse_id, on_hand=0, reserved=0))
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(_T).values(product_id=product_id, warehouse_id=warehouse_id, on_hand=0,
+                                                  reserved=0).on_conflict_do_nothing())
+
+
+def lock_rows(session: Session, keys: Iterable[tuple[int, int]]) -> None:
+    """Take the locks of the stock rows ``(product_id, warehouse_id)`` in that order, before a
+    path that would otherwise lock them out of order changes any (see the module's rule).
+
+    PostgreSQL: one ``SELECT … ORDER BY product_id, warehouse_id FOR UPDATE`` — the rows are
+    locked as the sorted scan returns them. Rows that do not exist yet are not created here:
+    nobody else can hold them, and :func:`ensure_level` inserts them when they are first
+    touched. Locking a row this transaction already holds is free, so calling it twice with
+    overlapping keys is harmless. SQLite: nothing to do, ``BEGIN IMMEDIATE`` holds the only
+    write lock.
+    """
+    wanted = sorted(set(keys))
+    if not wanted or session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(
+        select(_T.c.id).where(tuple_(_T.c.product_id, _T.c.warehouse_id).in_(wanted))
+        .order_by(_T.c.product_id, _T.c.warehouse_id).with_for_update()
+    ).all()
 
 
 def post_movement(

@@ -21,7 +21,7 @@ from core.geo import normalise_province
 from core.importing.identity import Resolution, chunks, resolve
 from core.models import Customer, Product, StockLevel, StockMovement, Supplier
 from core.permissions import Actor
-from core.services.orders import reserve_backorders
+from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
 DEFAULT_CATEGORY = "未分类"
@@ -174,6 +174,7 @@ def write_stock(session: Session, rows: pd.DataFrame, *, actor: Actor, batch_id:
     failed: dict[int, str] = {}
     arrived: dict[int, set[int]] = {}
     ordered = rows.sort_values(["product_id", "warehouse_id"], kind="stable")
+    lock_for_arrival(session, [(int(p), int(w)) for p, w in zip(ordered["product_id"], ordered["warehouse_id"], strict=True)])
     for n, (pos, pid, wid, qty, reason) in enumerate(zip(ordered.index, ordered["product_id"], ordered["warehouse_id"],
                                                          ordered["qty_v"], ordered["reason"], strict=True)):
         on_hand, reserved, history = levels.get((pid, wid), (0, 0, False))

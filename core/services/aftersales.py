@@ -64,7 +64,7 @@ from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.services import return_policy as policy
 from core.services import rma_records as records
-from core.services.orders import LineInput, OrderInput, create_order, reserve_backorders
+from core.services.orders import LineInput, OrderInput, create_order, lock_for_arrival, reserve_backorders
 from core.timeutil import to_local, utcnow
 
 ZERO = records.ZERO
@@ -516,6 +516,7 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
     moves = sorted(rma_lines, key=lambda ln: (ln.product_id, warehouses[by_line[ln.line_no].warehouse], ln.id))
     restocked_by_wh: dict[int, set[int]] = defaultdict(set)
     restocked = written_off = 0
+    lock_for_arrival(session, [(ln.product_id, warehouses[by_line[ln.line_no].warehouse]) for ln in moves])
     for ln in moves:
         res = by_line[ln.line_no]
         wh_id, damaged = warehouses[res.warehouse], ln.qty - res.restock_qty

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import read_only
@@ -48,7 +49,10 @@ _C = Customer.__table__
 _LOOKUP = select(_C.c.id, _C.c.code, _C.c.name, _C.c.phone, _C.c.tier).order_by(_C.c.id).limit(1)
 _BY_PHONE = _LOOKUP.where(_C.c.phone == bindparam("v"))
 _BY_EMAIL = _LOOKUP.where(_C.c.email == bindparam("v"))
-_INSERT = insert(_C).returning(_C.c.id)
+# One customer per phone (unique index ``uq_customers_phone``): a racer's insert does nothing
+# and the lookup after it finds the winner's row.
+_INSERTS = {name: dialect.insert(_C).on_conflict_do_nothing().returning(_C.c.id)
+            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,12 @@ def find_or_create(
     district: str | None = None,
     address: str | None = None,
 ) -> CustomerRef:
-    """The customer with this phone (else e-mail), or a new one. Runs in the caller's transaction."""
+    """The customer with this phone (else e-mail), or a new one. Runs in the caller's transaction.
+
+    Two first orders for one new phone racing each other make one customer: the insert is an
+    upsert on the phone's unique index, so the second waits for the first, inserts nothing and
+    reads the first's row (its customer number is then left unused — codes may have gaps).
+    """
     phone, email = normalise_phone(phone), normalise_email(email)
     conn = session.connection()
     row = conn.execute(_BY_PHONE, {"v": phone}).first() if phone else None
@@ -81,10 +90,13 @@ def find_or_create(
     if row is not None:
         return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
     code = next_customer_code(session)
-    new_id = conn.execute(_INSERT, dict(
+    new_id = conn.execute(_INSERTS[conn.dialect.name], dict(
         code=code, name=name.strip(), phone=phone, email=email, province=province, city=city,
         district=district, address=address, tier="normal", tags=[], created_at=utcnow(),
-    )).scalar_one()
+    )).scalar_one_or_none()
+    if new_id is None:  # a concurrent first order for this phone committed it a moment ago
+        row = conn.execute(_BY_PHONE, {"v": phone}).one()
+        return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
     return CustomerRef(new_id, code, name.strip(), phone, "normal", True)
 
 

@@ -26,7 +26,7 @@ from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import Product, StockAdjustment, StockLevel, Warehouse
 from core.permissions import Actor, require
 from core.refdata import WarehouseRef
-from core.services.orders import reserve_backorders
+from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
 REASON_CODES = ("damage", "loss", "theft", "expired", "found", "data_correction", "sample", "other")
@@ -183,6 +183,8 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
                      value=value, reason_code=reason_code, note=note, actor=actor, pending=pending)
     released: list[str] = []
     if not pending:
+        if qty_delta > 0:
+            lock_for_arrival(session, [(product_id, wh.id)])
         _post(session, adj_id, "adjustment", product_id, wh.id, qty_delta, reason_code, actor, sku, wh.code)
         if qty_delta > 0:
             released = reserve_backorders(session, [product_id], wh.id, actor)
@@ -263,6 +265,7 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
     posted: list[AdjustmentResult] = []
     pending: list[AdjustmentResult] = []
     arrived: list[int] = []
+    lock_for_arrival(session, [(pid, wh.id) for _, pid, _, delta in diffs if delta > 0])
     for ln, pid, cost, delta in sorted(diffs, key=lambda d: d[1]):  # stock rows in product order
         value = (abs(delta) * cost).quantize(Decimal("0.01"))
         waits = value > threshold and not may_approve
@@ -319,6 +322,8 @@ def decide_adjustment(session: Session, adjustment_id: int, approve: bool, actor
         raise ValidationError(issues)
     released: list[str] = []
     if approve:
+        if adj.qty_delta > 0:
+            lock_for_arrival(session, [(adj.product_id, adj.warehouse_id)])
         _post(session, adj.id, adj.kind, adj.product_id, adj.warehouse_id, adj.qty_delta, adj.reason_code, actor,
               sku, code)
         if adj.qty_delta > 0:
@@ -395,6 +400,7 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
         raise ValidationError(issues)
     assert wh is not None
     note = (note or "").strip() or None
+    lock_for_arrival(session, [(pid, wh.id) for pid, _ in todo])
     for pid, qty in sorted(todo):
         stock.post_movement(session, product_id=pid, warehouse_id=wh.id, qty_delta=qty, kind="receipt",
                             actor=actor.username, reason=note or "ad hoc receipt", ref_type="adhoc")

@@ -14,6 +14,7 @@ Order of work inside ``create_order`` is deliberate:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, pii, refdata, stock
-from core.db import read_only, unit_of_work
+from core.db import is_sqlite, read_only, unit_of_work
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -788,22 +789,54 @@ def order_id_by_number(session: Session, number: str) -> int:
 # --- backorders ------------------------------------------------------------------------------
 
 
+def _waiting_backorders(product_ids: list[int], warehouse_id: int) -> Any:
+    """Backordered orders with a line for one of ``product_ids`` in ``warehouse_id``, in the
+    order they are served: highest priority first, then oldest."""
+    o, ol = Order.__table__, OrderLine.__table__
+    return select(o.c.id, o.c.number).where(
+        o.c.status == "backordered",
+        o.c.id.in_(select(ol.c.order_id).where(ol.c.product_id.in_(product_ids), ol.c.warehouse_id == warehouse_id)),
+    ).order_by(o.c.priority.desc(), o.c.placed_at, o.c.id)
+
+
+def lock_for_arrival(session: Session, arrivals: Iterable[tuple[int, int]]) -> None:
+    """Before an arrival changes any stock: lock what it will touch, in the one lock order.
+
+    An arrival (goods receipt, transfer in, count or adjustment up, return restock) raises the
+    arrived ``(product, warehouse)`` rows and then releases backorders, whose other lines are
+    other stock rows — possibly smaller ones than the arrived row, which new orders lock first:
+    done naively, the two deadlock. So the backorders' order rows are locked first (by id), then
+    every stock row of the arrival and of those orders' lines in (product, warehouse) order
+    (:func:`core.stock.lock_rows`). PostgreSQL only; on SQLite the transaction holds the one
+    write lock already.
+    """
+    wanted = set(arrivals)
+    if not wanted or is_sqlite(session):
+        return
+    by_warehouse: dict[int, set[int]] = {}
+    for product_id, warehouse_id in wanted:
+        by_warehouse.setdefault(warehouse_id, set()).add(product_id)
+    order_ids = sorted({oid for wh, pids in by_warehouse.items()
+                        for oid, _ in session.execute(_waiting_backorders(sorted(pids), wh))})
+    if order_ids:
+        session.execute(select(Order.id).where(Order.id.in_(order_ids)).order_by(Order.id).with_for_update()).all()
+        wanted |= {(p, w) for p, w in session.execute(select(OrderLine.product_id, OrderLine.warehouse_id)
+                                                      .where(OrderLine.order_id.in_(order_ids)))}
+    stock.lock_rows(session, wanted)
+
+
 def reserve_backorders(session: Session, product_ids: list[int], warehouse_id: int, actor: Actor) -> list[str]:
     """Give newly arrived stock to waiting backorders: highest priority first, then oldest.
 
     Called inside the arrival's transaction (goods receipt, transfer in, return restock), so
-    stock and the orders it releases commit together. Each order is confirmed only if *all* its
-    lines can be reserved (a savepoint undoes a partial attempt); an order that cannot be
+    stock and the orders it releases commit together; the caller has locked the rows with
+    :func:`lock_for_arrival` before posting the arrival. Each order is confirmed only if *all*
+    its lines can be reserved (a savepoint undoes a partial attempt); an order that cannot be
     served yet does not block a smaller one behind it. Returns the confirmed order numbers.
     """
-    o, ol = Order.__table__, OrderLine.__table__
-    waiting = session.execute(
-        select(o.c.id, o.c.number).where(
-            o.c.status == "backordered",
-            o.c.id.in_(select(ol.c.order_id).where(ol.c.product_id.in_(product_ids),
-                                                   ol.c.warehouse_id == warehouse_id)),
-        ).order_by(o.c.priority.desc(), o.c.placed_at, o.c.id)
-    ).all()
+    # Again here: a backorder committed since the caller's lock (held rows cost nothing).
+    lock_for_arrival(session, [(pid, warehouse_id) for pid in product_ids])
+    waiting = session.execute(_waiting_backorders(product_ids, warehouse_id)).all()
     confirmed: list[str] = []
     for order_id, number in waiting:
         try:

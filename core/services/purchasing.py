@@ -26,7 +26,7 @@ from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import POLine, Product, PurchaseOrder, Supplier, Warehouse
 from core.numbering import next_number
 from core.permissions import Actor, require
-from core.services.orders import reserve_backorders
+from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
 RECEIVABLE_STATUSES = ("sent", "partial")
@@ -49,12 +49,11 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
                note: str | None = None) -> ReceiptResult:
     """Receive ``{po_line_id: qty}`` into the PO's warehouse; partial receipts allowed."""
     require(actor, "stock.receive")
-    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.id == po_id)).scalar_one_or_none()
-    if po is None:
-        raise NotFound(f"no purchase order {po_id}", po_id=po_id)
+    # The PO row first (lock order): a second receipt racing this one waits here and then
+    # sees what this one received, instead of failing on the lines' CHECK constraint.
+    po = _load_po(session, po_id)
     if po.status not in RECEIVABLE_STATUSES:
-        raise IllegalTransition(f"purchase order {po.number} is {po.status}; only sent orders can be received",
-                                number=po.number)
+        raise IllegalTransition.coded("cc.po_not_receivable", number=po.number, status=po.status)
     lines = {ln.id: ln for ln in session.execute(select(POLine).where(POLine.po_id == po_id)).scalars()}
     skus = dict(session.execute(select(Product.id, Product.sku).where(
         Product.id.in_([ln.product_id for ln in lines.values()]))).all())
@@ -73,6 +72,7 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
         raise ValidationError(issues)
     received = 0
     arrived: list[int] = []
+    lock_for_arrival(session, [(lines[lid].product_id, po.warehouse_id) for lid, q in quantities.items() if q])
     for line_id, qty in sorted(quantities.items(), key=lambda kv: (lines[kv[0]].product_id, kv[0])):
         if qty == 0:
             continue
@@ -124,7 +124,9 @@ class POInfo:
 
 
 def _load_po(session: Session, po_id: int) -> PurchaseOrder:
-    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.id == po_id)).scalar_one_or_none()
+    """The PO with its row locked, so an edit, send or cancel racing a receipt sees its result."""
+    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.id == po_id).with_for_update()
+                         ).scalar_one_or_none()
     if po is None:
         raise NotFound(f"no purchase order {po_id}", po_id=po_id)
     return po

@@ -37,7 +37,7 @@ from core.errors import (
 from core.models import Product, StockLevel, Transfer, TransferLine, Warehouse
 from core.numbering import next_number
 from core.permissions import Actor, require
-from core.services.orders import reserve_backorders
+from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
 STATUSES = ("draft", "shipped", "partial", "received", "cancelled")
@@ -71,7 +71,10 @@ class TransferResult:
 
 
 def _load(session: Session, transfer_id: int) -> Transfer:
-    transfer = session.execute(select(Transfer).where(Transfer.id == transfer_id)).scalar_one_or_none()
+    """The transfer, its row locked (``FOR UPDATE``; the lock order's first step): a second
+    ship or receipt racing this call waits, then sees its result and is refused by name."""
+    transfer = session.execute(select(Transfer).where(Transfer.id == transfer_id).with_for_update()
+                               ).scalar_one_or_none()
     if transfer is None:
         raise NotFound(f"no transfer {transfer_id}", transfer_id=transfer_id)
     return transfer
@@ -193,8 +196,7 @@ def ship_transfer(session: Session, transfer_id: int, actor: Actor) -> TransferR
     require(actor, "stock.transfer")
     transfer = _load(session, transfer_id)
     if transfer.status != "draft":
-        raise IllegalTransition(f"transfer {transfer.number} is {transfer.status}; only a draft can be shipped",
-                                number=transfer.number)
+        raise IllegalTransition.coded("cc.transfer_not_shippable", number=transfer.number, status=transfer.status)
     source = session.execute(select(Warehouse.code).where(Warehouse.id == transfer.from_warehouse_id)).scalar_one()
     shortages: list[Shortage] = []
     for ln in _lines(session, transfer_id):
@@ -229,9 +231,8 @@ def receive_transfer(session: Session, transfer_id: int, quantities: dict[int, i
     require(actor, "stock.receive")
     transfer = _load(session, transfer_id)
     if transfer.status not in OPEN_STATUSES:
-        raise IllegalTransition(
-            f"transfer {transfer.number} is {transfer.status}; only shipped transfers can be received",
-            number=transfer.number)
+        raise IllegalTransition.coded("cc.transfer_not_receivable", number=transfer.number,
+                                      status=transfer.status)
     lines = {ln.id: ln for ln in _lines(session, transfer_id)}
     if quantities is None:
         quantities = {lid: ln.qty_shipped - ln.qty_received for lid, ln in lines.items()}
@@ -254,6 +255,7 @@ def receive_transfer(session: Session, transfer_id: int, quantities: dict[int, i
     if issues:
         raise ValidationError(issues)
     arrived: list[int] = []
+    lock_for_arrival(session, [(lines[lid].product_id, transfer.to_warehouse_id) for lid, q in quantities.items() if q])
     for line_id in sorted(quantities, key=lambda lid: (lines[lid].product_id, lid)):
         qty = quantities[line_id]
         if qty == 0:

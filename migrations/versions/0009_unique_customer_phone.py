@@ -1,0 +1,51 @@
+"""one customer per normalised phone: unique index uq_customers_phone (partial: phone set)
+
+Revision ID: 0009_customer_phone
+Revises: 0001
+Create Date: 2026-12-07
+
+Two first orders for one new phone arriving together used to create two customers (each
+looked the phone up before the other had inserted it). The unique index makes that
+impossible and lets ``find_or_create`` upsert. A database that already holds customers
+sharing a phone is not changed: the upgrade stops and lists them, because deciding which
+profile survives (orders, channel accounts, tags) is a person's call — merge each group into
+one customer, then run the upgrade (``oms init``) again.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_customer_phone"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+SHOWN = 20  # duplicate phones listed in the message; the count says how many there are
+
+
+class DuplicatePhones(RuntimeError):
+    """Customers share a phone; the unique index cannot be built until they are merged."""
+
+
+def upgrade() -> None:
+    dupes = op.get_bind().execute(sa.text(
+        "SELECT phone, COUNT(*) AS n, MIN(code) AS first_code, MAX(code) AS last_code FROM customers "
+        "WHERE phone IS NOT NULL GROUP BY phone HAVING COUNT(*) > 1 ORDER BY phone")).all()
+    if dupes:
+        listed = "; ".join(f"{r.phone}: {r.n} customers ({r.first_code} … {r.last_code})" for r in dupes[:SHOWN])
+        more = f"; and {len(dupes) - SHOWN} more phones" if len(dupes) > SHOWN else ""
+        raise DuplicatePhones(
+            f"{len(dupes)} phone number(s) belong to more than one customer, so the one-customer-per-phone "
+            f"index cannot be created: {listed}{more}. Merge each group into one customer (keep one profile, "
+            f"move the others' orders and channel accounts to it), then run `oms init` again. "
+            f"Nothing was changed.")
+    with op.batch_alter_table("customers") as batch:
+        batch.drop_index("ix_customers_phone")
+        batch.create_index("uq_customers_phone", ["phone"], unique=True,
+                           sqlite_where=sa.text("phone IS NOT NULL"), postgresql_where=sa.text("phone IS NOT NULL"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("customers") as batch:
+        batch.drop_index("uq_customers_phone")
+        batch.create_index("ix_customers_phone", ["phone"], unique=False)
