@@ -51,6 +51,8 @@ from core.timeutil import utcnow  # noqa: E402
 PG_DEFAULT = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
 CLERK, RECEIVER = Actor("clerk1", "clerk"), Actor("wh1", "warehouse")
 PER_RECEIPT = 3
+BACKORDERS = 8  # half small (released by the first receipt), half too big for any receipt
+HIGH_STOCK = 100  # HIGH in stock when the race starts, so orders queue on its row
 ADDRESS = dict(channel="PHONE", province="上海", city="上海市", district="浦东新区", address="世纪大道 100 号",
                payment_method="wechat_pay", payment_status="paid", warehouse="SH")
 
@@ -121,8 +123,9 @@ def _worker(url: str, index: int, actions: int, ids: dict, without_fix: bool, ga
 
 
 def _setup(processes: int, receipts: int) -> dict:
-    """Existing customers, LOW (plenty) and HIGH (none), backorders needing both — some small
-    enough to be released by the receipts, some too big for any — and one sent PO of HIGH."""
+    """Existing customers, LOW (plenty), backorders needing LOW and HIGH — some small enough
+    to be released by the receipts, some too big for any (every receipt tries them) — then
+    some HIGH stock that does not release them, and one sent PO of HIGH."""
     from core.services.orders import create_order
 
     phones = [f"139{i:08d}" for i in range(processes)]
@@ -148,11 +151,14 @@ def _setup(processes: int, receipts: int) -> dict:
                       unit_cost=Decimal("5"))
         s.add(line)
         s.flush()
-        ids = {"po": po.id, "line": line.id, "phones": phones}
+        ids = {"po": po.id, "line": line.id, "phones": phones, "sh": sh}
     for phone in phones:  # every racer is an existing customer: they race for stock only
         create_order(_order(phone, [("WARM", 1)]), CLERK)
-    for i, phone in enumerate(phones):
+    for i, phone in enumerate(phones[:BACKORDERS]):
         create_order(_order(phone, [("LOW", 1), ("HIGH", 2 if i % 2 else 10_000)]), CLERK)
+    with db.transaction() as s:  # stock the racing orders find (and wait for) on HIGH's row
+        stock.post_movement(s, product_id=high, warehouse_id=ids["sh"], qty_delta=HIGH_STOCK, kind="receipt",
+                            actor="bench", reason="bench set-up")
     return ids
 
 

@@ -535,6 +535,7 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
             todo.append((order.id, carrier, tracking))
     if issues:
         raise ValidationError(issues)
+    orders.lock_orders_and_stock(session, [order_id for order_id, _, _ in todo])  # one lock order for all
     for order_id, carrier, tracking in sorted(todo):
         orders.transition(order_id, "shipped", actor, carrier=carrier, tracking_no=tracking, note="bulk upload",
                           session=session)

@@ -799,16 +799,30 @@ def _waiting_backorders(product_ids: list[int], warehouse_id: int) -> Any:
     ).order_by(o.c.priority.desc(), o.c.placed_at, o.c.id)
 
 
+def lock_orders_and_stock(session: Session, order_ids: Iterable[int],
+                          stock_keys: Iterable[tuple[int, int]] = ()) -> None:
+    """Lock several orders and every stock row they (and ``stock_keys``) touch, in the one lock
+    order: the order rows by id, then the stock rows by (product, warehouse) — for a path that
+    would otherwise interleave them (a bulk shipment: order 1's rows, then order 2's smaller
+    ones). PostgreSQL only; on SQLite the transaction holds the one write lock already."""
+    if is_sqlite(session):
+        return
+    ids, keys = sorted(set(order_ids)), set(stock_keys)
+    if ids:
+        session.execute(select(Order.id).where(Order.id.in_(ids)).order_by(Order.id).with_for_update()).all()
+        keys |= {(p, w) for p, w in session.execute(select(OrderLine.product_id, OrderLine.warehouse_id)
+                                                    .where(OrderLine.order_id.in_(ids)))}
+    stock.lock_rows(session, keys)
+
+
 def lock_for_arrival(session: Session, arrivals: Iterable[tuple[int, int]]) -> None:
     """Before an arrival changes any stock: lock what it will touch, in the one lock order.
 
     An arrival (goods receipt, transfer in, count or adjustment up, return restock) raises the
     arrived ``(product, warehouse)`` rows and then releases backorders, whose other lines are
     other stock rows — possibly smaller ones than the arrived row, which new orders lock first:
-    done naively, the two deadlock. So the backorders' order rows are locked first (by id), then
-    every stock row of the arrival and of those orders' lines in (product, warehouse) order
-    (:func:`core.stock.lock_rows`). PostgreSQL only; on SQLite the transaction holds the one
-    write lock already.
+    done naively, the two deadlock. So the waiting backorders and every stock row of the arrival
+    and of their lines are locked first (:func:`lock_orders_and_stock`).
     """
     wanted = set(arrivals)
     if not wanted or is_sqlite(session):
@@ -816,13 +830,9 @@ def lock_for_arrival(session: Session, arrivals: Iterable[tuple[int, int]]) -> N
     by_warehouse: dict[int, set[int]] = {}
     for product_id, warehouse_id in wanted:
         by_warehouse.setdefault(warehouse_id, set()).add(product_id)
-    order_ids = sorted({oid for wh, pids in by_warehouse.items()
-                        for oid, _ in session.execute(_waiting_backorders(sorted(pids), wh))})
-    if order_ids:
-        session.execute(select(Order.id).where(Order.id.in_(order_ids)).order_by(Order.id).with_for_update()).all()
-        wanted |= {(p, w) for p, w in session.execute(select(OrderLine.product_id, OrderLine.warehouse_id)
-                                                      .where(OrderLine.order_id.in_(order_ids)))}
-    stock.lock_rows(session, wanted)
+    waiting = {oid for wh, pids in by_warehouse.items()
+               for oid, _ in session.execute(_waiting_backorders(sorted(pids), wh))}
+    lock_orders_and_stock(session, waiting, wanted)
 
 
 def reserve_backorders(session: Session, product_ids: list[int], warehouse_id: int, actor: Actor) -> list[str]:

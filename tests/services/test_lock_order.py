@@ -17,13 +17,18 @@ thread); on SQLite ``BEGIN IMMEDIATE`` serialises the writers and the same asser
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sa_text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from core import db
 from core.errors import Busy, OMSError
@@ -42,6 +47,7 @@ from core.services import orders
 from core.services.purchasing import receive_po
 from core.services.transfers import create_transfer, receive_transfer, ship_transfer
 from core.timeutil import utcnow
+from tests.conftest import BACKEND
 from tests.factories import CLERK, WAREHOUSE, make_product, order_input
 from tests.services.test_concurrency import existing_customers
 
@@ -121,9 +127,12 @@ def _stock_problems() -> list[str]:
     return problems
 
 
-def test_new_orders_race_receipts_that_release_multi_line_backorders(db_url: str) -> None:
+def test_new_orders_race_receipts_that_release_multi_line_backorders(db_url: str,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
     """16 threads: new orders of existing customers (LOW + HIGH) against receipts of HIGH, each
-    of which walks the backorders needing LOW and HIGH — some it releases, some it cannot."""
+    of which walks the backorders needing LOW and HIGH — some it releases, some it cannot.
+    Not one deadlock: the lock order prevents them, the retry is not what hides them."""
+    caplog.set_level(logging.INFO, logger="oms.db")
     phones = existing_customers(THREADS)
     make_product("LOW", "5.00", {"SH": 10_000})  # the smaller id: locked first by every order
     high = make_product("HIGH", "8.00", {"SH": 0})
@@ -144,6 +153,7 @@ def test_new_orders_race_receipts_that_release_multi_line_backorders(db_url: str
                 ("LOW", 1), ("HIGH", 1), phone=phones[i % THREADS], warehouse="SH", allow_backorder=True), CLERK))
     outcomes = Counter(_race(tasks))
     assert outcomes == Counter({"ok": len(tasks)}), outcomes
+    assert [r.getMessage() for r in caplog.records if r.name == "oms.db"] == []
     assert _stock_problems() == []
     with db.transaction(readonly=True) as s:
         assert s.execute(select(POLine.qty_received).where(POLine.id == line_id)).scalar_one() == 12 + receipts * per_receipt
@@ -204,3 +214,53 @@ def test_first_orders_for_one_new_phone_make_one_customer(db_url: str) -> None:
         customers = s.execute(select(Customer.id).where(Customer.phone == "13700000001")).scalars().all()
         assert len(customers) == 1
         assert s.execute(select(func.count(Order.id)).where(Order.customer_id == customers[0])).scalar_one() == 8
+
+
+# --- deadlocks and serialization failures: recognised by SQLSTATE, retried, then Busy -----------
+
+_RAISE = "DO $$ BEGIN RAISE EXCEPTION '{text}' USING ERRCODE = '{state}'; END $$"
+
+
+def _flaky(failures: int, state: str, text: str = "deadlock detected") -> tuple[Callable[[], None], list[int]]:
+    """A service that writes a customer, then fails with ``state`` on its first ``failures`` runs."""
+    runs: list[int] = []
+
+    @db.unit_of_work
+    def service(session: Session) -> None:
+        runs.append(1)
+        session.add(Customer(code=f"CR{len(runs)}", name="重试", phone=None, tier="normal", tags=[],
+                             created_at=utcnow()))
+        session.flush()
+        if len(runs) <= failures:
+            session.execute(sa_text(_RAISE.format(text=text, state=state)))
+
+    return service, runs
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLSTATEs raised by the PostgreSQL server")
+@pytest.mark.parametrize("state", ["40P01", "40001"])
+def test_deadlock_and_serialization_failures_are_retried_whole(db_url: str, state: str) -> None:
+    service, runs = _flaky(2, state)
+    service()
+    assert len(runs) == 3
+    with db.transaction(readonly=True) as s:  # the failed runs' writes were rolled back with them
+        assert s.execute(select(Customer.code).where(Customer.name == "重试")).scalars().all() == ["CR3"]
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLSTATEs raised by the PostgreSQL server")
+def test_contention_that_outlasts_the_retries_is_a_clean_busy_refusal(db_url: str) -> None:
+    service, runs = _flaky(99, "40P01")
+    with pytest.raises(Busy) as refusal:
+        service()
+    assert len(runs) == db.MAX_RETRIES + 1
+    assert refusal.value.key == "cc.contention" and refusal.value.params == {"attempts": db.MAX_RETRIES + 1}
+    with db.transaction(readonly=True) as s:
+        assert s.execute(select(func.count(Customer.id)).where(Customer.name == "重试")).scalar_one() == 0
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLSTATEs raised by the PostgreSQL server")
+def test_an_error_that_only_says_blocked_is_neither_busy_nor_retried(db_url: str) -> None:
+    service, runs = _flaky(1, "55006", text="object in use: database is locked, row blocked")
+    with pytest.raises(DBAPIError):
+        service()
+    assert len(runs) == 1
