@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy import text as sa_text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core import db
@@ -43,6 +43,7 @@ from core.models import (
     Supplier,
     Warehouse,
 )
+from core.schema import upgrade
 from core.services import orders
 from core.services.purchasing import receive_po
 from core.services.transfers import create_transfer, receive_transfer, ship_transfer
@@ -264,3 +265,32 @@ def test_an_error_that_only_says_blocked_is_neither_busy_nor_retried(db_url: str
     with pytest.raises(DBAPIError):
         service()
     assert len(runs) == 1
+
+
+# --- the migration behind one-customer-per-phone -------------------------------------------------
+
+
+def test_phone_index_migration_refuses_duplicates_by_name_then_builds_once_merged(db_url: str) -> None:
+    engine = db.get_engine(db_url)
+    with engine.begin() as conn:  # the database as it was before 0009, holding a duplicate
+        conn.execute(sa_text("DROP INDEX uq_customers_phone"))
+        conn.execute(sa_text("CREATE INDEX ix_customers_phone ON customers (phone)"))
+        conn.execute(sa_text("DELETE FROM alembic_version WHERE version_num = '0009_customer_phone'"))
+    try:
+        for code in ("C0000001", "C0000002", "C0000003"):
+            with db.transaction() as s:
+                s.add(Customer(code=code, name="王五", phone="13900000009" if code != "C0000003" else None,
+                               tier="normal", tags=[], created_at=utcnow()))
+        with pytest.raises(Exception, match=r"13900000009: 2 customers \(C0000001 … C0000002\).*Merge each group"):
+            upgrade(engine)
+        with db.transaction() as s:  # nothing changed: the duplicates are still both there
+            assert s.execute(select(func.count(Customer.id)).where(Customer.phone == "13900000009")).scalar_one() == 2
+            s.execute(delete(Customer).where(Customer.code == "C0000002"))  # merged by hand
+    finally:
+        upgrade(engine)
+    with pytest.raises(IntegrityError):
+        with db.transaction() as s:
+            s.add(Customer(code="C0000004", name="王五", phone="13900000009", tier="normal", tags=[],
+                           created_at=utcnow()))
+    with db.transaction() as s:  # customers without a phone are not constrained
+        s.add(Customer(code="C0000005", name="无电话", phone=None, tier="normal", tags=[], created_at=utcnow()))
