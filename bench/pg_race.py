@@ -13,7 +13,7 @@ busy refusals, raw errors (must be 0), oversold units (must be 0) and ledger / r
 mismatches (must be 0), and the wall time.
 
     DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/postgres python bench/pg_race.py
-    python bench/pg_race.py --processes 16 --actions 40 --without-fix
+    python bench/pg_race.py --processes 16 --actions 16 --without-fix
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def _oversold_and_mismatches() -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=16)
-    parser.add_argument("--actions", type=int, default=40, help="actions per process")
+    parser.add_argument("--actions", type=int, default=16, help="actions per process")
     parser.add_argument("--without-fix", action="store_true", help="no arrival locks, no retries (the old code)")
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", PG_DEFAULT)

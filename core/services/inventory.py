@@ -265,7 +265,8 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
     posted: list[AdjustmentResult] = []
     pending: list[AdjustmentResult] = []
     arrived: list[int] = []
-    lock_for_arrival(session, [(pid, wh.id) for _, pid, _, delta in diffs if delta > 0])
+    lock_for_arrival(session, [(pid, wh.id) for _, pid, _, delta in diffs if delta > 0],
+                     also=[(pid, wh.id) for _, pid, _, _ in diffs])
     for ln, pid, cost, delta in sorted(diffs, key=lambda d: d[1]):  # stock rows in product order
         value = (abs(delta) * cost).quantize(Decimal("0.01"))
         waits = value > threshold and not may_approve

@@ -815,14 +815,16 @@ def lock_orders_and_stock(session: Session, order_ids: Iterable[int],
     stock.lock_rows(session, keys)
 
 
-def lock_for_arrival(session: Session, arrivals: Iterable[tuple[int, int]]) -> None:
+def lock_for_arrival(session: Session, arrivals: Iterable[tuple[int, int]],
+                     also: Iterable[tuple[int, int]] = ()) -> None:
     """Before an arrival changes any stock: lock what it will touch, in the one lock order.
 
     An arrival (goods receipt, transfer in, count or adjustment up, return restock) raises the
     arrived ``(product, warehouse)`` rows and then releases backorders, whose other lines are
     other stock rows — possibly smaller ones than the arrived row, which new orders lock first:
     done naively, the two deadlock. So the waiting backorders and every stock row of the arrival
-    and of their lines are locked first (:func:`lock_orders_and_stock`).
+    and of their lines are locked first (:func:`lock_orders_and_stock`), together with ``also``:
+    the other stock rows the same transaction will change (a count sheet's decreases).
     """
     wanted = set(arrivals)
     if not wanted or is_sqlite(session):
@@ -832,7 +834,7 @@ def lock_for_arrival(session: Session, arrivals: Iterable[tuple[int, int]]) -> N
         by_warehouse.setdefault(warehouse_id, set()).add(product_id)
     waiting = {oid for wh, pids in by_warehouse.items()
                for oid, _ in session.execute(_waiting_backorders(sorted(pids), wh))}
-    lock_orders_and_stock(session, waiting, wanted)
+    lock_orders_and_stock(session, waiting, wanted | set(also))
 
 
 def reserve_backorders(session: Session, product_ids: list[int], warehouse_id: int, actor: Actor) -> list[str]:
