@@ -30,7 +30,7 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from core import db
+from core import db, stock
 from core.errors import Busy, OMSError
 from core.models import (
     Customer,
@@ -44,12 +44,12 @@ from core.models import (
     Warehouse,
 )
 from core.schema import upgrade
-from core.services import orders
+from core.services import inventory, orders
 from core.services.purchasing import receive_po
 from core.services.transfers import create_transfer, receive_transfer, ship_transfer
 from core.timeutil import utcnow
 from tests.conftest import BACKEND
-from tests.factories import CLERK, WAREHOUSE, make_product, order_input
+from tests.factories import CLERK, MANAGER, WAREHOUSE, make_product, order_input
 from tests.services.test_concurrency import existing_customers
 
 THREADS = 16
@@ -159,6 +159,32 @@ def test_new_orders_race_receipts_that_release_multi_line_backorders(db_url: str
     with db.transaction(readonly=True) as s:
         assert s.execute(select(POLine.qty_received).where(POLine.id == line_id)).scalar_one() == 12 + receipts * per_receipt
         assert s.execute(select(PurchaseOrder.status).where(PurchaseOrder.id == po_id)).scalar_one() == "received"
+
+
+@pytest.mark.parametrize("arrival", ["ad hoc receipt", "adjustment up"])
+def test_new_orders_race_other_arrivals_that_release_multi_line_backorders(
+        db_url: str, arrival: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The same race with the other arrivals that release backorders (``lock_for_arrival``)."""
+    caplog.set_level(logging.INFO, logger="oms.db")
+    phones = existing_customers(THREADS)
+    make_product("LOW", "5.00", {"SH": 10_000})
+    high = make_product("HIGH", "8.00", {"SH": 0})
+    for i in range(6):  # half released by the arrivals, half too big for any
+        orders.create_order(order_input(("LOW", 1), ("HIGH", 2 if i % 2 else 1000), phone=phones[i],
+                                        warehouse="SH", allow_backorder=True), CLERK)
+    with db.transaction() as s:  # HIGH in stock without releasing anything: orders queue on its row
+        sh = s.execute(select(Warehouse.id).where(Warehouse.code == "SH")).scalar_one()
+        stock.post_movement(s, product_id=high, warehouse_id=sh, qty_delta=100, kind="receipt", actor="test")
+    arrive = {"ad hoc receipt": lambda: inventory.receive_adhoc("SH", [("HIGH", 3)], WAREHOUSE),
+              "adjustment up": lambda: inventory.adjust_stock("HIGH", "SH", 3, "found", MANAGER)}[arrival]
+    tasks: list[Callable[[], object]] = [
+        arrive if i % 4 == 0 else (lambda i=i: orders.create_order(order_input(
+            ("LOW", 1), ("HIGH", 1), phone=phones[i % THREADS], warehouse="SH", allow_backorder=True), CLERK))
+        for i in range(48)]
+    outcomes = Counter(_race(tasks))
+    assert outcomes == Counter({"ok": len(tasks)}), outcomes
+    assert [r.getMessage() for r in caplog.records if r.name == "oms.db"] == []
+    assert _stock_problems() == []
 
 
 def test_concurrent_receipts_of_one_po_line_one_wins_the_rest_are_refused(db_url: str) -> None:
