@@ -38,6 +38,10 @@ log = logging.getLogger("oms.db")
 
 # Contention the server resolves by rolling one transaction back: running it again is safe.
 RETRYABLE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+# Unique keys two racers may both try to claim (two imports creating one new customer): the
+# re-run finds the winner's row. A violation of any other unique key is a real conflict.
+UNIQUE_VIOLATION = "23505"
+RACE_CONSTRAINTS = frozenset({"uq_customers_phone"})
 LOCK_NOT_AVAILABLE = "55P03"  # a lock_timeout set by an administrator ran out
 SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary codes (low byte)
 MAX_RETRIES = 3
@@ -156,8 +160,13 @@ def sqlstate(exc: BaseException | None) -> str | None:
 
 
 def is_retryable(exc: BaseException | None) -> bool:
-    """A deadlock or serialization failure: the server rolled the whole transaction back."""
-    return sqlstate(exc) in RETRYABLE_SQLSTATES
+    """A deadlock, a serialization failure or a lost race for a unique key of
+    :data:`RACE_CONSTRAINTS`: the whole transaction was rolled back and may simply run again."""
+    state = sqlstate(exc)
+    if state == UNIQUE_VIOLATION:
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        return getattr(getattr(orig, "diag", None), "constraint_name", None) in RACE_CONSTRAINTS
+    return state in RETRYABLE_SQLSTATES
 
 
 def _is_busy(exc: DBAPIError) -> bool:
@@ -245,11 +254,10 @@ def _run(fn: Callable[..., R], readonly: bool, args: tuple, kwargs: dict) -> R:
             if not is_retryable(exc.__cause__):
                 raise
             state = sqlstate(exc.__cause__)
+            kind = RETRYABLE_SQLSTATES.get(state or "", "unique-key race")
             if attempt > MAX_RETRIES:
-                log.warning("%s: %s persisted after %d retries; refused", fn.__name__,
-                            RETRYABLE_SQLSTATES[state], MAX_RETRIES)
+                log.warning("%s: %s persisted after %d retries; refused", fn.__name__, kind, MAX_RETRIES)
                 raise Busy.coded("cc.contention", attempts=attempt) from exc.__cause__
-            log.info("%s: %s (SQLSTATE %s), retry %d of %d", fn.__name__, RETRYABLE_SQLSTATES[state], state,
-                     attempt, MAX_RETRIES)
+            log.info("%s: %s (SQLSTATE %s), retry %d of %d", fn.__name__, kind, state, attempt, MAX_RETRIES)
             time.sleep(random.uniform(0.005, 0.03) * 2 ** (attempt - 1))  # noqa: S311 - jitter, not secrets
     raise AssertionError("unreachable")

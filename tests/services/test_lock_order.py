@@ -320,3 +320,26 @@ def test_phone_index_migration_refuses_duplicates_by_name_then_builds_once_merge
                            created_at=utcnow()))
     with db.transaction() as s:  # customers without a phone are not constrained
         s.add(Customer(code="C0000005", name="无电话", phone=None, tier="normal", tags=[], created_at=utcnow()))
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL's constraint names on errors")
+def test_a_lost_race_for_a_new_customers_phone_is_retried_other_unique_keys_are_not(db_url: str) -> None:
+    """Two imports creating one new customer: the loser's insert hits uq_customers_phone; the
+    re-run finds the winner's row. A duplicate customer code is a real conflict: not retried."""
+    with db.transaction() as s:
+        s.add(Customer(code="C0000001", name="赵六", phone="13900000001", tier="normal", tags=[], created_at=utcnow()))
+    runs: list[int] = []
+
+    @db.unit_of_work
+    def import_one(session: Session, code: str, phone: str) -> None:
+        runs.append(1)
+        if len(runs) == 1 or code == "C0000001":  # the first run has not seen the winner yet
+            session.add(Customer(code=code, name="赵六", phone=phone, tier="normal", tags=[], created_at=utcnow()))
+            session.flush()
+
+    import_one("C0000002", "13900000001")
+    assert len(runs) == 2
+    runs.clear()
+    with pytest.raises(IntegrityError):
+        import_one("C0000001", "13900000002")
+    assert len(runs) == 1
