@@ -15,17 +15,14 @@ one customer, then run the upgrade (``oms init``) again.
 import sqlalchemy as sa
 from alembic import op
 
+from core.errors import Refused
+
 revision = "0009_customer_phone"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
 SHOWN = 20  # duplicate phones listed in the message; the count says how many there are
-
-
-class DuplicatePhones(RuntimeError):
-    """Customers share a phone; the unique index cannot be built until they are merged."""
-
 
 def upgrade() -> None:
     dupes = op.get_bind().execute(sa.text(
@@ -34,11 +31,8 @@ def upgrade() -> None:
     if dupes:
         listed = "; ".join(f"{r.phone}: {r.n} customers ({r.first_code} … {r.last_code})" for r in dupes[:SHOWN])
         more = f"; and {len(dupes) - SHOWN} more phones" if len(dupes) > SHOWN else ""
-        raise DuplicatePhones(
-            f"{len(dupes)} phone number(s) belong to more than one customer, so the one-customer-per-phone "
-            f"index cannot be created: {listed}{more}. Merge each group into one customer (keep one profile, "
-            f"move the others' orders and channel accounts to it), then run `oms init` again. "
-            f"Nothing was changed.")
+        # A refusal, not a crash: `oms init` prints it and exits 2; the upgrade changed nothing.
+        raise Refused("cc.duplicate_phones", count=len(dupes), phones=listed + more)
     with op.batch_alter_table("customers") as batch:
         batch.drop_index("ix_customers_phone")
         batch.create_index("uq_customers_phone", ["phone"], unique=True,

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core import db, stock
-from core.errors import Busy, OMSError
+from core.errors import Busy, OMSError, Refused
 from core.models import (
     Customer,
     Order,
@@ -307,7 +307,7 @@ def test_phone_index_migration_refuses_duplicates_by_name_then_builds_once_merge
             with db.transaction() as s:
                 s.add(Customer(code=code, name="王五", phone="13900000009" if code != "C0000003" else None,
                                tier="normal", tags=[], created_at=utcnow()))
-        with pytest.raises(Exception, match=r"13900000009: 2 customers \(C0000001 … C0000002\).*Merge each group"):
+        with pytest.raises(Refused, match=r"13900000009: 2 customers \(C0000001 … C0000002\).*Merge each group"):
             upgrade(engine)
         with db.transaction() as s:  # nothing changed: the duplicates are still both there
             assert s.execute(select(func.count(Customer.id)).where(Customer.phone == "13900000009")).scalar_one() == 2
