@@ -159,14 +159,18 @@ def sqlstate(exc: BaseException | None) -> str | None:
     return getattr(orig, "sqlstate", None)
 
 
+def is_contention(exc: BaseException | None) -> bool:
+    """A deadlock or serialization failure: the server rolled the whole transaction back."""
+    return sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
 def is_retryable(exc: BaseException | None) -> bool:
-    """A deadlock, a serialization failure or a lost race for a unique key of
-    :data:`RACE_CONSTRAINTS`: the whole transaction was rolled back and may simply run again."""
-    state = sqlstate(exc)
-    if state == UNIQUE_VIOLATION:
+    """Contention, or a lost race for a unique key of :data:`RACE_CONSTRAINTS`: the whole
+    transaction was rolled back and may simply run again."""
+    if sqlstate(exc) == UNIQUE_VIOLATION:
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
         return getattr(getattr(orig, "diag", None), "constraint_name", None) in RACE_CONSTRAINTS
-    return state in RETRYABLE_SQLSTATES
+    return is_contention(exc)
 
 
 def _is_busy(exc: DBAPIError) -> bool:
@@ -184,7 +188,7 @@ def _as_refusal(exc: DBAPIError) -> OMSError | None:
     (:class:`ValidationError`)."""
     if exc.connection_invalidated:
         return Unavailable("the database connection was lost; nothing was saved, please try again")
-    if is_retryable(exc):
+    if is_contention(exc):
         return Busy.coded("cc.contention", attempts=1)
     if _is_busy(exc):
         return Busy("the database is busy, please try again")
@@ -250,14 +254,15 @@ def _run(fn: Callable[..., R], readonly: bool, args: tuple, kwargs: dict) -> R:
         try:
             with transaction(readonly=readonly) as s:
                 return fn(s, *args, **kwargs)
-        except Busy as exc:
-            if not is_retryable(exc.__cause__):
+        except (Busy, DBAPIError) as exc:
+            cause = exc.__cause__ if isinstance(exc, Busy) else exc
+            if not is_retryable(cause):
                 raise
-            state = sqlstate(exc.__cause__)
+            state = sqlstate(cause)
             kind = RETRYABLE_SQLSTATES.get(state or "", "unique-key race")
             if attempt > MAX_RETRIES:
                 log.warning("%s: %s persisted after %d retries; refused", fn.__name__, kind, MAX_RETRIES)
-                raise Busy.coded("cc.contention", attempts=attempt) from exc.__cause__
+                raise Busy.coded("cc.contention", attempts=attempt) from cause
             log.info("%s: %s (SQLSTATE %s), retry %d of %d", fn.__name__, kind, state, attempt, MAX_RETRIES)
             time.sleep(random.uniform(0.005, 0.03) * 2 ** (attempt - 1))  # noqa: S311 - jitter, not secrets
     raise AssertionError("unreachable")
