@@ -1,5 +1,5 @@
 """User management for the admin: the accounts with their role, state and last login; create an
-account; change a role; deactivate or reactivate; lift a lockout; reset a password.
+account; change a role; deactivate or reactivate; clear failed sign-ins; reset a password.
 
 Every button calls one service in ``core.services.users`` (each writes an audit row). A new or
 reset password is either typed by the admin or generated, and shown exactly once: the message
@@ -78,7 +78,7 @@ def _reset_password(username: str) -> None:
 
 
 def _user_table(accounts: pd.DataFrame) -> None:
-    shown = translate_values(localize_times(accounts, "locked_until", "last_login_at", "created_at"), role="role")
+    shown = translate_values(localize_times(accounts, "last_login_at", "created_at"), role="role")
     show_table(shown, download="users")
 
 
@@ -118,7 +118,7 @@ def _manage(accounts: pd.DataFrame) -> None:
     else:
         buttons[0].button(t("users.reactivate"), key="us_reactivate", on_click=_set_active, args=(picked, True),
                           icon=":material/person_check:")
-    if not pd.isna(row["locked_until"]):
+    if row["failed_logins"] > 0:
         buttons[1].button(t("users.unlock"), key="us_unlock", on_click=_unlock, args=(picked,),
                           icon=":material/lock_open:")
 
