@@ -139,7 +139,9 @@ def client_id() -> str:
     its address, so a reload does not start afresh; the session id when none is known."""
     ctx = get_script_run_ctx()
     headers = st.context.headers
-    return client_key(st.context.ip_address, headers.get("X-Forwarded-For"), headers.get("X-Real-IP"),
+    address = st.context.ip_address
+    return client_key(address if isinstance(address, str) else None,  # AppTest hands out a mock here
+                      headers.get("X-Forwarded-For"), headers.get("X-Real-IP"),
                       ctx.session_id if ctx is not None else "none")
 
 
