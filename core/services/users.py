@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.attempts import retry_after
 from core.backoff import Backoff
 from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
@@ -109,28 +110,14 @@ class LoginResult:
     retry_after: int = 0  # seconds to wait when throttled
 
 
-def _failures(session: Session, backoff: Backoff, now: dt.datetime, *scope: object) -> tuple[int, dt.datetime | None]:
-    """(failures, the latest failure's time) in ``scope`` since its last success within the window."""
-    since = now - backoff.window
-    last_success = select(func.max(LoginAttempt.at)).where(LoginAttempt.success.is_(True), LoginAttempt.at >= since,
-                                                            *scope).scalar_subquery()
-    count, latest = session.execute(
-        select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
-            LoginAttempt.success.is_(False), LoginAttempt.at >= since,
-            LoginAttempt.at >= func.coalesce(last_success, since), *scope)
-    ).one()
-    return int(count), latest
-
-
 def _retry_after(session: Session, username: str, client: str, now: dt.datetime) -> int:
     """Seconds this (username, client) must still wait: the longer of the pair's and the client's
     backoff. The client's failures count over every username and a success does not reset them
     (a sprayer with one valid account of its own must not wipe its record)."""
-    pair = _failures(session, PAIR_BACKOFF, now, LoginAttempt.username == username, LoginAttempt.client == client)
-    by_client = session.execute(select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
-        LoginAttempt.success.is_(False), LoginAttempt.client == client,
-        LoginAttempt.at >= now - CLIENT_BACKOFF.window)).one()
-    return max(PAIR_BACKOFF.retry_after(*pair, now), CLIENT_BACKOFF.retry_after(int(by_client[0]), by_client[1], now))
+    return max(retry_after(session, LoginAttempt, PAIR_BACKOFF, now,
+                           LoginAttempt.username == username, LoginAttempt.client == client),
+               retry_after(session, LoginAttempt, CLIENT_BACKOFF, now, LoginAttempt.client == client,
+                           reset_by_success=False))
 
 
 @unit_of_work
@@ -194,7 +181,7 @@ def _failed_logins(session: Session, username: str | None = None) -> dict[str, i
     since = utcnow() - PAIR_BACKOFF.window
     success = LoginAttempt.__table__.alias("success")
     later_success = select(success.c.id).where(success.c.username == LoginAttempt.username,
-                                               success.c.success.is_(True), success.c.at >= LoginAttempt.at)
+                                               success.c.success.is_(True), success.c.id > LoginAttempt.id)
     query = (select(LoginAttempt.username, func.count(LoginAttempt.id))
              .where(LoginAttempt.success.is_(False), LoginAttempt.at >= since, ~later_success.exists())
              .group_by(LoginAttempt.username))
