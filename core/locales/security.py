@@ -7,6 +7,9 @@ ZH: dict[str, str] = {
     "login.disabled": "该账户已被停用，请联系管理员。",
     "sec.login_throttled": "这台设备登录失败次数过多，请 {seconds} 秒后再试。",
     "sec.lookup_throttled": "查询失败次数过多，请 {seconds} 秒后再试，或联系客服。",
+    "sec.schema_missing": "备份的数据库结构被改动过：缺少 {kind} {name}",
+    "sec.schema_extra": "备份的数据库结构被改动过：多出 {kind} {name}",
+    "sec.schema_changed": "备份的数据库结构被改动过：{kind} {name} 的定义不同",
     "error.db_unavailable": "与数据库的连接中断了，操作没有保存，请重试。",
     # pages
     "page.users": "用户管理",
@@ -113,6 +116,9 @@ EN: dict[str, str] = {
     "login.disabled": "This account has been deactivated. Please contact your administrator.",
     "sec.login_throttled": "Too many failed sign-ins from this device. Try again in {seconds} seconds.",
     "sec.lookup_throttled": "Too many failed lookups. Please try again in {seconds} seconds or contact customer service.",
+    "sec.schema_missing": "the backup's schema was tampered with: {kind} {name} is missing",
+    "sec.schema_extra": "the backup's schema was tampered with: {kind} {name} is not part of this version",
+    "sec.schema_changed": "the backup's schema was tampered with: {kind} {name} is defined differently",
     "error.db_unavailable": "The connection to the database was lost; nothing was saved. Please try again.",
     # pages
     "page.users": "Users",
