@@ -9,10 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.backoff import Backoff
+
+
+def take_turns(session: Session, *keys: str) -> None:
+    """Let concurrent attempts of one scope take turns until their transaction ends.
+
+    Without it, parallel attempts under PostgreSQL's read committed would all count the same
+    failures and all be heard — a free burst past the backoff. Keys are locked in sorted order
+    (no deadlock between two scopes). SQLite needs nothing: ``BEGIN IMMEDIATE`` already lets one
+    writer in at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"attempts:{key}"})
 
 
 def retry_after(session: Session, model: Any, backoff: Backoff, now: dt.datetime, *scope: Any,

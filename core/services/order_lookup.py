@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core import refdata
-from core.attempts import retry_after
+from core.attempts import retry_after, take_turns
 from core.backoff import Backoff
 from core.db import unit_of_work
 from core.errors import FieldIssue, OMSError, ValidationError
@@ -136,6 +136,7 @@ def lookup_order(session: Session, number: str, phone_last4: str, client: str) -
         issues.append(FieldIssue("lookup_client", "missing session"))
     if issues:
         raise LookupInvalid(issues)
+    take_turns(session, f"lookup-client:{client}", f"lookup-order:{number}")
     now = utcnow()
     _check_limits(session, client, number, now)
     order = session.execute(select(Order.id, Order.status, Order.carrier, Order.tracking_no, Order.ship_phone)

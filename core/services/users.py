@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.attempts import retry_after
+from core.attempts import retry_after, take_turns
 from core.backoff import Backoff
 from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
@@ -134,6 +134,7 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
     client = client[:MAX_CLIENT]
     if not client:
         raise ValueError("authenticate needs the client the attempt comes from")
+    take_turns(session, f"login:{client}")
     now = utcnow()
     user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
     wait = _retry_after(session, name, client, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select, update
@@ -155,3 +156,12 @@ def test_the_admin_sees_failures_and_can_clear_them(accounts: None) -> None:
     users.unlock_user("clerk1", ADMIN)
     assert users.list_users(ADMIN).set_index("username").loc["clerk1", "failed_logins"] == 0
     assert users.authenticate("clerk1", PASSWORD, "c1").user is not None
+
+
+def test_parallel_guesses_do_not_slip_past_the_backoff(accounts: None) -> None:
+    """Twelve guesses at once from one client: only the free ones are heard (PostgreSQL takes
+    turns on an advisory lock; SQLite's BEGIN IMMEDIATE serialises anyway)."""
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: users.authenticate("clerk1", "Wrong-guess-1", "burst").reason, range(12)))
+    assert answers.count("invalid") == users.PAIR_BACKOFF.free
+    assert answers.count("throttled") == 12 - users.PAIR_BACKOFF.free
