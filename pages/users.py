@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.passwords import generate_password
 from core.permissions import ROLES
 from core.services import users
 from core.webui import (
@@ -48,7 +49,7 @@ def _run(call: Callable[[], object], notice: Notice) -> bool:
 
 def _create() -> None:
     username = (state.get("us_new_username") or "").strip()
-    password = state.get("us_new_password") or users.generate_password()
+    password = state.get("us_new_password") or generate_password()
     display_name = (state.get("us_new_display") or "").strip() or None
     if _run(lambda: users.create_user(username, password, state.get("us_new_role"), actor, display_name=display_name),
             Notice("success", "users.created", {"username": username, "password": password})):
@@ -71,7 +72,7 @@ def _unlock(username: str) -> None:
 
 
 def _reset_password(username: str) -> None:
-    password = state.get("us_reset_password") or users.generate_password()
+    password = state.get("us_reset_password") or generate_password()
     state["us_reset_password"] = ""
     _run(lambda: users.reset_password(username, password, actor),
          Notice("success", "users.password_reset", {"username": username, "password": password}))

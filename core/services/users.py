@@ -28,18 +28,9 @@ from core.backoff import Backoff
 from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
 from core.models import LoginAttempt, User
-from core.passwords import (
-    dummy_hash,
-    generate_password,
-    hash_password,
-    needs_rehash,
-    policy_problems,
-    verify_password,
-)
+from core.passwords import dummy_hash, hash_password, needs_rehash, policy_problems, verify_password
 from core.permissions import ROLES, Actor, require
 from core.timeutil import utcnow
-
-__all__ = ["generate_password"]  # re-exported for the user pages
 
 MAX_USERNAME, MAX_DISPLAY_NAME = 64, 100  # the column widths
 MAX_CLIENT = 64
