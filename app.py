@@ -16,8 +16,8 @@ from core import config
 from core.errors import OMSError
 from core.i18n import LANGUAGES
 from core.permissions import Actor
-from core.services.users import LOCKOUT, authenticate
-from core.webui import label, show_error, sign_out, t
+from core.services.users import authenticate
+from core.webui import client_id, label, show_error, sign_out, t
 
 # page file, title key, icon, the permission (core.permissions.PERMISSIONS) the page needs.
 # The first page a role may open is its landing page.
@@ -71,16 +71,19 @@ def _language_switch() -> None:
 
 
 def _log_in() -> None:
-    """Form callback: one authenticate() call; the service counts failures and locks."""
+    """Form callback: one authenticate() call; the service counts failures per client and
+    backs off (``throttled`` carries the seconds to wait)."""
     st.session_state.pop("login_error", None)
     try:
-        result = authenticate(st.session_state.get("login_username", ""), st.session_state.get("login_password", ""))
+        result = authenticate(st.session_state.get("login_username", ""), st.session_state.get("login_password", ""),
+                              client_id())
     except OMSError as exc:
         st.session_state["login_error"] = exc
         return
     st.session_state["login_password"] = ""
     if result.user is None:
         st.session_state["login_error"] = result.reason
+        st.session_state["login_retry_after"] = result.retry_after
         return
     st.session_state.update(username=result.user.username, role=result.user.role,
                             display_name=result.user.display_name or result.user.username,
@@ -97,8 +100,8 @@ def _login_page() -> None:
     error = st.session_state.get("login_error")
     if isinstance(error, OMSError):
         show_error(error)
-    elif error == "locked":
-        st.error(t("login.locked", minutes=int(LOCKOUT.total_seconds() // 60)))
+    elif error == "throttled":
+        st.error(t("sec.login_throttled", seconds=st.session_state.get("login_retry_after", 0)))
     elif error == "expired":
         st.info(t("login.expired", minutes=int(config.idle_timeout_minutes())))
     elif error == "disabled":

@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import analytics, config, i18n, pii
+from core.clients import client_key
 from core.errors import FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.permissions import ROLES, Actor
 from core.services import users
@@ -130,6 +132,17 @@ def guard_page(action: str) -> Actor:
         st.error(t("error.permission"))
         st.stop()
     return actor
+
+
+def client_id() -> str:
+    """This browser's key for the backoff of failed sign-ins and lookups (``core.clients``):
+    its address, so a reload does not start afresh; the session id when none is known."""
+    ctx = get_script_run_ctx()
+    headers = st.context.headers
+    address = st.context.ip_address
+    return client_key(address if isinstance(address, str) else None,  # AppTest hands out a mock here
+                      headers.get("X-Forwarded-For"), headers.get("X-Real-IP"),
+                      ctx.session_id if ctx is not None else "none")
 
 
 # --- formatting ------------------------------------------------------------------------------

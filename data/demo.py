@@ -12,8 +12,6 @@ on the written database. The same seed and clock give the same data.
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,9 +45,9 @@ from core.models import (
     User,
     Warehouse,
 )
+from core.passwords import generate_password, hash_password
 from core.reference import DEFAULT_RULES
 from core.services.orders import STATUSES
-from core.services.users import hash_password
 from core.timeutil import shop_tz, utcnow
 from data import demo_sim as S
 from data import demo_tables as T
@@ -96,7 +94,7 @@ def load_demo(
         _require_empty(conn)
     report(0.0, "simulating two years of business")
     world = simulate(orders, seed, S.Clock.build(utcnow(), shop_tz()), report)
-    passwords = {role: _password() for role in T.DEMO_USERS}
+    passwords = {role: generate_password() for role in T.DEMO_USERS}  # pass the policy
     hashes = {role: hash_password(pw) for role, pw in passwords.items()}
     with engine.begin() as conn:
         _require_empty(conn)  # again, now holding the write lock
@@ -108,15 +106,6 @@ def load_demo(
 
 def _silent(_fraction: float, _message: str) -> None:
     """Progress sink when the caller does not want progress."""
-
-
-def _password() -> str:
-    """14 random letters and digits with at least one of each (passes the password policy)."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(14))
-        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
-            return pw
 
 
 def _require_empty(conn: Connection) -> None:
@@ -683,7 +672,7 @@ def _write_users_and_audit(w: _Writer, ctx: _Context, hashes: dict[str, str], se
     now = _times(np.array([ctx.world.clock.now_utc]))[0]
     w.insert(User.__table__, [
         dict(username=role, display_name=T.DEMO_USERS[role], password_hash=hashes[role], role=role, active=True,
-             failed_logins=0, created_at=now) for role in T.DEMO_USERS], "demo users")
+             created_at=now) for role in T.DEMO_USERS], "demo users")
     world = ctx.world
     w.insert(AuditLog.__table__, [dict(
         at=now, actor="system", action="demo.load", entity="database", entity_id=None, before=None,
