@@ -37,6 +37,7 @@ ZH: dict[str, str] = {
     "md.unknown_supplier": "没有编号为 {id} 的供应商。",
     "md.warehouse_in_rule": "仓库 {code} 不能停用：启用中的分仓规则“{rule}”会把订单分到这里。请先修改或停用该规则。",
     "md.warehouse_has_stock": "仓库 {code} 还有 {units} 件库存：请先调拨或盘点清零再停用。",
+    "md.no_channels": "还没有启用的销售渠道：请管理员先在“开店设置”或“基础资料”页面添加渠道。",
     "md.in_use": "{item} 不能删除，仍被引用（{uses}）；请改为停用。",
     "setup.first_run": "欢迎！店铺还没有仓库或销售渠道。请填写店铺信息，并添加至少一个仓库和一个渠道。",
     "setup.intro": "可以多次保存：已有的编码不会重复创建，只会更新名称。其他字段和更多记录在“基础资料”页面维护。",
@@ -119,6 +120,8 @@ EN: dict[str, str] = {
                             "orders there. Change or deactivate that rule first.",
     "md.warehouse_has_stock": "Warehouse {code} still holds {units} units: transfer them or count them out before "
                               "deactivating it.",
+    "md.no_channels": "There is no active sales channel yet: an admin adds one on the Shop setup or Master data "
+                      "page first.",
     "md.in_use": "{item} cannot be deleted, it is still referred to ({uses}); deactivate it instead.",
     "setup.first_run": "Welcome! The shop has no warehouse or sales channel yet. Enter the shop's details and add "
                        "at least one warehouse and one channel.",

@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from core import db
 from core.i18n import translate
 from core.models import Channel, Supplier, Warehouse
+from core.services import master_data as md
+from tests.factories import ADMIN
 
 PAGE = "pages/master_data.py"
 
@@ -103,3 +105,14 @@ def test_clerks_do_not_get_the_page(db_url: str, logged_in: Callable[..., AppTes
     at = logged_in("clerk")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(PAGE)
+
+
+def test_order_entry_in_a_shop_with_one_channel_or_none(db_url: str, logged_in: Callable[..., AppTest]) -> None:
+    for code in ("PHONE", "TMALL", "JD", "DOUYIN", "WECHAT", "GROUPBUY"):
+        md.set_channel_active(code, False, ADMIN)
+    at = logged_in("clerk", page="pages/order_entry.py")
+    assert at.selectbox(key="oe_channel").value == "POS"  # the only channel is the one offered
+    assert at.selectbox(key="oe_channel").options == ["门店POS"]
+    md.set_channel_active("POS", False, ADMIN)
+    at = logged_in("clerk", page="pages/order_entry.py")
+    assert en("md.no_channels") in [w.value for w in at.warning]
