@@ -145,3 +145,29 @@ def test_parse_spec_keeps_colons_in_names() -> None:
     assert parse_spec(" DY : 抖音:小店 : social ", True, "channel", 1) == ("DY", "抖音:小店", "social")
     with pytest.raises(ValidationError):
         parse_spec("HZ:", False, "warehouse", 1)
+
+
+def test_master_data_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["warehouses", "add", "hz", "--name", "杭州门店", "--province", "浙江", "--store"]) == 0
+    assert main(["warehouses", "update", "HZ", "--city", "杭州"]) == 0  # left-out options keep their value
+    assert capsys.readouterr().out.splitlines() == ["Created HZ.", "Saved HZ. city:  → 杭州"]
+    with db.transaction() as s:
+        row = s.execute(select(Warehouse).where(Warehouse.code == "HZ")).scalar_one()
+        assert (row.name, row.region, row.city, row.is_store) == ("杭州门店", "华东", "杭州", True)
+    assert main(["warehouses", "add", "HZ", "--name", "again"]) == 2
+    assert "code: code HZ is already in use" in capsys.readouterr().err
+    assert main(["warehouses", "deactivate", "SH"]) == 2
+    assert capsys.readouterr().err.strip() == ('oms: Warehouse SH cannot be deactivated: the active allocation rule '
+                                               '"华东 → 上海仓" sends orders there. Change or deactivate that rule first.')
+    assert main(["channels", "add", "KS", "--name", "快手", "--kind", "social", "--return-window", "x"]) == 2
+    assert "return_window_days: must be a whole number" in capsys.readouterr().err
+    assert main(["channels", "deactivate", "groupbuy"]) == 0
+    assert main(["suppliers", "add", "西湖茶厂", "--lead-time", "10", "--moq", "24"]) == 0
+    assert main(["suppliers", "update", "西湖茶厂", "--new-name", "西湖茶业"]) == 0
+    capsys.readouterr()
+    assert main(["suppliers", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "西湖茶业" in listed and "24" in listed
+    assert main(["suppliers", "delete", "西湖茶业"]) == 0
+    assert main(["suppliers", "delete", "nobody"]) == 2
+    assert _counts(Supplier, Channel) == {"suppliers": 0, "channels": 7}
