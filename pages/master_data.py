@@ -208,8 +208,8 @@ def _suppliers_tab() -> None:
                         max_chars=md.SUPPLIER_NAME_MAX)
         right.text_input(t("field.contact"), value=_value(current, "contact"), key=f"md_su_contact_{suffix}",
                          max_chars=md.CONTACT_MAX)
-        left.number_input(t("field.lead_time_days"), min_value=0, max_value=md.LEAD_TIME_MAX, step=1,
-                          value=int(current["lead_time_days"]) if current is not None else 7, key=f"md_su_lead_{suffix}")
+        left.number_input(t("field.supplier_lead_time_days"), min_value=0, max_value=md.LEAD_TIME_MAX, step=1,
+                          value=int(current["supplier_lead_time_days"]) if current is not None else 7, key=f"md_su_lead_{suffix}")
         right.number_input(t("field.moq"), min_value=1, max_value=md.MOQ_MAX, step=1,
                            value=int(current["moq"]) if current is not None else 1, key=f"md_su_moq_{suffix}")
         st.form_submit_button(t("md.save"), type="primary", key="md_su_save", on_click=_save_supplier, args=(picked,))

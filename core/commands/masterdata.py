@@ -107,7 +107,7 @@ def _channel(args: argparse.Namespace) -> md.ChannelInput:
 
 def _supplier(args: argparse.Namespace, row: pd.Series | None) -> md.SupplierInput:
     return md.SupplierInput(name=args.new_name or args.name, contact=_option(args, "contact", row, "contact", ""),
-                            lead_time_days=_option(args, "lead_time", row, "lead_time_days", 7),
+                            lead_time_days=_option(args, "lead_time", row, "supplier_lead_time_days", 7),
                             moq=_option(args, "moq", row, "moq", 1))
 
 

@@ -52,7 +52,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 WAREHOUSE_COLUMNS = ["code", "name", "region", "province", "city", "address", "is_store", "ship_cost", "active"]
 CHANNEL_COLUMNS = ["code", "name", "kind", "return_window_days", "active"]
-SUPPLIER_COLUMNS = ["id", "name", "contact", "lead_time_days", "moq", "active"]
+SUPPLIER_COLUMNS = ["id", "name", "contact", "supplier_lead_time_days", "moq", "active"]
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def supplier_values(data: SupplierInput) -> dict[str, Any]:
     values = {
         "name": _text(data.name, "name", SUPPLIER_NAME_MAX, issues, required=True),
         "contact": _text(data.contact, "contact", CONTACT_MAX, issues) or None,
-        "lead_time_days": _whole(data.lead_time_days, "lead_time_days", 0, LEAD_TIME_MAX, issues),
+        "lead_time_days": _whole(data.lead_time_days, "supplier_lead_time_days", 0, LEAD_TIME_MAX, issues),
         "moq": _whole(data.moq, "moq", 1, MOQ_MAX, issues),
     }
     _raise(issues)
@@ -428,7 +428,8 @@ def delete_channel(session: Session, code: str, actor: Actor) -> None:
 def list_suppliers(session: Session, actor: Actor) -> pd.DataFrame:
     """Every supplier, active or not (``SUPPLIER_COLUMNS``), by name."""
     require(actor, "masterdata.view")
-    rows = session.execute(select(*(getattr(Supplier, c) for c in SUPPLIER_COLUMNS)).order_by(Supplier.name)).all()
+    rows = session.execute(select(Supplier.id, Supplier.name, Supplier.contact, Supplier.lead_time_days, Supplier.moq,
+                                  Supplier.active).order_by(Supplier.name)).all()
     return pd.DataFrame(rows, columns=SUPPLIER_COLUMNS)
 
 

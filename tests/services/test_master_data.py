@@ -168,7 +168,7 @@ def test_suppliers_rename_deactivate_and_stay_when_referenced(db_url: str) -> No
     assert [(i.field, i.message) for i in err.value.issues] == [("name", "md.issue_name_taken")]
     with pytest.raises(ValidationError) as err:
         md.create_supplier(md.SupplierInput(name="新厂", lead_time_days="2.5", moq=0), BUYER)
-    assert [(i.field, i.message) for i in err.value.issues] == [("lead_time_days", "issue.whole_number"),
+    assert [(i.field, i.message) for i in err.value.issues] == [("supplier_lead_time_days", "issue.whole_number"),
                                                                 ("moq", "md.issue_between")]
     renamed = md.update_supplier(saved.id, md.SupplierInput(name="西湖茶业", contact="0571-8888", lead_time_days=10,
                                                             moq=24), BUYER)
