@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.errors import OMSError
 from core.iso_currencies import ISO_4217
-from core.services.master_data import CHANNEL_KINDS, CODE_MAX, NAME_MAX
+from core.services import master_data as md
 from core.services.shop_setup import (
     LANGUAGES,
     SHOP_NAME_MAX,
@@ -51,6 +51,12 @@ def _editor(key: str, columns: dict[str, st.column_config.Column]) -> pd.DataFra
                           column_config=columns)
 
 
+def _existing(frame: pd.DataFrame | None) -> None:
+    """What the shop already has, so a second visit shows what saving again would rename."""
+    if frame is not None and not frame.empty:
+        st.caption(t("setup.existing", items=", ".join(f"{r.code} {r.name}" for r in frame.itertuples())))
+
+
 def _show_result(result: SetupResult) -> None:
     if not result.changed_anything:
         st.info(t("setup.nothing_changed"))
@@ -80,16 +86,18 @@ if profile is not None:
                 format_func=LANGUAGE_NAMES.__getitem__, key="su_language", help=t("setup.language_help"))
     st.subheader(t("setup.warehouses"))
     st.caption(t("setup.warehouses_help"))
+    _existing(attempt(md.list_warehouses, actor))
     warehouses = _editor("su_wh", {
-        "code": st.column_config.TextColumn(t("field.code"), max_chars=CODE_MAX),
-        "name": st.column_config.TextColumn(t("field.name"), max_chars=NAME_MAX)})
+        "code": st.column_config.TextColumn(t("field.code"), max_chars=md.CODE_MAX),
+        "name": st.column_config.TextColumn(t("field.name"), max_chars=md.NAME_MAX)})
     st.subheader(t("setup.channels"))
     st.caption(t("setup.channels_help"))
-    kinds = labels("kind", CHANNEL_KINDS)
+    _existing(attempt(md.list_channels, actor))
+    kinds = labels("kind", md.CHANNEL_KINDS)
     channels = _editor("su_ch", {
-        "code": st.column_config.TextColumn(t("field.code"), max_chars=CODE_MAX),
-        "name": st.column_config.TextColumn(t("field.name"), max_chars=NAME_MAX),
-        "kind": st.column_config.SelectboxColumn(t("field.kind"), options=list(CHANNEL_KINDS),
+        "code": st.column_config.TextColumn(t("field.code"), max_chars=md.CODE_MAX),
+        "name": st.column_config.TextColumn(t("field.name"), max_chars=md.NAME_MAX),
+        "kind": st.column_config.SelectboxColumn(t("field.kind"), options=list(md.CHANNEL_KINDS),
                                                  format_func=kinds.__getitem__)})
     if st.button(t("setup.save"), key="su_save", type="primary"):
         request = SetupRequest(

@@ -56,6 +56,11 @@ def test_a_new_shop_lands_on_setup_and_sets_itself_up(empty_shop: str, logged_in
     with db.transaction() as s:
         assert s.execute(select(Warehouse.code, Warehouse.name)).all() == [("HZ", "杭州门店")]
         assert s.get(Setting, refdata.SHOP_KEY).value["name"] == "西湖小馆"
+    assert en("setup.existing", items="HZ 杭州门店") in [c.value for c in at.caption]
+    _rows(at, "su_wh_1", [{"code": "HZ", "name": "杭州西湖店"}])  # saving again renames, never duplicates
+    at.button(key="su_save").click().run()
+    assert en("setup.renamed_warehouse", code="HZ", old="杭州门店", new="杭州西湖店") in at.markdown[-1].value
+    assert _count(Warehouse) == 1
     again = logged_in("admin")
     assert again.title[0].value != en("page.shop_setup")  # set up: the usual landing page again
 

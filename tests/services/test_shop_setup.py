@@ -48,9 +48,11 @@ def empty_database(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterato
         admin.dispose()
 
 
-def test_init_on_an_empty_database_creates_nothing_the_shop_did_not_define(empty_database: str) -> None:
+def test_init_on_an_empty_database_creates_nothing_the_shop_did_not_define(
+        empty_database: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init"]) == 0
     assert main(["init"]) == 0  # an upgrade run adds nothing either
+    assert "describe it with: oms setup" in capsys.readouterr().out
     assert _counts(Warehouse, Channel, Supplier, Product, Rule) == {
         "warehouses": 0, "channels": 0, "suppliers": 0, "products": 0, "rules": 0}
     with db.transaction() as s:
