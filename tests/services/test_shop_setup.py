@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -25,7 +26,7 @@ def _counts(*models: type) -> dict[str, int]:
 
 
 @pytest.fixture
-def empty_database(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database nothing has touched yet (not even migrated), as DATABASE_URL."""
     db.dispose_all()
     refdata.clear_cache()
@@ -173,3 +174,13 @@ def test_master_data_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -
     assert main(["suppliers", "delete", "西湖茶业"]) == 0
     assert main(["suppliers", "delete", "nobody"]) == 2
     assert _counts(Supplier, Channel) == {"suppliers": 0, "channels": 7}
+
+
+def test_no_database_yet_means_the_environment_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the profile never creates a database file (unit tests, a fresh checkout)."""
+    target = tmp_path / "not-yet.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+    monkeypatch.setenv("OMS_TZ", "Europe/Lisbon")
+    refdata.clear_cache()
+    assert config.shop_timezone() == "Europe/Lisbon"
+    assert not target.exists()
