@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import db
+from core import db, refdata
 from core.i18n import translate
-from core.models import Channel, Supplier, Warehouse
+from core.models import Channel, Rule, Supplier, Warehouse
 from core.services import master_data as md
-from tests.factories import ADMIN
+from tests.factories import ADMIN, make_product
 
 PAGE = "pages/master_data.py"
 
@@ -116,3 +116,20 @@ def test_order_entry_in_a_shop_with_one_channel_or_none(db_url: str, logged_in: 
     md.set_channel_active("POS", False, ADMIN)
     at = logged_in("clerk", page="pages/order_entry.py")
     assert en("md.no_channels") in [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("page", ["pages/order_entry.py", "pages/fulfillment.py", "pages/inventory.py",
+                                  "pages/transfers.py", "pages/receiving.py", "pages/stock_count.py",
+                                  "pages/rules.py"])
+def test_a_shop_with_one_warehouse_and_one_channel_opens_every_operational_page(
+        db_url: str, logged_in: Callable[..., AppTest], page: str) -> None:
+    with db.transaction() as s:
+        for model in (Rule, Warehouse, Channel):
+            s.execute(delete(model))
+        refdata.bump(s)
+    md.create_warehouse(md.WarehouseInput(code="HZ", name="杭州门店", province="浙江", is_store=True), ADMIN)
+    md.create_channel(md.ChannelInput(code="POS", name="门店收银", kind="store"), ADMIN)
+    make_product("TEA", "20.00", {"HZ": 5})
+    at = logged_in("manager", page=page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
