@@ -233,7 +233,8 @@ def _taken(table: _Table, key: str) -> ValidationError:
 
 
 def create_row(session: Session, table: _Table, values: dict[str, Any], actor: Actor) -> Saved:
-    """Insert a new row (active); refuses a key already in use."""
+    """Insert a new row (active); refuses a key already in use. A step of a service: the caller
+    checked the permission and owns the transaction."""
     key = values[table.key]
     if _key_taken(session, table, key):
         raise _taken(table, key)
@@ -246,7 +247,8 @@ def create_row(session: Session, table: _Table, values: dict[str, Any], actor: A
 
 
 def update_row(session: Session, table: _Table, row: Any, values: dict[str, Any], actor: Actor) -> Saved:
-    """Change the fields in ``values`` that differ; an unchanged save writes nothing."""
+    """Change the fields in ``values`` that differ; an unchanged save writes nothing. A step of a
+    service: the caller checked the permission and owns the transaction."""
     if table.key in values and _key_taken(session, table, values[table.key], except_id=row.id):
         raise _taken(table, values[table.key])
     changes = {f: (getattr(row, f), v) for f, v in values.items() if getattr(row, f) != v}
