@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, refdata
@@ -240,7 +241,10 @@ def create_row(session: Session, table: _Table, values: dict[str, Any], actor: A
         raise _taken(table, key)
     row = table.model(**values, active=True)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # taken between the check and the insert by a concurrent save
+        raise _taken(table, key) from None
     refdata.bump(session)
     audit.record(session, actor, f"{table.entity}.create", table.entity, row.id, after={**values, "active": True})
     return Saved(key, row.id, True, {f: (None, v) for f, v in values.items()})
