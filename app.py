@@ -16,6 +16,7 @@ from core import config
 from core.errors import OMSError
 from core.i18n import LANGUAGES
 from core.permissions import Actor
+from core.services.shop_setup import needs_setup
 from core.services.users import authenticate
 from core.webui import client_id, label, show_error, sign_out, t
 
@@ -48,10 +49,13 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/notifications.py", "page.notifications", ":material/outbox:", "notification.view"),
     ("pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
     ("pages/audit.py", "page.audit", ":material/history:", "audit.view"),
+    ("pages/master_data.py", "page.master_data", ":material/database:", "masterdata.view"),
     ("pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
+    ("pages/shop_setup.py", "page.shop_setup", ":material/storefront:", "settings.edit"),
     ("pages/settings.py", "page.settings", ":material/settings:", "settings.edit"),
     ("pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
 )
+SETUP_PAGE = "pages/shop_setup.py"
 SESSION_KEYS = ("username", "role", "display_name")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
@@ -111,8 +115,10 @@ def _login_page() -> None:
 
 
 def _run_navigation(actor: Actor) -> None:
+    # First run (no warehouse or channel yet): the admin lands on Shop setup.
+    first = SETUP_PAGE if actor.can("settings.edit") and needs_setup() else None
     pages = [
-        st.Page(path, title=t(title), icon=icon)
+        st.Page(path, title=t(title), icon=icon, default=path == first)
         for path, title, icon, action in PAGES if actor.can(action)
     ]
     st.sidebar.caption(t("app.signed_in_as", user=st.session_state.get("display_name") or actor.username,

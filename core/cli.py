@@ -19,6 +19,7 @@ from core.errors import OMSError
 from core.permissions import ROLES, SYSTEM
 from core.reference import seed_reference
 from core.schema import upgrade
+from core.services.shop_setup import needs_setup
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
@@ -49,6 +50,10 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(f"  {user:<10} {pw}")
     else:
         print("no user accounts are created outside demo mode; add one with: oms users add NAME --role admin")
+        if needs_setup():
+            print("the shop has no warehouse or sales channel yet; describe it with: oms setup --shop-name NAME "
+                  "--timezone TZ --currency CUR --language zh|en --warehouse CODE:NAME --channel CODE:NAME:KIND "
+                  "(or on the Shop setup page)")
     return 0
 
 

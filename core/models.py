@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -71,6 +72,7 @@ class Warehouse(Base):
     region: Mapped[str] = mapped_column(String(16))
     province: Mapped[str] = mapped_column(String(32))
     city: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(200))
     is_store: Mapped[bool] = mapped_column(Boolean, default=False)
     ship_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("8.00"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -83,6 +85,7 @@ class Supplier(Base):
     lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     moq: Mapped[int] = mapped_column(Integer, default=1)
     contact: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Product(Base):

@@ -46,9 +46,9 @@ from core.models import (
     Warehouse,
 )
 from core.passwords import generate_password, hash_password
-from core.reference import DEFAULT_RULES
 from core.services.orders import STATUSES
 from core.timeutil import shop_tz, utcnow
+from data import demo_reference
 from data import demo_sim as S
 from data import demo_tables as T
 from data.demo_stock import INITIAL, MOVES, RESTOCK, SHIPMENT, Stock, simulate_stock
@@ -80,7 +80,8 @@ def load_demo(
     seed: int = 42,
     progress: Callable[[float, str], None] | None = None,
 ) -> DemoSummary:
-    """Fill an empty, migrated and seeded database with the demo retailer and one user per role.
+    """Fill an empty, migrated and seeded database with the demo retailer (its own channels,
+    warehouses and rules first: :mod:`data.demo_reference`) and one user per role.
 
     Raises :class:`Conflict` if the database already holds orders, products, customers or a
     user named like a demo account; nothing is written then.
@@ -92,6 +93,8 @@ def load_demo(
     engine = db.get_engine(url)
     with engine.connect() as conn:
         _require_empty(conn)
+    with db.transaction(url) as session:  # the demo shop's channels, warehouses and rules
+        demo_reference.seed_demo_reference(session)
     report(0.0, "simulating two years of business")
     world = simulate(orders, seed, S.Clock.build(utcnow(), shop_tz()), report)
     passwords = {role: generate_password() for role in T.DEMO_USERS}  # pass the policy
@@ -512,7 +515,7 @@ def _events(ctx: _Context, start: int, end: int) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in events.items()}
 
 
-REVIEW_NOTE = f"rule: {DEFAULT_RULES[0][0]}"
+REVIEW_NOTE = f"rule: {demo_reference.RULES[0][0]}"
 FIXED_NOTES = {EV_APPROVED: "审核通过", EV_PICKING: None, EV_PACKED: None, EV_COMPLETED: "确认收货"}
 
 

@@ -450,6 +450,9 @@ def _totals_and_submit(subtotal: Decimal, error: OMSError | None) -> None:
 
 
 st.title(t("page.order_entry"))
+if cached_read(catalog.list_channels).empty:  # a new shop that has not set up a channel yet
+    st.warning(t("md.no_channels"))
+    st.stop()
 _last_order()
 current_error = state.get("oe_error")
 _customer_section(current_error)

@@ -36,13 +36,14 @@ from core.models import (
 )
 from core.numbering import next_customer_code, next_number
 from core.permissions import ROLES
-from core.reference import CHANNELS, WAREHOUSES, seed_reference
+from core.reference import seed_reference
 from core.schema import upgrade
 from core.services.orders import STATUSES, TRANSITIONS, create_order
 from core.services.users import authenticate, password_issues
 from core.timeutil import utcnow
 from data import demo
 from data.demo import DemoSummary, load_demo
+from data.demo_reference import CHANNELS, WAREHOUSES
 from data.demo_sim import ean13
 from tests.conftest import BACKEND, PG_ADMIN_URL
 from tests.factories import CLERK, order_input

@@ -22,6 +22,8 @@ def test_models_and_migrations_agree(db_url: str) -> None:
 
 
 def test_init_is_idempotent_and_creates_no_accounts(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run over a shop's database (here the demo shop's reference rows), init leaves its channels
+    and warehouses as they are; on an empty one it adds none (tests/services/test_shop_setup.py)."""
     assert main(["init"]) == 0
     assert main(["init"]) == 0
     assert "no user accounts" in capsys.readouterr().out
