@@ -143,12 +143,20 @@ def barcode_list(raw: Iterable[Any] | str, issues: list[FieldIssue]) -> list[str
     return codes
 
 
-def attributes(raw: Mapping[Any, Any] | Iterable[tuple[Any, Any]], issues: list[FieldIssue]) -> dict[str, str]:
-    """Key/value attributes (size, colour …) as a mapping or as pairs (an edited table may
-    repeat a key): keys and values trimmed and bounded, a key without a value dropped (the
-    attribute was cleared), a key at most once."""
+def attribute_pairs(raw: str) -> list[tuple[str, str]]:
+    """``"size=M; color=black"`` (or one ``key=value`` per line) as pairs; a part without
+    ``=`` is a value without a name."""
+    parts = [p.strip() for p in re.split(r"[;\n；]", raw) if p.strip()]
+    return [(k, v) if sep else ("", k) for k, sep, v in (p.partition("=") for p in parts)]
+
+
+def attributes(raw: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | str, issues: list[FieldIssue]) -> dict[str, str]:
+    """Key/value attributes (size, colour …) as a mapping, as pairs (typed text may repeat a
+    key) or as text (:func:`attribute_pairs`): keys and values trimmed and bounded, a key
+    without a value dropped (the attribute was cleared), a key at most once."""
     out: dict[str, str] = {}
-    for key_raw, value_raw in (raw.items() if isinstance(raw, Mapping) else raw):
+    pairs = raw.items() if isinstance(raw, Mapping) else attribute_pairs(raw) if isinstance(raw, str) else raw
+    for key_raw, value_raw in pairs:
         key, value = text(key_raw), text(value_raw)
         if not value:
             continue

@@ -53,7 +53,7 @@ class ProductDraft:
     category: str = ""
     brand: str = ""
     barcodes: Iterable[str] | str = ()
-    attributes: Mapping[str, str] | Iterable[tuple[str, str]] = field(default_factory=dict)
+    attributes: Mapping[str, str] | Iterable[tuple[str, str]] | str = field(default_factory=dict)
     unit_cost: Decimal | str | None = None
     supplier: str | None = None  # supplier name
     pack_size: int | str | None = 1
