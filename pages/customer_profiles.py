@@ -22,7 +22,7 @@ from core.webui import Notice, attempt, guard_page, labels, local_time, show_not
 
 actor = guard_page("customer.edit")
 state = st.session_state
-TIER_NAMES = labels("mdp.tier", TIERS)
+TIER_NAMES = labels("mdp_tier", TIERS)
 FORM_FIELDS = ("name", "phone", "email", "province", "city", "district", "address")
 
 
@@ -114,7 +114,7 @@ def _profile(found: pd.DataFrame) -> None:
         _edit_form(profile)
     st.subheader(t("mdp.identities"))
     if profile.identities:
-        show_table(pd.DataFrame(profile.identities, columns=["channel", "buyer_id"]), prefix="mdp.col")
+        show_table(pd.DataFrame(profile.identities, columns=["channel", "buyer_id"]), prefix="mdp_col")
     else:
         st.caption(t("mdp.no_identities"))
     if profile.merged_into is None and actor.can("customer.merge"):
@@ -132,5 +132,5 @@ if customers_found is not None:
     if customers_found.empty:
         st.info(t("mdp.no_customers"))
     else:
-        show_table(customers_found.drop(columns=["id"]), download="customers", prefix="mdp.col")
+        show_table(customers_found.drop(columns=["id"]), download="customers", prefix="mdp_col")
         _profile(customers_found)

@@ -152,7 +152,7 @@ if found is not None:
     if found.empty:
         st.info(t("mdp.no_products"))
     else:
-        show_table(found.drop(columns=["id"]), download="products", prefix="mdp.col",
+        show_table(found.drop(columns=["id"]), download="products", prefix="mdp_col",
                    money=("unit_price", "unit_cost"))
     new_tab, edit_tab = st.tabs([t("mdp.new_product"), t("mdp.edit_product")])
     with new_tab:

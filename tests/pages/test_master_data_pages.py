@@ -46,7 +46,7 @@ def _fill(at: AppTest, prefix: str, **values: str) -> None:
 
 def test_buyer_creates_a_product_with_two_barcodes(logged_in: Callable[..., AppTest], catalogue: int) -> None:
     at = logged_in("buyer", page=PRODUCTS)
-    assert at.dataframe[0].value[translate("mdp.col.sku", "en")].tolist() == ["TEA-1"]
+    assert at.dataframe[0].value[translate("mdp_col.sku", "en")].tolist() == ["TEA-1"]
     _fill(at, "mdp_new", sku="CUP-9", name="Glass cup", price="12.50", cost="4.20", barcodes="111222, CUP-LABEL",
           attributes="size=300ml")
     at.selectbox(key="mdp_new_supplier").select("杭州茶厂")
@@ -56,7 +56,7 @@ def test_buyer_creates_a_product_with_two_barcodes(logged_in: Callable[..., AppT
     found = catalog.product_by_barcode("CUP-LABEL", CLERK)
     assert found is not None and found.sku == "CUP-9"
     table = at.dataframe[0].value
-    assert table[translate("mdp.col.sku", "en")].tolist() == ["CUP-9", "TEA-1"]
+    assert table[translate("mdp_col.sku", "en")].tolist() == ["CUP-9", "TEA-1"]
     assert at.text_input(key="mdp_new_sku").value == ""  # the form is cleared for the next one
 
 
@@ -95,7 +95,7 @@ def test_search_by_barcode_and_download(logged_in: Callable[..., AppTest], catal
     at = logged_in("buyer", page=PRODUCTS)
     barcode = product_master.product_record(catalogue, MANAGER).barcodes[0]
     at.text_input(key="mdp_query").input(barcode).run()
-    assert at.dataframe[0].value[translate("mdp.col.sku", "en")].tolist() == ["TEA-1"]
+    assert at.dataframe[0].value[translate("mdp_col.sku", "en")].tolist() == ["TEA-1"]
     assert {"dl_csv_products", "dl_xlsx_products"} <= {b.key for b in at.get("download_button")}
 
 
