@@ -43,6 +43,16 @@ def owners(session: Session, codes: Iterable[str]) -> dict[str, str]:
     return {code: sku for code, sku in rows}
 
 
+def to_skus(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """code → SKU for those of ``codes`` that are a product's barcode and no product's SKU, so
+    a form that asks for a SKU also takes what the scanner typed (a SKU always wins)."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    skus = set(session.execute(select(_P.c.sku).where(_P.c.sku.in_(sorted(wanted)))).scalars())
+    return {code: sku for code, sku in owners(session, wanted - skus).items()}
+
+
 def of_products(session: Session, product_ids: Sequence[int]) -> dict[int, list[str]]:
     """product id → its barcodes, the primary first, then the others in the order added."""
     if not product_ids:

@@ -210,3 +210,17 @@ def test_list_is_the_full_table_with_barcodes_and_attributes(supplier: str) -> N
 def test_only_office_and_buyer_maintain_products(db_url: str, call: object) -> None:
     with pytest.raises(PermissionDenied):
         call()  # type: ignore[operator]
+
+
+def test_receiving_and_stock_adjustments_take_any_barcode_for_the_sku(db_url: str) -> None:
+    from core.services import inventory
+
+    rec = product_master.create_product(_draft(), BUYER)
+    receipt = inventory.receive_adhoc("SH", [("SHOP-0001", 4)], WAREHOUSE, note="found in the back")
+    assert receipt.units == 4
+    with pytest.raises(ValidationError) as exc:  # a barcode and the SKU of one product: listed twice
+        inventory.receive_adhoc("SH", [("TEA-001", 1), ("6901234567892", 1)], WAREHOUSE)
+    assert exc.value.issues[0].row == 2 and "listed twice" in exc.value.issues[0].message
+    adjusted = inventory.adjust_stock("6901234567892", "SH", -1, "damage", WAREHOUSE)
+    assert adjusted.sku == rec.sku and adjusted.status == "posted"
+    assert catalog.availability(["TEA-001"], CLERK)["on_hand"].tolist() == [3]
