@@ -224,3 +224,24 @@ def test_receiving_and_stock_adjustments_take_any_barcode_for_the_sku(db_url: st
     adjusted = inventory.adjust_stock("6901234567892", "SH", -1, "damage", WAREHOUSE)
     assert adjusted.sku == rec.sku and adjusted.status == "posted"
     assert catalog.availability(["TEA-001"], CLERK)["on_hand"].tolist() == [3]
+
+
+def _import_products(body: str) -> object:
+    from core.services import imports
+
+    source = imports.SourceFile("products.csv", ("sku,unit_price,barcode,name\n" + body + "\n").encode("utf-8"))
+    options = imports.ImportOptions("products", imports.load_profile("generic-products"), on_error="quarantine")
+    return imports.run_import([source], options, MANAGER)
+
+
+def test_product_import_shares_the_barcode_register_and_the_bounds(db_url: str) -> None:
+    product_master.create_product(_draft(), BUYER)
+    report = _import_products("X-1,5.00,SHOP-0001,taken\nX-2,2000000.00,,too dear\nX-3,5.00,X3-CODE,fine")
+    rows = report.issues.dropna(subset=["row"])  # (the file lacks optional columns: reported without a row)
+    assert rows.set_index("row")["code"].to_dict() == {2: "barcode_taken", 3: "mdp_too_large"}  # a secondary barcode is taken too
+    assert catalog.product_by_barcode("X3-CODE", CLERK).sku == "X-3"  # a new product's barcode is registered
+    _import_products("X-3,5.00,X3-NEW,fine")  # the import changes the primary barcode
+    assert catalog.product_by_barcode("X3-CODE", CLERK) is None
+    with db.transaction() as s:
+        x3 = s.execute(select(Product.id).where(Product.sku == "X-3")).scalar_one()
+    assert product_master.product_record(x3, MANAGER).barcodes == ("X3-NEW",)
