@@ -137,10 +137,11 @@ class _Work:
 # Master-data edits change summarised facts without touching an order or the ledger; their
 # audit rows since the last refresh say what to rebuild. A customer's profile (province →
 # region) or a merge (the merged profile's rows must go, the survivor's grow): those customers.
-# A product's category or cost (in every day and customer it sold to): everything.
+# A product's category (in every day it sold on): everything. Not its cost: the cost summarised
+# when the sale was aggregated is closer to the cost at the time of sale (docs/analytics.md).
 CUSTOMER_ACTIONS = ("customer.update", "customer.import_update", "customer.merge")
 PRODUCT_ACTIONS = ("product.update", "product.import_update")
-PRODUCT_FACTS = ("category", "unit_cost")
+PRODUCT_FACTS = ("category",)
 
 
 def _edited(session: Session, state: AggState) -> tuple[set[int], bool]:
@@ -158,7 +159,7 @@ def _edited(session: Session, state: AggState) -> tuple[set[int], bool]:
 
 def _changes(session: Session, state: AggState, orders: int) -> _Work | None:
     """What changed since ``state``; None when so much changed (of about ``orders`` orders)
-    that a full build is cheaper, or a product's category or cost changed."""
+    that a full build is cheaper, or a product's category changed."""
     edited_customers, products_changed = _edited(session, state)
     if products_changed:
         return None
