@@ -170,13 +170,15 @@ def _tags(raw: Iterable[str] | str, issues: list[FieldIssue]) -> list[str]:
     return tags
 
 
-def _holder(session: Session, column: Any, value: str | None, own_id: int) -> Customer | None:
-    """Another live profile holding ``value`` in ``column`` (a merged one counts as its survivor)."""
+def _holder(session: Session, field: str, value: str | None, own_id: int) -> Any:
+    """(code, name) of another profile that ``value`` in ``field`` already leads to: a profile
+    holding it, or the survivor of a merged one (lookups by phone and e-mail follow merges)."""
     if not value:
         return None
-    return session.execute(select(Customer).where(column == value, Customer.id != own_id,
-                                                  Customer.merged_into_id.is_(None)).order_by(Customer.id)
-                           .limit(1)).scalar_one_or_none()
+    survivor = customers.SURVIVOR
+    return session.execute(customers.resolved(survivor.c.code, survivor.c.name).where(
+        Customer.__table__.c[field] == value, survivor.c.id != own_id).order_by(Customer.__table__.c.id).limit(1)
+    ).first()
 
 
 def _check(session: Session, edit: CustomerEdit, current: Customer) -> dict[str, Any]:
@@ -203,10 +205,10 @@ def _check(session: Session, edit: CustomerEdit, current: Customer) -> dict[str,
         "tier": edit.tier,
         "tags": _tags(edit.tags, issues),
     }
-    for field, column in (("phone", Customer.phone), ("email", Customer.email)):
+    for field in ("phone", "email"):
         if values[field] == getattr(current, field):
             continue  # unchanged: an old duplicate is not this edit's doing
-        holder = _holder(session, column, values[field], current.id)
+        holder = _holder(session, field, values[field], current.id)
         if holder is not None:
             issues.append(FieldIssue(field, "mdp.contact_taken", value=values[field],
                                      params={"code": holder.code, "name": holder.name}))

@@ -79,6 +79,18 @@ def test_a_phone_of_another_profile_is_refused_and_named(shop: dict[str, int]) -
     assert (issue.field, issue.message, issue.params["code"]) == ("phone", "mdp.contact_taken", merged.code)
 
 
+def test_a_merged_profiles_phone_is_refused_and_names_the_survivor(shop: dict[str, int]) -> None:
+    customer_profiles.merge_customers(shop["survivor"], shop["merged"], SERVICE)
+    other = create_order(order_input(("TEA-1", 1), phone="13700137000", customer_name="王五"), CLERK).customer_id
+    with pytest.raises(ValidationError) as exc:  # 139… is the merged profile's: it leads to the survivor
+        customer_profiles.update_customer(other, _edit(name="王五", phone="13900139000"), SERVICE)
+    survivor = customer_profiles.customer_profile(shop["survivor"], SERVICE)
+    assert exc.value.issues[0].params == {"code": survivor.code, "name": survivor.name}
+    # the survivor itself may take its merged profile's number
+    assert customer_profiles.update_customer(shop["survivor"], _edit(phone="13900139000"), SERVICE).phone \
+        == "13900139000"
+
+
 def test_merge_moves_orders_identities_and_lookups_to_the_survivor(shop: dict[str, int]) -> None:
     result = customer_profiles.merge_customers(shop["survivor"], shop["merged"], SERVICE)
     assert (result.orders_moved, result.identities_moved) == (1, 1)
