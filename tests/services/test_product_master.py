@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core import db
+from core.analytics.inventory import stock_overview
 from core.errors import NotFound, PermissionDenied, Refused, ValidationError
 from core.models import AuditLog, Product, ProductBarcode, Supplier
-from core.services import catalog, fulfillment, product_master
+from core.services import catalog, fulfillment, inventory, product_master
 from core.services.orders import create_order
 from core.services.product_master import ProductDraft
 from tests.factories import BUYER, CLERK, MANAGER, WAREHOUSE, make_product, order_input
@@ -58,9 +59,11 @@ def test_create_stores_every_field_and_audits(supplier: str) -> None:
     assert row.actor == BUYER.username and row.after["barcodes"] == ["6901234567892", "SHOP-0001"]
 
 
-def test_any_barcode_finds_the_product_for_order_entry_search_and_stock_count(db_url: str) -> None:
+def test_any_barcode_finds_the_product_for_order_entry_search_and_inventory(db_url: str) -> None:
     rec = product_master.create_product(_draft(), BUYER)
+    inventory.receive_adhoc("SH", [("TEA-001", 1)], WAREHOUSE)  # a stock row, so the Inventory page lists it
     for code in rec.barcodes:
+        assert stock_overview(query=code)["sku"].tolist() == ["TEA-001"]
         found = catalog.product_by_barcode(code, CLERK)
         assert found is not None and found.sku == "TEA-001" and found.barcode == rec.barcodes[0]
         assert catalog.search_products(code, CLERK)["sku"].tolist() == ["TEA-001"]
@@ -213,8 +216,6 @@ def test_only_office_and_buyer_maintain_products(db_url: str, call: object) -> N
 
 
 def test_receiving_and_stock_adjustments_take_any_barcode_for_the_sku(db_url: str) -> None:
-    from core.services import inventory
-
     rec = product_master.create_product(_draft(), BUYER)
     receipt = inventory.receive_adhoc("SH", [("SHOP-0001", 4)], WAREHOUSE, note="found in the back")
     assert receipt.units == 4
