@@ -33,6 +33,8 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
     ("pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
     ("pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),
+    ("pages/product_catalog.py", "mdp.page_products", ":material/sell:", "product.edit"),
+    ("pages/customer_profiles.py", "mdp.page_customers", ":material/contacts:", "customer.edit"),
     ("pages/fulfillment.py", "page.fulfillment", ":material/local_shipping:", "order.fulfil"),
     ("pages/inventory.py", "page.inventory", ":material/inventory_2:", "stock.view"),
     ("pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),

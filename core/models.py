@@ -109,6 +109,18 @@ class Product(Base):
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # shipping weight per unit in kg (migration 0009m); None = not recorded
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(9, 3))
+
+
+class ProductBarcode(Base):
+    """Every barcode of every product (several per product: an EAN, a shop label, an old
+    packaging); ``products.barcode`` mirrors the primary one (core.barcodes keeps them in step)."""
+
+    __tablename__ = "product_barcodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
 
 
 # --- customers -------------------------------------------------------------------------------
@@ -128,6 +140,10 @@ class Customer(Base):
     tier: Mapped[str] = mapped_column(String(16), default="normal")
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # set when this profile was merged into another (migration 0009m): its orders and
+    # identities moved there; the row stays for the record and lookups follow the pointer
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class CustomerIdentity(Base):

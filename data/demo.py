@@ -35,6 +35,7 @@ from core.models import (
     OrderLine,
     POLine,
     Product,
+    ProductBarcode,
     PurchaseOrder,
     Return,
     ReturnLine,
@@ -362,6 +363,9 @@ def _write_catalogue(w: _Writer, ctx: _Context) -> None:
          "supplier_id": ctx.supplier_id + row["supplier"], "unit_price": Decimal(row["unit_price"]).scaleb(-2),
          "unit_cost": Decimal(row["unit_cost"]).scaleb(-2), "created_at": created[p]}
         for p, row in enumerate(rows)], "products")
+    w.insert(ProductBarcode.__table__, [  # every barcode lives in product_barcodes (core.barcodes)
+        {"product_id": ctx.product_id + p, "barcode": row["barcode"]} for p, row in enumerate(rows) if row["barcode"]],
+        "barcodes")
 
 
 def _write_customers(w: _Writer, ctx: _Context) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core import product_rules
 from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS
 
 Builder = Callable[[Any], list[Any]]
@@ -109,9 +110,18 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
     return build
 
 
+# staged upper bounds (prices are staged in cents)
+_PRODUCT_MAXIMA: dict[str, float] = {
+    "unit_price": float(product_rules.MAX_PRICE * 100), "unit_cost": float(product_rules.MAX_PRICE * 100),
+    "pack_size": float(product_rules.MAX_PACK_SIZE), "lead_time_days": float(product_rules.MAX_LEAD_TIME_DAYS),
+}
+
+
 def product_suite(*, mapped: set[str]) -> Builder:
     """Products: SKU present and unique in the file, a name and price for new products,
-    readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop)."""
+    readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop),
+    prices, pack size and lead time within the catalogue's bounds (core.product_rules, which
+    the product editor applies too)."""
 
     def build(gxe: Any) -> list[Any]:
         checks = _required(gxe, "products") + _readable(gxe, "products", mapped) + [
@@ -128,6 +138,10 @@ def product_suite(*, mapped: set[str]) -> Builder:
         for name in ("pack_size", "lead_time_days"):
             if name in mapped:
                 checks.append(_zero(gxe, f"_{name}_frac", "whole_number", name))
+        for name, maximum in _PRODUCT_MAXIMA.items():
+            if name in mapped:
+                checks.append(gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", max_value=maximum,
+                                                                meta=_meta("mdp_too_large", name)))
         return checks
 
     return build

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from core import refdata
+from core import barcodes, refdata
 from core.importing import orders as order_rules
 from core.importing.fields import FIELDS, spec
 from core.importing.identity import chunks
@@ -198,9 +198,7 @@ def _products_kind(session: Session, staged: Staged, options: ImportOptions, ref
     skus = set(frame["sku"].dropna())
     existing = {r.sku: r.id for r in session.execute(select(Product.sku, Product.id).where(
         Product.sku.in_(sorted(skus))))} if skus else {}
-    barcodes = set(frame["barcode"].dropna())
-    owners = dict(session.execute(select(Product.barcode, Product.sku).where(
-        Product.barcode.in_(sorted(barcodes)))).all()) if barcodes else {}
+    owners = barcodes.owners(session, frame["barcode"].dropna())  # any barcode of any product
     new = ~frame["sku"].isin(set(existing))
     frame["_dup"] = frame["sku"].notna() & frame.duplicated("sku", keep=False)
     frame["_new_without_name"] = new & frame["sku"].notna() & frame["name"].isna()

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, refdata, stock
+from core import audit, barcodes, refdata, stock
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import Product, StockAdjustment, StockLevel, Warehouse
@@ -157,6 +157,7 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
     issues: list[FieldIssue] = []
     wh = _warehouse(session, warehouse, issues)
     sku = (sku or "").strip()
+    sku = barcodes.to_skus(session, [sku]).get(sku, sku)  # a scanned barcode names its product
     product = _products(session, [sku]).get(sku)
     if product is None:
         issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", value=sku))
@@ -374,7 +375,10 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
     wh = _warehouse(session, warehouse, issues)
     if not lines:
         issues.append(FieldIssue("lines", "nothing to receive"))
-    products = _products(session, [str(sku or "").strip() for sku, _ in lines])
+    typed = [str(code or "").strip() for code, _ in lines]
+    scanned = barcodes.to_skus(session, typed)  # a line may give a barcode instead of the SKU
+    lines = [(scanned.get(code, code), qty) for code, (_, qty) in zip(typed, lines, strict=True)]
+    products = _products(session, [sku for sku, _ in lines])
     seen: set[str] = set()
     todo: list[tuple[int, int]] = []
     for row, (raw, qty) in enumerate(lines, start=1):

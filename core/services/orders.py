@@ -199,13 +199,7 @@ def _validate_header(data: OrderInput) -> list[FieldIssue]:
         issues.append(FieldIssue("payment_status", f"must be one of {', '.join(PAYMENT_STATUSES)}",
                                  value=data.payment_status))
     if data.customer_id is None:
-        if not data.customer_name.strip():
-            issues.append(FieldIssue("customer_name", "required"))
-        phone = customers.normalise_phone(data.phone)
-        if not phone and not customers.normalise_email(data.email):
-            issues.append(FieldIssue("phone", "a phone number or e-mail is required"))
-        elif phone and not (customers.is_valid_mobile(phone) or 7 <= len(phone) <= 12):
-            issues.append(FieldIssue("phone", "not a valid phone number", value=data.phone))
+        issues += customers.contact_issues(data.customer_name, data.phone, data.email, need_contact=True)
     if data.delivery_method != "pickup" and data.require_address:
         # Entered orders must be shippable: the address has to be complete down to the district.
         # Imports pass require_address=False and the review rules put such orders on hold.
@@ -244,7 +238,8 @@ _PRODUCTS_BY_SKU = select(_P.c.id, _P.c.sku, _P.c.unit_price, _P.c.active, _P.c.
 _AVAILABILITY = select(_S.c.warehouse_id, _S.c.product_id, (_S.c.on_hand - _S.c.reserved).label("available")).where(
     _S.c.product_id.in_(bindparam("pids", expanding=True)))
 _DUPLICATE = select(_O.c.number).where(_O.c.channel_id == bindparam("ch"), _O.c.external_ref == bindparam("ref"))
-_CUSTOMER_BY_ID = select(Customer.__table__.c["id", "name", "phone", "tier"]).where(
+# a merged profile's id (a page opened before the merge) stands for the surviving profile
+_CUSTOMER_BY_ID = customers.resolved(*customers.SURVIVOR.c["id", "name", "phone", "tier"]).where(
     Customer.__table__.c.id == bindparam("cid"))
 _INSERT_ORDER = insert(_O).returning(_O.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
