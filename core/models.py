@@ -100,7 +100,9 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     unit_price: Mapped[Decimal] = mapped_column(Money)
-    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # None: cost unknown (e.g. created by an order import without a cost column) — left out of
+    # margins instead of counting as a 100 % margin (migration 0012)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
