@@ -400,7 +400,7 @@ class ReplenishmentSuggestion(Base):
     in_transit: Mapped[int] = mapped_column(Integer, default=0)  # inbound transfers on the way
     daily_demand: Mapped[float] = mapped_column(Float, default=0.0)
     days_to_stockout: Mapped[float | None] = mapped_column(Float)
-    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)  # None: the product's cost is unknown
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     moq: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -803,6 +803,9 @@ class AggSalesDaily(Base):
     sales: Mapped[Decimal] = mapped_column(AggMoney)  # after line and order discounts, before returns
     returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
     cost: Mapped[Decimal] = mapped_column(AggMoney)  # of the units kept (ordered − returned)
+    # net sales of products whose cost is unknown: left out of the margin (migration 0012)
+    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
+    walk_in_orders: Mapped[int] = mapped_column(Integer, server_default="0")  # sold orders without a customer
 
 
 class AggSalesHourly(Base):

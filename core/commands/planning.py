@@ -46,7 +46,8 @@ def cmd_replenish_suggest(args: argparse.Namespace) -> int:
 
     summary = generate_suggestions(SYSTEM, service_level=args.service_level, review_days=args.review_days)
     print(f"{summary.suggestions} suggestions ({summary.units} units, value {summary.value}) from forecast run "
-          f"#{summary.run_id}; {summary.superseded} older open suggestions superseded")
+          f"#{summary.run_id}; {summary.superseded} older open suggestions superseded"
+          + (f"; {summary.cost_unknown} with cost unknown (left out of the value)" if summary.cost_unknown else ""))
     return 0
 
 

@@ -31,6 +31,10 @@ ZH: dict[str, str] = {
     "imh.cost_unknown": "成本未知",
     "imh.cost_unknown_left_out": "{n} 个商品成本未知，未计入毛利。",
     "imh.cost_unknown_lines": "毛利未计入成本未知的销售额 {amount}。",
+    "imh.issue.cost_needed": "该商品成本未知：请填写采购单价",
+    "imh.walk_in_orders": "其中 {n} 个订单是散客（无客户）销售。",
+    "acol.uncosted_sales": "成本未知的销售额",
+    "acol.walk_in_orders": "散客订单",
 }
 
 EN: dict[str, str] = {
@@ -66,4 +70,8 @@ EN: dict[str, str] = {
     "imh.cost_unknown": "cost unknown",
     "imh.cost_unknown_left_out": "{n} products have no known cost and are left out of the margin.",
     "imh.cost_unknown_lines": "The margin leaves out {amount} of sales whose cost is unknown.",
+    "imh.issue.cost_needed": "the product's cost is unknown: enter the purchase price",
+    "imh.walk_in_orders": "{n} of these orders are walk-in sales (no customer).",
+    "acol.uncosted_sales": "Sales with cost unknown",
+    "acol.walk_in_orders": "Walk-in orders",
 }

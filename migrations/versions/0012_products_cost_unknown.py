@@ -1,7 +1,9 @@
-"""products.unit_cost nullable: NULL means "cost unknown"
+"""products.unit_cost (and replenishment_suggestions.unit_cost) nullable: NULL means "cost
+unknown"; agg_sales_daily counts the sales
+left out of the margin (uncosted_sales) and the walk-in orders (walk_in_orders)
 
 Revision ID: 0012_cost_unknown
-Revises: 0001
+Revises: 0005, 0006
 Create Date: 2026-12-07
 
 Products created by an order import without a cost column used to get cost 0, so every margin
@@ -23,40 +25,54 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_cost_unknown"
-down_revision = "0001"
+down_revision = ("0005", "0006")  # the summary tables (0005) and the suggestions (0006)
 branch_labels = None
 depends_on = None
 
 MONEY = sa.Numeric(precision=12, scale=2)
 
 
-NOT_NULL = re.compile(r"(\bunit_cost\s+NUMERIC\(12,\s*2\))(\s+NOT NULL)?", re.IGNORECASE)
+TABLES = ("products", "replenishment_suggestions")
+NOT_NULL = re.compile(r"(\bunit_cost\s+NUMERIC\(12,\s*2\)(?:\s+DEFAULT\s+'?[\w.]*'?)?)(\s+NOT NULL)?",
+                      re.IGNORECASE)
 
 
-def _sqlite_nullable(nullable: bool) -> None:
+def _sqlite_nullable(table: str, nullable: bool) -> None:
     bind = op.get_bind()
-    sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'products'").scalar_one()
+    sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                               (table,)).scalar_one()
     new = NOT_NULL.sub(lambda m: m.group(1) + ("" if nullable else " NOT NULL"), sql, count=1)
     if new == sql:
         return
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'products'", (new,))
+    bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (new, table))
     bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
 def _alter(nullable: bool) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        _sqlite_nullable(nullable)
-    else:
-        op.alter_column("products", "unit_cost", existing_type=MONEY, nullable=nullable)
+    for table in TABLES:
+        if op.get_bind().dialect.name == "sqlite":
+            _sqlite_nullable(table, nullable)
+        else:
+            op.alter_column(table, "unit_cost", existing_type=MONEY, nullable=nullable)
 
 
 def upgrade() -> None:
     _alter(True)
+    # existing rows are right with 0: before this revision no cost was unknown and every order
+    # had a customer
+    with op.batch_alter_table("agg_sales_daily", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("uncosted_sales", sa.Numeric(precision=16, scale=4), nullable=False,
+                                      server_default="0"))
+        batch_op.add_column(sa.Column("walk_in_orders", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    op.execute("UPDATE products SET unit_cost = 0 WHERE unit_cost IS NULL")
+    with op.batch_alter_table("agg_sales_daily", schema=None) as batch_op:
+        batch_op.drop_column("walk_in_orders")
+        batch_op.drop_column("uncosted_sales")
+    for table in TABLES:
+        op.execute(f"UPDATE {table} SET unit_cost = 0 WHERE unit_cost IS NULL")
     _alter(False)
