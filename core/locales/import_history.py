@@ -15,6 +15,9 @@ ZH: dict[str, str] = {
     "imh.repeated": "同一订单中完全相同的行",
     "imh.repeated.sum": "合并为一行（数量相加）",
     "imh.repeated.number": "保留为多行（逐行编号）",
+    "imh.repeated.profile": "按方案设置（{value}）",
+    "imh.profile_kind": "方案 {name} 用于导入{kind}，与当前选择不符",
+    "imp.count.walk_in": "散客订单（无客户）",
     "imh.repeated_help": "文件没有“行号”列时，同一订单里两行完全相同（例如两份同样的披萨）的处理方式。"
                          "有行号列时，同一订单同一行号出现两次是真正的重复，会被拒绝。",
     "imh.constants": "固定值（文件中没有的字段）",
@@ -32,6 +35,7 @@ ZH: dict[str, str] = {
     "imh.cost_unknown_left_out": "{n} 个商品成本未知，未计入毛利。",
     "imh.cost_unknown_lines": "毛利未计入成本未知的销售额 {amount}。",
     "imh.issue.cost_needed": "该商品成本未知：请填写采购单价",
+    "imh.issue.profile_name": "方案名称只能包含字母、数字和 _ . -（不含空格或斜杠）：{name}",
     "imh.walk_in_orders": "其中 {n} 个订单是散客（无客户）销售。",
     "acol.uncosted_sales": "成本未知的销售额",
     "acol.walk_in_orders": "散客订单",
@@ -52,6 +56,9 @@ EN: dict[str, str] = {
     "imh.repeated": "Identical lines in one order",
     "imh.repeated.sum": "Sum into one line (add up the quantities)",
     "imh.repeated.number": "Keep as separate numbered lines",
+    "imh.repeated.profile": "As the profile says ({value})",
+    "imh.profile_kind": "Profile {name} is for importing {kind}, not what is selected",
+    "imp.count.walk_in": "Walk-in orders (no customer)",
     "imh.repeated_help": "For files without a line-number column: what to do when one order has two identical "
                          "lines (two of the same pizza). With a line-number column, the same order and line "
                          "number twice is a real duplicate and is refused.",
@@ -71,6 +78,7 @@ EN: dict[str, str] = {
     "imh.cost_unknown_left_out": "{n} products have no known cost and are left out of the margin.",
     "imh.cost_unknown_lines": "The margin leaves out {amount} of sales whose cost is unknown.",
     "imh.issue.cost_needed": "the product's cost is unknown: enter the purchase price",
+    "imh.issue.profile_name": "a profile name holds letters, digits and _ . - only (no spaces or slashes): {name}",
     "imh.walk_in_orders": "{n} of these orders are walk-in sales (no customer).",
     "acol.uncosted_sales": "Sales with cost unknown",
     "acol.walk_in_orders": "Walk-in orders",

@@ -36,8 +36,8 @@ from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, Valid
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
 from core.importing.fields import FIELDS, HISTORICAL, KINDS
-from core.importing.identity import resolve
 from core.importing.guess import SAMPLE_ROWS, guess_mapping
+from core.importing.identity import resolve
 from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_issues, issues_frame
 from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_orders, prepare, without
 from core.importing.profile import NAME_PATTERN, REPEATED_LINES, Profile
@@ -469,7 +469,8 @@ def _write_orders(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: i
     resolution = resolve(session, _people(heads[named], p), {c.id: c.code for c in p.ref.channels.values()})
     customer_ids = np.full(len(heads), None, dtype=object)
     customer_ids[named] = resolution.customer_ids
-    rows = rows.assign(customer_id=per_line(rows, customer_ids.tolist()))
+    rows = pd.concat([rows, pd.DataFrame({"customer_id": per_line(rows, customer_ids.tolist())}, index=rows.index)],
+                     axis=1)  # one block added, not one more insert into a frame a hundred columns wide
     note = f"imported: batch #{batch_id} ({p.options.profile.name or 'profile'})"
     n_hist = int(historical.sum())
     share = n_hist / max(len(rows), 1)
@@ -666,10 +667,16 @@ def default_profile(kind: str) -> Profile:
 
 
 @unit_of_work
-def save_profile(session: Session, profile: Profile, actor: Actor) -> Profile:
-    """Save (or replace) a user profile. Shipped names are reserved: copy one under a new name."""
+def save_profile(session: Session, profile: Profile, actor: Actor, *, overwrite: bool = True) -> Profile:
+    """Save a user profile where the CLI's ``--profile NAME`` finds it (``import_profiles``).
+    An existing profile of that name is replaced only with ``overwrite`` (the page asks
+    first); shipped names are reserved: copy one under a new name. A name is a plain word
+    (letters, digits, ``_ . -``) so it can also be a file name (the YAML download)."""
     require(actor, KIND_PERMISSION[profile.kind])
     checked = profiles.from_dict(profile.to_dict())  # the same validation a YAML file gets
+    if not NAME_PATTERN.match(checked.name):
+        raise ValidationError([FieldIssue("profile.name", "imh.issue.profile_name", value=checked.name,
+                                          params={"name": checked.name})])
     if checked.name in profiles.shipped():
         raise Conflict(f"{checked.name} is a built-in profile; save your version under another name",
                        name=checked.name)
@@ -678,6 +685,8 @@ def save_profile(session: Session, profile: Profile, actor: Actor) -> Profile:
     before = row.definition if row is not None else None
     if row is not None and row.kind != checked.kind:
         raise Conflict(f"profile {checked.name} exists for {row.kind}", name=checked.name)
+    if row is not None and not overwrite:
+        raise Refused("imh.overwrite_needed", name=checked.name)
     definition = checked.to_dict()
     if row is None:
         session.add(ImportProfile(name=checked.name, kind=checked.kind, definition=definition,
