@@ -239,6 +239,8 @@ def test_a_name_column_of_products_is_not_taken_for_the_customer() -> None:
     assert guess_mapping("orders", people)["customer_name"] == "name"  # constant per order, a person
     lines = pd.DataFrame({"order_id": ["A", "A"], "name": ["Pepperoni", "Tiramisu"], "sku": ["P-1", "T-1"]})
     assert guess_mapping("orders", lines).get("customer_name") is None  # differs within one order
+    single = pd.DataFrame({"order_id": ["A", "B"], "name": ["Cola 330ml", "Margherita 12 inch"], "sku": ["C", "M"]})
+    assert guess_mapping("orders", single).get("product_name") == "name"  # one line per order: reads as products
 
 
 def test_values_guide_the_guess_for_phones_dates_money_and_skus() -> None:
