@@ -31,6 +31,9 @@ ZH: dict[str, str] = {
     "imh.overwrite_needed": "已有名为 {name} 的方案：勾选“覆盖”后再保存，或换一个名称。",
     "imh.profile_name_help": "字母、数字、_ . -，不含空格；命令行用 --profile 名称 找到它。",
     "imh.walk_in": "散客",
+    "imh.walk_in_entry": "散客销售（不记录客户）",
+    "imh.walk_in_entry_help": "门店柜台的匿名销售：订单不关联客户，不计入客户分析（复购、RFM、会员规则），"
+                              "在销售分析中计为散客订单。",
     "imh.cost_unknown": "成本未知",
     "imh.cost_unknown_left_out": "{n} 个商品成本未知，未计入毛利。",
     "imh.cost_unknown_lines": "毛利未计入成本未知的销售额 {amount}。",
@@ -74,6 +77,10 @@ EN: dict[str, str] = {
     "imh.overwrite_needed": "A profile named {name} exists: tick “overwrite” to replace it, or choose another name.",
     "imh.profile_name_help": "Letters, digits, _ . - and no spaces; the command line finds it with --profile NAME.",
     "imh.walk_in": "Walk-in",
+    "imh.walk_in_entry": "Walk-in sale (no customer recorded)",
+    "imh.walk_in_entry_help": "An anonymous sale at the store counter: the order has no customer, stays out of "
+                              "customer analytics (repeat rate, RFM, VIP rules) and counts as a walk-in order in "
+                              "sales analytics.",
     "imh.cost_unknown": "cost unknown",
     "imh.cost_unknown_left_out": "{n} products have no known cost and are left out of the margin.",
     "imh.cost_unknown_lines": "The margin leaves out {amount} of sales whose cost is unknown.",

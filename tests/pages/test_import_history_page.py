@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from core import db
 from core.i18n import translate
 from core.models import Customer, ImportProfile, Order
-from tests.factories import make_product
+from core.services import catalog
+from tests.factories import CLERK, make_product
 
 PAGE = "pages/import_data.py"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "history"
@@ -24,6 +25,10 @@ PROFILE = (FIXTURES / "pos-history.yaml").read_bytes()
 
 def _en(key: str, **params: object) -> str:
     return translate(key, "en", **params)
+
+
+def _barcode(sku: str) -> str:
+    return str(catalog.search_products(sku, CLERK)["barcode"].iloc[0])
 
 
 def _count(model: type) -> int:
@@ -121,3 +126,18 @@ def test_a_new_profile_guesses_by_content(logged_in: Callable[..., AppTest]) -> 
     assert at.selectbox(key=f"{seed}_col_product_name").value == "name"
     assert at.selectbox(key=f"{seed}_col_customer_name").value == ""
     assert at.selectbox(key=f"{seed}_col_external_ref").value == "receipt"
+
+
+def test_a_clerk_records_a_walk_in_sale_at_a_store_channel(logged_in: Callable[..., AppTest]) -> None:
+    make_product("TEA-1", "25.00", {"SH": 10})
+    at = logged_in("clerk", username="clerk1")  # a clerk lands on order entry
+    assert not [c for c in at.checkbox if c.key == "oe_walk_in"]  # phone orders: a customer is needed
+    at.selectbox(key="oe_channel").set_value("POS").run()
+    at.checkbox(key="oe_walk_in").check().run()
+    at.radio(key="oe_delivery").set_value("pickup")
+    at.text_input(key="oe_barcode").input(str(_barcode("TEA-1"))).run()
+    at.button(key="oe_submit").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with db.transaction() as s:
+        order = s.execute(select(Order)).scalar_one()
+    assert (order.customer_id, order.status) == (None, "confirmed") and _count(Customer) == 0
