@@ -1,6 +1,7 @@
 """products.unit_cost (and replenishment_suggestions.unit_cost) nullable: NULL means "cost
 unknown"; agg_sales_daily counts the sales
-left out of the margin (uncosted_sales) and the walk-in orders (walk_in_orders)
+left out of the margin (uncosted_sales) and the walk-in orders (walk_in_orders); agg_customers
+the uncosted sales of each customer
 
 Revision ID: 0012_cost_unknown
 Revises: 0005, 0006
@@ -67,9 +68,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("uncosted_sales", sa.Numeric(precision=16, scale=4), nullable=False,
                                       server_default="0"))
         batch_op.add_column(sa.Column("walk_in_orders", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("agg_customers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("uncosted_sales", sa.Numeric(precision=16, scale=4), nullable=False,
+                                      server_default="0"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agg_customers", schema=None) as batch_op:
+        batch_op.drop_column("uncosted_sales")
     with op.batch_alter_table("agg_sales_daily", schema=None) as batch_op:
         batch_op.drop_column("walk_in_orders")
         batch_op.drop_column("uncosted_sales")

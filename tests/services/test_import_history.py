@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core import db
+from core.analytics import customers as customer_analytics
 from core.analytics import products as product_analytics
 from core.analytics import sales, stock_health, summary
 from core.analytics.filters import Filters
@@ -336,3 +337,13 @@ def test_an_adjustment_of_a_product_with_cost_unknown_waits_for_approval(db_url:
         s.execute(update(Product).where(Product.id == pid).values(unit_cost=None))
     result = inventory.adjust_stock("UNKNOWN-2", "SH", -1, "damage", WAREHOUSE)
     assert result.status == "pending"  # its worth cannot be shown to be under the threshold
+
+
+def test_a_customer_who_bought_only_uncosted_products_has_no_margin(db_url: str) -> None:
+    pid = make_product("UNKNOWN-3", "30.00", {"SH": 5})
+    with db.transaction() as s:
+        s.execute(update(Product).where(Product.id == pid).values(unit_cost=None))
+    create_order(order_input(("UNKNOWN-3", 2), placed_at=dt.datetime(2026, 10, 5, 3)), MANAGER)
+    summary.refresh()  # the summary sums must not choke on an unknown cost
+    top = customer_analytics.top_customers(Filters(dt.date(2026, 10, 1), dt.date(2026, 10, 31)))
+    assert top["net_sales"].tolist() == [Decimal("60.00")] and top["gross_margin"].tolist() == [None]
