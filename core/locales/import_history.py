@@ -41,6 +41,9 @@ ZH: dict[str, str] = {
     "imh.issue.profile_name": "方案名称只能包含字母、数字和 _ . -（不含空格或斜杠）：{name}",
     "imh.walk_in_orders": "其中 {n} 个订单是散客（无客户）销售。",
     "acol.uncosted_sales": "成本未知的销售额",
+    "acol.cost_note": "成本状态",
+    "field.cost_note": "成本状态",
+    "imh.stock_cost_unknown": "{n} 个商品×仓库成本未知，未计入库存金额和周转。",
     "acol.walk_in_orders": "散客订单",
 }
 
@@ -88,5 +91,9 @@ EN: dict[str, str] = {
     "imh.issue.profile_name": "a profile name holds letters, digits and _ . - only (no spaces or slashes): {name}",
     "imh.walk_in_orders": "{n} of these orders are walk-in sales (no customer).",
     "acol.uncosted_sales": "Sales with cost unknown",
+    "acol.cost_note": "Cost status",
+    "field.cost_note": "Cost status",
+    "imh.stock_cost_unknown": "{n} product × warehouse rows have no known cost and are left out of the stock "
+                              "value and turnover.",
     "acol.walk_in_orders": "Walk-in orders",
 }

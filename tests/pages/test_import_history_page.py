@@ -5,17 +5,21 @@ cause, and the column guess that reads a product ``name`` column as the product.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pandas as pd
+from sqlalchemy import func, select, update
 from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import Customer, ImportProfile, Order
+from core.models import Customer, ImportProfile, Order, Product
 from core.services import catalog
-from tests.factories import CLERK, make_product
+from core.services.orders import create_order
+from core.timeutil import utcnow
+from tests.factories import CLERK, MANAGER, make_product, order_input
 
 PAGE = "pages/import_data.py"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "history"
@@ -141,3 +145,39 @@ def test_a_clerk_records_a_walk_in_sale_at_a_store_channel(logged_in: Callable[.
     with db.transaction() as s:
         order = s.execute(select(Order)).scalar_one()
     assert (order.customer_id, order.status) == (None, "confirmed") and _count(Customer) == 0
+
+
+def _uncosted_sale() -> None:
+    """One product with a known cost and one whose cost is unknown, each sold once lately."""
+    make_product("KNOWN-1", "100.00", {"SH": 5})
+    unknown = make_product("UNKNOWN-1", "100.00", {"SH": 5})
+    with db.transaction() as s:
+        s.execute(update(Product).where(Product.id == unknown).values(unit_cost=None))
+    for sku in ("KNOWN-1", "UNKNOWN-1"):
+        create_order(order_input((sku, 1), placed_at=utcnow() - dt.timedelta(days=3)), MANAGER)
+
+
+def test_dashboards_say_cost_unknown_instead_of_a_full_margin(logged_in: Callable[..., AppTest]) -> None:
+    _uncosted_sale()
+    at = logged_in("manager", page="pages/products.py")
+    assert not at.exception and not at.error
+    assert _en("imh.cost_unknown_left_out", n=1) in [c.value for c in at.caption]
+    table = [d.value for d in at.dataframe if _en("acol.cost_note") in d.value.columns][0]
+    notes = dict(zip(table[_en("acol.sku")], table[_en("acol.cost_note")], strict=True))
+    assert notes == {"KNOWN-1": "", "UNKNOWN-1": _en("imh.cost_unknown")}
+    at.switch_page("pages/sales.py").run()
+    assert not at.exception
+    assert _en("imh.cost_unknown_lines", amount="¥100.00") in [c.value for c in at.caption]
+    margin = {m.label: m.value for m in at.metric}[_en("an.kpi.gross_margin")]
+    assert margin == "¥50.00"  # the known product's margin only, not ¥150.00
+
+
+def test_stock_list_says_cost_unknown(logged_in: Callable[..., AppTest]) -> None:
+    _uncosted_sale()
+    at = logged_in("manager", page="pages/inventory.py")
+    assert not at.exception and not at.error
+    shown = at.dataframe[0].value
+    shown = shown.data if hasattr(shown, "data") else shown  # a Styler
+    costs = dict(zip(shown[_en("field.sku")], shown[_en("field.unit_cost")], strict=True))
+    assert costs["UNKNOWN-1"] is None or pd.isna(costs["UNKNOWN-1"])
+    assert at.metric[-1].value == "¥250.00"  # KNOWN-1's 5 units at cost 50; UNKNOWN-1 counted apart
