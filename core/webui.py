@@ -331,7 +331,8 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
     (with ``download`` as file base name) CSV/XLSX buttons for exactly what is shown.
     Personal data is masked for roles without ``customer.pii`` (:func:`protect`).
     Headers are looked up as ``<prefix>.<column>``; ``percent`` and ``money`` name extra
-    ratio and money columns."""
+    ratio and money columns. Rows whose cost figures are missing say "cost unknown"."""
+    df = with_cost_notes(df)
     shown = protect(df).rename(columns={c: label(prefix, c) for c in df.columns})
     config = {label(prefix, c): st.column_config.NumberColumn(format="%.2f") for c in df.columns
               if c in MONEY_COLUMNS or c in set(money)}

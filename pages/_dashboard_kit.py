@@ -22,7 +22,7 @@ from core.analytics.filters import UNKNOWN_REGION, Filters, filter_options
 from core.analytics.takeaway import Takeaway
 from core.errors import Busy, OMSError, ValidationError
 from core.timeutil import local_today
-from core.webui import cached_read, label, labels, money, show_error, show_table, t, with_cost_notes
+from core.webui import cached_read, label, labels, money, show_error, show_table, t
 
 T = TypeVar("T")
 
@@ -144,7 +144,6 @@ def chart(fig: go.Figure, key: str) -> None:
 
 def table(df: pd.DataFrame, basename: str, title_key: str = "an.table", *, expanded: bool = False) -> None:
     """``df`` in an expander with translated headers and CSV/XLSX downloads."""
-    df = with_cost_notes(df)
     with st.expander(t(title_key), icon=":material/table:", expanded=expanded):
         show_table(df, download=basename, prefix="acol", percent=[c for c in PERCENT if c in df.columns],
                    money=[c for c in MONEY if c in df.columns])
