@@ -112,11 +112,12 @@ def repeated_lines(frame: pd.DataFrame, profile: Profile, mode: str) -> tuple[pd
     sums = [f for f in (*LINE_SUMS, *profile.sum_over_lines) if profile.is_mapped(f)]
     key = ["_okey", *[f.name for f in ORDER_FIELDS if profile.is_mapped(f.name) and f.name not in sums]]
     present = [c for c in key if c in frame.columns]
-    text = frame[present].astype(str)  # missing cells compare equal to each other
+    text = frame[present]  # the fields' source text (None when empty: missing cells compare equal)
     unreadable = pd.concat([frame[f"{n}_bad"].notna() for n in sums if f"{n}_bad" in frame.columns],
                            axis=1).any(axis=1) if sums else pd.Series(False, index=frame.index)
-    # a line with an unreadable amount is reported on its own row, never hidden in a sum
-    text.loc[unreadable, "_okey"] = text.loc[unreadable, "_okey"] + "\x1e" + frame.loc[unreadable, "_row"].astype(str)
+    if unreadable.any():  # a line with an unreadable amount is reported on its own row, never hidden in a sum
+        text = text.assign(_okey=text["_okey"].where(~unreadable, text["_okey"] + "\x1e"
+                                                     + frame["_row"].astype(str)))
     repeat = text.duplicated(keep="first")
     if not repeat.any():
         return frame, empty

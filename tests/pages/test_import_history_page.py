@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core import db
 from core.i18n import translate
 from core.models import Customer, ImportProfile, Order, Product
-from core.services import catalog
+from core.services import catalog, imports
 from core.services.orders import create_order
 from core.timeutil import utcnow
 from tests.factories import CLERK, MANAGER, make_product, order_input
@@ -181,3 +181,14 @@ def test_stock_list_says_cost_unknown(logged_in: Callable[..., AppTest]) -> None
     costs = dict(zip(shown[_en("field.sku")], shown[_en("field.unit_cost")], strict=True))
     assert costs["UNKNOWN-1"] is None or pd.isna(costs["UNKNOWN-1"])
     assert at.metric[-1].value == "¥250.00"  # KNOWN-1's 5 units at cost 50; UNKNOWN-1 counted apart
+
+
+def test_the_order_list_labels_walk_in_sales(logged_in: Callable[..., AppTest]) -> None:
+    profile = imports.load_profile(str(FIXTURES / "pos-history.yaml"))
+    imports.run_import([imports.SourceFile("pos.csv", POS)],
+                       imports.ImportOptions("orders", profile, create_missing_products=True), MANAGER)
+    at = logged_in("manager", page="pages/orders.py")
+    assert not at.exception and not at.error
+    listed = at.dataframe[0].value
+    assert set(listed[_en("field.customer")]) == {_en("imh.walk_in")}
+    assert any(_en("imh.walk_in") in m.value for m in at.markdown)  # the detail card of the picked order

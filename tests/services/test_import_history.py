@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core import db
+from core.analytics import channels, sales, stock_health, summary
 from core.analytics import customers as customer_analytics
 from core.analytics import products as product_analytics
-from core.analytics import sales, stock_health, summary
 from core.analytics.filters import Filters
 from core.cli import main
 from core.errors import Conflict, Refused, ValidationError
@@ -109,6 +109,8 @@ def test_walk_in_sales_count_in_sales_analytics_and_stay_out_of_customer_analyti
     f = Filters(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     current = sales.kpis(f).set_index("period").loc["current"]
     assert (current["orders"], current["walk_in_orders"]) == (4, 3)
+    by_channel = channels.channel_table(f).set_index("channel_code")
+    assert (by_channel.at["POS", "walk_in_orders"], by_channel.at["PHONE", "walk_in_orders"]) == (3, 0)
     with db.transaction() as s:
         scored = s.execute(select(func.count()).select_from(summary.customers.CUSTOMERS)).scalar_one()
     assert scored == 1  # only the named customer is scored (RFM, cohorts, CLV, repeat rate)
