@@ -30,8 +30,8 @@ from core.models import (
 from core.timeutil import local_today
 
 DEFAULT_LEAD_TIME = 7
-RUN_COLUMNS = ["id", "status", "started_at", "finished_at", "horizon", "backend", "series", "wape_weekly",
-               "wape_lead_time", "mase", "bias", "seconds", "created_by", "error"]
+RUN_COLUMNS = ["id", "status", "started_at", "finished_at", "as_of", "history_end", "first_day", "horizon", "backend",
+               "series", "wape_weekly", "wape_lead_time", "mase", "bias", "seconds", "created_by", "error", "metrics"]
 
 
 def lead_times(*, session: Session | None = None) -> dict[int, int]:
@@ -64,17 +64,21 @@ def planning_events(*, kind: str | None = None, session: Session | None = None) 
 
 
 def forecast_runs(limit: int = 20, *, session: Session | None = None) -> pd.DataFrame:
-    """Latest runs with their pooled accuracy of the selected models (``RUN_COLUMNS``)."""
+    """Latest runs with their as-of date, where their history ended, their first forecast day
+    and the pooled accuracy of the selected models (``RUN_COLUMNS``; ``metrics`` carries a
+    failed run's reason code)."""
     def query(s: Session) -> list:
         return list(s.execute(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit)).scalars())
 
     rows = []
     for run in _read(session, query):
-        selected = (run.metrics or {}).get("selected", {})
-        rows.append([run.id, run.status, run.started_at, run.finished_at, run.horizon, run.backend,
-                     (run.metrics or {}).get("series"), selected.get("wape_weekly"), selected.get("wape_lead_time"),
-                     selected.get("mase"), selected.get("bias"), (run.metrics or {}).get("seconds"), run.created_by,
-                     run.error])
+        metrics = run.metrics or {}
+        selected = metrics.get("selected", {})
+        rows.append([run.id, run.status, run.started_at, run.finished_at, (run.params or {}).get("as_of"),
+                     metrics.get("history_end"), metrics.get("first_day"), run.horizon, run.backend,
+                     metrics.get("series"), selected.get("wape_weekly"), selected.get("wape_lead_time"),
+                     selected.get("mase"), selected.get("bias"), metrics.get("seconds"), run.created_by,
+                     run.error, metrics])
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
