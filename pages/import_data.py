@@ -428,6 +428,8 @@ with tab_import:
     uploads = _uploads()
     base = chosen if chosen is not None else profiles.default_for(kind)
     editing = choice == NEW or st.toggle(t("imp.editor"), key=f"imp_edit_{kind}")
+    loaded, tag = _profile_file(kind) if editing else (None, "")
+    base = loaded or base  # a loaded file's read settings (encoding, delimiter) apply to the preview too
     if not uploads:
         st.info(t("imp.need_files"))
     else:
@@ -436,8 +438,7 @@ with tab_import:
             with st.expander(t("imp.preview"), expanded=editing):
                 st.dataframe(info.preview, hide_index=True)
             if editing:
-                loaded, tag = _profile_file(kind)
-                _editor(kind, loaded or base, info, uploads, seed=f"{kind}_{choice}{tag}")
+                _editor(kind, base, info, uploads, seed=f"{kind}_{choice}{tag}")
         if chosen is not None and not editing:
             check, go = st.columns(2)
             if check.button(t("imp.check"), key="imp_check"):
