@@ -103,7 +103,9 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     unit_price: Mapped[Decimal] = mapped_column(Money)
-    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # None: cost unknown (e.g. created by an order import without a cost column) — left out of
+    # margins instead of counting as a 100 % margin (migration 0012)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
@@ -417,7 +419,7 @@ class ReplenishmentSuggestion(Base):
     in_transit: Mapped[int] = mapped_column(Integer, default=0)  # inbound transfers on the way
     daily_demand: Mapped[float] = mapped_column(Float, default=0.0)
     days_to_stockout: Mapped[float | None] = mapped_column(Float)
-    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)  # None: the product's cost is unknown
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     moq: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -834,6 +836,9 @@ class AggSalesDaily(Base):
     sales: Mapped[Decimal] = mapped_column(AggMoney)  # after line and order discounts, before returns
     returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
     cost: Mapped[Decimal] = mapped_column(AggMoney)  # of the units kept (ordered − returned)
+    # net sales of products whose cost is unknown: left out of the margin (migration 0012)
+    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
+    walk_in_orders: Mapped[int] = mapped_column(Integer, server_default="0")  # sold orders without a customer
 
 
 class AggSalesHourly(Base):
@@ -925,6 +930,8 @@ class AggCustomer(Base):
     units: Mapped[int] = mapped_column(Integer)
     net_sales: Mapped[Decimal] = mapped_column(AggMoney, index=True)
     cost: Mapped[Decimal] = mapped_column(AggMoney)
+    # net sales of products whose cost is unknown: left out of the margin (migration 0012)
+    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
 
 
 class AggCustomerMonth(Base):

@@ -322,13 +322,30 @@ def download_buttons(df: pd.DataFrame, basename: str) -> None:
                           on_click="ignore")
 
 
+COSTED = ("unit_cost", "cost", "gross_margin", "stock_value")  # None in these: the product's cost is unknown
+
+
+def with_cost_notes(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` plus a ``cost_note`` column saying "cost unknown" on rows whose cost figures are
+    missing because the product's cost is unknown (a number column cannot say it); ``df``
+    itself when every cost is known."""
+    costed = [c for c in COSTED if c in df.columns]
+    if not costed or df.empty:
+        return df
+    unknown = df[costed].isna().any(axis=1)
+    if not unknown.any():
+        return df
+    return df.assign(cost_note=[t("imh.cost_unknown") if u else "" for u in unknown])
+
+
 def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "field",
                percent: Iterable[str] = (), money: Iterable[str] = ()) -> None:
     """A service's DataFrame as a table with translated headers, money to the cent, and
     (with ``download`` as file base name) CSV/XLSX buttons for exactly what is shown.
     Personal data is masked for roles without ``customer.pii`` (:func:`protect`).
     Headers are looked up as ``<prefix>.<column>``; ``percent`` and ``money`` name extra
-    ratio and money columns."""
+    ratio and money columns. Rows whose cost figures are missing say "cost unknown"."""
+    df = with_cost_notes(df)
     shown = protect(df).rename(columns={c: label(prefix, c) for c in df.columns})
     config = {label(prefix, c): st.column_config.NumberColumn(format="%.2f") for c in df.columns
               if c in MONEY_COLUMNS or c in set(money)}

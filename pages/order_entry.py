@@ -225,13 +225,21 @@ def _money_input(key: str) -> Decimal:
         return Decimal("0.00")
 
 
+def _store_channel(code: str) -> bool:
+    """A store channel (POS): the counter sells to walk-in customers without recording them."""
+    channels = cached_read(catalog.list_channels)
+    return bool((channels.loc[channels["code"] == code, "kind"] == "store").any())
+
+
 def _order_input() -> OrderInput:
     method, status = PAYMENT_PRESETS[state.get("oe_payment") or next(iter(PAYMENT_PRESETS))]
     fields = {f: (state.get(f"oe_{f}") or "").strip() for f in CUSTOMER_FIELDS}
+    channel = state.get("oe_channel") or DEFAULT_CHANNEL
+    walk_in = bool(state.get("oe_walk_in")) and _store_channel(channel)
     return OrderInput(
-        channel=state.get("oe_channel") or DEFAULT_CHANNEL,
+        channel=channel,
         lines=[LineInput(ln["sku"], ln["qty"]) for ln in _basket()],
-        customer_id=state.get("oe_customer_id"),
+        customer_id=None if walk_in else state.get("oe_customer_id"), walk_in=walk_in,
         customer_name=fields["name"], phone=fields["phone"] or None, province=fields["province"] or None,
         city=fields["city"] or None, district=fields["district"] or None, address=fields["address"] or None,
         payment_method=method, payment_status=status,
@@ -380,6 +388,8 @@ def _options_section(error: OMSError | None) -> None:
     default = codes.index(DEFAULT_CHANNEL) if DEFAULT_CHANNEL in codes else 0
     left.selectbox(t("field.channel"), codes, index=default, format_func=channel_names.__getitem__,
                    key="oe_channel", persist_state="session")
+    if _store_channel(state.get("oe_channel") or DEFAULT_CHANNEL):
+        left.checkbox(t("imh.walk_in_entry"), key="oe_walk_in", help=t("imh.walk_in_entry_help"))
     wh_names = {"": t("entry.auto_warehouse")} | dict(zip(warehouses["code"], warehouses["name"], strict=True))
     right.selectbox(t("field.warehouse"), list(wh_names), format_func=wh_names.__getitem__, key="oe_warehouse")
     with right:

@@ -127,8 +127,8 @@ def stock_overview(warehouse: str | None = None, category: str | None = None, qu
     frame["days_of_cover"] = (frame["available"].clip(lower=0) / demand).round(1)
     frame["below_safety"] = (frame["safety_stock"] > 0) & (frame["available"] < frame["safety_stock"])
     if include_cost:
-        frame["stock_value"] = [Decimal(n) * (c or Decimal("0")) for n, c in zip(frame["on_hand"],
-                                                                                 frame["unit_cost"], strict=True)]
+        frame["stock_value"] = [None if c is None else Decimal(n) * c  # cost unknown: no value, not 0
+                                for n, c in zip(frame["on_hand"], frame["unit_cost"], strict=True)]
         return frame[STOCK_COLUMNS + COST_COLUMNS]
     return frame[STOCK_COLUMNS]
 

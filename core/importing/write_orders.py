@@ -124,7 +124,7 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     channel_ids = {c.code: c.id for c in ref.channels.values()}
     insert_columns(conn, _O, {
         "number": numbers, "channel_id": heads["channel_v"].map(channel_ids).tolist(),
-        "external_ref": heads["external_ref"].tolist(), "customer_id": heads["customer_id"].astype(int).tolist(),
+        "external_ref": heads["external_ref"].tolist(), "customer_id": _values(heads["customer_id"]),
         "status": status.tolist(), "payment_status": paid.tolist(),
         "payment_method": _values(heads["payment_method_v"]),
         "delivery_method": heads["delivery_method_v"].fillna("express").tolist(),
@@ -230,13 +230,14 @@ class OpenResult:
 
 
 def _order_input(lines: list[dict[str, Any]]) -> OrderInput:
-    """The validated rows of one open order as the input ``create_order`` takes."""
+    """The validated rows of one open order as the input ``create_order`` takes (a walk-in
+    sale — no customer detail in the file — has no customer id)."""
     h = lines[0]
     return OrderInput(
         channel=h["channel_v"], lines=[LineInput(r["sku"], int(r["qty_v"]), _money(r["_unit_price"]), _money(r["_disc"]))
                                        for r in lines],
         customer_name=_opt(h["customer_name"]) or "", phone=_opt(h["phone_v"]), email=_opt(h["email_v"]),
-        customer_id=int(h["customer_id"]), province=_opt(h["province"]), city=_opt(h["city"]),
+        customer_id=_opt(h["customer_id"]), walk_in=_opt(h["customer_id"]) is None, province=_opt(h["province"]), city=_opt(h["city"]),
         district=_opt(h["district"]), address=_opt(h["address"]), payment_method=_opt(h["payment_method_v"]),
         payment_status=_opt(h["payment_status_v"]) or ("paid" if _opt(h["approved_at_v"]) else "unpaid"),
         delivery_method=_opt(h["delivery_method_v"]) or "express", shipping_fee=_money(h["_shipping"]),

@@ -397,7 +397,8 @@ def _create_replacement(session: Session, rma: Any, order: Any, actor: Actor) ->
     lines = [LineInput(sku=replacement_skus.get(ln.id, ln.sku), qty=ln.qty, unit_price=ZERO)
              for ln in records.rma_lines(session, rma.id)]
     data = OrderInput(
-        channel=order.channel, lines=lines, customer_id=order.customer_id, customer_name=order.ship_name or "",
+        channel=order.channel, lines=lines, customer_id=order.customer_id, walk_in=order.customer_id is None,
+        customer_name=order.ship_name or "",
         phone=order.ship_phone, province=order.ship_province, city=order.ship_city, district=order.ship_district,
         address=order.ship_address, payment_method=order.payment_method, payment_status="paid",
         delivery_method=order.delivery_method, priority=order.priority, allow_backorder=True,

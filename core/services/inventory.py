@@ -6,7 +6,8 @@ changed the count, why, and who approved it.
 
 An adjustment worth more than the ``adjustment_approval`` setting (|Δ| × unit cost) waits as
 ``pending`` for a manager unless the person entering it may approve (a manager's own entry is
-already a manager's decision). A cycle count posts all its differences in one transaction and
+already a manager's decision). When the product's cost is unknown the worth cannot be shown
+to be under the threshold, so the adjustment waits too (its recorded value is 0). A cycle count posts all its differences in one transaction and
 refuses a line whose system quantity changed since the sheet was opened: the difference would
 otherwise be computed against a number nobody counted against.
 """
@@ -89,10 +90,17 @@ def _warehouse(session: Session, code: str, issues: list[FieldIssue]) -> Warehou
     return wh
 
 
-def _products(session: Session, skus: list[str]) -> dict[str, tuple[int, Decimal]]:
-    """sku → (id, unit cost)."""
+def _products(session: Session, skus: list[str]) -> dict[str, tuple[int, Decimal | None]]:
+    """sku → (id, unit cost or None when the cost is unknown)."""
     rows = session.execute(select(Product.sku, Product.id, Product.unit_cost).where(Product.sku.in_(set(skus))))
-    return {sku: (pid, cost or Decimal("0")) for sku, pid, cost in rows}
+    return {sku: (pid, cost) for sku, pid, cost in rows}
+
+
+def _worth(cost: Decimal | None, delta: int, threshold: Decimal, may_approve: bool) -> tuple[Decimal, bool]:
+    """(value of the change, must it wait for approval?) — a change of a product whose cost is
+    unknown waits: nobody can tell it is below the threshold."""
+    value = (abs(delta) * (cost or Decimal("0"))).quantize(Decimal("0.01"))
+    return value, (cost is None or value > threshold) and not may_approve
 
 
 def _is_count(value: object) -> bool:
@@ -177,8 +185,7 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
         raise ValidationError(issues)
     assert wh is not None and product is not None
     product_id, cost = product
-    value = (abs(qty_delta) * cost).quantize(Decimal("0.01"))
-    pending = value > _approval_amount(session) and not actor.can("stock.approve")
+    value, pending = _worth(cost, qty_delta, _approval_amount(session), actor.can("stock.approve"))
     note = (note or "").strip() or None
     adj_id = _record(session, kind="adjustment", product_id=product_id, warehouse_id=wh.id, qty=qty_delta,
                      value=value, reason_code=reason_code, note=note, actor=actor, pending=pending)
@@ -220,7 +227,7 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
             select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved).where(
                 StockLevel.warehouse_id == wh.id, StockLevel.product_id.in_([p for p, _ in products.values()])))}
     seen: set[str] = set()
-    diffs: list[tuple[CountLine, int, Decimal, int]] = []  # line, product id, unit cost, delta
+    diffs: list[tuple[CountLine, int, Decimal | None, int]] = []  # line, product id, unit cost, delta
     for row, ln in enumerate(lines, start=1):
         sku = str(ln.sku or "").strip()
         if sku not in products:
@@ -265,8 +272,7 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
     pending: list[AdjustmentResult] = []
     arrived: list[int] = []
     for ln, pid, cost, delta in sorted(diffs, key=lambda d: d[1]):  # stock rows in product order
-        value = (abs(delta) * cost).quantize(Decimal("0.01"))
-        waits = value > threshold and not may_approve
+        value, waits = _worth(cost, delta, threshold, may_approve)
         note = (ln.note or "").strip() or None
         adj_id = _record(session, kind="count", product_id=pid, warehouse_id=wh.id, qty=delta, value=value,
                          reason_code=str(ln.reason_code), note=note, actor=actor, pending=waits,

@@ -132,6 +132,7 @@ class OrderInput:
     phone: str | None = None
     email: str | None = None
     customer_id: int | None = None
+    walk_in: bool = False  # a sale without a customer (POS receipt, imported anonymous sale)
     province: str | None = None
     city: str | None = None
     district: str | None = None
@@ -158,7 +159,7 @@ class OrderResult:
     status: str
     total: Decimal
     warehouse: str
-    customer_id: int
+    customer_id: int | None  # None: a walk-in sale
     customer_created: bool
     backordered: bool
     review_rule: str | None = None
@@ -198,7 +199,7 @@ def _validate_header(data: OrderInput) -> list[FieldIssue]:
     if data.payment_status not in PAYMENT_STATUSES:
         issues.append(FieldIssue("payment_status", f"must be one of {', '.join(PAYMENT_STATUSES)}",
                                  value=data.payment_status))
-    if data.customer_id is None:
+    if data.customer_id is None and not data.walk_in:
         issues += customers.contact_issues(data.customer_name, data.phone, data.email, need_contact=True)
     if data.delivery_method != "pickup" and data.require_address:
         # Entered orders must be shippable: the address has to be complete down to the district.
@@ -361,7 +362,12 @@ def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]
     return subtotal, order_discount, shipping_fee, total
 
 
-def _customer(conn: Connection, session: Session, data: OrderInput, province: str | None) -> customers.CustomerRef:
+def _customer(conn: Connection, session: Session, data: OrderInput,
+              province: str | None) -> customers.CustomerRef | None:
+    """The order's customer; None for a walk-in sale (no customer at all, not a pseudo-customer
+    that would hold every anonymous sale and spoil repeat rate, CLV and VIP rules)."""
+    if data.walk_in and data.customer_id is None:
+        return None
     if data.customer_id is not None:
         row = conn.execute(_CUSTOMER_BY_ID, {"cid": data.customer_id}).first()
         if row is None:
@@ -421,7 +427,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
             raise Conflict(f"{data.channel} order {data.external_ref} already exists as {dup}",
                            external_ref=data.external_ref, number=dup)
     cust = _customer(conn, session, data, province)
-    facts["customer_tier"] = cust.tier
+    facts["customer_tier"] = cust.tier if cust is not None else "normal"
     status, rule = first_action(ref.rules["review"], facts, "status")
     status = status or "confirmed"
     priority_boost, _ = first_action(ref.rules["review"], facts, "priority")
@@ -441,10 +447,10 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     due_by = placed_at + dt.timedelta(hours=int(ref.setting("order_due", "hours", 48)))
     number = next_number(session, "SO")
     order_id = conn.execute(_INSERT_ORDER, dict(
-        number=number, channel_id=channel.id, external_ref=data.external_ref, customer_id=cust.id,
+        number=number, channel_id=channel.id, external_ref=data.external_ref, customer_id=cust.id if cust else None,
         status=status, payment_status=data.payment_status, payment_method=data.payment_method,
-        delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or cust.name,
-        ship_phone=customers.normalise_phone(data.phone) or cust.phone, ship_province=province,
+        delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
+        ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
         ship_city=data.city, ship_district=data.district, ship_address=data.address, warehouse_id=wh.id,
         priority=data.priority + int(priority_boost or 0), subtotal=subtotal, discount=order_discount,
         shipping_fee=shipping_fee, total=total, placed_at=placed_at,
@@ -463,7 +469,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
                                      to_status=status, note=note))
     notify.queue(session, event="order.created", order_id=order_id,
-                 phone=customers.normalise_phone(data.phone) or cust.phone, email=customers.normalise_email(data.email),
+                 phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), email=customers.normalise_email(data.email),
                  payload={"number": number, "status": status, "total": str(total)})
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
@@ -477,7 +483,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
             message="; ".join(f"{s.sku}: need {s.requested}, {s.available} available in {s.warehouse}"
                               for s in shortages),
         ))
-    return OrderResult(order_id, number, status, total, wh.code, cust.id, cust.created,
+    return OrderResult(order_id, number, status, total, wh.code, cust.id if cust else None,
+                       cust.created if cust else False,
                        status == "backordered", rule.name if rule else None, tuple(shortages),
                        tuple(sorted({w.code for w in split.values()})))
 

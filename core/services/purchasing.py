@@ -179,6 +179,9 @@ def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int,
             issues.append(FieldIssue("qty", "must be greater than 0", row, line.qty))
         if line.unit_cost is not None and line.unit_cost < 0:
             issues.append(FieldIssue("unit_cost", "must not be negative", row, line.unit_cost))
+        elif line.unit_cost is None and line.product_id in costs and costs[line.product_id] is None:
+            # the product's cost is unknown (e.g. created by an import): the buyer must state it
+            issues.append(FieldIssue("unit_cost", "imh.issue.cost_needed", row, params={"row": row}))
     if issues:
         raise ValidationError(issues)
     po = PurchaseOrder(number=next_number(session, "PO"), supplier_id=supplier_id, warehouse_id=warehouse_id,
