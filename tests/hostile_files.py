@@ -3,9 +3,8 @@ and by ``bench/hostile_files.py``. Everything is generated in memory in well und
 
 The zip bomb is written by hand (local headers, central directory) so that a 5 MB file that
 inflates to ~2 GB costs nothing to build: a megabyte of the sheet's repeated rows is one
-deflate segment, compressed once after a full flush (which resets the dictionary) and repeated. Its CRC is left
-0 — a reader that inflated the whole member would only notice at the very end, after the
-damage, which is exactly the attack.
+deflate segment, compressed once after a full flush (which resets the dictionary) and repeated.
+Its CRC is the true one, so a reader without limits inflates and parses the whole member.
 """
 
 from __future__ import annotations
@@ -88,20 +87,32 @@ def zip_bomb(inflated_mb: int = 2000, declared_mb: int | None = None) -> bytes:
     size = len(head) + inflated_mb * len(chunk) + len(tail)
     declared = size if declared_mb is None else declared_mb * MB
     entries = [(name, _deflate(data), zlib.crc32(data), len(data)) for name, data in members.items() if name != sheet]
-    entries.append((sheet, start + segment * inflated_mb + end, 0, min(declared, 0xFFFFFFFE)))
+    crc = zlib.crc32(head)
+    for _ in range(inflated_mb):
+        crc = zlib.crc32(chunk, crc)
+    entries.append((sheet, start + segment * inflated_mb + end, zlib.crc32(tail, crc), min(declared, 0xFFFFFFFE)))
     return _zip(entries)
+
+
+def _with_sheet_text(rows: list[list[object]], old: bytes, new: bytes, prefix: bytes = b"") -> bytes:
+    """An XLSX of ``rows`` whose first sheet's XML has ``old`` replaced by ``new`` and
+    ``prefix`` put in front — what a hand-made (or hostile) file can hold that openpyxl would
+    never write."""
+    members = _members(workbook(rows))
+    sheet = "xl/worksheets/sheet1.xml"
+    assert old in members[sheet]
+    members[sheet] = prefix + members[sheet].replace(old, new)
+    return _zip([(name, _deflate(data), zlib.crc32(data), len(data)) for name, data in members.items()])
 
 
 def xlsx_with_entities() -> bytes:
     """An XLSX whose sheet declares entities (a small "billion laughs") and uses one in a cell."""
-    members = _members(workbook([["sku", "note"], ["A-1", "PLACEHOLDER"]]))
-    sheet = "xl/worksheets/sheet1.xml"
-    xml = members[sheet]
-    if b"PLACEHOLDER" not in xml:  # openpyxl keeps strings in sharedStrings.xml
-        strings = members["xl/sharedStrings.xml"].replace(b"PLACEHOLDER", b"&b;")
-        members["xl/sharedStrings.xml"] = ENTITY_DOCTYPE.replace(b"worksheet", b"sst") + strings
-    members[sheet] = ENTITY_DOCTYPE + xml.replace(b"PLACEHOLDER", b"&b;")
-    return _zip([(name, _deflate(data), zlib.crc32(data), len(data)) for name, data in members.items()])
+    return _with_sheet_text([["sku", "note"], ["A-1", "PLACEHOLDER"]], b"PLACEHOLDER", b"&b;", ENTITY_DOCTYPE)
+
+
+def xlsx_with_long_cell(chars: int) -> bytes:
+    """An XLSX with a ``chars``-long text cell at B2 (openpyxl itself cuts text at 32 767)."""
+    return _with_sheet_text([["sku", "note"], ["A-1", "PLACEHOLDER"]], b"PLACEHOLDER", b"z" * chars)
 
 
 def wide_csv(columns: int = 100_000) -> bytes:

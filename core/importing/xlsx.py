@@ -13,9 +13,13 @@ Three attacks this stops, each measured before the fix (issue "Hard edges"):
   ``defusedxml`` when it is installed (it is pinned in requirements.txt), which refuses
   entity declarations; a ``<!DOCTYPE`` anywhere in an XML member is refused explicitly here
   as well, so the guard does not depend on an optional import.
-* **Lying dimensions.** A sheet that declares ``A1:XFD1048576`` would make openpyxl pad
-  every row to 16 384 columns and a million rows; the declared dimensions are ignored and
-  only cells that exist are read.
+* **Lying or missing dimensions.** A sheet that declares ``A1:XFD1048576`` would make
+  openpyxl pad every row to 16 384 columns and a million rows; the declared dimensions are
+  ignored and only cells that exist are read. A sheet *without* ``<dimension>`` made openpyxl
+  3.1.5 parse the whole sheet while opening the workbook (its look-up waits for the *end* of
+  ``<sheetData>``), before any row limit could act: 60 MB of rows took 40 s to open. The
+  look-up is replaced by one that stops at the *start* of ``<sheetData>`` (see
+  :func:`_size_from_head`).
 """
 
 from __future__ import annotations
@@ -107,6 +111,27 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def _size_from_head(sheet: object) -> None:
+    """``ReadOnlyWorksheet._get_size`` reading only the sheet's head: ``<dimension>`` comes
+    before ``<sheetData>`` in the schema, so the look-up stops at the start of ``<sheetData>``
+    (openpyxl's own waits for its end, parsing every row). Same result, bounded work."""
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    source = sheet._get_source()  # type: ignore[attr-defined]
+    try:
+        for _event, element in iterparse(source, events=("start",)):
+            if element.tag == f"{{{SHEET_MAIN_NS}}}dimension" and element.get("ref"):
+                sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = (  # type: ignore[attr-defined]
+                    range_boundaries(element.get("ref")))
+                return
+            if element.tag == f"{{{SHEET_MAIN_NS}}}sheetData":
+                return
+    finally:
+        source.close()
+
+
 def read_rows(name: str, data: bytes, sheet: str | None, limits: ReadLimits) -> list[list[str]]:
     """The cells of ``sheet`` (default: the first) as text, row by row, after
     :func:`check_zip`; every failure of the parser on a damaged or hostile file becomes an
@@ -114,6 +139,9 @@ def read_rows(name: str, data: bytes, sheet: str | None, limits: ReadLimits) -> 
     import openpyxl  # only XLSX imports pay for it
     from defusedxml import DefusedXmlException
     from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    ReadOnlyWorksheet._get_size = _size_from_head  # type: ignore[method-assign]  # idempotent
 
     check_zip(name, data, limits)
     budget = Budget(name, limits)
