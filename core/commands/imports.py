@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core import exports
 from core.errors import FieldIssue, ValidationError
 from core.importing.fields import KINDS
 from core.permissions import SYSTEM
@@ -51,7 +52,7 @@ def _import(args: argparse.Namespace) -> int:
     if len(report.merges):
         print(f"  {len(report.merges)} customers merged with existing ones by phone or e-mail")
     if args.report:
-        report.issues.to_csv(args.report, index=False, encoding="utf-8-sig")
+        exports.write_csv(report.issues, args.report)  # the file's values, formulas neutralised
         print(f"per-row report written to {args.report}")
     if report.status == "partial":
         print(f"failing rows kept in batch #{report.batch_id}: fix and re-import them from the Import page "
