@@ -15,6 +15,8 @@ from pathlib import Path
 from core import exports
 from core.errors import FieldIssue, ValidationError
 from core.importing.fields import KINDS
+from core.importing.issues import ImportFileError
+from core.importing.reader import max_bytes
 from core.permissions import SYSTEM
 from core.services import data_quality, imports
 
@@ -26,6 +28,11 @@ def _files(paths: list[str]) -> list[imports.SourceFile]:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise ValidationError([FieldIssue("file", "no such file", value=p) for p in missing])
+    limit = max_bytes()
+    for p in paths:  # refuse a huge file before reading it into memory
+        if (size := Path(p).stat().st_size) > limit:
+            raise ImportFileError("too_large", Path(p).name, size_mb=f"{size / 1048576:.1f}",
+                                  limit_mb=f"{limit / 1048576:.0f}")
     return [imports.SourceFile(Path(p).name, Path(p).read_bytes()) for p in paths]
 
 

@@ -91,3 +91,13 @@ def test_cli_report_neutralises_formulas_in_failing_values(db_url: str, tmp_path
     for r in rows:
         for cell in r.values():
             assert not (cell or "").lstrip(" \t\r\n").startswith(("=", "+", "-", "@")) or cell.startswith("'")
+
+
+def test_cli_refuses_a_huge_file_before_reading_it(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OMS_IMPORT_MAX_MB", "1")
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as fh:  # sparse: 5 GB on paper, nothing on disk
+        fh.truncate(5 * 1024**3)
+    assert main(["import", "orders", str(path), "--channel", "WECHAT"]) == 2
+    assert "huge.csv: file too large (5120.0 MB, limit 1 MB)" in capsys.readouterr().err
