@@ -115,6 +115,16 @@ def xlsx_with_long_cell(chars: int) -> bytes:
     return _with_sheet_text([["sku", "note"], ["A-1", "PLACEHOLDER"]], b"PLACEHOLDER", b"z" * chars)
 
 
+def xlsx_with_shared_strings(count: int) -> bytes:
+    """A plain XLSX plus an ``xl/sharedStrings.xml`` of ``count`` distinct strings (~40 bytes
+    of XML each) — the part openpyxl reads whole when it opens a workbook."""
+    members = _members(workbook([["sku", "qty"], ["A-1", 1]]))
+    items = b"".join(b"<si><t>customer address %07d</t></si>" % i for i in range(count))
+    members["xl/sharedStrings.xml"] = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                                       b'count="%d" uniqueCount="%d">' % (count, count) + items + b"</sst>")
+    return _zip([(name, _deflate(data), zlib.crc32(data), len(data)) for name, data in members.items()])
+
+
 def wide_csv(columns: int = 100_000) -> bytes:
     """A header and one row of ``columns`` cells each."""
     return (",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" * columns) + "\n").encode()

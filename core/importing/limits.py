@@ -12,6 +12,7 @@ file size               ``OMS_IMPORT_MAX_MB``           40 MB        pandas need
 XLSX unpacked size      ``OMS_IMPORT_MAX_UNZIPPED_MB``  400 MB       all zip members together
 XLSX compression ratio  ``OMS_IMPORT_MAX_RATIO``        100 : 1      a zip bomb (Apache POI's threshold)
 XLSX zip members        –                               1 000        a sheet file per sheet, not more
+XLSX shared strings     ``OMS_IMPORT_MAX_STRINGS_MB``   128 MB       openpyxl parses this part whole
 rows                    ``OMS_IMPORT_MAX_ROWS``         1 048 576    Excel's sheet limit
 columns                 ``OMS_IMPORT_MAX_COLUMNS``      1 000        real exports have < 200
 cells (rows × columns)  ``OMS_IMPORT_MAX_CELLS``        20 000 000   ~2 GB as Python strings
@@ -50,6 +51,7 @@ class ReadLimits:
     max_ratio: float = 100.0
     ratio_grace_bytes: int = MB  # small members (styles, one short sheet) may compress better
     max_zip_members: int = 1000
+    max_shared_strings_bytes: int = 128 * MB
     max_rows: int = 1_048_576
     max_columns: int = 1000
     max_cells: int = 20_000_000
@@ -65,6 +67,7 @@ class ReadLimits:
             max_bytes=int(_env("OMS_IMPORT_MAX_MB", DEFAULT_MAX_MB) * MB),
             max_unzipped_bytes=int(_env("OMS_IMPORT_MAX_UNZIPPED_MB", base.max_unzipped_bytes / MB) * MB),
             max_ratio=_env("OMS_IMPORT_MAX_RATIO", base.max_ratio),
+            max_shared_strings_bytes=int(_env("OMS_IMPORT_MAX_STRINGS_MB", base.max_shared_strings_bytes / MB) * MB),
             max_rows=int(_env("OMS_IMPORT_MAX_ROWS", base.max_rows)),
             max_columns=int(_env("OMS_IMPORT_MAX_COLUMNS", base.max_columns)),
             max_cells=int(_env("OMS_IMPORT_MAX_CELLS", base.max_cells)),

@@ -51,6 +51,9 @@ def check_zip(name: str, data: bytes, limits: ReadLimits) -> None:
     declared = sum(m.file_size for m in members)
     if declared > limits.max_unzipped_bytes:
         raise ImportFileError("hf.xlsx_unzipped", name, size_mb=_mb(declared), limit_mb=_mb(limits.max_unzipped_bytes))
+    strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if strings > limits.max_shared_strings_bytes:  # read whole into memory when the workbook opens
+        raise ImportFileError("hf.xlsx_strings", name, size_mb=_mb(strings), limit_mb=_mb(limits.max_shared_strings_bytes))
     for member in members:
         if member.file_size > limits.ratio_grace_bytes and member.file_size > limits.max_ratio * max(member.compress_size, 1):
             raise ImportFileError("hf.xlsx_bomb", name, member=member.filename, ratio=_ratio(member.file_size, member.compress_size),

@@ -18,6 +18,7 @@ ZH: dict[str, str] = {
                        "也不是每行都用至少两个空格对齐的列。请另存为 CSV 或 Excel 后导入",
     "hf.xlsx_bomb": "Excel 文件中的 {member} 解压后是压缩大小的 {ratio} 倍（上限 {limit} 倍），疑似压缩炸弹，已拒绝",
     "hf.xlsx_unzipped": "Excel 文件解压后有 {size_mb} MB，超过上限 {limit_mb} MB：请拆分后导入",
+    "hf.xlsx_strings": "Excel 文件的文字表解压后有 {size_mb} MB，超过上限 {limit_mb} MB：请拆分后导入",
     "hf.xlsx_members": "Excel 文件内含 {members} 个部件，超过上限 {limit} 个",
     "hf.xlsx_dtd": "Excel 文件的 {member} 含有 DTD 或 XML 实体声明（可能是攻击），已拒绝：请在 Excel 中另存后再导入",
     "hf.search_too_long": "搜索内容太长（{length} 个字符，最多 {limit} 个）",
@@ -40,6 +41,8 @@ EN: dict[str, str] = {
     "hf.xlsx_bomb": "{member} in the Excel file inflates to {ratio}× its compressed size (limit {limit}×): "
                     "refused as a likely zip bomb",
     "hf.xlsx_unzipped": "the Excel file unpacks to {size_mb} MB, more than the limit of {limit_mb} MB: split it",
+    "hf.xlsx_strings": "the Excel file's table of texts unpacks to {size_mb} MB, more than the limit of {limit_mb} MB: "
+                       "split it",
     "hf.xlsx_members": "the Excel file holds {members} parts, more than the limit of {limit}",
     "hf.xlsx_dtd": "{member} in the Excel file declares a DTD or XML entities (a known attack): refused. "
                    "Save the file again from Excel and import that",

@@ -86,6 +86,14 @@ def test_a_sheet_without_dimension_is_not_parsed_whole_when_opened() -> None:
     assert error.params["limit"] == 10_000
 
 
+def test_a_huge_table_of_texts_is_refused_before_openpyxl_loads_it() -> None:
+    """openpyxl reads xl/sharedStrings.xml whole when it opens a workbook: its size is bounded."""
+    data = hf.xlsx_with_shared_strings(100_000)  # ~4 MB of XML
+    error = refused("strings.xlsx", data, "hf.xlsx_strings", ReadLimits(max_shared_strings_bytes=1048576))
+    assert (error.params["size_mb"], error.params["limit_mb"]) == ("4", "1")
+    assert read_table(SourceFile("strings.xlsx", data)).columns == ["sku", "qty"]  # under the default limit
+
+
 def test_an_xlsx_with_entities_is_refused() -> None:
     error = refused("entities.xlsx", hf.xlsx_with_entities(), "hf.xlsx_dtd")
     assert error.params["member"].startswith("xl/")
