@@ -11,7 +11,6 @@ formats money and times for the shop, and caches dashboard reads keyed on
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core import analytics, config, i18n, pii
 from core.clients import client_key
 from core.errors import FieldIssue, InsufficientStock, OMSError, ValidationError
+from core.exports import to_csv_bytes, to_xlsx_bytes  # re-exported: the pages' download helpers
 from core.permissions import ROLES, Actor
 from core.services import users
 from core.services.orders import OrderDetail
@@ -248,36 +248,7 @@ def field_issues(exc: OMSError | None, *fields: str, lines: bool = False) -> Non
             st.error(issue_text(issue))
 
 
-# --- downloads -------------------------------------------------------------------------------
-
-
-def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Excel has no timezone-aware datetimes: write them as local wall time."""
-    out = df.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = out[col].dt.tz_localize(None)
-    return out
-
-
-def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV with a BOM (utf-8-sig) so Excel opens Chinese text correctly; text a spreadsheet
-    would run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is prefixed with an apostrophe."""
-    return pii.neutralise_formulas(df).to_csv(index=False).encode("utf-8-sig")
-
-
-def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
-    """XLSX where formula-like text is stored as text (quote-prefixed), never as a formula:
-    the cell shows exactly what the customer typed and Excel does not evaluate it."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        _excel_safe(df).to_excel(writer, index=False, sheet_name=sheet[:31])
-        for row in writer.sheets[sheet[:31]].iter_rows(min_row=2):
-            for cell in row:
-                if pii.is_formula_like(cell.value):
-                    cell.data_type = "s"  # openpyxl had turned "=…" into a formula cell
-                    cell.quotePrefix = True
-    return buffer.getvalue()
+# --- downloads (files are written by core.exports) -------------------------------------------
 
 
 # displayed header (either language) → service column name, for masking translated tables

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import aftersales, catalog, customers, return_policy, rma_views
 from core.services.aftersales import Inspection, RMALine, RMARequest
 from core.services.orders import search_orders
@@ -273,7 +274,8 @@ def _open_form(context: OrderAfterSales) -> None:
 
 
 def _desk_tab() -> None:
-    query = st.text_input(t("desk.find_order"), key="as_query", placeholder=t("orders.search_hint"))
+    query = st.text_input(t("desk.find_order"), key="as_query", placeholder=t("orders.search_hint"),
+                          max_chars=MAX_SEARCH_CHARS)
     if not (query or "").strip():
         st.caption(t("desk.find_order_hint"))
         return
@@ -319,7 +321,8 @@ def _queue_tab() -> None:
     statuses = filter_col.multiselect(t("field.rma_status"), aftersales.STATUSES, default=list(aftersales.OPEN_STATUSES),
                                       format_func=labels("rma_status", aftersales.STATUSES).__getitem__,
                                       key="as_q_statuses", placeholder=t("common.all"))
-    query = query_col.text_input(t("desk.queue_search"), key="as_q_query", placeholder=t("desk.queue_search_hint"))
+    query = query_col.text_input(t("desk.queue_search"), key="as_q_query", placeholder=t("desk.queue_search_hint"),
+                                 max_chars=MAX_SEARCH_CHARS)
     queue = attempt(rma_views.list_rmas, actor, statuses=statuses or None, query=query or "")
     if queue is None:
         return
@@ -337,7 +340,8 @@ def _queue_tab() -> None:
 
 
 def _customer_tab() -> None:
-    query = st.text_input(t("desk.find_customer"), key="as_c_query", placeholder=t("entry.customer_search_hint"))
+    query = st.text_input(t("desk.find_customer"), key="as_c_query", placeholder=t("entry.customer_search_hint"),
+                          max_chars=MAX_SEARCH_CHARS)
     if not (query or "").strip():
         return
     found = attempt(customers.search_customers, query, actor)

@@ -18,6 +18,7 @@ import streamlit as st
 
 from core.analytics.products import addon_suggestions
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog
 from core.services.customers import search_customers
 from core.services.orders import DELIVERY_METHODS, LineInput, OrderInput, create_order, order_detail
@@ -283,7 +284,7 @@ def _last_order() -> None:
 def _customer_section(error: OMSError | None) -> None:
     st.subheader(t("entry.customer"))
     st.text_input(t("entry.customer_search"), key="oe_cust_query", on_change=_on_customer_query,
-                  placeholder=t("entry.customer_search_hint"), persist_state="session")
+                  placeholder=t("entry.customer_search_hint"), persist_state="session", max_chars=MAX_SEARCH_CHARS)
     show_notice(state.get("oe_cust_error"))
     hits = state.get("oe_cust_hits")
     if hits and len(hits) > 1:
@@ -309,7 +310,8 @@ def _product_section() -> None:
     left, right = st.columns(2)
     left.text_input(t("entry.barcode"), key="oe_barcode", on_change=_on_scan, placeholder=t("entry.barcode_hint"))
     query = right.text_input(t("entry.product_search"), key="oe_product_query",
-                             placeholder=t("entry.product_search_hint"), persist_state="session")
+                             placeholder=t("entry.product_search_hint"), persist_state="session",
+                             max_chars=MAX_SEARCH_CHARS)
     show_notice(state.get("oe_scan"))
     if not (query or "").strip():
         return

@@ -30,6 +30,7 @@ from core.models import (
     TransferLine,
     Warehouse,
 )
+from core.searchbox import search_text
 from core.timeutil import local_day_start_utc, local_today, shop_tz, utcnow
 
 DEMAND_DAYS = 28  # window of shipments behind "days of cover"
@@ -112,7 +113,7 @@ def stock_overview(warehouse: str | None = None, category: str | None = None, qu
         stmt = stmt.where(Warehouse.code == warehouse)
     if category:
         stmt = stmt.where(Product.category == category)
-    q = (query or "").replace("\x00", "").strip()  # NUL never matches (PostgreSQL text cannot hold it)
+    q = search_text(query)
     if q:
         stmt = stmt.where(or_(Product.sku.icontains(q, autoescape=True), Product.name.icontains(q, autoescape=True),
                               has_barcode(q)))

@@ -64,7 +64,7 @@ from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.services import return_policy as policy
 from core.services import rma_records as records
-from core.services.orders import LineInput, OrderInput, create_order, reserve_backorders
+from core.services.orders import MAX_AMOUNT, LineInput, OrderInput, create_order, reserve_backorders
 from core.timeutil import to_local, utcnow
 
 ZERO = records.ZERO
@@ -562,6 +562,9 @@ def _refund_amount(value: Decimal | str | float | None, computed: Decimal) -> tu
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         return ZERO, [FieldIssue("rma_refund_amount", "not a number", value=value)]
+    if abs(amount) > MAX_AMOUNT:  # "1e400" is finite, but no money column holds it (and cents() would raise)
+        return ZERO, [FieldIssue("rma_refund_amount", "hf.amount_out_of_range", value=str(value)[:40],
+                                 params={"limit": str(MAX_AMOUNT)})]
     amount = policy.cents(amount)
     return amount, [] if amount > 0 else [FieldIssue("rma_refund_amount", "must be greater than 0", value=value)]
 

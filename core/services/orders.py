@@ -52,6 +52,7 @@ from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.refdata import RefData, WarehouseRef
 from core.rules import first_action, order_facts
+from core.searchbox import search_text
 from core.services import customers
 from core.timeutil import utcnow
 
@@ -207,6 +208,9 @@ def _validate_header(data: OrderInput) -> list[FieldIssue]:
         for name in ("province", "city", "district", "address"):
             if not (getattr(data, name) or "").strip():
                 issues.append(FieldIssue(name, "required for delivery (address must be complete to district)"))
+    if data.placed_at is not None and not isinstance(data.placed_at, dt.datetime):
+        issues.append(FieldIssue("placed_at", "hf.not_a_datetime", value=data.placed_at,
+                                 params={"value": str(data.placed_at)[:40]}))
     if not -1000 <= data.priority <= 1000:
         issues.append(FieldIssue("priority", "must be between -1000 and 1000", value=data.priority))
     for name, limit in TEXT_LIMITS.items():
@@ -265,7 +269,7 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
             qty = int(ln.qty)
             if qty != ln.qty:
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             issues.append(FieldIssue("qty", "must be a whole number", i, ln.qty))
             continue
         if qty <= 0:
@@ -712,7 +716,7 @@ def search_orders(
         .outerjoin(Customer, Customer.id == Order.customer_id)
         .outerjoin(Warehouse, Warehouse.id == Order.warehouse_id)
     )
-    q = query.strip()
+    q = search_text(query)
     if q:
         digits = customers.normalise_phone(q)
         conds = [Order.number == q.upper(), Order.number.contains(q.upper(), autoescape=True),

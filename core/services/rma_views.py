@@ -28,6 +28,7 @@ from core.models import (
     Warehouse,
 )
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.services import customers
 from core.services import return_policy as policy
 from core.services import rma_records as records
@@ -102,7 +103,7 @@ def list_rmas(session: Session, actor: Actor, *, statuses: list[str] | None = No
         stmt = stmt.where(Return.order_id == order_id)
     if customer_id is not None:
         stmt = stmt.where(Order.customer_id == customer_id)
-    q = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL; it never matches anyway
+    q = search_text(query)
     if q:
         conds = [Return.number.contains(q.upper(), autoescape=True), Order.number.contains(q.upper(), autoescape=True),
                  Customer.name.contains(q, autoescape=True)]
