@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core.domain import rulebook
 from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS
 
 Builder = Callable[[Any], list[Any]]
@@ -60,10 +61,36 @@ def _in(gxe: Any, column: str, allowed: Iterable[str], code: str, field: str) ->
     return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(allowed), meta=_meta(code, field))
 
 
-def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterable[str],
-                payment_methods: Iterable[str], payment_statuses: Iterable[str],
-                delivery_methods: Iterable[str]) -> Builder:
-    """Orders: required columns, readable values, qty > 0 and whole, prices ≥ 0, known active
+# Import column → rulebook text field whose width bounds it.
+_TEXT_COLUMNS = {"customer_name": "customer_name", "province": "province", "city": "city", "district": "district",
+                 "address": "address", "external_ref": "external_ref", "carrier": "carrier",
+                 "tracking_no": "tracking_no", "note": "note"}
+# Money columns in whole cents (derived by core.importing.orders, or read as cents).
+_CENT_COLUMNS = {"_unit_price": "unit_price", "_disc": "line_discount", "_line_total": "line_total",
+                 "_total": "order_total", "_shipping": "shipping_fee", "_order_disc": "order_discount"}
+
+
+def _rulebook_limits(gxe: Any, mapped: set[str]) -> list[Any]:
+    """The order rulebook's limits as expectations — read from it, never restated here:
+    line quantity, money that fits its column, text widths, and the date window (the flags
+    ``_future``/``_too_old`` are computed with the rulebook's bounds)."""
+    cents = float(rulebook.MAX_AMOUNT * 100)
+    checks = [
+        gxe.ExpectColumnValuesToBeBetween(column="qty_v", max_value=rulebook.MAX_LINE_QTY,
+                                          meta=_meta("rb_too_large", "qty")),
+        _flag(gxe, "_too_old", False, "rb_date_range", "placed_at"),
+    ]
+    checks += [gxe.ExpectColumnValuesToBeBetween(column=column, max_value=cents, meta=_meta("rb_too_large", field))
+               for column, field in _CENT_COLUMNS.items()]
+    checks += [gxe.ExpectColumnValueLengthsToBeBetween(column=column, max_value=rulebook.TEXT_WIDTHS[name],
+                                                       meta=_meta("rb_too_long", column))
+               for column, name in _TEXT_COLUMNS.items() if column in mapped]
+    return checks
+
+
+def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterable[str]) -> Builder:
+    """Orders: required columns, readable values, qty > 0 and whole, prices ≥ 0, the order
+    rulebook's limits and enums (:func:`_rulebook_limits`), known active
     SKUs, mapped statuses and codes, one consistent header per order, no duplicate lines,
     totals that add up, no future dates, an identifiable customer; incomplete addresses and
     masked phones are warnings.
@@ -96,12 +123,13 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
             _flag(gxe, "_has_customer", True, "no_customer", "customer_name"),
             _flag(gxe, "phone_masked", False, "masked_phone", "phone", "warning"),
             _flag(gxe, "_address_complete", True, "address_incomplete", "address", "warning"),
-        ]
+        ] + _rulebook_limits(gxe, mapped)
         for name in ("shipping_fee", "order_discount", "order_total", "line_total"):
             if name in mapped:
                 checks.append(_min(gxe, f"{name}_v", 0, "negative", name))
-        for name, allowed in (("payment_method", payment_methods), ("payment_status", payment_statuses),
-                              ("delivery_method", delivery_methods), ("warehouse", warehouses)):
+        for name, allowed in (("payment_method", rulebook.PAYMENT_METHODS),
+                              ("payment_status", rulebook.PAYMENT_STATUSES),
+                              ("delivery_method", rulebook.DELIVERY_METHODS), ("warehouse", warehouses)):
             if name in mapped:
                 checks.append(_in(gxe, f"{name}_v", allowed, "unknown_value", name))
         return checks
