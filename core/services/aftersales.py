@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
 from core.db import unit_of_work
+from core.domain.quantities import check_qty
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -269,10 +270,8 @@ def _validate_request(session: Session, req: RMARequest, order: Any, lines: dict
         if row in seen:
             issues.append(FieldIssue("line_no", "listed twice", row, row))
         seen.add(row)
-        if not isinstance(ln.qty, int) or isinstance(ln.qty, bool):
-            issues.append(FieldIssue("qty", "must be a whole number", row, ln.qty))
-        elif ln.qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", row, ln.qty))
+        if bad := check_qty(ln.qty, "qty", row)[1]:
+            issues += bad
         elif ln.qty > line.qty_shipped - line.qty_returned:
             issues.append(FieldIssue(
                 "qty", f"at most {line.qty_shipped - line.qty_returned} left to return "
