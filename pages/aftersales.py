@@ -109,8 +109,28 @@ def _refund(rma_id: int, expected: str, prefix: str) -> None:
     except OMSError as exc:
         state[f"{prefix}_notice"] = exc
         return
-    state[f"{prefix}_notice"] = Notice("success", "desk.refunded", {
-        "amount": money(result.amount), "payment_status": label("payment_status", result.payment_status)})
+    _refund_notice(result, prefix)
+
+
+def _refund_notice(result: aftersales.RefundResult, prefix: str) -> None:
+    if result.pending:
+        state[f"{prefix}_notice"] = Notice("info", "rb.refund_requested", {"amount": money(result.amount)})
+    else:
+        state[f"{prefix}_notice"] = Notice("success", "desk.refunded", {
+            "amount": money(result.amount), "payment_status": label("payment_status", result.payment_status)})
+
+
+def _decide_refund(rma_id: int, approve: bool, expected: str, prefix: str) -> None:
+    try:
+        result = aftersales.decide_refund(rma_id, approve, actor, note=state.get(f"{prefix}_note_{rma_id}") or None,
+                                          expected_status=expected)
+    except OMSError as exc:
+        state[f"{prefix}_notice"] = exc
+        return
+    if approve:
+        _refund_notice(result, prefix)
+    else:
+        state[f"{prefix}_notice"] = Notice("success", "rb.refund_request_rejected", {"number": result.number})
 
 
 def _inspect(rma_id: int, expected: str, prefix: str, base: list[dict[str, Any]]) -> None:
@@ -176,9 +196,24 @@ def _refund_form(rma_id: int, detail: RMADetail, prefix: str) -> None:
               args=(rma_id, str(detail.header["status"]), prefix))
 
 
+def _refund_request(rma_id: int, detail: RMADetail, prefix: str) -> None:
+    """A refund waiting for a second person: who asked for how much; approve / reject."""
+    head = detail.header
+    st.info(t("rb.refund_waiting", amount=money(head["refund_request_amount"]), by=head["refund_request_by"],
+              at=local_time(head["refund_request_at"]), note=head["refund_request_note"] or "—"))
+    status = str(head["status"])
+    for column, action in zip(st.columns(2), ("refund_approve", "refund_reject"), strict=False):
+        if action in detail.actions:
+            column.button(t(f"rb.{action}"), key=f"{prefix}_{action}_{rma_id}", on_click=_decide_refund,
+                          args=(rma_id, action == "refund_approve", status, prefix),
+                          type="primary" if action == "refund_approve" else "secondary")
+
+
 def _actions(rma_id: int, detail: RMADetail, prefix: str) -> None:
     status = str(detail.header["status"])
-    moves = [s for s in detail.actions if s not in ("inspected", "refund")]
+    if detail.header.get("refund_request_by"):
+        _refund_request(rma_id, detail, prefix)
+    moves = [s for s in detail.actions if s not in ("inspected", "refund", "refund_approve", "refund_reject")]
     if not detail.actions:
         st.caption(t("desk.no_actions"))
         return

@@ -29,6 +29,13 @@ ZH = {
     "rb.setting_refund_approval": "退款超过此金额需另一人审批",
     "rb.setting_refund_approval_help": "超过此金额的退款，以及外部导入订单上的任何退款，需由申请人以外的人审批后才付款",
     "field.refund_requested_by": "申请人",
+    "rma_event.refund_requested": "申请退款（待审批）",
+    "rb.refund_requested": "退款 {amount} 已提交，需另一位同事审批后才会付款。",
+    "rb.refund_waiting": "待审批退款 {amount}：{by} 于 {at} 申请（备注：{note}）",
+    "rb.refund_approve": "批准并退款",
+    "rb.refund_reject": "拒绝退款申请",
+    "rb.refund_request_rejected": "{number} 的退款申请已拒绝。",
+    "rma_event.refund_rejected": "退款申请被拒",
 }
 
 EN = {
@@ -62,4 +69,11 @@ EN = {
                                        "(import, channel), are paid only after someone other than the requester "
                                        "approves them",
     "field.refund_requested_by": "Requested by",
+    "rma_event.refund_requested": "Refund requested (awaiting approval)",
+    "rb.refund_requested": "Refund of {amount} requested: it is paid once another person approves it.",
+    "rb.refund_waiting": "Refund of {amount} awaiting approval: requested by {by} at {at} (note: {note})",
+    "rb.refund_approve": "Approve and refund",
+    "rb.refund_reject": "Reject the refund request",
+    "rb.refund_request_rejected": "The refund request on {number} was rejected.",
+    "rma_event.refund_rejected": "Refund request rejected",
 }

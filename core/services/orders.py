@@ -47,6 +47,7 @@ from core.errors import (
     InsufficientStock,
     NotFound,
     PackNotVerified,
+    Refused,
     Shortage,
     StaleVersion,
     ValidationError,
@@ -445,7 +446,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
 
 def _load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
-        select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone)
+        select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone,
+               Order.created_by)
         .where(Order.id == order_id)
     ).first()
     if row is None:
@@ -565,6 +567,8 @@ def transition(
     if to_status not in TRANSITIONS[order.status]:
         raise IllegalTransition(f"order {order.number} cannot go from {order.status} to {to_status}",
                                 number=order.number, from_status=order.status, to_status=to_status)
+    if order.status == "pending_review" and to_status == "confirmed" and order.created_by == actor.username:
+        raise Refused("rb.own_request", reference=order.number)  # a review is a second person's look
     if to_status == "packed":
         _check_pack_verified(session, order)
     values: dict[str, Any] = {"status": to_status}
@@ -735,7 +739,8 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
     ).all(), columns=["at", "actor", "from_status", "to_status", "note"])
     allowed = tuple(s for s in STATUSES if s in TRANSITIONS[o.status] and actor.can(PERMISSION_FOR_TARGET[s])
-                    and not (s == "packed" and packing_requires_scan(session)))
+                    and not (s == "packed" and packing_requires_scan(session))
+                    and not (o.status == "pending_review" and s == "confirmed" and o.created_by == actor.username))
     return OrderDetail(header, lines, events, allowed)
 
 
