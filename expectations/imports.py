@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from core.domain import rulebook
+from core.domain import quantities, rulebook
 from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS
 
 Builder = Callable[[Any], list[Any]]
@@ -153,6 +153,11 @@ def product_suite(*, mapped: set[str]) -> Builder:
         for name, minimum in (("unit_price", 0), ("unit_cost", 0), ("pack_size", 1), ("lead_time_days", 0)):
             if name in mapped:
                 checks.append(_min(gxe, f"{name}_v", minimum, "qty_positive" if minimum else "negative", name))
+        limits = {"unit_price": float(rulebook.MAX_AMOUNT * 100), "unit_cost": float(rulebook.MAX_AMOUNT * 100),
+                  "pack_size": quantities.MAX_ROW_QTY, "lead_time_days": 3650}  # money in cents
+        checks += [gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", max_value=limit,
+                                                     meta=_meta("rb_too_large", name))
+                   for name, limit in limits.items() if name in mapped]
         for name in ("pack_size", "lead_time_days"):
             if name in mapped:
                 checks.append(_zero(gxe, f"_{name}_frac", "whole_number", name))
@@ -163,11 +168,13 @@ def product_suite(*, mapped: set[str]) -> Builder:
 
 def stock_suite(*, mapped: set[str], warehouses: Iterable[str]) -> Builder:
     """Stock levels: a known SKU (the flag ``_sku_known``, as in :func:`order_suite`), an active
-    warehouse, a whole counted quantity ≥ 0, and each SKU × warehouse once."""
+    warehouse, a whole counted quantity in [0, the stock row ceiling], and each SKU × warehouse once."""
 
     def build(gxe: Any) -> list[Any]:
         return _required(gxe, "stock") + _readable(gxe, "stock", mapped) + [
             _min(gxe, "qty_v", 0, "negative", "qty"),
+            gxe.ExpectColumnValuesToBeBetween(column="qty_v", max_value=quantities.MAX_ON_HAND,
+                                              meta=_meta("rb_too_large", "qty")),
             _zero(gxe, "_qty_frac", "whole_number", "qty"),
             _flag(gxe, "_sku_known", True, "unknown_sku_stock", "sku"),
             _in(gxe, "warehouse_v", warehouses, "unknown_value", "warehouse"),

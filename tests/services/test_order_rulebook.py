@@ -133,3 +133,15 @@ def test_the_history_writer_applies_the_rulebook_itself(db_url: str) -> None:
                       progress=lambda _: None)
     assert sorted((i.field, i.row) for i in err.value.issues) == [("address", 2), ("qty", 2)]
     assert counts() == before
+
+
+def test_stock_and_product_imports_are_bounded(db_url: str) -> None:
+    """A stock level of 4×10^18 or a price of 10^12 is refused by the suite (the ceiling and the
+    money width come from core.domain), not by an overflow or a raw database error."""
+    catalogue()
+    before = counts()
+    stock = run("stock", _csv("huge.csv", "TS-001-BK-M,SH,4000000000000000000", "sku,warehouse,qty"))
+    assert stock.status == "rejected" and codes(stock) == ["rb_too_large"]
+    products = run("products", _csv("dear.csv", "TS-001-BK-M,T恤,1000000000000.00", "sku,name,unit_price"))
+    assert products.status == "rejected" and codes(products) == ["rb_too_large"]
+    assert counts() == before
