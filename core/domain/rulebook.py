@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import pandas as pd
+
 from core.errors import FieldIssue
 
 CENT = Decimal("0.01")
@@ -189,3 +191,40 @@ def validate_line(line: Mapping[str, Any], row: int) -> tuple[int | None, list[F
     elif price * qty - discount > MAX_AMOUNT:
         issues.append(FieldIssue("line_total", "issue.at_most", row, price * qty - discount, {"n": str(MAX_AMOUNT)}))
     return qty, issues
+
+
+# --- whole files: a vectorised screen, then the checks above on the rows it flags -------------
+
+
+def screen_headers(frame: pd.DataFrame, now: dt.datetime) -> pd.Series:
+    """Rows of a header frame (columns named as the header keys above) that may break the
+    rulebook. A screen, not a verdict: every row it passes would pass :func:`validate_header`
+    (a unit test holds the two together), and the rows it flags go through
+    :func:`validate_header` for the messages. Bulk writers use it because checking 50,000
+    order dicts one by one costs seconds."""
+    flagged = pd.Series(False, index=frame.index)
+    for name, allowed in ENUMS.items():
+        if name in frame:
+            flagged |= frame[name].notna() & ~frame[name].isin(allowed)
+    for name, width in TEXT_WIDTHS.items():
+        if name in frame:
+            column = frame[name]
+            text = column.where(column.map(lambda v: isinstance(v, str)))
+            flagged |= column.notna() & text.isna()  # not text at all
+            flagged |= (text.str.len() > width).fillna(False).astype(bool)
+            flagged |= text.str.contains("\x00", regex=False).fillna(False).astype(bool)
+    if "placed_at" in frame:
+        placed = pd.to_datetime(frame["placed_at"], errors="coerce")
+        flagged |= frame["placed_at"].notna() & ~placed.between(pd.Timestamp(EARLIEST_DATE),
+                                                                pd.Timestamp(latest_date(now)))
+    return flagged
+
+
+def screen_lines(qty: pd.Series, unit_cents: pd.Series, discount_cents: pd.Series) -> pd.Series:
+    """Lines (quantity, unit price and discount in cents) that may break :func:`validate_line`;
+    the same contract as :func:`screen_headers`."""
+    limit = float(MAX_AMOUNT * 100)
+    gross = unit_cents * qty
+    ok = (qty.between(1, MAX_LINE_QTY) & (qty % 1 == 0) & unit_cents.between(0, limit)
+          & discount_cents.between(0, limit) & (discount_cents <= gross) & (gross - discount_cents <= limit))
+    return ~ok.fillna(False).astype(bool)

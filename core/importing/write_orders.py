@@ -115,15 +115,17 @@ _HEADER_COLUMNS = {
 
 def _check_rulebook(heads: pd.DataFrame, rows: pd.DataFrame, now: dt.datetime) -> None:
     """Refuse the write (ValidationError naming file row and field) when any order or line
-    breaks the order rulebook. Every header and line goes through the rulebook's own checks."""
+    breaks the order rulebook: its vectorised screen finds the suspects, its own checks say why."""
     issues: list[FieldIssue] = []
-    for row, record in zip(heads["_row"], heads[list(_HEADER_COLUMNS.values())].to_dict("records"), strict=True):
-        header = {name: value for name, column in _HEADER_COLUMNS.items()  # a missing value takes its default
-                  if (value := _opt(record[column])) is not None}
-        issues += [replace(i, row=int(row)) for i in rulebook.validate_header(header, now)]
-    amounts = rows[["_row", "qty_v", "_unit_price", "_disc"]].to_dict("records")
-    for r in amounts:
-        line = {"qty": r["qty_v"], "unit_price": _money(r["_unit_price"]), "discount": _money(r["_disc"])}
+    header = heads[list(_HEADER_COLUMNS.values())].set_axis(list(_HEADER_COLUMNS), axis=1)
+    suspects = heads[rulebook.screen_headers(header, now).to_numpy()]
+    for row, record in zip(suspects["_row"], header.loc[suspects.index].to_dict("records"), strict=True):
+        present = {name: _opt(v) for name, v in record.items() if _opt(v) is not None}  # missing → default
+        issues += [replace(i, row=int(row)) for i in rulebook.validate_header(present, now)]
+    lines = rows[rulebook.screen_lines(rows["qty_v"], rows["_unit_price"], rows["_disc"]).to_numpy()]
+    for r in lines[["_row", "qty_v", "_unit_price", "_disc"]].to_dict("records"):
+        price, discount = ((_money(c) if np.isfinite(c) else c) for c in (r["_unit_price"], r["_disc"]))
+        line = {"qty": r["qty_v"], "unit_price": price, "discount": discount}
         issues += rulebook.validate_line(line, int(r["_row"]))[1]
     if issues:
         raise ValidationError(issues)

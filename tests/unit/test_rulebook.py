@@ -134,3 +134,26 @@ def test_adjustment_reasons_fit_the_sign(reason: str, delta: int, ok: bool) -> N
 
 def test_the_adjustment_size_setting_defaults_to_the_rule() -> None:
     assert BY_FIELD["adjustment_approval.units"].default == quantities.DEFAULT_APPROVAL_UNITS
+
+
+def test_the_screens_agree_with_the_checks() -> None:
+    """A row the vectorised screen passes must pass the per-row checks; a flagged one must fail them."""
+    import pandas as pd
+
+    headers = pd.DataFrame({
+        "status": ["completed", "lost", None, "completed", "completed", "completed", "completed"],
+        "payment_method": [None, None, "bitcoin", "cash", None, None, None],
+        "address": ["路1号", None, None, "路" * 301, "a\x00b", 5, None],
+        "placed_at": [NOW, NOW, NOW, NOW, NOW, NOW, dt.datetime(9999, 1, 1)],
+    })
+    flagged = rulebook.screen_headers(headers, NOW).tolist()
+    for record, flag in zip(headers.to_dict("records"), flagged, strict=True):
+        present = {k: v for k, v in record.items() if v is not None and v == v}
+        assert bool(rulebook.validate_header(present, NOW)) is flag, record
+    qty = pd.Series([1.0, 0.0, 2.5, 200_000.0, 2.0, 1.0, 1.0, float("nan")])
+    unit = pd.Series([790.0, 790.0, 790.0, 790.0, -1.0, 1e13, 500.0, 790.0])
+    disc = pd.Series([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 600.0, 0.0])
+    flagged = rulebook.screen_lines(qty, unit, disc).tolist()
+    for q, u, d, flag in zip(qty, unit, disc, flagged, strict=True):
+        line = {"qty": q, "unit_price": Decimal(u) / 100, "discount": Decimal(d) / 100} if u == u else {"qty": q}
+        assert bool(rulebook.validate_line(line, 1)[1]) is flag, (q, u, d)
