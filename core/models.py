@@ -449,6 +449,11 @@ class Return(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # a refund waiting for a second person's approval (0009_refund_approval); empty otherwise
+    refund_request_amount: Mapped[Decimal | None] = mapped_column(Money)
+    refund_request_by: Mapped[str | None] = mapped_column(String(64))
+    refund_request_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    refund_request_note: Mapped[str | None] = mapped_column(Text)
 
 
 class ReturnLine(Base):

@@ -327,15 +327,37 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
         download_buttons(shown, download)
 
 
-def sku_qty_editor(key: str) -> list[tuple[str, int]]:
+def cell_qty(value: object) -> Any:
+    """A quantity cell exactly as typed, for the service to judge and refuse with its row.
+
+    Editable quantity columns are float columns without ``min_value``/``step``: a NumberColumn
+    with ``min_value=0`` drops the minus sign in the browser (−5 became an order for 5) and an
+    integer column truncates 2.5 to 2 (``int()`` in Streamlit's edit parsing) — both silently.
+    Here a whole number becomes an int, anything else (−5, 2.5, 1e20, inf) is passed on
+    unchanged, and an empty cell counts as 0 so the service names the row.
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def qty_column(label_text: str, **kwargs: Any) -> Any:
+    """The column config of an editable quantity: no ``min_value``, ``max_value`` or ``step``
+    (see :func:`cell_qty`): the service, not the widget, decides what is acceptable."""
+    return st.column_config.NumberColumn(label_text, **kwargs)
+
+
+def sku_qty_editor(key: str) -> list[tuple[str, Any]]:
     """An empty, growable SKU × quantity sheet (transfers, ad-hoc receipts); returns the
-    typed rows as ``(sku, qty)`` with blank rows dropped and a missing quantity as 0, so the
-    service — not the page — names the row and field that is wrong."""
-    blank = pd.DataFrame({"sku": pd.Series(dtype="string"), "qty": pd.Series(dtype="Int64")})
+    rows as ``(sku, qty)`` with blank rows dropped and each quantity as typed
+    (:func:`cell_qty`), so the service — not the page — names the row and field that is wrong."""
+    blank = pd.DataFrame({"sku": pd.Series(dtype="string"), "qty": pd.Series(dtype="float64")})
     lines = st.data_editor(blank, num_rows="dynamic", hide_index=True, key=key,
                            column_config={"sku": st.column_config.TextColumn(t("field.sku")),
-                                          "qty": st.column_config.NumberColumn(t("field.qty"), min_value=1, step=1)})
-    return [(str(r.sku or "").strip(), int(r.qty) if not pd.isna(r.qty) else 0)
+                                          "qty": qty_column(t("field.qty"))})
+    return [(str(r.sku or "").strip(), cell_qty(r.qty))
             for r in lines.itertuples() if not (pd.isna(r.sku) and pd.isna(r.qty))]
 
 

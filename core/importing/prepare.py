@@ -29,7 +29,6 @@ from core.importing.stage import Staged, stage
 from core.importing.write_master import stock_levels
 from core.models import Channel, Order, Product, Warehouse
 from core.refdata import RefData
-from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
 from expectations import imports as suites
 from expectations.runner import SuiteResult, validate
 
@@ -192,9 +191,7 @@ def _orders(session: Session, staged: Staged, options: ImportOptions, ref: RefDa
     known = set(products) | (set(frame["sku"].dropna()) if options.create_missing_products else set())
     frame["_sku_known"] = _sku_known_flag(frame["sku"], known)
     mapped = set(profile.columns) | set(profile.constants)
-    builder = suites.order_suite(mapped=mapped, channels=ref.channels,
-                                 warehouses=ref.warehouses, payment_methods=PAYMENT_METHODS,
-                                 payment_statuses=PAYMENT_STATUSES, delivery_methods=DELIVERY_METHODS)
+    builder = suites.order_suite(mapped=mapped, channels=ref.channels, warehouses=ref.warehouses)
     return _judge(Prepared(options, staged, frame, issues, None, ref, skipped, {"products": products}),
                   "import.orders", builder)
 

@@ -17,7 +17,7 @@ from core.services.aftersales import RMALine, RMARequest
 from core.services.order_lookup import DEFAULT_LIMITS, LookupResult, LookupThrottled, lookup_order
 from core.timeutil import pin, utcnow
 from tests.aftersales_data import delivered_order
-from tests.factories import SERVICE, make_product
+from tests.factories import MANAGER, SERVICE, make_product
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def _attempts() -> int:
 
 def test_the_right_pair_shows_status_tracking_and_rma_progress_only(order) -> None:  # noqa: ANN001
     opened = rma.open_rma(RMARequest(order.id, "return", "size", (RMALine(1, 1),)), SERVICE)
-    rma.transition_rma(opened.id, "approved", SERVICE)
+    rma.transition_rma(opened.id, "approved", MANAGER)  # not the opener
     result = lookup_order(f" {order.number.lower()} ", "8000", "browser-1")
     assert isinstance(result, LookupResult)
     assert {f.name for f in dataclasses.fields(result)} == {"number", "status", "carrier", "tracking_no", "rmas"}
