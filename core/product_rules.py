@@ -122,10 +122,10 @@ def whole(raw: Any, field: str, issues: list[FieldIssue], *, low: int, high: int
     return None
 
 
-def barcode_list(raw: Iterable[Any] | str, issues: list[FieldIssue]) -> list[str]:
+def barcode_list(raw: Iterable[Any] | str | None, issues: list[FieldIssue]) -> list[str]:
     """Distinct barcodes in the order given (the first is the primary one). A string may list
-    them separated by commas, semicolons, blanks or new lines."""
-    items = re.split(r"[,;，；\s]+", raw) if isinstance(raw, str) else [text(c) for c in raw]
+    them separated by commas, semicolons, blanks or new lines; None (a JSON null) is none."""
+    items = re.split(r"[,;，；\s]+", raw) if isinstance(raw, str) else [text(c) for c in raw or ()]
     codes: list[str] = []
     for code in (text(c) for c in items):
         if not code:

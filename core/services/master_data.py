@@ -146,8 +146,9 @@ def _money(raw: object, field: str, high: Decimal, issues: list[FieldIssue]) -> 
     if not amount.is_finite():
         issues.append(FieldIssue(field, "issue.not_a_number", value=raw))
         return Decimal("0.00")
-    if not Decimal(0) <= amount <= high:
+    if not Decimal(0) <= amount <= high:  # (quantizing 1e400 would raise: refuse first)
         issues.append(FieldIssue(field, "md.issue_between", value=raw, params={"low": 0, "high": high}))
+        return Decimal("0.00")
     return amount.quantize(Decimal("0.01"))
 
 
