@@ -91,6 +91,8 @@ def _filters() -> dict[str, Any]:
 def _results_table(results: pd.DataFrame) -> None:
     shown = translate_values(localize_times(results, "placed_at"), status="status",
                              payment_status="payment_status")
+    if "customer" in shown.columns:  # walk-in sales have no customer
+        shown["customer"] = shown["customer"].astype(object).where(shown["customer"].notna(), t("imh.walk_in"))
     show_table(shown.drop(columns=["id"]), download="orders")
 
 
@@ -106,6 +108,8 @@ def _show(kind: str, value: object) -> str:
 
 def _header(detail: OrderDetail) -> None:
     header = detail.header | {"address": ship_address(detail.header)}
+    if header.get("customer_id") is None:  # a walk-in sale: no customer, said so
+        header["customer"] = t("imh.walk_in")
     cols = st.columns(3)
     for i, (name, kind) in enumerate(HEADER_FIELDS):
         cols[i % 3].markdown(f"**{label('field', name)}**: {_show(kind, header.get(name)) or '—'}")

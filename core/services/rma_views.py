@@ -58,7 +58,7 @@ class RMADetail:
     header: dict[str, Any]
     lines: pd.DataFrame
     events: pd.DataFrame
-    actions: tuple[str, ...]  # next statuses this actor may set, plus "refund"
+    actions: tuple[str, ...]  # next statuses this actor may set, plus "refund", "refund_approve/_reject"
     max_refund: Decimal  # the most this actor may refund now (0 when no refund is possible)
 
 
@@ -177,9 +177,15 @@ def rma_detail(session: Session, rma_id: int, actor: Actor) -> RMADetail:
     remaining = order.total - records.refunded_on_order(session, order.id)
     can_refund = (refund is None and rma.status in REFUNDABLE_AT[rma.kind]
                   and order.payment_status in REFUNDABLE_PAYMENT_STATUSES)
-    actions = tuple(s for s in next_statuses(rma.kind, rma.status) if actor.can(PERMISSION_FOR_TARGET[s]))
-    if can_refund and actor.can("rma.refund"):
+    actions = tuple(s for s in next_statuses(rma.kind, rma.status) if actor.can(PERMISSION_FOR_TARGET[s])
+                    and not (s == "approved" and rma.created_by == actor.username))  # not one's own request
+    requested = rma.refund_request_by is not None
+    if can_refund and not requested and actor.can("rma.refund"):
         actions += ("refund",)
+    if can_refund and requested and actor.can("rma.decide"):
+        # the requester may withdraw their request, only someone else may approve it
+        actions += ("refund_reject",) if rma.refund_request_by == actor.username else ("refund_approve",
+                                                                                      "refund_reject")
     header = dict(rma._mapping) | {
         "order_number": order.number, "order_status": order.status, "payment_status": order.payment_status,
         "order_total": order.total, "customer": order.customer, "ship_phone": order.ship_phone,

@@ -40,7 +40,7 @@ from core.analytics.sqltime import LocalClock
 from core.analytics.summary import customers, daily, stock
 from core.analytics.summary.facts import Context
 from core.db import read_only, unit_of_work
-from core.models import AggState, AuditLog, Order, StockMovement
+from core.models import AggState, AuditLog, Customer, Order, StockMovement
 from core.timeutil import local_day_start_utc, local_today, to_local, utcnow
 
 LOGIC_VERSION = 1  # bump when an aggregation changes meaning: the next refresh rebuilds all
@@ -134,9 +134,35 @@ class _Work:
     stock_from: dt.date | None
 
 
+# Master-data edits change summarised facts without touching an order or the ledger; their
+# audit rows since the last refresh say what to rebuild. A customer's profile (province →
+# region) or a merge (the merged profile's rows must go, the survivor's grow): those customers.
+# A product's category (in every day it sold on): everything. Not its cost: the cost summarised
+# when the sale was aggregated is closer to the cost at the time of sale (docs/analytics.md).
+CUSTOMER_ACTIONS = ("customer.update", "customer.import_update", "customer.merge")
+PRODUCT_ACTIONS = ("product.update", "product.import_update")
+PRODUCT_FACTS = ("category",)
+
+
+def _edited(session: Session, state: AggState) -> tuple[set[int], bool]:
+    """(customers whose profile was edited or merged, whether a product's summarised facts
+    changed) since ``state`` was saved — read from the audit log past its high-water mark."""
+    rows = session.execute(select(AuditLog.action, AuditLog.entity_id, AuditLog.after).where(
+        AuditLog.id > state.audit_id, AuditLog.action.in_(CUSTOMER_ACTIONS + PRODUCT_ACTIONS))).all()
+    products = any(r.action in PRODUCT_ACTIONS and set(r.after or {}) & set(PRODUCT_FACTS) for r in rows)
+    codes = {r.entity_id for r in rows if r.action in CUSTOMER_ACTIONS}
+    codes |= {str(r.after["merged_into"]) for r in rows if r.action == "customer.merge" and r.after}
+    ids = set(session.execute(select(Customer.id).where(Customer.code.in_(sorted(codes)))).scalars()) \
+        if codes else set()
+    return ids, products
+
+
 def _changes(session: Session, state: AggState, orders: int) -> _Work | None:
     """What changed since ``state``; None when so much changed (of about ``orders`` orders)
-    that a full build is cheaper."""
+    that a full build is cheaper, or a product's category changed."""
+    edited_customers, products_changed = _edited(session, state)
+    if products_changed:
+        return None
     since = state.refreshed_at - RESCAN
     o = Order.__table__
     # Each condition separately, then combined: both are index ranges (an OR under a GROUP BY
@@ -155,7 +181,7 @@ def _changes(session: Session, state: AggState, orders: int) -> _Work | None:
     first_move = min((r[2] for r in moved), default=None)
     return _Work(
         days={_local_day(r.placed_at) for r in changed},
-        customers=sorted({r.customer_id for r in changed if r.customer_id is not None}),
+        customers=sorted({r.customer_id for r in changed if r.customer_id is not None} | edited_customers),
         pairs=[(r[0], r[1]) for r in moved],
         stock_from=_local_day(first_move) if first_move else None,
     )
@@ -285,6 +311,36 @@ def relation(session: Session, table: Table, first: dt.date | None = None, last:
     if table is stock.STOCK:
         return _named(stock.stock_daily_select(ctx, base=False), table)
     raise ValueError(f"{table.name} is not a summary table")
+
+
+def is_past(as_of: dt.date | None) -> bool:
+    """True when ``as_of`` is a day before today: the stored summaries (which hold every order
+    up to now) cannot answer for it."""
+    return as_of is not None and as_of < local_today()
+
+
+def customer_relation(session: Session, table: Table, as_of: dt.date | None = None) -> Table | Subquery:
+    """What a customer query reads for ``table`` (customers or cohorts) as of the local day
+    ``as_of``. Today (or None), or a past day after which no order was placed (a history that
+    ended before it), → :func:`relation`: the stored rows are exact then. Otherwise the table's
+    defining SELECT over the orders placed up to the end of that day, so a later order counts
+    neither in a customer's orders, net sales and last purchase nor in the cohorts (slower:
+    docs/analytics.md has the figures; the pages cache the result per data version)."""
+    if not is_past(as_of):
+        return relation(session, table)
+    assert as_of is not None
+    before = local_day_start_utc(as_of + dt.timedelta(days=1))
+    o = Order.__table__
+    if session.execute(select(o.c.id).where(o.c.placed_at >= before).limit(1)).first() is None:
+        return relation(session, table)
+    ctx = _context(session, session.execute(select(func.min(o.c.placed_at))).scalar_one(), before)
+    people = _named(customers.customers_select(ctx, placed_before=before), customers.CUSTOMERS)
+    if table is customers.CUSTOMERS:
+        return people
+    if table is customers.COHORTS:
+        months = _named(customers.months_select(ctx, placed_before=before), customers.MONTHS)
+        return _named(customers.cohorts_select(customers=people, months=months), table)
+    raise ValueError(f"{table.name} has no as-of form")
 
 
 def reading_raw() -> bool:
