@@ -23,8 +23,6 @@ ZH: dict[str, str] = {
     "hf.xlsx_dtd": "Excel 文件的 {member} 含有 DTD 或 XML 实体声明（可能是攻击），已拒绝：请在 Excel 中另存后再导入",
     "hf.search_too_long": "搜索内容太长（{length} 个字符，最多 {limit} 个）",
     "hf.amount_out_of_range": "金额超出范围（最多 {limit}）",
-    "hf.not_finite": "必须是有限的数字：{value}",
-    "hf.not_a_datetime": "不是有效的日期时间：{value}",
 }
 
 EN: dict[str, str] = {
@@ -48,6 +46,4 @@ EN: dict[str, str] = {
                    "Save the file again from Excel and import that",
     "hf.search_too_long": "search text too long ({length} characters, at most {limit})",
     "hf.amount_out_of_range": "amount out of range (at most {limit})",
-    "hf.not_finite": "must be a finite number: {value}",
-    "hf.not_a_datetime": "not a valid date and time: {value}",
 }

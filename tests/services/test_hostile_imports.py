@@ -73,8 +73,8 @@ def test_cli_refuses_a_hostile_file_with_one_line(db_url: str, tmp_path: Path,
 
 def test_cli_report_neutralises_formulas_in_failing_values(db_url: str, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """A failing value such as ``=cmd|…`` (here the quantity) is written to the report as text
-    that cannot run, in a cell that cannot split into a new row."""
+    """A failing value such as ``=1+1`` (here the quantity) is written to the report (one line
+    per cause, the values as examples) as text that cannot run."""
     make_product("TEA-1", "25.00", {"SH": 50})
     bad = tmp_path / "bad.csv"
     row = 'E1,2026-11-01 10:00:00,completed,"张三\r=cmd|\' /C calc\'!A0",13800138000,上海市,上海市,浦东新区,世纪大道1号,' \
@@ -87,10 +87,10 @@ def test_cli_report_neutralises_formulas_in_failing_values(db_url: str, tmp_path
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     qty = next(r for r in rows if r["field"] == "qty")
-    assert qty["value"] == "'=1+1" and qty["code"] == "not_a_number"
+    assert qty["code"] == "not_a_number" and "=1+1" in qty["examples"], qty
     for r in rows:
         for cell in r.values():
-            assert not (cell or "").lstrip(" \t\r\n").startswith(("=", "+", "-", "@")) or cell.startswith("'")
+            assert not (cell or "").lstrip(" \t\r\n").startswith(("=", "+", "-", "@")) or cell.startswith("'"), r
 
 
 def test_cli_refuses_a_huge_file_before_reading_it(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -1,6 +1,7 @@
 """Hostile values typed into forms or files (issue "Hard edges"): a quantity of ``inf`` or
 ``nan``, a ``placed_at`` that is text, a refund of "1e400". Each is refused with a message
-naming the field — never an unhandled exception — and nothing is written."""
+code naming the field — never an unhandled exception — and nothing is written. (Order entry's
+checks live in the order rulebook, ``core.domain.rulebook``; these tests pin the outcome.)"""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_an_infinite_or_missing_quantity_is_refused_on_its_line(db_url: str, qty
     make_product("TEA-1", "25.00", {"SH": 50})
     with pytest.raises(ValidationError) as caught:
         create_order(order_input(("TEA-1", qty)), CLERK)  # type: ignore[arg-type]
-    assert [(i.field, i.row, i.message) for i in caught.value.issues] == [("qty", 1, "must be a whole number")]
+    assert [(i.field, i.row, i.message) for i in caught.value.issues] == [("qty", 1, "issue.whole_number")]
     assert _count(Order) == 0 and _count(Customer) == 0
 
 
@@ -40,8 +41,7 @@ def test_a_placed_at_that_is_not_a_datetime_is_refused(db_url: str, placed_at: o
     with pytest.raises(ValidationError) as caught:
         create_order(order_input(("TEA-1", 1), placed_at=placed_at), CLERK)
     issue = next(i for i in caught.value.issues if i.field == "placed_at")
-    assert issue.message == "hf.not_a_datetime" and issue.params == {"value": str(placed_at)}
-    assert str(placed_at) in issue.english()
+    assert issue.message == "rb.not_a_date" and issue.value == placed_at  # the order rulebook's refusal
     assert _count(Order) == 0
 
 
@@ -50,7 +50,7 @@ def test_an_out_of_range_refund_is_refused(db_url: str, amount: str) -> None:
     make_product("A", "50.00", {"SH": 10})
     order = delivered_order(("A", 1))
     opened = rma.open_rma(RMARequest(order.id, "refund_only", "quality", (RMALine(1, 1),)), SERVICE)
-    rma.transition_rma(opened.id, "approved", SERVICE)
+    rma.transition_rma(opened.id, "approved", MANAGER)  # nobody approves their own request
     with pytest.raises(RMAValidationError) as caught:
         rma.refund_rma(opened.id, MANAGER, amount=amount, note="customer asked")
     issue = caught.value.issues[0]

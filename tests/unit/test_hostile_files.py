@@ -14,6 +14,8 @@ import zipfile
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.i18n import translate
 from core.importing import xlsx
@@ -195,3 +197,18 @@ def test_a_long_cell_is_found_record_by_record_too() -> None:
     data = b'sku,note\n' + b'A,"x,y,z"\n' * 5 + b'B,"' + b"ab\n" * 13_334 + b'"\n'
     error = refused("multi.csv", data, "hf.cell_too_long", ReadLimits(max_columns=3))
     assert (error.params["row"], error.params["column"]) == (7, 2)
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list(',;|\t "\'\r\n=+-@a1.张\x00\ufeff')), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(st.binary(max_size=400), _TEXT.map(lambda t: t.encode("utf-8")),
+                      _TEXT.map(lambda t: t.encode("utf-16")), st.binary(max_size=300).map(lambda b: b"PK\x03\x04" + b)))
+def test_any_bytes_are_read_or_refused_with_a_message(data: bytes) -> None:
+    """Whatever the upload holds, the reader returns a table or raises ImportFileError —
+    never another exception."""
+    try:
+        read_table(SourceFile("fuzz.csv", data))
+    except ImportFileError as exc:
+        assert translate(exc.key, "en", **exc.params) != exc.key
