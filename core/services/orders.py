@@ -107,9 +107,6 @@ TIMESTAMP_FOR_TARGET = {
     "cancelled": "cancelled_at",
 }
 
-MAX_QTY = rulebook.MAX_LINE_QTY
-MAX_AMOUNT = rulebook.MAX_AMOUNT
-
 
 @dataclass
 class LineInput:
@@ -308,8 +305,8 @@ def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]
     total = subtotal - order_discount + shipping_fee
     if not issues and total < 0:
         issues.append(FieldIssue("discount", "order discount is larger than the order amount", value=order_discount))
-    if not issues and total > MAX_AMOUNT:
-        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(MAX_AMOUNT)}))
+    if not issues and total > rulebook.MAX_AMOUNT:
+        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(rulebook.MAX_AMOUNT)}))
     if data.expected_total is not None and not issues:
         expected = rulebook.parse_amount(data.expected_total, "total", issues)
         if expected != total:
