@@ -620,7 +620,7 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
                                           value=changes["payment_status"])])
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError([FieldIssue(f, "cannot be edited") for f in sorted(unknown)])
+        raise ValidationError([FieldIssue(f, "rb.not_editable") for f in sorted(unknown)])
     current = session.execute(select(Order).where(Order.id == order_id)).scalar_one_or_none()
     if current is None:
         raise NotFound(f"no order {order_id}", order_id=order_id)
