@@ -191,10 +191,13 @@ def _approvals_tab() -> None:
     show_table(_readable(pending))
     options = {int(r.id): f"{r.reference} · {r.sku} {r.qty_delta:+d} @ {r.warehouse} · {money(r.value)}"
                for r in pending.itertuples()}
-    st.selectbox(t("sc.pick_pending"), list(options), format_func=options.__getitem__, key="sc_pending_pick")
+    picked = st.selectbox(t("sc.pick_pending"), list(options), format_func=options.__getitem__,
+                          key="sc_pending_pick")
+    own = picked is not None and pending.set_index("id").at[picked, "requested_by"] == actor.username
     st.text_input(t("sc.decision_note"), key="sc_decision_note", max_chars=500)
     approve, reject = st.columns(2)
-    approve.button(t("sc.approve"), key="sc_approve", type="primary", on_click=_decide, args=(True,))
+    approve.button(t("sc.approve"), key="sc_approve", type="primary", on_click=_decide, args=(True,), disabled=own,
+                   help=t("rb.own_request_hint") if own else None)  # nobody approves their own request
     reject.button(t("sc.reject"), key="sc_reject", on_click=_decide, args=(False,))
 
 

@@ -18,6 +18,7 @@ instead of PostgreSQL raising and SQLite silently storing it.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -97,8 +98,8 @@ def whole_number(value: Any) -> int | None:
     """``value`` as an int when it is a whole number (not a bool, not 2.5, not "high")."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
+    if isinstance(value, numbers.Integral):  # int, numpy integers
+        return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():

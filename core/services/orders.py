@@ -108,9 +108,6 @@ TIMESTAMP_FOR_TARGET = {
     "cancelled": "cancelled_at",
 }
 
-MAX_QTY = rulebook.MAX_LINE_QTY
-MAX_AMOUNT = rulebook.MAX_AMOUNT
-
 
 @dataclass
 class LineInput:
@@ -305,8 +302,8 @@ def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]
     total = subtotal - order_discount + shipping_fee
     if not issues and total < 0:
         issues.append(FieldIssue("discount", "order discount is larger than the order amount", value=order_discount))
-    if not issues and total > MAX_AMOUNT:
-        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(MAX_AMOUNT)}))
+    if not issues and total > rulebook.MAX_AMOUNT:
+        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(rulebook.MAX_AMOUNT)}))
     if data.expected_total is not None and not issues:
         expected = rulebook.parse_amount(data.expected_total, "total", issues)
         if expected != total:
@@ -626,7 +623,7 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
                                           value=changes["payment_status"])])
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError([FieldIssue(f, "cannot be edited") for f in sorted(unknown)])
+        raise ValidationError([FieldIssue(f, "rb.not_editable") for f in sorted(unknown)])
     current = session.execute(select(Order).where(Order.id == order_id)).scalar_one_or_none()
     if current is None:
         raise NotFound(f"no order {order_id}", order_id=order_id)
