@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from core import audit, notify, refdata, stock
 from core.db import unit_of_work
 from core.domain.quantities import check_qty
+from core.domain.rulebook import MAX_AMOUNT
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -66,7 +67,7 @@ from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.services import return_policy as policy
 from core.services import rma_records as records
-from core.services.orders import MAX_AMOUNT, LineInput, OrderInput, create_order, reserve_backorders
+from core.services.orders import LineInput, OrderInput, create_order, reserve_backorders
 from core.timeutil import to_local, utcnow
 
 ZERO = records.ZERO
