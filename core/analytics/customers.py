@@ -327,7 +327,8 @@ def _months(first: dt.date, later: dt.date) -> int:
 
 def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
                   session: Session | None = None) -> pd.DataFrame:
-    """The customers of the filters with the highest lifetime net sales."""
+    """The customers of the filters with the highest lifetime net sales (walk-in sales have no
+    customer and never appear); ``gross_margin`` leaves out purchases whose cost is unknown."""
     today = today or local_today()
 
     def query(s: Session) -> tuple[list, pd.DataFrame]:
@@ -335,7 +336,7 @@ def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
         c = Customer.__table__
         rows = s.execute(
             select(c.c.code, c.c.name, rel.c.region, rel.c.province, rel.c.channel_id, rel.c.orders,
-                   rel.c.net_sales, rel.c.cost, rel.c.first_at, rel.c.last_at)
+                   rel.c.net_sales, rel.c.cost, rel.c.first_at, rel.c.last_at, rel.c.uncosted_sales)
             .join(c, c.c.id == rel.c.customer_id).where(*_scope(s, rel, f))
             .order_by(rel.c.net_sales.desc(), c.c.code).limit(limit)).all()
         return rows, dims.channels(s)
@@ -344,10 +345,13 @@ def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
     edges = m_thresholds(today, session=session)
     names = dict(zip(channels["channel_id"], channels["channel"], strict=True))
     frame = pd.DataFrame(rows, columns=["code", "name", "region", "province", "channel_id", "orders", "net_sales",
-                                        "cost", "first_at", "last_at"])
+                                        "cost", "first_at", "last_at", "uncosted_sales"])
     frame["channel"] = [names.get(int(i), "") for i in frame["channel_id"]]
     frame["net_sales"] = [_money(v) for v in frame["net_sales"]]
-    frame["gross_margin"] = [v - _money(c) for v, c in zip(frame["net_sales"], frame["cost"], strict=True)]
+    # the margin on the sales whose cost is known; None when no purchase has a known cost
+    frame["gross_margin"] = [None if v and _money(u) >= v else v - _money(u) - _money(c)
+                             for v, c, u in zip(frame["net_sales"], frame["cost"], frame["uncosted_sales"],
+                                                strict=True)]
     frame["recency_days"] = [(today - local_date(d)).days for d in frame["last_at"]]
     rfm = [scores(last, int(n), Decimal(str(v)), edges, today)
            for last, n, v in zip(frame["last_at"], frame["orders"], frame["net_sales"], strict=True)]

@@ -193,14 +193,15 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
     if frame.empty:
         return frame.reindex(columns=[*SUGGESTION_COLUMNS, *extra])
     qty = frame["final_qty"].fillna(frame["suggested_qty"]).astype("int64")
-    frame["value"] = [q * cost for q, cost in zip(qty, frame["value"], strict=True)]
+    frame["value"] = [None if cost is None or pd.isna(cost) else q * cost  # cost unknown: no value
+                      for q, cost in zip(qty, frame["value"], strict=True)]
     frame["days_to_stockout"] = frame["days_to_stockout"].astype(float)
     frame["z"] = [NormalDist().inv_cdf(level) for level in frame["service_level"]]
     frame["available"] = frame["on_hand"] - frame["reserved"] - frame["backordered"]
     frame["position"] = frame["available"] + frame["on_order"] + frame["in_transit"] + frame["pending_qty"]
     frame["need"] = (frame["order_up_to"] - frame["position"]).clip(lower=0)
     order = frame.assign(_urgency=frame["days_to_stockout"].fillna(float("inf")),
-                         _value=[float(v) for v in frame["value"]])
+                         _value=[0.0 if v is None else float(v) for v in frame["value"]])
     return order.sort_values(["_urgency", "_value"], ascending=[True, False]).drop(
         columns=["_urgency", "_value"]).reset_index(drop=True)
 

@@ -61,7 +61,8 @@ def cmd_replenish_suggest(args: argparse.Namespace) -> int:
     summary = generate_suggestions(SYSTEM, service_level=args.service_level, review_days=args.review_days,
                                    as_of=parse_as_of(args.as_of))
     print(f"{summary.suggestions} suggestions ({summary.units} units, value {summary.value}) from forecast run "
-          f"#{summary.run_id} as of {summary.as_of}; {summary.superseded} older open suggestions superseded")
+          f"#{summary.run_id} as of {summary.as_of}; {summary.superseded} older open suggestions superseded"
+          + (f"; {summary.cost_unknown} with cost unknown (left out of the value)" if summary.cost_unknown else ""))
     if summary.reason:
         print(english(summary.reason, {"checked": summary.checked, "as_of": str(summary.as_of)}))
     return 0

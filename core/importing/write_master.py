@@ -16,15 +16,15 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, stock
+from core import audit, barcodes, stock
 from core.geo import normalise_province
 from core.importing.identity import Resolution, chunks, resolve
 from core.models import Customer, Product, StockLevel, StockMovement, Supplier
 from core.permissions import Actor
+from core.product_rules import DEFAULT_CATEGORY
 from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
-DEFAULT_CATEGORY = "未分类"
 _P = Product.__table__
 
 Progress = Callable[[float], None]
@@ -95,7 +95,7 @@ def write_products(session: Session, rows: pd.DataFrame, mapped: set[str], actor
         if current is None:
             new_rows.append(dict(sku=r["sku"], name=values.pop("name"), category=values.pop("category", DEFAULT_CATEGORY),
                                  unit_price=values.pop("unit_price"), attributes=attrs, created_at=now,
-                                 **{"unit_cost": Decimal("0"), "pack_size": 1, "active": True} | values))
+                                 **{"unit_cost": None, "pack_size": 1, "active": True} | values))
             continue
         if attrs:
             values["attributes"] = (current.attributes or {}) | attrs
@@ -106,25 +106,31 @@ def write_products(session: Session, rows: pd.DataFrame, mapped: set[str], actor
             continue
         before = {k: getattr(current, k) for k in changed}
         session.execute(update(Product).where(Product.id == current.id).values(**changed))
+        if "barcode" in changed:
+            barcodes.set_primary(session, current.id, before["barcode"], changed["barcode"])
         audit.record(session, actor, "product.import_update", "product", current.sku, before=before, after=changed)
         updated += 1
     for part in chunks(new_rows):
         new_ids = session.execute(insert(_P).returning(_P.c.id, _P.c.sku, sort_by_parameter_order=True), part).all()
         ids.update({sku: pid for pid, sku in new_ids})
+        barcodes.index_primary(session, [pid for pid, _ in new_ids])
         created += len(part)
     return ProductResult(created, updated, unchanged, suppliers_created, ids)
 
 
 def create_missing_products(session: Session, lines: pd.DataFrame, known: set[str]) -> dict[str, int]:
     """Products for SKUs an order file uses but the catalogue lacks (the user's explicit choice):
-    named after the line's product name (else the SKU), priced at the first line's unit price."""
+    named after the line's product name (else the SKU), priced at the first line's unit price,
+    costed at the file's unit cost when it has one — else *cost unknown* (NULL), never 0, which
+    would read as a 100 % margin."""
     missing = lines[~lines["sku"].isin(known)].drop_duplicates("sku")
     if missing.empty:
         return {}
     now = utcnow()
     rows = [dict(sku=r["sku"], name=str(r["product_name"] or r["sku"])[:200],
                  category=str(r["category"] or DEFAULT_CATEGORY)[:64], attributes={},
-                 unit_price=_cents(r["_unit_price"]), unit_cost=Decimal("0"), pack_size=1, active=True, created_at=now)
+                 unit_price=_cents(r["_unit_price"]),
+                 unit_cost=_cents(r["unit_cost_v"]) if _present(r.get("unit_cost_v")) else None, pack_size=1, active=True, created_at=now)
             for r in missing.to_dict("records")]
     ids: dict[str, int] = {}
     for part in chunks(rows):

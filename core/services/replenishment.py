@@ -64,11 +64,12 @@ class SuggestionSummary:
     run_id: int
     suggestions: int
     units: int
-    value: Decimal
+    value: Decimal  # of the suggestions whose product cost is known
     superseded: int
     as_of: dt.date | None = None
     checked: int = 0
     reason: str | None = None
+    cost_unknown: int = 0  # suggestions left out of the value: the product's cost is unknown
 
 
 @dataclass(frozen=True)
@@ -223,13 +224,15 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
     if rows:
         session.execute(ReplenishmentSuggestion.__table__.insert(), rows)
     units = sum(r["suggested_qty"] for r in rows)
-    value = sum((r["unit_cost"] * r["suggested_qty"] for r in rows), Decimal("0"))
+    # products whose cost is unknown add nothing to the value; the summary says how many
+    value = sum((r["unit_cost"] * r["suggested_qty"] for r in rows if r["unit_cost"] is not None), Decimal("0"))
+    cost_unknown = sum(r["unit_cost"] is None for r in rows)
     reason = None if rows else ("asof.nothing_below_reorder" if checked else "asof.no_active_series")
     audit.record(session, actor, "replenish.suggest", "forecast_run", run, after={
-        "suggestions": len(rows), "units": units, "value": value, "superseded": superseded,
-        "service_level": service_level, "review_days": review_days, "as_of": as_of.isoformat(),
-        "checked": checked, **({"reason": reason} if reason else {})})
-    return SuggestionSummary(run, len(rows), units, value, superseded, as_of, checked, reason)
+        "suggestions": len(rows), "units": units, "value": value, "cost_unknown": cost_unknown,
+        "superseded": superseded, "service_level": service_level, "review_days": review_days,
+        "as_of": as_of.isoformat(), "checked": checked, **({"reason": reason} if reason else {})})
+    return SuggestionSummary(run, len(rows), units, value, superseded, as_of, checked, reason, cost_unknown)
 
 
 def _row(run_id: int, key: tuple[int, int], result: Plan, position: Position, policy: Policy, product: Any,

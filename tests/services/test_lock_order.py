@@ -301,9 +301,10 @@ def test_phone_index_migration_refuses_duplicates_by_name_then_builds_once_merge
     with engine.begin() as conn:  # the database as it was before 0009, holding a duplicate
         conn.execute(sa_text("DROP INDEX uq_customers_phone"))
         conn.execute(sa_text("CREATE INDEX ix_customers_phone ON customers (phone)"))
-        conn.execute(sa_text("DELETE FROM alembic_version WHERE version_num = '0009_customer_phone'"))
+        conn.execute(sa_text("UPDATE alembic_version SET version_num = '0009m' "
+                             "WHERE version_num = '0009_customer_phone'"))
     try:
-        for code in ("C0000001", "C0000002", "C0000003"):
+        for code in ("C0000001", "C0000002", "C0000003"):  # two with one phone, one without
             with db.transaction() as s:
                 s.add(Customer(code=code, name="王五", phone="13900000009" if code != "C0000003" else None,
                                tier="normal", tags=[], created_at=utcnow()))
@@ -318,8 +319,11 @@ def test_phone_index_migration_refuses_duplicates_by_name_then_builds_once_merge
         with db.transaction() as s:
             s.add(Customer(code="C0000004", name="王五", phone="13900000009", tier="normal", tags=[],
                            created_at=utcnow()))
-    with db.transaction() as s:  # customers without a phone are not constrained
+    with db.transaction() as s:  # customers without a phone are not constrained, merged profiles neither
         s.add(Customer(code="C0000005", name="无电话", phone=None, tier="normal", tags=[], created_at=utcnow()))
+        survivor = s.execute(select(Customer.id).where(Customer.code == "C0000001")).scalar_one()
+        s.add(Customer(code="C0000006", name="王五", phone="13900000009", tier="normal", tags=[],
+                       created_at=utcnow(), merged_into_id=survivor))
 
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL's constraint names on errors")

@@ -83,7 +83,8 @@ def customers_select(ctx: Context, customer_ids: Sequence[int] | None = None, *,
         select(f.c.customer_id, func.min(f.c.placed_at).label("first_at"), func.min(f.c.day_n).label("first_day"),
                func.max(f.c.placed_at).label("last_at"), func.count(f.c.order_id.distinct()).label("orders"),
                func.sum(f.c.qty - f.c.returned).label("units"),
-               func.sum(f.c.sales - f.c.returned_sales).label("net_sales"), func.sum(f.c.cost).label("cost"))
+               func.sum(f.c.sales - f.c.returned_sales).label("net_sales"), func.sum(f.c.cost).label("cost"),
+               func.sum(f.c.uncosted_sales).label("uncosted_sales"))
         .group_by(f.c.customer_id)
         .subquery("totals")
     )
@@ -98,7 +99,7 @@ def customers_select(ctx: Context, customer_ids: Sequence[int] | None = None, *,
     return (
         select(totals.c.customer_id, totals.c.first_at, month_of(totals.c.first_day, ctx.dialect), ranked.c.channel_id,
                region_of(c.c.province), func.coalesce(c.c.province, ""), totals.c.last_at, totals.c.orders,
-               totals.c.units, totals.c.net_sales, totals.c.cost)
+               totals.c.units, totals.c.net_sales, totals.c.cost, totals.c.uncosted_sales)
         .join(ranked, (ranked.c.customer_id == totals.c.customer_id) & (ranked.c.rank == 1))
         .join(c, c.c.id == totals.c.customer_id)
     )
