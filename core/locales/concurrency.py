@@ -9,7 +9,7 @@ ZH: dict[str, str] = {
     "cc.transfer_not_receivable": "调拨单 {number} 状态为 {status}（可能刚被他人收货）；只有已发运的调拨单可以收货。",
     "cc.transfer_not_shippable": "调拨单 {number} 状态为 {status}（可能刚被他人发运）；只有草稿可以发运。",
     "cc.duplicate_phones": "有 {count} 个手机号属于多个客户，无法建立“一个手机号一个客户”的唯一索引：{phones}。"
-                           "请先把每组合并为一个客户（保留一个档案，把其他档案的订单和渠道账号移过去），"
+                           "请先在“客户档案”页面用“合并档案”把每组合并为一个客户，"
                            "然后重新运行 `oms init`。数据库未做任何修改。",
 }
 
@@ -23,7 +23,6 @@ EN: dict[str, str] = {
     "cc.transfer_not_shippable": "Transfer {number} is {status} (perhaps someone shipped it a moment ago); only a "
                                  "draft can be shipped.",
     "cc.duplicate_phones": "{count} phone number(s) belong to more than one customer, so the one-customer-per-phone "
-                           "index cannot be created: {phones}. Merge each group into one customer (keep one "
-                           "profile, move the others' orders and channel accounts to it), then run `oms init` "
-                           "again. Nothing was changed.",
+                           "index cannot be created: {phones}. Merge each group into one customer (Customer profiles "
+                           "page, Merge profiles), then run `oms init` again. Nothing was changed.",
 }
