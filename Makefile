@@ -4,7 +4,7 @@ PG_ADMIN_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 DEMO_ORDERS ?= 50000
 PORT ?= 8501
 
-.PHONY: install run demo test test-sqlite test-postgres lint bench browser-deps
+.PHONY: install run demo test test-sqlite test-postgres test-shifted lint bench browser-deps
 
 install:
 	$(PYTHON) -m pip install -q -r requirements-dev.txt
@@ -18,7 +18,7 @@ demo: install data/oms.db
 run: demo
 	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: install lint browser-deps test-sqlite test-postgres
+test: install lint browser-deps test-sqlite test-postgres test-shifted
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -32,6 +32,11 @@ test-sqlite:
 test-postgres:
 	bash .ci/ensure-postgres
 	OMS_TEST_BACKEND=postgres OMS_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) $(PYTHON) -m pytest -q tests/services
+
+# the date-sensitive tests again under a shifted machine clock and another pinned date
+test-shifted:
+	bash .ci/ensure-faketime
+	PYTHON=$(PYTHON) bash .ci/run-shifted
 
 bench:
 	$(PYTHON) bench/orders.py

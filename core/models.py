@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -71,6 +72,7 @@ class Warehouse(Base):
     region: Mapped[str] = mapped_column(String(16))
     province: Mapped[str] = mapped_column(String(32))
     city: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(200))
     is_store: Mapped[bool] = mapped_column(Boolean, default=False)
     ship_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("8.00"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -83,6 +85,7 @@ class Supplier(Base):
     lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     moq: Mapped[int] = mapped_column(Integer, default=1)
     contact: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Product(Base):
@@ -100,7 +103,9 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     unit_price: Mapped[Decimal] = mapped_column(Money)
-    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # None: cost unknown (e.g. created by an order import without a cost column) — left out of
+    # margins instead of counting as a 100 % margin (migration 0012)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
@@ -414,7 +419,7 @@ class ReplenishmentSuggestion(Base):
     in_transit: Mapped[int] = mapped_column(Integer, default=0)  # inbound transfers on the way
     daily_demand: Mapped[float] = mapped_column(Float, default=0.0)
     days_to_stockout: Mapped[float | None] = mapped_column(Float)
-    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)  # None: the product's cost is unknown
     pack_size: Mapped[int] = mapped_column(Integer, default=1)
     moq: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -444,6 +449,11 @@ class Return(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # a refund waiting for a second person's approval (0009_refund_approval); empty otherwise
+    refund_request_amount: Mapped[Decimal | None] = mapped_column(Money)
+    refund_request_by: Mapped[str | None] = mapped_column(String(64))
+    refund_request_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    refund_request_note: Mapped[str | None] = mapped_column(Text)
 
 
 class ReturnLine(Base):
@@ -497,10 +507,24 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, for the backoff per (username, client) and per client
+    (``core.services.users``). Not an audit record: rows older than the backoff window are purged."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_client_at", "client", "at"),
+        Index("ix_login_attempts_username_client_at", "username", "client", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
 
 
 class AuditLog(Base):
@@ -817,6 +841,9 @@ class AggSalesDaily(Base):
     sales: Mapped[Decimal] = mapped_column(AggMoney)  # after line and order discounts, before returns
     returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
     cost: Mapped[Decimal] = mapped_column(AggMoney)  # of the units kept (ordered − returned)
+    # net sales of products whose cost is unknown: left out of the margin (migration 0012)
+    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
+    walk_in_orders: Mapped[int] = mapped_column(Integer, server_default="0")  # sold orders without a customer
 
 
 class AggSalesHourly(Base):
@@ -908,6 +935,8 @@ class AggCustomer(Base):
     units: Mapped[int] = mapped_column(Integer)
     net_sales: Mapped[Decimal] = mapped_column(AggMoney, index=True)
     cost: Mapped[Decimal] = mapped_column(AggMoney)
+    # net sales of products whose cost is unknown: left out of the margin (migration 0012)
+    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
 
 
 class AggCustomerMonth(Base):

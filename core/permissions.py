@@ -64,6 +64,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rules.edit": _OFFICE,
     "audit.view": _OFFICE,
     "notification.view": _OFFICE,
+    # master data: warehouses and channels shape allocation and every report, suppliers are the buyer's
+    "masterdata.view": _OFFICE | {"buyer"},
+    "masterdata.edit": _OFFICE,
+    "supplier.edit": _OFFICE | {"buyer"},
     # administration
     "settings.edit": frozenset({"admin"}),
     "user.manage": frozenset({"admin"}),

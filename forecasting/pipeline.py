@@ -5,6 +5,11 @@ This is the one module of ``forecasting`` that touches the database, and only th
 transactions). Any exception — including KeyboardInterrupt and the SystemExit the CLI raises
 on SIGTERM — marks the run failed before it propagates, and a failed run stored nothing, so
 running again is always safe.
+
+A run is *as of* a day (default today): the forecast starts on that day and reads only the
+complete days before it, so a history imported months after its last sale forecasts from where
+it ends. Nothing after the history's last day reaches a fit or a backtest. A run with nothing to
+forecast fails with a reason (a message code stored with the run), never "succeeded: 0 series".
 """
 
 from __future__ import annotations
@@ -12,18 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.analytics.demand import demand_history, product_groups
+from core.analytics.demand import demand_history, last_sale_day, product_groups
 from core.analytics.planning import lead_times, planning_events
-from core.errors import FieldIssue, ValidationError
+from core.asof import check_as_of
+from core.errors import FieldIssue, Refused, ValidationError
 from core.permissions import Actor
 from core.services import forecast_runs
-from core.timeutil import local_today
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
 from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
@@ -33,6 +38,7 @@ from forecasting.series import build_tasks
 HISTORY_DAYS = 3 * 365
 PROPHET_MAX_SERIES = 200
 HEARTBEAT_SECONDS = 10.0
+GAP_WARN_DAYS = 7  # a longer gap between the last sale and the as-of date is warned about
 
 Progress = Callable[[int, int], None]
 
@@ -101,26 +107,71 @@ def result_frames(results: list[SeriesResult], first_day: dt.date) -> tuple[pd.D
     return forecasts, series
 
 
+@dataclass(frozen=True)
+class HistoryEnd:
+    """Where the demand history ends, seen from an as-of date: the forecast's first day by
+    default, or the day after the last sale when the gap between them is not to count as zero
+    demand (a history imported weeks after its last sale)."""
+
+    as_of: dt.date
+    last_sale: dt.date | None  # last local day with demand before ``as_of``; None: no history
+
+    @property
+    def gap_days(self) -> int | None:
+        """Days without any sale between the last sale and the as-of date."""
+        return None if self.last_sale is None else (self.as_of - self.last_sale).days - 1
+
+    @property
+    def long_gap(self) -> bool:
+        """True when the gap is longer than :data:`GAP_WARN_DAYS`: worth a warning, because
+        counting it as zero demand drags every moving average and level down."""
+        return self.gap_days is not None and self.gap_days > GAP_WARN_DAYS
+
+    def first_forecast_day(self, from_last_sale: bool) -> dt.date:
+        if from_last_sale and self.last_sale is not None:
+            return self.last_sale + dt.timedelta(days=1)
+        return self.as_of
+
+
+def history_end(as_of: dt.date | None = None) -> HistoryEnd:
+    """Where the history ends before ``as_of`` (default today); for the page's warning and the run."""
+    day = check_as_of(as_of)
+    return HistoryEnd(day, last_sale_day(day))
+
+
 def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", workers: int | None = None,
                  folds: int = 3, history_days: int = HISTORY_DAYS, prophet_max_series: int = PROPHET_MAX_SERIES,
-                 progress: Progress | None = None, today: dt.date | None = None) -> forecast_runs.RunInfo:
-    """Forecast every product × warehouse with demand; returns the stored run."""
+                 progress: Progress | None = None, as_of: dt.date | None = None,
+                 from_last_sale: bool = False) -> forecast_runs.RunInfo:
+    """Forecast every product × warehouse with demand before ``as_of`` (default today), from
+    ``as_of`` on — or, with ``from_last_sale``, from the day after the last sale before it.
+    Nothing after the history's last day reaches a fit or a backtest. A run with nothing to
+    forecast fails with a reason (:class:`~core.errors.Refused`); returns the stored run."""
     issues = [FieldIssue(name, "must be a whole number ≥ 1", value=value)
               for name, value in (("workers", workers), ("folds", folds), ("history_days", history_days))
               if value is not None and (not isinstance(value, int) or value < 1)]
     if issues:
         raise ValidationError(issues)
+    as_of = check_as_of(as_of)
     params = {"folds": folds, "history_days": history_days, "prophet_max_series": prophet_max_series,
-              "workers": workers}
+              "workers": workers, "as_of": as_of.isoformat(), "from_last_sale": bool(from_last_sale)}
     run_id = forecast_runs.start_run(actor, horizon=horizon, backend=backend, params=params)
     started = time.perf_counter()
     try:
-        first_forecast_day = today or local_today()
+        end = HistoryEnd(as_of, last_sale_day(as_of))
+        if end.last_sale is None:
+            raise Refused("asof.no_history", as_of=as_of.isoformat())
+        first_forecast_day = end.first_forecast_day(from_last_sale)
         last = first_forecast_day - dt.timedelta(days=1)
         first = last - dt.timedelta(days=history_days - 1)
+        if end.last_sale < first:
+            raise Refused("asof.history_too_old", last_sale=end.last_sale.isoformat(), first=first.isoformat(),
+                          days=history_days)
         closures, promotions = _calendar(first, first_forecast_day + dt.timedelta(days=horizon))
         tasks = build_tasks(demand_history(first, last), last, horizon, lead_times=lead_times(), closures=closures,
                             prophet_max_series=prophet_max_series, groups=product_groups())
+        if not tasks:
+            raise Refused("asof.no_series", first=first.isoformat(), last=last.isoformat())
         holidays = prophet_holidays(first, first_forecast_day + dt.timedelta(days=horizon), promotions)
         config = RunConfig(horizon=horizon, folds=folds, holidays=holidays,
                            groups=group_demand(((t.group, t.start, t.y) for t in tasks), last))
@@ -129,8 +180,13 @@ def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", wor
         forecasts, series = result_frames(results, first_forecast_day)
         metrics = pooled_metrics(results) | {
             "series": len(results), "prophet_series": sum(t.use_prophet for t in tasks),
-            "seconds": round(time.perf_counter() - started, 2), "first_day": first_forecast_day.isoformat()}
+            "seconds": round(time.perf_counter() - started, 2), "first_day": first_forecast_day.isoformat(),
+            "as_of": as_of.isoformat(), "history_end": end.last_sale.isoformat(), "gap_days": end.gap_days,
+            "from_last_sale": first_forecast_day != as_of}
         return forecast_runs.finish_run(run_id, forecasts, series, metrics, actor)
+    except Refused as exc:
+        forecast_runs.fail_run(run_id, exc.message, actor, reason=(exc.key, exc.params))
+        raise
     except BaseException as exc:
         forecast_runs.fail_run(run_id, f"{type(exc).__name__}: {exc}", actor)
         raise

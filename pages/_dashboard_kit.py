@@ -29,7 +29,7 @@ T = TypeVar("T")
 # table columns shown as money / as a percentage (headers are catalogued as ``acol.<column>``)
 MONEY = ("net_sales", "cost", "gross_margin", "aov", "returned_sales", "previous_net_sales", "stock_value",
          "lost_sales", "unit_cost", "unit_price", "value", "baseline_daily", "promo_daily", "peak_sales",
-         "after_daily", "promo_sales", "clv_3m", "clv_6m", "clv_12m", "to_date", "avg_net_sales")
+         "after_daily", "promo_sales", "clv_3m", "clv_6m", "clv_12m", "to_date", "avg_net_sales", "uncosted_sales")
 PERCENT = ("share", "margin_rate", "return_rate", "cancel_rate", "growth", "on_time_rate", "retention",
            "repeat_rate", "uplift", "peak_uplift", "after_change", "sales_share", "support", "confidence",
            "confidence_ab", "confidence_ba", "cumulative", "within_24h", "within_48h", "breach_rate")
@@ -147,6 +147,15 @@ def table(df: pd.DataFrame, basename: str, title_key: str = "an.table", *, expan
     with st.expander(t(title_key), icon=":material/table:", expanded=expanded):
         show_table(df, download=basename, prefix="acol", percent=[c for c in PERCENT if c in df.columns],
                    money=[c for c in MONEY if c in df.columns])
+
+
+def cost_and_walk_in_notes(kpis: pd.Series) -> None:
+    """Under a KPI row: how much of the sales the margin leaves out (products whose cost is
+    unknown, never read as 100 % margin) and how many orders were walk-in sales."""
+    if kpis.get("uncosted_sales"):
+        st.caption(t("imh.cost_unknown_lines", amount=money(kpis["uncosted_sales"])))
+    if kpis.get("walk_in_orders"):
+        st.caption(t("imh.walk_in_orders", n=f"{int(kpis['walk_in_orders']):,}"))
 
 
 def coded(values: Iterable[Any], prefix: str) -> list[str]:

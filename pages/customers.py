@@ -3,7 +3,8 @@ customers and net sales, retention of each first-purchase month, repeat-purchase
 lifetime value by acquisition channel, top customers and where customers live.
 
 The date range selects customers by their first purchase; each is measured over their whole
-history up to today. One cached analytics call per rerun.
+history up to the as-of date (default today; a shop whose history ended long ago picks the day
+of its last order, so its customers are not all "lost"). One cached analytics call per rerun.
 """
 
 from __future__ import annotations
@@ -13,15 +14,25 @@ import streamlit as st
 
 from core.analytics import customers
 from core.analytics.dashboards import customers_dashboard
-from core.webui import guard_page, localize_times, t, translate_values
+from core.timeutil import local_today
+from core.webui import cached_read, guard_page, localize_times, t, translate_values
 from pages import _dashboard_kit as kit
 
 guard_page("dashboard.view")
 
 filters, fresh = kit.open_dashboard("page.customers", days=730, date_key="an_acquired", date_label="an.acquired",
                                     warehouses=False, category=False)
-st.caption(t("an.customers.scope"))
-dash = kit.read(customers_dashboard, filters, fresh=fresh)
+today = local_today()
+pick, hint = st.columns([1, 3], vertical_alignment="bottom")
+as_of = pick.date_input(t("asof.label"), value=today, max_value=today, key="an_as_of", format="YYYY-MM-DD",
+                        help=t("asof.help"))
+last_order = cached_read(customers.last_order_day)
+if last_order is not None and last_order < as_of:
+    hint.caption(t("asof.customers_history_end", last=last_order.isoformat()))
+st.caption(t("asof.customers_scope", as_of=as_of.isoformat()))
+if as_of < filters.start:
+    st.info(t("asof.range_after", start=filters.start.isoformat(), as_of=as_of.isoformat()))
+dash = kit.read(customers_dashboard, filters, as_of, fresh=fresh)
 
 # --- RFM segments ------------------------------------------------------------------------------
 st.subheader(t("an.customers.segments"))

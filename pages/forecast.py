@@ -2,11 +2,15 @@
 in the backtest — pooled and per series — and keep the closure/promotion calendar.
 
 A run is one call to ``forecasting.pipeline.run_forecast``; its progress bar is fed by the
-runner as batches of series finish. Accuracy is what the rolling-origin backtest measured:
+runner as batches of series finish. It runs as of a date (default today): the page says where
+the history ends and, when the gap to the as-of date is longer than a week, offers to forecast
+from the day after the last sale instead of reading the gap as zero demand. Accuracy is what the rolling-origin backtest measured:
 WAPE on weekly buckets and on the lead-time total, daily MASE and bias.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pandas as pd
 import streamlit as st
@@ -26,7 +30,7 @@ from core.services.planning_calendar import KINDS, add_event, delete_event
 from core.timeutil import local_today
 from core.webui import Notice, cached_read, guard_page, labels, local_time, show_notice, show_table, t
 from forecasting.charts import accuracy_figure, forecast_figure
-from forecasting.pipeline import run_forecast
+from forecasting.pipeline import history_end, run_forecast
 
 actor = guard_page("forecast.view")
 state = st.session_state
@@ -42,11 +46,15 @@ def _run_section() -> None:
     if not actor.can("forecast.run"):
         st.caption(t("plan.run_not_allowed"))
         return
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     horizon = left.number_input(t("plan.horizon"), min_value=MIN_HORIZON, max_value=MAX_HORIZON, value=28,
                                 step=7, key="fc_horizon")
-    backend = right.selectbox(t("plan.backend_label"), BACKENDS, format_func=labels(BACKEND, BACKENDS).__getitem__,
-                              key="fc_backend")
+    backend = middle.selectbox(t("plan.backend_label"), BACKENDS, format_func=labels(BACKEND, BACKENDS).__getitem__,
+                               key="fc_backend")
+    today = local_today()
+    as_of = right.date_input(t("asof.label"), value=today, max_value=today, key="fc_as_of", format="YYYY-MM-DD",
+                             help=t("asof.help"))
+    from_last_sale = _history_end(as_of)
     if st.button(t("plan.run"), type="primary", key="fc_run"):
         bar = st.progress(0.0, text=t("plan.progress_start"))
 
@@ -54,7 +62,8 @@ def _run_section() -> None:
             bar.progress(done / total if total else 1.0, text=t("plan.progress", done=done, total=total))
 
         try:
-            info = run_forecast(actor, horizon=int(horizon), backend=backend, progress=progress)
+            info = run_forecast(actor, horizon=int(horizon), backend=backend, progress=progress, as_of=as_of,
+                                from_last_sale=from_last_sale)
         except OMSError as exc:
             state["fc_notice"] = exc
         else:
@@ -64,6 +73,30 @@ def _run_section() -> None:
     show_notice(state.get("fc_notice"))
 
 
+def _history_end(as_of: dt.date) -> bool:
+    """Where the history ends before the as-of date; when the gap to it is longer than a week,
+    the warning and the choice to forecast from the day after the last sale (returned)."""
+    end = cached_read(history_end, as_of)
+    if end.last_sale is None:
+        st.info(t("asof.no_history", as_of=as_of.isoformat()))
+        return False
+    params = {"last_sale": end.last_sale.isoformat(), "gap": end.gap_days, "as_of": as_of.isoformat(),
+              "first": end.first_forecast_day(True).isoformat()}
+    if not end.long_gap:
+        st.caption(t("asof.history_ends", **params))
+        return False
+    st.warning(t("asof.gap_warning", **params), icon=":material/event_busy:")
+    return st.checkbox(t("asof.from_last_sale"), key="fc_from_last_sale", help=t("asof.from_last_sale_help"))
+
+
+def _reason(error: object, metrics: object) -> str:
+    """A failed run's reason in the user's language when it was refused with a message code."""
+    failure = (metrics or {}).get("failure") if isinstance(metrics, dict) else None
+    if failure:
+        return t(failure["code"], **failure.get("params", {}))
+    return "" if error is None or pd.isna(error) else str(error)
+
+
 def _runs_section() -> None:
     runs = cached_read(forecast_runs)
     if runs.empty:
@@ -71,7 +104,9 @@ def _runs_section() -> None:
         return
     shown = runs.assign(status=[t(f"plan.run_status.{s}") for s in runs["status"]],
                         started_at=[local_time(v) for v in runs["started_at"]],
-                        finished_at=[local_time(v) if pd.notna(v) else "" for v in runs["finished_at"]])
+                        finished_at=[local_time(v) if pd.notna(v) else "" for v in runs["finished_at"]],
+                        error=[_reason(e, m) for e, m in zip(runs["error"], runs["metrics"], strict=True)]
+                        ).drop(columns=["metrics"])
     st.markdown(f"**{t('plan.runs')}**")
     table(shown, "forecast_runs")
 
@@ -84,6 +119,9 @@ def _accuracy_section() -> None:
     metrics = run["metrics"]
     st.caption(t("plan.run_caption", run=run["id"], at=local_time(run["started_at"]), series=metrics.get("series"),
                  prophet=metrics.get("prophet_series", 0)))
+    if metrics.get("as_of"):
+        st.caption(t("asof.run_caption", as_of=metrics["as_of"], history_end=metrics.get("history_end"),
+                     first=metrics.get("first_day")))
     models = cached_read(model_accuracy, run["id"])
     selected = metrics.get("selected", {})
     cols = st.columns(4)

@@ -6,13 +6,17 @@ Flow: choose what to import, upload the file(s), pick a mapping profile (or buil
 shows counts, every problem by row/column/reason (downloadable), merged customers, and — when
 rows were quarantined — a download of exactly those rows to fix and import again.
 
-The profile editor shows the uploaded file, pre-selects the source column whose header it
-recognises for each OMS field, maps the file's statuses and codes, and validates the first rows
-live on every change; the result can be saved (a DB row) or downloaded as YAML for the CLI.
+The profile editor starts from the chosen profile or from a YAML profile file (the same files
+``oms import --profile`` reads), pre-selects the source column whose header *and* values fit
+each OMS field, gives fields the file lacks a constant (status "completed", a channel …), maps
+the file's statuses and codes, and validates the first rows live on every change; the result
+is saved under a name the CLI finds (overwriting only after a confirmation) or downloaded as
+YAML. Problems are shown one line per cause, with the per-row detail below.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pandas as pd
@@ -20,7 +24,9 @@ import streamlit as st
 
 from core.errors import OMSError
 from core.importing import profile as profiles
-from core.importing.fields import FIELDS, ORDER_TARGETS, guess_column
+from core.importing.fields import FIELDS, ORDER_TARGETS
+from core.importing.issues import group_issues
+from core.importing.profile import REPEATED_LINES
 from core.services import catalog, imports
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
 from core.webui import (
@@ -61,19 +67,31 @@ def _translated(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df[columns].rename(columns={c: t(f"imp.col.{c}") for c in columns})
 
 
+def _reason(code: str, value: object, detail: object, column: object, field: object, row: object) -> str:
+    return t(f"imp.reason.{code}", value=_text(value), detail=_text(detail), column=_text(column),
+             field=t(f"imp.field.{field}") if field else "", row=_text(row))
+
+
 def _issues_table(issues: pd.DataFrame, basename: str) -> None:
-    """The per-row report: reasons re-translated from their codes, severities and fields named."""
+    """The report: one line per root cause (row count, first rows, example values), then the
+    per-row detail in an expander — both with reasons re-translated from their codes."""
     if issues.empty:
         st.success(t("imp.no_issues"))
         return
     shown = issues.copy()
-    shown["reason"] = [t(f"imp.reason.{code}", value=_text(v), detail=_text(d), column=_text(c),
-                         field=t(f"imp.field.{f}") if f else "")
-                       for code, v, d, c, f in zip(shown["code"], shown["value"], shown["detail"], shown["column"],
-                                                   shown["field"], strict=True)]
-    shown["severity"] = [t(f"imp.severity.{s}") for s in shown["severity"]]
-    shown["field"] = [t(f"imp.field.{f}") if f else "" for f in shown["field"]]
-    show_table(_translated(shown, ISSUE_COLUMNS), download=basename)
+    shown["reason"] = [_reason(*r) for r in zip(shown["code"], shown["value"], shown["detail"], shown["column"],
+                                                shown["field"], shown["row"], strict=True)]
+    groups = group_issues(shown)
+    st.caption(t("imh.groups_caption"))
+    groups["severity"] = [t(f"imp.severity.{v}") for v in groups["severity"]]
+    groups["field"] = [t(f"imp.field.{f}") if f else "" for f in groups["field"]]
+    cause = groups[["severity", "field", "column", "reason", "count", "first_rows", "examples"]]
+    st.dataframe(cause.rename(columns={c: t(f"imh.col.{c}") if c in ("count", "first_rows", "examples")
+                                       else t(f"imp.col.{c}") for c in cause.columns}), hide_index=True)
+    with st.expander(t("imh.rows_detail")):
+        shown["severity"] = [t(f"imp.severity.{v}") for v in shown["severity"]]
+        shown["field"] = [t(f"imp.field.{f}") if f else "" for f in shown["field"]]
+        show_table(_translated(shown, ISSUE_COLUMNS), download=basename)
 
 
 def _text(value: object) -> str:
@@ -122,10 +140,11 @@ def _options(kind: str, profile: imports.Profile, dry_run: bool = False) -> impo
         kind=kind, profile=profile, channel=state.get("imp_channel") or None,
         warehouse=state.get("imp_warehouse") or None, on_error=state.get("imp_on_error", "reject"),
         dry_run=dry_run, create_missing_products=bool(state.get("imp_create_missing")),
-        deduct_stock=bool(state.get("imp_deduct_stock")))
+        deduct_stock=bool(state.get("imp_deduct_stock")),
+        repeated_lines=(state.get("imp_repeated") or None) if kind == "orders" else None)
 
 
-def _settings(kind: str) -> None:
+def _settings(kind: str, profile: imports.Profile | None) -> None:
     left, right = st.columns(2)
     if kind in ("orders", "customers"):
         channels = cached_read(catalog.list_channels)
@@ -138,6 +157,11 @@ def _settings(kind: str) -> None:
         left.selectbox(t("imp.warehouse"), ["", *names], key="imp_warehouse", format_func=lambda c: names.get(c, "—"))
     modes = {m: t(f"imp.on_error.{m}") for m in imports.ON_ERROR}
     right.radio(t("imp.on_error"), imports.ON_ERROR, key="imp_on_error", format_func=modes.__getitem__)
+    if kind == "orders":  # "" = as the profile says (its ``lines.repeated``)
+        own = t(f"imh.repeated.{profile.repeated_lines if profile else 'sum'}")
+        shown = {"": t("imh.repeated.profile", value=own)} | {m: t(f"imh.repeated.{m}") for m in REPEATED_LINES}
+        right.radio(t("imh.repeated"), list(shown), key="imp_repeated", format_func=shown.__getitem__,
+                    help=t("imh.repeated_help"))
     if kind == "orders" and actor.can("stock.import"):
         left.checkbox(t("imp.create_missing"), key="imp_create_missing")
         left.checkbox(t("imp.deduct_stock"), key="imp_deduct_stock")
@@ -147,7 +171,8 @@ def _settings(kind: str) -> None:
 
 
 def _column_pickers(kind: str, base: imports.Profile, info: imports.FileInfo, seed: str) -> dict[str, str]:
-    """One select box per OMS field; the base profile's column, else a recognised header."""
+    """One select box per OMS field; the base profile's column, else the column whose header and
+    values fit the field (FileInfo.guesses)."""
     columns = list(info.columns)
     shown = {c: c for c in columns} | {"": t("imp.editor.none")}
     mapping: dict[str, str] = {}
@@ -155,7 +180,7 @@ def _column_pickers(kind: str, base: imports.Profile, info: imports.FileInfo, se
     for i, f in enumerate(FIELDS[kind]):
         current = base.columns.get(f.name)
         if current not in columns:
-            current = guess_column(kind, f.name, columns)
+            current = info.guesses.get(f.name) if f.name not in base.constants else None
         options = ["", *columns]
         picked = grid[i % 3].selectbox(
             t(f"imp.field.{f.name}") + (f" ({t('imp.editor.required')})" if f.required else ""), options,
@@ -182,11 +207,11 @@ def _value_pickers(seed: str, field: str, values: tuple[str, ...], targets: tupl
     return mapped
 
 
-def _save(kind: str, draft: imports.Profile) -> None:
+def _save(kind: str, draft: imports.Profile, overwrite: bool) -> None:
     """Save callback: on success the saved profile becomes the selected one and the editor
-    closes, ready to import with it."""
+    closes, ready to import with it. An existing profile is replaced only when confirmed."""
     try:
-        saved = imports.save_profile(draft, actor)
+        saved = imports.save_profile(draft, actor, overwrite=overwrite)
     except OMSError as exc:
         state["imp_notice"] = exc
         return
@@ -195,16 +220,80 @@ def _save(kind: str, draft: imports.Profile) -> None:
     state[f"imp_edit_{kind}"] = False
 
 
+def _constant_choices(kind: str, field: str) -> tuple[str, ...] | None:
+    """The allowed values of a code field (a select box), None for free text."""
+    if field == "status" and kind == "orders":
+        return tuple(x for x in ORDER_TARGETS if x != "skip")
+    if field in CODE_FIELDS and kind == "orders":
+        return tuple(CODE_FIELDS[field][0])
+    if field == "channel":
+        return tuple(cached_read(catalog.list_channels)["code"])
+    if field == "warehouse":
+        return tuple(cached_read(catalog.list_warehouses)["code"])
+    return None
+
+
+def _constants(kind: str, base: imports.Profile, columns: dict[str, str], seed: str) -> dict[str, str]:
+    """A constant for each field the mapping leaves without a column (validated like a value
+    from the file when the live check runs)."""
+    out: dict[str, str] = {}
+    free = [f for f in FIELDS[kind] if f.name not in columns]
+    with st.expander(t("imh.constants"), expanded=bool(base.constants)):
+        st.caption(t("imh.constants_caption"))
+        grid = st.columns(3)
+        for i, f in enumerate(free):
+            caption = t("imh.constant_for", field=t(f"imp.field.{f.name}"))
+            current = base.constants.get(f.name, "")
+            choices = _constant_choices(kind, f.name)
+            key = f"imp_ed_{seed}_const_{f.name}"
+            if choices is None:
+                value = grid[i % 3].text_input(caption, value=current, key=key)
+            else:
+                options = ["", *choices, *([current] if current and current not in choices else [])]
+                value = grid[i % 3].selectbox(caption, options, index=options.index(current), key=key,
+                                              format_func=lambda c: c or "—")
+            if value.strip():
+                out[f.name] = value.strip()
+    return out
+
+
+def _profile_file(kind: str) -> tuple[imports.Profile | None, str]:
+    """A YAML profile file uploaded into the editor (the CLI's format), and a key for it."""
+    upload = st.file_uploader(t("imh.profile_file"), type=["yaml", "yml"], key=f"imp_profile_yaml_{kind}",
+                              help=t("imh.profile_file_help"))
+    if upload is None:
+        return None, ""
+    try:
+        loaded = imports.profile_from_yaml(upload.getvalue().decode("utf-8", errors="replace"))
+    except OMSError as exc:
+        show_error(exc)
+        return None, ""
+    if loaded.kind != kind:
+        st.error(t("imh.profile_kind", name=loaded.name, kind=t(f"imp.kind.{loaded.kind}")))
+        return None, ""
+    st.success(t("imh.profile_loaded", name=upload.name))
+    return loaded, "file" + hashlib.sha256(upload.getvalue()).hexdigest()[:10]
+
+
 def _editor(kind: str, base: imports.Profile, info: imports.FileInfo, files: list[imports.SourceFile],
             seed: str) -> None:
     st.subheader(t("imp.editor"))
     st.caption(t("imp.editor_caption"))
     top = st.columns(2)
-    name = top[0].text_input(t("imp.editor.name"), value=base.name, key=f"imp_ed_{seed}_name")
+    name = top[0].text_input(t("imp.editor.name"), value=base.name, key=f"imp_ed_{seed}_name",
+                             help=t("imh.profile_name_help"))
     description = top[1].text_input(t("imp.editor.description"), value=base.description, key=f"imp_ed_{seed}_desc")
     columns = _column_pickers(kind, base, info, seed)
+    constants = _constants(kind, base, columns, seed)
     definition: dict[str, Any] = base.to_dict() | {"name": name.strip() or "draft", "description": description,
-                                                   "columns": columns, "statuses": {}, "values": {}}
+                                                   "columns": columns, "constants": constants, "statuses": {},
+                                                   "values": {}}
+    if kind == "orders":
+        shown = {m: t(f"imh.repeated.{m}") for m in REPEATED_LINES}
+        repeated = st.radio(t("imh.repeated"), REPEATED_LINES, index=REPEATED_LINES.index(base.repeated_lines),
+                            key=f"imp_ed_{seed}_repeated", format_func=shown.__getitem__, help=t("imh.repeated_help"),
+                            horizontal=True)
+        definition["lines"] = {"repeated": repeated}
     if kind == "orders" and columns.get("status") in info.distinct:
         definition["statuses"] = _value_pickers(seed, "status", info.distinct[columns["status"]], ORDER_TARGETS,
                                                 base.statuses, t("imp.editor.statuses"),
@@ -232,9 +321,12 @@ def _editor(kind: str, base: imports.Profile, info: imports.FileInfo, files: lis
     if report is not None:
         _metrics(report)
         _issues_table(report.issues, "import_check")
+    saved = attempt(imports.list_profiles, actor, kind)
+    exists = saved is not None and bool(((saved["name"] == draft.name) & (saved["source"] == "saved")).any())
+    overwrite = exists and st.checkbox(t("imh.overwrite", name=draft.name), key=f"imp_ed_{seed}_overwrite")
     save, download = st.columns(2)
     save.button(t("imp.editor.save"), key=f"imp_ed_{seed}_save", type="primary", disabled=not name.strip(),
-                on_click=_save, args=(kind, draft))
+                on_click=_save, args=(kind, draft, overwrite))
     download.download_button(t("imp.editor.download"), data=imports.profile_yaml(draft).encode("utf-8"),
                              file_name=f"{draft.name}.yaml", mime="application/x-yaml", key=f"imp_ed_{seed}_yaml",
                              on_click="ignore")
@@ -268,7 +360,11 @@ def _result(report: imports.ImportReport) -> None:
         st.warning(t("imp.quarantine_note"))
     elif report.status == "imported":
         st.success(t("imp.done", summary=t("imp.status.imported")))
-    counts = {k: v for k, v in report.counts.items() if v}
+    elif report.status == "dry_run":
+        w = report.would_import()
+        st.info(t("imh.dry_run" if report.kind == "orders" else "imh.dry_run_rows", orders=f"{w['orders']:,}",
+                  lines=f"{w['lines']:,}", rows=f"{w['rows']:,}", refused=f"{w['refused']:,}"))
+    counts = {k: v for k, v in report.counts.items() if v and not k.startswith("would_")}
     if counts:
         st.markdown(f"**{t('imp.counts')}**")
         st.dataframe(pd.DataFrame({t("imp.counts"): [t(f"imp.count.{k}") for k in counts],
@@ -328,10 +424,12 @@ with tab_import:
     st.file_uploader(t("imp.files"), type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True, key="imp_files")
     show_notice(state.pop("imp_notice", None))
     choice, chosen = _profile_choice(kind)
-    _settings(kind)
+    _settings(kind, chosen)
     uploads = _uploads()
     base = chosen if chosen is not None else profiles.default_for(kind)
     editing = choice == NEW or st.toggle(t("imp.editor"), key=f"imp_edit_{kind}")
+    loaded, tag = _profile_file(kind) if editing else (None, "")
+    base = loaded or base  # a loaded file's read settings (encoding, delimiter) apply to the preview too
     if not uploads:
         st.info(t("imp.need_files"))
     else:
@@ -340,7 +438,7 @@ with tab_import:
             with st.expander(t("imp.preview"), expanded=editing):
                 st.dataframe(info.preview, hide_index=True)
             if editing:
-                _editor(kind, base, info, uploads, seed=f"{kind}_{choice}")
+                _editor(kind, base, info, uploads, seed=f"{kind}_{choice}{tag}")
         if chosen is not None and not editing:
             check, go = st.columns(2)
             if check.button(t("imp.check"), key="imp_check"):

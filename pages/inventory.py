@@ -13,6 +13,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.analytics import inventory
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog
 from core.webui import (
     cached_read,
@@ -42,7 +43,8 @@ def _filters() -> dict[str, object]:
     warehouse = wh_col.selectbox(t("field.warehouse"), codes, format_func=names.__getitem__, key="inv_wh")
     category = cat_col.selectbox(t("field.category"), categories,
                                  format_func=lambda c: t("common.all") if c is None else c, key="inv_cat")
-    query = query_col.text_input(t("inv.search"), key="inv_query", placeholder=t("inv.search_hint"))
+    query = query_col.text_input(t("inv.search"), key="inv_query", placeholder=t("inv.search_hint"),
+                                 max_chars=MAX_SEARCH_CHARS)
     below = below_col.checkbox(t("inv.below_only"), key="inv_below")
     return {"warehouse": warehouse, "category": category, "query": query or "", "below_safety_only": below,
             "include_cost": actor.can("cost.view")}
@@ -54,8 +56,10 @@ def _metrics(view: pd.DataFrame) -> None:
     cols[1].metric(t("field.on_hand"), f"{int(view['on_hand'].sum()):,}")
     cols[2].metric(t("field.in_transit"), f"{int(view['in_transit'].sum()):,}")
     cols[3].metric(t("inv.below_count"), f"{int(view['below_safety'].sum()):,}")
-    if "stock_value" in view:
-        cols[4].metric(t("field.stock_value"), money(sum(view["stock_value"])))
+    if "stock_value" in view:  # products whose cost is unknown have no value: counted apart
+        unknown = int(view["stock_value"].isna().sum())
+        cols[4].metric(t("field.stock_value"), money(sum(v for v in view["stock_value"] if v is not None and v == v)),
+                       help=t("imh.stock_cost_unknown", n=unknown) if unknown else None)
 
 
 def _stock_table(view: pd.DataFrame) -> None:
@@ -63,8 +67,11 @@ def _stock_table(view: pd.DataFrame) -> None:
     shown = localize_columns(view.drop(columns=["product_id", "below_safety"]).reset_index(drop=True))
     below = view["below_safety"].to_numpy()
     decimals = {label("field", c): f"{{:.{n}f}}" for c, n in NUMBER_FORMATS.items() if c in view}
+    costs = [label("field", c) for c in ("unit_cost", "stock_value") if c in view]
     styled = (shown.style.apply(lambda row: [BELOW_SAFETY_STYLE if below[row.name] else ""] * len(row), axis=1)
               .format(decimals, na_rep="—"))
+    if costs:  # a missing cost is an unknown cost, said in words
+        styled = styled.format("{:.2f}", subset=costs, na_rep=t("imh.cost_unknown"))
     st.dataframe(styled, hide_index=True)
     st.caption(t("inv.highlight_hint"))
     download_buttons(shown, "stock")

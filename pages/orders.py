@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog, rma_views
 from core.services.orders import STATUSES, OrderDetail, order_detail, search_orders, transition
 from core.slips import ship_address
@@ -72,7 +73,7 @@ def _date_bounds(picked: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
 
 def _filters() -> dict[str, Any]:
     query = st.text_input(t("orders.search"), key="ol_query", placeholder=t("orders.search_hint"),
-                          persist_state="session")
+                          persist_state="session", max_chars=MAX_SEARCH_CHARS)
     channels = cached_read(catalog.list_channels)
     channel_names = dict(zip(channels["code"], channels["name"], strict=True))
     status_col, channel_col, date_col = st.columns(3)
@@ -90,6 +91,8 @@ def _filters() -> dict[str, Any]:
 def _results_table(results: pd.DataFrame) -> None:
     shown = translate_values(localize_times(results, "placed_at"), status="status",
                              payment_status="payment_status")
+    if "customer" in shown.columns:  # walk-in sales have no customer
+        shown["customer"] = shown["customer"].astype(object).where(shown["customer"].notna(), t("imh.walk_in"))
     show_table(shown.drop(columns=["id"]), download="orders")
 
 
@@ -105,6 +108,8 @@ def _show(kind: str, value: object) -> str:
 
 def _header(detail: OrderDetail) -> None:
     header = detail.header | {"address": ship_address(detail.header)}
+    if header.get("customer_id") is None:  # a walk-in sale: no customer, said so
+        header["customer"] = t("imh.walk_in")
     cols = st.columns(3)
     for i, (name, kind) in enumerate(HEADER_FIELDS):
         cols[i % 3].markdown(f"**{label('field', name)}**: {_show(kind, header.get(name)) or '—'}")

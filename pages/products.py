@@ -44,6 +44,8 @@ with right:
         kit.chart(px.bar(kit.as_float(bottom, "net_sales"), x="net_sales", y="sku", color="category",
                          orientation="h", hover_data=["name", "units"], labels=labels)
                   .update_yaxes(autorange="reversed"), "products_bottom")
+if int(perf["cost"].isna().sum()):
+    st.caption(t("imh.cost_unknown_left_out", n=int(perf["cost"].isna().sum())))
 kit.table(perf.drop(columns="product_id"), "sku_performance")
 
 # --- ABC × XYZ ---------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Replenishment (buyers): suggestions computed from the latest forecast, most urgent first.
 
+Suggestions are computed as of a date (default today): demand counts from that day, from the
+forecast run covering it, against the current stock. When nothing is suggested the page says
+why (no forecast covers the date, or every series is above its reorder point).
+
 Every suggestion opens to the forecast behind it (history, forecast, 80 % band and the
 backtest accuracy) and to its arithmetic in words; the buyer edits the quantity and accepts,
 or dismisses with a reason. Accepted suggestions become draft purchase orders, one per
@@ -23,6 +27,7 @@ from core.services.replenishment import (
     dismiss_suggestions,
     generate_suggestions,
 )
+from core.timeutil import local_today
 from core.webui import Notice, cached_read, guard_page, money, show_notice, show_table, t
 from forecasting.charts import forecast_figure
 
@@ -44,12 +49,16 @@ def _notify(value: Notice | OMSError) -> None:
 def _compute() -> None:
     try:
         summary = generate_suggestions(actor, service_level=float(state["rp_level"]),
-                                       review_days=int(state["rp_review"]))
+                                       review_days=int(state["rp_review"]), as_of=state.get("rp_as_of"))
     except OMSError as exc:
         _notify(exc)
         return
-    _notify(Notice("success", "plan.suggest_done", {"n": summary.suggestions, "units": summary.units,
-                                                    "value": money(summary.value), "superseded": summary.superseded}))
+    if summary.reason:  # nothing suggested: say why
+        _notify(Notice("info", summary.reason, {"checked": summary.checked, "as_of": str(summary.as_of)}))
+        return
+    _notify(Notice("success", "asof.suggest_done", {
+        "n": summary.suggestions, "units": summary.units, "value": money(summary.value),
+        "superseded": summary.superseded, "as_of": str(summary.as_of)}))
 
 
 def _accept(decisions: dict[int, int | None]) -> None:
@@ -143,11 +152,17 @@ def _controls(run: dict[str, Any] | None) -> None:
     if run is None:
         st.info(t("plan.no_runs"))
         return
-    st.caption(t("plan.based_on", run=run["id"]))
-    level, review, go = st.columns([2, 1, 1], vertical_alignment="bottom")
+    metrics = run["metrics"]
+    st.caption(t("plan.based_on", run=run["id"]) + (" " + t(
+        "asof.run_caption", as_of=metrics["as_of"], history_end=metrics.get("history_end"),
+        first=metrics.get("first_day")) if metrics.get("as_of") else ""))
+    level, review, as_of, go = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
     level.select_slider(t("plan.service_level"), SERVICE_LEVELS, value=0.95, format_func=lambda v: f"{v:.0%}",
                         key="rp_level")
     review.number_input(t("plan.review_days"), min_value=0, max_value=90, value=7, key="rp_review")
+    today = local_today()
+    as_of.date_input(t("asof.label"), value=today, max_value=today, key="rp_as_of", format="YYYY-MM-DD",
+                     help=t("asof.stock_is_current"))
     go.button(t("plan.compute"), type="primary", key="rp_compute", on_click=_compute)
 
 

@@ -37,6 +37,7 @@ for col, (key, value, change) in zip(st.columns(6), (
                                                                                prev["return_rate"])),
 ), strict=True):
     col.metric(t(key), value, change, help=help_text, delta_color="inverse" if key == "an.kpi.return_rate" else "normal")
+kit.cost_and_walk_in_notes(cur)
 kit.takeaway(sales.kpi_takeaway(dash.kpis))
 kit.table(translate_values(dash.kpis, period="an_period"), "sales_kpis")
 

@@ -29,6 +29,8 @@ cols[2].metric(t("an.stock.dead"), money(summary["dead_value"]), help=t("an.stoc
                                                                         days=stock_health.DEAD_DAYS))
 cols[3].metric(t("an.stock.stockout_days"), f"{summary['stockout_days']:,}")
 cols[4].metric(t("an.stock.lost_sales"), money(summary["lost_sales"]), help=t("an.stock.lost_help"))
+if summary.get("cost_unknown"):
+    st.caption(t("imh.stock_cost_unknown", n=summary["cost_unknown"]))
 
 # --- age ---------------------------------------------------------------------------------------
 st.subheader(t("an.stock.aging"))

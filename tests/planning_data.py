@@ -9,10 +9,10 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from core import db
-from core.models import Product, Supplier, Warehouse
-from core.services import forecast_runs
-from core.timeutil import local_today
-from tests.factories import ADMIN
+from core.models import Order, Product, Supplier, Warehouse
+from core.services import forecast_runs, orders
+from core.timeutil import local_day_start_utc, local_today
+from tests.factories import ADMIN, CLERK, order_input
 
 
 def warehouse_id(code: str) -> int:
@@ -32,12 +32,27 @@ def make_supplier(name: str, lead_time_days: int = 7, moq: int = 1, *products: i
         return supplier.id
 
 
+def place_on(day: dt.date, sku: str, qty: int, **order: object) -> int:
+    """A form order for ``qty`` × ``sku`` placed at noon (shop time) on the local ``day``."""
+    result = orders.create_order(order_input((sku, qty), **order), CLERK)
+    with db.transaction() as s:
+        s.execute(update(Order).where(Order.id == result.id).values(
+            placed_at=local_day_start_utc(day) + dt.timedelta(hours=12)))
+    return result.id
+
+
+def daily_sales(sku: str, last_day: dt.date, days: int, qty: int) -> None:
+    """``qty`` units of ``sku`` sold every day of the ``days`` days ending ``last_day``."""
+    for i in range(days):
+        place_on(last_day - dt.timedelta(days=i), sku, qty)
+
+
 def stored_run(rates: dict[tuple[int, str], float], *, sigma_lead: float = 0.0, lead_time: int = 7,
-               horizon: int = 28) -> int:
-    """A succeeded forecast run forecasting a flat ``rate`` a day from today for each
-    (product id, warehouse code)."""
+               horizon: int = 28, first_day: dt.date | None = None) -> int:
+    """A succeeded forecast run forecasting a flat ``rate`` a day from ``first_day`` (default
+    today) for each (product id, warehouse code)."""
     run_id = forecast_runs.start_run(ADMIN, horizon=horizon, backend="local")
-    today = local_today()
+    today = first_day or local_today()
     rows, series = [], []
     for (product_id, code), rate in rates.items():
         wid = warehouse_id(code)

@@ -20,7 +20,7 @@ from core.models import AggFulfillmentDaily, Channel
 FULFILLMENT = AggFulfillmentDaily.__table__
 COLUMNS = ["channel_code", "channel", "orders", "units", "net_sales", "share", "previous_net_sales", "growth",
            "aov", "gross_margin", "margin_rate", "return_rate", "returned_sales", "cancel_rate", "ship_hours",
-           "on_time_rate"]
+           "on_time_rate", "walk_in_orders", "uncosted_sales"]
 
 
 def channel_table(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
@@ -61,6 +61,7 @@ def channel_table(f: Filters, *, session: Session | None = None) -> pd.DataFrame
             "return_rate": cur["return_rate"], "returned_sales": cur["returned_sales"],
             "cancel_rate": cur["cancel_rate"], "ship_hours": ratio(hours, shipped),
             "on_time_rate": ratio(on_time, (on_time or 0) + (late or 0)),
+            "walk_in_orders": cur["walk_in_orders"], "uncosted_sales": cur["uncosted_sales"],
         })
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "share"])
     total = sum(frame["net_sales"]) if not frame.empty else 0

@@ -3,14 +3,17 @@ lifetime value by acquisition channel, top customers and where customers live.
 
 The filters select customers by *acquisition*: the date range is the local day of their first
 purchase, channels the channel of that purchase, regions where the customer lives (their
-address). Each selected customer is then measured over their whole history up to today.
-Warehouse and category do not apply to people and are ignored.
+address). Each selected customer is then measured over their whole history up to the as-of
+day (default today; orders placed after it do not count, and R — so "lost" and "at risk" — is
+counted in days back from it). Warehouse and category do not apply to people and are ignored.
 
 Scores: R from days since the last order (≤30, ≤90, ≤180, ≤365, older → 5…1), F from the
 number of orders (1, 2, 3, 4–5, 6+ → 1…5), M from quintiles of net sales over all buying
 customers (so a score means the same whatever the filter). Segments follow the usual R × F map.
 The R × F counts come from ``agg_customer_scores`` (scored by the refresh as of today) for
-whole acquisition months, so a page view does not score every customer again.
+whole acquisition months, so a page view does not score every customer again. The summaries
+hold today's picture only: as of a past day every query reads the orders up to that day
+instead (``summary.customer_relation``), slower but exact; the default path is unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.analytics import ZERO, _money, _read, dims, summary
+from core.analytics import EXCLUDED_STATUSES, ZERO, _money, _read, dims, summary
 from core.analytics.filters import Filters
 from core.analytics.summary.customers import (
     F_ORDERS,
@@ -38,7 +41,7 @@ from core.analytics.summary.customers import (
 )
 from core.analytics.takeaway import Takeaway, pct, ratio
 from core.geo import REGION_OF_PROVINCE
-from core.models import AggCohort, AggCustomer, Channel, Customer
+from core.models import AggCohort, AggCustomer, Channel, Customer, Order
 from core.timeutil import local_day_start_utc, local_today, to_local
 
 CUSTOMERS, COHORTS = AggCustomer.__table__, AggCohort.__table__
@@ -100,13 +103,14 @@ def _scope(s: Session, rel: FromClause, f: Filters) -> list[ColumnElement[bool]]
     return _acquired(rel, f) if _everyone(s, rel, f) else _acquired_between(rel, f, *_bounds(f))
 
 
-def m_thresholds(*, session: Session | None = None) -> tuple[Decimal, ...]:
+def m_thresholds(as_of: dt.date | None = None, *, session: Session | None = None) -> tuple[Decimal, ...]:
     """Net-sales quintile edges over all buying customers (4 values; M5 above the last), as the
-    refresh stored them; computed from the customer rows in raw mode or when none are stored."""
+    refresh stored them; computed from the customer rows in raw mode, as of a past day, or when
+    none are stored."""
 
     def query(s: Session) -> tuple[Decimal, ...]:
-        stored = None if summary.reading_raw() else stored_quintiles(s)
-        return net_sales_quintiles(s, summary.relation(s, CUSTOMERS)) if stored is None else stored
+        stored = None if summary.reading_raw() or summary.is_past(as_of) else stored_quintiles(s)
+        return net_sales_quintiles(s, summary.customer_relation(s, CUSTOMERS, as_of)) if stored is None else stored
 
     return _read(session, query)
 
@@ -119,8 +123,9 @@ def rfm_profile(f: Filters, today: dt.date | None = None, *, session: Session | 
     today = today or local_today()
 
     def query(s: Session) -> list:
-        rel = summary.relation(s, CUSTOMERS)
-        if summary.reading_raw() or not scored_on(s, today):  # another day than the refresh scored
+        rel = summary.customer_relation(s, CUSTOMERS, today)
+        # another day than the refresh scored (a past as-of day reads the raw orders up to it)
+        if summary.reading_raw() or summary.is_past(today) or not scored_on(s, today):
             return s.execute(_scored(rel, today, _scope(s, rel, f))).all()
         if _everyone(s, rel, f):
             return s.execute(_stored(f, today)).all()
@@ -242,14 +247,15 @@ def repeat_rates(profile: pd.DataFrame, channels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["channel", "customers", "repeat_customers", "repeat_rate"])
 
 
-def cohorts(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
+def cohorts(f: Filters, as_of: dt.date | None = None, *, session: Session | None = None) -> pd.DataFrame:
     """Retention by first-purchase month for the cohorts whose month overlaps the range:
     ``[cohort, months_since, customers, retention, net_sales]`` where ``retention`` is the share
-    of the cohort buying again in that month (month 0 = 100%)."""
+    of the cohort buying again in that month (month 0 = 100%); orders after ``as_of`` (default
+    today) do not count."""
     first, last = f.start.replace(day=1), f.end.replace(day=1)
 
     def query(s: Session) -> list:
-        rel = summary.relation(s, COHORTS)
+        rel = summary.customer_relation(s, COHORTS, as_of)
         conds = [rel.c.cohort >= first, rel.c.cohort <= last, *_acquired(rel, f)]
         return s.execute(select(rel.c.cohort, rel.c.month, func.sum(rel.c.customers), func.sum(rel.c.net_sales))
                          .where(*conds).group_by(rel.c.cohort, rel.c.month)).all()
@@ -276,7 +282,7 @@ def clv(f: Filters, today: dt.date | None = None, *, session: Session | None = N
     first, last = f.start.replace(day=1), f.end.replace(day=1)
 
     def query(s: Session) -> tuple[list, pd.DataFrame]:
-        rel = summary.relation(s, COHORTS)
+        rel = summary.customer_relation(s, COHORTS, today)
         rows = s.execute(select(rel.c.channel_id, rel.c.cohort, rel.c.month, func.sum(rel.c.customers),
                                 func.sum(rel.c.net_sales))
                          .where(rel.c.cohort >= first, rel.c.cohort <= last, *_acquired(rel, f))
@@ -321,27 +327,31 @@ def _months(first: dt.date, later: dt.date) -> int:
 
 def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
                   session: Session | None = None) -> pd.DataFrame:
-    """The customers of the filters with the highest lifetime net sales."""
+    """The customers of the filters with the highest lifetime net sales (walk-in sales have no
+    customer and never appear); ``gross_margin`` leaves out purchases whose cost is unknown."""
     today = today or local_today()
 
     def query(s: Session) -> tuple[list, pd.DataFrame]:
-        rel = summary.relation(s, CUSTOMERS)
+        rel = summary.customer_relation(s, CUSTOMERS, today)
         c = Customer.__table__
         rows = s.execute(
             select(c.c.code, c.c.name, rel.c.region, rel.c.province, rel.c.channel_id, rel.c.orders,
-                   rel.c.net_sales, rel.c.cost, rel.c.first_at, rel.c.last_at)
+                   rel.c.net_sales, rel.c.cost, rel.c.first_at, rel.c.last_at, rel.c.uncosted_sales)
             .join(c, c.c.id == rel.c.customer_id).where(*_scope(s, rel, f))
             .order_by(rel.c.net_sales.desc(), c.c.code).limit(limit)).all()
         return rows, dims.channels(s)
 
     rows, channels = _read(session, query)
-    edges = m_thresholds(session=session)
+    edges = m_thresholds(today, session=session)
     names = dict(zip(channels["channel_id"], channels["channel"], strict=True))
     frame = pd.DataFrame(rows, columns=["code", "name", "region", "province", "channel_id", "orders", "net_sales",
-                                        "cost", "first_at", "last_at"])
+                                        "cost", "first_at", "last_at", "uncosted_sales"])
     frame["channel"] = [names.get(int(i), "") for i in frame["channel_id"]]
     frame["net_sales"] = [_money(v) for v in frame["net_sales"]]
-    frame["gross_margin"] = [v - _money(c) for v, c in zip(frame["net_sales"], frame["cost"], strict=True)]
+    # the margin on the sales whose cost is known; None when no purchase has a known cost
+    frame["gross_margin"] = [None if v and _money(u) >= v else v - _money(u) - _money(c)
+                             for v, c, u in zip(frame["net_sales"], frame["cost"], frame["uncosted_sales"],
+                                                strict=True)]
     frame["recency_days"] = [(today - local_date(d)).days for d in frame["last_at"]]
     rfm = [scores(last, int(n), Decimal(str(v)), edges, today)
            for last, n, v in zip(frame["last_at"], frame["orders"], frame["net_sales"], strict=True)]
@@ -349,6 +359,17 @@ def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
     frame["segment"] = [segment_of(r, f) for r, f, _ in rfm]
     return frame[["code", "name", "region", "province", "channel", "orders", "net_sales", "gross_margin",
                   "first_at", "last_at", "recency_days", "rfm", "segment"]]
+
+def last_order_day(*, session: Session | None = None) -> dt.date | None:
+    """The local day of the newest customer order (walks the order-time index back from the
+    end): where a history ends, the as-of day to see its customers at."""
+    def query(s: Session) -> dt.datetime | None:
+        return s.execute(select(func.max(Order.placed_at)).where(
+            Order.customer_id.is_not(None), Order.status.not_in(EXCLUDED_STATUSES))).scalar_one()
+
+    last = _read(session, query)
+    return None if last is None else local_date(last)
+
 
 def local_date(ts: dt.datetime) -> dt.date:
     """Shop-local calendar day of a stored UTC timestamp."""

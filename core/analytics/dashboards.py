@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.analytics import channels, customers, dims, fulfillment, products, sales, stock_health
 from core.analytics.filters import Filters
+from core.asof import check_as_of
 from core.db import read_only
 from core.timeutil import utcnow
 
@@ -62,10 +63,13 @@ class CustomersDashboard:
 
 @read_only
 def customers_dashboard(session: Session, f: Filters, today: dt.date | None = None) -> CustomersDashboard:
+    """Every table of the Customers page as of the local day ``today`` (default today; a past
+    day counts only the orders placed up to it, a future one is refused)."""
+    today = check_as_of(today)
     profile = customers.rfm_profile(f, today, session=session)
     return CustomersDashboard(
         customers.segments(profile), customers.score_grid(profile), customers.regions(profile),
-        customers.repeat_rates(profile, dims.channels(session)), customers.cohorts(f, session=session),
+        customers.repeat_rates(profile, dims.channels(session)), customers.cohorts(f, today, session=session),
         customers.clv(f, today, session=session), customers.top_customers(f, today=today, session=session))
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.analytics import EXCLUDED_STATUSES, _read
 from core.models import Order, OrderLine, Product
-from core.timeutil import local_day_start_utc, shop_tz
+from core.timeutil import local_day_start_utc, shop_tz, to_local
 
 EPOCH = dt.date(1970, 1, 1)
 DAY_SECONDS = 86_400
@@ -94,6 +94,22 @@ def demand_history(first_day: dt.date, last_day: dt.date, *, product_ids: list[i
     frame = frame.astype({"product_id": "int64", "warehouse_id": "int64", "qty": "int64"})
     frame["day"] = [EPOCH + dt.timedelta(days=int(d)) for d in frame["day"]]
     return frame.sort_values(["product_id", "warehouse_id", "day"], ignore_index=True)
+
+
+def last_sale_day(before: dt.date, *, session: Session | None = None) -> dt.date | None:
+    """The last shop-local day before ``before`` with demand (a sale that counts in
+    :func:`demand_history`), or None when there is none: where a history ends, so a forecast
+    as of a later day can tell the gap from real zero demand."""
+    def query(s: Session) -> dt.datetime | None:
+        warehouse = func.coalesce(OrderLine.warehouse_id, Order.warehouse_id)
+        return s.execute(
+            select(func.max(Order.placed_at)).join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.placed_at < local_day_start_utc(before), Order.status.not_in(EXCLUDED_STATUSES),
+                   warehouse.is_not(None))).scalar_one()
+
+    last = _read(session, query)
+    local = to_local(last)
+    return None if local is None else local.date()
 
 
 def product_groups(*, session: Session | None = None) -> dict[int, str]:

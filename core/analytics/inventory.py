@@ -30,6 +30,7 @@ from core.models import (
     TransferLine,
     Warehouse,
 )
+from core.searchbox import search_text
 from core.timeutil import local_day_start_utc, local_today, shop_tz, utcnow
 
 DEMAND_DAYS = 28  # window of shipments behind "days of cover"
@@ -112,7 +113,7 @@ def stock_overview(warehouse: str | None = None, category: str | None = None, qu
         stmt = stmt.where(Warehouse.code == warehouse)
     if category:
         stmt = stmt.where(Product.category == category)
-    q = (query or "").replace("\x00", "").strip()  # NUL never matches (PostgreSQL text cannot hold it)
+    q = search_text(query)
     if q:
         stmt = stmt.where(or_(Product.sku.icontains(q, autoescape=True), Product.name.icontains(q, autoescape=True),
                               has_barcode(q)))
@@ -127,8 +128,8 @@ def stock_overview(warehouse: str | None = None, category: str | None = None, qu
     frame["days_of_cover"] = (frame["available"].clip(lower=0) / demand).round(1)
     frame["below_safety"] = (frame["safety_stock"] > 0) & (frame["available"] < frame["safety_stock"])
     if include_cost:
-        frame["stock_value"] = [Decimal(n) * (c or Decimal("0")) for n, c in zip(frame["on_hand"],
-                                                                                 frame["unit_cost"], strict=True)]
+        frame["stock_value"] = [None if c is None else Decimal(n) * c  # cost unknown: no value, not 0
+                                for n, c in zip(frame["on_hand"], frame["unit_cost"], strict=True)]
         return frame[STOCK_COLUMNS + COST_COLUMNS]
     return frame[STOCK_COLUMNS]
 

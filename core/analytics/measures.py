@@ -16,21 +16,30 @@ from core.analytics.takeaway import ratio
 from core.models import AggSalesDaily
 
 SALES = AggSalesDaily.__table__
-SUMS = ("orders", "cancelled_orders", "units", "returned_units", "sales", "returned_sales", "cost")
+SUMS = ("orders", "cancelled_orders", "units", "returned_units", "sales", "returned_sales", "cost", "uncosted_sales",
+        "walk_in_orders")
 KPI_COLUMNS = ["period", "start", "end", "orders", "units", "net_sales", "cost", "gross_margin", "margin_rate",
-               "aov", "returned_units", "returned_sales", "return_rate", "cancelled_orders", "cancel_rate"]
+               "aov", "returned_units", "returned_sales", "return_rate", "cancelled_orders", "cancel_rate",
+               "uncosted_sales", "walk_in_orders"]
 
 
 def kpi_row(period: str, start: dt.date, end: dt.date, sums: dict[str, object]) -> dict[str, object]:
-    """Derived KPIs from summed measures (shared by the sales and channel tables)."""
+    """Derived KPIs from summed measures (shared by the sales and channel tables).
+
+    The margin covers only sales whose cost is known: ``uncosted_sales`` (products with cost
+    unknown) are left out of both sides, never counted as 100 % margin; ``margin_rate`` is None
+    when no sale has a known cost. ``walk_in_orders``: sold orders without a customer."""
     orders, units, returned = int(sums["orders"] or 0), int(sums["units"] or 0), int(sums["returned_units"] or 0)
     sales, returned_sales = _money(sums["sales"]), _money(sums["returned_sales"])  # type: ignore[arg-type]
     cost = _money(sums["cost"])  # type: ignore[arg-type]
     net = sales - returned_sales
+    uncosted = _money(sums.get("uncosted_sales") or 0)  # type: ignore[arg-type]
+    costed = net - uncosted
     cancelled = int(sums["cancelled_orders"] or 0)
     return {
         "period": period, "start": start, "end": end, "orders": orders, "units": units - returned,
-        "net_sales": net, "cost": cost, "gross_margin": net - cost, "margin_rate": ratio(net - cost, net),
+        "net_sales": net, "cost": cost, "gross_margin": costed - cost, "margin_rate": ratio(costed - cost, costed),
+        "uncosted_sales": uncosted, "walk_in_orders": int(sums.get("walk_in_orders") or 0),  # type: ignore[call-overload]
         "aov": (net / orders).quantize(Decimal("0.01")) if orders else None,
         "returned_units": returned, "returned_sales": returned_sales, "return_rate": ratio(returned, units),
         "cancelled_orders": cancelled, "cancel_rate": ratio(cancelled, orders + cancelled),

@@ -30,8 +30,8 @@ from core.models import (
 from core.timeutil import local_today
 
 DEFAULT_LEAD_TIME = 7
-RUN_COLUMNS = ["id", "status", "started_at", "finished_at", "horizon", "backend", "series", "wape_weekly",
-               "wape_lead_time", "mase", "bias", "seconds", "created_by", "error"]
+RUN_COLUMNS = ["id", "status", "started_at", "finished_at", "as_of", "history_end", "first_day", "horizon", "backend",
+               "series", "wape_weekly", "wape_lead_time", "mase", "bias", "seconds", "created_by", "error", "metrics"]
 
 
 def lead_times(*, session: Session | None = None) -> dict[int, int]:
@@ -64,17 +64,21 @@ def planning_events(*, kind: str | None = None, session: Session | None = None) 
 
 
 def forecast_runs(limit: int = 20, *, session: Session | None = None) -> pd.DataFrame:
-    """Latest runs with their pooled accuracy of the selected models (``RUN_COLUMNS``)."""
+    """Latest runs with their as-of date, where their history ended, their first forecast day
+    and the pooled accuracy of the selected models (``RUN_COLUMNS``; ``metrics`` carries a
+    failed run's reason code)."""
     def query(s: Session) -> list:
         return list(s.execute(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit)).scalars())
 
     rows = []
     for run in _read(session, query):
-        selected = (run.metrics or {}).get("selected", {})
-        rows.append([run.id, run.status, run.started_at, run.finished_at, run.horizon, run.backend,
-                     (run.metrics or {}).get("series"), selected.get("wape_weekly"), selected.get("wape_lead_time"),
-                     selected.get("mase"), selected.get("bias"), (run.metrics or {}).get("seconds"), run.created_by,
-                     run.error])
+        metrics = run.metrics or {}
+        selected = metrics.get("selected", {})
+        rows.append([run.id, run.status, run.started_at, run.finished_at, (run.params or {}).get("as_of"),
+                     metrics.get("history_end"), metrics.get("first_day"), run.horizon, run.backend,
+                     metrics.get("series"), selected.get("wape_weekly"), selected.get("wape_lead_time"),
+                     selected.get("mase"), selected.get("bias"), metrics.get("seconds"), run.created_by,
+                     run.error, metrics])
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
@@ -189,14 +193,15 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
     if frame.empty:
         return frame.reindex(columns=[*SUGGESTION_COLUMNS, *extra])
     qty = frame["final_qty"].fillna(frame["suggested_qty"]).astype("int64")
-    frame["value"] = [q * cost for q, cost in zip(qty, frame["value"], strict=True)]
+    frame["value"] = [None if cost is None or pd.isna(cost) else q * cost  # cost unknown: no value
+                      for q, cost in zip(qty, frame["value"], strict=True)]
     frame["days_to_stockout"] = frame["days_to_stockout"].astype(float)
     frame["z"] = [NormalDist().inv_cdf(level) for level in frame["service_level"]]
     frame["available"] = frame["on_hand"] - frame["reserved"] - frame["backordered"]
     frame["position"] = frame["available"] + frame["on_order"] + frame["in_transit"] + frame["pending_qty"]
     frame["need"] = (frame["order_up_to"] - frame["position"]).clip(lower=0)
     order = frame.assign(_urgency=frame["days_to_stockout"].fillna(float("inf")),
-                         _value=[float(v) for v in frame["value"]])
+                         _value=[0.0 if v is None else float(v) for v in frame["value"]])
     return order.sort_values(["_urgency", "_value"], ascending=[True, False]).drop(
         columns=["_urgency", "_value"]).reset_index(drop=True)
 

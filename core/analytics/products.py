@@ -61,7 +61,8 @@ def product_days(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
 def sku_performance(f: Filters, days: pd.DataFrame | None = None, *, session: Session | None = None
                     ) -> pd.DataFrame:
     """:data:`SKU_COLUMNS` for every product that sold in the range under the filters, plus
-    every active product of the category that did not (zeros), best net sales first.
+    every active product of the category that did not (zeros), best net sales first. A
+    product whose cost is unknown has None for cost, gross margin and margin rate.
     ``days`` is :func:`product_days` of the same filters when the caller has it."""
     days = product_days(f, session=session) if days is None else days
     products = _read(session, dims.products)
@@ -80,6 +81,10 @@ def sku_performance(f: Filters, days: pd.DataFrame | None = None, *, session: Se
     for p in keep.itertuples(index=False):
         orders, units, returned, sales, returned_sales, cost = sold.get(int(p.product_id), (0, 0, 0, 0, 0, 0))
         net = _money(sales) - _money(returned_sales)
+        if p.unit_cost is None or pd.isna(p.unit_cost):  # cost unknown: no margin, not a 100 % one
+            out.append((int(p.product_id), p.sku, p.name, p.category, orders, units - returned, returned, net, None,
+                        None, None, ratio(returned, units)))
+            continue
         cost = _money(cost)
         out.append((int(p.product_id), p.sku, p.name, p.category, orders, units - returned, returned, net, cost,
                     net - cost, ratio(net - cost, net), ratio(returned, units)))

@@ -145,7 +145,7 @@ def stock_health(f: Filters, today: dt.date | None = None, *, session: Session |
         since = (today - last_sale).days if last_sale else None
         rows.append((
             key[0], lv.sku, lv.name, lv.category, lv.warehouse, int(lv.on_hand), int(lv.reserved), available,
-            _money(lv.unit_cost), _money(Decimal(str(lv.unit_cost)) * int(lv.on_hand)), units, daily,
+            *_cost_and_value(lv.unit_cost, int(lv.on_hand)), units, daily,
             available / daily if daily > 0 else None, avg, units / avg if avg > 0 else None,
             units / avg * 365 / n if avg > 0 else None, stockout, lost_units, _money(price * Decimal(str(lost_units))),
             last_sale, since, int(lv.on_hand) > 0 and (since is None or since >= DEAD_DAYS),
@@ -187,25 +187,40 @@ def aging(f: Filters, today: dt.date | None = None, *, session: Session | None =
             if units > 0:
                 acc = cells.setdefault((lv.warehouse, label), [0, ZERO])
                 acc[0] += units
-                acc[1] += Decimal(str(lv.unit_cost)) * units
+                acc[1] += _cost_and_value(lv.unit_cost, units)[1] or ZERO  # cost unknown: no value
     rows = [(wh, label, units, _money(value)) for (wh, label), (units, value) in cells.items()]
     frame = pd.DataFrame(rows, columns=["warehouse", "bucket", "units", "value"])
     frame["order"] = [labels.index(b) for b in frame["bucket"]]
     return frame.sort_values(["warehouse", "order"], ignore_index=True).drop(columns="order")
 
 
+def _cost_and_value(unit_cost: object, units: int) -> tuple[Decimal | None, Decimal | None]:
+    """(unit cost, value of ``units``) — both None when the product's cost is unknown, so a
+    stock value never counts such units at 0."""
+    if unit_cost is None or (not isinstance(unit_cost, Decimal) and pd.isna(unit_cost)):
+        return None, None
+    return _money(unit_cost), _money(Decimal(str(unit_cost)) * units)
+
+
+def _known(values: pd.Series) -> Decimal:
+    return sum((v for v in values if v is not None and not pd.isna(v)), ZERO)
+
+
 def overview(health: pd.DataFrame, days: int) -> dict[str, object]:
     """Shop-level figures for the KPI row: stock value, annualised turnover (at cost), dead
-    stock value, stock-out days and lost sales."""
-    cogs = sum((Decimal(str(u)) * c for u, c in zip(health["units_sold"], health["unit_cost"], strict=True)), ZERO)
-    avg_value = sum((Decimal(str(a)) * c for a, c in zip(health["avg_on_hand"], health["unit_cost"], strict=True)),
+    stock value, stock-out days and lost sales. Products whose cost is unknown are left out of
+    the values and the turnover; ``cost_unknown`` says how many (product × warehouse) rows."""
+    costed = health[health["unit_cost"].notna()]
+    cogs = sum((Decimal(str(u)) * c for u, c in zip(costed["units_sold"], costed["unit_cost"], strict=True)), ZERO)
+    avg_value = sum((Decimal(str(a)) * c for a, c in zip(costed["avg_on_hand"], costed["unit_cost"], strict=True)),
                     ZERO)
     dead = health[health["dead"]]
     return {
-        "stock_value": sum(health["stock_value"], ZERO),
+        "stock_value": _known(health["stock_value"]),
         "annual_turnover": float(cogs / avg_value) * 365 / days if avg_value > 0 else None,
-        "dead_value": sum(dead["stock_value"], ZERO), "dead_items": len(dead),
+        "dead_value": _known(dead["stock_value"]), "dead_items": len(dead),
         "stockout_days": int(health["stockout_days"].sum()), "lost_sales": sum(health["lost_sales"], ZERO),
+        "cost_unknown": int(health["unit_cost"].isna().sum()),
     }
 
 
@@ -223,8 +238,8 @@ def dead_takeaway(health: pd.DataFrame) -> Takeaway | None:
     dead = health[health["dead"]]
     if dead.empty:
         return None
-    total = sum(health["stock_value"], ZERO)
-    value = sum(dead["stock_value"], ZERO)
+    total = _known(health["stock_value"])
+    value = _known(dead["stock_value"])
     return Takeaway("an.take.stock_dead", {"items": len(dead), "value": value, "share": pct(ratio(value, total))})
 
 

@@ -12,6 +12,8 @@ import signal
 import sys
 from types import FrameType
 
+from core.asof import parse_as_of
+from core.errors import english
 from core.permissions import SYSTEM
 from forecasting.pipeline import PROPHET_MAX_SERIES
 
@@ -21,7 +23,16 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 def cmd_forecast_run(args: argparse.Namespace) -> int:
-    from forecasting.pipeline import run_forecast
+    from forecasting.pipeline import history_end, run_forecast
+
+    as_of = parse_as_of(args.as_of)
+    end = history_end(as_of)
+    if end.long_gap and not args.from_last_sale:
+        assert end.last_sale is not None and end.gap_days is not None
+        print("warning: " + english("asof.gap_warning_cli", {
+            "last_sale": end.last_sale.isoformat(), "gap": end.gap_days, "as_of": end.as_of.isoformat(),
+            "first": end.first_forecast_day(True).isoformat()}),
+              file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} series", end="", file=sys.stderr, flush=True)
@@ -29,7 +40,8 @@ def cmd_forecast_run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         info = run_forecast(SYSTEM, horizon=args.horizon, backend=args.backend, workers=args.workers,
-                            prophet_max_series=args.prophet_max_series, progress=progress)
+                            prophet_max_series=args.prophet_max_series, progress=progress, as_of=as_of,
+                            from_last_sale=args.from_last_sale)
     finally:
         signal.signal(signal.SIGTERM, previous)
         print(file=sys.stderr)
@@ -38,15 +50,21 @@ def cmd_forecast_run(args: argparse.Namespace) -> int:
                         if selected.get(name) is not None)
     print(f"forecast run #{info.id} {info.status}: {info.series} series in {info.metrics.get('seconds')} s"
           + (f"; pooled {figures}" if figures else ""))
+    print(english("asof.run_dates", {"as_of": info.metrics.get("as_of"), "history_end": info.metrics.get("history_end"),
+                                    "first": info.metrics.get("first_day")}))
     return 0
 
 
 def cmd_replenish_suggest(args: argparse.Namespace) -> int:
     from core.services.replenishment import generate_suggestions
 
-    summary = generate_suggestions(SYSTEM, service_level=args.service_level, review_days=args.review_days)
+    summary = generate_suggestions(SYSTEM, service_level=args.service_level, review_days=args.review_days,
+                                   as_of=parse_as_of(args.as_of))
     print(f"{summary.suggestions} suggestions ({summary.units} units, value {summary.value}) from forecast run "
-          f"#{summary.run_id}; {summary.superseded} older open suggestions superseded")
+          f"#{summary.run_id} as of {summary.as_of}; {summary.superseded} older open suggestions superseded"
+          + (f"; {summary.cost_unknown} with cost unknown (left out of the value)" if summary.cost_unknown else ""))
+    if summary.reason:
+        print(english(summary.reason, {"checked": summary.checked, "as_of": str(summary.as_of)}))
     return 0
 
 
@@ -60,6 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--prophet-max-series", type=int, default=PROPHET_MAX_SERIES,
                    help=f"at most this many of the densest series get Prophet (default {PROPHET_MAX_SERIES})")
+    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                   help="forecast from this day on, with the history before it (default: today)")
+    p.add_argument("--from-last-sale", action="store_true",
+                   help="forecast from the day after the last sale before --as-of, instead of counting the "
+                        "days without sales as zero demand")
     p.set_defaults(func=cmd_forecast_run)
 
     replenish = subparsers.add_parser("replenish", help="replenishment suggestions").add_subparsers(
@@ -67,4 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = replenish.add_parser("suggest", help="compute suggestions from the latest forecast run")
     p.add_argument("--service-level", type=float, default=0.95, help="cycle service level (default 0.95)")
     p.add_argument("--review-days", type=int, default=7, help="days between orders (default 7)")
+    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                   help="plan demand from this day on, from the forecast run covering it (default: today); "
+                        "stock is always the current stock")
     p.set_defaults(func=cmd_replenish_suggest)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.domain import rulebook
 from core.importing.fields import HISTORICAL, ORDER_FIELDS
 from core.importing.profile import Profile
 
 KEY_SEP = "\x1f"
-FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 ADDRESS_FIELDS = ("province", "city", "district", "address")
 
 
@@ -33,6 +33,7 @@ def add_keys(frame: pd.DataFrame, profile: Profile, default_channel: str | None)
     order: channel + external ref) and ``_target`` (open | shipped | … | skip)."""
     out = frame.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
     out["channel_v"] = out["channel_v"].where(out["channel_v"].notna(), default_channel)
+    out["external_ref"] = out["external_ref"].map(rulebook.clean_ref)  # "EXT-1 " is order EXT-1
     out["_okey"] = out["channel_v"].fillna("").astype(str) + KEY_SEP + out["external_ref"].fillna("").astype(str)
     default = "" if profile.is_mapped("status") else "open"
     out["_target"] = out["status_v"].where(out["status_v"].notna(), default)
@@ -82,6 +83,60 @@ def _conflicts(out: pd.DataFrame, fields: list[str]) -> pd.Series:
     return result
 
 
+def _repeats(out: pd.DataFrame, profile: Profile) -> tuple[pd.Series, pd.Series]:
+    """A real duplicate: the same order and line number twice (files with a line-number column).
+    Returns the flag per row and the row it repeats (the first with that key), for the report:
+    "row 17 repeats row 12". Without line numbers identical lines were merged or numbered
+    before (:func:`repeated_lines`), so nothing is a duplicate."""
+    none = pd.Series([None] * len(out), index=out.index, dtype=object)
+    if not profile.is_mapped("line_ref"):
+        return pd.Series(False, index=out.index), none
+    keys = ["_okey", "line_ref"]
+    dup = out.duplicated(keys, keep="first") & out["line_ref"].notna()
+    if not dup.any():
+        return dup, none
+    first = out.groupby(keys, sort=False)["_row"].transform("first")
+    return dup, first.astype(str).where(dup, None).astype(object)
+
+
+LINE_SUMS = ("qty", "line_total", "line_discount")  # what adds up when identical lines are merged
+
+
+def repeated_lines(frame: pd.DataFrame, profile: Profile, mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Identical lines of one order in a file without line numbers (two of the same pizza,
+    one receipt line each). ``sum``: one line with the quantities and amounts added up;
+    ``number``: kept as separate lines. Returns the frame and, for the report, the merged
+    rows ``[_ofile, _file, _row, external_ref, into_row, qty]`` (empty when nothing merged)."""
+    empty = pd.DataFrame(columns=["_file", "_row", "external_ref", "into_row", "qty"])
+    if profile.is_mapped("line_ref") or mode != "sum" or frame.empty:
+        return frame, empty
+    sums = [f for f in (*LINE_SUMS, *profile.sum_over_lines) if profile.is_mapped(f)]
+    key = ["_okey", *[f.name for f in ORDER_FIELDS if profile.is_mapped(f.name) and f.name not in sums]]
+    present = [c for c in key if c in frame.columns]
+    text = frame[present]  # the fields' source text (None when empty: missing cells compare equal)
+    unreadable = pd.concat([frame[f"{n}_bad"].notna() for n in sums if f"{n}_bad" in frame.columns],
+                           axis=1).any(axis=1) if sums else pd.Series(False, index=frame.index)
+    if unreadable.any():  # a line with an unreadable amount is reported on its own row, never hidden in a sum
+        text = text.assign(_okey=text["_okey"].where(~unreadable, text["_okey"] + "\x1e"
+                                                     + frame["_row"].astype(str)))
+    repeat = text.duplicated(keep="first")
+    if not repeat.any():
+        return frame, empty
+    group = text.groupby(present, sort=False, dropna=False).ngroup()
+    out = frame[~repeat].copy()
+    for name in sums:
+        total = frame[f"{name}_v"].groupby(group, sort=False).sum(min_count=1)
+        out[f"{name}_v"] = group[~repeat].map(total).to_numpy()
+        if name == "qty":
+            out["qty"] = [None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v))
+                          for v in out["qty_v"]]
+    into = frame["_row"].groupby(group, sort=False).transform("first")
+    merged = frame[repeat]
+    report = pd.DataFrame({"_file": merged["_file"], "_row": merged["_row"], "external_ref": merged["external_ref"],
+                           "into_row": into[repeat], "qty": group[repeat].map(out.set_index(group[~repeat])["qty"])})
+    return out, report
+
+
 def derive(frame: pd.DataFrame, profile: Profile, products: dict[str, ProductRow], now: dt.datetime) -> pd.DataFrame:
     """Add the derived columns the order suite validates and the writers use."""
     out = frame.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
@@ -113,13 +168,10 @@ def derive(frame: pd.DataFrame, profile: Profile, products: dict[str, ProductRow
     pickup = out["delivery_method_v"].eq("pickup").fillna(False)
     complete = pd.concat([out[f].notna() for f in ADDRESS_FIELDS], axis=1).all(axis=1)
     out["_address_complete"] = (complete | pickup | historical).astype(bool)
-    out["_future"] = (out["placed_at_v"] > pd.Timestamp(now + FUTURE_TOLERANCE)).fillna(False).astype(bool)
+    out["_future"] = (out["placed_at_v"] > pd.Timestamp(rulebook.latest_date(now))).fillna(False).astype(bool)
+    out["_too_old"] = (out["placed_at_v"] < pd.Timestamp(rulebook.EARLIEST_DATE)).fillna(False).astype(bool)
     has = [out[c].notna() for c in ("customer_name", "phone_v", "email_v", "buyer_id")]
     out["_has_customer"] = pd.concat(has, axis=1).any(axis=1)
-    if profile.is_mapped("line_ref"):
-        out["_dup"] = out.duplicated(["_okey", "line_ref"], keep=False)
-    else:
-        mapped = [f.name for f in ORDER_FIELDS if profile.is_mapped(f.name)]
-        out["_dup"] = out.duplicated(["_okey", *mapped], keep=False)
+    out["_dup"], out["_dup_of"] = _repeats(out, profile)
     out["_sku_inactive"] = out["sku"].isin({s for s, p in products.items() if not p.active})
     return out

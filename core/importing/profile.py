@@ -19,6 +19,13 @@ A profile is plain data (YAML on disk, JSON in ``import_profiles``) with the sam
     statuses: {交易成功: completed, 买家已付款，等待卖家发货: open}   # source status → target
     values: {payment_method: {支付宝: alipay}}                     # code fields: source → OMS code
     amounts: {decimal: ".", thousands: ",", sum_over_lines: [shipping_fee]}
+    lines: {repeated: sum}          # orders: identical lines of one order → sum | number
+
+Constants fill a field the file lacks (``status: completed`` for a sales history without a
+status column, ``channel: POS``, ``warehouse: HZ``); they are validated like mapped values.
+Identical lines of one order in a file without a line-number column (two of the same pizza)
+are summed into one line by default (``repeated: sum``) or kept as separate numbered lines
+(``repeated: number``).
 
 Dates are never guessed: ``03/04/2024`` means what ``dates.formats`` says, tried in order.
 Timestamps are taken in ``dates.timezone`` (default: the shop's) and stored as UTC.
@@ -28,16 +35,19 @@ from __future__ import annotations
 
 import codecs
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 import yaml
 
 from core import config
 from core.errors import FieldIssue, ValidationError
-from core.importing.fields import FIELDS, KINDS, ORDER_TARGETS, guess_column, spec
+from core.importing.fields import FIELDS, KINDS, ORDER_TARGETS, spec
+from core.importing.guess import guess_mapping
 
 PROFILE_DIR = config.PROJECT_ROOT / "data" / "profiles"
 DEFAULT_DATE_FORMATS = (
@@ -45,9 +55,11 @@ DEFAULT_DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d",
 )
 AGGREGATES = ("first", "sum", "join")
+REPEATED_LINES = ("sum", "number")  # what identical lines of one order become
 MAX_NAME = 64
+NAME_PATTERN = re.compile(r"^[\w][\w.\-]*$")  # also a safe file name: letters, digits, _ . -
 _TOP_KEYS = {"name", "kind", "description", "read", "files", "columns", "constants", "dates", "statuses",
-             "values", "amounts"}
+             "values", "amounts", "lines"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Profile:
     decimal: str = "."
     thousands: str = ","
     sum_over_lines: tuple[str, ...] = ()
+    repeated_lines: str = "sum"
 
     def is_mapped(self, name: str) -> bool:
         return name in self.columns or name in self.constants
@@ -126,6 +139,8 @@ class Profile:
             amounts["sum_over_lines"] = list(self.sum_over_lines)
         if amounts:
             out["amounts"] = amounts
+        if self.repeated_lines != "sum":
+            out["lines"] = {"repeated": self.repeated_lines}
         return out
 
 
@@ -204,6 +219,7 @@ def from_dict(raw: Any) -> Profile:
         issues.append(FieldIssue("profile.name", "required"))
     elif len(name) > MAX_NAME:
         issues.append(FieldIssue("profile.name", f"at most {MAX_NAME} characters", value=name))
+
     kind = str(raw.get("kind") or "")
     if kind not in KINDS:
         issues.append(FieldIssue("profile.kind", f"must be one of {', '.join(KINDS)}", value=kind))
@@ -251,6 +267,11 @@ def from_dict(raw: Any) -> Profile:
         if name_ not in known or spec(kind, name_).type != "money":
             issues.append(FieldIssue("profile.amounts.sum_over_lines", "only money fields can be summed",
                                      value=name_))
+    lines = raw.get("lines") or {}
+    repeated = str(lines.get("repeated", "sum")) if isinstance(lines, dict) else ""
+    if repeated not in REPEATED_LINES:
+        issues.append(FieldIssue("profile.lines.repeated", f"must be one of {', '.join(REPEATED_LINES)}",
+                                 value=repeated))
     if issues:
         raise ValidationError(issues)
     return Profile(
@@ -258,7 +279,7 @@ def from_dict(raw: Any) -> Profile:
         delimiter=str(read.get("delimiter") or "auto"), sheet=read.get("sheet") or None, main=main,
         joins=joins, columns=columns, constants=constants, date_formats=formats,
         timezone=str(timezone) if timezone else None, statuses=statuses, values=values, decimal=decimal,
-        thousands=thousands, sum_over_lines=sum_over,
+        thousands=thousands, sum_over_lines=sum_over, repeated_lines=repeated,
     )
 
 
@@ -284,11 +305,7 @@ def shipped() -> dict[str, Profile]:
     return {p.name: p for p in profiles}
 
 
-def default_for(kind: str, columns: list[str] | None = None) -> Profile:
-    """A starting point for a new profile: every field whose header is recognised is mapped."""
-    mapped: dict[str, str] = {}
-    for f in FIELDS[kind]:
-        hit = guess_column(kind, f.name, columns or [])
-        if hit is not None and hit not in mapped.values():
-            mapped[f.name] = hit
-    return Profile(name="", kind=kind, columns=mapped)
+def default_for(kind: str, sample: pd.DataFrame | None = None) -> Profile:
+    """A starting point for a new profile: every field whose header is recognised and whose
+    values (the first rows of ``sample``) fit it is mapped (core.importing.guess)."""
+    return Profile(name="", kind=kind, columns=guess_mapping(kind, sample) if sample is not None else {})

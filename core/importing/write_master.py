@@ -95,7 +95,7 @@ def write_products(session: Session, rows: pd.DataFrame, mapped: set[str], actor
         if current is None:
             new_rows.append(dict(sku=r["sku"], name=values.pop("name"), category=values.pop("category", DEFAULT_CATEGORY),
                                  unit_price=values.pop("unit_price"), attributes=attrs, created_at=now,
-                                 **{"unit_cost": Decimal("0"), "pack_size": 1, "active": True} | values))
+                                 **{"unit_cost": None, "pack_size": 1, "active": True} | values))
             continue
         if attrs:
             values["attributes"] = (current.attributes or {}) | attrs
@@ -120,14 +120,17 @@ def write_products(session: Session, rows: pd.DataFrame, mapped: set[str], actor
 
 def create_missing_products(session: Session, lines: pd.DataFrame, known: set[str]) -> dict[str, int]:
     """Products for SKUs an order file uses but the catalogue lacks (the user's explicit choice):
-    named after the line's product name (else the SKU), priced at the first line's unit price."""
+    named after the line's product name (else the SKU), priced at the first line's unit price,
+    costed at the file's unit cost when it has one — else *cost unknown* (NULL), never 0, which
+    would read as a 100 % margin."""
     missing = lines[~lines["sku"].isin(known)].drop_duplicates("sku")
     if missing.empty:
         return {}
     now = utcnow()
     rows = [dict(sku=r["sku"], name=str(r["product_name"] or r["sku"])[:200],
                  category=str(r["category"] or DEFAULT_CATEGORY)[:64], attributes={},
-                 unit_price=_cents(r["_unit_price"]), unit_cost=Decimal("0"), pack_size=1, active=True, created_at=now)
+                 unit_price=_cents(r["_unit_price"]),
+                 unit_cost=_cents(r["unit_cost_v"]) if _present(r.get("unit_cost_v")) else None, pack_size=1, active=True, created_at=now)
             for r in missing.to_dict("records")]
     ids: dict[str, int] = {}
     for part in chunks(rows):

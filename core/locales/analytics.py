@@ -81,7 +81,6 @@ ZH: dict[str, str] = {
     "an.channels.speed_help": "柱高：下单到发货的平均小时数；柱上数字：按时发货率。",
     "an.channels.trend": "渠道趋势",
     # customers
-    "an.customers.scope": "按首次购买日期、获客渠道和客户所在区域筛选客户；每位客户按截至今天的全部购买记录计算。",
     "an.customers.segments": "RFM 客户分群",
     "an.customers.rfm_help": "R：距最近一次购买 ≤30/90/180/365 天及以上；F：订单数 1/2/3/4–5/6+；M：净消费额五分位。",
     "an.customers.cohorts": "首购月份留存",
@@ -355,7 +354,6 @@ EN: dict[str, str] = {
     "an.channels.speed_help": "Bar: average hours from order to shipment; label: on-time rate.",
     "an.channels.trend": "Trend by channel",
     # customers
-    "an.customers.scope": "Customers are selected by first purchase date, acquisition channel and where they live; each is measured over their whole history up to today.",
     "an.customers.segments": "RFM segments",
     "an.customers.rfm_help": "R: last order within 30/90/180/365 days or older; F: 1/2/3/4–5/6+ orders; M: net-sales quintile.",
     "an.customers.cohorts": "Retention by first-purchase month",

@@ -21,7 +21,7 @@ _COLUMNS_ZH = {
     "sent_at": "发出时间", "expected_at": "预计到货", "received_at": "收货时间", "qty_ordered": "订购",
     "qty_received": "已收", "qty_open": "未收", "unit_cost": "单位成本", "line_total": "行金额", "need": "需求缺口",
     "floor": "安全库存保底", "allocated": "分配", "share_of_demand": "需求占比", "transfer": "调出数量",
-    "shortage": "缺口", "source": "建议调出仓",
+    "shortage": "缺口", "source": "建议调出仓", "as_of": "截至日期", "history_end": "历史结束于", "first_day": "预测起始日",
 }
 _COLUMNS_EN = {
     "id": "ID", "status": "Status", "started_at": "Started", "finished_at": "Finished", "horizon": "Horizon (days)",
@@ -39,7 +39,8 @@ _COLUMNS_EN = {
     "sent_at": "Sent", "expected_at": "Expected", "received_at": "Received", "qty_ordered": "Ordered",
     "qty_received": "Received", "qty_open": "Open", "unit_cost": "Unit cost", "line_total": "Line total",
     "need": "Need", "floor": "Safety-stock floor", "allocated": "Allocated", "share_of_demand": "Share of demand",
-    "transfer": "Transfer out", "shortage": "Shortage", "source": "Suggested source",
+    "transfer": "Transfer out", "shortage": "Shortage", "source": "Suggested source", "as_of": "As of",
+    "history_end": "History ends", "first_day": "Forecast from",
 }
 
 ZH: dict[str, str] = {

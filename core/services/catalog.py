@@ -25,6 +25,7 @@ from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, ValidationError
 from core.models import Channel, Product, Setting, StockLevel, Warehouse
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.timeutil import utcnow
 
 PRODUCT_COLUMNS = ["id", "sku", "barcode", "name", "category", "unit_price", "available"]
@@ -84,7 +85,7 @@ def search_products(session: Session, query: str, actor: Actor, limit: int = 20)
     An exact SKU or barcode hit is listed first, so a typed code lands on top.
     """
     require(actor, "stock.view")
-    q = (query or "").strip()
+    q = search_text(query)
     if not q:
         return pd.DataFrame(columns=PRODUCT_COLUMNS)
     exact = or_(Product.sku == q, has_barcode(q))

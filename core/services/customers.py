@@ -19,6 +19,7 @@ from core.errors import FieldIssue
 from core.models import Customer, Order
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.timeutil import utcnow
 
 _DIGITS = re.compile(r"\D+")
@@ -137,7 +138,7 @@ def find_or_create(
 def search_customers(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
     """Customers whose phone, name or code contains ``query``, most active first."""
     require(actor, "customer.view")
-    query = query.strip()
+    query = search_text(query)
     columns = ["id", "code", "name", "phone", "province", "city", "district", "address", "tier", "orders"]
     if not query:
         return pd.DataFrame(columns=columns)

@@ -148,10 +148,15 @@ def finish_run(session: Session, run_id: int, forecasts: pd.DataFrame, series: p
 
 
 @unit_of_work
-def fail_run(session: Session, run_id: int, error: str, actor: Actor) -> None:
-    """Record why a run stopped; nothing of it was stored, so simply run again."""
+def fail_run(session: Session, run_id: int, error: str, actor: Actor,
+             reason: tuple[str, dict[str, Any]] | None = None) -> None:
+    """Record why a run stopped; nothing of it was stored, so simply run again. ``reason`` is
+    the message code and parameters of a run refused for its data (no history before the
+    as-of date, ...), kept in the metrics so the page can say why in the user's language."""
     run = _running(session, run_id)
     run.status, run.finished_at, run.error = "failed", utcnow(), error[:MAX_ERROR]
+    if reason is not None:
+        run.metrics = {**(run.metrics or {}), "failure": {"code": reason[0], "params": reason[1]}}
     session.flush()
     audit.record(session, actor, "forecast.fail", "forecast_run", run_id, before={"status": "running"},
-                 after={"status": "failed", "error": run.error})
+                 after={"status": "failed", "error": run.error, **({"code": reason[0]} if reason else {})})

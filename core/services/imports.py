@@ -25,20 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, i18n
 from core.db import read_only, transaction, unit_of_work
-from core.errors import Conflict, FieldIssue, NotFound, OMSError, ValidationError
+from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, ValidationError
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
 from core.importing.fields import FIELDS, HISTORICAL, KINDS
+from core.importing.guess import SAMPLE_ROWS, guess_mapping
 from core.importing.identity import resolve
-from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, issues_frame
+from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_issues, issues_frame
 from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_orders, prepare, without
-from core.importing.profile import Profile
+from core.importing.profile import NAME_PATTERN, REPEATED_LINES, Profile
 from core.importing.reader import RawTable, SourceFile, read_table
 from core.importing.write_master import create_missing_products, write_customers, write_products, write_stock
 from core.importing.write_orders import order_heads, per_line, shortfalls, write_history, write_open
@@ -91,12 +93,26 @@ class ImportReport:
     def count(self, severity: str) -> int:
         return int((self.issues["severity"] == severity).sum()) if len(self.issues) else 0
 
+    def groups(self) -> pd.DataFrame:
+        """The issues as one line per root cause (core.importing.issues.group_issues)."""
+        return group_issues(self.issues)
+
+    def would_import(self) -> dict[str, int]:
+        """What a dry run would have imported: orders and lines (orders), else rows; and how
+        many units (orders or rows) it would refuse."""
+        return {k: self.counts.get(f"would_{k}", 0) for k in ("orders", "lines", "rows", "refused")}
+
     @property
     def errors(self) -> int:
         return self.count("error")
 
     def summary(self) -> str:
         """One English line for the CLI and logs."""
+        if self.status == "dry_run":
+            w = self.would_import()
+            key = "imh.dry_run" if self.kind == "orders" else "imh.dry_run_rows"
+            return i18n.translate(key, "en", orders=f"{w['orders']:,}", lines=f"{w['lines']:,}",
+                                  rows=f"{w['rows']:,}", refused=f"{w['refused']:,}")
         extra = ", ".join(f"{k} {v}" for k, v in self.counts.items() if v)
         return (f"{self.status}: {self.rows} rows, {self.accepted} imported, {self.rejected} rejected, "
                 f"{self.skipped} skipped; {self.errors} errors, {self.count('warning')} warnings"
@@ -134,6 +150,9 @@ def _check_options(options: ImportOptions) -> None:
                                             f"not {options.kind}", value=options.profile.name))
     if options.on_error not in ON_ERROR:
         issues.append(FieldIssue("on_error", f"must be one of {', '.join(ON_ERROR)}", value=options.on_error))
+    if options.repeated_lines is not None and options.repeated_lines not in REPEATED_LINES:
+        issues.append(FieldIssue("repeated_lines", f"must be one of {', '.join(REPEATED_LINES)}",
+                                 value=options.repeated_lines))
     if issues:
         raise ValidationError(issues)
 
@@ -171,6 +190,7 @@ class FileInfo:
     rows: int
     preview: pd.DataFrame  # the first rows of the first file, as text
     distinct: dict[str, tuple[str, ...]]  # column → its values, for columns with few distinct values
+    guesses: dict[str, str] = field(default_factory=dict)  # OMS field → column, by header and content
 
 
 def inspect_files(files: list[SourceFile], profile: Profile, actor: Actor) -> FileInfo:
@@ -185,8 +205,11 @@ def inspect_files(files: list[SourceFile], profile: Profile, actor: Actor) -> Fi
             values = t.frame[col][t.frame[col] != ""].drop_duplicates()
             if 0 < len(values) <= DISTINCT_LIMIT and col not in distinct:
                 distinct[col] = tuple(sorted(values.astype(str)))
+    sample = pd.concat([t.frame.head(SAMPLE_ROWS).reset_index(drop=True) for t in tables], axis=1)
+    sample = sample.loc[:, ~sample.columns.duplicated()]
     return FileInfo(tuple(t.name for t in tables), tuple(t.encoding for t in tables), tuple(columns),
-                    sum(len(t.frame) for t in tables), tables[0].frame.head(PREVIEW_ROWS).reset_index(), distinct)
+                    sum(len(t.frame) for t in tables), tables[0].frame.head(PREVIEW_ROWS).reset_index(), distinct,
+                    guess_mapping(profile.kind, sample))
 
 
 
@@ -280,6 +303,7 @@ def _commit(session: Session, p: Prepared, names: tuple[str, ...], sha: str, act
     outcome = _Outcome()
     if options.dry_run:
         status = "dry_run"
+        outcome = _Outcome(_would_import(p, accepted, failed))
     elif has_errors and options.on_error == "reject" or (has_errors and accepted.empty):
         status = "rejected"
     else:
@@ -326,6 +350,19 @@ def _commit(session: Session, p: Prepared, names: tuple[str, ...], sha: str, act
     return ImportReport(options.kind, status, batch_id, options.profile.name, names, sha, rows, written,
                         rejected_rows, p.skipped_rows, dict(outcome.counts), issues_frame(p.issues),
                         outcome.merges, _preview(p))
+
+
+def _would_import(p: Prepared, accepted: pd.DataFrame, failed: set[str]) -> dict[str, int]:
+    """A dry run's answer: what the import would write and how many units it would refuse
+    (orders for order files — with their lines —, rows otherwise; rows that could not even be
+    joined to an order count as refused too)."""
+    refused = len(failed) + _unjoinable_rows(p)
+    if p.options.kind != "orders":
+        return {"would_rows": len(accepted), "would_refused": refused}
+    walk_in = int((~accepted["_has_customer"]).groupby(accepted["_okey"], sort=False).first().sum()) \
+        if len(accepted) else 0
+    return {"would_orders": int(accepted["_okey"].nunique()) if len(accepted) else 0, "would_lines": len(accepted),
+            "would_refused": refused, "walk_in": walk_in}
 
 
 def _n(p: Prepared, severity: str) -> int:
@@ -428,9 +465,12 @@ def _write_orders(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: i
         rows = without(rows, rows["_okey"].isin(set(failed)))
         historical = rows["_target"].isin(HISTORICAL)
     heads = order_heads(rows)
-    people = _people(heads, p)
-    resolution = resolve(session, people, {c.id: c.code for c in p.ref.channels.values()})
-    rows = rows.assign(customer_id=per_line(rows, resolution.customer_ids))
+    named = heads["_has_customer"].to_numpy(dtype=bool)  # the others are walk-in sales: no customer
+    resolution = resolve(session, _people(heads[named], p), {c.id: c.code for c in p.ref.channels.values()})
+    customer_ids = np.full(len(heads), None, dtype=object)
+    customer_ids[named] = resolution.customer_ids
+    rows = pd.concat([rows, pd.DataFrame({"customer_id": per_line(rows, customer_ids.tolist())}, index=rows.index)],
+                     axis=1)  # one block added, not one more insert into a frame a hundred columns wide
     note = f"imported: batch #{batch_id} ({p.options.profile.name or 'profile'})"
     n_hist = int(historical.sum())
     share = n_hist / max(len(rows), 1)
@@ -446,7 +486,7 @@ def _write_orders(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: i
         "backordered": int((statuses == "backordered").sum()), "on_hold": int((statuses == "on_hold").sum()),
         "pending_review": int((statuses == "pending_review").sum()),
         "customers_created": resolution.created, "customers_matched": resolution.matched,
-        "merges": len(resolution.merges), "movements": history.movements,
+        "merges": len(resolution.merges), "movements": history.movements, "walk_in": int((~named).sum()),
     }
     return _Outcome(counts, failed, resolution.merges)
 
@@ -627,10 +667,16 @@ def default_profile(kind: str) -> Profile:
 
 
 @unit_of_work
-def save_profile(session: Session, profile: Profile, actor: Actor) -> Profile:
-    """Save (or replace) a user profile. Shipped names are reserved: copy one under a new name."""
+def save_profile(session: Session, profile: Profile, actor: Actor, *, overwrite: bool = True) -> Profile:
+    """Save a user profile where the CLI's ``--profile NAME`` finds it (``import_profiles``).
+    An existing profile of that name is replaced only with ``overwrite`` (the page asks
+    first); shipped names are reserved: copy one under a new name. A name is a plain word
+    (letters, digits, ``_ . -``) so it can also be a file name (the YAML download)."""
     require(actor, KIND_PERMISSION[profile.kind])
     checked = profiles.from_dict(profile.to_dict())  # the same validation a YAML file gets
+    if not NAME_PATTERN.match(checked.name):
+        raise ValidationError([FieldIssue("profile.name", "imh.issue.profile_name", value=checked.name,
+                                          params={"name": checked.name})])
     if checked.name in profiles.shipped():
         raise Conflict(f"{checked.name} is a built-in profile; save your version under another name",
                        name=checked.name)
@@ -639,6 +685,8 @@ def save_profile(session: Session, profile: Profile, actor: Actor) -> Profile:
     before = row.definition if row is not None else None
     if row is not None and row.kind != checked.kind:
         raise Conflict(f"profile {checked.name} exists for {row.kind}", name=checked.name)
+    if row is not None and not overwrite:
+        raise Refused("imh.overwrite_needed", name=checked.name)
     definition = checked.to_dict()
     if row is None:
         session.add(ImportProfile(name=checked.name, kind=checked.kind, definition=definition,

@@ -1,5 +1,8 @@
-"""Replenishment suggestions: compute from the latest forecast, then accept / edit / dismiss,
-and turn the accepted ones into draft purchase orders grouped by supplier and warehouse.
+"""Replenishment suggestions: compute from the forecast run covering the as-of date (default
+today), then accept / edit / dismiss, and turn the accepted ones into draft purchase orders
+grouped by supplier and warehouse. Demand counts from the as-of date; the stock position is
+always the current one. No covering run is refused with the reason, and a computation that
+suggests nothing says why.
 
 Generating suggestions reads the stock position and writes the suggestions in *one*
 transaction (and, on PostgreSQL, under an advisory lock), and it nets out everything already
@@ -23,8 +26,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.asof import check_as_of
 from core.db import unit_of_work
-from core.errors import FieldIssue, NotFound, ValidationError
+from core.errors import FieldIssue, Refused, ValidationError
 from core.models import (
     Forecast,
     ForecastRun,
@@ -54,11 +58,27 @@ MAX_REASON = 500
 
 @dataclass(frozen=True)
 class SuggestionSummary:
+    """What a computation did. ``reason`` (a message code, or None) says why it made no
+    suggestion although it planned ``checked`` series from ``as_of`` on."""
+
     run_id: int
     suggestions: int
     units: int
-    value: Decimal
+    value: Decimal  # of the suggestions whose product cost is known
     superseded: int
+    as_of: dt.date | None = None
+    checked: int = 0
+    reason: str | None = None
+    cost_unknown: int = 0  # suggestions left out of the value: the product's cost is unknown
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """The forecast run a computation plans from, and the days it forecasts."""
+
+    id: int
+    first_day: dt.date
+    last_day: dt.date
 
 
 def _sum_by_key(rows: list) -> dict[tuple[int, int], int]:
@@ -93,11 +113,12 @@ def pipeline_quantities(session: Session) -> dict[str, dict[tuple[int, int], int
             "on_order": _sum_by_key(on_order), "in_transit": _sum_by_key(in_transit), "pending": _sum_by_key(pending)}
 
 
-def daily_forecasts(session: Session, run_id: int,
-                    product_ids: list[int] | None = None) -> dict[tuple[int, int], np.ndarray]:
-    """The run's forecast per series from today on (a run from days ago loses its past days)."""
+def daily_forecasts(session: Session, run_id: int, product_ids: list[int] | None = None,
+                    from_day: dt.date | None = None) -> dict[tuple[int, int], np.ndarray]:
+    """The run's forecast per series from ``from_day`` (default today) on: a run from days ago
+    loses its past days."""
     stmt = (select(Forecast.product_id, Forecast.warehouse_id, Forecast.yhat)
-            .where(Forecast.run_id == run_id, Forecast.ds >= local_today())
+            .where(Forecast.run_id == run_id, Forecast.ds >= (from_day or local_today()))
             .order_by(Forecast.product_id, Forecast.warehouse_id, Forecast.ds))
     if product_ids is not None:
         stmt = stmt.where(Forecast.product_id.in_(product_ids))
@@ -108,32 +129,66 @@ def daily_forecasts(session: Session, run_id: int,
     return {key: np.array(values) for key, values in grouped.items()}
 
 
-def succeeded_run(session: Session, run_id: int | None = None) -> int:
-    """``run_id`` if it succeeded, else the latest successful run; NotFound when there is none."""
+def _forecast_days(session: Session, run_id: int) -> tuple[dt.date, dt.date] | None:
+    """First and last forecast day of a run (two seeks on the run's index); None if it has none."""
+    first, last = session.execute(select(func.min(Forecast.ds), func.max(Forecast.ds))
+                                  .where(Forecast.run_id == run_id)).one()
+    return None if first is None else (first, last)
+
+
+def plan_run(session: Session, as_of: dt.date, run_id: int | None = None) -> PlanRun:
+    """The forecast run to plan from as of ``as_of``: ``run_id``, else the newest succeeded run
+    whose forecast starts on or before ``as_of`` and still covers it. Refuses with the reason
+    when there is none: no run at all, only runs as of later days, or a run whose horizon
+    ended before ``as_of``."""
     query = select(ForecastRun.id).where(ForecastRun.status == "succeeded")
     if run_id is not None:
         query = query.where(ForecastRun.id == run_id)
-    run = session.execute(query.order_by(ForecastRun.id.desc()).limit(1)).scalar_one_or_none()
-    if run is None:
-        raise NotFound("no successful forecast run yet; run a forecast first", run_id=run_id)
-    return int(run)
+    runs = session.execute(query.order_by(ForecastRun.id.desc())).scalars().all()
+    if not runs:
+        raise Refused("asof.no_run") if run_id is None else Refused("asof.no_such_run", run=run_id)
+    later = None
+    for rid in runs:
+        days = _forecast_days(session, rid)
+        if days is None:
+            continue
+        if days[0] > as_of:
+            later = later or (rid, days)
+            continue
+        if days[1] < as_of:
+            raise Refused("asof.run_too_old", run=rid, first=days[0].isoformat(), last=days[1].isoformat(),
+                          as_of=as_of.isoformat())
+        return PlanRun(rid, days[0], days[1])
+    if later is None:
+        raise Refused("asof.run_empty", run=runs[0])
+    raise Refused("asof.run_after_as_of", run=later[0], first=later[1][0].isoformat(), as_of=as_of.isoformat())
 
 
 @unit_of_work
 def generate_suggestions(session: Session, actor: Actor, *, service_level: float = 0.95, review_days: int = 7,
-                         run_id: int | None = None) -> SuggestionSummary:
-    """Compute suggestions from forecast run ``run_id`` (default: the latest succeeded one)."""
+                         run_id: int | None = None, as_of: dt.date | None = None) -> SuggestionSummary:
+    """Compute suggestions as of ``as_of`` (default today) from forecast run ``run_id``
+    (default: the newest succeeded run covering ``as_of``, see :func:`plan_run`).
+
+    Demand over the lead time is the run's forecast from ``as_of`` on; the stock position is
+    always the current one (on hand, reserved and on order *now*): a past as-of date plans the
+    shop's stock against the demand forecast from that date."""
     require(actor, "replenish.decide")
     issues = []
     if not isinstance(service_level, int | float) or not 0.5 <= service_level <= 0.999:
         issues.append(FieldIssue("service_level", "must be between 0.5 and 0.999", value=service_level))
     if not isinstance(review_days, int) or isinstance(review_days, bool) or not 0 <= review_days <= 90:
         issues.append(FieldIssue("review_days", "must be a whole number from 0 to 90", value=review_days))
+    try:
+        as_of = check_as_of(as_of)
+    except ValidationError as exc:
+        issues += exc.issues
     if issues:
         raise ValidationError(issues)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SUGGEST_LOCK})
-    run = succeeded_run(session, run_id)
+    planned = plan_run(session, as_of, run_id)
+    run = planned.id
     series = session.execute(select(ForecastSeries.product_id, ForecastSeries.warehouse_id,
                                     ForecastSeries.sigma_lead_time, ForecastSeries.lead_time_days)
                              .where(ForecastSeries.run_id == run)).all()
@@ -145,15 +200,16 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
     levels = {(r.product_id, r.warehouse_id): (r.on_hand, r.reserved) for r in session.execute(
         select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.reserved))}
     pipeline = pipeline_quantities(session)
-    daily = daily_forecasts(session, run)
+    daily = daily_forecasts(session, run, from_day=as_of)
     superseded = session.execute(update(ReplenishmentSuggestion).where(ReplenishmentSuggestion.status == "open")
                                  .values(status="superseded")).rowcount
     now = utcnow()
-    rows = []
+    rows, checked = [], 0
     for product_id, warehouse_id, sigma_run, lead_run in series:
         product = products.get(product_id)
         if product is None or not product.active:
             continue
+        checked += 1
         key = (product_id, warehouse_id)
         on_hand, reserved = levels.get(key, (0, 0))
         position = Position(on_hand, reserved, pipeline["backordered"].get(key, 0), pipeline["on_order"].get(key, 0),
@@ -168,11 +224,15 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
     if rows:
         session.execute(ReplenishmentSuggestion.__table__.insert(), rows)
     units = sum(r["suggested_qty"] for r in rows)
-    value = sum((r["unit_cost"] * r["suggested_qty"] for r in rows), Decimal("0"))
+    # products whose cost is unknown add nothing to the value; the summary says how many
+    value = sum((r["unit_cost"] * r["suggested_qty"] for r in rows if r["unit_cost"] is not None), Decimal("0"))
+    cost_unknown = sum(r["unit_cost"] is None for r in rows)
+    reason = None if rows else ("asof.nothing_below_reorder" if checked else "asof.no_active_series")
     audit.record(session, actor, "replenish.suggest", "forecast_run", run, after={
-        "suggestions": len(rows), "units": units, "value": value, "superseded": superseded,
-        "service_level": service_level, "review_days": review_days})
-    return SuggestionSummary(run, len(rows), units, value, superseded)
+        "suggestions": len(rows), "units": units, "value": value, "cost_unknown": cost_unknown,
+        "superseded": superseded, "service_level": service_level, "review_days": review_days,
+        "as_of": as_of.isoformat(), "checked": checked, **({"reason": reason} if reason else {})})
+    return SuggestionSummary(run, len(rows), units, value, superseded, as_of, checked, reason, cost_unknown)
 
 
 def _row(run_id: int, key: tuple[int, int], result: Plan, position: Position, policy: Policy, product: Any,

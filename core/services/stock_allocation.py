@@ -25,8 +25,9 @@ from core.errors import FieldIssue, NotFound, ValidationError
 from core.models import ForecastSeries, POLine, Product, PurchaseOrder, StockLevel, Supplier, Warehouse
 from core.permissions import Actor, require
 from core.services.purchasing import RECEIVABLE_STATUSES
-from core.services.replenishment import DEFAULT_LEAD_TIME, daily_forecasts, pipeline_quantities, succeeded_run
+from core.services.replenishment import DEFAULT_LEAD_TIME, daily_forecasts, pipeline_quantities, plan_run
 from core.services.transfers import TransferResult, create_transfer
+from core.timeutil import local_today
 from forecasting.allocation import allocate, is_scarce
 from forecasting.replenishment import demand_over
 
@@ -52,7 +53,7 @@ class AllocationProposal:
 
 def _needs(session: Session, product_ids: list[int], service_level: float) -> pd.DataFrame:
     """Per product × active warehouse: demand over the lead time, safety stock, available."""
-    run = succeeded_run(session)
+    run = plan_run(session, local_today()).id  # refuses with the reason when no run covers today
     lead = dict(session.execute(
         select(Product.id, func.coalesce(Product.lead_time_days, Supplier.lead_time_days, DEFAULT_LEAD_TIME))
         .outerjoin(Supplier, Supplier.id == Product.supplier_id).where(Product.id.in_(product_ids))).all())
@@ -124,7 +125,7 @@ def candidates(session: Session, actor: Actor, *, service_level: float = DEFAULT
     """Products whose warehouses together need more than is available anywhere (the scarce ones):
     ``CANDIDATE_COLUMNS``, biggest shortage first; ``source`` = the warehouse holding the most."""
     require(actor, "forecast.view")
-    run = succeeded_run(session)
+    run = plan_run(session, local_today()).id  # refuses with the reason when no run covers today
     product_ids = sorted(set(session.execute(select(ForecastSeries.product_id)
                                              .where(ForecastSeries.run_id == run)).scalars()))
     if not product_ids:

@@ -68,7 +68,7 @@ def test_large_adjustment_waits_for_manager_approval(logged_in: Callable[..., Ap
     assert "awaiting a manager" in clerk_at.success[0].value
     assert _on_hand(tv) == 3
 
-    boss = logged_in("manager", page=PAGE)
+    boss = logged_in("manager", "boss", page=PAGE)  # a second person: the requester cannot approve
     pending = boss.dataframe[0].value
     assert pending[en("field.sku")].tolist() == ["TV-1"]
     boss.text_input(key="sc_decision_note").input("seen on CCTV")

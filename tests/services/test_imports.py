@@ -237,7 +237,6 @@ def test_unreadable_files_write_nothing_but_the_attempt(db_url: str, source: Sou
      "unmapped_status", 3, "status"),
     (GOOD_ROW + "\nB-2,2036-11-01 10:00,completed,张伟,13900139002,上海,上海市,浦东新区,路1号,HM-001,1,129.00",
      "future_date", 3, "placed_at"),
-    (GOOD_ROW + "\n" + GOOD_ROW, "duplicate_line", 2, "line_ref"),
 ])
 def test_bad_rows_reject_the_whole_file_and_name_row_column_reason(db_url: str, body: str, code: str, row: int,
                                                                     field: str) -> None:
@@ -427,14 +426,14 @@ def test_cli_import_and_exit_codes(db_url: str, capsys: pytest.CaptureFixture[st
     assert main(["import", "products", str(SAMPLES / "generic-products.csv")]) == 0
     assert main(["import", "stock", str(SAMPLES / "generic-stock.csv")]) == 0
     assert main(["import", "orders", str(SAMPLES / "tmall-orders.csv"), "--profile", "tmall", "--dry-run"]) == 0
-    assert "dry_run" in capsys.readouterr().out
+    assert "Dry run: would import" in capsys.readouterr().out
     assert main(["import", "orders", str(SAMPLES / "tmall-orders.csv"), "--profile", "tmall"]) == 0
     bad = tmp_path / "bad.csv"
     bad.write_text(GENERIC_HEADER + "\n" + GOOD_ROW.replace(",1,79.00", ",0,79.00") + "\n", encoding="utf-8")
     report = tmp_path / "report.csv"
     assert main(["import", "orders", str(bad), "--channel", "WECHAT", "--report", str(report)]) == 1
     out = capsys.readouterr().out
-    assert "rejected" in out and "bad.csv row 2 · qty [qty]: must be greater than 0: 0" in out
+    assert "rejected" in out and "error   · qty [qty]: must be greater than 0: 0 — 1 rows (rows 2)" in out
     written = pd.read_csv(report)
     assert written.loc[written["severity"] == "error", "code"].tolist() == ["qty_positive"]
     assert main(["import", "orders", str(tmp_path / "missing.csv")]) == 2

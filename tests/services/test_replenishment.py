@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import db
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import PermissionDenied, Refused, ValidationError
 from core.models import AuditLog, POLine, PurchaseOrder, ReplenishmentSuggestion, Transfer, TransferLine
 from core.services import orders, replenishment
 from core.services.purchasing import POLineInput, create_purchase_order, send_po
@@ -137,8 +137,9 @@ def test_draft_pos_grouped_by_supplier_and_warehouse(shop: dict[str, int]) -> No
 
 
 def test_no_supplier_and_no_run_are_refused(db_url: str) -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(Refused) as err:
         generate_suggestions(BUYER)
+    assert err.value.key == "asof.no_run"
     loose = make_product("LOOSE", "5.00", {"SH": 0})
     stored_run({(loose, "SH"): 4.0})
     with pytest.raises(ValidationError):

@@ -86,7 +86,7 @@ def test_a_hand_edited_profile_lists_every_problem(tmp_path: Path) -> None:
 
 def test_headers_are_recognised_for_a_new_profile() -> None:
     columns = ["订单编号", "收货人姓名", "联系手机", "商品编码", "购买数量", "实付金额", "订单创建时间", "备注"]
-    draft = profile.default_for("orders", columns)
+    draft = profile.default_for("orders", pd.DataFrame(columns=columns))
     assert draft.columns == {"external_ref": "订单编号", "customer_name": "收货人姓名", "phone": "联系手机",
                              "sku": "商品编码", "qty": "购买数量", "line_total": "实付金额",
                              "placed_at": "订单创建时间", "note": "备注"}

@@ -313,6 +313,36 @@ def relation(session: Session, table: Table, first: dt.date | None = None, last:
     raise ValueError(f"{table.name} is not a summary table")
 
 
+def is_past(as_of: dt.date | None) -> bool:
+    """True when ``as_of`` is a day before today: the stored summaries (which hold every order
+    up to now) cannot answer for it."""
+    return as_of is not None and as_of < local_today()
+
+
+def customer_relation(session: Session, table: Table, as_of: dt.date | None = None) -> Table | Subquery:
+    """What a customer query reads for ``table`` (customers or cohorts) as of the local day
+    ``as_of``. Today (or None), or a past day after which no order was placed (a history that
+    ended before it), → :func:`relation`: the stored rows are exact then. Otherwise the table's
+    defining SELECT over the orders placed up to the end of that day, so a later order counts
+    neither in a customer's orders, net sales and last purchase nor in the cohorts (slower:
+    docs/analytics.md has the figures; the pages cache the result per data version)."""
+    if not is_past(as_of):
+        return relation(session, table)
+    assert as_of is not None
+    before = local_day_start_utc(as_of + dt.timedelta(days=1))
+    o = Order.__table__
+    if session.execute(select(o.c.id).where(o.c.placed_at >= before).limit(1)).first() is None:
+        return relation(session, table)
+    ctx = _context(session, session.execute(select(func.min(o.c.placed_at))).scalar_one(), before)
+    people = _named(customers.customers_select(ctx, placed_before=before), customers.CUSTOMERS)
+    if table is customers.CUSTOMERS:
+        return people
+    if table is customers.COHORTS:
+        months = _named(customers.months_select(ctx, placed_before=before), customers.MONTHS)
+        return _named(customers.cohorts_select(customers=people, months=months), table)
+    raise ValueError(f"{table.name} has no as-of form")
+
+
 def reading_raw() -> bool:
     """True inside :func:`raw_source` (a query may need a different shape on the raw SELECT)."""
     return _raw.get()

@@ -67,19 +67,24 @@ def f_score(orders: ColumnElement[int]) -> ColumnElement[int]:
     return case(*[(orders >= n, 5 - i) for i, n in enumerate(reversed(F_ORDERS))], else_=1)
 
 
-def _scope(customer_ids: Sequence[int] | None) -> ColumnElement[bool]:
+def _scope(customer_ids: Sequence[int] | None, placed_before: dt.datetime | None = None) -> ColumnElement[bool]:
     known = ORDERS.c.customer_id.is_not(None)
-    return known if customer_ids is None else ORDERS.c.customer_id.in_(customer_ids)
+    if placed_before is not None:
+        known = known & (ORDERS.c.placed_at < placed_before)
+    return known if customer_ids is None else known & ORDERS.c.customer_id.in_(customer_ids)
 
 
-def customers_select(ctx: Context, customer_ids: Sequence[int] | None = None) -> Select:
-    """``agg_customers`` rows for these customers (all when None)."""
-    f = line_facts(ctx, _scope(customer_ids))
+def customers_select(ctx: Context, customer_ids: Sequence[int] | None = None, *,
+                     placed_before: dt.datetime | None = None) -> Select:
+    """``agg_customers`` rows for these customers (all when None), counting only the orders
+    placed before the UTC instant ``placed_before`` when given (customers as of a past day)."""
+    f = line_facts(ctx, _scope(customer_ids, placed_before))
     totals = (
         select(f.c.customer_id, func.min(f.c.placed_at).label("first_at"), func.min(f.c.day_n).label("first_day"),
                func.max(f.c.placed_at).label("last_at"), func.count(f.c.order_id.distinct()).label("orders"),
                func.sum(f.c.qty - f.c.returned).label("units"),
-               func.sum(f.c.sales - f.c.returned_sales).label("net_sales"), func.sum(f.c.cost).label("cost"))
+               func.sum(f.c.sales - f.c.returned_sales).label("net_sales"), func.sum(f.c.cost).label("cost"),
+               func.sum(f.c.uncosted_sales).label("uncosted_sales"))
         .group_by(f.c.customer_id)
         .subquery("totals")
     )
@@ -87,22 +92,24 @@ def customers_select(ctx: Context, customer_ids: Sequence[int] | None = None) ->
     ranked = (  # the customer's first sale (ties: lowest id) tells the acquisition channel
         select(o.c.customer_id, o.c.channel_id, func.row_number().over(
             partition_by=o.c.customer_id, order_by=(o.c.placed_at, o.c.id)).label("rank"))
-        .where(_scope(customer_ids), o.c.status.not_in(EXCLUDED_STATUSES))
+        .where(_scope(customer_ids, placed_before), o.c.status.not_in(EXCLUDED_STATUSES))
         .subquery("ranked")
     )
     c = Customer.__table__
     return (
         select(totals.c.customer_id, totals.c.first_at, month_of(totals.c.first_day, ctx.dialect), ranked.c.channel_id,
                region_of(c.c.province), func.coalesce(c.c.province, ""), totals.c.last_at, totals.c.orders,
-               totals.c.units, totals.c.net_sales, totals.c.cost)
+               totals.c.units, totals.c.net_sales, totals.c.cost, totals.c.uncosted_sales)
         .join(ranked, (ranked.c.customer_id == totals.c.customer_id) & (ranked.c.rank == 1))
         .join(c, c.c.id == totals.c.customer_id)
     )
 
 
-def months_select(ctx: Context, customer_ids: Sequence[int] | None = None) -> Select:
-    """``agg_customer_months`` rows for these customers (all when None)."""
-    f = line_facts(ctx, _scope(customer_ids))
+def months_select(ctx: Context, customer_ids: Sequence[int] | None = None, *,
+                  placed_before: dt.datetime | None = None) -> Select:
+    """``agg_customer_months`` rows for these customers (all when None), of the orders placed
+    before ``placed_before`` when given."""
+    f = line_facts(ctx, _scope(customer_ids, placed_before))
     m = select(f.c.customer_id, month_of(f.c.day_n, ctx.dialect).label("month"), f.c.order_id,
                (f.c.sales - f.c.returned_sales).label("net_sales"), f.c.cost).subquery("m")
     return (

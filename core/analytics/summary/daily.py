@@ -41,7 +41,8 @@ def sales_daily_select(ctx: Context, ranges: Ranges) -> Select:
         return (
             select(date_of(f.c.day_n, ctx.dialect), f.c.channel_id, f.c.warehouse_id, f.c.region, category,
                    func.count(f.c.sold_order.distinct()), func.count(f.c.cancelled_order.distinct()),
-                   _sum(f.c.qty), _sum(f.c.returned), _sum(f.c.sales), _sum(f.c.returned_sales), _sum(f.c.cost))
+                   _sum(f.c.qty), _sum(f.c.returned), _sum(f.c.sales), _sum(f.c.returned_sales), _sum(f.c.cost),
+                   _sum(f.c.uncosted_sales), func.count(f.c.walk_in_order.distinct()))
             .group_by(f.c.day_n, f.c.channel_id, f.c.warehouse_id, f.c.region, *extra)
         )
 

@@ -11,7 +11,10 @@ Definitions (docs/analytics.md):
   order discount; shipping fees are not sales;
 - returns are netted on the sale's day: ``returned_sales`` = sales × qty_returned / qty, where
   ``qty_returned`` counts units under an open or completed RMA;
-- ``cost`` = units kept (qty − qty_returned) × the product's unit cost when the day is built.
+- ``cost`` = units kept (qty − qty_returned) × the product's unit cost when the day is built;
+  ``uncosted_sales`` = the kept sales of products whose cost is unknown (NULL): margins leave
+  those sales out instead of reading them as 100 % margin.
+- ``walk_in_order``: the sold orders without a customer (walk-in sales), counted apart.
 """
 
 from __future__ import annotations
@@ -80,8 +83,12 @@ def line_facts(ctx: Context, where: ColumnElement[bool], *, with_cancelled: bool
             region_of(o.c.ship_province).label("region"), ol.c.product_id, p.c.category,
             measure(ol.c.qty).label("qty"), measure(ol.c.qty_returned).label("returned"),
             measure(sales).label("sales"), measure(returned_sales).label("returned_sales"),
-            measure((ol.c.qty - ol.c.qty_returned) * p.c.unit_cost).label("cost"),
-            case((sold, o.c.id)).label("sold_order"), case((sold, None), else_=o.c.id).label("cancelled_order"),
+            # cost unknown (NULL) counts 0 here and its sales go to uncosted_sales, which every
+            # margin leaves out; a NULL would also break the NOT NULL sums of the summary tables
+            measure(func.coalesce((ol.c.qty - ol.c.qty_returned) * p.c.unit_cost, 0)).label("cost"),
+            measure(case((p.c.unit_cost.is_(None), sales - returned_sales), else_=0)).label("uncosted_sales"),
+            case((sold, o.c.id)).label("sold_order"),
+            case((sold & o.c.customer_id.is_(None), o.c.id)).label("walk_in_order"), case((sold, None), else_=o.c.id).label("cancelled_order"),
         )
         .select_from(o)
         .join(ol, ol.c.order_id == o.c.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 import pandas as pd
@@ -12,9 +13,10 @@ import pytest
 
 from core import db
 from core.analytics import customers as cu
-from core.analytics import summary
+from core.analytics import dashboards, summary
 from core.analytics.filters import Filters
 from core.analytics.summary.customers import scored_on, stored_quintiles
+from core.errors import ValidationError
 from core.geo import REGION_OF_PROVINCE
 from core.timeutil import local_today, shop_tz
 from tests.analytics_support import Raw, dsum, last_day, money_close
@@ -137,14 +139,43 @@ def test_stored_quintile_edges_match_pandas(demo: Raw) -> None:
     assert all(money_close(a, b) and money_close(a, w) for a, b, w in zip(stored, computed, want, strict=True))
 
 
-def test_scores_of_another_day_are_computed_from_the_customers(demo: Raw) -> None:
-    """Asking for another day than the stored one (a report for a past day) scores everyone."""
-    other = local_today() - dt.timedelta(days=45)
-    f = Filters.last(730, other)
-    want = _chosen(_people(demo, other), f)
-    grid = cu.score_grid(cu.rfm_profile(f, other)).set_index(["r", "f"])["customers"]
+def _up_to(raw: Raw, day: dt.date) -> Raw:
+    """The demo as it stood at the end of the local ``day``: later orders never happened."""
+    return replace(raw, orders=raw.orders[raw.orders["day"] <= day], lines=raw.lines[raw.lines["day"] <= day])
+
+
+def test_customers_as_of_a_past_day_count_only_orders_up_to_it(demo: Raw) -> None:
+    """As of a past day (a history that ended then): later orders count neither in the RFM
+    scores, the M edges, the cohorts, the CLV nor the top customers; R runs back from that day."""
+    as_of = last_day(demo) - dt.timedelta(days=200)
+    past = _up_to(demo, as_of)
+    f = Filters.last(730, as_of)
+    want = _chosen(_people(past, as_of), f)
+    profile = cu.rfm_profile(f, as_of)
+    assert int(profile["customers"].sum()) == len(want) > 0
+    grid = cu.score_grid(profile).set_index(["r", "f"])["customers"]
     assert grid.to_dict() == {(r, fr): int(((want["r"] == r) & (want["f"] == fr)).sum())
                               for r in range(1, 6) for fr in range(1, 6)}
+    assert int(profile["orders"].sum()) == int(want["orders"].sum())
+    ranked = sorted(_people(past, as_of)["net"])
+    edges = [ranked[max(0, math.ceil(len(ranked) * q / 5) - 1)] for q in (1, 2, 3, 4)]
+    assert all(money_close(a, w) for a, w in zip(cu.m_thresholds(as_of), edges, strict=True))
+    cohorts = cu.cohorts(f, as_of)
+    last_month = as_of.replace(day=1)
+    months = [(pd.Timestamp(c) + pd.DateOffset(months=m)).date() for c, m in zip(cohorts["cohort"],
+                                                                               cohorts["months_since"], strict=True)]
+    assert max(months) == last_month and int(cohorts.loc[cohorts["months_since"] == 0, "customers"].sum()) == len(want)
+    clv = cu.clv(f, as_of).set_index("channel")
+    assert money_close(clv.at["*", "to_date"], dsum(want["net"]) / len(want))
+    top = cu.top_customers(f, limit=5, today=as_of)
+    best = want.sort_values(["net", "code"], ascending=[False, True]).head(5)
+    assert top["code"].tolist() == best["code"].tolist()
+    assert top["recency_days"].tolist() == best["recency"].tolist()
+    # today's view of the same customers counts their later orders too
+    assert int(cu.rfm_profile(f)["orders"].sum()) > int(want["orders"].sum())
+    with pytest.raises(ValidationError) as err:  # nothing is known about tomorrow
+        dashboards.customers_dashboard(f, local_today() + dt.timedelta(days=1))
+    assert err.value.issues[0].field == "as_of"
 
 
 def test_every_segment_of_the_grid_is_named() -> None:

@@ -99,19 +99,28 @@ def test_a_sale_at_2359_and_one_at_0001_fall_on_their_local_days(shop: dict[str,
 
 
 def test_days_follow_daylight_saving_time(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """New York springs forward on 2026-03-08 (a 23-hour day) and falls back on 2026-11-01."""
+    """New York springs forward on March's second Sunday (a 23-hour day, 02:00 EST = 07:00 UTC)
+    and falls back on November's first Sunday (02:00 EDT = 06:00 UTC); last year's, so both lie
+    in the past whatever the pinned date."""
     monkeypatch.setenv("OMS_TZ", "America/New_York")
+    year = local_today().year - 1
+    spring, autumn = _sunday_on_or_after(dt.date(year, 3, 8)), _sunday_on_or_after(dt.date(year, 11, 1))
     make_product("TEA-1", "10.00", {"SH": 100})
-    for utc in (dt.datetime(2026, 3, 8, 4, 59), dt.datetime(2026, 3, 8, 6, 59), dt.datetime(2026, 3, 8, 7, 0),
-                dt.datetime(2026, 11, 1, 5, 30), dt.datetime(2026, 11, 1, 6, 30)):
-        create_order(order_input(("TEA-1", 1), placed_at=utc), CLERK)
+    for day, (hour, minute) in ((spring, (4, 59)), (spring, (6, 59)), (spring, (7, 0)),
+                                (autumn, (5, 30)), (autumn, (6, 30))):
+        placed = dt.datetime.combine(day, dt.time(hour, minute))
+        create_order(order_input(("TEA-1", 1), placed_at=placed), CLERK)
     summary.refresh()
     with db.transaction() as s:
         hours = s.execute(select(AggSalesHourly.day, AggSalesHourly.hour, AggSalesHourly.orders)
                           .where(AggSalesHourly.category == "*").order_by(AggSalesHourly.day, AggSalesHourly.hour)).all()
-    assert [(d.isoformat(), h, n) for d, h, n in hours] == [
-        ("2026-03-07", 23, 1), ("2026-03-08", 1, 1), ("2026-03-08", 3, 1),  # 02:00 never happened
-        ("2026-11-01", 1, 2)]  # 01:30 twice: before and after falling back
+    assert [(d, h, n) for d, h, n in hours] == [
+        (spring - dt.timedelta(days=1), 23, 1), (spring, 1, 1), (spring, 3, 1),  # 02:00 never happened
+        (autumn, 1, 2)]  # 01:30 twice: before and after falling back
+
+
+def _sunday_on_or_after(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=(6 - day.weekday()) % 7)
 
 
 def test_cancelled_orders_leave_the_numbers(shop: dict[str, Any]) -> None:

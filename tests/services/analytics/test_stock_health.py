@@ -11,6 +11,7 @@ import pytest
 
 from core.analytics import stock_health as sh
 from core.analytics.filters import Filters
+from core.timeutil import local_today
 from tests.analytics_support import Raw, dsum, last_day, money_close
 
 
@@ -90,7 +91,9 @@ def test_stock_health_matches_a_replay_of_the_ledger(demo: Raw, days: int) -> No
 
 
 def test_aging_is_first_in_first_out(demo: Raw) -> None:
-    today = last_day(demo)
+    # on hand is today's, so age it from the clock's day: goods may have arrived this morning,
+    # after the newest order (last_day) was placed on the day before
+    today = local_today()
     got = sh.aging(Filters.last(30, today), today)
     ins = demo.movements[demo.movements["qty_delta"] > 0]
     arrivals = ins.groupby(["product_id", "warehouse_id", "day"])["qty_delta"].sum()
