@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core import db
 from core.analytics.inventory import stock_overview
@@ -129,7 +129,16 @@ def test_bounds(db_url: str, field: str, value: object, code: str) -> None:
     assert _issues(exc) == {field: code}
 
 
-def test_cost_is_required_while_the_column_is_not_nullable(db_url: str) -> None:
+def test_an_inactive_supplier_is_refused(supplier: str) -> None:
+    with db.transaction() as s:
+        s.execute(update(Supplier).where(Supplier.name == supplier).values(active=False))
+    assert product_master.supplier_names(BUYER) == []
+    with pytest.raises(ValidationError) as exc:
+        product_master.create_product(_draft(supplier=supplier), BUYER)
+    assert _issues(exc) == {"supplier": "mdp.supplier_unknown"}
+
+
+def test_cost_may_be_unknown_when_the_column_allows_it(db_url: str) -> None:
     if product_master.COST_OPTIONAL:
         assert product_master.create_product(_draft(unit_cost=""), BUYER).unit_cost is None
     else:
