@@ -248,7 +248,7 @@ def test_product_import_shares_the_barcode_register_and_the_bounds(db_url: str) 
     product_master.create_product(_draft(), BUYER)
     report = _import_products("X-1,5.00,SHOP-0001,taken\nX-2,2000000.00,,too dear\nX-3,5.00,X3-CODE,fine")
     rows = report.issues.dropna(subset=["row"])  # (the file lacks optional columns: reported without a row)
-    assert rows.set_index("row")["code"].to_dict() == {2: "barcode_taken", 3: "mdp_too_large"}  # a secondary barcode is taken too
+    assert rows.set_index("row")["code"].to_dict() == {2: "barcode_taken", 3: "rb_too_large"}  # a secondary barcode is taken too
     assert catalog.product_by_barcode("X3-CODE", CLERK).sku == "X-3"  # a new product's barcode is registered
     _import_products("X-3,5.00,X3-NEW,fine")  # the import changes the primary barcode
     assert catalog.product_by_barcode("X3-CODE", CLERK) is None
