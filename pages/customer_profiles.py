@@ -15,8 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.importing.fields import TIERS
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import customer_profiles
-from core.services.customer_profiles import TIERS, CustomerEdit, CustomerProfile
+from core.services.customer_profiles import CustomerEdit, CustomerProfile
 from core.webui import Notice, attempt, guard_page, labels, local_time, show_notice, show_table, t
 
 actor = guard_page("customer.edit")
@@ -84,7 +86,7 @@ def _edit_form(profile: CustomerProfile) -> None:
 def _merge_form(profile: CustomerProfile) -> None:
     with st.expander(t("mdp.merge"), icon=":material/merge:"):
         st.caption(t("mdp.merge_intro", code=profile.code))
-        query = st.text_input(t("mdp.merge_find"), key="cp_merge_query")
+        query = st.text_input(t("mdp.merge_find"), key="cp_merge_query", max_chars=MAX_SEARCH_CHARS)
         if not query.strip():
             return
         found = attempt(customer_profiles.list_customers, actor, query)
@@ -124,7 +126,7 @@ st.title(t("mdp.page_customers"))
 st.caption(t("mdp.customers_intro"))
 show_notice(state.pop("cp_notice", None))
 search_col, toggle_col = st.columns([3, 1], vertical_alignment="bottom")
-search = search_col.text_input(t("mdp.search_customers"), key="cp_query")
+search = search_col.text_input(t("mdp.search_customers"), key="cp_query", max_chars=MAX_SEARCH_CHARS)
 with_merged = toggle_col.toggle(t("mdp.show_merged"), key="cp_merged")
 customers_found = attempt(customer_profiles.list_customers, actor, search, include_merged=with_merged)
 if customers_found is not None:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from core import product_rules as rules
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import product_master
 from core.services.product_master import ProductDraft, ProductRecord
 from core.webui import Notice, attempt, guard_page, show_notice, show_table, t
@@ -144,7 +145,7 @@ if counts is not None:
     total_col.metric(t("mdp.count_products"), counts[0])
     active_col.metric(t("mdp.count_active"), counts[1])
 search_col, toggle_col = st.columns([3, 1], vertical_alignment="bottom")
-query = search_col.text_input(t("mdp.search_products"), key="mdp_query")
+query = search_col.text_input(t("mdp.search_products"), key="mdp_query", max_chars=MAX_SEARCH_CHARS)
 with_inactive = toggle_col.toggle(t("mdp.show_inactive"), value=True, key="mdp_inactive")
 found = attempt(product_master.list_products, actor, query, active_only=not with_inactive)
 supplier_list = attempt(product_master.supplier_names, actor) or []

@@ -33,6 +33,7 @@ from core.geo import normalise_province
 from core.importing.fields import TIERS
 from core.models import Channel, Customer, CustomerIdentity, Order
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.services import customers
 from core.timeutil import utcnow
 
@@ -129,7 +130,7 @@ def list_customers(session: Session, actor: Actor, query: str = "", *, include_m
             .outerjoin(order_count, order_count.c.customer_id == Customer.id)
             .outerjoin(survivor, survivor.c.id == Customer.merged_into_id)
             .order_by(Customer.code))
-    q = (query or "").replace("\x00", "").strip()
+    q = search_text(query)
     if q:
         conds = [Customer.name.contains(q, autoescape=True), Customer.code == q.upper()]
         digits = customers.normalise_phone(q)

@@ -33,6 +33,7 @@ from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.models import Base, Product, ProductBarcode, Supplier
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.timeutil import utcnow
 
 COST_OPTIONAL = bool(Product.__table__.c.unit_cost.nullable)
@@ -124,7 +125,7 @@ def list_products(session: Session, actor: Actor, query: str = "", *, active_onl
                    Product.unit_cost, Supplier.name.label("supplier"), Product.pack_size, Product.lead_time_days,
                    Product.weight_kg, Product.attributes, Product.active)
             .outerjoin(Supplier, Supplier.id == Product.supplier_id).order_by(Product.sku))
-    q = rules.text(query).replace("\x00", "")
+    q = search_text(query)
     if q:
         stmt = stmt.where(or_(Product.sku.icontains(q, autoescape=True), Product.name.icontains(q, autoescape=True),
                               has_barcode(q)))
