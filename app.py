@@ -16,8 +16,9 @@ from core import config
 from core.errors import OMSError
 from core.i18n import LANGUAGES
 from core.permissions import Actor
-from core.services.users import LOCKOUT, authenticate
-from core.webui import label, show_error, sign_out, t
+from core.services.shop_setup import needs_setup
+from core.services.users import authenticate
+from core.webui import client_id, label, show_error, sign_out, t
 
 # page file, title key, icon, the permission (core.permissions.PERMISSIONS) the page needs.
 # The first page a role may open is its landing page.
@@ -32,6 +33,8 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
     ("pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
     ("pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),
+    ("pages/product_catalog.py", "mdp.page_products", ":material/sell:", "product.edit"),
+    ("pages/customer_profiles.py", "mdp.page_customers", ":material/contacts:", "customer.edit"),
     ("pages/fulfillment.py", "page.fulfillment", ":material/local_shipping:", "order.fulfil"),
     ("pages/inventory.py", "page.inventory", ":material/inventory_2:", "stock.view"),
     ("pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),
@@ -48,10 +51,13 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/notifications.py", "page.notifications", ":material/outbox:", "notification.view"),
     ("pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
     ("pages/audit.py", "page.audit", ":material/history:", "audit.view"),
+    ("pages/master_data.py", "page.master_data", ":material/database:", "masterdata.view"),
     ("pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
+    ("pages/shop_setup.py", "page.shop_setup", ":material/storefront:", "settings.edit"),
     ("pages/settings.py", "page.settings", ":material/settings:", "settings.edit"),
     ("pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
 )
+SETUP_PAGE = "pages/shop_setup.py"
 SESSION_KEYS = ("username", "role", "display_name")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
@@ -71,16 +77,19 @@ def _language_switch() -> None:
 
 
 def _log_in() -> None:
-    """Form callback: one authenticate() call; the service counts failures and locks."""
+    """Form callback: one authenticate() call; the service counts failures per client and
+    backs off (``throttled`` carries the seconds to wait)."""
     st.session_state.pop("login_error", None)
     try:
-        result = authenticate(st.session_state.get("login_username", ""), st.session_state.get("login_password", ""))
+        result = authenticate(st.session_state.get("login_username", ""), st.session_state.get("login_password", ""),
+                              client_id())
     except OMSError as exc:
         st.session_state["login_error"] = exc
         return
     st.session_state["login_password"] = ""
     if result.user is None:
         st.session_state["login_error"] = result.reason
+        st.session_state["login_retry_after"] = result.retry_after
         return
     st.session_state.update(username=result.user.username, role=result.user.role,
                             display_name=result.user.display_name or result.user.username,
@@ -97,8 +106,8 @@ def _login_page() -> None:
     error = st.session_state.get("login_error")
     if isinstance(error, OMSError):
         show_error(error)
-    elif error == "locked":
-        st.error(t("login.locked", minutes=int(LOCKOUT.total_seconds() // 60)))
+    elif error == "throttled":
+        st.error(t("sec.login_throttled", seconds=st.session_state.get("login_retry_after", 0)))
     elif error == "expired":
         st.info(t("login.expired", minutes=int(config.idle_timeout_minutes())))
     elif error == "disabled":
@@ -108,8 +117,10 @@ def _login_page() -> None:
 
 
 def _run_navigation(actor: Actor) -> None:
+    # First run (no warehouse or channel yet): the admin lands on Shop setup.
+    first = SETUP_PAGE if actor.can("settings.edit") and needs_setup() else None
     pages = [
-        st.Page(path, title=t(title), icon=icon)
+        st.Page(path, title=t(title), icon=icon, default=path == first)
         for path, title, icon, action in PAGES if actor.can(action)
     ]
     st.sidebar.caption(t("app.signed_in_as", user=st.session_state.get("display_name") or actor.username,

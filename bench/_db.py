@@ -14,10 +14,11 @@ from sqlalchemy import create_engine, text
 from core import db
 from core.reference import seed_reference
 from core.schema import upgrade
+from data.demo_reference import seed_demo_reference
 
 
 def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
-    """A migrated database with the reference rows only, and a function that removes it."""
+    """A migrated database with the demo shop's reference rows only, and a function that removes it."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -41,4 +42,5 @@ def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
     upgrade(db.get_engine(target))
     with db.transaction(target) as s:
         seed_reference(s)
+        seed_demo_reference(s)
     return target, cleanup

@@ -37,6 +37,7 @@ from core.permissions import Actor  # noqa: E402
 from core.reference import seed_reference  # noqa: E402
 from core.schema import upgrade  # noqa: E402
 from core.services import imports  # noqa: E402
+from data.demo_reference import seed_demo_reference  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("OMS_BENCH_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
 SKUS = 2000
@@ -98,6 +99,7 @@ def _run(url: str, lines: int, open_share: float) -> dict[str, object]:
     upgrade(db.get_engine(url))
     with db.transaction(url) as s:
         seed_reference(s)
+        seed_demo_reference(s)
     products, stock = catalogue()
     for kind, data in (("products", products), ("stock", stock)):
         imports.run_import([imports.SourceFile(f"{kind}.csv", data)],

@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-import secrets
-import string
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,16 +19,9 @@ from core.errors import OMSError
 from core.permissions import ROLES, SYSTEM
 from core.reference import seed_reference
 from core.schema import upgrade
+from core.services.shop_setup import needs_setup
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _random_password() -> str:
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(14))
-        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
-            return pw
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -59,13 +50,18 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(f"  {user:<10} {pw}")
     else:
         print("no user accounts are created outside demo mode; add one with: oms users add NAME --role admin")
+        if needs_setup():
+            print("the shop has no warehouse or sales channel yet; describe it with: oms setup --shop-name NAME "
+                  "--timezone TZ --currency CUR --language zh|en --warehouse CODE:NAME --channel CODE:NAME:KIND "
+                  "(or on the Shop setup page)")
     return 0
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
+    from core.passwords import generate_password
     from core.services.users import create_user
 
-    password = args.password or _random_password()
+    password = args.password or generate_password()
     user = create_user(args.name, password, args.role, SYSTEM, display_name=args.display_name)
     print(f"created user {user.username} ({user.role})")
     if not args.password:

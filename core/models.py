@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -71,6 +72,7 @@ class Warehouse(Base):
     region: Mapped[str] = mapped_column(String(16))
     province: Mapped[str] = mapped_column(String(32))
     city: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(200))
     is_store: Mapped[bool] = mapped_column(Boolean, default=False)
     ship_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("8.00"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -83,6 +85,7 @@ class Supplier(Base):
     lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     moq: Mapped[int] = mapped_column(Integer, default=1)
     contact: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Product(Base):
@@ -108,6 +111,18 @@ class Product(Base):
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # shipping weight per unit in kg (migration 0009m); None = not recorded
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(9, 3))
+
+
+class ProductBarcode(Base):
+    """Every barcode of every product (several per product: an EAN, a shop label, an old
+    packaging); ``products.barcode`` mirrors the primary one (core.barcodes keeps them in step)."""
+
+    __tablename__ = "product_barcodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
 
 
 # --- customers -------------------------------------------------------------------------------
@@ -127,6 +142,10 @@ class Customer(Base):
     tier: Mapped[str] = mapped_column(String(16), default="normal")
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # set when this profile was merged into another (migration 0009m): its orders and
+    # identities moved there; the row stays for the record and lookups follow the pointer
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class CustomerIdentity(Base):
@@ -430,6 +449,11 @@ class Return(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # a refund waiting for a second person's approval (0009_refund_approval); empty otherwise
+    refund_request_amount: Mapped[Decimal | None] = mapped_column(Money)
+    refund_request_by: Mapped[str | None] = mapped_column(String(64))
+    refund_request_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    refund_request_note: Mapped[str | None] = mapped_column(Text)
 
 
 class ReturnLine(Base):
@@ -483,10 +507,24 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, for the backoff per (username, client) and per client
+    (``core.services.users``). Not an audit record: rows older than the backoff window are purged."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_client_at", "client", "at"),
+        Index("ix_login_attempts_username_client_at", "username", "client", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
 
 
 class AuditLog(Base):

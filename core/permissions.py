@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customer.view": _OFFICE | {"clerk", "service"},
     "customer.edit": _OFFICE | {"clerk", "service"},
     "customer.pii": _OFFICE | {"clerk", "service"},  # unmasked phone / address
+    "customer.merge": _OFFICE | {"service"},  # two profiles of one person become one
     # stock
     "stock.view": _ALL,
     "stock.adjust": _OFFICE | {"warehouse"},
@@ -40,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.receive": _OFFICE | {"warehouse", "buyer"},
     "stock.import": _OFFICE,
     "cost.view": _OFFICE | {"buyer"},  # unit costs, margins, stock value
+    "product.edit": _OFFICE | {"buyer"},  # the catalogue: create, edit, deactivate products
     # after-sales
     "rma.view": _OFFICE | {"service", "warehouse"},
     "rma.create": _OFFICE | {"service"},
@@ -62,6 +64,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rules.edit": _OFFICE,
     "audit.view": _OFFICE,
     "notification.view": _OFFICE,
+    # master data: warehouses and channels shape allocation and every report, suppliers are the buyer's
+    "masterdata.view": _OFFICE | {"buyer"},
+    "masterdata.edit": _OFFICE,
+    "supplier.edit": _OFFICE | {"buyer"},
     # administration
     "settings.edit": frozenset({"admin"}),
     "user.manage": frozenset({"admin"}),

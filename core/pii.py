@@ -1,6 +1,6 @@
-"""Personal data masking and spreadsheet-export safety, shared by services and the UI adapter.
+"""Personal data masking, shared by services and the UI adapter.
 
-Two leaks the shops have suffered, handled in one place so every screen and export gets them:
+A leak the shops have suffered, handled in one place so every screen and export gets it:
 
 * **Customer phone numbers and street addresses** reach staff who do not need them (warehouse,
   buyers). Roles without the ``customer.pii`` permission see ``138****5678`` and
@@ -8,10 +8,9 @@ Two leaks the shops have suffered, handled in one place so every screen and expo
   them). Services that return orders to such roles mask at the source (:func:`mask_record`),
   and :mod:`core.webui` masks every table and download by column name as a second line of
   defence for pages written later.
-* **Formula injection**: a customer name such as ``=HYPERLINK("http://evil", "点我")`` typed
-  into a marketplace order becomes a live formula when a manager opens the CSV export in
-  Excel. :func:`neutralise_formulas` prefixes such text with an apostrophe (the OWASP
-  recommendation for CSV); XLSX exports store it as plain text instead (see ``core.webui``).
+
+Formula injection in exported files is handled where files are written, in
+:mod:`core.exports` (every download and report goes through it).
 """
 
 from __future__ import annotations
@@ -27,9 +26,6 @@ from core.permissions import Actor
 PII_ACTION = "customer.pii"
 MASK = "****"
 _NON_DIGITS = re.compile(r"\D+")
-# Characters that make Excel/LibreOffice treat a text cell as a formula (plus tab and CR,
-# which some spreadsheet importers strip before looking at the first character).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def mask_phone(value: object) -> object:
@@ -109,20 +105,4 @@ def mask_frame(df: pd.DataFrame, actor: Actor | None, aliases: Mapping[str, str]
     out = df.copy()
     for col, masker in targets.items():
         out[col] = out[col].astype(object).map(masker)
-    return out
-
-
-def is_formula_like(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
-
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` where every text cell that a spreadsheet would run as a formula starts
-    with an apostrophe instead. Numbers (including negative ones) are left alone."""
-    text_columns = [c for c in df.columns if any(is_formula_like(v) for v in df[c])]
-    if not text_columns:
-        return df
-    out = df.copy()
-    for col in text_columns:
-        out[col] = out[col].astype(object).map(lambda v: "'" + v if is_formula_like(v) else v)
     return out

@@ -5,18 +5,31 @@ Order creation needs all of these; reading them on every order cost more than th
 itself. Every service that writes one of these tables calls :func:`bump` in the same
 transaction, which increments the ``REF`` row of ``sequences``; each snapshot read compares
 that single integer, so an edited rule is in force for the very next order, in every process.
+
+The shop's profile (name, timezone, currency, language: the ``shop`` setting) is also read
+outside any transaction, by :mod:`core.config` on hot paths such as converting every timestamp
+of a table to local time. :func:`shop_profile` serves it from the same snapshot, re-checking
+the version at most every :data:`PROFILE_RECHECK_SECONDS`; a commit in this process that
+bumped the version forgets it at once, so the shop that just changed its timezone sees it
+on the next screen.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core import config
+from core.errors import OMSError
 from core.models import Channel, Sequence, Setting, Warehouse
 from core.rules import RuleSpec, active_rules
 
@@ -53,13 +66,30 @@ class RefData:
 
 _VERSION = select(Sequence.value).where(Sequence.name == "REF")
 _BUMP = update(Sequence).where(Sequence.name == "REF").values(value=Sequence.value + 1)
+SHOP_KEY = "shop"  # the settings row holding the shop's profile (core.services.shop_setup)
+PROFILE_RECHECK_SECONDS = 2.0
 _lock = threading.Lock()
 _cache: dict[str, RefData] = {}
+_profiles: dict[str, tuple[float, dict[str, Any]]] = {}  # database URL → (checked at, profile)
 
 
 def bump(session: Session) -> None:
     """Call in the same transaction as any write to channels, warehouses, rules or settings."""
     session.execute(_BUMP)
+    session.info["refdata_bumped"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_profiles(session: Session) -> None:
+    """A committed bump may have changed the shop's profile: read it again on next use."""
+    if session.info.pop("refdata_bumped", False):
+        with _lock:
+            _profiles.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_bump(session: Session) -> None:
+    session.info.pop("refdata_bumped", None)
 
 
 def _load(session: Session, version: int) -> RefData:
@@ -90,7 +120,42 @@ def snapshot(session: Session) -> RefData:
     return fresh
 
 
+def shop_profile() -> dict[str, Any]:
+    """The shop's stored profile (``{"name", "timezone", "currency", "language"}``, only what
+    the shop has set) of the database in ``DATABASE_URL``; empty when there is none yet.
+
+    Cheap enough for hot paths: a cached copy is trusted for a couple of seconds. A database
+    that does not exist (a SQLite file never created) or cannot be read yields an empty
+    profile rather than an error, so the environment's defaults apply.
+    """
+    url = config.database_url()
+    now = time.monotonic()
+    with _lock:
+        hit = _profiles.get(url)
+    if hit is not None and now - hit[0] < PROFILE_RECHECK_SECONDS:
+        return hit[1]
+    profile = _read_profile(url)
+    with _lock:
+        _profiles[url] = (now, profile)
+    return profile
+
+
+def _read_profile(url: str) -> dict[str, Any]:
+    from core import db  # lazy: core.db imports config, which imports this module lazily
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
+                                                  or not Path(parsed.database).exists()):
+        return {}  # never create a database file just to look for settings
+    try:
+        with db.transaction(url, readonly=True) as session:
+            return dict(snapshot(session).settings.get(SHOP_KEY, {}))
+    except (SQLAlchemyError, OMSError):
+        return {}  # not migrated yet, or unreachable: the environment's defaults apply
+
+
 def clear_cache() -> None:
     """Forget every snapshot (tests that recreate a database under the same URL, restores)."""
     with _lock:
         _cache.clear()
+        _profiles.clear()

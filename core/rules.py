@@ -38,6 +38,23 @@ def _num(value: Any) -> Any:
     return value
 
 
+def condition_values(condition: Any, field: str) -> set[str]:
+    """Every value ``condition`` compares ``field`` with, nested all/any/not included (which
+    channel codes a rule names, for instance)."""
+    if not isinstance(condition, dict):
+        return set()
+    found: set[str] = set()
+    for combine in ("all", "any"):
+        for part in condition.get(combine) or []:
+            found |= condition_values(part, field)
+    if "not" in condition:
+        found |= condition_values(condition["not"], field)
+    if condition.get("field") == field and condition.get("value") is not None:
+        value = condition["value"]
+        found |= {str(v) for v in value} if isinstance(value, list) else {str(value)}
+    return found
+
+
 def matches(condition: dict[str, Any], facts: dict[str, Any]) -> bool:
     """True when ``facts`` satisfy ``condition``; an unknown field never matches."""
     if "all" in condition:

@@ -22,10 +22,12 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database behind ``engine`` to the newest migration (every branch head)."""
+def upgrade(engine: Engine, targets: tuple[str, ...] = ("heads",)) -> None:
+    """Bring the database behind ``engine`` to the newest migration (every branch head), or to
+    exactly the revisions ``targets`` (the restore's reference schema for an older backup)."""
     cfg = alembic_config(engine)
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+        for target in targets:
+            command.upgrade(cfg, target)
         conn.commit()

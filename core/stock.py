@@ -13,6 +13,8 @@ from __future__ import annotations
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.domain.quantities import MAX_ON_HAND
+from core.errors import Refused
 from core.models import StockLevel, StockMovement
 from core.timeutil import utcnow
 
@@ -72,7 +74,9 @@ def post_movement(
 
     A negative movement only applies if it leaves on_hand ≥ reserved (or, with
     ``consume_reserved``, takes the same units out of the reservation — a shipment). Returns
-    False when the stock is not there; the caller turns that into a clear error.
+    False when the stock is not there; the caller turns that into a clear error. A positive
+    movement that would take on_hand past ``MAX_ON_HAND`` is refused (services check it first
+    with the SKU named; this is the guard no caller can skip).
     """
     if qty_delta == 0:
         return True
@@ -84,6 +88,12 @@ def post_movement(
             .where(key, StockLevel.reserved >= -qty_delta, StockLevel.on_hand >= -qty_delta)
             .values(on_hand=StockLevel.on_hand + qty_delta, reserved=StockLevel.reserved + qty_delta)
         )
+    elif qty_delta > 0:  # the ceiling keeps every sum of quantities far from overflowing
+        stmt = (
+            update(StockLevel)
+            .where(key, StockLevel.on_hand <= MAX_ON_HAND - qty_delta)
+            .values(on_hand=StockLevel.on_hand + qty_delta)
+        )
     else:
         stmt = (
             update(StockLevel)
@@ -91,6 +101,9 @@ def post_movement(
             .values(on_hand=StockLevel.on_hand + qty_delta)
         )
     if session.execute(stmt).rowcount != 1:
+        if qty_delta > 0:
+            raise Refused("rb.on_hand_ceiling", sku=f"#{product_id}", on_hand=f"> {MAX_ON_HAND - qty_delta:,}",
+                          n=f"{MAX_ON_HAND:,}")
         return False
     session.execute(
         insert(StockMovement).values(

@@ -11,7 +11,6 @@ formats money and times for the shop, and caches dashboard reads keyed on
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,9 +19,12 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import analytics, config, i18n, pii
+from core.clients import client_key
 from core.errors import FieldIssue, InsufficientStock, OMSError, ValidationError
+from core.exports import to_csv_bytes, to_xlsx_bytes  # re-exported: the pages' download helpers
 from core.permissions import ROLES, Actor
 from core.services import users
 from core.services.orders import OrderDetail
@@ -132,6 +134,17 @@ def guard_page(action: str) -> Actor:
     return actor
 
 
+def client_id() -> str:
+    """This browser's key for the backoff of failed sign-ins and lookups (``core.clients``):
+    its address, so a reload does not start afresh; the session id when none is known."""
+    ctx = get_script_run_ctx()
+    headers = st.context.headers
+    address = st.context.ip_address
+    return client_key(address if isinstance(address, str) else None,  # AppTest hands out a mock here
+                      headers.get("X-Forwarded-For"), headers.get("X-Real-IP"),
+                      ctx.session_id if ctx is not None else "none")
+
+
 # --- formatting ------------------------------------------------------------------------------
 
 
@@ -235,36 +248,7 @@ def field_issues(exc: OMSError | None, *fields: str, lines: bool = False) -> Non
             st.error(issue_text(issue))
 
 
-# --- downloads -------------------------------------------------------------------------------
-
-
-def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Excel has no timezone-aware datetimes: write them as local wall time."""
-    out = df.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = out[col].dt.tz_localize(None)
-    return out
-
-
-def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV with a BOM (utf-8-sig) so Excel opens Chinese text correctly; text a spreadsheet
-    would run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is prefixed with an apostrophe."""
-    return pii.neutralise_formulas(df).to_csv(index=False).encode("utf-8-sig")
-
-
-def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
-    """XLSX where formula-like text is stored as text (quote-prefixed), never as a formula:
-    the cell shows exactly what the customer typed and Excel does not evaluate it."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        _excel_safe(df).to_excel(writer, index=False, sheet_name=sheet[:31])
-        for row in writer.sheets[sheet[:31]].iter_rows(min_row=2):
-            for cell in row:
-                if pii.is_formula_like(cell.value):
-                    cell.data_type = "s"  # openpyxl had turned "=…" into a formula cell
-                    cell.quotePrefix = True
-    return buffer.getvalue()
+# --- downloads (files are written by core.exports) -------------------------------------------
 
 
 # displayed header (either language) → service column name, for masking translated tables
@@ -343,15 +327,37 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
         download_buttons(shown, download)
 
 
-def sku_qty_editor(key: str) -> list[tuple[str, int]]:
+def cell_qty(value: object) -> Any:
+    """A quantity cell exactly as typed, for the service to judge and refuse with its row.
+
+    Editable quantity columns are float columns without ``min_value``/``step``: a NumberColumn
+    with ``min_value=0`` drops the minus sign in the browser (−5 became an order for 5) and an
+    integer column truncates 2.5 to 2 (``int()`` in Streamlit's edit parsing) — both silently.
+    Here a whole number becomes an int, anything else (−5, 2.5, 1e20, inf) is passed on
+    unchanged, and an empty cell counts as 0 so the service names the row.
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def qty_column(label_text: str, **kwargs: Any) -> Any:
+    """The column config of an editable quantity: no ``min_value``, ``max_value`` or ``step``
+    (see :func:`cell_qty`): the service, not the widget, decides what is acceptable."""
+    return st.column_config.NumberColumn(label_text, **kwargs)
+
+
+def sku_qty_editor(key: str) -> list[tuple[str, Any]]:
     """An empty, growable SKU × quantity sheet (transfers, ad-hoc receipts); returns the
-    typed rows as ``(sku, qty)`` with blank rows dropped and a missing quantity as 0, so the
-    service — not the page — names the row and field that is wrong."""
-    blank = pd.DataFrame({"sku": pd.Series(dtype="string"), "qty": pd.Series(dtype="Int64")})
+    rows as ``(sku, qty)`` with blank rows dropped and each quantity as typed
+    (:func:`cell_qty`), so the service — not the page — names the row and field that is wrong."""
+    blank = pd.DataFrame({"sku": pd.Series(dtype="string"), "qty": pd.Series(dtype="float64")})
     lines = st.data_editor(blank, num_rows="dynamic", hide_index=True, key=key,
                            column_config={"sku": st.column_config.TextColumn(t("field.sku")),
-                                          "qty": st.column_config.NumberColumn(t("field.qty"), min_value=1, step=1)})
-    return [(str(r.sku or "").strip(), int(r.qty) if not pd.isna(r.qty) else 0)
+                                          "qty": qty_column(t("field.qty"))})
+    return [(str(r.sku or "").strip(), cell_qty(r.qty))
             for r in lines.itertuples() if not (pd.isna(r.sku) and pd.isna(r.qty))]
 
 

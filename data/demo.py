@@ -12,8 +12,6 @@ on the written database. The same seed and clock give the same data.
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from core.models import (
     OrderLine,
     POLine,
     Product,
+    ProductBarcode,
     PurchaseOrder,
     Return,
     ReturnLine,
@@ -47,10 +46,10 @@ from core.models import (
     User,
     Warehouse,
 )
-from core.reference import DEFAULT_RULES
+from core.passwords import generate_password, hash_password
 from core.services.orders import STATUSES
-from core.services.users import hash_password
 from core.timeutil import shop_tz, utcnow
+from data import demo_reference
 from data import demo_sim as S
 from data import demo_tables as T
 from data.demo_stock import INITIAL, MOVES, RESTOCK, SHIPMENT, Stock, simulate_stock
@@ -82,7 +81,8 @@ def load_demo(
     seed: int = 42,
     progress: Callable[[float, str], None] | None = None,
 ) -> DemoSummary:
-    """Fill an empty, migrated and seeded database with the demo retailer and one user per role.
+    """Fill an empty, migrated and seeded database with the demo retailer (its own channels,
+    warehouses and rules first: :mod:`data.demo_reference`) and one user per role.
 
     Raises :class:`Conflict` if the database already holds orders, products, customers or a
     user named like a demo account; nothing is written then.
@@ -94,9 +94,11 @@ def load_demo(
     engine = db.get_engine(url)
     with engine.connect() as conn:
         _require_empty(conn)
+    with db.transaction(url) as session:  # the demo shop's channels, warehouses and rules
+        demo_reference.seed_demo_reference(session)
     report(0.0, "simulating two years of business")
     world = simulate(orders, seed, S.Clock.build(utcnow(), shop_tz()), report)
-    passwords = {role: _password() for role in T.DEMO_USERS}
+    passwords = {role: generate_password() for role in T.DEMO_USERS}  # pass the policy
     hashes = {role: hash_password(pw) for role, pw in passwords.items()}
     with engine.begin() as conn:
         _require_empty(conn)  # again, now holding the write lock
@@ -108,15 +110,6 @@ def load_demo(
 
 def _silent(_fraction: float, _message: str) -> None:
     """Progress sink when the caller does not want progress."""
-
-
-def _password() -> str:
-    """14 random letters and digits with at least one of each (passes the password policy)."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(14))
-        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
-            return pw
 
 
 def _require_empty(conn: Connection) -> None:
@@ -370,6 +363,9 @@ def _write_catalogue(w: _Writer, ctx: _Context) -> None:
          "supplier_id": ctx.supplier_id + row["supplier"], "unit_price": Decimal(row["unit_price"]).scaleb(-2),
          "unit_cost": Decimal(row["unit_cost"]).scaleb(-2), "created_at": created[p]}
         for p, row in enumerate(rows)], "products")
+    w.insert(ProductBarcode.__table__, [  # every barcode lives in product_barcodes (core.barcodes)
+        {"product_id": ctx.product_id + p, "barcode": row["barcode"]} for p, row in enumerate(rows) if row["barcode"]],
+        "barcodes")
 
 
 def _write_customers(w: _Writer, ctx: _Context) -> None:
@@ -523,7 +519,7 @@ def _events(ctx: _Context, start: int, end: int) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in events.items()}
 
 
-REVIEW_NOTE = f"rule: {DEFAULT_RULES[0][0]}"
+REVIEW_NOTE = f"rule: {demo_reference.RULES[0][0]}"
 FIXED_NOTES = {EV_APPROVED: "审核通过", EV_PICKING: None, EV_PACKED: None, EV_COMPLETED: "确认收货"}
 
 
@@ -683,7 +679,7 @@ def _write_users_and_audit(w: _Writer, ctx: _Context, hashes: dict[str, str], se
     now = _times(np.array([ctx.world.clock.now_utc]))[0]
     w.insert(User.__table__, [
         dict(username=role, display_name=T.DEMO_USERS[role], password_hash=hashes[role], role=role, active=True,
-             failed_logins=0, created_at=now) for role in T.DEMO_USERS], "demo users")
+             created_at=now) for role in T.DEMO_USERS], "demo users")
     world = ctx.world
     w.insert(AuditLog.__table__, [dict(
         at=now, actor="system", action="demo.load", entity="database", entity_id=None, before=None,

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core import product_rules
+from core.domain import quantities, rulebook
 from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS
 
 Builder = Callable[[Any], list[Any]]
@@ -60,10 +62,36 @@ def _in(gxe: Any, column: str, allowed: Iterable[str], code: str, field: str) ->
     return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(allowed), meta=_meta(code, field))
 
 
-def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterable[str],
-                payment_methods: Iterable[str], payment_statuses: Iterable[str],
-                delivery_methods: Iterable[str]) -> Builder:
-    """Orders: required columns, readable values, qty > 0 and whole, prices ≥ 0, known active
+# Import column → rulebook text field whose width bounds it.
+_TEXT_COLUMNS = {"customer_name": "customer_name", "province": "province", "city": "city", "district": "district",
+                 "address": "address", "external_ref": "external_ref", "carrier": "carrier",
+                 "tracking_no": "tracking_no", "note": "note"}
+# Money columns in whole cents (derived by core.importing.orders, or read as cents).
+_CENT_COLUMNS = {"_unit_price": "unit_price", "_disc": "line_discount", "_line_total": "line_total",
+                 "_total": "order_total", "_shipping": "shipping_fee", "_order_disc": "order_discount"}
+
+
+def _rulebook_limits(gxe: Any, mapped: set[str]) -> list[Any]:
+    """The order rulebook's limits as expectations — read from it, never restated here:
+    line quantity, money that fits its column, text widths, and the date window (the flags
+    ``_future``/``_too_old`` are computed with the rulebook's bounds)."""
+    cents = float(rulebook.MAX_AMOUNT * 100)
+    checks = [
+        gxe.ExpectColumnValuesToBeBetween(column="qty_v", max_value=rulebook.MAX_LINE_QTY,
+                                          meta=_meta("rb_too_large", "qty")),
+        _flag(gxe, "_too_old", False, "rb_date_range", "placed_at"),
+    ]
+    checks += [gxe.ExpectColumnValuesToBeBetween(column=column, max_value=cents, meta=_meta("rb_too_large", field))
+               for column, field in _CENT_COLUMNS.items()]
+    checks += [gxe.ExpectColumnValueLengthsToBeBetween(column=column, max_value=rulebook.TEXT_WIDTHS[name],
+                                                       meta=_meta("rb_too_long", column))
+               for column, name in _TEXT_COLUMNS.items() if column in mapped]
+    return checks
+
+
+def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterable[str]) -> Builder:
+    """Orders: required columns, readable values, qty > 0 and whole, prices ≥ 0, the order
+    rulebook's limits and enums (:func:`_rulebook_limits`), known active
     SKUs, mapped statuses and codes, one consistent header per order, no duplicate lines,
     totals that add up, no future dates; incomplete addresses and masked phones are warnings.
     A sale without any customer detail is a walk-in sale (no customer), not an error.
@@ -95,12 +123,13 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
             _flag(gxe, "_future", False, "future_date", "placed_at"),
             _flag(gxe, "phone_masked", False, "masked_phone", "phone", "warning"),
             _flag(gxe, "_address_complete", True, "address_incomplete", "address", "warning"),
-        ]
+        ] + _rulebook_limits(gxe, mapped)
         for name in ("shipping_fee", "order_discount", "order_total", "line_total"):
             if name in mapped:
                 checks.append(_min(gxe, f"{name}_v", 0, "negative", name))
-        for name, allowed in (("payment_method", payment_methods), ("payment_status", payment_statuses),
-                              ("delivery_method", delivery_methods), ("warehouse", warehouses)):
+        for name, allowed in (("payment_method", rulebook.PAYMENT_METHODS),
+                              ("payment_status", rulebook.PAYMENT_STATUSES),
+                              ("delivery_method", rulebook.DELIVERY_METHODS), ("warehouse", warehouses)):
             if name in mapped:
                 checks.append(_in(gxe, f"{name}_v", allowed, "unknown_value", name))
         return checks
@@ -108,9 +137,18 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
     return build
 
 
+# staged upper bounds (prices are staged in cents)
+_PRODUCT_MAXIMA: dict[str, float] = {
+    "unit_price": float(product_rules.MAX_PRICE * 100), "unit_cost": float(product_rules.MAX_PRICE * 100),
+    "pack_size": float(product_rules.MAX_PACK_SIZE), "lead_time_days": float(product_rules.MAX_LEAD_TIME_DAYS),
+}
+
+
 def product_suite(*, mapped: set[str]) -> Builder:
     """Products: SKU present and unique in the file, a name and price for new products,
-    readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop)."""
+    readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop),
+    prices, pack size and lead time within the catalogue's bounds (core.product_rules, which
+    the product editor applies too)."""
 
     def build(gxe: Any) -> list[Any]:
         checks = _required(gxe, "products") + _readable(gxe, "products", mapped) + [
@@ -124,9 +162,18 @@ def product_suite(*, mapped: set[str]) -> Builder:
         for name, minimum in (("unit_price", 0), ("unit_cost", 0), ("pack_size", 1), ("lead_time_days", 0)):
             if name in mapped:
                 checks.append(_min(gxe, f"{name}_v", minimum, "qty_positive" if minimum else "negative", name))
+        limits = {"unit_price": float(rulebook.MAX_AMOUNT * 100), "unit_cost": float(rulebook.MAX_AMOUNT * 100),
+                  "pack_size": quantities.MAX_ROW_QTY, "lead_time_days": 3650}  # money in cents
+        checks += [gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", max_value=limit,
+                                                     meta=_meta("rb_too_large", name))
+                   for name, limit in limits.items() if name in mapped]
         for name in ("pack_size", "lead_time_days"):
             if name in mapped:
                 checks.append(_zero(gxe, f"_{name}_frac", "whole_number", name))
+        for name, maximum in _PRODUCT_MAXIMA.items():
+            if name in mapped:
+                checks.append(gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", max_value=maximum,
+                                                                meta=_meta("mdp_too_large", name)))
         return checks
 
     return build
@@ -134,11 +181,13 @@ def product_suite(*, mapped: set[str]) -> Builder:
 
 def stock_suite(*, mapped: set[str], warehouses: Iterable[str]) -> Builder:
     """Stock levels: a known SKU (the flag ``_sku_known``, as in :func:`order_suite`), an active
-    warehouse, a whole counted quantity ≥ 0, and each SKU × warehouse once."""
+    warehouse, a whole counted quantity in [0, the stock row ceiling], and each SKU × warehouse once."""
 
     def build(gxe: Any) -> list[Any]:
         return _required(gxe, "stock") + _readable(gxe, "stock", mapped) + [
             _min(gxe, "qty_v", 0, "negative", "qty"),
+            gxe.ExpectColumnValuesToBeBetween(column="qty_v", max_value=quantities.MAX_ON_HAND,
+                                              meta=_meta("rb_too_large", "qty")),
             _zero(gxe, "_qty_frac", "whole_number", "qty"),
             _flag(gxe, "_sku_known", True, "unknown_sku_stock", "sku"),
             _in(gxe, "warehouse_v", warehouses, "unknown_value", "warehouse"),

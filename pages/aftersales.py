@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import aftersales, catalog, customers, return_policy, rma_views
 from core.services.aftersales import Inspection, RMALine, RMARequest
 from core.services.orders import search_orders
@@ -25,12 +26,14 @@ from core.webui import (
     Notice,
     attempt,
     cached_read,
+    cell_qty,
     guard_page,
     label,
     labels,
     local_time,
     localize_times,
     money,
+    qty_column,
     show_notice,
     show_table,
     show_tabs,
@@ -109,13 +112,33 @@ def _refund(rma_id: int, expected: str, prefix: str) -> None:
     except OMSError as exc:
         state[f"{prefix}_notice"] = exc
         return
-    state[f"{prefix}_notice"] = Notice("success", "desk.refunded", {
-        "amount": money(result.amount), "payment_status": label("payment_status", result.payment_status)})
+    _refund_notice(result, prefix)
+
+
+def _refund_notice(result: aftersales.RefundResult, prefix: str) -> None:
+    if result.pending:
+        state[f"{prefix}_notice"] = Notice("info", "rb.refund_requested", {"amount": money(result.amount)})
+    else:
+        state[f"{prefix}_notice"] = Notice("success", "desk.refunded", {
+            "amount": money(result.amount), "payment_status": label("payment_status", result.payment_status)})
+
+
+def _decide_refund(rma_id: int, approve: bool, expected: str, prefix: str) -> None:
+    try:
+        result = aftersales.decide_refund(rma_id, approve, actor, note=state.get(f"{prefix}_note_{rma_id}") or None,
+                                          expected_status=expected)
+    except OMSError as exc:
+        state[f"{prefix}_notice"] = exc
+        return
+    if approve:
+        _refund_notice(result, prefix)
+    else:
+        state[f"{prefix}_notice"] = Notice("success", "rb.refund_request_rejected", {"number": result.number})
 
 
 def _inspect(rma_id: int, expected: str, prefix: str, base: list[dict[str, Any]]) -> None:
     rows = _edited(base, f"{prefix}_inspect_{rma_id}_{_rev('inspect')}")
-    results = [Inspection(int(r["line_no"]), int(r["rma_restocked"] or 0), str(r["rma_warehouse"] or ""),
+    results = [Inspection(int(r["line_no"]), cell_qty(r["rma_restocked"]), str(r["rma_warehouse"] or ""),
                           r.get("rma_damage_reason") or None) for r in rows]
     try:
         result = aftersales.inspect_rma(rma_id, results, actor, expected_status=expected)
@@ -144,15 +167,14 @@ def _inspection_form(rma_id: int, detail: RMADetail, prefix: str) -> None:
     st.markdown(f"**{t('desk.inspection')}**")
     st.caption(t("desk.inspection_hint"))
     warehouses = cached_read(catalog.list_warehouses)["code"].tolist()
-    base = [{"line_no": int(r.line_no), "sku": r.sku, "qty": int(r.qty), "rma_restocked": int(r.qty),
+    base = [{"line_no": int(r.line_no), "sku": r.sku, "qty": int(r.qty), "rma_restocked": float(r.qty),
              "rma_warehouse": r.default_warehouse or (warehouses[0] if warehouses else ""), "rma_damage_reason": ""}
             for r in detail.lines.itertuples()]
     config = {
         "line_no": st.column_config.NumberColumn(label("field", "line_no")),
         "sku": st.column_config.TextColumn(label("field", "sku")),
         "qty": st.column_config.NumberColumn(label("field", "qty")),
-        "rma_restocked": st.column_config.NumberColumn(label("field", "rma_restocked"), min_value=0, step=1,
-                                                       required=True),
+        "rma_restocked": qty_column(label("field", "rma_restocked"), required=True),
         "rma_warehouse": st.column_config.SelectboxColumn(label("field", "rma_warehouse"), options=warehouses,
                                                           required=True),
         "rma_damage_reason": st.column_config.TextColumn(label("field", "rma_damage_reason"), max_chars=200),
@@ -176,9 +198,24 @@ def _refund_form(rma_id: int, detail: RMADetail, prefix: str) -> None:
               args=(rma_id, str(detail.header["status"]), prefix))
 
 
+def _refund_request(rma_id: int, detail: RMADetail, prefix: str) -> None:
+    """A refund waiting for a second person: who asked for how much; approve / reject."""
+    head = detail.header
+    st.info(t("rb.refund_waiting", amount=money(head["refund_request_amount"]), by=head["refund_request_by"],
+              at=local_time(head["refund_request_at"]), note=head["refund_request_note"] or "—"))
+    status = str(head["status"])
+    for column, action in zip(st.columns(2), ("refund_approve", "refund_reject"), strict=False):
+        if action in detail.actions:
+            column.button(t(f"rb.{action}"), key=f"{prefix}_{action}_{rma_id}", on_click=_decide_refund,
+                          args=(rma_id, action == "refund_approve", status, prefix),
+                          type="primary" if action == "refund_approve" else "secondary")
+
+
 def _actions(rma_id: int, detail: RMADetail, prefix: str) -> None:
     status = str(detail.header["status"])
-    moves = [s for s in detail.actions if s not in ("inspected", "refund")]
+    if detail.header.get("refund_request_by"):
+        _refund_request(rma_id, detail, prefix)
+    moves = [s for s in detail.actions if s not in ("inspected", "refund", "refund_approve", "refund_reject")]
     if not detail.actions:
         st.caption(t("desk.no_actions"))
         return
@@ -221,7 +258,7 @@ def _open_rma(order_id: int, base: list[dict[str, Any]]) -> None:
     """Button callback: the lines with a quantity become the RMA; one open_rma() call."""
     rows = _edited(base, f"as_open_{order_id}_{_rev('open')}")
     kind = state.get("as_kind", "return")
-    lines = tuple(RMALine(int(r["line_no"]), int(r["qty"]),
+    lines = tuple(RMALine(int(r["line_no"]), cell_qty(r["qty"]),
                           (str(r.get("rma_replacement_sku") or "").strip() or None) if kind == "exchange" else None)
                   for r in rows if r.get("qty"))
     request = RMARequest(order_id, kind, state.get("as_reason", "size"), lines, note=state.get("as_note"),
@@ -256,10 +293,10 @@ def _open_form(context: OrderAfterSales) -> None:
     reason_col.selectbox(t("desk.reason"), aftersales.REASON_CODES, key="as_reason",
                          format_func=labels("rma_reason", aftersales.REASON_CODES).__getitem__)
     base = [{"line_no": int(r.line_no), "sku": r.sku, "name": r.name, "rma_returnable": int(r.rma_returnable),
-             "qty": 0, "rma_replacement_sku": ""} for r in context.lines.itertuples()]
+             "qty": 0.0, "rma_replacement_sku": ""} for r in context.lines.itertuples()]  # float: webui.cell_qty
     columns = ["line_no", "sku", "name", "rma_returnable", "qty"] + (["rma_replacement_sku"] if kind == "exchange" else [])
     config = {c: st.column_config.Column(label("field", c)) for c in columns}
-    config["qty"] = st.column_config.NumberColumn(t("desk.qty_to_return"), min_value=0, step=1, required=True)
+    config["qty"] = qty_column(t("desk.qty_to_return"), required=True)
     st.data_editor(pd.DataFrame(base), key=f"as_open_{order_id}_{_rev('open')}", hide_index=True,
                    column_config=config, column_order=columns,
                    disabled=[c for c in columns if c not in ("qty", "rma_replacement_sku")])
@@ -273,7 +310,8 @@ def _open_form(context: OrderAfterSales) -> None:
 
 
 def _desk_tab() -> None:
-    query = st.text_input(t("desk.find_order"), key="as_query", placeholder=t("orders.search_hint"))
+    query = st.text_input(t("desk.find_order"), key="as_query", placeholder=t("orders.search_hint"),
+                          max_chars=MAX_SEARCH_CHARS)
     if not (query or "").strip():
         st.caption(t("desk.find_order_hint"))
         return
@@ -319,7 +357,8 @@ def _queue_tab() -> None:
     statuses = filter_col.multiselect(t("field.rma_status"), aftersales.STATUSES, default=list(aftersales.OPEN_STATUSES),
                                       format_func=labels("rma_status", aftersales.STATUSES).__getitem__,
                                       key="as_q_statuses", placeholder=t("common.all"))
-    query = query_col.text_input(t("desk.queue_search"), key="as_q_query", placeholder=t("desk.queue_search_hint"))
+    query = query_col.text_input(t("desk.queue_search"), key="as_q_query", placeholder=t("desk.queue_search_hint"),
+                                 max_chars=MAX_SEARCH_CHARS)
     queue = attempt(rma_views.list_rmas, actor, statuses=statuses or None, query=query or "")
     if queue is None:
         return
@@ -337,7 +376,8 @@ def _queue_tab() -> None:
 
 
 def _customer_tab() -> None:
-    query = st.text_input(t("desk.find_customer"), key="as_c_query", placeholder=t("entry.customer_search_hint"))
+    query = st.text_input(t("desk.find_customer"), key="as_c_query", placeholder=t("entry.customer_search_hint"),
+                          max_chars=MAX_SEARCH_CHARS)
     if not (query or "").strip():
         return
     found = attempt(customers.search_customers, query, actor)

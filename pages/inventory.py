@@ -13,6 +13,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.analytics import inventory
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog
 from core.webui import (
     cached_read,
@@ -42,7 +43,8 @@ def _filters() -> dict[str, object]:
     warehouse = wh_col.selectbox(t("field.warehouse"), codes, format_func=names.__getitem__, key="inv_wh")
     category = cat_col.selectbox(t("field.category"), categories,
                                  format_func=lambda c: t("common.all") if c is None else c, key="inv_cat")
-    query = query_col.text_input(t("inv.search"), key="inv_query", placeholder=t("inv.search_hint"))
+    query = query_col.text_input(t("inv.search"), key="inv_query", placeholder=t("inv.search_hint"),
+                                 max_chars=MAX_SEARCH_CHARS)
     below = below_col.checkbox(t("inv.below_only"), key="inv_below")
     return {"warehouse": warehouse, "category": category, "query": query or "", "below_safety_only": below,
             "include_cost": actor.can("cost.view")}

@@ -18,6 +18,7 @@ import streamlit as st
 
 from core.analytics.products import addon_suggestions
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog
 from core.services.customers import search_customers
 from core.services.orders import DELIVERY_METHODS, LineInput, OrderInput, create_order, order_detail
@@ -25,11 +26,13 @@ from core.webui import (
     Notice,
     attempt,
     cached_read,
+    cell_qty,
     field_issues,
     guard_page,
     label,
     labels,
     money,
+    qty_column,
     show_notice,
     slip_download,
     t,
@@ -93,14 +96,6 @@ def _add(sku: str, qty: int) -> None:
     _set_basket(lines)
 
 
-def _qty(value: object) -> int:
-    """Editor cell → int; a cleared cell counts as 0 so the service names the line."""
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 0
-
-
 def _sync_editor() -> None:
     """Fold the basket editor's pending edits (quantities, deleted rows) into the basket.
 
@@ -113,7 +108,7 @@ def _sync_editor() -> None:
     lines = [dict(ln) for ln in _basket()]
     for idx, change in (edits.get("edited_rows") or {}).items():
         if "qty" in change and int(idx) < len(lines):
-            lines[int(idx)]["qty"] = _qty(change["qty"])
+            lines[int(idx)]["qty"] = cell_qty(change["qty"])  # as typed: the service refuses −5 or 2.5
     for idx in sorted((int(i) for i in edits.get("deleted_rows") or []), reverse=True):
         if idx < len(lines):
             del lines[idx]
@@ -145,7 +140,7 @@ def _on_scan() -> None:
 def _on_add_product() -> None:
     sku = state.get("oe_product_pick")
     if sku:
-        _add(sku, max(1, _qty(state.get("oe_product_qty", 1))))
+        _add(sku, max(1, int(state.get("oe_product_qty") or 1)))  # a number_input with min_value=1
 
 
 def _text(value: object) -> str:
@@ -283,7 +278,7 @@ def _last_order() -> None:
 def _customer_section(error: OMSError | None) -> None:
     st.subheader(t("entry.customer"))
     st.text_input(t("entry.customer_search"), key="oe_cust_query", on_change=_on_customer_query,
-                  placeholder=t("entry.customer_search_hint"), persist_state="session")
+                  placeholder=t("entry.customer_search_hint"), persist_state="session", max_chars=MAX_SEARCH_CHARS)
     show_notice(state.get("oe_cust_error"))
     hits = state.get("oe_cust_hits")
     if hits and len(hits) > 1:
@@ -309,7 +304,8 @@ def _product_section() -> None:
     left, right = st.columns(2)
     left.text_input(t("entry.barcode"), key="oe_barcode", on_change=_on_scan, placeholder=t("entry.barcode_hint"))
     query = right.text_input(t("entry.product_search"), key="oe_product_query",
-                             placeholder=t("entry.product_search_hint"), persist_state="session")
+                             placeholder=t("entry.product_search_hint"), persist_state="session",
+                             max_chars=MAX_SEARCH_CHARS)
     show_notice(state.get("oe_scan"))
     if not (query or "").strip():
         return
@@ -337,9 +333,9 @@ def _basket_frame(lines: list[dict[str, Any]]) -> tuple[pd.DataFrame, Decimal]:
         "sku": skus,
         "name": [info[s].name if s in info else t("entry.unknown_product") for s in skus],
         "unit_price": [info[s].unit_price if s in info else Decimal("0") for s in skus],
-        "qty": [ln["qty"] for ln in lines],
+        "qty": pd.Series([ln["qty"] for ln in lines], dtype="float64"),  # float: see webui.cell_qty
     })
-    frame["line_total"] = frame["unit_price"] * frame["qty"]
+    frame["line_total"] = [price * Decimal(str(q)) for price, q in zip(frame["unit_price"], frame["qty"], strict=True)]
     subtotal = sum(frame["line_total"], Decimal("0.00"))
     if stock is not None and not stock.empty:
         by_wh = stock.pivot_table(index="sku", columns="warehouse", values="available", aggfunc="sum",
@@ -365,7 +361,7 @@ def _basket_section(error: OMSError | None) -> Decimal:
         "sku": st.column_config.TextColumn(t("field.sku")),
         "name": st.column_config.TextColumn(t("field.name")),
         "unit_price": st.column_config.NumberColumn(t("field.unit_price"), format="%.2f"),
-        "qty": st.column_config.NumberColumn(t("field.qty"), min_value=0, step=1, required=True),
+        "qty": qty_column(t("field.qty"), required=True),
         "line_total": st.column_config.NumberColumn(t("field.line_total"), format="%.2f"),
     }
     config.update({c: st.column_config.NumberColumn(t("entry.avail_at", warehouse=c.removeprefix("avail_")))
@@ -460,6 +456,9 @@ def _totals_and_submit(subtotal: Decimal, error: OMSError | None) -> None:
 
 
 st.title(t("page.order_entry"))
+if cached_read(catalog.list_channels).empty:  # a new shop that has not set up a channel yet
+    st.warning(t("md.no_channels"))
+    st.stop()
 _last_order()
 current_error = state.get("oe_error")
 _customer_section(current_error)

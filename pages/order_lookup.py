@@ -2,30 +2,28 @@
 
 A customer types the order number and the last four digits of the phone on the order and sees
 its status, carrier, tracking number and the progress of any return — nothing else. A wrong
-pair gets the same answer as an unknown order, and attempts are rate-limited in the database
-(``core.services.order_lookup``), so the page cannot be used to find orders or phone numbers.
+pair gets the same answer as an unknown order, and failed attempts back off in the database per
+browser address and per order number (``core.services.order_lookup``), so the page cannot be used
+to find orders or phone numbers and a reload does not reset the wait.
 There is deliberately no ``guard_page`` here: this page is for people without an account.
 """
 
 from __future__ import annotations
 
-import secrets
-
 import streamlit as st
 
 from core.errors import OMSError
 from core.services.order_lookup import LookupResult, lookup_order
-from core.webui import label, local_time, show_error, t
+from core.webui import client_id, label, local_time, show_error, t
 
 state = st.session_state
-state.setdefault("lk_client", secrets.token_hex(16))  # this browser session, for the rate limit
 
 
 def _look_up() -> None:
     """Form callback: one lookup; the answer (or refusal) stays until the next search."""
     state.pop("lk_result", None)
     try:
-        state["lk_result"] = lookup_order(state.get("lk_number", ""), state.get("lk_last4", ""), state["lk_client"])
+        state["lk_result"] = lookup_order(state.get("lk_number", ""), state.get("lk_last4", ""), client_id())
     except OMSError as exc:
         state["lk_result"] = exc
 

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog, rma_views
 from core.services.orders import STATUSES, OrderDetail, order_detail, search_orders, transition
 from core.slips import ship_address
@@ -72,7 +73,7 @@ def _date_bounds(picked: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
 
 def _filters() -> dict[str, Any]:
     query = st.text_input(t("orders.search"), key="ol_query", placeholder=t("orders.search_hint"),
-                          persist_state="session")
+                          persist_state="session", max_chars=MAX_SEARCH_CHARS)
     channels = cached_read(catalog.list_channels)
     channel_names = dict(zip(channels["code"], channels["name"], strict=True))
     status_col, channel_col, date_col = st.columns(3)

@@ -5,7 +5,6 @@ hands the arrived units to waiting backorders — by priority, then age — in t
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core.analytics import inventory
@@ -15,9 +14,11 @@ from core.services.inventory import receive_adhoc
 from core.services.purchasing import receive_po
 from core.webui import (
     Notice,
+    cell_qty,
     guard_page,
     label,
     local_time,
+    qty_column,
     show_error,
     show_notice,
     show_table,
@@ -45,7 +46,7 @@ def _po_tab() -> None:
     if po_id is None:
         return
     lines = inventory.purchase_order_lines(int(po_id))
-    sheet = lines.assign(receive=lines["outstanding"])
+    sheet = lines.assign(receive=lines["outstanding"].astype("float64"))  # float: see webui.cell_qty
     edited = st.data_editor(
         sheet, hide_index=True, key=f"rc_po_lines_{po_id}_{state.get('rc_rev', 0)}",
         disabled=["id", "sku", "name", "qty_ordered", "qty_received", "outstanding"],
@@ -54,10 +55,10 @@ def _po_tab() -> None:
                        "qty_ordered": st.column_config.NumberColumn(t("field.qty_ordered")),
                        "qty_received": st.column_config.NumberColumn(t("field.qty_received")),
                        "outstanding": st.column_config.NumberColumn(t("field.outstanding")),
-                       "receive": st.column_config.NumberColumn(t("rc.receive_now"), min_value=0, step=1)})
+                       "receive": qty_column(t("rc.receive_now"))})
     note = st.text_input(t("rc.delivery_note"), key="rc_po_note", max_chars=200)
     if st.button(t("rc.receive_po"), key="rc_receive_po", type="primary"):
-        quantities = {int(r.id): int(r.receive) if not pd.isna(r.receive) else 0 for r in edited.itertuples()}
+        quantities = {int(r.id): cell_qty(r.receive) for r in edited.itertuples()}  # as typed
         try:
             result = receive_po(int(po_id), quantities, actor, note=note or None)
         except OMSError as exc:

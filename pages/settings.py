@@ -1,5 +1,5 @@
-"""Shop settings for the admin: the thresholds behind alerts, due times and adjustment approval,
-and whether packing must be verified by scan.
+"""Shop settings for the admin: the thresholds behind alerts, due times, adjustment and refund
+approval (second person), and whether packing must be verified by scan.
 
 One form, saved all or nothing through :func:`core.services.shop_settings.update_settings`
 (validated, audited, effective on every user's next action).
@@ -24,6 +24,8 @@ def _save() -> None:
         "order_due.hours": state["set_due_hours"],
         "delivery_overdue.days": state["set_overdue_days"],
         "adjustment_approval.amount": state["set_approval_amount"],
+        "adjustment_approval.units": state["set_approval_units"],
+        "refund_approval.amount": state["set_refund_approval"],
         "packing.require_scan": state["set_require_scan"],
     }
     try:
@@ -57,5 +59,10 @@ if current is not None:
         # money as typed text, parsed to Decimal by the service (never through a float)
         st.text_input(t("shop_settings.approval_amount"), value=str(current["adjustment_approval.amount"]),
                       key="set_approval_amount", max_chars=20, help=t("shop_settings.approval_amount_help"))
+        st.text_input(t("rb.setting_approval_units"), value=str(current["adjustment_approval.units"]),
+                      key="set_approval_units", max_chars=10, help=t("rb.setting_approval_units_help"))
+        st.subheader(t("rb.setting_refunds"))
+        st.text_input(t("rb.setting_refund_approval"), value=str(current["refund_approval.amount"]),
+                      key="set_refund_approval", max_chars=20, help=t("rb.setting_refund_approval_help"))
         st.form_submit_button(t("shop_settings.save"), type="primary", on_click=_save)
     show_notice(state.pop("set_notice", None))

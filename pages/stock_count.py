@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 from core.analytics import inventory
-from core.errors import FieldIssue, OMSError, ValidationError
+from core.errors import OMSError, ValidationError
 from core.services import catalog
 from core.services.inventory import (
     REASON_CODES,
@@ -29,11 +31,13 @@ from core.webui import (
     Notice,
     attempt,
     cached_read,
+    cell_qty,
     guard_page,
     label,
     labels,
     localize_times,
     money,
+    qty_column,
     show_error,
     show_notice,
     show_table,
@@ -73,7 +77,7 @@ def _sheet_rows(edited: pd.DataFrame) -> tuple[list[CountLine], list[int]]:
             continue
         reason = reasons.get(row.reason) if isinstance(row.reason, str) else None
         note = row.note if isinstance(row.note, str) and row.note.strip() else None
-        lines.append(CountLine(row.sku, int(row.expected), int(row.counted), reason, note))
+        lines.append(CountLine(row.sku, int(row.expected), cell_qty(row.counted), reason, note))
         rows.append(i)
     return lines, rows
 
@@ -82,8 +86,7 @@ def _on_sheet(exc: OMSError, rows: list[int]) -> OMSError:
     """Issues numbered by posted line → numbered by sheet row, so the counter finds them."""
     if not isinstance(exc, ValidationError):
         return exc
-    return ValidationError([FieldIssue(i.field, i.message, rows[i.row - 1] if i.row else None, i.value)
-                            for i in exc.issues])
+    return ValidationError([replace(i, row=rows[i.row - 1] if i.row else None) for i in exc.issues])
 
 
 def _count_tab() -> None:
@@ -103,7 +106,7 @@ def _count_tab() -> None:
         return
     st.markdown(t("sc.sheet_title", warehouse=state["sc_sheet_wh"], n=len(sheet)))
     frame = sheet[["sku", "name", "expected"]].assign(
-        counted=pd.array([None] * len(sheet), dtype="Int64"), reason=None, note=None)
+        counted=pd.array([None] * len(sheet), dtype="float64"), reason=None, note=None)  # see webui.cell_qty
     reason_names = [label("adj_reason", c) for c in REASON_CODES]
     edited = st.data_editor(
         frame, key=f"sc_editor_{state['sc_rev']}", hide_index=True, disabled=["sku", "name", "expected"],
@@ -111,7 +114,7 @@ def _count_tab() -> None:
             "sku": st.column_config.TextColumn(t("field.sku")),
             "name": st.column_config.TextColumn(t("field.name")),
             "expected": st.column_config.NumberColumn(t("field.expected"), help=t("sc.expected_help")),
-            "counted": st.column_config.NumberColumn(t("field.counted"), min_value=0, step=1),
+            "counted": qty_column(t("field.counted")),
             "reason": st.column_config.SelectboxColumn(t("field.reason_code"), options=reason_names),
             "note": st.column_config.TextColumn(t("field.note"), max_chars=500),
         },
@@ -188,10 +191,13 @@ def _approvals_tab() -> None:
     show_table(_readable(pending))
     options = {int(r.id): f"{r.reference} · {r.sku} {r.qty_delta:+d} @ {r.warehouse} · {money(r.value)}"
                for r in pending.itertuples()}
-    st.selectbox(t("sc.pick_pending"), list(options), format_func=options.__getitem__, key="sc_pending_pick")
+    picked = st.selectbox(t("sc.pick_pending"), list(options), format_func=options.__getitem__,
+                          key="sc_pending_pick")
+    own = picked is not None and pending.set_index("id").at[picked, "requested_by"] == actor.username
     st.text_input(t("sc.decision_note"), key="sc_decision_note", max_chars=500)
     approve, reject = st.columns(2)
-    approve.button(t("sc.approve"), key="sc_approve", type="primary", on_click=_decide, args=(True,))
+    approve.button(t("sc.approve"), key="sc_approve", type="primary", on_click=_decide, args=(True,), disabled=own,
+                   help=t("rb.own_request_hint") if own else None)  # nobody approves their own request
     reject.button(t("sc.reject"), key="sc_reject", on_click=_decide, args=(False,))
 
 

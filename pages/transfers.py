@@ -28,10 +28,12 @@ from core.webui import (
     Notice,
     attempt,
     cached_read,
+    cell_qty,
     guard_page,
     label,
     labels,
     localize_times,
+    qty_column,
     show_error,
     show_notice,
     show_table,
@@ -97,18 +99,19 @@ def _new_tab() -> None:
 def _receive(detail: TransferResult) -> None:
     outstanding = pd.DataFrame(
         [(ln.id, ln.sku, ln.qty_shipped, ln.qty_received, ln.qty_shipped - ln.qty_received)
-         for ln in detail.lines], columns=["id", "sku", "qty_shipped", "qty_received", "receive"])
+         for ln in detail.lines], columns=["id", "sku", "qty_shipped", "qty_received", "receive"]
+    ).astype({"receive": "float64"})  # float: see webui.cell_qty
     edited = st.data_editor(
         outstanding, hide_index=True, key=f"tr_receive_{detail.id}", disabled=["id", "sku", "qty_shipped",
                                                                                "qty_received"],
         column_config={"id": None, "sku": st.column_config.TextColumn(t("field.sku")),
                        "qty_shipped": st.column_config.NumberColumn(t("field.qty_shipped")),
                        "qty_received": st.column_config.NumberColumn(t("field.qty_received")),
-                       "receive": st.column_config.NumberColumn(t("tr.receive_now"), min_value=0, step=1)})
+                       "receive": qty_column(t("tr.receive_now"))})
     close_short = st.checkbox(t("tr.close_short"), key=f"tr_short_{detail.id}", help=t("tr.close_short_help"))
     note = st.text_input(t("field.note"), key=f"tr_recv_note_{detail.id}", max_chars=500)
     if st.button(t("tr.receive"), key="tr_receive", type="primary"):
-        quantities = {int(r.id): int(r.receive) if not pd.isna(r.receive) else 0 for r in edited.itertuples()}
+        quantities = {int(r.id): cell_qty(r.receive) for r in edited.itertuples()}  # as typed
         try:
             result = receive_transfer(detail.id, quantities, actor, close_short=close_short, note=note or None)
         except OMSError as exc:

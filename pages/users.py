@@ -1,5 +1,5 @@
 """User management for the admin: the accounts with their role, state and last login; create an
-account; change a role; deactivate or reactivate; lift a lockout; reset a password.
+account; change a role; deactivate or reactivate; clear failed sign-ins; reset a password.
 
 Every button calls one service in ``core.services.users`` (each writes an audit row). A new or
 reset password is either typed by the admin or generated, and shown exactly once: the message
@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
+from core.passwords import generate_password
 from core.permissions import ROLES
 from core.services import users
 from core.webui import (
@@ -48,7 +49,7 @@ def _run(call: Callable[[], object], notice: Notice) -> bool:
 
 def _create() -> None:
     username = (state.get("us_new_username") or "").strip()
-    password = state.get("us_new_password") or users.generate_password()
+    password = state.get("us_new_password") or generate_password()
     display_name = (state.get("us_new_display") or "").strip() or None
     if _run(lambda: users.create_user(username, password, state.get("us_new_role"), actor, display_name=display_name),
             Notice("success", "users.created", {"username": username, "password": password})):
@@ -71,14 +72,14 @@ def _unlock(username: str) -> None:
 
 
 def _reset_password(username: str) -> None:
-    password = state.get("us_reset_password") or users.generate_password()
+    password = state.get("us_reset_password") or generate_password()
     state["us_reset_password"] = ""
     _run(lambda: users.reset_password(username, password, actor),
          Notice("success", "users.password_reset", {"username": username, "password": password}))
 
 
 def _user_table(accounts: pd.DataFrame) -> None:
-    shown = translate_values(localize_times(accounts, "locked_until", "last_login_at", "created_at"), role="role")
+    shown = translate_values(localize_times(accounts, "last_login_at", "created_at"), role="role")
     show_table(shown, download="users")
 
 
@@ -118,7 +119,7 @@ def _manage(accounts: pd.DataFrame) -> None:
     else:
         buttons[0].button(t("users.reactivate"), key="us_reactivate", on_click=_set_active, args=(picked, True),
                           icon=":material/person_check:")
-    if not pd.isna(row["locked_until"]):
+    if row["failed_logins"] > 0:
         buttons[1].button(t("users.unlock"), key="us_unlock", on_click=_unlock, args=(picked,),
                           icon=":material/lock_open:")
 

@@ -38,6 +38,7 @@ from core.reference import seed_reference
 from core.schema import upgrade
 from core.timeutil import shop_tz
 from data.demo import load_demo
+from data.demo_reference import seed_demo_reference
 
 BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
@@ -60,6 +61,7 @@ def demo_database(workdir: Path, orders: int, seed: int) -> Iterator[str]:
         upgrade(db.get_engine(url))
         with db.transaction(url) as s:
             seed_reference(s)
+            seed_demo_reference(s)  # load_demo would too; the demo shop's reference set
         load_demo(url, orders=orders, seed=seed)
         previous = os.environ.get("DATABASE_URL")
         os.environ["DATABASE_URL"] = url

@@ -27,6 +27,7 @@ from core import db, refdata
 from core.reference import seed_reference
 from core.schema import upgrade
 from core.timeutil import CLOCK_ENV, pin_value
+from data.demo_reference import seed_demo_reference
 
 TEST_NOW = dt.datetime.fromisoformat(os.environ.get("OMS_TEST_NOW") or "2026-11-25T04:00:00")
 os.environ[CLOCK_ENV] = pin_value(TEST_NOW)
@@ -36,8 +37,11 @@ PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://roo
 
 
 def _seed(url: str) -> None:
+    """What ``oms init`` creates plus the demo shop's channels, warehouses and rules, which the
+    tests' orders use (SH/GZ/BJ/CD, POS/TMALL/…)."""
     with db.transaction(url) as s:
         seed_reference(s)
+        seed_demo_reference(s)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +83,7 @@ def _truncate_all(url: str) -> None:
 
 @pytest.fixture
 def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """URL of an empty OMS database (reference rows only), also set as DATABASE_URL."""
+    """URL of an OMS database holding only reference rows (the demo shop's), also set as DATABASE_URL."""
     db.dispose_all()
     refdata.clear_cache()
     if BACKEND == "postgres":

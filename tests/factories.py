@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from core import db, stock
+from core import barcodes, db, stock
 from core.models import Product, Warehouse
 from core.permissions import Actor
 from core.services import fulfillment
@@ -29,6 +29,7 @@ def make_product(sku: str, price: str = "99.00", stock_by_wh: dict[str, int] | N
                     unit_cost=Decimal(price) / 2, pack_size=1, active=True, created_at=utcnow())
         s.add(p)
         s.flush()
+        barcodes.index_primary(s, [p.id])
         for code, qty in (stock_by_wh or {}).items():
             wh_id = s.execute(select(Warehouse.id).where(Warehouse.code == code)).scalar_one()
             stock.ensure_level(s, p.id, wh_id)

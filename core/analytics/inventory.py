@@ -15,6 +15,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, or_, select, tru
 from sqlalchemy.orm import Session
 
 from core.analytics import _read
+from core.barcodes import has_barcode
 from core.models import (
     Order,
     POLine,
@@ -29,6 +30,7 @@ from core.models import (
     TransferLine,
     Warehouse,
 )
+from core.searchbox import search_text
 from core.timeutil import local_day_start_utc, local_today, shop_tz, utcnow
 
 DEMAND_DAYS = 28  # window of shipments behind "days of cover"
@@ -111,10 +113,10 @@ def stock_overview(warehouse: str | None = None, category: str | None = None, qu
         stmt = stmt.where(Warehouse.code == warehouse)
     if category:
         stmt = stmt.where(Product.category == category)
-    q = (query or "").replace("\x00", "").strip()  # NUL never matches (PostgreSQL text cannot hold it)
+    q = search_text(query)
     if q:
         stmt = stmt.where(or_(Product.sku.icontains(q, autoescape=True), Product.name.icontains(q, autoescape=True),
-                              Product.barcode == q))
+                              has_barcode(q)))
     if below_safety_only:
         stmt = stmt.where(StockLevel.safety_stock > 0, available < StockLevel.safety_stock)
     rows = _read(session, lambda s: s.execute(stmt).all())

@@ -12,10 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from core import exports
 from core.errors import FieldIssue, ValidationError
 from core.importing.fields import KINDS
-from core.importing.issues import group_line
+from core.importing.issues import ImportFileError, group_line
 from core.importing.profile import REPEATED_LINES
+from core.importing.reader import max_bytes
 from core.permissions import SYSTEM
 from core.services import data_quality, imports
 
@@ -27,6 +29,11 @@ def _files(paths: list[str]) -> list[imports.SourceFile]:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise ValidationError([FieldIssue("file", "no such file", value=p) for p in missing])
+    limit = max_bytes()
+    for p in paths:  # refuse a huge file before reading it into memory
+        if (size := Path(p).stat().st_size) > limit:
+            raise ImportFileError("too_large", Path(p).name, size_mb=f"{size / 1048576:.1f}",
+                                  limit_mb=f"{limit / 1048576:.0f}")
     return [imports.SourceFile(Path(p).name, Path(p).read_bytes()) for p in paths]
 
 
@@ -66,8 +73,8 @@ def _write_report(report: imports.ImportReport, path: Path) -> None:
     """The report file: one line per root cause with its row count, first rows and *all* rows
     (space-separated), so nothing of the per-row detail is lost."""
     groups = report.groups()
-    groups[["severity", "code", "field", "column", "reason", "count", "first_rows", "examples", "file", "rows"]].to_csv(
-        path, index=False, encoding="utf-8-sig")
+    columns = ["severity", "code", "field", "column", "reason", "count", "first_rows", "examples", "file", "rows"]
+    exports.write_csv(groups[columns], path)  # the file's values, formulas neutralised
 
 
 def _dq_run(_args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.geo import normalise_province
@@ -124,9 +124,11 @@ def _lookup(session: Session, persons: list[_Person]) -> None:
 
 
 def _first_ids(session: Session, column: object, values: set[str]) -> dict[str, int]:
-    """value → the oldest customer id holding it (find_or_create's rule)."""
+    """value → the oldest customer id holding it, or the profile that one was merged into
+    (find_or_create's rule)."""
     found: dict[str, int] = {}
-    stmt = select(column, _C.c.id).where(column.in_(bindparam("v", expanding=True))).order_by(_C.c.id.desc())
+    stmt = select(column, func.coalesce(_C.c.merged_into_id, _C.c.id)).where(
+        column.in_(bindparam("v", expanding=True))).order_by(_C.c.id.desc())
     for part in chunks(sorted(values)):
         found.update({r[0]: r[1] for r in session.connection().execute(stmt, {"v": part})})
     return found

@@ -59,11 +59,13 @@ class ImportFileError(OMSError):
     """The file as a whole cannot be imported (empty, unreadable, a required column missing…).
 
     ``key`` is the catalog entry for the reason, so the page shows it translated; ``str()`` is
-    the English text for the CLI. Nothing has been written when this is raised.
+    the English text for the CLI. Nothing has been written when this is raised. A ``code``
+    with a dot is a whole catalog key (``hf.xlsx_bomb``: the read limits of
+    :mod:`core.importing.limits`), any other is ``imp.file.<code>``.
     """
 
     def __init__(self, code: str, file: str, **params: Any) -> None:
-        self.key = f"imp.file.{code}"
+        self.key = code if "." in code else f"imp.file.{code}"
         self.code = code
         params = {"file": file, **params}
         super().__init__(f"{file}: " + i18n.translate(self.key, "en", **params), **params)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.domain import rulebook
 from core.importing.fields import HISTORICAL, ORDER_FIELDS
 from core.importing.profile import Profile
 
 KEY_SEP = "\x1f"
-FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 ADDRESS_FIELDS = ("province", "city", "district", "address")
 
 
@@ -33,6 +33,7 @@ def add_keys(frame: pd.DataFrame, profile: Profile, default_channel: str | None)
     order: channel + external ref) and ``_target`` (open | shipped | … | skip)."""
     out = frame.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
     out["channel_v"] = out["channel_v"].where(out["channel_v"].notna(), default_channel)
+    out["external_ref"] = out["external_ref"].map(rulebook.clean_ref)  # "EXT-1 " is order EXT-1
     out["_okey"] = out["channel_v"].fillna("").astype(str) + KEY_SEP + out["external_ref"].fillna("").astype(str)
     default = "" if profile.is_mapped("status") else "open"
     out["_target"] = out["status_v"].where(out["status_v"].notna(), default)
@@ -167,7 +168,8 @@ def derive(frame: pd.DataFrame, profile: Profile, products: dict[str, ProductRow
     pickup = out["delivery_method_v"].eq("pickup").fillna(False)
     complete = pd.concat([out[f].notna() for f in ADDRESS_FIELDS], axis=1).all(axis=1)
     out["_address_complete"] = (complete | pickup | historical).astype(bool)
-    out["_future"] = (out["placed_at_v"] > pd.Timestamp(now + FUTURE_TOLERANCE)).fillna(False).astype(bool)
+    out["_future"] = (out["placed_at_v"] > pd.Timestamp(rulebook.latest_date(now))).fillna(False).astype(bool)
+    out["_too_old"] = (out["placed_at_v"] < pd.Timestamp(rulebook.EARLIEST_DATE)).fillna(False).astype(bool)
     has = [out[c].notna() for c in ("customer_name", "phone_v", "email_v", "buyer_id")]
     out["_has_customer"] = pd.concat(has, axis=1).any(axis=1)
     out["_dup"], out["_dup_of"] = _repeats(out, profile)

@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.services.customers import is_valid_mobile, normalise_email, normalise_phone
+from core.services.customers import is_readable_phone, is_valid_email, normalise_email, normalise_phone
 from core.timeutil import shop_tz
 
 _CURRENCY = re.compile(r"[¥￥$€£元\s]|R\$|RMB|CNY|USD|BRL", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"1", "true", "yes", "y", "t", "是", "在售", "上架", "启用"}
 _FALSE = {"0", "false", "no", "n", "f", "否", "停售", "下架", "停用"}
 _ZIP_SUFFIX = re.compile(r"\s*[(（]\s*\d{6}\s*[)）]\s*$")
@@ -123,7 +122,7 @@ def _phone(value: str) -> tuple[str | None, bool, bool]:
     if "*" in value:
         return None, True, False
     norm = normalise_phone(value)
-    ok = norm is not None and (is_valid_mobile(norm) or 7 <= len(norm) <= 12)
+    ok = is_readable_phone(norm)
     return (norm if ok else None), False, not ok
 
 
@@ -140,7 +139,7 @@ def phones(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 def _email(value: str) -> tuple[str | None, bool]:
     norm = normalise_email(value)
-    ok = norm is None or bool(_EMAIL.match(norm))
+    ok = norm is None or is_valid_email(norm)
     return (norm if ok else None), not ok
 
 

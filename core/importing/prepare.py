@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from core import refdata
+from core import barcodes, refdata
 from core.importing import orders as order_rules
 from core.importing.fields import FIELDS, spec
 from core.importing.identity import chunks
@@ -29,7 +29,6 @@ from core.importing.stage import Staged, stage
 from core.importing.write_master import stock_levels
 from core.models import Channel, Order, Product, Warehouse
 from core.refdata import RefData
-from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
 from expectations import imports as suites
 from expectations.runner import SuiteResult, validate
 
@@ -192,9 +191,7 @@ def _orders(session: Session, staged: Staged, options: ImportOptions, ref: RefDa
     known = set(products) | (set(frame["sku"].dropna()) if options.create_missing_products else set())
     frame["_sku_known"] = _sku_known_flag(frame["sku"], known)
     mapped = set(profile.columns) | set(profile.constants)
-    builder = suites.order_suite(mapped=mapped, channels=ref.channels,
-                                 warehouses=ref.warehouses, payment_methods=PAYMENT_METHODS,
-                                 payment_statuses=PAYMENT_STATUSES, delivery_methods=DELIVERY_METHODS)
+    builder = suites.order_suite(mapped=mapped, channels=ref.channels, warehouses=ref.warehouses)
     return _judge(Prepared(options, staged, frame, issues, None, ref, skipped, {"products": products}),
                   "import.orders", builder)
 
@@ -204,9 +201,7 @@ def _products_kind(session: Session, staged: Staged, options: ImportOptions, ref
     skus = set(frame["sku"].dropna())
     existing = {r.sku: r.id for r in session.execute(select(Product.sku, Product.id).where(
         Product.sku.in_(sorted(skus))))} if skus else {}
-    barcodes = set(frame["barcode"].dropna())
-    owners = dict(session.execute(select(Product.barcode, Product.sku).where(
-        Product.barcode.in_(sorted(barcodes)))).all()) if barcodes else {}
+    owners = barcodes.owners(session, frame["barcode"].dropna())  # any barcode of any product
     new = ~frame["sku"].isin(set(existing))
     frame["_dup"] = frame["sku"].notna() & frame.duplicated("sku", keep=False)
     frame["_new_without_name"] = new & frame["sku"].notna() & frame["name"].isna()

@@ -2,6 +2,10 @@
 
 Channel exports come in every shape: UTF-8 with or without a BOM, GBK/GB18030 (Taobao and many
 Windows tools), UTF-16 ("Unicode text" from Excel), comma/semicolon/tab/pipe delimiters, XLSX.
+Text whose columns are aligned with runs of spaces (a POS "print to file" report) is read by
+position; text with neither a delimiter nor aligned columns is refused. Every read stays within
+:mod:`core.importing.limits` (size, rows, columns, cells, characters, seconds), and XLSX is
+checked for zip bombs and XML entities before it is parsed (:mod:`core.importing.xlsx`).
 Everything is read as text — types are the profile's business (``core.importing.parse``) — and
 row numbers are those a user sees in a spreadsheet (header = row 1), counting blank rows, so
 "row 57" in a report is row 57 in Excel. Fully blank rows (``,,,,``) are dropped and counted.
@@ -14,22 +18,18 @@ else is refused with a clear message; a profile may name the encoding outright.
 from __future__ import annotations
 
 import codecs
-import csv
-import datetime as dt
 import hashlib
-import io
-import os
-import re
-import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
 
+from core.importing import textfile, xlsx
 from core.importing.issues import ImportFileError
+from core.importing.limits import DEFAULT_MAX_MB, Budget, ReadLimits
 
-DELIMITERS = (",", "\t", ";", "|")
-DEFAULT_MAX_MB = 40
-SNIFF_LINES = 50
+__all__ = ["DEFAULT_MAX_MB", "RawTable", "SourceFile", "max_bytes", "read_table", "sniff_delimiter"]
+
+ALIGNED = "spaces"  # RawTable.delimiter of a whitespace-aligned text file
 PLAUSIBLE_SAMPLE = 200_000  # characters checked for the GB18030 plausibility test
 MIN_COMMON_SHARE = 0.8  # share of non-ASCII characters that must be common (GB2312) Chinese
 
@@ -57,7 +57,7 @@ class RawTable:
     name: str
     frame: pd.DataFrame
     encoding: str
-    delimiter: str | None  # None for XLSX
+    delimiter: str | None  # None for XLSX, ``ALIGNED`` for columns aligned with spaces
     blank_rows: int
 
     @property
@@ -68,30 +68,49 @@ class RawTable:
 def max_bytes() -> int:
     """Upload limit (``OMS_IMPORT_MAX_MB``, default 40 MB): pandas needs ~10× a file's size in
     memory, so a bigger file is refused up front rather than stalling the server."""
-    return int(float(os.environ.get("OMS_IMPORT_MAX_MB", DEFAULT_MAX_MB)) * 1024 * 1024)
+    return ReadLimits.from_env().max_bytes
 
 
 def read_table(source: SourceFile, *, encoding: str | None = None, delimiter: str | None = None,
-               sheet: str | None = None) -> RawTable:
-    """Read ``source`` (CSV in any common encoding/delimiter, or XLSX) into a :class:`RawTable`.
+               sheet: str | None = None, limits: ReadLimits | None = None) -> RawTable:
+    """Read ``source`` (CSV in any common encoding/delimiter, whitespace-aligned text, or
+    XLSX) into a :class:`RawTable`, within ``limits`` (default: :meth:`ReadLimits.from_env`).
 
     ``encoding``/``delimiter``/``sheet`` come from the profile; ``None`` or ``"auto"`` sniffs.
     Raises :class:`ImportFileError` for an empty, oversized, binary or undecodable file, a
-    malformed row, duplicate header names, or a file with a header but no data.
+    file beyond a read limit, a malformed row, duplicate header names, text in which no
+    delimiter or column alignment is found, or a file with a header but no data.
     """
+    limits = limits or ReadLimits.from_env()
     data = source.data
-    if len(data) > max_bytes():
+    if len(data) > limits.max_bytes:
         raise ImportFileError("too_large", source.name, size_mb=f"{len(data) / 1048576:.1f}",
-                              limit_mb=f"{max_bytes() / 1048576:.0f}")
+                              limit_mb=f"{limits.max_bytes / 1048576:.0f}")
     if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
         raise ImportFileError("empty", source.name)
     if data.startswith(_ZIP):
-        return _read_xlsx(source, sheet)
+        rows = textfile.grid(xlsx.read_rows(source.name, data, sheet, limits))
+        return _frame_from_rows(source.name, rows, "xlsx", None)
     if data.startswith(_OLE):
         raise ImportFileError("old_excel", source.name)
     text, used = _decode(source, None if encoding in (None, "", "auto") else encoding)
-    sep = delimiter if delimiter not in (None, "", "auto") else sniff_delimiter(text)
-    return _frame_from_rows(source.name, _parse_csv(source.name, text, sep), used, sep)
+    budget = Budget(source.name, limits)
+    if delimiter == ALIGNED:
+        return _aligned(source.name, text, used, budget)
+    if delimiter not in (None, "", "auto"):
+        return _frame_from_rows(source.name, textfile.parse_delimited(source.name, text, delimiter, budget), used,
+                                delimiter)
+    sep = textfile.sniff_delimiter(textfile.check_head(source.name, text, budget))
+    if sep is not None:
+        return _frame_from_rows(source.name, textfile.parse_delimited(source.name, text, sep, budget), used, sep)
+    return _aligned(source.name, text, used, budget)
+
+
+def _aligned(name: str, text: str, encoding: str, budget: Budget) -> RawTable:
+    rows = textfile.parse_aligned(name, text, budget)
+    if rows is None:
+        raise ImportFileError("hf.no_delimiter", name)
+    return _frame_from_rows(name, rows, encoding, ALIGNED)
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -149,107 +168,18 @@ def _looks_chinese(text: str) -> bool:
     return common / len(wide) >= MIN_COMMON_SHARE
 
 
-def sniff_delimiter(text: str) -> str:
-    """The candidate delimiter that splits the first lines into the same number (>1) of fields.
-
-    ``csv.Sniffer`` guesses from character frequencies and is easily fooled by commas inside
-    addresses; counting fields per line with a real CSV parser is not.
-    """
-    sample = [line for line in _head_lines(text, SNIFF_LINES) if line.strip()]
-    best, best_score = ",", (0.0, 0)
-    for sep in DELIMITERS:
-        counts = [len(row) for row in csv.reader(sample, delimiter=sep)]
-        if not counts:
-            continue
-        mode = max(set(counts), key=counts.count)
-        if mode < 2:
-            continue
-        score = (counts.count(mode) / len(counts), mode)
-        if score > best_score:
-            best, best_score = sep, score
-    return best
-
-
-def _head_lines(text: str, count: int) -> list[str]:
-    """``text.splitlines()[:count]`` without splitting a 20 MB file to look at its top: split
-    a growing prefix until it holds two lines more than wanted (a prefix cut inside a
-    ``\r\n`` only affects its last line)."""
-    size = 8192
-    while True:
-        lines = text[:size].splitlines()
-        if len(lines) >= count + 2 or size >= len(text):
-            return lines[:count]
-        size *= 4
-
-
-_FIELDS_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-
-
-def _parse_csv(name: str, text: str, sep: str) -> pd.DataFrame:
-    """All cells as text. Rows longer than the header (Excel writes ``,,`` tails) are read
-    into extra columns, which are dropped later if they hold nothing."""
-    width: int | None = None
-    for _ in range(5):
-        try:
-            frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
-                                na_filter=False, skip_blank_lines=False, engine="c",
-                                names=None if width is None else list(range(width)))
-            return frame.fillna("")
-        except pd.errors.ParserError as exc:
-            match = _FIELDS_ERROR.search(str(exc))
-            if match is None:
-                raise ImportFileError("malformed", name, detail=str(exc).strip()) from None
-            width = max(width or 0, int(match.group(3)))
-        except pd.errors.EmptyDataError:
-            raise ImportFileError("empty", name) from None
-    raise ImportFileError("malformed", name, detail="rows with too many fields")
-
-
-# --- xlsx --------------------------------------------------------------------------------------
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else format(value, ".15g")
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(source: SourceFile, sheet: str | None) -> RawTable:
-    import openpyxl  # only XLSX imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError("bad_xlsx", source.name, detail=str(exc)) from None
-    try:
-        if sheet:
-            if sheet not in book.sheetnames:
-                raise ImportFileError("no_sheet", source.name, sheet=sheet, sheets=", ".join(book.sheetnames))
-            ws = book[sheet]
-        else:
-            ws = book.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
-    width = max((len(r) for r in rows), default=0)
-    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
-    return _frame_from_rows(source.name, frame, "xlsx", None)
+def sniff_delimiter(text: str) -> str | None:
+    """The delimiter of ``text`` judged from its first lines (None: no delimiter fits)."""
+    return textfile.sniff_delimiter([line for line in textfile.head_lines(text, textfile.SNIFF_LINES) if line.strip()])
 
 
 # --- common ------------------------------------------------------------------------------------
 
 
 def _frame_from_rows(name: str, rows: pd.DataFrame, encoding: str, sep: str | None) -> RawTable:
-    """First record = header; index = spreadsheet row (header is row 1); blank rows dropped."""
+    """First record = header; index = spreadsheet row (header is row 1); blank rows dropped.
+    Rows longer than the header (Excel writes ``,,`` tails) keep their extra cells until the
+    trailing columns are found to hold nothing."""
     if rows.empty:
         raise ImportFileError("empty", name)
     header = [str(h).strip().lstrip("\ufeff").strip() for h in rows.iloc[0].tolist()]

@@ -16,15 +16,15 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, stock
+from core import audit, barcodes, stock
 from core.geo import normalise_province
 from core.importing.identity import Resolution, chunks, resolve
 from core.models import Customer, Product, StockLevel, StockMovement, Supplier
 from core.permissions import Actor
+from core.product_rules import DEFAULT_CATEGORY
 from core.services.orders import reserve_backorders
 from core.timeutil import utcnow
 
-DEFAULT_CATEGORY = "未分类"
 _P = Product.__table__
 
 Progress = Callable[[float], None]
@@ -106,11 +106,14 @@ def write_products(session: Session, rows: pd.DataFrame, mapped: set[str], actor
             continue
         before = {k: getattr(current, k) for k in changed}
         session.execute(update(Product).where(Product.id == current.id).values(**changed))
+        if "barcode" in changed:
+            barcodes.set_primary(session, current.id, before["barcode"], changed["barcode"])
         audit.record(session, actor, "product.import_update", "product", current.sku, before=before, after=changed)
         updated += 1
     for part in chunks(new_rows):
         new_ids = session.execute(insert(_P).returning(_P.c.id, _P.c.sku, sort_by_parameter_order=True), part).all()
         ids.update({sku: pid for pid, sku in new_ids})
+        barcodes.index_primary(session, [pid for pid, _ in new_ids])
         created += len(part)
     return ProductResult(created, updated, unchanged, suppliers_created, ids)
 

@@ -7,15 +7,17 @@ numbering, reservation or backorder, review rules, alerts, audit — so each goe
 *History* (shipped, delivered, completed, cancelled in the source) keeps its timestamps and
 status and must not touch today's stock, so it is written set-wise with Core inserts: orders,
 lines and one timeline event each, numbered from one bulk reservation of the ``SO`` sequence.
-That path writes tens of thousands of lines per second; it checks nothing itself — the rows
-it gets have passed the import's validation suite. Only when the user asks
+That path writes tens of thousands of lines per second; the rows it gets have passed the
+import's validation suite, and it still applies the order rulebook itself
+(:func:`_check_rulebook`) so no caller can store what order entry would refuse. Only when the user asks
 (``deduct_stock``) do shipped history lines post ``shipment`` movements through the ledger.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import stock
-from core.errors import Conflict, InsufficientStock, OMSError, ValidationError
+from core.domain import rulebook
+from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
 from core.models import Order, OrderEvent, OrderLine, StockLevel
@@ -101,11 +104,39 @@ def _values(series: pd.Series) -> list[Any]:
     return series.astype(object).where(series.notna(), None).tolist()
 
 
+# Rulebook header field → staged column of the history frame.
+_HEADER_COLUMNS = {
+    "status": "_target", "payment_status": "payment_status_v", "payment_method": "payment_method_v",
+    "delivery_method": "delivery_method_v", "customer_name": "customer_name", "province": "province",
+    "city": "city", "district": "district", "address": "address", "external_ref": "external_ref",
+    "carrier": "carrier", "tracking_no": "tracking_no", "note": "note", "placed_at": "placed_at_v",
+}
+
+
+def _check_rulebook(heads: pd.DataFrame, rows: pd.DataFrame, now: dt.datetime) -> None:
+    """Refuse the write (ValidationError naming file row and field) when any order or line
+    breaks the order rulebook: its vectorised screen finds the suspects, its own checks say why."""
+    issues: list[FieldIssue] = []
+    header = heads[list(_HEADER_COLUMNS.values())].set_axis(list(_HEADER_COLUMNS), axis=1)
+    suspects = heads[rulebook.screen_headers(header, now).to_numpy()]
+    for row, record in zip(suspects["_row"], header.loc[suspects.index].to_dict("records"), strict=True):
+        present = {name: _opt(v) for name, v in record.items() if _opt(v) is not None}  # missing → default
+        issues += [replace(i, row=int(row)) for i in rulebook.validate_header(present, now)]
+    lines = rows[rulebook.screen_lines(rows["qty_v"], rows["_unit_price"], rows["_disc"]).to_numpy()]
+    for r in lines[["_row", "qty_v", "_unit_price", "_disc"]].to_dict("records"):
+        price, discount = ((_money(c) if np.isfinite(c) else c) for c in (r["_unit_price"], r["_disc"]))
+        line = {"qty": r["qty_v"], "unit_price": price, "discount": discount}
+        issues += rulebook.validate_line(line, int(r["_row"]))[1]
+    if issues:
+        raise ValidationError(issues)
+
+
 def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: RefData, note: str,
                   product_ids: dict[str, int], deduct_stock: bool, progress: Progress) -> HistoryResult:
     """Bulk-insert historical orders (``rows``: validated lines with ``customer_id``)."""
     if rows.empty:
         return HistoryResult(0, 0, 0)
+    _check_rulebook(order_heads(rows), rows, utcnow())
     conn = session.connection()
     heads = order_heads(rows)
     n = len(heads)

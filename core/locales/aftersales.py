@@ -12,7 +12,6 @@ ZH: dict[str, str] = {
     "error.rma_value": "换货商品价值 {replacement_value} 高于退回商品的已付金额 {paid}。需店长勾选“政策例外”并填写原因。",
     "error.rma_validation": "输入有误，售后单未保存：",
     "error.lookup_invalid": "请检查输入：",
-    "error.lookup_throttled": "查询次数过多，请 {minutes} 分钟后再试，或联系客服。",
     # field-issue reasons (REASONS below)
     "issue.rma_not_paid": "订单未付款，无可退款金额",
     "issue.rma_no_lines": "请至少为一行填写退货数量",
@@ -255,7 +254,6 @@ EN: dict[str, str] = {
     "error.rma_value": "The replacement is worth {replacement_value}, more than the {paid} paid for the returned items. A manager can tick “Policy exception” and give a reason.",
     "error.rma_validation": "Please check the RMA; nothing was saved:",
     "error.lookup_invalid": "Please check your input:",
-    "error.lookup_throttled": "Too many attempts. Please try again in {minutes} minutes or contact customer service.",
     # field-issue reasons (REASONS below)
     "issue.rma_not_paid": "the order is not paid: there is nothing to refund",
     "issue.rma_no_lines": "enter a quantity on at least one line",

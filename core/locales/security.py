@@ -5,6 +5,11 @@ ZH: dict[str, str] = {
     # sessions
     "login.expired": "长时间（{minutes} 分钟）未操作，已自动退出，请重新登录。",
     "login.disabled": "该账户已被停用，请联系管理员。",
+    "sec.login_throttled": "这台设备登录失败次数过多，请 {seconds} 秒后再试。",
+    "sec.lookup_throttled": "查询失败次数过多，请 {seconds} 秒后再试，或联系客服。",
+    "sec.schema_missing": "备份的数据库结构被改动过：缺少 {kind} {name}",
+    "sec.schema_extra": "备份的数据库结构被改动过：多出 {kind} {name}",
+    "sec.schema_changed": "备份的数据库结构被改动过：{kind} {name} 的定义不同",
     "error.db_unavailable": "与数据库的连接中断了，操作没有保存，请重试。",
     # pages
     "page.users": "用户管理",
@@ -13,7 +18,7 @@ ZH: dict[str, str] = {
     # password and account rules
     "issue.pw_length": "密码至少 {n} 个字符",
     "issue.pw_mix": "密码需同时包含字母和数字",
-    "issue.pw_common": "密码太常见，请换一个",
+    "issue.pw_common": "密码太常见或太简单（至少 5 个不同字符），请换一个",
     "issue.pw_username": "密码不能包含用户名",
     "issue.last_admin": "至少要保留一个启用的管理员",
     "issue.self_deactivate": "不能停用自己的账户",
@@ -23,7 +28,7 @@ ZH: dict[str, str] = {
     # columns
     "field.display_name": "显示名",
     "field.active": "启用",
-    "field.locked_until": "锁定至",
+    "field.failed_logins": "登录失败次数",
     "field.last_login_at": "最近登录",
     "field.created_at": "创建时间",
     "field.entity": "对象",
@@ -39,7 +44,7 @@ ZH: dict[str, str] = {
     # user management
     "users.create": "新建用户",
     "users.create_submit": "创建用户",
-    "users.password_help": "留空则自动生成一个安全密码（只显示一次）。至少 8 位，含字母和数字。",
+    "users.password_help": "留空则自动生成一个安全密码（只显示一次）。至少 10 位，含字母和数字，不能是常见密码。",
     "users.created": "已创建用户 {username}。初始密码：{password}（只显示这一次，请转告本人）",
     "users.manage": "管理账户",
     "users.pick": "选择用户",
@@ -47,13 +52,13 @@ ZH: dict[str, str] = {
     "users.role_changed": "{username} 的角色已改为：{role}。",
     "users.new_password": "新密码",
     "users.reset_password": "重置密码",
-    "users.password_reset": "{username} 的新密码：{password}（只显示这一次），锁定已解除。",
+    "users.password_reset": "{username} 的新密码：{password}（只显示这一次），登录失败记录已清除。",
     "users.deactivate": "停用账户",
     "users.reactivate": "重新启用",
     "users.deactivated": "已停用 {username}：无法再登录，已登录的会话在下一次操作时退出。",
     "users.reactivated": "已重新启用 {username}。",
-    "users.unlock": "解除锁定",
-    "users.unlocked": "已解除 {username} 的登录锁定。",
+    "users.unlock": "清除登录失败记录",
+    "users.unlocked": "已清除 {username} 的登录失败记录，任何设备都无需再等待。",
     # audit trail
     "auditlog.intro": "每一次修改都记录了操作人、时间和修改前后的值。日志只能追加，任何人都无法修改或删除。",
     "auditlog.entity_id_hint": "如订单号 SO2026…",
@@ -109,6 +114,11 @@ EN: dict[str, str] = {
     # sessions
     "login.expired": "You were signed out after {minutes} minutes without activity. Please sign in again.",
     "login.disabled": "This account has been deactivated. Please contact your administrator.",
+    "sec.login_throttled": "Too many failed sign-ins from this device. Try again in {seconds} seconds.",
+    "sec.lookup_throttled": "Too many failed lookups. Please try again in {seconds} seconds or contact customer service.",
+    "sec.schema_missing": "the backup's schema was tampered with: {kind} {name} is missing",
+    "sec.schema_extra": "the backup's schema was tampered with: {kind} {name} is not part of this version",
+    "sec.schema_changed": "the backup's schema was tampered with: {kind} {name} is defined differently",
     "error.db_unavailable": "The connection to the database was lost; nothing was saved. Please try again.",
     # pages
     "page.users": "Users",
@@ -117,7 +127,7 @@ EN: dict[str, str] = {
     # password and account rules
     "issue.pw_length": "password needs at least {n} characters",
     "issue.pw_mix": "password needs letters and digits",
-    "issue.pw_common": "password is too common, choose another",
+    "issue.pw_common": "password is too common or too simple (at least 5 different characters), choose another",
     "issue.pw_username": "password must not contain the username",
     "issue.last_admin": "at least one active admin must remain",
     "issue.self_deactivate": "you cannot deactivate your own account",
@@ -127,7 +137,7 @@ EN: dict[str, str] = {
     # columns
     "field.display_name": "Display name",
     "field.active": "Active",
-    "field.locked_until": "Locked until",
+    "field.failed_logins": "Failed sign-ins",
     "field.last_login_at": "Last login",
     "field.created_at": "Created",
     "field.entity": "Record type",
@@ -143,8 +153,8 @@ EN: dict[str, str] = {
     # user management
     "users.create": "New user",
     "users.create_submit": "Create user",
-    "users.password_help": "Leave empty to generate a strong password (shown once). At least 8 characters "
-                           "with letters and digits.",
+    "users.password_help": "Leave empty to generate a strong password (shown once). At least 10 characters "
+                           "with letters and digits, not a well-known password.",
     "users.created": "User {username} created. Initial password: {password} (shown only this once; pass it on "
                      "to the person)",
     "users.manage": "Manage an account",
@@ -153,13 +163,13 @@ EN: dict[str, str] = {
     "users.role_changed": "{username} now has the role {role}.",
     "users.new_password": "New password",
     "users.reset_password": "Reset password",
-    "users.password_reset": "New password for {username}: {password} (shown only this once); any lockout is lifted.",
+    "users.password_reset": "New password for {username}: {password} (shown only this once); failed sign-ins are cleared.",
     "users.deactivate": "Deactivate",
     "users.reactivate": "Reactivate",
     "users.deactivated": "{username} is deactivated: no new logins, open sessions end at their next click.",
     "users.reactivated": "{username} is active again.",
-    "users.unlock": "Lift lockout",
-    "users.unlocked": "The login lockout of {username} is lifted.",
+    "users.unlock": "Clear failed sign-ins",
+    "users.unlocked": "Failed sign-ins of {username} cleared: no device has to wait any longer.",
     # audit trail
     "auditlog.intro": "Every change is recorded with who made it, when, and the values before and after. The log "
                    "is append-only: nobody can edit or delete it.",

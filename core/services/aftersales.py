@@ -42,11 +42,14 @@ from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
 from core.db import unit_of_work
+from core.domain.quantities import check_qty
+from core.domain.rulebook import MAX_AMOUNT
 from core.errors import (
     Conflict,
     FieldIssue,
     IllegalTransition,
     OMSError,
+    Refused,
     StaleVersion,
     ValidationError,
 )
@@ -87,9 +90,11 @@ PERMISSION_FOR_TARGET = {"approved": "rma.decide", "rejected": "rma.decide", "ca
                          "closed": "rma.decide", "received": "rma.receive", "inspected": "rma.receive"}
 REFUNDABLE_AT = {"return": ("received", "inspected", "closed"), "refund_only": ("approved", "closed"),
                  "exchange": ()}
-EVENTS = ("opened", "approved", "rejected", "cancelled", "received", "inspected", "refunded", "closed")
+EVENTS = ("opened", "approved", "rejected", "cancelled", "received", "inspected", "refunded", "closed",
+          "refund_requested", "refund_rejected")
 # events the customer is told about (inspection is the shop's internal QC step)
-CUSTOMER_EVENTS = frozenset(EVENTS) - {"inspected"}
+CUSTOMER_EVENTS = frozenset(EVENTS) - {"inspected", "refund_requested", "refund_rejected"}
+DEFAULT_REFUND_APPROVAL = "1000.00"
 MAX_NOTE = 2000
 MAX_DAMAGE_REASON = 200
 
@@ -175,6 +180,7 @@ class RefundResult:
     amount: Decimal
     computed: Decimal
     payment_status: str
+    pending: bool = False  # stored as a request: a second person must approve it (decide_refund)
 
 
 def next_statuses(kind: str, status: str) -> tuple[str, ...]:
@@ -269,10 +275,8 @@ def _validate_request(session: Session, req: RMARequest, order: Any, lines: dict
         if row in seen:
             issues.append(FieldIssue("line_no", "listed twice", row, row))
         seen.add(row)
-        if not isinstance(ln.qty, int) or isinstance(ln.qty, bool):
-            issues.append(FieldIssue("qty", "must be a whole number", row, ln.qty))
-        elif ln.qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", row, ln.qty))
+        if bad := check_qty(ln.qty, "qty", row)[1]:
+            issues += bad
         elif ln.qty > line.qty_shipped - line.qty_returned:
             issues.append(FieldIssue(
                 "qty", f"at most {line.qty_shipped - line.qty_returned} left to return "
@@ -414,7 +418,7 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
 
     ``expected_status`` is the status the user was looking at: if someone else moved the RMA
     meanwhile, the change is refused (StaleVersion) instead of applied twice. Rejecting needs
-    a note (the customer is told why). Receiving an exchange creates its replacement order.
+    a note (the customer is told why). Whoever opened the RMA cannot approve it. Receiving an exchange creates its replacement order.
     """
     if to_status not in PERMISSION_FOR_TARGET:
         raise IllegalTransition(f"unknown RMA status {to_status!r}", to_status=to_status)
@@ -428,6 +432,8 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     if to_status not in next_statuses(rma.kind, rma.status):
         raise IllegalTransition(f"RMA {rma.number} ({rma.kind}) cannot go from {rma.status} to {to_status}",
                                 number=rma.number, from_status=rma.status, to_status=to_status)
+    if to_status == "approved" and rma.created_by == actor.username:
+        raise Refused("rb.own_request", reference=rma.number)
     issues: list[FieldIssue] = []
     clean = _clean_note(note, issues)
     if to_status == "rejected" and not clean:
@@ -562,6 +568,9 @@ def _refund_amount(value: Decimal | str | float | None, computed: Decimal) -> tu
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         return ZERO, [FieldIssue("rma_refund_amount", "not a number", value=value)]
+    if abs(amount) > MAX_AMOUNT:  # "1e400" is finite, but no money column holds it (and cents() would raise)
+        return ZERO, [FieldIssue("rma_refund_amount", "hf.amount_out_of_range", value=str(value)[:40],
+                                 params={"limit": str(MAX_AMOUNT)})]
     amount = policy.cents(amount)
     return amount, [] if amount > 0 else [FieldIssue("rma_refund_amount", "must be greater than 0", value=value)]
 
@@ -573,16 +582,59 @@ def refund_limit(actor: Actor, computed: Decimal, remaining: Decimal) -> Decimal
     return max(min(computed, remaining), ZERO) if actor.can("rma.refund") else ZERO
 
 
-@unit_of_work
-def refund_rma(session: Session, rma_id: int, actor: Actor, *, amount: Decimal | str | float | None = None,
-               note: str | None = None, expected_status: str | None = None) -> RefundResult:
-    """Pay back an RMA once: ``amount`` defaults to the computed refund.
+def _refund_approval(session: Session, order: Any, value: Decimal) -> dict[str, Any] | None:
+    """Why this refund needs a second person (params for ``rb.refund_needs_approval``), or None.
 
-    Service staff may refund up to the computed amount; a manager may go above it (with a
-    note), never above what is left of the order total. The order's payment status becomes
-    ``refunded`` when everything paid has been refunded, else ``partially_refunded``.
+    Above the shop's ``refund_approval.amount``, and on any order that came from outside (an
+    import or a channel: it carries an external reference, and its payment was not taken
+    here) — the case where one person could import a "paid" order and refund it alone.
     """
-    require(actor, "rma.refund")
+    limit = Decimal(str(refdata.snapshot(session).setting("refund_approval", "amount", DEFAULT_REFUND_APPROVAL)))
+    if value > limit:
+        return {"key": "rb.why_amount", "limit": str(limit)}
+    if order.external_ref is not None:
+        return {"key": "rb.why_imported"}
+    return None
+
+
+def _check_refund(order: Any, computed: Decimal, remaining: Decimal, value: Decimal, actor: Actor | None,
+                  clean: str | None, issues: list[FieldIssue]) -> None:
+    """The refund rules for ``value``: the order is paid and has ``remaining`` left; above the
+    computed amount only for ``actor`` with ``rma.override`` and a note (``actor`` None: an
+    approved request, whose requester's authority was checked when it was made)."""
+    if order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
+        issues.append(FieldIssue("payment_status", "the order is not paid: there is nothing to refund",
+                                 value=order.payment_status))
+    elif not issues:
+        if value > remaining:
+            issues.append(FieldIssue("rma_refund_amount", f"only {remaining} of the order total is left to refund", value=value))
+        elif value > computed and actor is not None and not actor.can("rma.override"):
+            issues.append(FieldIssue("rma_refund_amount", f"at most {computed} (the computed refund); a manager can refund more",
+                                     value=value))
+        elif value > computed and not clean:
+            issues.append(FieldIssue("note", "required when refunding more than the computed amount"))
+
+
+def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, computed: Decimal,
+         refunded_before: Decimal, note: str | None, payload: dict[str, Any]) -> RefundResult:
+    """Write the refund, the RMA's amount, the order's payment status, timeline and audit."""
+    session.execute(insert(Refund).values(return_id=rma.id, order_id=order.id, amount=value, computed_amount=computed,
+                                          method=order.payment_method, at=utcnow(), actor=actor.username, note=note))
+    values: dict[str, Any] = {"refund_amount": value, "refund_request_amount": None, "refund_request_by": None,
+                              "refund_request_at": None, "refund_request_note": None}
+    if rma.status == "closed":
+        values["resolution"] = "refunded"
+    session.execute(update(Return).where(Return.id == rma.id).values(**values))
+    payment_status = "refunded" if refunded_before + value >= order.total else "partially_refunded"
+    session.execute(update(Order).where(Order.id == order.id).values(payment_status=payment_status))
+    _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
+    _record(session, rma, order, actor, "refunded", rma.status, rma.status, note,
+            {"amount": str(value), "computed": str(computed), "payment_status": payment_status, **payload})
+    return RefundResult(rma.number, value, computed, payment_status)
+
+
+def _lock_for_refund(session: Session, rma_id: int, expected_status: str | None) -> tuple[Any, Any]:
+    """The RMA and its order, locked in the usual order (RMA row, then order row), refundable."""
     rma = records.rma_row(session, rma_id)
     if expected_status is not None and expected_status != rma.status:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
@@ -596,34 +648,73 @@ def refund_rma(session: Session, rma_id: int, actor: Actor, *, amount: Decimal |
     order = records.order_facts(session, rma.order_id)  # read after the lock: totals of concurrent refunds are in
     if session.execute(select(Refund.id).where(Refund.return_id == rma.id)).first() is not None:
         raise Conflict(f"RMA {rma.number} has already been refunded", number=rma.number)
+    return rma, order
+
+
+@unit_of_work
+def refund_rma(session: Session, rma_id: int, actor: Actor, *, amount: Decimal | str | float | None = None,
+               note: str | None = None, expected_status: str | None = None) -> RefundResult:
+    """Pay back an RMA once: ``amount`` defaults to the computed refund.
+
+    Service staff may refund up to the computed amount; a manager may go above it (with a
+    note), never above what is left of the order total. The order's payment status becomes
+    ``refunded`` when everything paid has been refunded, else ``partially_refunded``.
+
+    A refund above the ``refund_approval.amount`` setting, or on an order that came from
+    outside, is not paid: it is stored as a request (``pending=True`` in the result) that
+    someone other than the requester approves or rejects with :func:`decide_refund`.
+    """
+    require(actor, "rma.refund")
+    rma, order = _lock_for_refund(session, rma_id, expected_status)
+    if rma.refund_request_by is not None:
+        raise Refused("rb.refund_pending", number=rma.number, amount=str(rma.refund_request_amount),
+                      by=rma.refund_request_by)
     computed = records.computed_refund(session, rma)
     refunded_before = records.refunded_on_order(session, order.id)
-    remaining = order.total - refunded_before
     value, issues = _refund_amount(amount, computed)
     clean = _clean_note(note, issues)
-    if order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
-        issues.append(FieldIssue("payment_status", "the order is not paid: there is nothing to refund",
-                                 value=order.payment_status))
-    elif not issues:
-        if value > remaining:
-            issues.append(FieldIssue("rma_refund_amount", f"only {remaining} of the order total is left to refund", value=value))
-        elif value > computed and not actor.can("rma.override"):
-            issues.append(FieldIssue("rma_refund_amount", f"at most {computed} (the computed refund); a manager can refund more",
-                                     value=value))
-        elif value > computed and not clean:
-            issues.append(FieldIssue("note", "required when refunding more than the computed amount"))
+    _check_refund(order, computed, order.total - refunded_before, value, actor, clean, issues)
     if issues:
         raise RMAValidationError(issues)
-    now = utcnow()
-    session.execute(insert(Refund).values(return_id=rma.id, order_id=order.id, amount=value, computed_amount=computed,
-                                          method=order.payment_method, at=now, actor=actor.username, note=clean))
-    values: dict[str, Any] = {"refund_amount": value}
-    if rma.status == "closed":
-        values["resolution"] = "refunded"
-    session.execute(update(Return).where(Return.id == rma.id).values(**values))
-    payment_status = "refunded" if refunded_before + value >= order.total else "partially_refunded"
-    session.execute(update(Order).where(Order.id == order.id).values(payment_status=payment_status))
-    _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
-    _record(session, rma, order, actor, "refunded", rma.status, rma.status, clean,
-            {"amount": str(value), "computed": str(computed), "payment_status": payment_status})
-    return RefundResult(rma.number, value, computed, payment_status)
+    why = _refund_approval(session, order, value)
+    if why is None:
+        return _pay(session, rma, order, actor, value, computed, refunded_before, clean, {})
+    session.execute(update(Return).where(Return.id == rma.id).values(
+        refund_request_amount=value, refund_request_by=actor.username, refund_request_at=utcnow(),
+        refund_request_note=clean))
+    _record(session, rma, order, actor, "refund_requested", rma.status, rma.status, clean,
+            {"amount": str(value), "computed": str(computed), "why": why["key"]})
+    return RefundResult(rma.number, value, computed, order.payment_status, pending=True)
+
+
+@unit_of_work
+def decide_refund(session: Session, rma_id: int, approve: bool, actor: Actor, *, note: str | None = None,
+                  expected_status: str | None = None) -> RefundResult:
+    """Approve (pay now) or reject a refund waiting for a second person.
+
+    The approver must not be the requester (the requester may reject, i.e. withdraw, it). The
+    rules are checked again at approval — another refund may have been paid meanwhile.
+    """
+    require(actor, "rma.decide")
+    rma, order = _lock_for_refund(session, rma_id, expected_status)
+    if rma.refund_request_by is None:
+        raise Refused("rb.refund_no_request", number=rma.number)
+    if approve and rma.refund_request_by == actor.username:
+        raise Refused("rb.own_request", reference=rma.number)
+    issues: list[FieldIssue] = []
+    clean = _clean_note(note, issues)
+    computed = records.computed_refund(session, rma)
+    refunded_before = records.refunded_on_order(session, order.id)
+    value = rma.refund_request_amount
+    if approve:
+        _check_refund(order, computed, order.total - refunded_before, value, None, rma.refund_request_note, issues)
+    if issues:
+        raise RMAValidationError(issues)
+    payload = {"requested_by": rma.refund_request_by, "approved_by": actor.username}
+    if approve:
+        return _pay(session, rma, order, actor, value, computed, refunded_before, rma.refund_request_note, payload)
+    session.execute(update(Return).where(Return.id == rma.id).values(
+        refund_request_amount=None, refund_request_by=None, refund_request_at=None, refund_request_note=None))
+    _record(session, rma, order, actor, "refund_rejected", rma.status, rma.status, clean,
+            {"amount": str(value), "requested_by": rma.refund_request_by})
+    return RefundResult(rma.number, ZERO, computed, order.payment_status)

@@ -9,8 +9,10 @@
 
 A restore is verified twice. Before the live database is touched, the backup itself is
 checked on a private copy (SQLite: a temp copy of the file; PostgreSQL: a scratch database):
-``PRAGMA integrity_check``/foreign keys, a schema revision this code knows, and the stock and
-order invariants (:mod:`core.invariants`). After the restore, per-table row counts and
+``PRAGMA integrity_check``/foreign keys, a schema revision this code knows, a schema equal to
+what the migrations build at that revision (tables, columns, indexes, constraints, triggers —
+a backup whose append-only triggers were dropped is refused; :mod:`core.schema_check`), and
+the stock and order invariants (:mod:`core.invariants`). After the restore, per-table row counts and
 checksums of the live database must equal those of the verified copy. Then any newer
 migrations are applied, the reference-data cache and every pooled connection are dropped
 (:func:`core.refdata.clear_cache`, :func:`core.db.dispose_all`), and an audit row records
@@ -45,7 +47,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
-from core import audit, config, db, invariants, refdata
+from core import audit, config, db, invariants, refdata, schema_check
 from core.errors import FieldIssue, OMSError, ValidationError
 from core.permissions import Actor, require
 from core.schema import alembic_config, upgrade
@@ -189,11 +191,65 @@ def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[
     if unknown:
         raise ValidationError([FieldIssue(
             "file", f"{source} comes from a newer version of the app (schema {', '.join(unknown)}); update the app first")])
+    tampered = schema_check.differences(_reference_schema(engine.url, revisions), _fingerprint(engine))
+    if tampered:
+        raise ValidationError(tampered)
     with Session(engine) as session, session.begin():
         breaches = invariants.check(session=session)
     if breaches:
         raise ValidationError([FieldIssue("file", f"{b.check}: {b.key}: {b.detail}") for b in breaches])
     return table_checksums(engine), revisions
+
+
+_REFERENCES: dict[tuple[str, tuple[str, ...]], schema_check.Fingerprint] = {}
+
+
+def _reference_schema(url: URL, revisions: tuple[str, ...]) -> schema_check.Fingerprint:
+    """The schema the migrations build at ``revisions``, on scratch databases of the backend
+    behind ``url`` (SQLite: a temp file; PostgreSQL: databases beside ``url``'s, dropped after).
+    On PostgreSQL the migrated database goes through pg_dump and pg_restore like every backup
+    does, because a restore prints some definitions differently (``IN (…)`` checks come back
+    as ``= ANY (ARRAY[…])``); one round trip is a fixed point. Kept per process: the migrations
+    do not change while it runs."""
+    backend = url.get_backend_name()
+    key = (backend if backend == "sqlite" else url.set(database="").render_as_string(), revisions)
+    if key not in _REFERENCES:
+        with tempfile.TemporaryDirectory(prefix="oms-schema-") as tmp:
+            if backend == "sqlite":
+                with _engine(f"sqlite:///{Path(tmp) / 'reference.db'}") as engine:
+                    upgrade(engine, revisions)
+                    _REFERENCES[key] = _fingerprint(engine)
+            else:
+                with _scratch_database(url) as migrated, _scratch_database(url) as restored:
+                    with _engine(migrated.render_as_string(hide_password=False)) as engine:
+                        upgrade(engine, revisions)
+                    archive = Path(tmp) / "reference.dump"
+                    _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={archive}"],
+                         env=_pg_env(migrated))
+                    _pg_load(archive, restored)
+                    with _engine(restored.render_as_string(hide_password=False)) as engine:
+                        _REFERENCES[key] = _fingerprint(engine)
+    return _REFERENCES[key]
+
+
+def _fingerprint(engine: Engine) -> schema_check.Fingerprint:
+    with engine.connect() as conn:
+        return schema_check.fingerprint(conn)
+
+
+@contextmanager
+def _scratch_database(url: URL, prefix: str = "oms_schema_ref") -> Iterator[URL]:
+    """A new empty PostgreSQL database on ``url``'s server, dropped on leaving (needs CREATEDB)."""
+    scratch = url.set(database=f"{prefix}_{uuid.uuid4().hex[:10]}")
+    with _engine(url.render_as_string(hide_password=False)) as admin_engine:
+        admin = admin_engine.execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+        try:
+            yield scratch
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
 
 
 def _record(url: str, actor: Actor, action: str, details: dict[str, object]) -> None:
@@ -378,18 +434,10 @@ def _restore_postgres(source: Path, live: URL) -> tuple[dict[str, TableDigest], 
         if fh.read(5) != b"PGDMP":
             raise ValidationError([FieldIssue("file", f"{source.name} is not a pg_dump (custom format) backup")])
     _run([_tool("pg_restore"), "--list", str(source)])
-    scratch = live.set(database=f"oms_restore_check_{uuid.uuid4().hex[:10]}")
-    with _engine(live.render_as_string(hide_password=False)) as admin_engine:
-        admin = admin_engine.execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
-        try:
-            _pg_load(source, scratch)
-            with _engine(scratch.render_as_string(hide_password=False)) as engine:
-                expected, revisions = _verify(engine, source.name)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    with _scratch_database(live, "oms_restore_check") as scratch:
+        _pg_load(source, scratch)
+        with _engine(scratch.render_as_string(hide_password=False)) as engine:
+            expected, revisions = _verify(engine, source.name)
     db.dispose_all()
     _pg_load(source, live)
     return expected, revisions

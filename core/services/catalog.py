@@ -20,10 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.barcodes import has_barcode
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, ValidationError
 from core.models import Channel, Product, Setting, StockLevel, Warehouse
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.timeutil import utcnow
 
 PRODUCT_COLUMNS = ["id", "sku", "barcode", "name", "category", "unit_price", "available"]
@@ -77,19 +79,20 @@ def _product_select() -> Any:
 
 @read_only
 def search_products(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
-    """Active products whose name or SKU contains ``query`` (any case) or whose barcode is it.
+    """Active products whose name or SKU contains ``query`` (any case) or that carry it as
+    one of their barcodes.
 
     An exact SKU or barcode hit is listed first, so a typed code lands on top.
     """
     require(actor, "stock.view")
-    q = (query or "").strip()
+    q = search_text(query)
     if not q:
         return pd.DataFrame(columns=PRODUCT_COLUMNS)
-    exact = or_(Product.sku == q, Product.barcode == q)
+    exact = or_(Product.sku == q, has_barcode(q))
     stmt = (
         _product_select()
         .where(or_(Product.name.icontains(q, autoescape=True), Product.sku.icontains(q, autoescape=True),
-                   Product.barcode == q))
+                   has_barcode(q)))
         .order_by(case((exact, 0), else_=1), Product.sku)
         .limit(limit)
     )
@@ -108,12 +111,13 @@ def products_by_sku(session: Session, skus: list[str], actor: Actor) -> pd.DataF
 
 @read_only
 def product_by_barcode(session: Session, barcode: str, actor: Actor) -> ProductInfo | None:
-    """The active product with exactly this barcode (what a scanner types), else None."""
+    """The active product carrying exactly this barcode (any of its barcodes: what a scanner
+    types), else None. ``ProductInfo.barcode`` is the product's primary barcode."""
     require(actor, "stock.view")
     code = (barcode or "").strip()
     if not code:
         return None
-    row = session.execute(_product_select().where(Product.barcode == code)).first()
+    row = session.execute(_product_select().where(has_barcode(code))).first()
     if row is None:
         return None
     return ProductInfo(row.id, row.sku, row.barcode, row.name, row.category, row.unit_price, int(row.available))

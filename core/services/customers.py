@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import Select, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import read_only
+from core.errors import FieldIssue
 from core.models import Customer, Order
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.timeutil import utcnow
 
 _DIGITS = re.compile(r"\D+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -44,8 +48,48 @@ def is_valid_mobile(phone: str | None) -> bool:
     return bool(phone) and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
 
 
+def is_readable_phone(phone: str | None) -> bool:
+    """A normalised number a customer record may hold: a mainland mobile, or 7–12 digits (a
+    landline with area code). One rule for order entry, imports and profile edits."""
+    return bool(phone) and (is_valid_mobile(phone) or 7 <= len(phone or "") <= 12)
+
+
+def is_valid_email(email: str | None) -> bool:
+    """A normalised (lower-cased) e-mail of the form ``name@host.tld``."""
+    return bool(email) and bool(_EMAIL.match(email or ""))
+
+
+def contact_issues(name: str, phone: str | None, email: str | None, *, need_contact: bool) -> list[FieldIssue]:
+    """What is wrong with a customer's name, phone and e-mail as typed (raw, before
+    normalisation): order entry (``need_contact``: a new customer must be reachable) and the
+    profile editor apply the same rules."""
+    issues: list[FieldIssue] = []
+    if not (name or "").strip():
+        issues.append(FieldIssue("customer_name", "issue.required"))
+    norm_phone, norm_email = normalise_phone(phone), normalise_email(email)
+    if need_contact and not norm_phone and not norm_email:
+        issues.append(FieldIssue("phone", "issue.phone_or_email"))
+    elif norm_phone and not is_readable_phone(norm_phone):
+        issues.append(FieldIssue("phone", "issue.bad_phone", value=phone))
+    if norm_email and not is_valid_email(norm_email):
+        issues.append(FieldIssue("email", "mdp.bad_email", value=email))
+    return issues
+
+
 _C = Customer.__table__
-_LOOKUP = select(_C.c.id, _C.c.code, _C.c.name, _C.c.phone, _C.c.tier).order_by(_C.c.id).limit(1)
+SURVIVOR = _C.alias("survivor")
+
+
+def resolved(*columns: Any) -> Select:
+    """``select(*columns)`` over ``customers`` joined to the profile each row stands for: the
+    row itself, or the profile it was merged into (``SURVIVOR``). Every lookup by phone,
+    e-mail or id goes through it, so a merged profile's old contact details find the survivor."""
+    return select(*columns).select_from(_C.join(SURVIVOR, SURVIVOR.c.id == func.coalesce(_C.c.merged_into_id,
+                                                                                            _C.c.id)))
+
+
+_LOOKUP = resolved(SURVIVOR.c.id, SURVIVOR.c.code, SURVIVOR.c.name, SURVIVOR.c.phone, SURVIVOR.c.tier
+                   ).order_by(_C.c.id).limit(1)
 _BY_PHONE = _LOOKUP.where(_C.c.phone == bindparam("v"))
 _BY_EMAIL = _LOOKUP.where(_C.c.email == bindparam("v"))
 _INSERT = insert(_C).returning(_C.c.id)
@@ -72,7 +116,9 @@ def find_or_create(
     district: str | None = None,
     address: str | None = None,
 ) -> CustomerRef:
-    """The customer with this phone (else e-mail), or a new one. Runs in the caller's transaction."""
+    """The customer with this phone (else e-mail), or a new one. Runs in the caller's transaction.
+
+    A phone or e-mail of a profile merged into another finds the surviving profile."""
     phone, email = normalise_phone(phone), normalise_email(email)
     conn = session.connection()
     row = conn.execute(_BY_PHONE, {"v": phone}).first() if phone else None
@@ -92,12 +138,13 @@ def find_or_create(
 def search_customers(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
     """Customers whose phone, name or code contains ``query``, most active first."""
     require(actor, "customer.view")
-    query = query.strip()
+    query = search_text(query)
     columns = ["id", "code", "name", "phone", "province", "city", "district", "address", "tier", "orders"]
     if not query:
         return pd.DataFrame(columns=columns)
     digits = normalise_phone(query)
     conds = [Customer.name.contains(query, autoescape=True), Customer.code == query.upper()]
+    live = Customer.merged_into_id.is_(None)  # a merged profile lives on in its survivor
     if digits and len(digits) >= 4:
         conds.append(Customer.phone.contains(digits, autoescape=True))
     order_count = (
@@ -107,6 +154,6 @@ def search_customers(session: Session, query: str, actor: Actor, limit: int = 20
         select(
             Customer.id, Customer.code, Customer.name, Customer.phone, Customer.province, Customer.city,
             Customer.district, Customer.address, Customer.tier, order_count.label("orders"),
-        ).where(or_(*conds)).order_by(order_count.desc(), Customer.id).limit(limit)
+        ).where(or_(*conds), live).order_by(order_count.desc(), Customer.id).limit(limit)
     ).all()
     return pd.DataFrame(rows, columns=columns)

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, refdata, stock
+from core.barcodes import has_barcode
 from core.db import read_only, unit_of_work
 from core.errors import (
     FieldIssue,
@@ -364,8 +365,9 @@ _PACK_LINES = (
     .join(Warehouse.__table__, Warehouse.__table__.c.id == _OL.c.warehouse_id)
     .where(_OL.c.order_id == bindparam("oid")).order_by(_OL.c.line_no)
 )
-_PRODUCT_BY_CODE = select(_PR.c.sku, _PR.c.name).where(
-    (_PR.c.barcode == bindparam("code")) | (_PR.c.sku == bindparam("code"))).limit(1)
+# a scanned code: any of the product's barcodes, or its SKU typed when a label is unreadable
+_PRODUCT_BY_CODE = select(_PR.c.id, _PR.c.sku, _PR.c.name).where(
+    has_barcode(bindparam("code")) | (_PR.c.sku == bindparam("code"))).order_by(_PR.c.id).limit(1)
 _INSERT_SCAN = insert(PackScan.__table__)
 
 
@@ -397,11 +399,11 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
                                 number=order.number, from_status=order.status, to_status="packed")
     code = (barcode or "").strip()
     lines = _pack_lines(session, order_id)
-    mine = [ln for ln in lines if code and code in (ln.barcode, ln.sku)]
+    product = session.connection().execute(_PRODUCT_BY_CODE, {"code": code}).first() if code else None
+    if product is None:
+        raise ScanRefused("pack.unknown_barcode", f"barcode {code!r} belongs to no product", barcode=code)
+    mine = [ln for ln in lines if ln.product_id == product.id]
     if not mine:
-        product = session.connection().execute(_PRODUCT_BY_CODE, {"code": code}).first() if code else None
-        if product is None:
-            raise ScanRefused("pack.unknown_barcode", f"barcode {code!r} belongs to no product", barcode=code)
         raise ScanRefused("pack.wrong_item", f"wrong item: {product.sku} ({product.name}) is not on order "
                                              f"{order.number}", sku=product.sku, name=product.name,
                           number=order.number)

@@ -4,10 +4,14 @@ Every correction is a ``stock_adjustments`` row with its reason, and — once po
 movement pointing back at it (``ref_type="adjustment"``), so the product's history shows who
 changed the count, why, and who approved it.
 
-An adjustment worth more than the ``adjustment_approval`` setting (|Δ| × unit cost) waits as
-``pending`` for a manager unless the person entering it may approve (a manager's own entry is
-already a manager's decision). When the product's cost is unknown the worth cannot be shown
-to be under the threshold, so the adjustment waits too (its recorded value is 0). A cycle count posts all its differences in one transaction and
+An adjustment worth more than the ``adjustment_approval.amount`` setting (|Δ| × unit cost) waits
+as ``pending`` for a manager unless the person entering it may approve. When the product's cost
+is unknown the worth cannot be shown to be under the threshold, so the adjustment waits too (its
+recorded value is 0). An adjustment of more units than ``adjustment_approval.units`` always
+waits, and only *another* person may approve it — a manager's own large correction included:
+nobody approves their own request. Quantities are bounded (``core.domain.quantities``: at most
+10^6 per row, 10^9 per stock row) and the reason must fit the sign (``found`` cannot remove
+stock, ``damage`` cannot add it). A cycle count posts all its differences in one transaction and
 refuses a line whose system quantity changed since the sheet was opened: the difference would
 otherwise be computed against a number nobody counted against.
 """
@@ -21,16 +25,18 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, refdata, stock
+from core import audit, barcodes, refdata, stock
 from core.db import read_only, unit_of_work
-from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
+from core.domain import quantities as q
+from core.domain.quantities import REASON_CODES as REASON_CODES  # re-exported for the pages
+from core.domain.rulebook import MAX_AMOUNT
+from core.errors import FieldIssue, IllegalTransition, NotFound, Refused, ValidationError
 from core.models import Product, StockAdjustment, StockLevel, Warehouse
 from core.permissions import Actor, require
 from core.refdata import WarehouseRef
 from core.services.orders import reserve_backorders
 from core.timeutil import utcnow
 
-REASON_CODES = ("damage", "loss", "theft", "expired", "found", "data_correction", "sample", "other")
 DEFAULT_APPROVAL_AMOUNT = "2000.00"
 MAX_NOTE = 500
 
@@ -96,17 +102,6 @@ def _products(session: Session, skus: list[str]) -> dict[str, tuple[int, Decimal
     return {sku: (pid, cost) for sku, pid, cost in rows}
 
 
-def _worth(cost: Decimal | None, delta: int, threshold: Decimal, may_approve: bool) -> tuple[Decimal, bool]:
-    """(value of the change, must it wait for approval?) — a change of a product whose cost is
-    unknown waits: nobody can tell it is below the threshold."""
-    value = (abs(delta) * (cost or Decimal("0"))).quantize(Decimal("0.01"))
-    return value, (cost is None or value > threshold) and not may_approve
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _note_issue(note: str | None, issues: list[FieldIssue], row: int | None = None) -> None:
     if note is not None and len(note) > MAX_NOTE:
         issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters", row))
@@ -114,6 +109,27 @@ def _note_issue(note: str | None, issues: list[FieldIssue], row: int | None = No
 
 def _approval_amount(session: Session) -> Decimal:
     return Decimal(str(refdata.snapshot(session).setting("adjustment_approval", "amount", DEFAULT_APPROVAL_AMOUNT)))
+
+
+def _approval_units(session: Session) -> int:
+    return int(refdata.snapshot(session).setting("adjustment_approval", "units", q.DEFAULT_APPROVAL_UNITS))
+
+
+def _waits(session: Session, delta: int, value: Decimal, actor: Actor, *, cost_known: bool = True) -> bool:
+    """Does this change wait for approval? Above the size limit always (a second person
+    decides); above the value limit — or of a product whose cost is unknown, which nobody can
+    show to be under it — unless the person entering it may approve."""
+    if abs(delta) > _approval_units(session):
+        return True
+    return (not cost_known or value > _approval_amount(session)) and not actor.can("stock.approve")
+
+
+def _value(delta: int, cost: Decimal | None, field: str, issues: list[FieldIssue], row: int | None = None) -> Decimal:
+    """|Δ| × unit cost (0 when the cost is unknown), which must fit a money column."""
+    value = (abs(delta) * (cost or Decimal("0"))).quantize(Decimal("0.01"))
+    if value > MAX_AMOUNT:
+        issues.append(FieldIssue(field, "rb.value_too_large", row, delta, {"n": str(MAX_AMOUNT)}))
+    return value
 
 
 def _post(session: Session, adj_id: int, kind: str, product_id: int, warehouse_id: int, qty: int,
@@ -165,26 +181,27 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
     issues: list[FieldIssue] = []
     wh = _warehouse(session, warehouse, issues)
     sku = (sku or "").strip()
+    sku = barcodes.to_skus(session, [sku]).get(sku, sku)  # a scanned barcode names its product
     product = _products(session, [sku]).get(sku)
     if product is None:
         issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", value=sku))
-    if not _is_count(qty_delta):
-        issues.append(FieldIssue("qty_delta", "must be a whole number", value=qty_delta))
-    elif qty_delta == 0:
-        issues.append(FieldIssue("qty_delta", "must not be 0", value=qty_delta))
-    if reason_code not in REASON_CODES:
-        issues.append(FieldIssue("reason_code", f"must be one of {', '.join(REASON_CODES)}", value=reason_code))
+    delta, qty_issues = q.check_qty(qty_delta, "qty_delta", signed=True)
+    issues += qty_issues
+    if delta is not None:
+        issues += q.check_reason(reason_code, delta)
     _note_issue(note, issues)
-    if not issues and wh is not None and product is not None and qty_delta < 0:
+    value = _value(delta, product[1], "qty_delta", issues) if delta is not None and product else Decimal(0)
+    if not issues and wh is not None and product is not None and delta is not None:
         on_hand, reserved = _level(session, product[0], wh.id)
-        if on_hand + qty_delta < reserved:
-            issues.append(FieldIssue("qty_delta", _shortfall(sku, wh.code, on_hand, reserved, qty_delta),
-                                     value=qty_delta))
+        issues += q.check_ceiling(on_hand, delta, "qty_delta", sku=sku)
+        if on_hand + delta < reserved:
+            issues.append(FieldIssue("qty_delta", _shortfall(sku, wh.code, on_hand, reserved, delta), value=delta))
     if issues:
         raise ValidationError(issues)
-    assert wh is not None and product is not None
+    assert wh is not None and product is not None and delta is not None
+    qty_delta = delta
     product_id, cost = product
-    value, pending = _worth(cost, qty_delta, _approval_amount(session), actor.can("stock.approve"))
+    pending = _waits(session, qty_delta, value, actor, cost_known=cost is not None)
     note = (note or "").strip() or None
     adj_id = _record(session, kind="adjustment", product_id=product_id, warehouse_id=wh.id, qty=qty_delta,
                      value=value, reason_code=reason_code, note=note, actor=actor, pending=pending)
@@ -226,7 +243,7 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
             select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved).where(
                 StockLevel.warehouse_id == wh.id, StockLevel.product_id.in_([p for p, _ in products.values()])))}
     seen: set[str] = set()
-    diffs: list[tuple[CountLine, int, Decimal | None, int]] = []  # line, product id, unit cost, delta
+    diffs: list[tuple[CountLine, int, Decimal, int, bool]] = []  # line, product id, value, delta, cost known
     for row, ln in enumerate(lines, start=1):
         sku = str(ln.sku or "").strip()
         if sku not in products:
@@ -236,11 +253,9 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
             issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
             continue
         seen.add(sku)
-        if not _is_count(ln.counted):
-            issues.append(FieldIssue("counted", "must be a whole number", row, ln.counted))
-            continue
-        if ln.counted < 0:
-            issues.append(FieldIssue("counted", "must not be negative", row, ln.counted))
+        counted, count_issues = q.check_qty(ln.counted, "counted", row, allow_zero=True)
+        if counted is None:
+            issues += count_issues
             continue
         pid, cost = products[sku]
         on_hand, reserved = levels.get(pid, (0, 0))
@@ -249,33 +264,31 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
                                                  f"{on_hand} since the sheet was opened; reload and recount",
                                      row, ln.expected))
             continue
-        delta = ln.counted - on_hand
+        delta = counted - on_hand
         _note_issue(ln.note, issues, row)
         if delta == 0:
             continue
-        if ln.reason_code not in REASON_CODES:
-            issues.append(FieldIssue("reason_code", f"must be one of {', '.join(REASON_CODES)}", row,
-                                     ln.reason_code))
+        reason_issues = q.check_reason(ln.reason_code, delta, row=row)
+        if reason_issues:
+            issues += reason_issues
             continue
-        if ln.counted < reserved:
+        if counted < reserved:
             issues.append(FieldIssue("counted", f"{sku}: counted {ln.counted} but {reserved} are reserved for "
                                                 f"orders; release or move those orders first", row, ln.counted))
             continue
-        diffs.append((ln, pid, cost, delta))
+        diffs.append((ln, pid, _value(delta, cost, "counted", issues, row), delta, cost is not None))
     if issues:
         raise ValidationError(issues)
     assert wh is not None
-    threshold = _approval_amount(session)
-    may_approve = actor.can("stock.approve")
     posted: list[AdjustmentResult] = []
     pending: list[AdjustmentResult] = []
     arrived: list[int] = []
-    for ln, pid, cost, delta in sorted(diffs, key=lambda d: d[1]):  # stock rows in product order
-        value, waits = _worth(cost, delta, threshold, may_approve)
+    for ln, pid, value, delta, cost_known in sorted(diffs, key=lambda d: d[1]):  # stock rows in product order
+        waits = _waits(session, delta, value, actor, cost_known=cost_known)
         note = (ln.note or "").strip() or None
         adj_id = _record(session, kind="count", product_id=pid, warehouse_id=wh.id, qty=delta, value=value,
                          reason_code=str(ln.reason_code), note=note, actor=actor, pending=waits,
-                         expected=ln.expected, counted=ln.counted)
+                         expected=ln.expected, counted=ln.expected + delta)
         result = AdjustmentResult(adj_id, reference(adj_id), "pending" if waits else "posted", ln.sku.strip(),
                                   wh.code, delta, value)
         if waits:
@@ -302,6 +315,9 @@ def decide_adjustment(session: Session, adjustment_id: int, approve: bool, actor
                       note: str | None = None) -> AdjustmentResult:
     """Approve (post the movement now) or reject a pending adjustment.
 
+    Approving needs a second person: whoever requested the adjustment cannot approve it (they
+    may still reject, i.e. withdraw, it).
+
     Approval re-checks the stock: if the units to remove are meanwhile reserved for orders the
     approval is refused and the request stays pending.
     """
@@ -312,6 +328,8 @@ def decide_adjustment(session: Session, adjustment_id: int, approve: bool, actor
     ref = reference(adj.id)
     if adj.status != "pending":
         raise IllegalTransition(f"{ref} is {adj.status}; only pending adjustments can be decided", number=ref)
+    if approve and adj.requested_by == actor.username:
+        raise Refused("rb.own_request", reference=ref)
     issues: list[FieldIssue] = []
     _note_issue(note, issues)
     sku = session.execute(select(Product.sku).where(Product.id == adj.product_id)).scalar_one()
@@ -380,7 +398,10 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
     wh = _warehouse(session, warehouse, issues)
     if not lines:
         issues.append(FieldIssue("lines", "nothing to receive"))
-    products = _products(session, [str(sku or "").strip() for sku, _ in lines])
+    typed = [str(code or "").strip() for code, _ in lines]
+    scanned = barcodes.to_skus(session, typed)  # a line may give a barcode instead of the SKU
+    lines = [(scanned.get(code, code), qty) for code, (_, qty) in zip(typed, lines, strict=True)]
+    products = _products(session, [sku for sku, _ in lines])
     seen: set[str] = set()
     todo: list[tuple[int, int]] = []
     for row, (raw, qty) in enumerate(lines, start=1):
@@ -389,13 +410,14 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
             issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", row, sku))
         elif sku in seen:
             issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
-        elif not _is_count(qty):
-            issues.append(FieldIssue("qty", "must be a whole number", row, qty))
-        elif qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", row, qty))
         else:
-            seen.add(sku)
-            todo.append((products[sku][0], qty))
+            good, qty_issues = q.check_qty(qty, "qty", row)
+            issues += qty_issues
+            if good is not None:
+                seen.add(sku)
+                todo.append((products[sku][0], good))
+                on_hand, _ = _level(session, products[sku][0], wh.id) if wh is not None else (0, 0)
+                issues += q.check_ceiling(on_hand, good, "qty", row, sku)
     _note_issue(note, issues)
     if issues:
         raise ValidationError(issues)

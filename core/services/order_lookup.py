@@ -5,10 +5,14 @@ No login, so the function is built not to leak:
 * it answers with the order's status, carrier, tracking number and the progress of its RMAs —
   nothing else (no name, address, lines or amounts);
 * "no such order" and "wrong phone" produce the same ``None`` after the same queries;
-* attempts are rate-limited per browser session and, for failures, per order number across
-  all sessions — counted in the ``lookup_attempts`` table, so the limits survive reruns,
-  other server processes and restarts. Refused attempts are not recorded (a locked-out
-  guesser cannot extend the lock-out forever) and rows older than a week are purged.
+* failed attempts back off (:mod:`core.backoff`) per client — the browser's address, so a
+  reload does not start afresh (``core.clients``) — and per order number across all clients,
+  counted in the ``lookup_attempts`` table, so the limits survive reloads, other server
+  processes and restarts. Past a few free failures each one doubles the wait, up to a cap of
+  minutes: a guesser of the four digits slows to one try per cap, while the customer of an
+  attacked order waits at most the cap instead of being locked out for an hour. A success
+  ends the order's backoff. Refused attempts are not recorded (waiting always works) and rows
+  older than a week are purged.
 
 Lookup attempts are not written to the audit log: they change no business data, and every
 attempt would otherwise invalidate the dashboards' cache (keyed on the audit log). The
@@ -22,17 +26,21 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core import refdata
+from core.attempts import retry_after, take_turns
+from core.backoff import Backoff
 from core.db import unit_of_work
 from core.errors import FieldIssue, OMSError, ValidationError
 from core.models import LookupAttempt, Order, Return, RMAEvent
 from core.timeutil import utcnow
 
 SETTING_KEY = "order_lookup"  # optional settings row overriding the limits below
-DEFAULT_LIMITS = {"session_attempts": 10, "session_minutes": 15, "order_failures": 5, "order_minutes": 60}
+# free failures per client and per order number, the first wait, the longest wait
+DEFAULT_LIMITS = {"client_failures": 10, "order_failures": 5, "first_wait_seconds": 10, "max_wait_minutes": 10}
+WINDOW = dt.timedelta(hours=24)  # failures older than this no longer count
 KEEP_DAYS = 7
 MAX_NUMBER = 32
 _DIGITS = re.compile(r"\D+")
@@ -46,9 +54,9 @@ class LookupInvalid(ValidationError):
 
 
 class LookupThrottled(OMSError):
-    """Too many attempts: from this session, or failed ones for this order number."""
+    """Too many failed attempts from this client or for this order number: ``seconds`` to wait."""
 
-    key = "error.lookup_throttled"
+    key = "sec.lookup_throttled"
 
 
 @dataclass(frozen=True)
@@ -73,22 +81,15 @@ def _limits(session: Session) -> dict[str, int]:
     return {k: int(stored.get(k, v)) for k, v in DEFAULT_LIMITS.items()}
 
 
-def _count(session: Session, since: dt.datetime, *conds: object) -> int:
-    return int(session.execute(select(func.count(LookupAttempt.id)).where(LookupAttempt.at >= since, *conds))
-               .scalar_one())
-
-
 def _check_limits(session: Session, client: str, number: str, now: dt.datetime) -> None:
     limits = _limits(session)
-    by_client = _count(session, now - dt.timedelta(minutes=limits["session_minutes"]), LookupAttempt.client == client)
-    if by_client >= limits["session_attempts"]:
-        raise LookupThrottled(f"too many lookups from this session; wait {limits['session_minutes']} minutes",
-                              minutes=limits["session_minutes"])
-    failures = _count(session, now - dt.timedelta(minutes=limits["order_minutes"]),
-                      LookupAttempt.order_number == number, LookupAttempt.success.is_(False))
-    if failures >= limits["order_failures"]:
-        raise LookupThrottled(f"too many failed lookups for this order number; wait {limits['order_minutes']} minutes",
-                              minutes=limits["order_minutes"])
+    first, cap = dt.timedelta(seconds=limits["first_wait_seconds"]), dt.timedelta(minutes=limits["max_wait_minutes"])
+    wait = max(retry_after(session, LookupAttempt, Backoff(limits["client_failures"], first, cap, WINDOW), now,
+                           LookupAttempt.client == client),
+               retry_after(session, LookupAttempt, Backoff(limits["order_failures"], first, cap, WINDOW), now,
+                           LookupAttempt.order_number == number))
+    if wait:
+        raise LookupThrottled(f"too many failed lookups; wait {wait} seconds", seconds=wait)
 
 
 def _progress(session: Session, order_id: int) -> tuple[RMAProgress, ...]:
@@ -116,9 +117,9 @@ def phone_matches(stored_phone: str | None, last4: str) -> bool:
 def lookup_order(session: Session, number: str, phone_last4: str, client: str) -> LookupResult | None:
     """The public view of one order, or None when the number and phone do not belong together.
 
-    ``client`` identifies the browser session (the page keeps a random token). Raises
-    LookupInvalid for malformed input (nothing counted) and LookupThrottled when a limit is
-    reached (nothing counted either).
+    ``client`` identifies the browser (``core.clients``: its address, else its session). Raises
+    LookupInvalid for malformed input (nothing counted) and LookupThrottled while this client's
+    or this order number's failures are backing off (nothing counted either).
     """
     number = (number or "").strip().upper()
     last4 = (phone_last4 or "").strip()
@@ -135,6 +136,7 @@ def lookup_order(session: Session, number: str, phone_last4: str, client: str) -
         issues.append(FieldIssue("lookup_client", "missing session"))
     if issues:
         raise LookupInvalid(issues)
+    take_turns(session, f"lookup-client:{client}", f"lookup-order:{number}")
     now = utcnow()
     _check_limits(session, client, number, now)
     order = session.execute(select(Order.id, Order.status, Order.carrier, Order.tracking_no, Order.ship_phone)

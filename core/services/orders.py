@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,22 @@ from sqlalchemy.orm import Session
 
 from core import audit, notify, pii, refdata, stock
 from core.db import read_only, unit_of_work
+from core.domain import rulebook
+from core.domain.rulebook import (  # re-exported: pages, analytics and tests read them here
+    DELIVERY_METHODS as DELIVERY_METHODS,
+)
+from core.domain.rulebook import (
+    OPEN_STATUSES as OPEN_STATUSES,
+)
+from core.domain.rulebook import (
+    PAYMENT_METHODS as PAYMENT_METHODS,
+)
+from core.domain.rulebook import (
+    PAYMENT_STATUSES as PAYMENT_STATUSES,
+)
+from core.domain.rulebook import (
+    STATUSES as STATUSES,
+)
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -31,6 +47,7 @@ from core.errors import (
     InsufficientStock,
     NotFound,
     PackNotVerified,
+    Refused,
     Shortage,
     StaleVersion,
     ValidationError,
@@ -52,16 +69,11 @@ from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.refdata import RefData, WarehouseRef
 from core.rules import first_action, order_facts
+from core.searchbox import search_text
 from core.services import customers
 from core.timeutil import utcnow
 
 CENT = Decimal("0.01")
-
-STATUSES = (
-    "pending_review", "confirmed", "picking", "packed", "shipped", "delivered", "completed",
-    "on_hold", "backordered", "cancelled",
-)
-OPEN_STATUSES = ("pending_review", "confirmed", "picking", "packed", "on_hold", "backordered")
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_review": frozenset({"confirmed", "on_hold", "cancelled"}),
@@ -94,23 +106,6 @@ TIMESTAMP_FOR_TARGET = {
     "delivered": "delivered_at",
     "completed": "completed_at",
     "cancelled": "cancelled_at",
-}
-
-PAYMENT_METHODS = ("cash", "wechat_pay", "alipay", "card", "bank_transfer", "cod", "platform")
-PAYMENT_STATUSES = ("unpaid", "paid", "partially_refunded", "refunded")
-DELIVERY_METHODS = ("express", "same_day", "pickup", "freight")
-MAX_QTY = 100_000  # per line: more is a typo (an extra zero or a barcode in the quantity box)
-MAX_AMOUNT = Decimal("9999999999.99")  # the largest value a Numeric(12, 2) money column holds
-# Longest text each input field may hold: the width of the column it is stored in, so a long
-# paste is refused with the field's name on every database (PostgreSQL would raise, SQLite
-# would silently store it).
-TEXT_LIMITS: dict[str, int] = {
-    name: int(column.type.length) for name, column in (
-        ("customer_name", Customer.__table__.c.name), ("email", Customer.__table__.c.email),
-        ("province", Order.__table__.c.ship_province), ("city", Order.__table__.c.ship_city),
-        ("district", Order.__table__.c.ship_district), ("address", Order.__table__.c.ship_address),
-        ("external_ref", Order.__table__.c.external_ref),
-    )
 }
 
 
@@ -170,55 +165,17 @@ class OrderResult:
 # --- validation ------------------------------------------------------------------------------
 
 
-def _money(value: Any, field_name: str, issues: list[FieldIssue], row: int | None = None) -> Decimal:
-    try:
-        amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        issues.append(FieldIssue(field_name, "not a number", row, value))
-        return Decimal("0")
-    if not amount.is_finite():
-        issues.append(FieldIssue(field_name, "not a number", row, value))
-        return Decimal("0")
-    if amount < 0:
-        issues.append(FieldIssue(field_name, "must not be negative", row, value))
-    elif amount > MAX_AMOUNT:
-        issues.append(FieldIssue(field_name, f"must be at most {MAX_AMOUNT}", row, value))
-    return amount
-
-
 def _validate_header(data: OrderInput) -> list[FieldIssue]:
+    """The rulebook's header checks, plus what only order entry knows: lines and a customer."""
     issues: list[FieldIssue] = []
     if not data.lines:
-        issues.append(FieldIssue("lines", "an order needs at least one line"))
-    if data.delivery_method not in DELIVERY_METHODS:
-        issues.append(FieldIssue("delivery_method", f"must be one of {', '.join(DELIVERY_METHODS)}",
-                                 value=data.delivery_method))
-    if data.payment_method is not None and data.payment_method not in PAYMENT_METHODS:
-        issues.append(FieldIssue("payment_method", f"must be one of {', '.join(PAYMENT_METHODS)}",
-                                 value=data.payment_method))
-    if data.payment_status not in PAYMENT_STATUSES:
-        issues.append(FieldIssue("payment_status", f"must be one of {', '.join(PAYMENT_STATUSES)}",
-                                 value=data.payment_status))
+        issues.append(FieldIssue("lines", "issue.no_lines"))
+    header = {name: getattr(data, name) for name in (
+        "payment_method", "payment_status", "delivery_method", "priority", "customer_name", "email",
+        *rulebook.ADDRESS_FIELDS, "external_ref", "note", "placed_at")}
+    issues += rulebook.validate_header(header, utcnow(), require_address=data.require_address)
     if data.customer_id is None and not data.walk_in:
-        if not data.customer_name.strip():
-            issues.append(FieldIssue("customer_name", "required"))
-        phone = customers.normalise_phone(data.phone)
-        if not phone and not customers.normalise_email(data.email):
-            issues.append(FieldIssue("phone", "a phone number or e-mail is required"))
-        elif phone and not (customers.is_valid_mobile(phone) or 7 <= len(phone) <= 12):
-            issues.append(FieldIssue("phone", "not a valid phone number", value=data.phone))
-    if data.delivery_method != "pickup" and data.require_address:
-        # Entered orders must be shippable: the address has to be complete down to the district.
-        # Imports pass require_address=False and the review rules put such orders on hold.
-        for name in ("province", "city", "district", "address"):
-            if not (getattr(data, name) or "").strip():
-                issues.append(FieldIssue(name, "required for delivery (address must be complete to district)"))
-    if not -1000 <= data.priority <= 1000:
-        issues.append(FieldIssue("priority", "must be between -1000 and 1000", value=data.priority))
-    for name, limit in TEXT_LIMITS.items():
-        value = getattr(data, name)
-        if isinstance(value, str) and len(value) > limit:
-            issues.append(FieldIssue(name, f"at most {limit} characters", value=value[:20] + "…"))
+        issues += customers.contact_issues(data.customer_name, data.phone, data.email, need_contact=True)
     return issues
 
 
@@ -245,7 +202,8 @@ _PRODUCTS_BY_SKU = select(_P.c.id, _P.c.sku, _P.c.unit_price, _P.c.active, _P.c.
 _AVAILABILITY = select(_S.c.warehouse_id, _S.c.product_id, (_S.c.on_hand - _S.c.reserved).label("available")).where(
     _S.c.product_id.in_(bindparam("pids", expanding=True)))
 _DUPLICATE = select(_O.c.number).where(_O.c.channel_id == bindparam("ch"), _O.c.external_ref == bindparam("ref"))
-_CUSTOMER_BY_ID = select(Customer.__table__.c["id", "name", "phone", "tier"]).where(
+# a merged profile's id (a page opened before the merge) stands for the surviving profile
+_CUSTOMER_BY_ID = customers.resolved(*customers.SURVIVOR.c["id", "name", "phone", "tier"]).where(
     Customer.__table__.c.id == bindparam("cid"))
 _INSERT_ORDER = insert(_O).returning(_O.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
@@ -266,26 +224,14 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
             issues.append(FieldIssue("sku", f"unknown SKU {sku}", i, sku))
         elif not product.active:
             issues.append(FieldIssue("sku", f"SKU {sku} is discontinued", i, sku))
-        try:
-            qty = int(ln.qty)
-            if qty != ln.qty:
-                raise ValueError
-        except (TypeError, ValueError):
-            issues.append(FieldIssue("qty", "must be a whole number", i, ln.qty))
+        price = ln.unit_price if ln.unit_price is not None else (product.unit_price if product else 0)
+        qty, line_issues = rulebook.validate_line({"qty": ln.qty, "unit_price": price, "discount": ln.discount}, i)
+        issues += line_issues
+        if qty is None or line_issues:
             continue
-        if qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", i, qty))
-        elif qty > MAX_QTY:
-            issues.append(FieldIssue("qty", f"must be at most {MAX_QTY}", i, qty))
-            continue
-        price = _money(ln.unit_price if ln.unit_price is not None else (product.unit_price if product else 0),
-                       "unit_price", issues, i)
-        discount = _money(ln.discount, "discount", issues, i)
-        if price >= 0 and discount > price * max(qty, 0):
-            issues.append(FieldIssue("discount", "larger than the line amount", i, discount))
-        if price * max(qty, 0) - discount > MAX_AMOUNT:
-            issues.append(FieldIssue("line_total", f"must be at most {MAX_AMOUNT}", i, price * qty - discount))
-        elif product is not None and qty > 0:
+        price = rulebook.parse_amount(price, "unit_price", issues, i)
+        discount = rulebook.parse_amount(ln.discount, "discount", issues, i)
+        if product is not None:
             priced.append(_PricedLine(i, product.id, sku, qty, price, discount, price * qty - discount,
                                       product.attributes or {}))
     return priced
@@ -350,16 +296,16 @@ def _split(ranked: list[WarehouseRef], need: dict[int, int],
 
 def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]) -> tuple[Decimal, ...]:
     """(subtotal, order discount, shipping fee, total), checked against the stated total."""
-    shipping_fee = _money(data.shipping_fee, "shipping_fee", issues)
-    order_discount = _money(data.discount, "discount", issues)
+    shipping_fee = rulebook.parse_amount(data.shipping_fee, "shipping_fee", issues)
+    order_discount = rulebook.parse_amount(data.discount, "discount", issues)
     subtotal = sum((ln.line_total for ln in lines), Decimal("0.00"))
     total = subtotal - order_discount + shipping_fee
     if not issues and total < 0:
         issues.append(FieldIssue("discount", "order discount is larger than the order amount", value=order_discount))
-    if not issues and total > MAX_AMOUNT:
-        issues.append(FieldIssue("total", f"must be at most {MAX_AMOUNT}", value=total))
+    if not issues and total > rulebook.MAX_AMOUNT:
+        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(rulebook.MAX_AMOUNT)}))
     if data.expected_total is not None and not issues:
-        expected = _money(data.expected_total, "total", issues)
+        expected = rulebook.parse_amount(data.expected_total, "total", issues)
         if expected != total:
             issues.append(FieldIssue(
                 "total", f"totals do not add up: lines {subtotal} − discount {order_discount} + shipping "
@@ -426,11 +372,12 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     if issues:
         raise ValidationError(issues)
     assert channel is not None and wh is not None
-    if data.external_ref:
-        dup = conn.execute(_DUPLICATE, {"ch": channel.id, "ref": data.external_ref}).scalar_one_or_none()
+    external_ref = rulebook.clean_ref(data.external_ref)
+    if external_ref:
+        dup = conn.execute(_DUPLICATE, {"ch": channel.id, "ref": external_ref}).scalar_one_or_none()
         if dup:
-            raise Conflict(f"{data.channel} order {data.external_ref} already exists as {dup}",
-                           external_ref=data.external_ref, number=dup)
+            raise Conflict(f"{data.channel} order {external_ref} already exists as {dup}",
+                           external_ref=external_ref, number=dup)
     cust = _customer(conn, session, data, province)
     facts["customer_tier"] = cust.tier if cust is not None else "normal"
     status, rule = first_action(ref.rules["review"], facts, "status")
@@ -452,7 +399,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     due_by = placed_at + dt.timedelta(hours=int(ref.setting("order_due", "hours", 48)))
     number = next_number(session, "SO")
     order_id = conn.execute(_INSERT_ORDER, dict(
-        number=number, channel_id=channel.id, external_ref=data.external_ref, customer_id=cust.id if cust else None,
+        number=number, channel_id=channel.id, external_ref=external_ref, customer_id=cust.id if cust else None,
         status=status, payment_status=data.payment_status, payment_method=data.payment_method,
         delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
         ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
@@ -499,7 +446,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
 
 def _load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
-        select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone)
+        select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone,
+               Order.created_by)
         .where(Order.id == order_id)
     ).first()
     if row is None:
@@ -619,6 +567,8 @@ def transition(
     if to_status not in TRANSITIONS[order.status]:
         raise IllegalTransition(f"order {order.number} cannot go from {order.status} to {to_status}",
                                 number=order.number, from_status=order.status, to_status=to_status)
+    if order.status == "pending_review" and to_status == "confirmed" and order.created_by == actor.username:
+        raise Refused("rb.own_request", reference=order.number)  # a review is a second person's look
     if to_status == "packed":
         _check_pack_verified(session, order)
     values: dict[str, Any] = {"status": to_status}
@@ -655,17 +605,25 @@ def _is_pickup(session: Session, order_id: int) -> bool:
 
 
 EDITABLE_FIELDS = ("ship_name", "ship_phone", "ship_province", "ship_city", "ship_district", "ship_address",
-                   "note", "priority", "payment_status", "payment_method", "delivery_method")
+                   "note", "priority", "payment_method", "delivery_method")
 
 
 @unit_of_work
 def update_order(session: Session, order_id: int, changes: dict[str, Any], actor: Actor,
                  *, expected_version: int) -> int:
-    """Edit header fields with optimistic locking: a stale ``expected_version`` is refused."""
+    """Edit header fields with optimistic locking: a stale ``expected_version`` is refused.
+
+    Every value passes the order rulebook (enums, widths, priority range). The payment status
+    is not editable: it changes only through payment and refund actions, so nobody can mark an
+    order paid or refunded by typing it in.
+    """
     require(actor, "order.edit")
+    if "payment_status" in changes:  # money moves only through payment and refund actions
+        raise ValidationError([FieldIssue("payment_status", "rb.payment_status_locked",
+                                          value=changes["payment_status"])])
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError([FieldIssue(f, "cannot be edited") for f in sorted(unknown)])
+        raise ValidationError([FieldIssue(f, "rb.not_editable") for f in sorted(unknown)])
     current = session.execute(select(Order).where(Order.id == order_id)).scalar_one_or_none()
     if current is None:
         raise NotFound(f"no order {order_id}", order_id=order_id)
@@ -674,8 +632,9 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
                                 number=current.number)
     if "ship_phone" in changes:
         changes["ship_phone"] = customers.normalise_phone(changes["ship_phone"])
-    if "payment_status" in changes and changes["payment_status"] not in PAYMENT_STATUSES:
-        raise ValidationError([FieldIssue("payment_status", "unknown payment status", value=changes["payment_status"])])
+    issues = rulebook.validate_header(changes, utcnow())
+    if issues:
+        raise ValidationError(issues)
     before = {k: getattr(current, k) for k in changes}
     version = _bump(session, current, expected_version, changes)
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
@@ -717,7 +676,7 @@ def search_orders(
         .outerjoin(Customer, Customer.id == Order.customer_id)
         .outerjoin(Warehouse, Warehouse.id == Order.warehouse_id)
     )
-    q = query.strip()
+    q = search_text(query)
     if q:
         digits = customers.normalise_phone(q)
         conds = [Order.number == q.upper(), Order.number.contains(q.upper(), autoescape=True),
@@ -780,7 +739,8 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
     ).all(), columns=["at", "actor", "from_status", "to_status", "note"])
     allowed = tuple(s for s in STATUSES if s in TRANSITIONS[o.status] and actor.can(PERMISSION_FOR_TARGET[s])
-                    and not (s == "packed" and packing_requires_scan(session)))
+                    and not (s == "packed" and packing_requires_scan(session))
+                    and not (o.status == "pending_review" and s == "confirmed" and o.created_by == actor.username))
     return OrderDetail(header, lines, events, allowed)
 
 

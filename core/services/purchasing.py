@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, stock
 from core.db import read_only, unit_of_work
+from core.domain.quantities import check_qty
 from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import POLine, Product, PurchaseOrder, Supplier, Warehouse
 from core.numbering import next_number
@@ -63,14 +64,15 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
         line = lines.get(line_id)
         if line is None:
             issues.append(FieldIssue("po_line", f"line {line_id} is not on {po.number}", row, line_id))
-        elif not isinstance(qty, int) or qty < 0:
-            issues.append(FieldIssue("qty", "must be a whole number ≥ 0", row, qty))
+        elif bad := check_qty(qty, "qty", row, allow_zero=True)[1]:
+            issues += bad
         elif line.qty_received + qty > line.qty_ordered:
             issues.append(FieldIssue(
                 "qty", f"{skus[line.product_id]}: ordered {line.qty_ordered}, already received "
                        f"{line.qty_received}, cannot receive {qty} more", row, qty))
     if issues:
         raise ValidationError(issues)
+    quantities = {line_id: int(qty) for line_id, qty in quantities.items()}  # 5.0 from a grid → 5
     received = 0
     arrived: list[int] = []
     for line_id, qty in sorted(quantities.items(), key=lambda kv: (lines[kv[0]].product_id, kv[0])):
@@ -175,8 +177,7 @@ def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int,
         elif line.product_id in seen:
             issues.append(FieldIssue("product", "listed twice", row, line.product_id))
         seen.add(line.product_id)
-        if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", row, line.qty))
+        issues += check_qty(line.qty, "qty", row)[1]
         if line.unit_cost is not None and line.unit_cost < 0:
             issues.append(FieldIssue("unit_cost", "must not be negative", row, line.unit_cost))
         elif line.unit_cost is None and line.product_id in costs and costs[line.product_id] is None:
@@ -189,7 +190,7 @@ def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int,
                        note=(note or "").strip() or None, total=Decimal("0"))
     session.add(po)
     session.flush()
-    session.add_all(POLine(po_id=po.id, product_id=ln.product_id, qty_ordered=ln.qty, qty_received=0,
+    session.add_all(POLine(po_id=po.id, product_id=ln.product_id, qty_ordered=int(ln.qty), qty_received=0,
                            unit_cost=ln.unit_cost if ln.unit_cost is not None else costs[ln.product_id],
                            suggestion_id=ln.suggestion_id) for ln in lines)
     session.flush()
@@ -214,14 +215,15 @@ def update_draft(session: Session, po_id: int, quantities: dict[int, int], actor
     for row, (line_id, qty) in enumerate(sorted(quantities.items()), start=1):
         if line_id not in lines:
             issues.append(FieldIssue("po_line", f"line {line_id} is not on {po.number}", row, line_id))
-        elif not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
-            issues.append(FieldIssue("qty", "must be a whole number ≥ 0", row, qty))
+        else:
+            issues += check_qty(qty, "qty", row, allow_zero=True)[1]
     _note_issue(note, issues)
     if not issues and all(quantities.get(lid, ln.qty_ordered) == 0 for lid, ln in lines.items()):
         issues.append(FieldIssue("lines", "a purchase order needs at least one line; cancel it instead"))
     if issues:
         raise ValidationError(issues)
     before = {str(lid): ln.qty_ordered for lid, ln in lines.items()}
+    quantities = {line_id: int(qty) for line_id, qty in quantities.items()}  # 5.0 from a grid → 5
     for line_id, qty in quantities.items():
         if qty == 0:
             session.execute(delete(POLine).where(POLine.id == line_id))

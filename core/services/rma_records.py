@@ -26,7 +26,7 @@ _ORDER = (
            Order.ship_province, Order.ship_city, Order.ship_district, Order.ship_address,
            Order.payment_status, Order.payment_method, Order.delivery_method, Order.priority,
            Order.subtotal, Order.discount, Order.shipping_fee, Order.total, Order.placed_at,
-           Order.delivered_at, Order.version)
+           Order.delivered_at, Order.version, Order.external_ref)
     .join(Channel, Channel.id == Order.channel_id)
     .outerjoin(Customer, Customer.id == Order.customer_id)
     .where(Order.id == bindparam("order_id"))

@@ -28,6 +28,7 @@ from core.models import (
     Warehouse,
 )
 from core.permissions import Actor, require
+from core.searchbox import search_text
 from core.services import customers
 from core.services import return_policy as policy
 from core.services import rma_records as records
@@ -57,7 +58,7 @@ class RMADetail:
     header: dict[str, Any]
     lines: pd.DataFrame
     events: pd.DataFrame
-    actions: tuple[str, ...]  # next statuses this actor may set, plus "refund"
+    actions: tuple[str, ...]  # next statuses this actor may set, plus "refund", "refund_approve/_reject"
     max_refund: Decimal  # the most this actor may refund now (0 when no refund is possible)
 
 
@@ -102,7 +103,7 @@ def list_rmas(session: Session, actor: Actor, *, statuses: list[str] | None = No
         stmt = stmt.where(Return.order_id == order_id)
     if customer_id is not None:
         stmt = stmt.where(Order.customer_id == customer_id)
-    q = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL; it never matches anyway
+    q = search_text(query)
     if q:
         conds = [Return.number.contains(q.upper(), autoescape=True), Order.number.contains(q.upper(), autoescape=True),
                  Customer.name.contains(q, autoescape=True)]
@@ -176,9 +177,15 @@ def rma_detail(session: Session, rma_id: int, actor: Actor) -> RMADetail:
     remaining = order.total - records.refunded_on_order(session, order.id)
     can_refund = (refund is None and rma.status in REFUNDABLE_AT[rma.kind]
                   and order.payment_status in REFUNDABLE_PAYMENT_STATUSES)
-    actions = tuple(s for s in next_statuses(rma.kind, rma.status) if actor.can(PERMISSION_FOR_TARGET[s]))
-    if can_refund and actor.can("rma.refund"):
+    actions = tuple(s for s in next_statuses(rma.kind, rma.status) if actor.can(PERMISSION_FOR_TARGET[s])
+                    and not (s == "approved" and rma.created_by == actor.username))  # not one's own request
+    requested = rma.refund_request_by is not None
+    if can_refund and not requested and actor.can("rma.refund"):
         actions += ("refund",)
+    if can_refund and requested and actor.can("rma.decide"):
+        # the requester may withdraw their request, only someone else may approve it
+        actions += ("refund_reject",) if rma.refund_request_by == actor.username else ("refund_approve",
+                                                                                      "refund_reject")
     header = dict(rma._mapping) | {
         "order_number": order.number, "order_status": order.status, "payment_status": order.payment_status,
         "order_total": order.total, "customer": order.customer, "ship_phone": order.ship_phone,

@@ -4,7 +4,7 @@ preview what a rule would catch, and apply the tagging rules to customers.
 A rule is validated before it is stored — every field it tests must be a fact that kind of rule
 actually sees (a typo would otherwise make a rule that silently never fires), every operator
 known, every value of the right shape, and the action must make sense for the kind (an
-allocation rule names an active warehouse). Each write bumps the reference-data version
+allocation rule names an active warehouse, a rule names only existing channels). Each write bumps the reference-data version
 (:func:`core.refdata.bump`) so the very next order, in every process, uses the new rule.
 
 The preview rebuilds the facts of the last orders with :func:`core.rules.order_facts` — the same
@@ -28,9 +28,9 @@ from core import audit, refdata
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, ValidationError
 from core.geo import region_of
-from core.models import Channel, Customer, Order, OrderEvent, OrderLine, Product, Rule
+from core.models import Channel, Customer, Order, OrderEvent, OrderLine, Product, Rule, Warehouse
 from core.permissions import Actor, require
-from core.rules import OPERATORS, matches, order_facts
+from core.rules import OPERATORS, condition_values, matches, order_facts
 from core.services.orders import OPEN_STATUSES
 from core.timeutil import utcnow
 
@@ -200,7 +200,22 @@ def _row_of(path: str) -> int | None:
     return 1 if path == "condition" else None
 
 
-def _action_issues(session: Session, kind: str, action: Any, issues: list[FieldIssue]) -> None:
+def _reference_issues(session: Session, data: RuleInput, issues: list[FieldIssue]) -> None:
+    """A rule names only what exists: its channels must be known, and the warehouse of an
+    allocation rule known and — while the rule is active — active (a rule saved inactive may
+    keep naming a deactivated warehouse). :mod:`core.services.master_data` in turn refuses to
+    deactivate a warehouse an active rule sends orders to."""
+    channels = set(session.execute(select(Channel.code)).scalars())
+    for code in sorted(condition_values(data.condition, "channel") - channels):
+        issues.append(FieldIssue("condition", "issue.unknown_value", value=code, params={"value": code}))
+    if isinstance(data.action, dict) and "warehouse" in data.action:
+        code = data.action["warehouse"]
+        active = session.execute(select(Warehouse.active).where(Warehouse.code == str(code))).scalar_one_or_none()
+        if active is None or (data.active and not active):
+            issues.append(FieldIssue("warehouse", "issue.unknown_value", value=code, params={"value": code}))
+
+
+def _action_issues(kind: str, action: Any, issues: list[FieldIssue]) -> None:
     allowed = ACTION_KEYS.get(kind, ())
     if not isinstance(action, dict) or not action:
         issues.append(FieldIssue("action", "a rule needs an action"))
@@ -214,9 +229,6 @@ def _action_issues(session: Session, kind: str, action: Any, issues: list[FieldI
                                  or not -1000 <= action["priority"] <= 1000):
         issues.append(FieldIssue("priority", "must be a whole number between -1000 and 1000",
                                  value=action["priority"]))
-    if "warehouse" in action and action["warehouse"] not in refdata.snapshot(session).warehouses:
-        issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {action['warehouse']}",
-                                 value=action["warehouse"]))
     for key in ("carrier", "tag"):
         if key in action and not str(action[key] or "").strip():
             issues.append(FieldIssue(key, "required"))
@@ -237,7 +249,8 @@ def _validate(session: Session, data: RuleInput) -> RuleInput:
         issues.append(FieldIssue("priority", "must be a whole number between 0 and 10000", value=data.priority))
     if data.kind in KINDS:
         _condition_issues(data.condition, data.kind, issues)
-        _action_issues(session, data.kind, data.action, issues)
+        _action_issues(data.kind, data.action, issues)
+        _reference_issues(session, data, issues)
     if issues:
         raise ValidationError(issues)
     return RuleInput(name, data.kind, data.priority, data.condition, data.action, bool(data.active))

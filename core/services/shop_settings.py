@@ -1,6 +1,7 @@
 """The shop's operating settings an admin may change without a developer: fulfilment SLA, due
 time of new orders, when a delivery counts as overdue, the value above which a stock adjustment
-waits for a manager, and whether packing must be verified by scan.
+waits for a manager, the size (units) above which it waits for a second person, the refund
+above which a second person must approve, and whether packing must be verified by scan.
 
 They live in the ``settings`` table (``{key: {name: value}}``) and are read everywhere through
 the reference-data snapshot, so a change takes effect on the next action of every user once
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain.quantities import DEFAULT_APPROVAL_UNITS, MAX_ROW_QTY
 from core.errors import FieldIssue, ValidationError
 from core.models import Setting
 from core.permissions import Actor, require
@@ -45,6 +47,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("order_due", "hours", int, 48, Decimal(1), Decimal(720)),
     SettingSpec("delivery_overdue", "days", int, 7, Decimal(1), Decimal(90)),
     SettingSpec("adjustment_approval", "amount", Decimal, Decimal("2000.00"), Decimal(0), Decimal(10_000_000)),
+    SettingSpec("adjustment_approval", "units", int, DEFAULT_APPROVAL_UNITS, Decimal(1), Decimal(MAX_ROW_QTY)),
+    SettingSpec("refund_approval", "amount", Decimal, Decimal("1000.00"), Decimal(0), Decimal(10_000_000)),
     SettingSpec("packing", "require_scan", bool, True),
 )
 BY_FIELD = {spec.field: spec for spec in SPECS}

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core import audit, refdata, stock
 from core.db import read_only, unit_of_work
+from core.domain.quantities import check_qty
 from core.errors import (
     FieldIssue,
     IllegalTransition,
@@ -124,11 +125,9 @@ def _validate_lines(session: Session, lines: list[tuple[str, int]], source_id: i
             issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
             continue
         seen.add(sku)
-        if not isinstance(qty, int) or isinstance(qty, bool):
-            issues.append(FieldIssue("qty", "must be a whole number", row, qty))
-            continue
-        if qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", row, qty))
+        qty, qty_issues = check_qty(qty, "qty", row)
+        if qty is None:
+            issues += qty_issues
             continue
         have = int(available.get(products[sku], 0))
         if source_id is not None and qty > have:
@@ -240,14 +239,16 @@ def receive_transfer(session: Session, transfer_id: int, quantities: dict[int, i
         line = lines.get(line_id)
         if line is None:
             issues.append(FieldIssue("transfer_line", f"line {line_id} is not on {transfer.number}", row, line_id))
-        elif not isinstance(qty, int) or isinstance(qty, bool) or qty < 0:
-            issues.append(FieldIssue("qty", "must be a whole number ≥ 0", row, qty))
+        elif bad := check_qty(qty, "qty", row, allow_zero=True)[1]:
+            issues += bad
         elif line.qty_received + qty > line.qty_shipped:
             issues.append(FieldIssue(
                 "qty", f"{line.sku}: shipped {line.qty_shipped}, already received {line.qty_received}, "
                        f"cannot receive {qty} more", row, qty))
     if note is not None and len(note) > MAX_NOTE:
         issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters"))
+    if not issues:
+        quantities = {line_id: int(qty) for line_id, qty in quantities.items()}  # 5.0 from a grid → 5
     received = sum(quantities.values()) if not issues else 0
     if not issues and received == 0 and not close_short:
         issues.append(FieldIssue("qty", "nothing to receive"))

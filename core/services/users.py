@@ -1,90 +1,50 @@
-"""Users, password hashing (scrypt) and login.
+"""Users and sign-in: accounts, the password policy (:mod:`core.passwords`) and a login that
+cannot be used to probe usernames or to lock an owner out.
 
 No default accounts exist outside demo mode; ``oms users add`` or the demo seed creates them.
+
+Sign-in (:func:`authenticate`) takes the client the attempt comes from (the page passes the
+browser's address, see ``core.clients``). Failures are counted in ``login_attempts`` per
+(username, client) and per client and answered with an exponentially growing wait
+(:mod:`core.backoff`) instead of locking the account: a guesser slows down, the owner signing
+in from another client does not notice. Unknown usernames, wrong passwords and deactivated
+accounts get the same answer, throttling included, and every attempt verifies exactly one
+argon2id hash (a dummy one when there is nothing to check), so neither the answer nor its
+time tells whether an account exists.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import functools
-import hashlib
-import hmac
-import secrets
-import string
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.attempts import retry_after, take_turns
+from core.backoff import Backoff
 from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
-from core.models import User
+from core.models import LoginAttempt, User
+from core.passwords import dummy_hash, hash_password, needs_rehash, policy_problems, verify_password
 from core.permissions import ROLES, Actor, require
 from core.timeutil import utcnow
 
-_N, _R, _P = 2**14, 8, 1
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 8
 MAX_USERNAME, MAX_DISPLAY_NAME = 64, 100  # the column widths
+MAX_CLIENT = 64
+# Failures of one username from one client: five free, then 10 s, 20 s, … up to 15 minutes.
+PAIR_BACKOFF = Backoff(free=5, base=dt.timedelta(seconds=10), cap=dt.timedelta(minutes=15),
+                       window=dt.timedelta(hours=24))
+# Failures of one client over every username (password spraying): twenty free, then the same.
+CLIENT_BACKOFF = Backoff(free=20, base=dt.timedelta(seconds=10), cap=dt.timedelta(minutes=15),
+                         window=dt.timedelta(hours=24))
 
 
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        algo, n, r, p, salt_b64, digest_b64 = stored.split("$")
-    except ValueError:
-        return False
-    if algo != "scrypt":
-        return False
-    digest = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt_b64), n=int(n), r=int(r), p=int(p), dklen=32
-    )
-    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
-
-
-# Passwords that pass the length/letters+digits rule but are the first ones an attacker tries.
-COMMON_PASSWORDS = frozenset({
-    "password1", "password123", "passw0rd", "abc12345", "abcd1234", "a1234567", "qwerty123", "qwer1234",
-    "1qaz2wsx", "admin123", "admin888", "12345678a", "iloveyou1", "woaini1314", "aa123456", "123456aa",
-})
-
-
-def check_password_policy(password: str, username: str | None = None) -> list[str]:
-    """Reasons a password is too weak (empty list = acceptable): at least 8 characters with
-    letters and digits, not a well-known password, and not containing the username."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
-    if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
-        problems.append("letters and digits")
-    if password.lower() in COMMON_PASSWORDS:
-        problems.append("not a well-known password")
-    if username and len(username.strip()) >= 3 and username.strip().lower() in password.lower():
-        problems.append("not containing the username")
-    return problems
-
-
-def generate_password(length: int = 14) -> str:
-    """A random password of letters and digits that passes the policy (shown once, never stored)."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        password = "".join(secrets.choice(alphabet) for _ in range(max(length, MIN_PASSWORD_LENGTH)))
-        if not check_password_policy(password):
-            return password
-
-
-def _password_issues(password: str, username: str | None) -> list[FieldIssue]:
-    """One issue per broken rule, so the form can list exactly what to fix."""
-    return [FieldIssue("password", f"password needs {problem}") for problem in check_password_policy(password, username)]
+def password_issues(password: str, username: str | None) -> list[FieldIssue]:
+    """One issue per broken rule of the policy, so the form can list exactly what to fix."""
+    return [FieldIssue("password", code, params=params) for code, params in policy_problems(password, username)]
 
 
 @dataclass(frozen=True)
@@ -119,14 +79,14 @@ def create_user(
         issues.append(FieldIssue("display_name", f"at most {MAX_DISPLAY_NAME} characters", value=display_name))
     if role not in ROLES:
         issues.append(FieldIssue("role", f"must be one of {', '.join(ROLES)}", value=role))
-    issues += _password_issues(password, username)
+    issues += password_issues(password, username)
     if issues:
         raise ValidationError(issues)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(f"user {username!r} already exists", username=username)
     user = User(
         username=username, password_hash=hash_password(password), role=role, active=True,
-        display_name=display_name, created_at=utcnow(), failed_logins=0,
+        display_name=display_name, created_at=utcnow(),
     )
     session.add(user)
     session.flush()
@@ -134,41 +94,53 @@ def create_user(
     return _info(user)
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash of a random secret, checked for unknown users so they cost as much as real ones."""
-    return hash_password(secrets.token_hex(16))
-
-
 @dataclass(frozen=True)
 class LoginResult:
     user: UserInfo | None
-    reason: str | None  # None on success; "invalid" | "locked"
+    reason: str | None  # None on success; "invalid" | "throttled"
+    retry_after: int = 0  # seconds to wait when throttled
+
+
+def _retry_after(session: Session, username: str, client: str, now: dt.datetime) -> int:
+    """Seconds this (username, client) must still wait: the longer of the pair's and the client's
+    backoff. The client's failures count over every username and a success does not reset them
+    (a sprayer with one valid account of its own must not wipe its record)."""
+    return max(retry_after(session, LoginAttempt, PAIR_BACKOFF, now,
+                           LoginAttempt.username == username, LoginAttempt.client == client),
+               retry_after(session, LoginAttempt, CLIENT_BACKOFF, now, LoginAttempt.client == client,
+                           reset_by_success=False))
 
 
 @unit_of_work
-def authenticate(session: Session, username: str, password: str) -> LoginResult:
-    """Check a login; counts failures and locks the account after repeated ones.
+def authenticate(session: Session, username: str, password: str, client: str) -> LoginResult:
+    """Check a sign-in from ``client`` (an address or session key, see ``core.clients``).
 
-    "No such user" and "wrong password" give the same answer so usernames cannot be probed.
+    Answers ``invalid`` for an unknown username, a wrong password and a deactivated account
+    alike, and ``throttled`` (with the seconds to wait) while this client's failures — for this
+    username, or for any — are backing off, without saying whether the password was right.
+    Throttled attempts are not recorded, so waiting it out always works. A correct password
+    with an outdated hash is rehashed with argon2id.
     """
-    user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
+    name = username.strip().replace("\x00", "")[:MAX_USERNAME]
+    client = client[:MAX_CLIENT]
+    if not client:
+        raise ValueError("authenticate needs the client the attempt comes from")
+    take_turns(session, f"login:{client}")
     now = utcnow()
-    if user is None or not user.active:
-        verify_password(password, _dummy_hash())  # same cost as a real check: no timing oracle
+    user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    wait = _retry_after(session, name, client, now)
+    checkable = user is not None and user.active and not wait
+    # exactly one hash check on every path: a dummy one when there is no account to check
+    correct = verify_password(password, user.password_hash if checkable else dummy_hash()) and checkable
+    if wait:
+        return LoginResult(None, "throttled", wait)
+    session.execute(insert(LoginAttempt).values(at=now, username=name, client=client, success=correct))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - max(PAIR_BACKOFF.window, CLIENT_BACKOFF.window)))
+    if not correct:
         return LoginResult(None, "invalid")
-    if user.locked_until and user.locked_until > now:
-        return LoginResult(None, "locked")
-    if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            audit.record(session, Actor(user.username, user.role), "user.locked", "user", user.id)
-            return LoginResult(None, "locked")
-        return LoginResult(None, "invalid")
-    user.failed_logins = 0
-    user.locked_until = None
+    assert user is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     user.last_login_at = now
     return LoginResult(_info(user), None)
 
@@ -192,22 +164,44 @@ def session_user(session: Session, username: str) -> UserInfo | None:
     return _info(user) if user is not None and user.active else None
 
 
-USER_COLUMNS = ["username", "display_name", "role", "active", "locked_until", "last_login_at", "created_at"]
+USER_COLUMNS = ["username", "display_name", "role", "active", "failed_logins", "last_login_at", "created_at"]
+
+
+def _failed_logins(session: Session, username: str | None = None) -> dict[str, int]:
+    """Failed sign-ins per username since its last successful one (from any client), within
+    the backoff window: what an admin watches for an attack on an account."""
+    since = utcnow() - PAIR_BACKOFF.window
+    success = LoginAttempt.__table__.alias("success")
+    later_success = select(success.c.id).where(success.c.username == LoginAttempt.username,
+                                               success.c.success.is_(True), success.c.id > LoginAttempt.id)
+    query = (select(LoginAttempt.username, func.count(LoginAttempt.id))
+             .where(LoginAttempt.success.is_(False), LoginAttempt.at >= since, ~later_success.exists())
+             .group_by(LoginAttempt.username))
+    if username is not None:
+        query = query.where(LoginAttempt.username == username)
+    return {name: int(n) for name, n in session.execute(query)}
 
 
 @read_only
 def list_users(session: Session, actor: Actor) -> pd.DataFrame:
-    """Every account for the admin's user list (never the password hashes)."""
+    """Every account for the admin's user list (never the password hashes), with its recent
+    failed sign-ins."""
     require(actor, "user.manage")
     rows = session.execute(
-        select(User.username, User.display_name, User.role, User.active, User.locked_until, User.last_login_at,
-               User.created_at).order_by(User.username)
+        select(User.username, User.display_name, User.role, User.active, User.last_login_at, User.created_at)
+        .order_by(User.username)
     ).all()
-    frame = pd.DataFrame(rows, columns=USER_COLUMNS)
-    now = utcnow()
-    # a lock that has run out is no lock: show it only while it still refuses logins
-    frame["locked_until"] = [ts if ts is not None and ts > now else None for ts in frame["locked_until"]]
-    return frame
+    failures = _failed_logins(session)
+    return pd.DataFrame([(r.username, r.display_name, r.role, r.active, failures.get(r.username, 0),
+                          r.last_login_at, r.created_at) for r in rows], columns=USER_COLUMNS)
+
+
+def _clear_failures(session: Session, username: str) -> int:
+    """Forget the account's failed sign-ins from every client (lifts their backoff); returns
+    how many there were. The clients' own spraying records stay."""
+    count = _failed_logins(session, username).get(username, 0)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.success.is_(False)))
+    return count
 
 
 def _user_for_update(session: Session, username: str) -> User:
@@ -256,8 +250,6 @@ def set_active(session: Session, username: str, active: bool, actor: Actor) -> U
         raise ValidationError([FieldIssue("active", "the last active admin cannot be deactivated")])
     before = user.active
     user.active = active
-    if active:
-        user.failed_logins, user.locked_until = 0, None
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
                  before={"username": username, "active": before}, after={"username": username, "active": active})
     return _info(user)
@@ -265,26 +257,26 @@ def set_active(session: Session, username: str, active: bool, actor: Actor) -> U
 
 @unit_of_work
 def reset_password(session: Session, username: str, password: str, actor: Actor) -> UserInfo:
-    """Set a new password (policy applies) and lift any lockout. The audit row records that
-    it happened, never the password or its hash."""
+    """Set a new password (policy applies) and clear the account's failed sign-ins. The audit
+    row records that it happened, never the password or its hash."""
     require(actor, "user.manage")
-    weak = _password_issues(password, username)
+    weak = password_issues(password, username)
     if weak:
         raise ValidationError(weak)
     user = _user_for_update(session, username)
     user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    _clear_failures(session, username)
     audit.record(session, actor, "user.password_reset", "user", user.id, after={"username": username})
     return _info(user)
 
 
 @unit_of_work
 def unlock_user(session: Session, username: str, actor: Actor) -> UserInfo:
-    """Lift a lockout after repeated failed logins (the password stays as it was)."""
+    """Forget the account's failed sign-ins, so no client waits for it any longer (the password
+    stays as it was)."""
     require(actor, "user.manage")
     user = _user_for_update(session, username)
-    before = user.locked_until
-    user.failed_logins, user.locked_until = 0, None
-    audit.record(session, actor, "user.unlock", "user", user.id, before={"username": username, "locked_until": before},
-                 after={"username": username, "locked_until": None})
+    before = _clear_failures(session, username)
+    audit.record(session, actor, "user.unlock", "user", user.id, before={"username": username, "failed_logins": before},
+                 after={"username": username, "failed_logins": 0})
     return _info(user)

@@ -24,6 +24,7 @@ from core import db, refdata
 from core.reference import seed_reference
 from core.schema import upgrade
 from data.demo import load_demo
+from data.demo_reference import seed_demo_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -83,6 +84,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     upgrade(db.get_engine(database_url))
     with db.transaction(database_url) as session:
         seed_reference(session)
+        seed_demo_reference(session)  # load_demo would too; the demo shop's reference set
     summary = load_demo(database_url, orders=DEMO_ORDERS, seed=3)
     db.dispose_all()
     refdata.clear_cache()

@@ -17,7 +17,7 @@ from core.services import aftersales as rma
 from core.services.aftersales import RMALine, RMARequest
 from core.services.orders import OrderResult
 from tests.aftersales_data import delivered_order, stock_of
-from tests.factories import SERVICE, make_product
+from tests.factories import ADMIN, MANAGER, SERVICE, make_product
 
 PAGE = "pages/aftersales.py"
 
@@ -32,8 +32,8 @@ def order(db_url: str) -> OrderResult:
     return delivered_order(("TEA-1", 3), customer_name="王五", phone="13700137000")
 
 
-def _desk(logged_in: Callable[..., AppTest], role: str, number: str) -> AppTest:
-    at = logged_in(role, page=PAGE)
+def _desk(logged_in: Callable[..., AppTest], role: str, number: str, username: str = "tester") -> AppTest:
+    at = logged_in(role, username, page=PAGE)
     at.text_input(key="as_query").input(number).run()
     assert not at.exception, at.exception
     return at
@@ -76,9 +76,14 @@ def test_open_an_rma_and_take_it_to_the_refund(logged_in: Callable[..., AppTest]
     assert [s.value for s in at.success] == [en("desk.opened", number=number, refund="¥50.00")]
     rma_id = at.session_state["as_rma_d"]
     assert at.subheader[1].value == en("desk.detail", number=number)
-    at.button(key=f"d_to_approved_{rma_id}").click().run()
+    assert f"d_to_approved_{rma_id}" not in [b.key for b in at.button]  # nobody approves their own request
+    boss = _desk(logged_in, "manager", order.number, username="boss")
+    boss.session_state["as_rma_d"] = rma_id
+    boss.run()
+    boss.button(key=f"d_to_approved_{rma_id}").click().run()
     assert _rmas() == [(number, "approved")]
-    assert en("desk.moved", status=en("rma_status.approved")) in [s.value for s in at.success]
+    assert en("desk.moved", status=en("rma_status.approved")) in [s.value for s in boss.success]
+    at.run()
     at.button(key=f"d_to_received_{rma_id}").click().run()
     # inspection: one unit resellable into SH, one written off with a reason
     editor = f"d_inspect_{rma_id}_0"
@@ -148,7 +153,7 @@ def test_queue_rejection_needs_a_note(logged_in: Callable[..., AppTest], order: 
 def test_warehouse_receives_and_inspects_but_cannot_refund(logged_in: Callable[..., AppTest],
                                                            order: OrderResult) -> None:
     opened = rma.open_rma(RMARequest(order.id, "return", "quality", (RMALine(1, 1),)), SERVICE)
-    rma.transition_rma(opened.id, "approved", SERVICE)
+    rma.transition_rma(opened.id, "approved", MANAGER)
     at = logged_in("warehouse", page=PAGE)
     keys = [b.key for b in at.button]
     assert f"q_to_received_{opened.id}" in keys and "as_open_go" not in keys
@@ -172,7 +177,8 @@ def test_exchange_shows_the_replacement_order(logged_in: Callable[..., AppTest],
     at.run()
     at.button(key="as_open_go").click().run()
     rma_id = at.session_state["as_rma_d"]
-    at.button(key=f"d_to_approved_{rma_id}").click().run()
+    rma.transition_rma(rma_id, "approved", MANAGER)  # a second person approves
+    at.run()
     at.button(key=f"d_to_received_{rma_id}").click().run()
     with db.transaction() as s:
         replacement = s.execute(select(Order.number).where(Order.id != order.id)).scalar_one()
@@ -211,3 +217,30 @@ def test_clerks_do_not_get_the_page(logged_in: Callable[..., AppTest], db_url: s
     at = logged_in("clerk")
     with pytest.raises(ValueError):
         at.switch_page(PAGE)
+
+
+def test_a_refund_above_the_limit_waits_for_a_second_person(logged_in: Callable[..., AppTest],
+                                                             order: OrderResult) -> None:
+    """Issue 13, separation of duties: the requester sees the request, only someone else approves."""
+    from core.services.shop_settings import update_settings
+
+    update_settings({"refund_approval.amount": "10.00"}, ADMIN)
+    opened = rma.open_rma(RMARequest(order.id, "refund_only", "quality", (RMALine(1, 2),)), SERVICE)
+    rma.transition_rma(opened.id, "approved", MANAGER)
+    at = _desk(logged_in, "service", order.number, username="cs1")
+    at.session_state["as_rma_d"] = opened.id
+    at.run()
+    at.button(key=f"d_refund_go_{opened.id}").click().run()
+    assert [i.value for i in at.info if i.value.startswith("Refund of")][0] == en("rb.refund_requested",
+                                                                                  amount="¥50.00")
+    keys = [b.key for b in at.button]
+    assert f"d_refund_approve_{opened.id}" not in keys and f"d_refund_reject_{opened.id}" in keys
+    with db.transaction() as s:
+        assert s.execute(select(Order.payment_status).where(Order.id == order.id)).scalar_one() == "paid"
+    boss = _desk(logged_in, "manager", order.number, username="boss")
+    boss.session_state["as_rma_d"] = opened.id
+    boss.run()
+    boss.button(key=f"d_refund_approve_{opened.id}").click().run()
+    assert not _errors(boss), _errors(boss)
+    assert en("desk.refunded", amount="¥50.00", payment_status=en("payment_status.partially_refunded")) in [
+        s.value for s in boss.success]

@@ -1,32 +1,48 @@
-"""Login: the right password opens the role's pages only; failures say why, distinctly."""
+"""Login: the right password opens the role's pages only; failures get one answer whatever the
+username, a growing wait per client, and never lock the owner out of another client."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from streamlit.runtime.context import ContextProxy
+from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import User
+from core.models import LoginAttempt
 from core.permissions import SYSTEM
-from core.services.users import MAX_FAILED_LOGINS, create_user
+from core.services.users import PAIR_BACKOFF, create_user
 from tests.pages.conftest import new_app
 
-PASSWORD = "secret123"
+PASSWORD = "Tea-and-rice-7"
 
 
-def _login(username: str, password: str):
-    at = new_app()
-    at.session_state["lang"] = "en"
-    at.run()
+def _submit(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input(key="login_username").input(username)
     at.text_input(key="login_password").input(password)
     return at.button(key="login_submit").click().run()
 
 
+def _login(username: str, password: str) -> AppTest:
+    """A fresh browser session (a new tab, or a reload) signing in once."""
+    at = new_app()
+    at.session_state["lang"] = "en"
+    at.run()
+    return _submit(at, username, password)
+
+
 def _failed_logins(username: str) -> int:
     with db.transaction() as s:
-        return s.execute(select(User.failed_logins).where(User.username == username)).scalar_one()
+        return s.execute(select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(False))).scalar_one()
+
+
+def _errors(at: AppTest) -> list[str]:
+    """The error texts with the seconds to wait blanked (the clock ticks between runs)."""
+    return [re.sub(r"\d+", "N", e.value) for e in at.error]
 
 
 def test_login_shows_only_the_roles_pages() -> None:
@@ -58,16 +74,52 @@ def test_wrong_password_is_refused_and_counted() -> None:
     assert _failed_logins("clerk1") == 1
 
 
-def test_locked_account_has_its_own_message() -> None:
+def test_unknown_and_existing_usernames_get_the_same_answers() -> None:
+    """Same messages in the same order, the backoff included: usernames cannot be probed."""
     create_user("clerk1", PASSWORD, "clerk", SYSTEM)
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        _login("clerk1", "wrong-password1")
-    at = _login("clerk1", "wrong-password1")
-    assert "role" not in at.session_state
-    assert len(at.error) == 1 and at.error[0].value != translate("login.invalid", "en")
-    assert at.error[0].value.startswith(translate("login.locked", "en", minutes=15)[:20])
-    # even the right password is refused while locked
-    assert "role" not in _login("clerk1", PASSWORD).session_state
+    answers = {}
+    for username in ("clerk1", "no-such-user"):
+        at = new_app()
+        at.session_state["lang"] = "en"
+        at.run()
+        answers[username] = [_errors(_submit(at, username, "Wrong-guess-1")) for _ in range(PAIR_BACKOFF.free + 2)]
+    assert answers["clerk1"] == answers["no-such-user"]
+    assert answers["clerk1"][0] == [translate("login.invalid", "en")]
+    assert answers["clerk1"][-1] == [re.sub(r"\d+", "N", translate("sec.login_throttled", "en", seconds=1))]
+
+
+def _address(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    """The address Streamlit reports for the next sessions (AppTest has none of its own)."""
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda _self: address))
+
+
+def test_a_guesser_waits_but_the_owner_signs_in_from_another_browser(monkeypatch: pytest.MonkeyPatch) -> None:
+    create_user("clerk1", PASSWORD, "clerk", SYSTEM)
+    _address(monkeypatch, "203.0.113.9")
+    guesser = new_app()
+    guesser.session_state["lang"] = "en"
+    guesser.run()
+    for _ in range(PAIR_BACKOFF.free):
+        _submit(guesser, "clerk1", "Wrong-guess-1")
+    _submit(guesser, "clerk1", PASSWORD)  # even the right password waits on the guesser's browser
+    assert "role" not in guesser.session_state
+    assert _errors(guesser) == [re.sub(r"\d+", "N", translate("sec.login_throttled", "en", seconds=1))]
+    _address(monkeypatch, "198.51.100.7")
+    owner = _login("clerk1", PASSWORD)
+    assert owner.session_state["role"] == "clerk"
+
+
+def test_the_wait_survives_a_reload_from_the_same_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failures are kept server-side under the browser's address, not in the session."""
+    create_user("clerk1", PASSWORD, "clerk", SYSTEM)
+    _address(monkeypatch, "203.0.113.9")
+    for _ in range(PAIR_BACKOFF.free):
+        _login("clerk1", "Wrong-guess-1")
+    reloaded = _login("clerk1", PASSWORD)
+    assert "role" not in reloaded.session_state
+    assert _errors(reloaded) == [re.sub(r"\d+", "N", translate("sec.login_throttled", "en", seconds=1))]
+    _address(monkeypatch, "198.51.100.7")
+    assert _login("clerk1", PASSWORD).session_state["role"] == "clerk"
 
 
 def test_logout_returns_to_login() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import update
+from streamlit.runtime.context import ContextProxy
 from streamlit.testing.v1 import AppTest
 
 from core import db
@@ -13,6 +15,7 @@ from core.i18n import translate
 from core.models import Product
 from core.services import aftersales as rma
 from core.services.aftersales import RMALine, RMARequest
+from core.services.order_lookup import DEFAULT_LIMITS
 from core.services.orders import OrderResult
 from tests.aftersales_data import delivered_order
 from tests.factories import SERVICE, make_product
@@ -70,8 +73,23 @@ def test_lookup_input_errors_and_the_rate_limit(order: OrderResult) -> None:
     for guess in range(5):
         _ask(at, order.number, f"{guess:04d}")
     _ask(at, order.number, "7000")
-    assert [e.value for e in at.error] == [en("error.lookup_throttled", minutes=60)]
+    (error,) = at.error
+    seconds = int(re.search(r"\d+", error.value).group())
+    assert error.value == en("sec.lookup_throttled", seconds=seconds) and 0 < seconds <= 10  # not an hour
     assert not at.metric
+
+
+def test_the_limit_survives_a_reload(order: OrderResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failures are counted server-side under the browser's address, not in the session."""
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda _self: "203.0.113.9"))
+    at = _anonymous_lookup()
+    for guess in range(DEFAULT_LIMITS["client_failures"]):
+        _ask(at, f"SO20000101-{guess:06d}", "7000")
+    reloaded = _ask(_anonymous_lookup(), order.number, "7000")
+    assert [e.value[:20] for e in reloaded.error] == [en("sec.lookup_throttled", seconds=1)[:20]]
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda _self: "198.51.100.7"))
+    elsewhere = _ask(_anonymous_lookup(), order.number, "7000")
+    assert not elsewhere.error and elsewhere.metric[0].value == en("status.delivered")
 
 
 def test_logged_in_staff_do_not_see_the_public_page_in_their_menu(logged_in: Callable[..., AppTest],

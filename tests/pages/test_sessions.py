@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
 from core.permissions import SYSTEM, Actor
-from core.services.users import MAX_FAILED_LOGINS, change_role, create_user, set_active
+from core.services.users import PAIR_BACKOFF, change_role, create_user, set_active
 from tests.pages.conftest import new_app
 
 PASSWORD = "Secret-pass9"
@@ -87,15 +87,16 @@ def test_injected_sessions_without_a_form_login_are_not_rechecked() -> None:
     assert at.session_state["username"] == "ghost" and not at.exception
 
 
-def test_lockout_holds_even_for_the_right_password() -> None:
+def test_backoff_holds_even_for_the_right_password() -> None:
     at = new_app()
     at.session_state["lang"] = "en"
     at.run()
-    for _ in range(MAX_FAILED_LOGINS):
+    for _ in range(PAIR_BACKOFF.free):
         at.text_input(key="login_username").input("clerk1")
         at.text_input(key="login_password").input("wrong-pass1")
         at.button(key="login_submit").click().run()
-    assert at.error[0].value == translate("login.locked", "en", minutes=15)
+    assert at.error[0].value == translate("login.invalid", "en")
     at.text_input(key="login_password").input(PASSWORD)
     at.button(key="login_submit").click().run()
     assert "username" not in at.session_state
+    assert at.error[0].value.startswith(translate("sec.login_throttled", "en", seconds=0).split("0")[0])

@@ -68,7 +68,7 @@ def test_large_adjustment_waits_for_manager_approval(logged_in: Callable[..., Ap
     assert "awaiting a manager" in clerk_at.success[0].value
     assert _on_hand(tv) == 3
 
-    boss = logged_in("manager", page=PAGE)
+    boss = logged_in("manager", "boss", page=PAGE)  # a second person: the requester cannot approve
     pending = boss.dataframe[0].value
     assert pending[en("field.sku")].tolist() == ["TV-1"]
     boss.text_input(key="sc_decision_note").input("seen on CCTV")
@@ -90,3 +90,20 @@ def test_bad_adjustment_shows_the_field(logged_in: Callable[..., AppTest]) -> No
     at.button(key="sc_adj_go").click().run()
     assert en("error.validation") in [e.value for e in at.error]
     assert any(en("field.qty_delta") in m.value for m in at.markdown)
+
+
+def test_a_manager_cannot_approve_their_own_large_adjustment(logged_in: Callable[..., AppTest]) -> None:
+    """Issue 13: above adjustment_approval.units even a manager's change waits for someone else."""
+    tea = make_product("TEA-1", "0.10", {"SH": 5})
+    boss = logged_in("manager", "boss", page=PAGE)
+    boss.selectbox(key="sc_adj_wh").set_value("SH")
+    boss.text_input(key="sc_adj_sku").input("TEA-1")
+    boss.number_input(key="sc_adj_qty").set_value(1500)
+    boss.selectbox(key="sc_adj_reason").set_value("found")
+    boss.button(key="sc_adj_go").click().run()
+    assert _on_hand(tea) == 5
+    assert boss.button(key="sc_approve").disabled
+    other = logged_in("manager", "boss2", page=PAGE)
+    assert not other.button(key="sc_approve").disabled
+    other.button(key="sc_approve").click().run()
+    assert _on_hand(tea) == 1505

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
 from core.permissions import SYSTEM
-from core.services.users import MAX_FAILED_LOGINS, authenticate, create_user, get_user
+from core.services.users import PAIR_BACKOFF, authenticate, create_user, get_user
 
 ADMIN = "root"
 PASSWORD = "Secret-pass9"
@@ -41,14 +41,14 @@ def test_create_user_with_a_generated_password_shown_once(page: AppTest) -> None
     assert not page.exception
     message = page.success[0].value
     password = message.split("Initial password: ")[1].split(" ")[0]
-    assert authenticate("wh1", password).user is not None
+    assert authenticate("wh1", password, "test").user is not None
     assert get_user("wh1").role == "warehouse"
     page.run()  # the next interaction: the password is gone from the screen
     assert not page.success
 
 
 def test_weak_password_is_refused(page: AppTest) -> None:
-    _create(page, "wh1", "warehouse", password="password1")
+    _create(page, "wh1", "warehouse", password="Password123456")
     assert translate("error.validation", "en") in [e.value for e in page.error]
     assert translate("issue.pw_common", "en") in "\n".join(m.value for m in page.markdown)
     assert "wh1" not in page.dataframe[0].value[translate("field.username", "en")].tolist()
@@ -61,9 +61,9 @@ def test_change_role_and_deactivate(page: AppTest) -> None:
     assert get_user("clerk1").role == "service"
     page.button(key="us_deactivate").click().run()
     assert not get_user("clerk1").active
-    assert authenticate("clerk1", PASSWORD).reason == "invalid"
+    assert authenticate("clerk1", PASSWORD, "test").reason == "invalid"
     page.button(key="us_reactivate").click().run()
-    assert authenticate("clerk1", PASSWORD).user is not None
+    assert authenticate("clerk1", PASSWORD, "test").user is not None
 
 
 def test_admin_cannot_lock_the_shop_out(page: AppTest) -> None:
@@ -77,18 +77,20 @@ def test_admin_cannot_lock_the_shop_out(page: AppTest) -> None:
 
 
 def test_unlock_and_reset_password(page: AppTest) -> None:
-    for _ in range(MAX_FAILED_LOGINS):
-        authenticate("clerk1", "wrong-pass1")
-    assert authenticate("clerk1", PASSWORD).reason == "locked"
+    for _ in range(PAIR_BACKOFF.free):
+        authenticate("clerk1", "wrong-pass1", "test")
+    assert authenticate("clerk1", PASSWORD, "test").reason == "throttled"
     page.run()
+    assert page.dataframe[0].value.set_index(translate("field.username", "en")).loc[
+        "clerk1", translate("field.failed_logins", "en")] == PAIR_BACKOFF.free
     page.selectbox(key="us_pick").select("clerk1").run()
     page.button(key="us_unlock").click().run()
-    assert authenticate("clerk1", PASSWORD).user is not None
+    assert authenticate("clerk1", PASSWORD, "test").user is not None
     page.text_input(key="us_reset_password").input("Brand-new-pw7")
     page.button(key="us_reset").click().run()
     assert "Brand-new-pw7" in page.success[0].value
-    assert authenticate("clerk1", "Brand-new-pw7").user is not None
-    assert authenticate("clerk1", PASSWORD).reason == "invalid"
+    assert authenticate("clerk1", "Brand-new-pw7", "test").user is not None
+    assert authenticate("clerk1", PASSWORD, "test").reason == "invalid"
 
 
 def test_only_admin_reaches_the_page(logged_in: Callable[..., AppTest]) -> None:

@@ -44,3 +44,11 @@ def test_cached_read_refreshes_after_a_write(db_url: str) -> None:
     assert webui.cached_read(read, 30) == 2  # other arguments, other entry
     create_order(order_input(("TEA-1", 1)), CLERK)  # writes an audit row → new data version
     assert webui.cached_read(read, 7) == 3
+
+
+def test_a_quantity_cell_is_passed_on_as_typed() -> None:
+    """Grids never change a typed quantity: whole numbers become ints, the rest stays as it is
+    for the service to refuse; an empty cell is 0 (the service names its row)."""
+    assert [webui.cell_qty(v) for v in (5.0, -5.0, 2.5, 1e20, None, float("nan"), pd.NA, 7)] == \
+        [5, -5, 2.5, 10 ** 20, 0, 0, 0, 7]
+    assert webui.cell_qty(float("inf")) == float("inf")

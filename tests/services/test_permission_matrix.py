@@ -38,6 +38,10 @@ NO_CHECK: dict[str, str] = {
     "core.services.orders.reserve_backorders": "runs inside the arrival's transaction as the system's rule; the "
                                                "receiving service checked its own permission",
     "core.services.aftersales.refund_limit": "pure helper: the refund ceiling for an actor, no data access",
+    "core.services.master_data.create_row": "write step inside a caller's transaction (create_warehouse … and "
+                                            "set_up_shop checked masterdata.edit / supplier.edit first)",
+    "core.services.master_data.update_row": "write step inside a caller's transaction (update_warehouse … and "
+                                            "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
                                             "forecast.run (records why the run stopped)",
 }
@@ -76,20 +80,24 @@ AREAS: dict[str, set[str]] = {
     "core.services.backup": {"backup"},
     "core.services.catalog": {"order", "stock"},
     "core.services.customers": {"customer"},
+    "core.services.customer_profiles": {"customer"},
     "core.services.data_quality": {"dq"},
     "core.services.forecast_runs": {"forecast"},
     "core.services.fulfillment": {"order"},
     "core.services.imports": {"order", "stock"},
     "core.services.inventory": {"stock"},
+    "core.services.master_data": {"masterdata", "supplier"},
     "core.services.orders": {"order"},
     "core.services.outbox": {"notification"},
     "core.services.planning_calendar": {"forecast"},
+    "core.services.product_master": {"product"},
     "core.services.purchasing": {"purchase", "stock"},
     "core.services.replenishment": {"purchase", "replenish"},
     "core.services.return_policy": {"rma", "rules"},
     "core.services.rma_views": {"rma"},
     "core.services.rules_admin": {"rules"},
     "core.services.shop_settings": {"settings"},
+    "core.services.shop_setup": {"settings", "masterdata"},
     "core.services.stock_allocation": {"allocation", "forecast"},
     "core.services.transfers": {"stock"},
     "core.services.users": {"user"},

@@ -17,7 +17,7 @@ from core.services import aftersales as rma
 from core.services.aftersales import Inspection, RMALine, RMARequest
 from core.timeutil import utcnow
 from tests.aftersales_data import delivered_order
-from tests.factories import SERVICE, WAREHOUSE, make_product
+from tests.factories import MANAGER, SERVICE, WAREHOUSE, make_product
 
 
 def _open(order_id: int, reason: str, *lines: tuple[int, int]) -> int:
@@ -41,7 +41,7 @@ def history(db_url: str) -> dict[str, int]:
     _open(phone.id, "quality", (2, 1))
     _open(old.id, "size", (1, 5))
     done = _open(tmall.id, "quality", (1, 2))
-    rma.transition_rma(done, "approved", SERVICE)
+    rma.transition_rma(done, "approved", MANAGER)  # not the opener
     rma.transition_rma(done, "received", WAREHOUSE)
     rma.inspect_rma(done, [Inspection(1, 2, "SH")], WAREHOUSE)
     rma.refund_rma(done, SERVICE)

@@ -20,9 +20,10 @@ from sqlalchemy import func, select
 import core.analytics
 import core.services
 from core import db
-from core.errors import OMSError
+from core.errors import OMSError, Refused
 from core.models import AuditLog, Customer, Order, Product
 from core.permissions import SYSTEM
+from core.searchbox import MAX_SEARCH_CHARS
 from core.services.orders import create_order
 from tests.factories import CLERK, make_product, order_input
 
@@ -123,3 +124,15 @@ def test_any_text_never_crashes_a_search(shop: None, text: str) -> None:
             _call(fn, text)
         except OMSError:
             pass  # refused with a message (PostgreSQL cannot hold NUL characters)
+
+
+@pytest.mark.parametrize("length", [101, 100_000])
+def test_an_overlong_search_is_refused_with_its_limit(shop: None, length: int) -> None:
+    """A 100 000-character paste is refused by every search (message code, the limit named),
+    and the longest allowed text still searches."""
+    for fn in query_functions():
+        with pytest.raises(Refused) as caught:
+            _call(fn, "王" * length)
+        assert caught.value.key == "hf.search_too_long", fn
+        assert caught.value.params == {"length": length, "limit": MAX_SEARCH_CHARS}
+        _assert_harmless(_call(fn, "王" * MAX_SEARCH_CHARS + "   "))  # trimmed before it is measured

@@ -24,7 +24,8 @@ def _settings_rows() -> dict[str, dict]:
 
 def test_defaults_are_read_typed(db_url: str) -> None:
     assert shop_settings(ADMIN) == {"fulfilment_sla.hours": 24, "order_due.hours": 48, "delivery_overdue.days": 7,
-                                    "adjustment_approval.amount": Decimal("2000.00"), "packing.require_scan": True}
+                                    "adjustment_approval.amount": Decimal("2000.00"), "adjustment_approval.units": 1000,
+                                    "refund_approval.amount": Decimal("1000.00"), "packing.require_scan": True}
 
 
 def test_update_applies_at_once_and_is_audited(db_url: str) -> None:

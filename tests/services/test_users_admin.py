@@ -1,20 +1,18 @@
-"""Account administration: password policy, lockout and its expiry, role changes, deactivation,
+"""Account administration: role changes, deactivation,
 password resets — each audited, none able to lock the shop out, all admin-only."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from core import db
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.models import AuditLog, User
 from core.permissions import SYSTEM, Actor
 from core.services import users
-from core.timeutil import utcnow
 
 ADMIN = Actor("root", "admin")
 PASSWORD = "Secret-pass9"
@@ -26,48 +24,20 @@ def accounts(db_url: str) -> None:
     users.create_user("clerk1", PASSWORD, "clerk", SYSTEM)
 
 
-@pytest.mark.parametrize(("password", "problems"), [
-    ("short1", ["at least 8 characters"]),
-    ("onlyletters", ["letters and digits"]),
-    ("12345678", ["letters and digits"]),
-    ("Password1", ["not a well-known password"]),
-    ("clerk1-is-me9", ["not containing the username"]),
-    ("Tea-and-rice7", []),
-])
-def test_password_policy(password: str, problems: list[str]) -> None:
-    assert users.check_password_policy(password, "clerk1") == problems
-
-
-def test_generated_passwords_pass_the_policy() -> None:
-    passwords = {users.generate_password() for _ in range(20)}
-    assert len(passwords) == 20 and all(not users.check_password_policy(p) for p in passwords)
-
-
 def test_create_user_names_every_problem(db_url: str) -> None:
     with pytest.raises(ValidationError) as caught:
         users.create_user("x" * 65, "abc", "pirate", ADMIN, display_name="y" * 101)
     assert sorted((i.field, i.message) for i in caught.value.issues) == [
-        ("display_name", "at most 100 characters"), ("password", "password needs at least 8 characters"),
-        ("password", "password needs letters and digits"), ("role", "must be one of admin, manager, buyer, "
+        ("display_name", "at most 100 characters"), ("password", "issue.pw_length"),
+        ("password", "issue.pw_mix"), ("role", "must be one of admin, manager, buyer, "
                                                                      "warehouse, service, clerk"),
         ("username", "at most 64 characters")]
 
 
-def test_lockout_expires(accounts: None) -> None:
-    for _ in range(users.MAX_FAILED_LOGINS):
-        users.authenticate("clerk1", "wrong-pass1")
-    assert users.authenticate("clerk1", PASSWORD).reason == "locked"
-    assert users.list_users(ADMIN).set_index("username").loc["clerk1", "locked_until"] is not None
-    with db.transaction() as s:  # fifteen minutes later
-        s.execute(update(User).where(User.username == "clerk1").values(locked_until=utcnow() - dt.timedelta(seconds=1)))
-    assert users.list_users(ADMIN).set_index("username").loc["clerk1", "locked_until"] is None
-    assert users.authenticate("clerk1", PASSWORD).user is not None
-
-
 def test_unknown_and_inactive_users_look_the_same(accounts: None) -> None:
     users.set_active("clerk1", False, ADMIN)
-    assert users.authenticate("clerk1", PASSWORD).reason == "invalid"
-    assert users.authenticate("nobody", PASSWORD).reason == "invalid"
+    assert users.authenticate("clerk1", PASSWORD, "test").reason == "invalid"
+    assert users.authenticate("nobody", PASSWORD, "test").reason == "invalid"
     assert users.session_user("clerk1") is None and users.session_user("nobody") is None
     assert users.session_user("root") is not None
 
@@ -78,7 +48,7 @@ def test_role_change_deactivation_and_reset_are_audited(accounts: None) -> None:
     users.set_active("clerk1", True, ADMIN)
     users.reset_password("clerk1", "New-secret-42", ADMIN)
     users.unlock_user("clerk1", ADMIN)
-    assert users.authenticate("clerk1", "New-secret-42").user is not None
+    assert users.authenticate("clerk1", "New-secret-42", "test").user is not None
     with db.transaction() as s:
         rows = s.execute(select(AuditLog.action, AuditLog.actor, AuditLog.before, AuditLog.after)
                          .where(AuditLog.actor == "root").order_by(AuditLog.id)).all()

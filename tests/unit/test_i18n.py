@@ -11,7 +11,7 @@ import pytest
 
 from core import i18n
 from core.permissions import ROLES
-from core.reference import CHANNELS
+from core.services.master_data import CHANNEL_KINDS
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
 from forecasting.models import MODELS
 
@@ -51,7 +51,7 @@ def test_every_key_like_literal_in_the_ui_exists() -> None:
 
 @pytest.mark.parametrize(("prefix", "codes"), [
     ("status", STATUSES), ("payment", PAYMENT_METHODS), ("payment_status", PAYMENT_STATUSES),
-    ("delivery", DELIVERY_METHODS), ("role", ROLES), ("kind", sorted({c[2] for c in CHANNELS})),
+    ("delivery", DELIVERY_METHODS), ("role", ROLES), ("kind", CHANNEL_KINDS),
     ("period", ("current", "previous")),
 ])
 def test_every_code_has_a_name(prefix: str, codes: tuple[str, ...]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pandas as pd
 import pytest
 
@@ -57,35 +54,3 @@ def test_mask_record() -> None:
     assert pii.mask_record(header, Actor("w", "warehouse")) == {
         "number": "SO1", "ship_phone": "138****5678", "ship_address": "世纪****"}
     assert pii.mask_record(header, Actor("s", "service")) == header
-
-
-def test_neutralise_formulas() -> None:
-    frame = pd.DataFrame({
-        "name": ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "张三"],
-        "qty": [1, -2, 3, 4, 5, 6],
-    })
-    out = pii.neutralise_formulas(frame)
-    assert out["name"].tolist() == ["'=HYPERLINK(\"http://evil\",\"x\")", "'+cmd|' /C calc'!A0", "'-2+3",
-                                    "'@SUM(A1)", "'\t=1", "张三"]
-    assert out["qty"].tolist() == [1, -2, 3, 4, 5, 6]  # numbers, even negative ones, are data
-    assert frame["name"][0].startswith("=")  # the input frame is never modified
-
-
-def test_csv_export_neutralises_formulas() -> None:
-    from core.webui import to_csv_bytes
-
-    text = to_csv_bytes(pd.DataFrame({"customer": ["=1+1", "李四"], "total": [-5, 7]})).decode("utf-8-sig")
-    assert text.splitlines() == ["customer,total", "'=1+1,-5", "李四,7"]
-
-
-def test_xlsx_export_stores_formulas_as_text() -> None:
-    from core.webui import to_xlsx_bytes
-
-    data = to_xlsx_bytes(pd.DataFrame({"customer": ['=HYPERLINK("http://evil","x")', "@A1", "王五"],
-                                       "total": [1, -2, 3]}), "orders")
-    sheet = openpyxl.load_workbook(io.BytesIO(data))["orders"]
-    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
-    assert [c.value for c in cells] == ['=HYPERLINK("http://evil","x")', "@A1", "王五"]
-    assert [c.data_type for c in cells] == ["s", "s", "s"]  # text, never a formula
-    assert [c.quotePrefix for c in cells] == [True, True, False]
-    assert [row[1].value for row in sheet.iter_rows(min_row=2)] == [1, -2, 3]

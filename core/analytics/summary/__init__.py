@@ -40,7 +40,7 @@ from core.analytics.sqltime import LocalClock
 from core.analytics.summary import customers, daily, stock
 from core.analytics.summary.facts import Context
 from core.db import read_only, unit_of_work
-from core.models import AggState, AuditLog, Order, StockMovement
+from core.models import AggState, AuditLog, Customer, Order, StockMovement
 from core.timeutil import local_day_start_utc, local_today, to_local, utcnow
 
 LOGIC_VERSION = 1  # bump when an aggregation changes meaning: the next refresh rebuilds all
@@ -134,9 +134,35 @@ class _Work:
     stock_from: dt.date | None
 
 
+# Master-data edits change summarised facts without touching an order or the ledger; their
+# audit rows since the last refresh say what to rebuild. A customer's profile (province →
+# region) or a merge (the merged profile's rows must go, the survivor's grow): those customers.
+# A product's category (in every day it sold on): everything. Not its cost: the cost summarised
+# when the sale was aggregated is closer to the cost at the time of sale (docs/analytics.md).
+CUSTOMER_ACTIONS = ("customer.update", "customer.import_update", "customer.merge")
+PRODUCT_ACTIONS = ("product.update", "product.import_update")
+PRODUCT_FACTS = ("category",)
+
+
+def _edited(session: Session, state: AggState) -> tuple[set[int], bool]:
+    """(customers whose profile was edited or merged, whether a product's summarised facts
+    changed) since ``state`` was saved — read from the audit log past its high-water mark."""
+    rows = session.execute(select(AuditLog.action, AuditLog.entity_id, AuditLog.after).where(
+        AuditLog.id > state.audit_id, AuditLog.action.in_(CUSTOMER_ACTIONS + PRODUCT_ACTIONS))).all()
+    products = any(r.action in PRODUCT_ACTIONS and set(r.after or {}) & set(PRODUCT_FACTS) for r in rows)
+    codes = {r.entity_id for r in rows if r.action in CUSTOMER_ACTIONS}
+    codes |= {str(r.after["merged_into"]) for r in rows if r.action == "customer.merge" and r.after}
+    ids = set(session.execute(select(Customer.id).where(Customer.code.in_(sorted(codes)))).scalars()) \
+        if codes else set()
+    return ids, products
+
+
 def _changes(session: Session, state: AggState, orders: int) -> _Work | None:
     """What changed since ``state``; None when so much changed (of about ``orders`` orders)
-    that a full build is cheaper."""
+    that a full build is cheaper, or a product's category changed."""
+    edited_customers, products_changed = _edited(session, state)
+    if products_changed:
+        return None
     since = state.refreshed_at - RESCAN
     o = Order.__table__
     # Each condition separately, then combined: both are index ranges (an OR under a GROUP BY
@@ -155,7 +181,7 @@ def _changes(session: Session, state: AggState, orders: int) -> _Work | None:
     first_move = min((r[2] for r in moved), default=None)
     return _Work(
         days={_local_day(r.placed_at) for r in changed},
-        customers=sorted({r.customer_id for r in changed if r.customer_id is not None}),
+        customers=sorted({r.customer_id for r in changed if r.customer_id is not None} | edited_customers),
         pairs=[(r[0], r[1]) for r in moved],
         stock_from=_local_day(first_move) if first_move else None,
     )
