@@ -1,4 +1,5 @@
-"""What a product record may hold: one rulebook for the catalog editor and the product import.
+"""What a product record may hold: one rulebook for the catalog editor and the product import,
+and the typed-input checks (text, whole numbers, exact decimals) every master-data form shares.
 
 The bounds are the shop's sanity limits, inside what the columns can store: a price above a
 million or a pack of more than 10,000 is a typo (an extra zero, a barcode in the wrong box),
@@ -28,7 +29,7 @@ MAX_CATEGORY = int(Product.__table__.c.category.type.length)
 MAX_BRAND = int(Product.__table__.c.brand.type.length)
 MAX_BARCODE = int(ProductBarcode.__table__.c.barcode.type.length)
 MAX_BARCODES = 10  # per product: an EAN, the shop's label, a few old packagings
-MAX_PRICE = Decimal("1000000.00")  # price and cost
+MAX_PRICE = Decimal("1000000.00")  # price and cost (well inside core.domain.rulebook.MAX_AMOUNT)
 MAX_PACK_SIZE = 10_000
 MAX_LEAD_TIME_DAYS = 365
 MAX_WEIGHT_KG = Decimal("1000.000")
@@ -39,6 +40,7 @@ DEFAULT_CATEGORY = "未分类"
 
 _SKU = re.compile(r"^[^\s\x00-\x1f\x7f]+$")  # printable, no blanks: SKUs are typed and scanned
 _BARCODE = re.compile(r"^[0-9A-Za-z._\-]+$")  # what label printers and scanners produce
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def text(raw: Any) -> str:
@@ -52,7 +54,7 @@ def bounded_text(raw: Any, field: str, limit: int, issues: list[FieldIssue], *, 
         issues.append(FieldIssue(field, "issue.required"))
     elif len(value) > limit:
         issues.append(FieldIssue(field, "issue.too_long", value=value[:20] + "…", params={"n": limit}))
-    elif "\x00" in value:
+    elif _CONTROL.search(value):  # a NUL, a bare CR or a tab would break slips, labels and exports
         issues.append(FieldIssue(field, "issue.bad_text"))
     return value
 

@@ -137,13 +137,6 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
     return build
 
 
-# staged upper bounds (prices are staged in cents)
-_PRODUCT_MAXIMA: dict[str, float] = {
-    "unit_price": float(product_rules.MAX_PRICE * 100), "unit_cost": float(product_rules.MAX_PRICE * 100),
-    "pack_size": float(product_rules.MAX_PACK_SIZE), "lead_time_days": float(product_rules.MAX_LEAD_TIME_DAYS),
-}
-
-
 def product_suite(*, mapped: set[str]) -> Builder:
     """Products: SKU present and unique in the file, a name and price for new products,
     readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop),
@@ -162,18 +155,15 @@ def product_suite(*, mapped: set[str]) -> Builder:
         for name, minimum in (("unit_price", 0), ("unit_cost", 0), ("pack_size", 1), ("lead_time_days", 0)):
             if name in mapped:
                 checks.append(_min(gxe, f"{name}_v", minimum, "qty_positive" if minimum else "negative", name))
-        limits = {"unit_price": float(rulebook.MAX_AMOUNT * 100), "unit_cost": float(rulebook.MAX_AMOUNT * 100),
-                  "pack_size": quantities.MAX_ROW_QTY, "lead_time_days": 3650}  # money in cents
+        # the catalogue's bounds (core.product_rules, applied by the product editor too); money in cents
+        limits = {"unit_price": float(product_rules.MAX_PRICE * 100), "unit_cost": float(product_rules.MAX_PRICE * 100),
+                  "pack_size": product_rules.MAX_PACK_SIZE, "lead_time_days": product_rules.MAX_LEAD_TIME_DAYS}
         checks += [gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", max_value=limit,
                                                      meta=_meta("rb_too_large", name))
                    for name, limit in limits.items() if name in mapped]
         for name in ("pack_size", "lead_time_days"):
             if name in mapped:
                 checks.append(_zero(gxe, f"_{name}_frac", "whole_number", name))
-        for name, maximum in _PRODUCT_MAXIMA.items():
-            if name in mapped:
-                checks.append(gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", max_value=maximum,
-                                                                meta=_meta("mdp_too_large", name)))
         return checks
 
     return build

@@ -2,13 +2,16 @@
 
 Reading and meaning (no database):
 
-- :mod:`~core.importing.issues` — one problem with one row/field, and the file-level error;
+- :mod:`~core.importing.issues` — one problem with one row/field, grouped by root cause for
+  the report, and the file-level error;
 - :mod:`~core.importing.reader` — bytes → a table of strings (encoding, delimiter, XLSX);
 - :mod:`~core.importing.fields` — the OMS fields a profile can map, per import kind;
+- :mod:`~core.importing.guess` — which column holds which field, by header *and* values;
 - :mod:`~core.importing.profile` — mapping profiles (YAML files or saved rows);
 - :mod:`~core.importing.parse` — strict, vectorised parsing of dates, money, phones, addresses;
 - :mod:`~core.importing.stage` — profile + files → one typed frame with source row numbers;
-- :mod:`~core.importing.orders` — lines grouped into orders, priced, derived facts to validate.
+- :mod:`~core.importing.orders` — lines grouped into orders (identical lines summed or kept),
+  priced, derived facts to validate.
 
 Deciding and writing (in the caller's transaction):
 

@@ -52,9 +52,12 @@ class ColumnShape:
         return self.values == 0 or self.shares.get(kind, 0.0) >= SHARE
 
 
-def _share(values: pd.Series, pattern: re.Pattern[str]) -> float:
-    return float(values.map(lambda v: bool(pattern.search(v)) if pattern is _PRODUCTISH
-                            else bool(pattern.match(v))).mean()) if len(values) else 0.0
+def _share(values: pd.Series, pattern: re.Pattern[str], *, anywhere: bool = False) -> float:
+    """The share of ``values`` matching ``pattern`` (whole value, or ``anywhere`` in it)."""
+    if not len(values):
+        return 0.0
+    test = pattern.search if anywhere else pattern.match
+    return float(values.map(lambda v: test(v) is not None).mean())
 
 
 def shape(values: pd.Series, order_refs: pd.Series | None = None) -> ColumnShape:
@@ -64,7 +67,7 @@ def shape(values: pd.Series, order_refs: pd.Series | None = None) -> ColumnShape
     present = text[values.notna() & text.ne("")]
     shares = {name: _share(present, pattern) for name, pattern in _TYPE_PATTERN.items()}
     shares["code"] = _share(present, _CODE)
-    shares["productish"] = _share(present, _PRODUCTISH)
+    shares["productish"] = _share(present, _PRODUCTISH, anywhere=True)
     varies = False
     if order_refs is not None and len(present):
         pairs = pd.DataFrame({"ref": order_refs[present.index], "v": present}).dropna()

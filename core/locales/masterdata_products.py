@@ -60,7 +60,6 @@ ZH: dict[str, str] = {
     "mdp.contact_taken": "已属于客户 {code}（{name}）；同一个人请合并两个客户资料",
     "mdp.customer_merged": "客户 {code} 已合并到其他客户，不能再修改或合并",
     "mdp.merge_self": "不能把客户与自己合并",
-    "imp.reason.mdp_too_large": "超过商品资料允许的上限：{value}",
     # product page
     "mdp.products_intro": "维护商品资料：SKU、多个条码、价格、成本、供应商和属性。被订单或库存引用的商品只能停用，不能删除。",
     "mdp.search_products": "按 SKU、名称或条码查找",
@@ -173,7 +172,6 @@ EN: dict[str, str] = {
     "mdp.customer_merged": "customer {code} has been merged into another profile and can no longer be edited or "
                            "merged",
     "mdp.merge_self": "a customer cannot be merged with itself",
-    "imp.reason.mdp_too_large": "above the catalogue's limit for this field: {value}",
     "mdp.products_intro": "Maintain the catalogue: SKU, several barcodes, price, cost, supplier and attributes. "
                           "Products used by orders or stock can be deactivated, never deleted.",
     "mdp.search_products": "Find by SKU, name or barcode",

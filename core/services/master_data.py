@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, refdata
+from core import product_rules as fr
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, Refused, ValidationError
 from core.geo import normalise_province, region_of
@@ -49,7 +50,6 @@ SUPPLIER_NAME_MAX, CONTACT_MAX = 128, 128
 REGION_MAX, PROVINCE_MAX, CITY_MAX, ADDRESS_MAX = 16, 32, 32, 200
 LEAD_TIME_MAX, MOQ_MAX, RETURN_WINDOW_MAX = 365, 1_000_000, 365
 SHIP_COST_MAX = Decimal("10000.00")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 WAREHOUSE_COLUMNS = ["code", "name", "region", "province", "city", "address", "is_store", "ship_cost", "active"]
 CHANNEL_COLUMNS = ["code", "name", "kind", "return_window_days", "active"]
@@ -114,44 +114,6 @@ def _code(raw: object, issues: list[FieldIssue]) -> str:
     return code
 
 
-def _text(raw: object, field: str, limit: int, issues: list[FieldIssue], *, required: bool = False) -> str:
-    text = str(raw or "").strip()
-    if required and not text:
-        issues.append(FieldIssue(field, "issue.required"))
-    elif len(text) > limit:
-        issues.append(FieldIssue(field, "issue.too_long", value=text, params={"n": limit}))
-    elif _CONTROL.search(text):
-        issues.append(FieldIssue(field, "issue.bad_text", value=text))
-    return text
-
-
-def _whole(raw: object, field: str, low: int, high: int, issues: list[FieldIssue]) -> int:
-    try:
-        number = Decimal(str(raw).strip()) if not isinstance(raw, bool) else Decimal("NaN")
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or number != number.to_integral_value():
-        issues.append(FieldIssue(field, "issue.whole_number", value=raw))
-        return low
-    if not low <= number <= high:
-        issues.append(FieldIssue(field, "md.issue_between", value=raw, params={"low": low, "high": high}))
-    return int(number)
-
-
-def _money(raw: object, field: str, high: Decimal, issues: list[FieldIssue]) -> Decimal:
-    try:
-        amount = Decimal(str(raw).strip() or "0") if not isinstance(raw, bool | float) else Decimal("NaN")
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite():
-        issues.append(FieldIssue(field, "issue.not_a_number", value=raw))
-        return Decimal("0.00")
-    if not Decimal(0) <= amount <= high:  # (quantizing 1e400 would raise: refuse first)
-        issues.append(FieldIssue(field, "md.issue_between", value=raw, params={"low": 0, "high": high}))
-        return Decimal("0.00")
-    return amount.quantize(Decimal("0.01"))
-
-
 def _raise(issues: list[FieldIssue]) -> None:
     if issues:
         raise ValidationError(issues)
@@ -162,13 +124,14 @@ def warehouse_values(data: WarehouseInput) -> dict[str, Any]:
     issues: list[FieldIssue] = []
     values = {
         "code": _code(data.code, issues),
-        "name": _text(data.name, "name", NAME_MAX, issues, required=True),
-        "region": _text(data.region, "region", REGION_MAX, issues),
-        "province": _text(data.province, "province", PROVINCE_MAX, issues),
-        "city": _text(data.city, "city", CITY_MAX, issues),
-        "address": _text(data.address, "address", ADDRESS_MAX, issues) or None,
+        "name": fr.bounded_text(data.name, "name", NAME_MAX, issues, required=True),
+        "region": fr.bounded_text(data.region, "region", REGION_MAX, issues),
+        "province": fr.bounded_text(data.province, "province", PROVINCE_MAX, issues),
+        "city": fr.bounded_text(data.city, "city", CITY_MAX, issues),
+        "address": fr.bounded_text(data.address, "address", ADDRESS_MAX, issues) or None,
         "is_store": bool(data.is_store),
-        "ship_cost": _money(data.ship_cost, "ship_cost", SHIP_COST_MAX, issues),
+        "ship_cost": fr.decimal(data.ship_cost, "ship_cost", issues, places=fr.CENT, high=SHIP_COST_MAX,
+                                required=False) or Decimal("0.00"),
     }
     _raise(issues)
     if not values["region"]:
@@ -183,9 +146,10 @@ def channel_values(data: ChannelInput) -> dict[str, Any]:
         issues.append(FieldIssue("kind", "issue.one_of", value=data.kind, params={"choices": ", ".join(CHANNEL_KINDS)}))
     values = {
         "code": _code(data.code, issues),
-        "name": _text(data.name, "name", NAME_MAX, issues, required=True),
+        "name": fr.bounded_text(data.name, "name", NAME_MAX, issues, required=True),
         "kind": kind,
-        "return_window_days": _whole(data.return_window_days, "return_window_days", 0, RETURN_WINDOW_MAX, issues),
+        "return_window_days": fr.whole(data.return_window_days, "return_window_days", issues, low=0,
+                                       high=RETURN_WINDOW_MAX, required=True),
     }
     _raise(issues)
     return values
@@ -194,10 +158,11 @@ def channel_values(data: ChannelInput) -> dict[str, Any]:
 def supplier_values(data: SupplierInput) -> dict[str, Any]:
     issues: list[FieldIssue] = []
     values = {
-        "name": _text(data.name, "name", SUPPLIER_NAME_MAX, issues, required=True),
-        "contact": _text(data.contact, "contact", CONTACT_MAX, issues) or None,
-        "lead_time_days": _whole(data.lead_time_days, "supplier_lead_time_days", 0, LEAD_TIME_MAX, issues),
-        "moq": _whole(data.moq, "moq", 1, MOQ_MAX, issues),
+        "name": fr.bounded_text(data.name, "name", SUPPLIER_NAME_MAX, issues, required=True),
+        "contact": fr.bounded_text(data.contact, "contact", CONTACT_MAX, issues) or None,
+        "lead_time_days": fr.whole(data.lead_time_days, "supplier_lead_time_days", issues, low=0,
+                                   high=LEAD_TIME_MAX, required=True),
+        "moq": fr.whole(data.moq, "moq", issues, low=1, high=MOQ_MAX, required=True),
     }
     _raise(issues)
     return values

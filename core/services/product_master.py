@@ -150,7 +150,7 @@ def product_record(session: Session, product_id: int, actor: Actor) -> ProductRe
 
 @read_only
 def supplier_names(session: Session, actor: Actor) -> list[str]:
-    """The suppliers a product may name (those still active, where suppliers can be deactivated)."""
+    """The suppliers a product may name (the active ones), for the editor's list."""
     require(actor, "product.edit")
     return list(session.execute(_usable_suppliers(select(Supplier.name)).order_by(Supplier.name)).scalars())
 
@@ -159,10 +159,8 @@ def supplier_names(session: Session, actor: Actor) -> list[str]:
 
 
 def _usable_suppliers(stmt: Any) -> Any:
-    """Restrict a supplier query to the ones a product may be bought from: every supplier, or
-    the active ones once suppliers carry an ``active`` flag (the suppliers' own maintenance)."""
-    active = getattr(Supplier, "active", None)
-    return stmt if active is None else stmt.where(active.is_(True))
+    """Restrict a supplier query to the ones a product may name: the active ones."""
+    return stmt.where(Supplier.active.is_(True))
 
 
 def _check(session: Session, draft: ProductDraft, current: Product | None) -> tuple[dict[str, Any], list[str]]:

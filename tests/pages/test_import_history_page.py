@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import Customer, ImportProfile, Order, Product
+from core.models import Customer, ImportProfile, Order, OrderLine, Product
 from core.services import catalog, imports
 from core.services.orders import create_order
 from core.timeutil import utcnow
@@ -192,3 +192,20 @@ def test_the_order_list_labels_walk_in_sales(logged_in: Callable[..., AppTest]) 
     listed = at.dataframe[0].value
     assert set(listed[_en("field.customer")]) == {_en("imh.walk_in")}
     assert any(_en("imh.walk_in") in m.value for m in at.markdown)  # the detail card of the picked order
+
+
+def test_the_page_option_keeps_identical_lines_apart(logged_in: Callable[..., AppTest]) -> None:
+    imports.save_profile(imports.load_profile(str(FIXTURES / "pos-history.yaml")), MANAGER)
+    at = logged_in("manager", page=PAGE)
+    at.file_uploader(key="imp_files").set_value(("pos-receipts.csv", POS, "text/csv"))
+    at.run()
+    at.selectbox(key="imp_profile_orders").set_value("pos-history").run()
+    assert at.radio(key="imp_repeated").value == ""  # as the profile says (sum)
+    at.radio(key="imp_repeated").set_value("number")
+    at.checkbox(key="imp_create_missing").check().run()
+    at.button(key="imp_run").click().run()
+    assert not at.exception and not at.error
+    with db.transaction() as s:
+        lines = s.execute(select(func.count()).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+                          .where(Order.external_ref == "R-1001")).scalar_one()
+    assert lines == 3  # the two identical pizzas stay two numbered lines

@@ -53,6 +53,9 @@ def test_buyer_creates_a_product_with_two_barcodes(logged_in: Callable[..., AppT
     at.button(key="mdp_create").click().run()
     assert not at.exception
     assert translate("mdp.created", "en", sku="CUP-9") in [s.value for s in at.success]
+    created = product_master.list_products(MANAGER, "CUP-9")
+    assert created[["sku", "barcodes", "supplier", "attributes", "active"]].values.tolist() == [
+        ["CUP-9", "111222, CUP-LABEL", "杭州茶厂", "size=300ml", True]]
     found = catalog.product_by_barcode("CUP-LABEL", CLERK)
     assert found is not None and found.sku == "CUP-9"
     table = at.dataframe[0].value

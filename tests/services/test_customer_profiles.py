@@ -211,7 +211,8 @@ def test_permissions(shop: dict[str, int], actor: object, call: object) -> None:
         call(shop)  # type: ignore[operator]
 
 
-def test_merged_at_is_the_pinned_clock(shop: dict[str, int]) -> None:
+def test_merged_at_comes_from_the_shop_clock(shop: dict[str, int]) -> None:
+    before = utcnow()  # the test clock is pinned to a fixed start and ticks on from there
     customer_profiles.merge_customers(shop["survivor"], shop["merged"], MANAGER)
     merged_at = customer_profiles.customer_profile(shop["merged"], MANAGER).merged_at
-    assert isinstance(merged_at, dt.datetime) and merged_at == utcnow()
+    assert isinstance(merged_at, dt.datetime) and before <= merged_at <= utcnow()

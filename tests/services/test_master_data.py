@@ -59,7 +59,7 @@ def test_a_taken_code_is_refused_naming_it(db_url: str) -> None:
     (md.WarehouseInput(code="HZ", name="  "), "name", "issue.required"),
     (md.WarehouseInput(code="HZ", name="x" * 65), "name", "issue.too_long"),
     (md.WarehouseInput(code="HZ", name="x", city="杭\x00州"), "city", "issue.bad_text"),
-    (md.WarehouseInput(code="HZ", name="x", ship_cost="-1"), "ship_cost", "md.issue_between"),
+    (md.WarehouseInput(code="HZ", name="x", ship_cost="-1"), "ship_cost", "issue.negative"),
     (md.WarehouseInput(code="HZ", name="x", ship_cost="abc"), "ship_cost", "issue.not_a_number"),
 ])
 def test_bad_warehouse_input_names_the_field_and_writes_nothing(db_url: str, data: md.WarehouseInput, field: str,
@@ -169,7 +169,7 @@ def test_suppliers_rename_deactivate_and_stay_when_referenced(db_url: str) -> No
     with pytest.raises(ValidationError) as err:
         md.create_supplier(md.SupplierInput(name="新厂", lead_time_days="2.5", moq=0), BUYER)
     assert [(i.field, i.message) for i in err.value.issues] == [("supplier_lead_time_days", "issue.whole_number"),
-                                                                ("moq", "md.issue_between")]
+                                                                ("moq", "mdp.between")]
     renamed = md.update_supplier(saved.id, md.SupplierInput(name="西湖茶业", contact="0571-8888", lead_time_days=10,
                                                             moq=24), BUYER)
     assert renamed.changes == {"name": ("西湖茶厂", "西湖茶业")}

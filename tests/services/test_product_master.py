@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core import db
 from core.analytics.inventory import stock_overview
@@ -129,7 +129,16 @@ def test_bounds(db_url: str, field: str, value: object, code: str) -> None:
     assert _issues(exc) == {field: code}
 
 
-def test_cost_is_required_while_the_column_is_not_nullable(db_url: str) -> None:
+def test_an_inactive_supplier_is_refused(supplier: str) -> None:
+    with db.transaction() as s:
+        s.execute(update(Supplier).where(Supplier.name == supplier).values(active=False))
+    assert product_master.supplier_names(BUYER) == []
+    with pytest.raises(ValidationError) as exc:
+        product_master.create_product(_draft(supplier=supplier), BUYER)
+    assert _issues(exc) == {"supplier": "mdp.supplier_unknown"}
+
+
+def test_cost_may_be_unknown_when_the_column_allows_it(db_url: str) -> None:
     if product_master.COST_OPTIONAL:
         assert product_master.create_product(_draft(unit_cost=""), BUYER).unit_cost is None
     else:
@@ -239,7 +248,7 @@ def test_product_import_shares_the_barcode_register_and_the_bounds(db_url: str) 
     product_master.create_product(_draft(), BUYER)
     report = _import_products("X-1,5.00,SHOP-0001,taken\nX-2,2000000.00,,too dear\nX-3,5.00,X3-CODE,fine")
     rows = report.issues.dropna(subset=["row"])  # (the file lacks optional columns: reported without a row)
-    assert rows.set_index("row")["code"].to_dict() == {2: "barcode_taken", 3: "mdp_too_large"}  # a secondary barcode is taken too
+    assert rows.set_index("row")["code"].to_dict() == {2: "barcode_taken", 3: "rb_too_large"}  # a secondary barcode is taken too
     assert catalog.product_by_barcode("X3-CODE", CLERK).sku == "X-3"  # a new product's barcode is registered
     _import_products("X-3,5.00,X3-NEW,fine")  # the import changes the primary barcode
     assert catalog.product_by_barcode("X3-CODE", CLERK) is None
