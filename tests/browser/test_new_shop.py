@@ -87,6 +87,11 @@ def _date(page: object, label: str, *days: dt.date) -> None:
     _settle(page)
 
 
+def _to_top(locator: object) -> None:
+    """Scroll so that ``locator`` is at the top of the view (for a screenshot of what follows)."""
+    locator.first.evaluate("e => e.scrollIntoView({block: 'start'})")  # type: ignore[attr-defined]
+
+
 def _metric(page: object, label: str) -> str:
     """The value of the (first visible) metric labelled ``label``."""
     metric = page.locator('[data-testid="stMetric"]').filter(  # type: ignore[attr-defined]
@@ -131,6 +136,7 @@ def test_new_shop_first_day(empty_page: object, empty_server: DemoServer) -> Non
     page.get_by_text("created warehouse HZ").wait_for()  # type: ignore[attr-defined]
     page.get_by_text("created channel POS").wait_for()  # type: ignore[attr-defined]
     _settle(page)
+    page.get_by_text("Saved.", exact=True).scroll_into_view_if_needed()  # type: ignore[attr-defined]
     screenshot(page, "new_shop_02_setup_saved")
     assert _count(url, select(func.count()).select_from(Warehouse).where(Warehouse.code == "HZ")) == 1
 
@@ -177,6 +183,7 @@ def test_new_shop_first_day(empty_page: object, empty_server: DemoServer) -> Non
         page.get_by_role("button", name="Create product").click()  # type: ignore[attr-defined]
         page.get_by_text(f"Product {sku} created.").wait_for()  # type: ignore[attr-defined]
         _settle(page)
+    _to_top(page.locator("h1"))  # type: ignore[attr-defined]
     screenshot(page, "new_shop_04_products")
     assert _count(url, select(func.count()).select_from(Product)) == 2
     assert _count(url, select(func.count()).select_from(Supplier)) == 1
@@ -203,7 +210,7 @@ def test_new_shop_first_day(empty_page: object, empty_server: DemoServer) -> Non
     _settle(page)
     # The live check: every row maps, the repeated cup lines summed (445 rows → 359 lines).
     assert (_metric(page, "Errors"), _metric(page, "Imported")) == ("0", str(lines))
-    page.get_by_text("Constants (fields the file lacks)").scroll_into_view_if_needed()  # type: ignore[attr-defined]
+    _to_top(page.get_by_text("Constants (fields the file lacks)"))  # type: ignore[attr-defined]
     screenshot(page, "new_shop_05_import_profile")
     page.get_by_role("button", name="Save profile").click()  # type: ignore[attr-defined]
     page.get_by_text("Profile “xihu-pos” saved.").wait_for()  # type: ignore[attr-defined]
@@ -211,11 +218,13 @@ def test_new_shop_first_day(empty_page: object, empty_server: DemoServer) -> Non
     page.get_by_role("button", name="Check (writes nothing)").click()  # type: ignore[attr-defined]
     page.get_by_text(f"Dry run: would import {receipts} orders ({lines} lines), 0 refused").wait_for()  # type: ignore[attr-defined]
     _settle(page)
+    _to_top(page.get_by_role("button", name="Check (writes nothing)"))  # type: ignore[attr-defined]
     screenshot(page, "new_shop_06_dry_run")
     assert _count(url, select(func.count()).select_from(Order)) == 0
     page.get_by_role("button", name="Import", exact=True).click()  # type: ignore[attr-defined]
     page.get_by_text("Import finished").wait_for(timeout=90_000)  # type: ignore[attr-defined]
     _settle(page)
+    _to_top(page.get_by_role("button", name="Check (writes nothing)"))  # type: ignore[attr-defined]
     screenshot(page, "new_shop_07_imported")
     assert _count(url, select(func.count()).select_from(Order).where(Order.status == "completed")) == receipts
     assert _count(url, select(func.count()).select_from(Order).where(Order.customer_id.is_(None))) == walk_ins
