@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from core import db
 from core.models import Channel, Order, OrderLine, Product, ReplenishmentSuggestion, Supplier, Warehouse
 from tests.browser.conftest import DemoServer, screenshot
-from tests.browser.test_smoke import SETTLED, _box, _open
+from tests.browser.test_smoke import SETTLED, _box
 
 ROOT = Path(__file__).resolve().parents[2]
 ROW_PX, MARKER_PX = 35, 33  # data editor: row height, row-marker column width
@@ -28,6 +28,16 @@ HISTORY = ROOT / "tests" / "fixtures" / "new_shop" / "pos-export.csv"
 def _settle(page: object) -> None:
     page.wait_for_timeout(250)  # type: ignore[attr-defined]
     page.wait_for_function(SETTLED)  # type: ignore[attr-defined]
+
+
+def _open(page: object, title: str) -> None:
+    """Follow the sidebar link ``title`` (unfolding "View N more") and wait for the page's
+    title — exactly: the Customers page also has a "Top customers" heading."""
+    more = page.get_by_text(re.compile(r"^View \d+ more$"))  # type: ignore[attr-defined]
+    if more.count():
+        more.click()
+    page.get_by_role("link", name=title, exact=True).click()  # type: ignore[attr-defined]
+    page.get_by_role("heading", name=title, exact=True).wait_for()  # type: ignore[attr-defined]
 
 
 def _log_in(page: object, server: DemoServer, username: str) -> None:
