@@ -18,16 +18,11 @@ from sqlalchemy import func, select
 from core import db
 from core.models import Channel, Order, OrderLine, Product, ReplenishmentSuggestion, Supplier, Warehouse
 from tests.browser.conftest import DemoServer, screenshot
-from tests.browser.test_smoke import SETTLED, _box
+from tests.browser.test_smoke import _log_in, _settle
 
 ROOT = Path(__file__).resolve().parents[2]
 ROW_PX, MARKER_PX = 35, 33  # data editor: row height, row-marker column width
 HISTORY = ROOT / "tests" / "fixtures" / "new_shop" / "pos-export.csv"
-
-
-def _settle(page: object) -> None:
-    page.wait_for_timeout(250)  # type: ignore[attr-defined]
-    page.wait_for_function(SETTLED)  # type: ignore[attr-defined]
 
 
 def _open(page: object, title: str) -> None:
@@ -38,14 +33,6 @@ def _open(page: object, title: str) -> None:
         more.click()
     page.get_by_role("link", name=title, exact=True).click()  # type: ignore[attr-defined]
     page.get_by_role("heading", name=title, exact=True).wait_for()  # type: ignore[attr-defined]
-
-
-def _log_in(page: object, server: DemoServer, username: str) -> None:
-    page.goto(server.url)  # type: ignore[attr-defined]
-    _box(page, "Username").fill(username)
-    _box(page, "Password").fill(server.passwords[username])
-    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Log out").wait_for()  # type: ignore[attr-defined]
 
 
 def _grid_rows(page: object, grid: object, rows: list[list[str]]) -> None:
