@@ -53,7 +53,7 @@ def _run_section() -> None:
                                key="fc_backend")
     today = local_today()
     as_of = right.date_input(t("asof.label"), value=today, max_value=today, key="fc_as_of", format="YYYY-MM-DD",
-                             help=t("asof.help"))
+                             help=t("asof.forecast_help"))
     from_last_sale = _history_end(as_of)
     if st.button(t("plan.run"), type="primary", key="fc_run"):
         bar = st.progress(0.0, text=t("plan.progress_start"))

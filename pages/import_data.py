@@ -220,16 +220,18 @@ def _save(kind: str, draft: imports.Profile, overwrite: bool) -> None:
     state[f"imp_edit_{kind}"] = False
 
 
-def _constant_choices(kind: str, field: str) -> tuple[str, ...] | None:
-    """The allowed values of a code field (a select box), None for free text."""
+def _constant_choices(kind: str, field: str) -> dict[str, str] | None:
+    """The allowed values of a code field (a select box) with what the user reads for each —
+    the status and payment codes in the user's language, a warehouse or channel by code and
+    name — or None for free text."""
     if field == "status" and kind == "orders":
-        return tuple(x for x in ORDER_TARGETS if x != "skip")
+        return {x: t(f"imp.target.{x}") for x in ORDER_TARGETS if x != "skip"}
     if field in CODE_FIELDS and kind == "orders":
-        return tuple(CODE_FIELDS[field][0])
-    if field == "channel":
-        return tuple(cached_read(catalog.list_channels)["code"])
-    if field == "warehouse":
-        return tuple(cached_read(catalog.list_warehouses)["code"])
+        codes, prefix = CODE_FIELDS[field]
+        return {c: label(prefix, c) for c in codes}
+    if field in ("channel", "warehouse"):
+        rows = cached_read(catalog.list_channels if field == "channel" else catalog.list_warehouses)
+        return {code: f"{code} · {name}" for code, name in zip(rows["code"], rows["name"], strict=True)}
     return None
 
 
@@ -249,9 +251,10 @@ def _constants(kind: str, base: imports.Profile, columns: dict[str, str], seed: 
             if choices is None:
                 value = grid[i % 3].text_input(caption, value=current, key=key)
             else:
+                shown = {current: current, "": "—"} | choices  # a profile value that is no choice shows as is
                 options = ["", *choices, *([current] if current and current not in choices else [])]
                 value = grid[i % 3].selectbox(caption, options, index=options.index(current), key=key,
-                                              format_func=lambda c: c or "—")
+                                              format_func=shown.__getitem__)
             if value.strip():
                 out[f.name] = value.strip()
     return out

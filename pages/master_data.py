@@ -44,6 +44,20 @@ def _run(call: Callable[[], object], notice: Notice) -> None:
     state["md_notice"] = notice
 
 
+def _create(prefix: str, call: Callable[[], md.Saved], item: str) -> None:
+    """Create a row; on success the picker shows the new row (its form, its buttons) and the
+    "(new)" form starts empty again — saving it twice would only be refused as a taken code."""
+    try:
+        saved = call()
+    except OMSError as exc:
+        state["md_notice"] = exc
+        return
+    state["md_notice"] = Notice("success", "md.created", {"item": item or saved.key})
+    state[f"{prefix}_pick"] = saved.id if prefix == "md_su" else saved.key
+    for key in [k for k in state if isinstance(k, str) and k.startswith(prefix) and k.endswith("_new")]:
+        del state[key]
+
+
 def _picker(key: str, options: dict[Any, str]) -> Any:
     choices = {NEW: t("md.new")} | options
     return st.selectbox(t("md.pick"), list(choices), format_func=choices.__getitem__, key=key)
@@ -77,7 +91,7 @@ def _warehouse_input(suffix: str) -> md.WarehouseInput:
 def _save_warehouse(picked: str) -> None:
     data = _warehouse_input(picked or "new")
     if picked == NEW:
-        _run(lambda: md.create_warehouse(data, actor), Notice("success", "md.created", {"item": md.normalise_code(data.code)}))
+        _create("md_wh", lambda: md.create_warehouse(data, actor), md.normalise_code(data.code))
     else:
         _run(lambda: md.update_warehouse(data, actor), Notice("success", "md.saved", {"item": picked}))
 
@@ -137,7 +151,7 @@ def _save_channel(picked: str) -> None:
                            kind=state.get(f"md_ch_kind_{suffix}") or "",
                            return_window_days=state.get(f"md_ch_window_{suffix}", 7))
     if picked == NEW:
-        _run(lambda: md.create_channel(data, actor), Notice("success", "md.created", {"item": md.normalise_code(data.code)}))
+        _create("md_ch", lambda: md.create_channel(data, actor), md.normalise_code(data.code))
     else:
         _run(lambda: md.update_channel(data, actor), Notice("success", "md.saved", {"item": picked}))
 
@@ -185,7 +199,7 @@ def _save_supplier(picked: int | str) -> None:
                             contact=state.get(f"md_su_contact_{suffix}") or "",
                             lead_time_days=state.get(f"md_su_lead_{suffix}", 7), moq=state.get(f"md_su_moq_{suffix}", 1))
     if picked == NEW:
-        _run(lambda: md.create_supplier(data, actor), Notice("success", "md.created", {"item": data.name.strip()}))
+        _create("md_su", lambda: md.create_supplier(data, actor), data.name.strip())
     else:
         _run(lambda: md.update_supplier(int(picked), data, actor), Notice("success", "md.saved", {"item": data.name.strip()}))
 

@@ -7,6 +7,8 @@ ZH = {
     "asof.issue_not_a_date": "应为 YYYY-MM-DD 格式的日期",
     "asof.label": "截至日期",
     "asof.help": "按这一天看数据：之后的订单不计入。默认今天。",
+    "asof.forecast_help": "预测从这一天开始，读取这一天之前的完整日期（当天的销售不计入，和今天一样）。"
+                          "历史在 8 月 31 日结束，就选 9 月 1 日。默认今天。",
     # forecast runs
     "asof.no_history": "{as_of} 之前没有任何销售：没有可预测的内容。",
     "asof.history_too_old": "历史在 {last_sale} 结束，早于本次读取的 {days} 天历史（从 {first} 起）；"
@@ -46,6 +48,9 @@ EN = {
     "asof.issue_not_a_date": "expected a date as YYYY-MM-DD",
     "asof.label": "As of",
     "asof.help": "See the data as of this day: later orders do not count. Default: today.",
+    "asof.forecast_help": "The forecast starts on this day and reads the complete days before it (this day's "
+                          "sales do not count, as for today). For a history that ends on 31 August, pick 1 September. "
+                          "Default: today.",
     # forecast runs
     "asof.no_history": "No sales before {as_of}: nothing to forecast.",
     "asof.history_too_old": "The history ends on {last_sale}, before the {days} days of history the run reads "

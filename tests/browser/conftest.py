@@ -1,5 +1,5 @@
-"""Real-browser fixtures: a demo database, ``streamlit run app.py`` on 127.0.0.1 and Debian's
-Chromium driven by Playwright (never ``playwright install``: the browser comes from apt).
+"""Real-browser fixtures: a demo database (or an empty install, ``empty_server``),
+``streamlit run app.py`` on 127.0.0.1 and Debian's Chromium driven by Playwright (never ``playwright install``: the browser comes from apt).
 
 Everything is skipped, with the reason, when Chromium or Playwright is missing; ``.ci/run``
 installs them. Screenshots go to ``test-artifacts/`` (kept by CI as artifacts).
@@ -15,16 +15,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from core import db, refdata
+from core.permissions import SYSTEM
 from core.reference import seed_reference
 from core.schema import upgrade
+from core.services.users import create_user
 from data.demo import load_demo
-from data.demo_reference import seed_demo_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -33,6 +35,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 DEMO_ORDERS = 400
 START_TIMEOUT = 60
+EMPTY_ADMIN, EMPTY_PASSWORD = "owner", "Xihu-tea-2026"
 
 
 @dataclass(frozen=True)
@@ -78,27 +81,23 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"streamlit did not answer on {url} within {START_TIMEOUT} s")
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'oms.db'}"
-    upgrade(db.get_engine(database_url))
-    with db.transaction(database_url) as session:
-        seed_reference(session)
-        seed_demo_reference(session)  # load_demo would too; the demo shop's reference set
-    summary = load_demo(database_url, orders=DEMO_ORDERS, seed=3)
+@contextmanager
+def _streamlit(database_url: str, log_path: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port against ``database_url``; yields its URL. The
+    server inherits this process's environment, so ``OMS_NOW`` (the pinned clock) too."""
     db.dispose_all()
     refdata.clear_cache()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = os.environ | {"DATABASE_URL": database_url, "OMS_LANG": "en", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
                         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("wb")
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(url, proc)
-        yield DemoServer(url, database_url, summary.users)
+        yield url
     finally:
         proc.terminate()
         try:
@@ -107,6 +106,31 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'oms.db'}"
+    upgrade(db.get_engine(database_url))
+    with db.transaction(database_url) as session:
+        seed_reference(session)
+    summary = load_demo(database_url, orders=DEMO_ORDERS, seed=3)
+    with _streamlit(database_url, tmp_path_factory.getbasetemp() / "streamlit.log") as url:
+        yield DemoServer(url, database_url, summary.users)
+
+
+@pytest.fixture(scope="session")
+def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """A brand-new install, as ``oms init`` + ``oms users add owner --role admin`` leave it:
+    the schema, the numbering sequences and default settings, one admin — no warehouse,
+    channel, supplier, product or rule."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('empty') / 'oms.db'}"
+    upgrade(db.get_engine(database_url))
+    with db.transaction(database_url) as session:
+        seed_reference(session)
+        create_user(EMPTY_ADMIN, EMPTY_PASSWORD, "admin", SYSTEM, display_name="店主", session=session)
+    with _streamlit(database_url, tmp_path_factory.getbasetemp() / "streamlit-empty.log") as url:
+        yield DemoServer(url, database_url, {EMPTY_ADMIN: EMPTY_PASSWORD})
 
 
 @pytest.fixture(scope="session")
@@ -119,13 +143,26 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-@pytest.fixture
-def page(browser: object, demo_server: DemoServer) -> Iterator[object]:
+@contextmanager
+def _tab(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-US")  # type: ignore[attr-defined]
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def page(browser: object, demo_server: DemoServer) -> Iterator[object]:
+    with _tab(browser) as tab:
+        yield tab
+
+
+@pytest.fixture
+def empty_page(browser: object, empty_server: DemoServer) -> Iterator[object]:
+    """A browser tab for the empty install (the demo server is not started)."""
+    with _tab(browser) as tab:
+        yield tab
 
 
 def screenshot(page: object, name: str) -> Path:

@@ -37,6 +37,8 @@ def test_forecast_page_as_of_the_end_of_an_old_history(logged_in: Callable[..., 
     end = local_today() - dt.timedelta(days=150)
     daily_sales("TEA", end, 21, 2)
     at = logged_in("buyer", page="pages/forecast.py")
+    # The run reads the days before its as-of date: the help says so (not "later orders do not count").
+    assert at.date_input(key="fc_as_of").help == _en("asof.forecast_help")
     gap = (local_today() - end).days - 1
     first = (end + dt.timedelta(days=1)).isoformat()
     assert [w.value for w in at.warning] == [_en("asof.gap_warning", last_sale=end.isoformat(), gap=gap,

@@ -88,6 +88,19 @@ def test_load_a_yaml_profile_edit_save_and_import_walk_in_history(logged_in: Cal
     assert sorted(orders) == [("completed", None, "cash")] * 3 and _count(Customer) == 0
 
 
+def test_constants_read_in_the_users_language(logged_in: Callable[..., AppTest]) -> None:
+    """The constant pickers show statuses and payment codes as words of the UI's language and
+    the shop's channels and warehouses with their names; the profile keeps the codes."""
+    at = logged_in("manager", page=PAGE, lang="zh")
+    seed = _open_editor_with_profile_file(at)
+    status = at.selectbox(key=f"{seed}_const_status")
+    assert status.value == "completed"
+    assert translate("imp.target.completed", "zh") in status.options and "completed" not in status.options
+    assert translate("payment_status.paid", "zh") in at.selectbox(key=f"{seed}_const_payment_status").options
+    channels = at.selectbox(key=f"{seed}_const_channel").options
+    assert [c for c in channels if c.startswith("POS ·")] == [f"POS · {catalog.list_channels().set_index('code').loc['POS', 'name']}"]
+
+
 def test_saving_over_an_existing_profile_needs_a_confirmation(logged_in: Callable[..., AppTest]) -> None:
     at = logged_in("manager", page=PAGE)
     seed = _open_editor_with_profile_file(at)

@@ -48,6 +48,11 @@ def test_add_a_warehouse_then_rename_it(db_url: str, logged_in: Callable[..., Ap
     with db.transaction() as s:
         row = s.execute(select(Warehouse).where(Warehouse.code == "HZ")).scalar_one()
         assert (row.name, row.region, row.is_store) == ("杭州门店", "华东", True)
+    # The picker now shows the new row; the "(new)" form is empty again.
+    assert at.selectbox(key="md_wh_pick").value == "HZ"
+    assert at.text_input(key="md_wh_name_HZ").value == "杭州门店"
+    at.selectbox(key="md_wh_pick").set_value("").run()
+    assert at.text_input(key="md_wh_code_new").value == "" and at.text_input(key="md_wh_name_new").value == ""
     at.selectbox(key="md_wh_pick").set_value("HZ").run()
     at.text_input(key="md_wh_name_HZ").input("杭州西湖店")
     at.button(key="md_wh_save").click().run()
@@ -95,6 +100,8 @@ def test_buyers_keep_suppliers_but_not_warehouses(db_url: str, logged_in: Callab
     at.button(key="md_su_save").click().run()
     assert en("md.created", item="西湖茶厂") in [s.value for s in at.success]
     assert _count(Supplier, Supplier.moq == 24) == 1
+    assert at.selectbox(key="md_su_pick").value != ""  # the picker shows the new supplier
+    at.selectbox(key="md_su_pick").set_value("").run()
     at.text_input(key="md_su_name_new").input("西湖茶厂")  # the same name again
     at.button(key="md_su_save").click().run()
     assert en("md.issue_name_taken", name="西湖茶厂") in at.markdown[0].value
