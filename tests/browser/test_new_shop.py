@@ -58,12 +58,24 @@ def _grid_rows(page: object, grid: object, rows: list[list[str]]) -> None:
             _settle(page)
 
 
-def _choose(page: object, label: str, option: str, scope: object | None = None) -> None:
-    """Pick ``option`` in the select box labelled ``label`` (typing filters long lists)."""
-    box = (scope or page).get_by_role("combobox", name=label, exact=True)  # type: ignore[attr-defined]
-    box.click()
-    box.press_sequentially(option[:12])
-    page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
+def _choose(page: object, label: str, option: str, scope: object | None = None, tries: int = 3) -> None:
+    """Pick ``option`` in the select box labelled ``label`` (typing filters long lists). A
+    rerun that lands while the list is open redraws it and the option detaches: close the list,
+    let the rerun finish and open it again (``tries`` times)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, tries + 1):
+        _settle(page)
+        box = (scope or page).get_by_role("combobox", name=label, exact=True)  # type: ignore[attr-defined]
+        box.click()
+        box.press_sequentially(option[:12])
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)  # type: ignore[attr-defined]
+            break
+        except PlaywrightTimeout:
+            if attempt == tries:
+                raise
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
     _settle(page)
 
 
@@ -198,6 +210,7 @@ def test_new_shop_first_day(empty_page: object, empty_server: DemoServer) -> Non
     _choose(page, "Placed at (required)", "sold_at")  # the guess knows 下单时间, order_date …, not sold_at
     _choose(page, "Phone", "member_phone")
     page.get_by_text("Constants (fields the file lacks)").click()  # type: ignore[attr-defined]
+    _settle(page)
     _choose(page, "Constant for Order status", "completed (history)")
     _choose(page, "Constant for Channel", "POS · 门店收银")
     _choose(page, "Constant for Warehouse", "HZ · 杭州西湖店")
