@@ -270,7 +270,7 @@ def from_dict(raw: Any) -> Profile:
     lines = raw.get("lines") or {}
     repeated = str(lines.get("repeated", "sum")) if isinstance(lines, dict) else ""
     if repeated not in REPEATED_LINES:
-        issues.append(FieldIssue("profile.lines.repeated", f"must be one of {', '.join(REPEATED_LINES)}",
+        issues.append(FieldIssue("profile.lines.repeated", "issue.one_of", params={"choices": ", ".join(REPEATED_LINES)},
                                  value=repeated))
     if issues:
         raise ValidationError(issues)

@@ -258,7 +258,7 @@ def _validate_request(session: Session, req: RMARequest, order: Any, lines: dict
     if req.reason_code not in REASON_CODES:
         issues.append(FieldIssue("rma_reason", f"must be one of {', '.join(REASON_CODES)}", value=req.reason_code))
     if req.kind == "refund_only" and order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
-        issues.append(FieldIssue("rma_kind", "the order is not paid: there is nothing to refund", value=req.kind))
+        issues.append(FieldIssue("rma_kind", "issue.rma_not_paid", value=req.kind))
     if not req.lines:
         issues.append(FieldIssue("lines", "choose at least one line and quantity"))
     wanted = {_replacement_sku(ln, lines) for ln in req.lines} if req.kind == "exchange" else set()
@@ -604,7 +604,7 @@ def _check_refund(order: Any, computed: Decimal, remaining: Decimal, value: Deci
     computed amount only for ``actor`` with ``rma.override`` and a note (``actor`` None: an
     approved request, whose requester's authority was checked when it was made)."""
     if order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
-        issues.append(FieldIssue("payment_status", "the order is not paid: there is nothing to refund",
+        issues.append(FieldIssue("payment_status", "issue.rma_not_paid",
                                  value=order.payment_status))
     elif not issues:
         if value > remaining:
@@ -613,7 +613,7 @@ def _check_refund(order: Any, computed: Decimal, remaining: Decimal, value: Deci
             issues.append(FieldIssue("rma_refund_amount", f"at most {computed} (the computed refund); a manager can refund more",
                                      value=value))
         elif value > computed and not clean:
-            issues.append(FieldIssue("note", "required when refunding more than the computed amount"))
+            issues.append(FieldIssue("note", "issue.rma_refund_note"))
 
 
 def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, computed: Decimal,
