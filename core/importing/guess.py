@@ -11,6 +11,10 @@ sample of the column's values before it is offered:
   ``可乐 330ml`` reads as a product, and a product-ish ``name`` column becomes the product name;
 - a SKU is a code: one token of letters, digits and ``-_./``.
 
+A header nobody listed (``sold_at``, ``member_phone``) is still found by its values where they
+cannot be mistaken: the required date (when the order was placed), mainland mobile numbers and
+e-mail addresses. The user sees every guess in the mapping editor before anything is imported.
+
 Pure functions on small samples (the first few hundred rows); no database.
 """
 
@@ -33,6 +37,7 @@ _DATE = re.compile(r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?([ T]\d{1,2}:\d{2}(
                    r"|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?$")
 _MONEY = re.compile(r"^[-+]?[¥￥$€£]?\s*(\d{1,3}(,\d{3})+|\d+)([.,]\d{1,4})?\s*(元|RMB|CNY)?$", re.IGNORECASE)
 _WHOLE = re.compile(r"^[-+]?\d{1,9}$")
+_MOBILE = re.compile(r"^(\+?86[\s-]?)?1\d{2}[\s-]?\d{4}[\s-]?\d{4}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_./#]{1,63}$")
 _PRODUCTISH = re.compile(r"\d|ml|kg|cm|mm|[\"“”″]|[号寸克斤升装件袋瓶盒包片个套]|\b(pack|size|pcs|oz|lb)\b",
                          re.IGNORECASE)
@@ -45,7 +50,7 @@ class ColumnShape:
     """What a sample of one column looks like (shares of its non-empty values)."""
 
     values: int
-    shares: Mapping[str, float]  # phone | email | date | money | qty | int | code | productish
+    shares: Mapping[str, float]  # phone | email | date | money | qty | int | code | mobile | productish
     varies_within_order: bool  # some order (by the guessed reference column) has two values
 
     def fits(self, kind: str) -> bool:
@@ -67,6 +72,7 @@ def shape(values: pd.Series, order_refs: pd.Series | None = None) -> ColumnShape
     present = text[values.notna() & text.ne("")]
     shares = {name: _share(present, pattern) for name, pattern in _TYPE_PATTERN.items()}
     shares["code"] = _share(present, _CODE)
+    shares["mobile"] = _share(present, _MOBILE)
     shares["productish"] = _share(present, _PRODUCTISH, anywhere=True)
     varies = False
     if order_refs is not None and len(present):
@@ -113,4 +119,16 @@ def guess_mapping(kind: str, sample: pd.DataFrame) -> dict[str, str]:
             if column not in mapped.values() and fits(f, shapes[column]):
                 mapped[f.name] = column
                 break
+    for f in fields:  # what no header named: by values that cannot be mistaken
+        kind = _BY_CONTENT.get(f.type)
+        if f.name in mapped or kind is None or (f.type == "date" and not f.required):
+            continue
+        free = [c for c in columns if c not in mapped.values() and shapes[c].values and shapes[c].fits(kind)]
+        if free:
+            mapped[f.name] = max(free, key=lambda c: shapes[c].shares[kind])
     return mapped
+
+
+# field type → the shape share that identifies it without a header (a date only for a required
+# field: several optional dates — paid, shipped, delivered — would be a guess among equals)
+_BY_CONTENT = {"date": "date", "phone": "mobile", "email": "email"}

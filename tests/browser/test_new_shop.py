@@ -207,7 +207,7 @@ def test_new_shop_first_day(empty_page: object, empty_server: DemoServer) -> Non
     _choose(page, "Mapping profile", "New profile…")
     page.get_by_text("Live check (first 2000 rows)").wait_for()  # type: ignore[attr-defined]
     _settle(page)
-    _choose(page, "Placed at (required)", "sold_at")  # the guess knows 下单时间, order_date …, not sold_at
+    _choose(page, "Placed at (required)", "sold_at")  # guessed from its values already; chosen as a user checks it
     _choose(page, "Phone", "member_phone")
     page.get_by_text("Constants (fields the file lacks)").click()  # type: ignore[attr-defined]
     _settle(page)

@@ -258,6 +258,18 @@ def test_values_guide_the_guess_for_phones_dates_money_and_skus() -> None:
     assert guess_mapping("customers", customers) == {"customer_name": "name", "phone": "phone", "city": "city"}
 
 
+def test_headers_nobody_listed_are_found_by_unmistakable_values() -> None:
+    """A POS export's own words (sold_at, member_phone, contact) still map: by their values."""
+    sample = pd.DataFrame({"receipt": ["R1", "R1", "R2"], "sold_at": ["2026-08-30 10:00", "2026-08-30 10:00",
+                                                                     "2026-08-31 09:12"],
+                           "member_phone": ["13800138001", "13800138001", ""], "contact": ["a@b.cn", "a@b.cn", ""],
+                           "till": ["3", "3", "4"], "sku": ["LJ-250", "CUP-QC", "LJ-250"], "qty": ["1", "2", "1"]})
+    guessed = guess_mapping("orders", sample)
+    assert (guessed["placed_at"], guessed["phone"], guessed["email"]) == ("sold_at", "member_phone", "contact")
+    assert "till" not in guessed.values()  # small numbers are not phones
+    assert "approved_at" not in guessed  # an optional date is not guessed from values alone
+
+
 # --- profiles: where they are saved, names, overwrite ----------------------------------------
 
 
