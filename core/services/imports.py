@@ -141,18 +141,23 @@ def _authorise(options: ImportOptions, actor: Actor) -> None:
         require(actor, "stock.import")
 
 
+
+def _not_one_of(field: str, value: object, allowed: tuple[str, ...] | list[str]) -> FieldIssue:
+    """A choice outside ``allowed``, as a message code (``issue.one_of``) naming the choices."""
+    return FieldIssue(field, "issue.one_of", value=value, params={"choices": ", ".join(allowed)})
+
+
 def _check_options(options: ImportOptions) -> None:
     issues = []
     if options.kind not in KINDS:
-        issues.append(FieldIssue("kind", f"must be one of {', '.join(KINDS)}", value=options.kind))
+        issues.append(_not_one_of("kind", options.kind, KINDS))
     elif options.profile.kind != options.kind:
         issues.append(FieldIssue("profile", f"profile {options.profile.name} is for {options.profile.kind}, "
                                             f"not {options.kind}", value=options.profile.name))
     if options.on_error not in ON_ERROR:
-        issues.append(FieldIssue("on_error", f"must be one of {', '.join(ON_ERROR)}", value=options.on_error))
+        issues.append(_not_one_of("on_error", options.on_error, ON_ERROR))
     if options.repeated_lines is not None and options.repeated_lines not in REPEATED_LINES:
-        issues.append(FieldIssue("repeated_lines", f"must be one of {', '.join(REPEATED_LINES)}",
-                                 value=options.repeated_lines))
+        issues.append(_not_one_of("repeated_lines", options.repeated_lines, REPEATED_LINES))
     if issues:
         raise ValidationError(issues)
 
