@@ -46,6 +46,7 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.services import orders
+from core.services.orders import lifecycle
 from core.timeutil import utcnow
 
 QUEUE_STATUSES = ("confirmed", "picking", "packed")
@@ -185,7 +186,7 @@ def move_to_warehouse(session: Session, order_id: int, to_warehouse: str, actor:
     move (send a picking order back to ``confirmed`` first).
     """
     require(actor, "order.fulfil")
-    order = orders._load_for_update(session, order_id)
+    order = lifecycle.load_for_update(session, order_id)
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                                   number=order.number)
@@ -212,7 +213,7 @@ def move_to_warehouse(session: Session, order_id: int, to_warehouse: str, actor:
     if issues:
         raise ValidationError(issues)
     all_lines_there = len(moving) + sum(1 for ln in lines if ln.warehouse_id == target.id) == len(lines)
-    version = orders._bump(session, order, order.version,
+    version = lifecycle.bump_version(session, order, order.version,
                            {"warehouse_id": target.id} if all_lines_there else {})
     # Stock rows in (product, warehouse) order, as everywhere, so movers cannot deadlock.
     steps = sorted([(ln.product_id, ln.warehouse_id, -ln.qty_reserved, ln) for ln in moving if ln.qty_reserved]
@@ -393,7 +394,7 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     picking with its first good scan (small shops pack straight from the queue).
     """
     require(actor, "order.fulfil")
-    order = orders._load_for_update(session, order_id)
+    order = lifecycle.load_for_update(session, order_id)
     if order.status not in ("confirmed", "picking"):
         raise IllegalTransition(f"order {order.number} is {order.status}; only orders being picked can be packed",
                                 number=order.number, from_status=order.status, to_status="packed")

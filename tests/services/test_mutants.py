@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from core import stock
 from core.errors import StaleVersion
 from core.models import Order, StockLevel
-from core.services import aftersales, orders
+from core.services import aftersales
+from core.services.orders import lifecycle
 from core.timeutil import utcnow
 from tests.conftest import BACKEND
 from tests.services.test_concurrency import race_for_scarce_stock, race_to_edit
@@ -59,7 +60,7 @@ def test_a_read_then_write_reservation_fails_the_race(db_url: str, monkeypatch: 
 
 
 def test_a_skipped_version_check_fails_the_edit_race(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(orders, "_bump", _bump_without_version_check)
+    monkeypatch.setattr(lifecycle, "bump_version", _bump_without_version_check)
     assert race_to_edit() != []
 
 

@@ -1,0 +1,118 @@
+"""SQLAlchemy 2.x typed models for the whole OMS data model, one module per area (see docs/architecture.md).
+
+Conventions that every service relies on:
+- money columns are ``Numeric(12, 2)`` and surface as ``Decimal``;
+- timestamps are naive ``DateTime`` values holding **UTC** (``core.timeutil.utcnow()``), so
+  SQLite and PostgreSQL store and compare them the same way;
+- quantities are integers; the stock invariants live in CHECK constraints so that even a
+  buggy caller cannot leave ``reserved > on_hand`` behind.
+
+Every model is re-exported here so callers keep ``from core.models import Order``.
+"""
+
+from core.models.admin import (
+    Alert,
+    AuditLog,
+    DQRun,
+    ImportBatch,
+    ImportError_,
+    ImportProfile,
+    LoginAttempt,
+    Notification,
+    Rule,
+    Sequence,
+    Setting,
+    User,
+)
+from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
+from core.models.base import NAMING, AggMoney, Base, Money
+from core.models.customers import Customer, CustomerIdentity
+from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
+from core.models.orders import Order, OrderEvent, OrderLine
+from core.models.planning import (
+    Forecast,
+    ForecastRun,
+    ForecastSeries,
+    PlanningEvent,
+    POLine,
+    PurchaseOrder,
+    ReplenishmentSuggestion,
+)
+from core.models.reference import Channel, Product, ProductBarcode, Supplier, Warehouse
+from core.models.stock import MOVEMENT_KINDS, StockLevel, StockMovement, Transfer, TransferLine
+from core.models.summary import (
+    AggBasketPairDaily,
+    AggCohort,
+    AggCustomer,
+    AggCustomerMonth,
+    AggCustomerQuintile,
+    AggCustomerScore,
+    AggFulfillmentDaily,
+    AggProductDaily,
+    AggSalesDaily,
+    AggSalesHourly,
+    AggState,
+    AggStockDaily,
+)
+
+__all__ = [
+    "AggBasketPairDaily",
+    "AggCohort",
+    "AggCustomer",
+    "AggCustomerMonth",
+    "AggCustomerQuintile",
+    "AggCustomerScore",
+    "AggFulfillmentDaily",
+    "AggMoney",
+    "AggProductDaily",
+    "AggSalesDaily",
+    "AggSalesHourly",
+    "AggState",
+    "AggStockDaily",
+    "Alert",
+    "AuditLog",
+    "Base",
+    "Channel",
+    "Customer",
+    "CustomerIdentity",
+    "DQRun",
+    "Forecast",
+    "ForecastRun",
+    "ForecastSeries",
+    "ImportBatch",
+    "ImportError_",
+    "ImportProfile",
+    "LoginAttempt",
+    "LookupAttempt",
+    "MOVEMENT_KINDS",
+    "Money",
+    "NAMING",
+    "Notification",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "POLine",
+    "PackScan",
+    "PickList",
+    "PickListOrder",
+    "PlanningEvent",
+    "Product",
+    "ProductBarcode",
+    "PurchaseOrder",
+    "RMAEvent",
+    "Refund",
+    "ReplenishmentSuggestion",
+    "Return",
+    "ReturnLine",
+    "Rule",
+    "Sequence",
+    "Setting",
+    "StockAdjustment",
+    "StockLevel",
+    "StockMovement",
+    "Supplier",
+    "Transfer",
+    "TransferLine",
+    "User",
+    "Warehouse",
+]

@@ -1,0 +1,61 @@
+"""Customer profiles and their per-channel identities."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base
+
+# --- customers -------------------------------------------------------------------------------
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    # One live customer per normalised phone; profiles merged into another keep their phone
+    # (it still finds the survivor), customers without a phone are not constrained.
+    __table_args__ = (
+        Index(
+            "uq_customers_phone",
+            "phone",
+            unique=True,
+            sqlite_where=text("phone IS NOT NULL AND merged_into_id IS NULL"),
+            postgresql_where=text("phone IS NOT NULL AND merged_into_id IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # unique when set: uq_customers_phone (0009)
+    email: Mapped[str | None] = mapped_column(String(200), index=True)
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(300))
+    tier: Mapped[str] = mapped_column(String(16), default="normal")
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # set when this profile was merged into another (migration 0009m): its orders and
+    # identities moved there; the row stays for the record and lookups follow the pointer
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class CustomerIdentity(Base):
+    __tablename__ = "customer_identities"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    external_id: Mapped[str] = mapped_column(String(100))

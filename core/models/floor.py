@@ -1,0 +1,88 @@
+"""Stock adjustments awaiting approval, pick lists and pack scans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, Money
+
+# --- inventory and fulfillment (issue 4, migration 0003) ------------------------------------
+
+
+class StockAdjustment(Base):
+    """A single adjustment or one line of a cycle count, with its reason and approval state.
+
+    Small ones post their ledger movement at once (``posted``); one worth more than the
+    ``adjustment_approval`` setting waits as ``pending`` until a manager approves (the movement
+    is posted then) or rejects it. The ledger movement points back here (ref_type
+    ``adjustment``), so every correction says who asked, who approved and why.
+    """
+
+    __tablename__ = "stock_adjustments"
+    __table_args__ = (
+        CheckConstraint("qty_delta <> 0", name="delta_nonzero"),
+        CheckConstraint("value >= 0", name="value_nonneg"),
+        Index("ix_stock_adjustments_status", "status", "requested_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # adjustment|count
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    qty_delta: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[int | None] = mapped_column(Integer)  # counts: system on_hand when counted
+    counted: Mapped[int | None] = mapped_column(Integer)
+    reason_code: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[Decimal] = mapped_column(Money)  # |qty_delta| × unit cost
+    status: Mapped[str] = mapped_column(String(16))  # posted|pending|approved|rejected
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PickList(Base):
+    """A batch of orders picked together in one warehouse (printed as HTML or CSV)."""
+
+    __tablename__ = "pick_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class PickListOrder(Base):
+    __tablename__ = "pick_list_orders"
+    __table_args__ = (UniqueConstraint("pick_list_id", "order_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+
+
+class PackScan(Base):
+    """One verified scan at the pack bench: which unit of which order line, by whom."""
+
+    __tablename__ = "pack_scans"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    barcode: Mapped[str] = mapped_column(String(32))
+    qty: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,102 @@
+"""Orders, their lines and the visible timeline of events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, Money
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_ref"),
+        CheckConstraint("total >= 0", name="total_nonneg"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_orders_status_placed", "status", "placed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    # (channel_id, external_ref) is unique, which also indexes channel_id on its own.
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    payment_status: Mapped[str] = mapped_column(String(20), default="unpaid")
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    delivery_method: Mapped[str] = mapped_column(String(20), default="express")
+    ship_name: Mapped[str | None] = mapped_column(String(100))
+    ship_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    ship_province: Mapped[str | None] = mapped_column(String(32))
+    ship_city: Mapped[str | None] = mapped_column(String(32))
+    ship_district: Mapped[str | None] = mapped_column(String(32))
+    ship_address: Mapped[str | None] = mapped_column(String(300))
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    subtotal: Mapped[Decimal] = mapped_column(Money)
+    discount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    shipping_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money)
+    placed_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    due_by: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_no: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    # indexed (migration 0005): the analytics refresh finds changed orders by it
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("unit_price >= 0", name="price_nonneg"),
+        CheckConstraint("qty_reserved >= 0 AND qty_reserved <= qty", name="reserved_range"),
+        CheckConstraint("qty_shipped >= 0 AND qty_shipped <= qty", name="shipped_range"),
+        CheckConstraint("qty_returned >= 0 AND qty_returned <= qty_shipped", name="returned_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    discount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    line_total: Mapped[Decimal] = mapped_column(Money)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    qty_reserved: Mapped[int] = mapped_column(Integer, default=0)
+    qty_shipped: Mapped[int] = mapped_column(Integer, default=0)
+    qty_returned: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderEvent(Base):
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,34 @@
+"""Orders, one module per job: ``entry`` (create), ``lifecycle`` (transitions and edits),
+``queries`` (search and detail) and ``backorders`` (arrivals release waiting orders).
+
+The public names are re-exported here, so callers write ``orders.create_order`` or
+``from core.services.orders import OrderInput`` without knowing the split.
+"""
+
+from core.domain.rulebook import DELIVERY_METHODS, OPEN_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
+from core.services.orders.backorders import lock_for_arrival, lock_orders_and_stock, reserve_backorders
+from core.services.orders.entry import LineInput, OrderInput, OrderResult, create_order
+from core.services.orders.lifecycle import (
+    EDITABLE_FIELDS,
+    PERMISSION_FOR_TARGET,
+    TIMESTAMP_FOR_TARGET,
+    TRANSITIONS,
+    packing_requires_scan,
+    transition,
+    update_order,
+)
+from core.services.orders.queries import (
+    SEARCH_COLUMNS,
+    OrderDetail,
+    order_detail,
+    order_id_by_number,
+    search_orders,
+)
+
+__all__ = [
+    "DELIVERY_METHODS", "EDITABLE_FIELDS", "OPEN_STATUSES", "PAYMENT_METHODS", "PAYMENT_STATUSES",
+    "PERMISSION_FOR_TARGET", "SEARCH_COLUMNS", "STATUSES", "TIMESTAMP_FOR_TARGET", "TRANSITIONS",
+    "LineInput", "OrderDetail", "OrderInput", "OrderResult", "create_order", "lock_for_arrival",
+    "lock_orders_and_stock", "order_detail", "order_id_by_number", "packing_requires_scan",
+    "reserve_backorders", "search_orders", "transition", "update_order",
+]

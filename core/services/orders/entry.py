@@ -1,0 +1,384 @@
+"""Order entry: validate → allocate → reserve → number → write, in one transaction.
+
+The hot path uses Core statements, not ORM objects: an order is ~10 small statements, and the
+ORM's unit-of-work bookkeeping would triple its cost (measured in docs/benchmarks.md).
+
+Order of work inside ``create_order`` is deliberate:
+1. every check that needs no lock (input, SKUs, channel, duplicates) — a bad order writes
+   nothing and holds no lock;
+2. stock reservation, one conditional UPDATE per line in (product, warehouse) order;
+3. the document number and the inserts last, so the single hot ``sequences`` row is locked
+   only for the last moments of the transaction (on PostgreSQL that row serialises writers).
+
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from core import audit, notify, refdata, stock
+from core.db import unit_of_work
+from core.domain import rulebook
+from core.errors import (
+    Conflict,
+    FieldIssue,
+    InsufficientStock,
+    Shortage,
+    ValidationError,
+)
+from core.geo import normalise_province
+from core.models import (
+    Alert,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    StockLevel,
+)
+from core.numbering import next_number
+from core.permissions import Actor, require
+from core.refdata import RefData, WarehouseRef
+from core.rules import first_action, order_facts
+from core.services import customers
+from core.timeutil import utcnow
+
+CENT = Decimal("0.01")
+
+
+@dataclass
+class LineInput:
+    sku: str
+    qty: int
+    unit_price: Decimal | None = None  # None → the product's list price
+    discount: Decimal = Decimal("0")
+
+
+@dataclass
+class OrderInput:
+    """Everything a form, an import or the CLI knows about a new order."""
+
+    channel: str
+    lines: list[LineInput]
+    customer_name: str = ""
+    phone: str | None = None
+    email: str | None = None
+    customer_id: int | None = None
+    walk_in: bool = False  # a sale without a customer (POS receipt, imported anonymous sale)
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    address: str | None = None
+    payment_method: str | None = None
+    payment_status: str = "unpaid"
+    delivery_method: str = "express"
+    shipping_fee: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")
+    expected_total: Decimal | None = None
+    warehouse: str | None = None
+    external_ref: str | None = None
+    note: str | None = None
+    priority: int = 0
+    allow_backorder: bool = False
+    require_address: bool = True
+    placed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    id: int
+    number: str
+    status: str
+    total: Decimal
+    warehouse: str
+    customer_id: int | None  # None: a walk-in sale
+    customer_created: bool
+    backordered: bool
+    review_rule: str | None = None
+    shortages: tuple[Shortage, ...] = field(default_factory=tuple)
+    split_to: tuple[str, ...] = ()  # other warehouses serving some lines when the order is split
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _validate_header(data: OrderInput) -> list[FieldIssue]:
+    """The rulebook's header checks, plus what only order entry knows: lines and a customer."""
+    issues: list[FieldIssue] = []
+    if not data.lines:
+        issues.append(FieldIssue("lines", "issue.no_lines"))
+    header = {name: getattr(data, name) for name in (
+        "payment_method", "payment_status", "delivery_method", "priority", "customer_name", "email",
+        *rulebook.ADDRESS_FIELDS, "external_ref", "note", "placed_at")}
+    issues += rulebook.validate_header(header, utcnow(), require_address=data.require_address)
+    if data.customer_id is None and not data.walk_in:
+        issues += customers.contact_issues(data.customer_name, data.phone, data.email, need_contact=True)
+    return issues
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PricedLine:
+    line_no: int
+    product_id: int
+    sku: str
+    qty: int
+    unit_price: Decimal
+    discount: Decimal
+    line_total: Decimal
+    attributes: dict[str, Any]
+
+
+# Statements of the hot path are built once; executing a prebuilt Core statement on the
+# session's connection skips per-call statement construction and ORM dispatch.
+_P, _S, _O = Product.__table__, StockLevel.__table__, Order.__table__
+_PRODUCTS_BY_SKU = select(_P.c.id, _P.c.sku, _P.c.unit_price, _P.c.active, _P.c.attributes).where(
+    _P.c.sku.in_(bindparam("skus", expanding=True)))
+_AVAILABILITY = select(_S.c.warehouse_id, _S.c.product_id, (_S.c.on_hand - _S.c.reserved).label("available")).where(
+    _S.c.product_id.in_(bindparam("pids", expanding=True)))
+_DUPLICATE = select(_O.c.number).where(_O.c.channel_id == bindparam("ch"), _O.c.external_ref == bindparam("ref"))
+# a merged profile's id (a page opened before the merge) stands for the surviving profile
+_CUSTOMER_BY_ID = customers.resolved(*customers.SURVIVOR.c["id", "name", "phone", "tier"]).where(
+    Customer.__table__.c.id == bindparam("cid"))
+_INSERT_ORDER = insert(_O).returning(_O.c.id)
+_INSERT_LINES = insert(OrderLine.__table__)
+_INSERT_EVENT = insert(OrderEvent.__table__)
+_INSERT_ALERT = insert(Alert.__table__)
+
+
+def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -> list[_PricedLine]:
+    skus = sorted({(ln.sku or "").strip() for ln in data.lines})
+    products = {r.sku: r for r in conn.execute(_PRODUCTS_BY_SKU, {"skus": skus})}
+    priced: list[_PricedLine] = []
+    for i, ln in enumerate(data.lines, start=1):
+        sku = (ln.sku or "").strip()
+        product = products.get(sku)
+        if not sku:
+            issues.append(FieldIssue("sku", "required", i))
+        elif product is None:
+            issues.append(FieldIssue("sku", f"unknown SKU {sku}", i, sku))
+        elif not product.active:
+            issues.append(FieldIssue("sku", f"SKU {sku} is discontinued", i, sku))
+        price = ln.unit_price if ln.unit_price is not None else (product.unit_price if product else 0)
+        qty, line_issues = rulebook.validate_line({"qty": ln.qty, "unit_price": price, "discount": ln.discount}, i)
+        issues += line_issues
+        if qty is None or line_issues:
+            continue
+        price = rulebook.parse_amount(price, "unit_price", issues, i)
+        discount = rulebook.parse_amount(ln.discount, "discount", issues, i)
+        if product is not None:
+            priced.append(_PricedLine(i, product.id, sku, qty, price, discount, price * qty - discount,
+                                      product.attributes or {}))
+    return priced
+
+
+def _choose_warehouse(
+    conn: Connection, ref: RefData, data: OrderInput, lines: list[_PricedLine], facts: dict[str, Any],
+    issues: list[FieldIssue],
+) -> tuple[WarehouseRef | None, dict[int, WarehouseRef]]:
+    """Rule, then availability, then cost: ``(warehouse, {product_id: other warehouse})``.
+
+    Explicit warehouse, else the region's warehouse (allocation rules) if it can serve every
+    line, else the cheapest active warehouse that can. When none can serve the whole order it
+    is split (:func:`_split`); when even a split cannot, the region's warehouse is returned
+    (→ refusal or backorder). The second element is empty unless the order is split.
+
+    The availability read here only *chooses*; the conditional reservation decides.
+    """
+    if not ref.warehouses:
+        issues.append(FieldIssue("warehouse", "no active warehouse is set up"))
+        return None, {}
+    if data.warehouse:
+        wh = ref.warehouses.get(data.warehouse)
+        if wh is None:
+            issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {data.warehouse}",
+                                     value=data.warehouse))
+        return wh, {}
+    preferred, _ = first_action(ref.rules["allocation"], facts, "warehouse")
+    need: dict[int, int] = {}
+    for ln in lines:
+        need[ln.product_id] = need.get(ln.product_id, 0) + ln.qty
+    avail = {(r.warehouse_id, r.product_id): r.available
+             for r in conn.execute(_AVAILABILITY, {"pids": sorted(need)})}
+    ranked = sorted(ref.warehouses.values(), key=lambda w: (w.code != preferred, w.ship_cost, w.code))
+    for wh in ranked:
+        if all(avail.get((wh.id, pid), 0) >= q for pid, q in need.items()):
+            return wh, {}
+    return _split(ranked, need, avail)
+
+
+def _split(ranked: list[WarehouseRef], need: dict[int, int],
+           avail: dict[tuple[int, int], int]) -> tuple[WarehouseRef, dict[int, WarehouseRef]]:
+    """Serve the order from as few warehouses as possible: repeatedly take the warehouse that
+    can serve the most of the remaining products (ties → rule/cost rank). A product is never
+    split across warehouses (a line ships from one place). If some product cannot be served
+    in full anywhere, no split: the region's warehouse takes it all (→ refusal or backorder)."""
+    remaining = dict(need)
+    chosen: dict[int, WarehouseRef] = {}
+    primary: WarehouseRef | None = None  # the first pick serves the most products
+    while remaining:
+        options = [[pid for pid, q in remaining.items() if avail.get((w.id, pid), 0) >= q] for w in ranked]
+        best = max(range(len(ranked)), key=lambda i: (len(options[i]), -i))
+        if not options[best]:
+            return ranked[0], {}
+        primary = primary or ranked[best]
+        for pid in options[best]:
+            chosen[pid] = ranked[best]
+            del remaining[pid]
+    assert primary is not None
+    return primary, {pid: wh for pid, wh in chosen.items() if wh is not primary}
+
+
+def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]) -> tuple[Decimal, ...]:
+    """(subtotal, order discount, shipping fee, total), checked against the stated total."""
+    shipping_fee = rulebook.parse_amount(data.shipping_fee, "shipping_fee", issues)
+    order_discount = rulebook.parse_amount(data.discount, "discount", issues)
+    subtotal = sum((ln.line_total for ln in lines), Decimal("0.00"))
+    total = subtotal - order_discount + shipping_fee
+    if not issues and total < 0:
+        issues.append(FieldIssue("discount", "order discount is larger than the order amount", value=order_discount))
+    if not issues and total > rulebook.MAX_AMOUNT:
+        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(rulebook.MAX_AMOUNT)}))
+    if data.expected_total is not None and not issues:
+        expected = rulebook.parse_amount(data.expected_total, "total", issues)
+        if expected != total:
+            issues.append(FieldIssue(
+                "total", f"totals do not add up: lines {subtotal} − discount {order_discount} + shipping "
+                         f"{shipping_fee} = {total}, but the order says {expected}", value=expected))
+    return subtotal, order_discount, shipping_fee, total
+
+
+def _customer(conn: Connection, session: Session, data: OrderInput,
+              province: str | None) -> customers.CustomerRef | None:
+    """The order's customer; None for a walk-in sale (no customer at all, not a pseudo-customer
+    that would hold every anonymous sale and spoil repeat rate, CLV and VIP rules)."""
+    if data.walk_in and data.customer_id is None:
+        return None
+    if data.customer_id is not None:
+        row = conn.execute(_CUSTOMER_BY_ID, {"cid": data.customer_id}).first()
+        if row is None:
+            raise ValidationError([FieldIssue("customer_id", f"no customer {data.customer_id}")])
+        return customers.CustomerRef(row.id, "", row.name, row.phone, row.tier, False)
+    return customers.find_or_create(
+        session, name=data.customer_name, phone=data.phone, email=data.email, province=province,
+        city=data.city, district=data.district, address=data.address,
+    )
+
+
+def _reserve_lines(
+    session: Session, lines: list[_PricedLine], wh: WarehouseRef, split: dict[int, WarehouseRef]
+) -> tuple[list[_PricedLine], list[Shortage]]:
+    """Reserve every line in (product, warehouse, line) order so concurrent orders cannot
+    deadlock (a product has one warehouse per order, so product order is that order)."""
+    reserved: list[_PricedLine] = []
+    shortages: list[Shortage] = []
+    for ln in sorted(lines, key=lambda x: (x.product_id, x.line_no)):
+        at = split.get(ln.product_id, wh)
+        if stock.reserve(session, ln.product_id, at.id, ln.qty):
+            reserved.append(ln)
+        else:
+            shortages.append(Shortage(ln.sku, at.code, ln.qty, stock.available(session, ln.product_id, at.id)))
+    return reserved, shortages
+
+
+@unit_of_work
+def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResult:
+    """Validate, allocate, reserve and store one order — all or nothing.
+
+    Raises ValidationError (which field, which line, why), Conflict (the channel's external
+    reference was imported before) or InsufficientStock (naming SKU, warehouse and what is
+    available) unless ``allow_backorder`` is set, in which case the order is stored as
+    ``backordered`` without reservations and an alert is raised.
+    """
+    require(actor, "order.create")
+    conn = session.connection()
+    ref = refdata.snapshot(session)
+    issues = _validate_header(data)
+    channel = ref.channels.get(data.channel)
+    if channel is None:
+        issues.append(FieldIssue("channel", f"unknown channel {data.channel}", value=data.channel))
+    lines = _price_lines(conn, data, issues)
+    subtotal, order_discount, shipping_fee, total = _totals(data, lines, issues)
+    province = normalise_province(data.province)
+    complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
+    facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
+                        delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines])
+    wh, split = _choose_warehouse(conn, ref, data, lines, facts, issues) if lines else (None, {})
+    if issues:
+        raise ValidationError(issues)
+    assert channel is not None and wh is not None
+    external_ref = rulebook.clean_ref(data.external_ref)
+    if external_ref:
+        dup = conn.execute(_DUPLICATE, {"ch": channel.id, "ref": external_ref}).scalar_one_or_none()
+        if dup:
+            raise Conflict(f"{data.channel} order {external_ref} already exists as {dup}",
+                           external_ref=external_ref, number=dup)
+    cust = _customer(conn, session, data, province)
+    facts["customer_tier"] = cust.tier if cust is not None else "normal"
+    status, rule = first_action(ref.rules["review"], facts, "status")
+    status = status or "confirmed"
+    priority_boost, _ = first_action(ref.rules["review"], facts, "priority")
+    carrier, _ = first_action(ref.rules["carrier"], facts, "carrier")
+
+    reserved, shortages = _reserve_lines(session, lines, wh, split)
+    if shortages:
+        if not data.allow_backorder:
+            raise InsufficientStock(shortages)
+        for ln in reserved:
+            stock.release(session, ln.product_id, split.get(ln.product_id, wh).id, ln.qty)
+        reserved = []
+        status = "backordered"
+
+    now = utcnow()
+    placed_at = data.placed_at or now
+    due_by = placed_at + dt.timedelta(hours=int(ref.setting("order_due", "hours", 48)))
+    number = next_number(session, "SO")
+    order_id = conn.execute(_INSERT_ORDER, dict(
+        number=number, channel_id=channel.id, external_ref=external_ref, customer_id=cust.id if cust else None,
+        status=status, payment_status=data.payment_status, payment_method=data.payment_method,
+        delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
+        ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
+        ship_city=data.city, ship_district=data.district, ship_address=data.address, warehouse_id=wh.id,
+        priority=data.priority + int(priority_boost or 0), subtotal=subtotal, discount=order_discount,
+        shipping_fee=shipping_fee, total=total, placed_at=placed_at,
+        approved_at=now if status == "confirmed" else None, cancelled_at=None, shipped_at=None,
+        delivered_at=None, completed_at=None, due_by=due_by, carrier=carrier, tracking_no=None,
+        note=data.note, created_by=actor.username, updated_at=now, version=1,
+    )).scalar_one()
+    reserved_nos = {ln.line_no for ln in reserved}
+    conn.execute(_INSERT_LINES, [
+        dict(order_id=order_id, line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty,
+             unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total,
+             warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
+        for ln in lines
+    ])
+    note = f"rule: {rule.name}" if rule and status != "backordered" else None
+    conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
+                                     to_status=status, note=note))
+    notify.queue(session, event="order.created", order_id=order_id,
+                 phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), email=customers.normalise_email(data.email),
+                 payload={"number": number, "status": status, "total": str(total)})
+    audit.record(session, actor, "order.create", "order", number, after={
+        "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
+        "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
+        **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),
+    })
+    if status == "backordered":
+        conn.execute(_INSERT_ALERT, dict(
+            kind="backorder", severity="warning", entity="order", entity_id=number, created_at=now,
+            acknowledged_by=None, acknowledged_at=None,
+            message="; ".join(f"{s.sku}: need {s.requested}, {s.available} available in {s.warehouse}"
+                              for s in shortages),
+        ))
+    return OrderResult(order_id, number, status, total, wh.code, cust.id if cust else None,
+                       cust.created if cust else False,
+                       status == "backordered", rule.name if rule else None, tuple(shortages),
+                       tuple(sorted({w.code for w in split.values()})))
