@@ -44,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from core.services.forecast_pipeline import PROPHET_MAX_SERIES  # noqa: E402
 from forecasting.backtest import Scores, mase_scale, profile_for, score_fold  # noqa: E402
 from forecasting.calendar import builtin_promotions, prophet_holidays  # noqa: E402
 from forecasting.models import MODELS, Window  # noqa: E402
-from forecasting.pipeline import PROPHET_MAX_SERIES  # noqa: E402
 from forecasting.profile import group_demand, shop_profiles, total_demand  # noqa: E402
 from forecasting.runner import RunConfig, SeriesTask, default_workers, reference_for, run_all  # noqa: E402
 from forecasting.series import build_tasks  # noqa: E402

@@ -17,7 +17,7 @@ from core.locales.planning import COLUMNS
 from core.services.catalog import list_warehouses
 from core.services.stock_allocation import AllocationProposal, accept, candidates, propose
 from core.webui import Notice, attempt, cached_read, guard_page, show_notice, show_table, t
-from forecasting.charts import allocation_figure
+from pages._planning_charts import allocation_figure
 
 actor = guard_page("allocation.decide")
 state = st.session_state

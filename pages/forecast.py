@@ -1,7 +1,7 @@
 """Forecast: run the demand forecast (with a progress bar), see how accurate each model was
 in the backtest — pooled and per series — and keep the closure/promotion calendar.
 
-A run is one call to ``forecasting.pipeline.run_forecast``; its progress bar is fed by the
+A run is one call to ``core.services.forecast_pipeline.run_forecast``; its progress bar is fed by the
 runner as batches of series finish. It runs as of a date (default today): the page says where
 the history ends and, when the gap to the as-of date is longer than a week, offers to forecast
 from the day after the last sale instead of reading the gap as zero demand. Accuracy is what the rolling-origin backtest measured:
@@ -25,12 +25,12 @@ from core.analytics.planning import (
 )
 from core.errors import OMSError
 from core.locales.planning import BACKEND, COLUMNS, KIND
+from core.services.forecast_pipeline import history_end, run_forecast
 from core.services.forecast_runs import BACKENDS, MAX_HORIZON, MIN_HORIZON
 from core.services.planning_calendar import KINDS, add_event, delete_event
 from core.timeutil import local_today
 from core.webui import Notice, cached_read, guard_page, labels, local_time, show_notice, show_table, t
-from forecasting.charts import accuracy_figure, forecast_figure
-from forecasting.pipeline import history_end, run_forecast
+from pages._planning_charts import accuracy_figure, forecast_figure
 
 actor = guard_page("forecast.view")
 state = st.session_state

@@ -29,7 +29,7 @@ from core.services.replenishment import (
 )
 from core.timeutil import local_today
 from core.webui import Notice, cached_read, guard_page, money, show_notice, show_table, t
-from forecasting.charts import forecast_figure
+from pages._planning_charts import forecast_figure
 
 actor = guard_page("replenish.decide")
 state = st.session_state

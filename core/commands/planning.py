@@ -15,7 +15,7 @@ from types import FrameType
 from core.asof import parse_as_of
 from core.errors import english
 from core.permissions import SYSTEM
-from forecasting.pipeline import PROPHET_MAX_SERIES
+from core.services.forecast_pipeline import PROPHET_MAX_SERIES
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -23,7 +23,7 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 def cmd_forecast_run(args: argparse.Namespace) -> int:
-    from forecasting.pipeline import history_end, run_forecast
+    from core.services.forecast_pipeline import history_end, run_forecast
 
     as_of = parse_as_of(args.as_of)
     end = history_end(as_of)

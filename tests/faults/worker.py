@@ -63,7 +63,7 @@ def import_file(path: str) -> None:
 
 
 def forecast() -> None:
-    from forecasting.pipeline import run_forecast
+    from core.services.forecast_pipeline import run_forecast
 
     run_forecast(MANAGER, **SMALL_FORECAST, progress=lambda *args: print("progress", *args, flush=True))
     print("done", flush=True)

@@ -233,7 +233,7 @@ def test_sigkill_during_an_import_leaves_nothing_half_imported(demo: str, tmp_pa
 
 def test_sigkill_during_a_forecast_run_marks_it_failed_and_it_reruns(
         demo: str, worker: Callable[..., subprocess.Popen[str]]) -> None:
-    from forecasting.pipeline import run_forecast
+    from core.services.forecast_pipeline import run_forecast
     from tests.faults.worker import SMALL_FORECAST
 
     proc = worker("forecast")

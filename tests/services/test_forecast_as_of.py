@@ -13,8 +13,8 @@ from core import db
 from core.cli import main
 from core.errors import Refused, ValidationError, english
 from core.models import Forecast, ForecastRun, ForecastSeries
+from core.services import forecast_pipeline as pipeline
 from core.timeutil import local_today
-from forecasting import pipeline
 from tests.factories import ADMIN, make_product
 from tests.planning_data import daily_sales, place_on
 

@@ -18,10 +18,10 @@ from core.analytics.planning import model_accuracy, series_accuracy
 from core.cli import main
 from core.errors import Conflict, ValidationError
 from core.models import Forecast, ForecastRun, ForecastSeries, Order
+from core.services import forecast_pipeline as pipeline
 from core.services import forecast_runs, orders
 from core.timeutil import local_today, utcnow
 from data.demo import load_demo
-from forecasting import pipeline
 from tests.factories import ADMIN, CLERK, make_product, order_input
 
 

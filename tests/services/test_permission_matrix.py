@@ -2,7 +2,7 @@
 where the matrix in core.permissions says — and checks a permission at all.
 
 Functions are discovered, not listed: every public function of ``core.services.*``,
-``core.analytics.*`` and ``forecasting.pipeline`` that takes an ``actor``. Each module's
+``core.analytics.*`` and ``core.services.forecast_pipeline`` that takes an ``actor``. Each module's
 ``require`` is wrapped to record which action a call checked; a call is then right when it
 raised PermissionDenied iff the checked action's roles exclude the caller. A new service that
 forgets its check fails here (unless listed in ``NO_CHECK`` with the reason).
@@ -32,10 +32,9 @@ import core.services
 from core.errors import PermissionDenied
 from core.permissions import PERMISSIONS, ROLES, Actor
 
-EXTRA_MODULES = ("forecasting.pipeline",)
 # Functions taking an actor that deliberately check no permission themselves, and why.
 NO_CHECK: dict[str, str] = {
-    "core.services.orders.reserve_backorders": "runs inside the arrival's transaction as the system's rule; the "
+    "core.services.orders.backorders.reserve_backorders": "runs inside the arrival's transaction as the system's rule; the "
                                                "receiving service checked its own permission",
     "core.services.aftersales.refund_limit": "pure helper: the refund ceiling for an actor, no data access",
     "core.services.master_data.create_row": "write step inside a caller's transaction (create_warehouse … and "
@@ -101,12 +100,12 @@ AREAS: dict[str, set[str]] = {
     "core.services.stock_allocation": {"allocation", "forecast"},
     "core.services.transfers": {"stock"},
     "core.services.users": {"user"},
-    "forecasting.pipeline": {"forecast"},
+    "core.services.forecast_pipeline": {"forecast"},
 }
 # Arguments a permission check depends on (the action follows from them), per function; a
 # callable is called afresh for every call.
 ARGUMENTS: dict[str, dict[str, Any]] = {
-    "core.services.orders.transition": {"to_status": "confirmed"},
+    "core.services.orders.lifecycle.transition": {"to_status": "confirmed"},
     "core.services.aftersales.transition_rma": {"to_status": "approved"},
     "core.services.imports.check_import": {"files": _order_files, "options": _order_options},
     "core.services.imports.run_import": {"files": _order_files, "options": _order_options},
@@ -115,12 +114,18 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
 }
 
 
+def module_areas(module: str) -> set[str]:
+    """The areas of ``module`` or of the package it sits in (``core.services.orders.entry``)."""
+    while module and module not in AREAS:
+        module = module.rpartition(".")[0]
+    return AREAS.get(module, set())
+
+
 def service_modules() -> list[types.ModuleType]:
     found = []
     for package in (core.services, core.analytics):
-        for info in pkgutil.iter_modules(package.__path__):
-            found.append(importlib.import_module(f"{package.__name__}.{info.name}"))
-    found += [importlib.import_module(name) for name in EXTRA_MODULES]
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+            found.append(importlib.import_module(info.name))
     return found
 
 
@@ -194,7 +199,7 @@ def matrix_findings(tmp_path: Path, checked: list[str]) -> tuple[list[str], list
                     saw_check = True  # refused by a check of its own (actor.can); nothing to compare
                 continue
             saw_check = True
-            areas = AREAS.get(name.rsplit(".", 1)[0], set())
+            areas = module_areas(name.rsplit(".", 1)[0])
             wrong += [f"{name} checks {a!r}, outside its module's areas {sorted(areas)}" for a in checked
                       if a.split(".")[0] not in areas]
             *passed, last = checked

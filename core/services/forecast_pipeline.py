@@ -1,6 +1,6 @@
 """A forecast run end to end: read demand, fan out per series, store the results.
 
-This is the one module of ``forecasting`` that touches the database, and only through
+The orchestration of the pure ``forecasting`` package: it touches the database only through
 ``core.analytics`` (reads) and ``core.services.forecast_runs`` (the run's three short
 transactions). Any exception — including KeyboardInterrupt and the SystemExit the CLI raises
 on SIGTERM — marks the run failed before it propagates, and a failed run stored nothing, so
