@@ -11,7 +11,8 @@ orders and the raw stock rows:
 
 * ``stock_range`` 0 ≤ reserved ≤ on_hand (the CHECK constraints, re-checked for restored files)
 * ``order_lines`` every order has at least one line (no half-written order)
-* ``order_total`` total = Σ line_total − discount + shipping_fee
+* ``order_total`` total = Σ line_total − discount + shipping_fee, exactly (money is whole cents)
+* ``discount_split`` the lines' shares of the order discount add up to the discount on the goods
 
 Each check is one aggregate query; only the breaches come back to Python.
 """
@@ -20,15 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from core import reconcile
 from core.db import read_only
 from core.models import Order, OrderLine, StockLevel
 from core.permissions import SYSTEM
-
-HALF_CENT = 0.005
 
 
 @dataclass(frozen=True)
@@ -65,24 +65,39 @@ def _order_lines(session: Session, limit: int) -> list[Breach]:
     return [Breach("order_lines", number, "order has no lines") for number in rows]
 
 
+def _line_sums() -> Subquery:
+    return (select(OrderLine.order_id, func.sum(OrderLine.line_total).label("lines"),
+                   func.sum(OrderLine.discount_share).label("shares"))
+            .group_by(OrderLine.order_id).subquery())
+
+
 def _order_totals(session: Session, limit: int) -> list[Breach]:
-    sums = (
-        select(OrderLine.order_id, func.sum(OrderLine.line_total).label("lines"))
-        .group_by(OrderLine.order_id)
-        .subquery()
-    )
+    sums = _line_sums()
     expected = sums.c.lines - Order.discount + Order.shipping_fee
     rows = session.execute(
         select(Order.number, Order.total, expected)
         .join(sums, sums.c.order_id == Order.id)
-        .where(func.abs(Order.total - expected) > HALF_CENT)  # SQLite keeps money as binary floats
+        .where(Order.total != expected)
         .limit(limit)
     ).all()
     return [Breach("order_total", number, f"total {total} but lines − discount + shipping = {exp}")
             for number, total, exp in rows]
 
 
-CHECKS = (_stock_reconciliation, _stock_range, _order_lines, _order_totals)
+def _discount_split(session: Session, limit: int) -> list[Breach]:
+    sums = _line_sums()
+    on_goods = case((Order.discount < sums.c.lines, Order.discount), else_=sums.c.lines)
+    rows = session.execute(
+        select(Order.number, Order.discount, sums.c.shares)
+        .join(sums, sums.c.order_id == Order.id)
+        .where(sums.c.shares != on_goods)
+        .limit(limit)
+    ).all()
+    return [Breach("discount_split", number, f"discount {discount} but the lines' shares add up to {shares}")
+            for number, discount, shares in rows]
+
+
+CHECKS = (_stock_reconciliation, _stock_range, _order_lines, _order_totals, _discount_split)
 
 
 @read_only

@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import JSON, Connection, Table, func, select, text, update
 
 from core import db
+from core.domain import totals
 from core.errors import Conflict
 from core.geo import PROVINCES
 from core.models import (
@@ -30,6 +31,7 @@ from core.models import (
     Channel,
     Customer,
     CustomerIdentity,
+    Money,
     Order,
     OrderEvent,
     OrderLine,
@@ -269,12 +271,16 @@ class _Writer:
                                                                              or c.default.is_callable)}
         columns = given + list(defaults)
         as_json = [isinstance(table.c[c].type, JSON) for c in columns]
+        # COPY bypasses the column types: money goes in as the cents its type would store
+        money = [Money().bind_processor(self.conn.dialect) if isinstance(table.c[c].type, Money) else None
+                 for c in columns]
         cursor = self.conn.connection.driver_connection.cursor()  # psycopg, inside our transaction
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 values = [row[c] for c in given] + list(defaults.values())
-                copy.write_row([json.dumps(v, ensure_ascii=False) if j and v is not None else v
-                                for v, j in zip(values, as_json, strict=True)])
+                copy.write_row([json.dumps(v, ensure_ascii=False) if j and v is not None
+                                else m(v) if m is not None and v is not None else v
+                                for v, j, m in zip(values, as_json, money, strict=True)])
 
     def next_id(self, table: Table) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
@@ -471,12 +477,15 @@ def _write_lines(w: _Writer, ctx: _Context, first: int, last: int) -> None:
     returned = np.zeros(last - first, dtype=np.int64)
     inside = (r.line >= first) & (r.line < last)
     returned[r.line[inside] - first] = r.qty[inside]
+    # the slice holds whole orders: each line's share of its order's discount, as order entry splits it
+    shares = totals.discount_shares_cents(order - order[0], ln.total[sl], o.discount[order[0]:order[-1] + 1]) \
+        if last > first else np.zeros(0, dtype=np.int64)
     w.insert(OrderLine.__table__, _rows({
         "id": (ctx.line_id + np.arange(first, last)).tolist(), "order_id": (ctx.order_id + order).tolist(),
         "line_no": (np.arange(first, last) - o.line_start[order] + 1).tolist(),
         "product_id": (ctx.product_id + ln.product[sl]).tolist(), "qty": ln.qty[sl].tolist(),
         "unit_price": _money(ln.price[sl]), "discount": _money(ln.discount[sl]), "line_total": _money(ln.total[sl]),
-        "warehouse_id": ctx.warehouses[o.warehouse[order]].tolist(),
+        "discount_share": _money(shares), "warehouse_id": ctx.warehouses[o.warehouse[order]].tolist(),
         "qty_reserved": world.stock.line_reserved[sl].tolist(),
         "qty_shipped": np.where(o.flow.shipped[order] >= 0, ln.qty[sl], 0).tolist(), "qty_returned": returned.tolist(),
     }), "order lines")

@@ -49,10 +49,10 @@ def kpi_row(period: str, start: dt.date, end: dt.date, sums: dict[str, object]) 
 def two_periods(rel: FromClause, start: dt.date) -> list[ColumnElement]:
     """Σ of every :data:`SUMS` measure for the current period (``day >= start``) and for the
     previous one, alternating: one scan reads both sides of a period-over-period comparison."""
-    current = rel.c.day >= start
+    current, previous = rel.c.day >= start, rel.c.day < start
     columns: list[ColumnElement] = []
-    for m in SUMS:
-        columns += [func.sum(case((current, rel.c[m]), else_=0)), func.sum(case((current, 0), else_=rel.c[m]))]
+    for m in SUMS:  # the measure first in each CASE: its type (money) is the CASE's type
+        columns += [func.sum(case((current, rel.c[m]), else_=0)), func.sum(case((previous, rel.c[m]), else_=0))]
     return columns
 
 

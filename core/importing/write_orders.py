@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import stock
-from core.domain import rulebook
+from core.domain import rulebook, totals
 from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
@@ -127,6 +127,13 @@ def _check_rulebook(heads: pd.DataFrame, rows: pd.DataFrame, now: dt.datetime) -
         price, discount = ((_money(c) if np.isfinite(c) else c) for c in (r["_unit_price"], r["_disc"]))
         line = {"qty": r["qty_v"], "unit_price": price, "discount": discount}
         issues += rulebook.validate_line(line, int(r["_row"]))[1]
+    if not issues:  # whole numbers of cents from here on (the screens above bound them)
+        line_sums = rows.groupby("_okey", sort=False)["_line_total"].sum(min_count=1).reindex(heads["_okey"])
+        amounts = [heads[c].to_numpy(dtype="float64") for c in ("_subtotal", "_order_disc", "_shipping", "_total")]
+        amounts.append(line_sums.to_numpy(dtype="float64"))
+        known = np.logical_and.reduce([np.isfinite(a) for a in amounts])
+        adds_up = known & totals.totals_add_up(*(np.rint(np.where(known, a, 0)) for a in amounts))
+        issues += [FieldIssue("total", "issue.totals", int(row)) for row in heads["_row"][~adds_up]]
     if issues:
         raise ValidationError(issues)
 
@@ -186,11 +193,13 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     qty = rows["qty_v"].astype("int64")
     line_wh = per_line(rows, wh_ids).tolist()
     line_product = rows["sku"].map(product_ids).tolist()
+    shares = totals.discount_shares_cents(pd.factorize(rows["_okey"])[0], np.rint(rows["_line_total"].to_numpy()),
+                                          np.rint(heads["_order_disc"].to_numpy()))
     insert_columns(conn, _L, {
         "order_id": line_orders.tolist(), "line_no": (rows.groupby("_okey", sort=False).cumcount() + 1).tolist(),
         "product_id": line_product, "qty": qty.tolist(),
         "unit_price": Cents(rows["_unit_price"]), "discount": Cents(rows["_disc"]),
-        "line_total": Cents(rows["_line_total"]), "warehouse_id": line_wh, "qty_reserved": Same(0),
+        "line_total": Cents(rows["_line_total"]), "discount_share": Cents(pd.Series(shares)), "warehouse_id": line_wh, "qty_reserved": Same(0),
         "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": Same(0),
     })
     progress(0.85)

@@ -7,11 +7,13 @@ lets a manager edit the policy.
 
 Refund arithmetic (hand-checkable, exact to the cent):
 
-* the order discount is spread over the lines in proportion to their line totals; the cents
-  are handed out by largest remainder so the shares add up to the discount exactly;
+* what a line was paid is its line total less its share of the order discount, the share
+  order entry stored with the line (``order_lines.discount_share``, split in whole cents by
+  :mod:`core.domain.totals`) — the same figure the sales reports count;
 * a line's paid amount is split over its units cumulatively — units ``[a, b)`` of a line of
-  ``n`` units paid ``P`` cost ``round(P·b/n) − round(P·a/n)`` — so returning a line in several
-  RMAs never refunds more or less than ``P`` in total (the last unit absorbs the rounding);
+  ``n`` units paid ``P`` cost ``round(P·b/n) − round(P·a/n)`` (:func:`core.domain.money.units_share`)
+  — so returning a line in several RMAs never refunds more or less than ``P`` in total (the
+  last unit absorbs the rounding), and the reports' returned sales equal the refunds of goods;
 * the shipping fee is refunded, per policy, with the RMA that brings the whole order back.
 """
 
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain.money import from_cents, to_cents, units_share
 from core.errors import FieldIssue, ValidationError
 from core.models import Channel, Setting
 from core.permissions import Actor, require
@@ -71,30 +74,12 @@ def policy_for(session: Session, window_days: int, delivered_at: dt.datetime | N
     return ReturnPolicy(window_days, delivered_at, deadline, shipping_policy(session))
 
 
-def split_discount(line_totals: dict[int, Decimal], discount: Decimal) -> tuple[dict[int, Decimal], Decimal]:
-    """(paid per line, discount left over for the shipping fee).
-
-    The order discount is shared in proportion to the line totals; cents go by largest
-    remainder (ties to the lower key) so the shares sum to the discount exactly. A discount
-    larger than the goods (possible when shipping is charged) reduces shipping by the rest.
-    """
-    subtotal = sum(line_totals.values(), ZERO)
-    on_goods = min(discount, subtotal) if subtotal > 0 else ZERO
-    whole = int((on_goods * 100).to_integral_value())
-    if whole == 0:
-        return dict(line_totals), discount - on_goods
-    raw = {key: Decimal(whole) * total / subtotal for key, total in line_totals.items()}
-    shares = {key: int(value) for key, value in raw.items()}  # floor: every value is >= 0
-    for key in sorted(raw, key=lambda k: (shares[k] - raw[k], k))[: whole - sum(shares.values())]:
-        shares[key] += 1
-    return {key: line_totals[key] - Decimal(shares[key]) / 100 for key in line_totals}, discount - on_goods
-
-
 def refund_for_units(paid: Decimal, qty: int, before: int, units: int) -> Decimal:
     """Refund for units ``[before, before + units)`` of a line of ``qty`` units paid ``paid``."""
     if qty <= 0 or units <= 0:
         return ZERO
-    return cents(paid * (before + units) / qty) - cents(paid * before / qty)
+    whole = to_cents(paid)
+    return from_cents(units_share(whole, qty, before + units) - units_share(whole, qty, before))
 
 
 def shipping_refund(policy: str, reason_code: str, kind: str, completes_order: bool, shipping_paid: Decimal) -> Decimal:

@@ -33,7 +33,8 @@ _ORDER = (
 )
 _ORDER_LINES = (
     select(OrderLine.id, OrderLine.line_no, OrderLine.product_id, Product.sku, Product.name, OrderLine.qty,
-           OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.line_total, OrderLine.warehouse_id)
+           OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.line_total, OrderLine.discount_share,
+           OrderLine.warehouse_id)
     .join(Product, Product.id == OrderLine.product_id)
     .where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.line_no)
 )
@@ -62,8 +63,10 @@ def order_lines(session: Session, order_id: int) -> dict[int, Any]:
 
 
 def paid_by_line(order: Any, lines: dict[int, Any]) -> tuple[dict[int, Decimal], Decimal]:
-    """(paid per order-line id, shipping fee paid after any discount left over from the goods)."""
-    paid, leftover = policy.split_discount({ln.id: ln.line_total for ln in lines.values()}, order.discount)
+    """(paid per order-line id, shipping fee paid after any discount left over from the goods):
+    each line's total less its stored share of the order discount (core.domain.totals)."""
+    paid = {ln.id: ln.line_total - ln.discount_share for ln in lines.values()}
+    leftover = order.discount - sum((ln.discount_share for ln in lines.values()), ZERO)
     return paid, max(order.shipping_fee - leftover, ZERO)
 
 

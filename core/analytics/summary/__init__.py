@@ -43,7 +43,7 @@ from core.db import read_only, unit_of_work
 from core.models import AggState, AuditLog, Customer, Order, StockMovement
 from core.timeutil import local_day_start_utc, local_today, to_local, utcnow
 
-LOGIC_VERSION = 1  # bump when an aggregation changes meaning: the next refresh rebuilds all
+LOGIC_VERSION = 2  # bump when an aggregation changes meaning: the next refresh rebuilds all (2: whole cents)
 STATE = "summary"
 RESCAN = dt.timedelta(minutes=15)  # longest write transaction the refresh tolerates
 BATCH_DAYS = 31  # local days per rebuild statement (bounded memory, progress steps)
