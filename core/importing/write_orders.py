@@ -199,7 +199,8 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         "order_id": line_orders.tolist(), "line_no": (rows.groupby("_okey", sort=False).cumcount() + 1).tolist(),
         "product_id": line_product, "qty": qty.tolist(),
         "unit_price": Cents(rows["_unit_price"]), "discount": Cents(rows["_disc"]),
-        "line_total": Cents(rows["_line_total"]), "discount_share": Cents(pd.Series(shares)), "warehouse_id": line_wh, "qty_reserved": Same(0),
+        "line_total": Cents(rows["_line_total"]), "discount_share": Cents(pd.Series(shares)),
+        "warehouse_id": line_wh, "qty_reserved": Same(0),
         "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": Same(0),
     })
     progress(0.85)
@@ -318,5 +319,5 @@ def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine
 
 def _reason(exc: OMSError) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join((f"line {i.row}: " if i.row else "") + f"{i.field}: {i.message}" for i in exc.issues)
+        return "; ".join((f"line {i.row}: " if i.row else "") + f"{i.field}: {i.english()}" for i in exc.issues)
     return exc.message

@@ -8,12 +8,17 @@ import sqlite3
 from decimal import Decimal as D
 from typing import Any
 
+import pandas as pd
+import pytest
 from sqlalchemy import select, update
 
 from core import db, invariants
 from core.analytics import channels, customers, products, summary
 from core.analytics.filters import Filters
-from core.models import Order, OrderLine, Product
+from core.errors import ValidationError
+from core.importing.write_orders import write_history
+from core.models import Order, OrderLine, Product, cents
+from core.refdata import snapshot
 from core.services import aftersales, data_quality
 from core.services.aftersales import RMALine, RMARequest
 from core.services.orders import create_order
@@ -137,6 +142,33 @@ def test_a_split_that_no_longer_adds_up_is_reported(db_url: str) -> None:
     [(suite, result)] = report.failures()
     assert (suite, result.code) == ("db.orders", "order_discount_split")
     assert result.failing["number"].tolist() == [second.number]
+
+
+def _history(total_cents: float) -> pd.DataFrame:
+    """Three ¥10 lines of one completed order with ¥10 off, as the import stages them (cents)."""
+    head = {"_okey": "POS\x1fH-1", "_row": 2, "_target": "completed", "payment_status_v": "paid",
+            "payment_method_v": None, "delivery_method_v": "pickup", "customer_name": None, "phone_v": None,
+            "province": None, "city": None, "district": None, "address": None, "external_ref": "H-1",
+            "carrier": None, "tracking_no": None, "note": None, "placed_at_v": pd.Timestamp("2026-11-01 02:00"),
+            "_subtotal": 3000.0, "_order_disc": 1000.0, "_shipping": 0.0, "_total": total_cents,
+            "channel_v": "POS", "warehouse_v": "SH", "customer_id": None, "email_v": None, "approved_at_v": pd.NaT,
+            "shipped_at_v": pd.NaT, "delivered_at_v": pd.NaT, "cancelled_at_v": pd.NaT}
+    return pd.DataFrame([{**head, "_row": 2 + i, "sku": sku, "qty_v": 1.0, "_unit_price": 1000.0, "_disc": 0.0,
+                          "_line_total": 1000.0} for i, sku in enumerate(("A", "B", "C"))])
+
+
+def test_the_history_writer_splits_the_discount_and_checks_the_totals_itself(db_url: str) -> None:
+    ids = {sku: make_product(sku, "10.00") for sku in ("A", "B", "C")}
+    with pytest.raises(ValidationError) as err, db.transaction() as s:  # ¥20.00 stated as ¥20.01
+        write_history(s, _history(2001.0), actor=MANAGER, ref=snapshot(s), note="t", product_ids=ids,
+                      deduct_stock=False, progress=lambda _: None)
+    assert [(i.field, i.message, i.row) for i in err.value.issues] == [("total", "issue.totals", 2)]
+    with db.transaction() as s:
+        write_history(s, _history(2000.0), actor=MANAGER, ref=snapshot(s), note="t", product_ids=ids,
+                      deduct_stock=False, progress=lambda _: None)
+    with db.transaction(readonly=True) as s:
+        shares = s.execute(select(cents(OrderLine.discount_share)).order_by(OrderLine.line_no)).scalars().all()
+    assert shares == [334, 333, 333]
 
 
 def test_money_reads_back_with_two_places_and_a_fraction_of_a_cent_rounds_half_up(db_url: str) -> None:
