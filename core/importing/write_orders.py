@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core import stock
 from core.domain import rulebook
+from core.domain.rules import first_action
 from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
@@ -35,7 +36,6 @@ from core.models import Order, OrderEvent, OrderLine, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
-from core.rules import first_action
 from core.services.orders import LineInput, OrderInput, create_order
 from core.timeutil import shop_tz, utcnow
 

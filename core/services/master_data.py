@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session
 from core import audit, refdata
 from core import product_rules as fr
 from core.db import read_only, unit_of_work
+from core.domain.rules import condition_values
 from core.errors import FieldIssue, Refused, ValidationError
 from core.geo import normalise_province, region_of
 from core.models import Base, Channel, Rule, StockLevel, Supplier, Warehouse
 from core.permissions import Actor, require
-from core.rules import condition_values
 
 CODE_MAX = 16
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain.rules import OPERATORS, condition_values, matches, order_facts
 from core.errors import FieldIssue, NotFound, ValidationError
 from core.geo import region_of
 from core.models import Channel, Customer, Order, OrderEvent, OrderLine, Product, Rule, Warehouse
 from core.permissions import Actor, require
-from core.rules import OPERATORS, condition_values, matches, order_facts
 from core.services.orders import OPEN_STATUSES
 from core.timeutil import utcnow
 
