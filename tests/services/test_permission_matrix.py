@@ -36,7 +36,6 @@ from core.permissions import PERMISSIONS, ROLES, Actor
 NO_CHECK: dict[str, str] = {
     "core.services.orders.backorders.reserve_backorders": "runs inside the arrival's transaction as the system's rule; the "
                                                "receiving service checked its own permission",
-    "core.services.aftersales.refund_limit": "pure helper: the refund ceiling for an actor, no data access",
     "core.services.master_data.create_row": "write step inside a caller's transaction (create_warehouse … and "
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.master_data.update_row": "write step inside a caller's transaction (update_warehouse … and "
