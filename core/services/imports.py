@@ -42,10 +42,10 @@ from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_i
 from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_orders, prepare, without
 from core.importing.profile import NAME_PATTERN, REPEATED_LINES, Profile
 from core.importing.reader import RawTable, SourceFile, read_table
-from core.importing.write_master import create_missing_products, write_customers, write_products, write_stock
-from core.importing.write_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.models import Channel, DQRun, ImportBatch, ImportError_, ImportProfile
 from core.permissions import Actor, require
+from core.services.import_master import create_missing_products, write_customers, write_products, write_stock
+from core.services.import_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.timeutil import utcnow
 
 __all__ = [
