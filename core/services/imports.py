@@ -36,6 +36,7 @@ from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, Valid
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
 from core.importing.fields import FIELDS, HISTORICAL, KINDS
+from core.importing.fields import ORDER_TARGETS as ORDER_TARGETS
 from core.importing.guess import SAMPLE_ROWS, guess_mapping
 from core.importing.identity import resolve
 from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_issues, issues_frame
@@ -721,4 +722,14 @@ def profile_yaml(profile: Profile) -> str:
 
 def profile_from_yaml(text: str) -> Profile:
     return profiles.from_yaml(text)
+
+
+def profile_from_dict(definition: dict[str, Any]) -> Profile:
+    """A profile from the editor's form (the same validation a YAML file gets)."""
+    return profiles.from_dict(definition)
+
+
+def new_profile(kind: str) -> Profile:
+    """An empty, unnamed profile of ``kind``: the editor's starting point."""
+    return profiles.default_for(kind)
 

@@ -95,6 +95,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.planning_calendar": {"forecast"},
     "core.services.product_master": {"product"},
     "core.services.purchasing": {"purchase", "stock"},
+    "core.services.reconciliation": {"dq"},
     "core.services.replenishment": {"purchase", "replenish"},
     "core.services.return_policy": {"rma", "rules"},
     "core.services.rma_views": {"rma"},
