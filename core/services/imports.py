@@ -35,8 +35,7 @@ from core.db import read_only, transaction, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, ValidationError
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
-from core.importing.fields import FIELDS, HISTORICAL, KINDS
-from core.importing.fields import ORDER_TARGETS as ORDER_TARGETS
+from core.importing.fields import FIELDS, HISTORICAL, KINDS, ORDER_TARGETS
 from core.importing.guess import SAMPLE_ROWS, guess_mapping
 from core.importing.identity import resolve
 from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_issues, issues_frame
@@ -50,8 +49,8 @@ from core.services.import_orders import order_heads, per_line, shortfalls, write
 from core.timeutil import utcnow
 
 __all__ = [
-    "FIELDS", "KINDS", "ON_ERROR", "FileInfo", "ImportOptions", "ImportReport", "Profile", "SourceFile",
-    "batch_issues", "inspect_files",
+    "FIELDS", "KINDS", "ON_ERROR", "ORDER_TARGETS", "REPEATED_LINES", "FileInfo", "ImportOptions", "ImportReport",
+    "Profile", "SourceFile", "batch_issues", "group_issues", "inspect_files", "new_profile", "profile_from_dict",
     "check_import", "default_profile", "delete_profile", "list_batches", "list_profiles", "load_profile", "quarantine_rows",
     "run_import", "save_profile",
 ]
