@@ -34,7 +34,7 @@ def normalise_email(email: str | None) -> str | None:
 
 def is_valid_mobile(phone: str | None) -> bool:
     """Mainland mobile numbers: 11 digits starting with 1."""
-    return bool(phone) and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
+    return phone is not None and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
 
 
 def is_readable_phone(phone: str | None) -> bool:

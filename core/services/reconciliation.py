@@ -36,7 +36,8 @@ def reconcile(session: Session, actor: Actor) -> ReconcileReport:
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-safe dicts (pandas' missing values become null, not NaN)."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+    records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return records
 
 
 @unit_of_work
