@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import config
+from core import environment
 from core.errors import Busy, FieldIssue, OMSError, Unavailable, ValidationError
 
 _factories: dict[str, sessionmaker[Session]] = {}
@@ -69,7 +69,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
 def make_engine(url: str | None = None) -> Engine:
     """Create an engine for ``url`` (default: ``DATABASE_URL`` or the SQLite file)."""
-    url = url or config.database_url()
+    url = url or environment.database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -84,7 +84,7 @@ def make_engine(url: str | None = None) -> Engine:
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     """One session factory (and engine) per database URL per process."""
-    key = url or config.database_url()
+    key = url or environment.database_url()
     factory = _factories.get(key)
     if factory is None:
         factory = sessionmaker(make_engine(key), expire_on_commit=False)

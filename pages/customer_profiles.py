@@ -15,10 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.importing.fields import TIERS
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import customer_profiles
-from core.services.customer_profiles import CustomerEdit, CustomerProfile
+from core.services.customer_profiles import TIERS, CustomerEdit, CustomerProfile
 from core.webui import Notice, attempt, guard_page, labels, local_time, show_notice, show_table, t
 
 actor = guard_page("customer.edit")

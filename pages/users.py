@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.passwords import generate_password
 from core.permissions import ROLES
 from core.services import users
+from core.services.users import generate_password
 from core.webui import (
     Notice,
     attempt,

@@ -22,8 +22,8 @@ from core.analytics.filters import Filters, where
 from core.analytics.summary.daily import BUCKET_EDGES, STAGES
 from core.analytics.summary.facts import region_of
 from core.analytics.takeaway import Takeaway, pct, ratio
+from core.domain.rulebook import OPEN_STATUSES
 from core.models import AggFulfillmentDaily, Channel, Order, Warehouse
-from core.services.orders import OPEN_STATUSES
 from core.timeutil import local_day_start_utc, utcnow
 
 FULFILLMENT = AggFulfillmentDaily.__table__

@@ -30,7 +30,7 @@ from core import audit
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.geo import normalise_province
-from core.importing.fields import TIERS
+from core.importing.fields import TIERS as TIERS  # the tiers a profile may hold (the page's choices)
 from core.models import Channel, Customer, CustomerIdentity, Order
 from core.permissions import Actor, require
 from core.searchbox import search_text

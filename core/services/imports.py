@@ -35,22 +35,22 @@ from core.db import read_only, transaction, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, ValidationError
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
-from core.importing.fields import FIELDS, HISTORICAL, KINDS
+from core.importing.fields import FIELDS, HISTORICAL, KINDS, ORDER_TARGETS
 from core.importing.guess import SAMPLE_ROWS, guess_mapping
 from core.importing.identity import resolve
 from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_issues, issues_frame
 from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_orders, prepare, without
 from core.importing.profile import NAME_PATTERN, REPEATED_LINES, Profile
 from core.importing.reader import RawTable, SourceFile, read_table
-from core.importing.write_master import create_missing_products, write_customers, write_products, write_stock
-from core.importing.write_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.models import Channel, DQRun, ImportBatch, ImportError_, ImportProfile
 from core.permissions import Actor, require
+from core.services.import_master import create_missing_products, write_customers, write_products, write_stock
+from core.services.import_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.timeutil import utcnow
 
 __all__ = [
-    "FIELDS", "KINDS", "ON_ERROR", "FileInfo", "ImportOptions", "ImportReport", "Profile", "SourceFile",
-    "batch_issues", "inspect_files",
+    "FIELDS", "KINDS", "ON_ERROR", "ORDER_TARGETS", "REPEATED_LINES", "FileInfo", "ImportOptions", "ImportReport",
+    "Profile", "SourceFile", "batch_issues", "group_issues", "inspect_files", "new_profile", "profile_from_dict",
     "check_import", "default_profile", "delete_profile", "list_batches", "list_profiles", "load_profile", "quarantine_rows",
     "run_import", "save_profile",
 ]
@@ -721,4 +721,14 @@ def profile_yaml(profile: Profile) -> str:
 
 def profile_from_yaml(text: str) -> Profile:
     return profiles.from_yaml(text)
+
+
+def profile_from_dict(definition: dict[str, Any]) -> Profile:
+    """A profile from the editor's form (the same validation a YAML file gets)."""
+    return profiles.from_dict(definition)
+
+
+def new_profile(kind: str) -> Profile:
+    """An empty, unnamed profile of ``kind``: the editor's starting point."""
+    return profiles.default_for(kind)
 

@@ -27,7 +27,7 @@ from sqlalchemy import Table, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, barcodes
-from core import product_rules as rules
+from core import product_rules as rules  # also the editor page's field limits
 from core.barcodes import has_barcode
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError

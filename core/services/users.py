@@ -29,6 +29,7 @@ from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
 from core.models import LoginAttempt, User
 from core.passwords import dummy_hash, hash_password, needs_rehash, policy_problems, verify_password
+from core.passwords import generate_password as generate_password  # the Users page's suggestion
 from core.permissions import ROLES, Actor, require
 from core.timeutil import utcnow
 

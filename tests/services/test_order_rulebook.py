@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from core import db
 from core.errors import Conflict, ValidationError
-from core.importing.write_orders import write_history
 from core.models import Order
 from core.refdata import snapshot
 from core.services import orders
+from core.services.import_orders import write_history
 from tests.factories import CLERK, MANAGER, make_product, order_input
 from tests.services.test_imports import GOOD_ROW, _csv, catalogue, codes, counts, orders_by_ref, run
 

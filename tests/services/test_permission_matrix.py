@@ -42,6 +42,10 @@ NO_CHECK: dict[str, str] = {
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
                                             "forecast.run (records why the run stopped)",
+    **{f"core.services.import_{name}": "write step inside run_import's transaction, which checked the kind's "
+                                       "import permission first" for name in (
+        "master.write_customers", "master.write_products", "master.write_stock",
+        "orders.write_history", "orders.write_open")},
 }
 
 
@@ -90,6 +94,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.planning_calendar": {"forecast"},
     "core.services.product_master": {"product"},
     "core.services.purchasing": {"purchase", "stock"},
+    "core.services.reconciliation": {"dq"},
     "core.services.replenishment": {"purchase", "replenish"},
     "core.services.return_policy": {"rma", "rules"},
     "core.services.rma_views": {"rma"},
