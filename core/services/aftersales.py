@@ -41,7 +41,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
-from core.db import unit_of_work
+from core.db import rowcount, unit_of_work
 from core.domain.quantities import check_qty
 from core.domain.rulebook import MAX_AMOUNT
 from core.errors import (
@@ -197,7 +197,7 @@ def _advance(session: Session, rma: Any, to_status: str, **values: Any) -> None:
     """Set the RMA's status only if it is still what the caller saw (and lock its row)."""
     result = session.execute(update(Return).where(Return.id == rma.id, Return.status == rma.status)
                              .values(status=to_status, **values))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again",
                            number=rma.number)
 
@@ -355,7 +355,7 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
         claimed = session.execute(
             update(OrderLine).where(OrderLine.id == line.id, OrderLine.qty_shipped - OrderLine.qty_returned >= ln.qty)
             .values(qty_returned=OrderLine.qty_returned + ln.qty))
-        if claimed.rowcount != 1:  # only possible if the lock above did not hold (it does)
+        if rowcount(claimed) != 1:  # only possible if the lock above did not hold (it does)
             raise RMAValidationError([FieldIssue("qty", "already returned by someone else", ln.line_no, ln.qty)])
     claimed_units = {ln.line_no: ln.qty for ln in req.lines}
     completes = all(line.qty_returned + claimed_units.get(n, 0) >= line.qty for n, line in lines.items())

@@ -46,7 +46,7 @@ def normalise_email(email: str | None) -> str | None:
 
 def is_valid_mobile(phone: str | None) -> bool:
     """Mainland mobile numbers: 11 digits starting with 1."""
-    return bool(phone) and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
+    return phone is not None and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
 
 
 def is_readable_phone(phone: str | None) -> bool:
@@ -81,7 +81,7 @@ _C = Customer.__table__
 SURVIVOR = _C.alias("survivor")
 
 
-def resolved(*columns: Any) -> Select:
+def resolved(*columns: Any) -> Select[Any]:
     """``select(*columns)`` over ``customers`` joined to the profile each row stands for: the
     row itself, or the profile it was merged into (``SURVIVOR``). Every lookup by phone,
     e-mail or id goes through it, so a merged profile's old contact details find the survivor."""

@@ -144,7 +144,8 @@ def clauses_of(condition: dict[str, Any]) -> tuple[str, list[tuple[str, str, str
     for combine in COMBINATORS:
         if combine in condition and len(condition) == 1 and isinstance(condition[combine], list):
             rows = [row(c) if isinstance(c, dict) else None for c in condition[combine]]
-            return None if any(r is None for r in rows) else (combine, rows)  # type: ignore[misc]
+            clauses = [r for r in rows if r is not None]
+            return (combine, clauses) if len(clauses) == len(rows) else None
     single = row(condition)
     return None if single is None else ("all", [single])
 
