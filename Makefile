@@ -22,6 +22,7 @@ test: install lint browser-deps test-sqlite test-postgres test-shifted
 
 lint:
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 
 browser-deps:
 	bash .ci/ensure-chromium
