@@ -165,6 +165,6 @@ def acknowledge(session: Session, alert_ids: list[int], actor: Actor) -> int:
     if missing:
         raise ValidationError([FieldIssue("alerts", f"no alert {i}", value=i) for i in missing])
     done = rowcount(session.execute(update(Alert).where(Alert.id.in_(ids), Alert.acknowledged_at.is_(None))
-                           .values(acknowledged_by=actor.username, acknowledged_at=utcnow())))
+                                    .values(acknowledged_by=actor.username, acknowledged_at=utcnow())))
     audit.record(session, actor, "alert.ack", "alert", None, after={"ids": ids, "acknowledged": done})
     return int(done)

@@ -267,7 +267,7 @@ def merge_customers(session: Session, survivor_id: int, merged_id: int, actor: A
     session.execute(update(Order).where(Order.customer_id == merged_id).values(
         customer_id=survivor_id, updated_at=now, version=Order.version + 1))
     identities = rowcount(session.execute(update(CustomerIdentity).where(CustomerIdentity.customer_id == merged_id)
-                                 .values(customer_id=survivor_id)))
+                                          .values(customer_id=survivor_id)))
     session.execute(update(Customer).where(Customer.merged_into_id == merged_id).values(merged_into_id=survivor_id))
     gains: dict[str, Any] = {k: getattr(merged, k) for k in _FILLABLE
                              if getattr(merged, k) and not getattr(survivor, k)}

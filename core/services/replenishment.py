@@ -204,7 +204,7 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
     pipeline = pipeline_quantities(session)
     daily = daily_forecasts(session, run, from_day=as_of)
     superseded = rowcount(session.execute(update(ReplenishmentSuggestion).where(ReplenishmentSuggestion.status == "open")
-                                 .values(status="superseded")))
+                                          .values(status="superseded")))
     now = utcnow()
     rows, checked = [], 0
     for product_id, warehouse_id, sigma_run, lead_run in series:

@@ -141,7 +141,7 @@ def _checked_rows(request: SetupRequest, issues: list[FieldIssue]) -> list[tuple
     seen: set[tuple[str, str]] = set()
     specs: list[tuple[md._Table, str, int, md.WarehouseInput | md.ChannelInput]] = [
         (md.WAREHOUSES, "warehouse", i, md.WarehouseInput(code, name))
-             for i, (code, name) in enumerate(request.warehouses, start=1)]
+        for i, (code, name) in enumerate(request.warehouses, start=1)]
     specs += [(md.CHANNELS, "channel", i, md.ChannelInput(code, name, kind))
               for i, (code, name, kind) in enumerate(request.channels, start=1)]
     for table, entity, row, data in specs:
