@@ -25,6 +25,7 @@ test: install lint browser-deps test-sqlite test-postgres test-shifted
 lint:
 	$(PYTHON) -m ruff check .
 	$(LINT_IMPORTS) --no-cache
+	$(PYTHON) -m mypy
 
 browser-deps:
 	bash .ci/ensure-chromium

@@ -68,7 +68,7 @@ def _row(check: str, sku: str | None, warehouse: str | None, reference: str | No
             "actual": int(actual), "difference": int(actual) - int(expected), "cause": cause, "detail": detail}
 
 
-def _names(session: Session, product_ids: set[int], warehouse_ids: set[int]) -> tuple[dict, dict]:
+def _names(session: Session, product_ids: set[int], warehouse_ids: set[int | None]) -> tuple[dict, dict]:
     """SKU and warehouse code for the ids in the discrepancies (people read codes, not ids)."""
     skus = dict(session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids))).all())
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code)

@@ -109,7 +109,7 @@ def _load(session: Session, version: int) -> RefData:
 def snapshot(session: Session) -> RefData:
     """Reference data as of this transaction (one indexed read when nothing changed)."""
     version = int(session.connection().execute(_VERSION).scalar_one_or_none() or 0)
-    key = session.get_bind().url.render_as_string(hide_password=False)
+    key = session.get_bind().engine.url.render_as_string(hide_password=False)
     with _lock:
         cached = _cache.get(key)
     if cached is not None and cached.version == version:

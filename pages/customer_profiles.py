@@ -47,7 +47,7 @@ def _save(customer_id: int) -> None:
 
 
 def _merge(survivor_id: int) -> None:
-    merged_id = state.get("cp_merge_pick")
+    merged_id = state["cp_merge_pick"]  # the button shows only below the pick
     if not state.get("cp_merge_confirm"):
         state["cp_notice"] = Notice("warning", "mdp.merge_unconfirmed")
         return

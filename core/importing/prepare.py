@@ -139,7 +139,7 @@ def _products(session: Session, skus: set[str]) -> dict[str, order_rules.Product
 def stock_levels(session: Session, product_ids: list[int]) -> dict[tuple[int, int], tuple[int, int, bool]]:
     """(product, warehouse) → (on_hand, reserved, has ledger history) for ``product_ids``."""
     levels: dict[tuple[int, int], tuple[int, int, bool]] = {}
-    moved = set()
+    moved: set[tuple[int, int]] = set()
     for part in chunks(sorted(set(product_ids))):
         moved.update(session.execute(
             select(StockMovement.product_id, StockMovement.warehouse_id).where(StockMovement.product_id.in_(part))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     MetaData,
     Numeric,
+    Table,
 )
 from sqlalchemy.orm import DeclarativeBase
 
@@ -28,3 +29,6 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, Decimal: Money}
+    # Every model here maps one Table (SQLAlchemy types __table__ as any FromClause), so
+    # Model.__table__ can go wherever a Table is expected (insert(), .c, .name).
+    __table__: ClassVar[Table]

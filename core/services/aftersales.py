@@ -43,7 +43,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
-from core.db import unit_of_work
+from core.db import rowcount, unit_of_work
 from core.domain import returns
 from core.domain.returns import (
     CONDITIONS,
@@ -184,7 +184,7 @@ def _advance(session: Session, rma: Any, to_status: str, **values: Any) -> None:
     """Set the RMA's status only if it is still what the caller saw (and lock its row)."""
     result = session.execute(update(Return).where(Return.id == rma.id, Return.status == rma.status)
                              .values(status=to_status, **values))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again",
                            number=rma.number)
 
@@ -300,7 +300,7 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
         claimed = session.execute(
             update(OrderLine).where(OrderLine.id == line.id, OrderLine.qty_shipped - OrderLine.qty_returned >= ln.qty)
             .values(qty_returned=OrderLine.qty_returned + ln.qty))
-        if claimed.rowcount != 1:  # only possible if the lock above did not hold (it does)
+        if rowcount(claimed) != 1:  # only possible if the lock above did not hold (it does)
             raise RMAValidationError([FieldIssue("qty", "already returned by someone else", ln.line_no, ln.qty)])
     completes = returns.completes_order(lines.items(), {ln.line_no: ln.qty for ln in req.lines})
     goods_refund = returns.refunds_goods(req.kind)

@@ -21,7 +21,8 @@ from core.domain.contacts import contact_issues as contact_issues
 from core.domain.contacts import is_readable_phone as is_readable_phone
 from core.domain.contacts import is_valid_email as is_valid_email
 from core.domain.contacts import is_valid_mobile as is_valid_mobile
-from core.domain.contacts import normalise_email, normalise_phone
+from core.domain.contacts import normalise_email as normalise_email
+from core.domain.contacts import normalise_phone as normalise_phone
 from core.models import Customer, Order
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
@@ -32,7 +33,7 @@ _C = Customer.__table__
 SURVIVOR = _C.alias("survivor")
 
 
-def resolved(*columns: Any) -> Select:
+def resolved(*columns: Any) -> Select[Any]:
     """``select(*columns)`` over ``customers`` joined to the profile each row stands for: the
     row itself, or the profile it was merged into (``SURVIVOR``). Every lookup by phone,
     e-mail or id goes through it, so a merged profile's old contact details find the survivor."""

@@ -245,7 +245,7 @@ def _orders_by_id(session: Session, order_ids: list[int]) -> dict[int, Any]:
         select(Order.id, Order.number, Order.status).where(Order.id.in_(order_ids)))}
 
 
-def _batch_in_status(session: Session, order_ids: list[int], status: str, verb: str) -> tuple[list[int], dict]:
+def _batch_in_status(session: Session, order_ids: list[int], status: str, verb: str) -> tuple[list[int], dict[int, Any]]:
     """De-duplicated ids and their rows, refusing the whole batch (naming each bad row) unless
     every order exists and is in ``status`` — batch actions are all or none."""
     ids = list(dict.fromkeys(int(i) for i in order_ids))
@@ -280,6 +280,7 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         .where(OrderLine.order_id.in_(ids)).group_by(OrderLine.order_id, OrderLine.warehouse_id)
         .order_by(OrderLine.warehouse_id, OrderLine.order_id)
     ):
+        assert wh_id is not None, f"order {oid} has a line without a warehouse"  # entry and imports set one
         members[wh_id].append(oid)
         units[wh_id] += int(qty)
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(members))).all())

@@ -69,7 +69,8 @@ def per_line(rows: pd.DataFrame, per_order: list[Any]) -> np.ndarray:
     orders are numbered in order of first appearance, as ``order_heads`` keeps them, so this
     is one array take instead of a dict look-up per line."""
     positions, _ = pd.factorize(rows["_okey"])
-    return np.asarray(per_order)[positions]
+    spread: np.ndarray = np.asarray(per_order)[positions]
+    return spread
 
 
 def _warehouses(heads: pd.DataFrame, ref: RefData) -> list[int]:
@@ -101,7 +102,7 @@ class HistoryResult:
 
 def _values(series: pd.Series) -> list[Any]:
     """A column as Python values with None for every kind of missing (NaN, NaT, None)."""
-    return series.astype(object).where(series.notna(), None).tolist()
+    return list(series.astype(object).where(series.notna(), None).tolist())
 
 
 # Rulebook header field → staged column of the history frame.

@@ -132,7 +132,7 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
     wait = _retry_after(session, name, client, now)
     checkable = user is not None and user.active and not wait
     # exactly one hash check on every path: a dummy one when there is no account to check
-    correct = verify_password(password, user.password_hash if checkable else dummy_hash()) and checkable
+    correct = verify_password(password, user.password_hash if user is not None and checkable else dummy_hash()) and checkable
     if wait:
         return LoginResult(None, "throttled", wait)
     session.execute(insert(LoginAttempt).values(at=now, username=name, client=client, success=correct))

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
-from core.db import unit_of_work
+from core.db import rowcount, unit_of_work
 from core.domain import order_flow, rulebook
 from core.errors import (
     IllegalTransition,
@@ -55,7 +55,7 @@ def bump_version(session: Session, order: Any, expected_version: int | None, val
         update(Order).where(Order.id == order.id, Order.version == version)
         .values(**values, version=Order.version + 1, updated_at=utcnow())
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
     return version + 1
