@@ -9,6 +9,7 @@ PostgreSQL (raw database errors there before the fix)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -56,6 +57,17 @@ def test_update_order_still_edits_valid_fields(db_url: str) -> None:
     with db.transaction() as s:
         o = s.execute(select(Order).where(Order.id == order_id)).scalar_one()
     assert (o.priority, o.delivery_method, o.note) == (5, "pickup", "call first")
+
+
+@pytest.mark.parametrize("priority", [Decimal("3"), 3.0])
+def test_a_whole_priority_of_another_type_is_stored_as_a_number(db_url: str, priority: Any) -> None:
+    """Found by the fuzz suite: Decimal("1") passed the rulebook and then reached SQLite's
+    driver, which cannot bind a Decimal — a raw error instead of an order."""
+    make_product("PRI-1", "10.00", {"SH": 5})
+    created = orders.create_order(order_input(("PRI-1", 1), priority=priority), CLERK)
+    orders.update_order(created.id, {"priority": priority + 1}, CLERK, expected_version=1)
+    with db.transaction() as s:
+        assert s.execute(select(Order.priority).where(Order.id == created.id)).scalar_one() == 4
 
 
 @pytest.mark.parametrize("status", ["paid", "refunded"])

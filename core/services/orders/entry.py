@@ -316,7 +316,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
         delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
         ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
         ship_city=data.city, ship_district=data.district, ship_address=data.address, warehouse_id=wh.id,
-        priority=data.priority + int(priority_boost or 0), subtotal=subtotal, discount=order_discount,
+        priority=(rulebook.whole_number(data.priority) or 0) + int(priority_boost or 0), subtotal=subtotal, discount=order_discount,
         shipping_fee=shipping_fee, total=total, placed_at=placed_at,
         approved_at=now if status == "confirmed" else None, cancelled_at=None, shipped_at=None,
         delivered_at=None, completed_at=None, due_by=due_by, carrier=carrier, tracking_no=None,

@@ -199,6 +199,8 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
     issues = rulebook.validate_header(changes, utcnow())
     if issues:
         raise ValidationError(issues)
+    if "priority" in changes:  # 5.0 or Decimal("5") passed the rulebook as a whole number: store 5
+        changes["priority"] = rulebook.whole_number(changes["priority"])
     before = {k: getattr(current, k) for k in changes}
     version = bump_version(session, current, expected_version, changes)
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
