@@ -4,7 +4,7 @@ These are the promises the services keep inside every transaction; checking them
 proves it after events the services cannot see: a process killed mid-order, a restored
 backup, a load test, random sequences of actions in the property tests.
 
-The stock side is the inventory team's reconciliation (:func:`core.reconcile.reconcile`:
+The stock side is the inventory team's reconciliation (:func:`core.reconcile.stock_report`:
 Σ ledger = on_hand, reserved = Σ order lines' reservations, closed orders hold nothing, open
 orders fully reserved, transfers match their movements); this module adds what concerns the
 orders and the raw stock rows:
@@ -28,7 +28,6 @@ from sqlalchemy.sql import Subquery
 from core import reconcile
 from core.db import read_only
 from core.models import Order, OrderLine, StockLevel
-from core.permissions import SYSTEM
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Breach:
 
 
 def _stock_reconciliation(session: Session, limit: int) -> list[Breach]:
-    report = reconcile.reconcile(SYSTEM, session=session)
+    report = reconcile.stock_report(session)
     rows = report.discrepancies.groupby("check", sort=False).head(limit)
     return [Breach(str(r.check), " @ ".join(str(v) for v in (r.reference or r.sku, r.warehouse) if v), str(r.detail))
             for r in rows.itertuples()]

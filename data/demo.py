@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import JSON, Connection, Table, func, select, text, update
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from core import db
 from core.domain import totals
@@ -265,16 +266,19 @@ class _Writer:
             return
         given = list(rows[0])
         # Python-side column defaults, which table.insert() would apply to omitted columns
-        defaults = {c.name: c.default.arg if c.default.is_scalar else c.default.arg(None)
+        defaults = {c.name: c.default.arg if isinstance(c.default, ScalarElementColumnDefault)
+                    else c.default.arg(None)  # type: ignore[arg-type]  # zero-argument defaults, wrapped by SQLAlchemy
                     for c in table.columns
-                    if c.name not in rows[0] and c.default is not None and (c.default.is_scalar
-                                                                             or c.default.is_callable)}
+                    if c.name not in rows[0]
+                    and isinstance(c.default, ScalarElementColumnDefault | CallableColumnDefault)}
         columns = given + list(defaults)
         as_json = [isinstance(table.c[c].type, JSON) for c in columns]
         # COPY bypasses the column types: money goes in as the cents its type would store
         money = [Money().bind_processor(self.conn.dialect) if isinstance(table.c[c].type, Money) else None
                  for c in columns]
-        cursor = self.conn.connection.driver_connection.cursor()  # psycopg, inside our transaction
+        raw = self.conn.connection.driver_connection
+        assert raw is not None, "an open Connection has its driver connection"
+        cursor = raw.cursor()  # psycopg, inside our transaction
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 values = [row[c] for c in given] + list(defaults.values())
@@ -504,7 +508,7 @@ def _events(ctx: _Context, start: int, end: int) -> dict[str, np.ndarray]:
     review = f.review[idx]
     initial = np.where(f.status[idx] == S.BACKORDERED, S.BACKORDERED, np.where(review, S.PENDING_REVIEW, S.CONFIRMED))
     cancelled_from = np.where(review & (f.approved[idx] < 0), S.PENDING_REVIEW, S.CONFIRMED)
-    steps = [  # (happened, when, from, to, kind)
+    steps: list[tuple[np.ndarray, np.ndarray, int | np.ndarray, int | np.ndarray, int]] = [  # (happened, when, from, to, kind)
         (np.ones(len(idx), dtype=bool), o.placed[idx], -1, initial, EV_CREATED),
         (review & (f.approved[idx] >= 0), f.approved[idx], S.PENDING_REVIEW, S.CONFIRMED, EV_APPROVED),
         (f.picking[idx] >= 0, f.picking[idx], S.CONFIRMED, S.PICKING, EV_PICKING),

@@ -124,6 +124,7 @@ def _copy(conn: Connection, table: Table, names: list[str], columns: list[Sequen
     """PostgreSQL: ``COPY … FROM STDIN`` on the session's own connection (same transaction).
     An ``executemany`` there is one INSERT per row through the pipeline — ten times slower."""
     raw = conn.connection.driver_connection
+    assert raw is not None, "an open Connection has its driver connection"
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
         for row in zip(*columns, strict=True):
             copy.write_row(row)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, MetaData, Numeric, TypeDecorator, type_coerce
+from sqlalchemy import JSON, BigInteger, MetaData, Numeric, Table, TypeDecorator, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import operators, sqltypes
@@ -113,3 +113,6 @@ def cents(expr: Any) -> ColumnElement[int]:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, Decimal: Money}
+    # Every model here maps one Table (SQLAlchemy types __table__ as any FromClause), so
+    # Model.__table__ can go wherever a Table is expected (insert(), .c, .name).
+    __table__: ClassVar[Table]

@@ -323,7 +323,7 @@ def _sqlite_backup(source: Path, target: Path) -> int:
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError("the backup copy failed its integrity check")
-        return dst.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        return int(dst.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0])
     finally:
         dst.close()
         src.close()

@@ -40,7 +40,7 @@ RUN_COLUMNS = ["id", "at", "suite", "target", "success", "rows", "expectations",
                "failing_rows", "created_by"]
 RESULT_COLUMNS = ["expectation", "code", "columns", "severity", "success", "element_count", "unexpected_count"]
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # what it returns is ignored (a page's bar.progress)
 
 
 def _silent(_fraction: float, _stage: str) -> None:

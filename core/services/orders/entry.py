@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
 from core.db import unit_of_work
-from core.domain import rulebook, totals
+from core.domain import allocation, rulebook, totals
+from core.domain.rules import first_action, order_facts
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -45,7 +46,6 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.refdata import RefData, WarehouseRef
-from core.rules import first_action, order_facts
 from core.services import customers
 from core.timeutil import utcnow
 
@@ -186,14 +186,10 @@ def _choose_warehouse(
     conn: Connection, ref: RefData, data: OrderInput, lines: list[_PricedLine], facts: dict[str, Any],
     issues: list[FieldIssue],
 ) -> tuple[WarehouseRef | None, dict[int, WarehouseRef]]:
-    """Rule, then availability, then cost: ``(warehouse, {product_id: other warehouse})``.
-
-    Explicit warehouse, else the region's warehouse (allocation rules) if it can serve every
-    line, else the cheapest active warehouse that can. When none can serve the whole order it
-    is split (:func:`_split`); when even a split cannot, the region's warehouse is returned
-    (→ refusal or backorder). The second element is empty unless the order is split.
-
-    The availability read here only *chooses*; the conditional reservation decides.
+    """``(warehouse, {product_id: other warehouse})``: the explicit warehouse, else the choice of
+    :func:`core.domain.allocation.allocate` — the allocation rules' (region's) warehouse, then
+    availability, then cost, split when none can serve the whole order — on the availability
+    read here. The second element is empty unless the order is split.
     """
     if not ref.warehouses:
         issues.append(FieldIssue("warehouse", "no active warehouse is set up"))
@@ -205,38 +201,11 @@ def _choose_warehouse(
                                      value=data.warehouse))
         return wh, {}
     preferred, _ = first_action(ref.rules["allocation"], facts, "warehouse")
-    need: dict[int, int] = {}
-    for ln in lines:
-        need[ln.product_id] = need.get(ln.product_id, 0) + ln.qty
+    need = allocation.units_needed((ln.product_id, ln.qty) for ln in lines)
     avail = {(r.warehouse_id, r.product_id): r.available
              for r in conn.execute(_AVAILABILITY, {"pids": sorted(need)})}
-    ranked = sorted(ref.warehouses.values(), key=lambda w: (w.code != preferred, w.ship_cost, w.code))
-    for wh in ranked:
-        if all(avail.get((wh.id, pid), 0) >= q for pid, q in need.items()):
-            return wh, {}
-    return _split(ranked, need, avail)
-
-
-def _split(ranked: list[WarehouseRef], need: dict[int, int],
-           avail: dict[tuple[int, int], int]) -> tuple[WarehouseRef, dict[int, WarehouseRef]]:
-    """Serve the order from as few warehouses as possible: repeatedly take the warehouse that
-    can serve the most of the remaining products (ties → rule/cost rank). A product is never
-    split across warehouses (a line ships from one place). If some product cannot be served
-    in full anywhere, no split: the region's warehouse takes it all (→ refusal or backorder)."""
-    remaining = dict(need)
-    chosen: dict[int, WarehouseRef] = {}
-    primary: WarehouseRef | None = None  # the first pick serves the most products
-    while remaining:
-        options = [[pid for pid, q in remaining.items() if avail.get((w.id, pid), 0) >= q] for w in ranked]
-        best = max(range(len(ranked)), key=lambda i: (len(options[i]), -i))
-        if not options[best]:
-            return ranked[0], {}
-        primary = primary or ranked[best]
-        for pid in options[best]:
-            chosen[pid] = ranked[best]
-            del remaining[pid]
-    assert primary is not None
-    return primary, {pid: wh for pid, wh in chosen.items() if wh is not primary}
+    chosen = allocation.allocate(ref.warehouses.values(), preferred, need, avail)
+    return chosen.primary, chosen.split
 
 
 def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]) -> totals.OrderTotals:
@@ -345,7 +314,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
         delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
         ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
         ship_city=data.city, ship_district=data.district, ship_address=data.address, warehouse_id=wh.id,
-        priority=data.priority + int(priority_boost or 0), subtotal=amounts.subtotal, discount=amounts.discount,
+        priority=(rulebook.whole_number(data.priority) or 0) + int(priority_boost or 0), subtotal=amounts.subtotal, discount=amounts.discount,
         shipping_fee=amounts.shipping_fee, total=total, placed_at=placed_at,
         approved_at=now if status == "confirmed" else None, cancelled_at=None, shipped_at=None,
         delivered_at=None, completed_at=None, due_by=due_by, carrier=carrier, tracking_no=None,

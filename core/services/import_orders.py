@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core import stock
 from core.domain import rulebook, totals
+from core.domain.rules import first_action
 from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
@@ -35,7 +36,6 @@ from core.models import Order, OrderEvent, OrderLine, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
-from core.rules import first_action
 from core.services.orders import LineInput, OrderInput, create_order
 from core.timeutil import shop_tz, utcnow
 
@@ -69,7 +69,8 @@ def per_line(rows: pd.DataFrame, per_order: list[Any]) -> np.ndarray:
     orders are numbered in order of first appearance, as ``order_heads`` keeps them, so this
     is one array take instead of a dict look-up per line."""
     positions, _ = pd.factorize(rows["_okey"])
-    return np.asarray(per_order)[positions]
+    spread: np.ndarray = np.asarray(per_order)[positions]
+    return spread
 
 
 def _warehouses(heads: pd.DataFrame, ref: RefData) -> list[int]:
@@ -101,7 +102,7 @@ class HistoryResult:
 
 def _values(series: pd.Series) -> list[Any]:
     """A column as Python values with None for every kind of missing (NaN, NaT, None)."""
-    return series.astype(object).where(series.notna(), None).tolist()
+    return list(series.astype(object).where(series.notna(), None).tolist())
 
 
 # Rulebook header field → staged column of the history frame.
