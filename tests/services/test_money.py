@@ -16,11 +16,11 @@ from core import db, invariants
 from core.analytics import channels, customers, products, summary
 from core.analytics.filters import Filters
 from core.errors import ValidationError
-from core.importing.write_orders import write_history
 from core.models import Order, OrderLine, Product, cents
 from core.refdata import snapshot
 from core.services import aftersales, data_quality
 from core.services.aftersales import RMALine, RMARequest
+from core.services.import_orders import write_history
 from core.services.orders import create_order
 from core.timeutil import local_today
 from tests.aftersales_data import delivered_order
