@@ -13,6 +13,8 @@ Every model is re-exported here so callers keep ``from core.models import Order`
 
 from core.models.admin import (
     Alert,
+    ApiIdempotencyKey,
+    ApiToken,
     AuditLog,
     DQRun,
     ImportBatch,
@@ -71,6 +73,8 @@ __all__ = [
     "AggStockDaily",
     "Alert",
     "AuditLog",
+    "ApiIdempotencyKey",
+    "ApiToken",
     "Base",
     "Channel",
     "Customer",

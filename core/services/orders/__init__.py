@@ -16,6 +16,7 @@ from core.services.orders.queries import (
     OrderDetail,
     order_detail,
     order_id_by_number,
+    order_id_for,
     search_orders,
 )
 
@@ -23,6 +24,6 @@ __all__ = [
     "DELIVERY_METHODS", "EDITABLE_FIELDS", "OPEN_STATUSES", "PAYMENT_METHODS", "PAYMENT_STATUSES",
     "PERMISSION_FOR_TARGET", "SEARCH_COLUMNS", "STATUSES", "TIMESTAMP_FOR_TARGET", "TRANSITIONS",
     "LineInput", "OrderDetail", "OrderInput", "OrderResult", "create_order", "lock_for_arrival",
-    "lock_orders_and_stock", "order_detail", "order_id_by_number", "packing_requires_scan",
+    "lock_orders_and_stock", "order_detail", "order_id_by_number", "order_id_for", "packing_requires_scan",
     "reserve_backorders", "search_orders", "transition", "update_order",
 ]

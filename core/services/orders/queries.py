@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import pii
@@ -48,10 +48,13 @@ def search_orders(
     date_from: dt.datetime | None = None,
     date_to: dt.datetime | None = None,
     limit: int = 200,
+    before: tuple[dt.datetime, int] | None = None,
 ) -> pd.DataFrame:
     """One box finds orders by number, phone, customer name or external reference.
 
-    Values are bound parameters (never spliced into SQL), so any text is harmless.
+    Values are bound parameters (never spliced into SQL), so any text is harmless. ``before``
+    (``placed_at``, ``id`` of the last row of a page) continues the newest-first list after that
+    row: keyset paging, stable while new orders arrive.
     """
     require(actor, "order.view")
     stmt = (
@@ -79,6 +82,9 @@ def search_orders(
         stmt = stmt.where(Order.placed_at >= date_from)
     if date_to:
         stmt = stmt.where(Order.placed_at < date_to)
+    if before is not None:
+        placed, oid = before
+        stmt = stmt.where(or_(Order.placed_at < placed, and_(Order.placed_at == placed, Order.id < oid)))
     rows = session.execute(stmt.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)).all()
     frame = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
     return pii.mask_frame(frame, actor)  # phones masked for roles without customer.pii
@@ -135,3 +141,11 @@ def order_id_by_number(session: Session, number: str) -> int:
     if oid is None:
         raise NotFound(f"no order {number}", number=number)
     return oid
+
+
+@read_only
+def order_id_for(session: Session, number: str, actor: Actor) -> int:
+    """The id of order ``number`` for a reader: the permission is checked before the lookup, so
+    a caller without ``order.view`` cannot learn which numbers exist from 404 against 403."""
+    require(actor, "order.view")
+    return order_id_by_number(number, session=session)
