@@ -46,7 +46,7 @@ def create_order_once(session: Session, data: OrderInput, actor: Actor, *, token
         ApiIdempotencyKey.token_id == token_id, ApiIdempotencyKey.key == key)).scalar_one_or_none()
     if stored is not None:
         if stored.request_hash != request_hash:
-            raise Conflict.coded("api.idempotency_mismatch", key=key)
+            raise Conflict.coded("api.idempotency_mismatch", idem_key=key)
         return Created(stored.response, replayed=True)
     record = order_result_record(create_order(data, actor, session=session))
     session.add(ApiIdempotencyKey(token_id=token_id, key=key, request_hash=request_hash, response=record,
