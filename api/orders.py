@@ -77,10 +77,11 @@ def list_(who: Who, status: Annotated[list[str] | None, Query()] = None,
             if last is not None else None}
 
 
-def _move(number: str, to_status: str, who: Caller, body: TransitionIn, **shipment: str | None) -> dict[str, Any]:
+def _move(number: str, to_status: str, who: Caller, body: TransitionIn, *, carrier: str | None = None,
+          tracking_no: str | None = None) -> dict[str, Any]:
     order_id = orders.order_id_for(number, who.actor)
     orders.transition(order_id, to_status, who.actor, expected_version=body.expected_version, note=body.note,
-                      **shipment)
+                      carrier=carrier, tracking_no=tracking_no)
     return detail(number, who)
 
 

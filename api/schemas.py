@@ -23,14 +23,14 @@ class LineIn(Strict):
 class OrderIn(Strict):
     channel: str = Field(max_length=32)
     lines: list[LineIn] = Field(max_length=500)
-    customer_name: str = Field("", max_length=100)
-    phone: str | None = Field(None, max_length=32)
-    email: str | None = Field(None, max_length=200)
+    customer_name: str = Field(default="", max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=200)
     walk_in: bool = False
-    province: str | None = Field(None, max_length=50)
-    city: str | None = Field(None, max_length=50)
-    district: str | None = Field(None, max_length=50)
-    address: str | None = Field(None, max_length=300)
+    province: str | None = Field(default=None, max_length=50)
+    city: str | None = Field(default=None, max_length=50)
+    district: str | None = Field(default=None, max_length=50)
+    address: str | None = Field(default=None, max_length=300)
     payment_method: str | None = None
     payment_status: str = "unpaid"
     delivery_method: str = "express"
@@ -38,8 +38,8 @@ class OrderIn(Strict):
     discount: Decimal = Decimal("0")
     expected_total: Decimal | None = None
     warehouse: str | None = None
-    external_ref: str | None = Field(None, max_length=64)
-    note: str | None = Field(None, max_length=500)
+    external_ref: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=500)
     priority: int = 0
     allow_backorder: bool = False
     placed_at: dt.datetime | None = None
@@ -47,9 +47,9 @@ class OrderIn(Strict):
 
 class TransitionIn(Strict):
     expected_version: int | None = None
-    note: str | None = Field(None, max_length=500)
+    note: str | None = Field(default=None, max_length=500)
 
 
 class ShipIn(TransitionIn):
-    carrier: str | None = Field(None, max_length=32)
-    tracking_no: str | None = Field(None, max_length=64)
+    carrier: str | None = Field(default=None, max_length=32)
+    tracking_no: str | None = Field(default=None, max_length=64)

@@ -79,6 +79,8 @@ AREAS: dict[str, set[str]] = {
     "core.analytics.audit": {"audit"},
     "core.services.aftersales": {"rma"},
     "core.services.alerts": {"alert"},
+    "core.services.api_orders": {"order"},
+    "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
     "core.services.catalog": {"order", "stock"},
     "core.services.customers": {"customer"},
