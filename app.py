@@ -53,6 +53,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("pages/audit.py", "page.audit", ":material/history:", "audit.view"),
     ("pages/master_data.py", "page.master_data", ":material/database:", "masterdata.view"),
     ("pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
+    ("pages/api_tokens.py", "page.api_tokens", ":material/key:", "user.manage"),
     ("pages/shop_setup.py", "page.shop_setup", ":material/storefront:", "settings.edit"),
     ("pages/settings.py", "page.settings", ":material/settings:", "settings.edit"),
     ("pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
