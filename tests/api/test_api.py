@@ -74,9 +74,12 @@ def test_token_service_is_admin_only_and_stores_only_a_hash(db_url: str) -> None
     with pytest.raises(PermissionDenied):
         api_tokens.create_token("x", "clerk", ["orders:read"], CLERK)
     new = api_tokens.create_token("x", "clerk", ["orders:read"], ADMIN)
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    stored = create_engine(db_url).connect().execute(text("select token_hash, prefix from api_tokens")).one()
+    from core import db
+
+    with db.transaction(db_url, readonly=True) as s:  # closed at once: an open read blocks PG's TRUNCATE
+        stored = s.execute(text("select token_hash, prefix from api_tokens")).one()
     assert stored.token_hash == api_tokens.hash_token(new.token) and new.token not in stored
     with pytest.raises(OMSError) as taken:
         api_tokens.create_token("x", "clerk", ["orders:read"], ADMIN)
