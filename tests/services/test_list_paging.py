@@ -1,0 +1,38 @@
+"""Lists that tell the truth: the count is exact, pages neither overlap nor skip, and the full
+download holds every matching row however many there are (no 200-row cap)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.services import orders
+from tests.factories import CLERK, WAREHOUSE, make_product, order_input
+
+N = 23  # more than one page and more than one download chunk at the sizes below
+
+
+@pytest.fixture
+def many_orders(db_url: str) -> list[str]:
+    make_product("PG-1", "10.00", {"SH": 1000})
+    return [orders.create_order(order_input(("PG-1", 1), customer_name="王五"), CLERK).number for _ in range(N)]
+
+
+def test_order_count_is_exact_and_pages_cover_every_order_once(many_orders: list[str]) -> None:
+    assert orders.count_orders(CLERK) == N
+    assert orders.count_orders(CLERK, "王五", statuses=["confirmed"]) == N
+    assert orders.count_orders(CLERK, statuses=["shipped"]) == 0
+    pages = [orders.search_orders(CLERK, offset=offset, limit=5) for offset in range(0, N + 5, 5)]
+    assert [len(p) for p in pages] == [5, 5, 5, 5, 3, 0]
+    seen = [n for p in pages for n in p["number"]]
+    assert len(seen) == len(set(seen)) == N and set(seen) == set(many_orders)
+    assert list(orders.search_orders(CLERK, limit=N)["number"]) == seen  # same order as page by page
+
+
+def test_full_order_download_has_every_row_in_chunks(many_orders: list[str]) -> None:
+    chunks: list[pd.DataFrame] = []
+    fed = orders.export_orders(WAREHOUSE, chunks.append, chunk_size=10)
+    assert fed == N and [len(c) for c in chunks] == [10, 10, 3]
+    whole = pd.concat(chunks)
+    assert sorted(whole["number"]) == sorted(many_orders)
+    assert not whole["phone"].str.contains("13800138000").any()  # masked for the warehouse role
