@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.services import orders
-from tests.factories import CLERK, WAREHOUSE, make_product, order_input
+from tests.factories import CLERK, MANAGER, WAREHOUSE, make_product, order_input
 
 N = 23  # more than one page and more than one download chunk at the sizes below
 
@@ -36,3 +36,17 @@ def test_full_order_download_has_every_row_in_chunks(many_orders: list[str]) -> 
     whole = pd.concat(chunks)
     assert sorted(whole["number"]) == sorted(many_orders)
     assert not whole["phone"].str.contains("13800138000").any()  # masked for the warehouse role
+
+
+def test_audit_log_count_pages_and_full_download_agree(many_orders: list[str]) -> None:
+    from core.analytics.audit import audit_log, count_audit, export_audit
+
+    assert count_audit(MANAGER, action="order.create") == N
+    total = count_audit(MANAGER)
+    assert total >= N
+    ids = [i for offset in range(0, total, 7) for i in audit_log(MANAGER, offset=offset, limit=7)["id"]]
+    assert len(ids) == len(set(ids)) == total
+    chunks: list[pd.DataFrame] = []
+    assert export_audit(MANAGER, chunks.append, chunk_size=10) == total
+    assert list(pd.concat(chunks)["id"]) == ids  # same rows in the same order as the pages
+    assert all(len(c) <= 10 for c in chunks)
