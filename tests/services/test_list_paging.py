@@ -50,3 +50,22 @@ def test_audit_log_count_pages_and_full_download_agree(many_orders: list[str]) -
     assert export_audit(MANAGER, chunks.append, chunk_size=10) == total
     assert list(pd.concat(chunks)["id"]) == ids  # same rows in the same order as the pages
     assert all(len(c) <= 10 for c in chunks)
+
+
+def test_stock_movements_count_pages_and_full_download_agree(db_url: str) -> None:
+    """The running balance is taken over all movements, whichever page shows them."""
+    from core.analytics.inventory import count_ledger, export_ledger, product_ledger
+    from core.services.inventory import adjust_stock
+
+    pid = make_product("MV-1", "10.00", {"SH": 1000})
+    for _ in range(N):
+        adjust_stock("MV-1", "SH", -1, "damage", WAREHOUSE)
+    total = count_ledger(pid)
+    assert total == N + 1  # the opening stock and N adjustments
+    pages = [product_ledger(pid, limit=10, offset=offset) for offset in range(0, total, 10)]
+    ids = [i for p in pages for i in p["id"]]
+    assert len(ids) == len(set(ids)) == total
+    assert pages[0]["balance"].iloc[0] == 1000 - N and pages[-1]["balance"].iloc[-1] == 1000
+    chunks: list[pd.DataFrame] = []
+    assert export_ledger(pid, chunks.append, chunk_size=10) == total
+    assert list(pd.concat(chunks)["id"]) == ids and count_ledger(pid, "GZ") == 0
