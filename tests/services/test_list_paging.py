@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from core import db
 from core.services import orders
-from tests.factories import CLERK, MANAGER, WAREHOUSE, make_product, order_input
+from tests.factories import CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
 
 N = 23  # more than one page and more than one download chunk at the sizes below
 
@@ -69,3 +70,19 @@ def test_stock_movements_count_pages_and_full_download_agree(db_url: str) -> Non
     chunks: list[pd.DataFrame] = []
     assert export_ledger(pid, chunks.append, chunk_size=10) == total
     assert list(pd.concat(chunks)["id"]) == ids and count_ledger(pid, "GZ") == 0
+
+
+def test_customer_list_count_pages_and_full_download_agree(db_url: str) -> None:
+    from core.services.customer_profiles import count_customers, export_customers, list_customers
+    from core.services.customers import find_or_create
+
+    with db.transaction() as s:
+        for i in range(N):
+            find_or_create(s, name=f"顾客{i:02d}", phone=f"1390000{i:04d}")
+    assert count_customers(SERVICE) == N and count_customers(SERVICE, "顾客0") == 10
+    pages = [list_customers(SERVICE, limit=5, offset=offset) for offset in range(0, N, 5)]
+    codes = [c for p in pages for c in p["code"]]
+    assert len(codes) == len(set(codes)) == N and codes == sorted(codes)
+    chunks: list[pd.DataFrame] = []
+    assert export_customers(SERVICE, chunks.append, chunk_size=10) == N
+    assert list(pd.concat(chunks)["code"]) == codes
