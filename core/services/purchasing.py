@@ -187,6 +187,26 @@ def _new_line(po_id: int, line: POLineInput, costs: dict[int, Decimal | None]) -
                   suggestion_id=line.suggestion_id)
 
 
+@dataclass(frozen=True)
+class POChoices:
+    """What a purchase order by hand may be for: ``{id: name}`` of active suppliers and
+    ``{id: "code · name"}`` of active warehouses."""
+
+    suppliers: dict[int, str]
+    warehouses: dict[int, str]
+
+
+@read_only
+def po_choices(session: Session, actor: Actor) -> POChoices:
+    """The suppliers and warehouses :func:`create_purchase_order` accepts, for the page's form."""
+    require(actor, "purchase.edit")
+    suppliers = session.execute(select(Supplier.id, Supplier.name).where(Supplier.active.is_(True))
+                                .order_by(Supplier.name)).all()
+    warehouses = session.execute(select(Warehouse.id, Warehouse.code, Warehouse.name)
+                                 .where(Warehouse.active.is_(True)).order_by(Warehouse.code)).all()
+    return POChoices({r.id: r.name for r in suppliers}, {r.id: f"{r.code} · {r.name}" for r in warehouses})
+
+
 @unit_of_work
 def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int, lines: list[POLineInput],
                           actor: Actor, note: str | None = None) -> POInfo:
