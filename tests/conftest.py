@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core import db, refdata
+from core.jobs import queue
 from core.reference import seed_reference
 from core.schema import upgrade
 from core.timeutil import CLOCK_ENV, pin_value
@@ -82,6 +83,15 @@ def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture
+def job_worker(db_url: str) -> Iterator[None]:
+    """A real worker (huey consumer threads in this process) on the test's queue."""
+    from tests.jobs_support import running_worker
+
+    with running_worker():
+        yield
+
+
+@pytest.fixture
 def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """URL of an OMS database holding only reference rows (the demo shop's), also set as DATABASE_URL."""
     db.dispose_all()
@@ -95,5 +105,10 @@ def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         shutil.copy(_template, path)
         url = f"sqlite:///{path}"
     monkeypatch.setenv("DATABASE_URL", url)
+    # the job queue: an SQLite file of this test's own (jobs tests switch to Redis themselves)
+    monkeypatch.setenv("OMS_JOBS_DB", str(tmp_path / "oms-jobs.db"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("OMS_JOBS_QUEUE", raising=False)
     yield url
+    queue.forget()
     db.dispose_all()
