@@ -1,7 +1,9 @@
 """Sending e-mail by SMTP: one connection per delivery pass, STARTTLS and a login when
 configured (``OMS_SMTP_*``, core.config), and every failure sorted into *permanent* (the server
-refused the message or the address: 5xx) or *temporary* (no connection, 4xx): the outbox gives
-up on the first and tries the second again later.
+refused this address or this message: 5xx to RCPT or DATA) or *temporary* (no connection, 4xx,
+a refused sender, TLS or login — the installation's settings, which can be fixed): the outbox
+gives up on the first and tries the second again later. The server's certificate is checked
+against the system's CAs (``SSL_CERT_FILE`` names another bundle).
 
 The text of a message is the outbox's business (:mod:`core.services.outbox_delivery`); this
 module only talks to the server.
@@ -57,11 +59,13 @@ class Connection:
         message.set_content(mail.body)
         try:
             refused = self._smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
+        except smtplib.SMTPRecipientsRefused as exc:  # this address: 5xx no such mailbox
             code, text = next(iter(exc.recipients.values()))
             raise MailFailed(_reply(code, text), permanent=code >= 500) from exc
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPDataError as exc:  # this message: 5xx rejected content
             raise MailFailed(_reply(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500) from exc
+        except smtplib.SMTPResponseException as exc:  # the sender or the session (TLS, login): our settings
+            raise MailFailed(_reply(exc.smtp_code, exc.smtp_error), permanent=False) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailFailed(f"{type(exc).__name__}: {exc}", permanent=False) from exc
         if refused:

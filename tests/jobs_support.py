@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -90,15 +90,18 @@ class WorkerProcess:
     of the test, with the test's environment (database, queue, pinned clock)."""
 
     def __init__(self, module: str = "core.cli", args: tuple[str, ...] = ("worker",),
-                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
-        self.module, self.args, self.env, self.log = module, args, env or {}, log
+                 env: dict[str, str] | None = None, log: Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        """``environ``: the whole environment (default this process's); ``env``: set on top."""
+        self.module, self.args, self.log = module, args, log
+        self.env = dict(os.environ if environ is None else environ) | (env or {})
         self.proc: subprocess.Popen[str] | None = None
         self._log: IO[str] | None = None
 
     def start(self) -> WorkerProcess:
         self._log = self.log.open("a") if self.log else None
         self.proc = subprocess.Popen([sys.executable, "-m", self.module, *self.args], cwd=ROOT,
-                                     env=os.environ | self.env, stdout=subprocess.PIPE, stderr=self._log or None,
+                                     env=self.env, stdout=subprocess.PIPE, stderr=self._log or None,
                                      text=True)
         return self
 
