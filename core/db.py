@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -216,6 +216,13 @@ def _as_refusal(exc: DBAPIError) -> OMSError | None:
         if "out of range" in text or "overflow" in text:
             return ValidationError([FieldIssue("input", "a number is too large")])
     return None
+
+
+def changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in ``session``; how many rows it changed."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 def is_sqlite(session_or_engine: Session | Engine) -> bool:

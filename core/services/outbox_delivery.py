@@ -24,14 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import config, i18n, mailer
 from core.backoff import Backoff
-from core.db import unit_of_work
+from core.db import changed, unit_of_work
 from core.models import Notification
 from core.refdata import shop_profile
 from core.timeutil import utcnow
@@ -50,7 +50,7 @@ WAITING = {  # channel → why its rows stay pending on this installation
 NO_SMTP = "outbox.reason.no_smtp"
 RETRYING, REFUSED, GAVE_UP = "outbox.reason.retrying", "outbox.reason.refused", "outbox.reason.gave_up"
 
-_TABLE = Notification.__table__
+_TABLE = cast(Table, Notification.__table__)
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ def _mark_waiting(session: Session, smtp: bool) -> int:
     waiting = dict(WAITING) | ({} if smtp else {"email": NO_SMTP})
     marked = 0
     for channel, reason in waiting.items():
-        marked += session.execute(update(_TABLE).where(
+        marked += changed(session, update(_TABLE).where(
             _TABLE.c.channel == channel, _TABLE.c.status == "pending",
-            or_(_TABLE.c.status_reason.is_(None), _TABLE.c.status_reason != reason)).values(status_reason=reason)).rowcount
+            or_(_TABLE.c.status_reason.is_(None), _TABLE.c.status_reason != reason)).values(status_reason=reason))
     return marked
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.analytics import summary
 from core.jobs import kinds
-from core.jobs.runtime import JobContext, register
+from core.jobs.runtime import Handler, JobContext, register
 from core.services import forecast_pipeline, imports, replenishment
 
 
@@ -61,7 +61,7 @@ def refresh_summaries(ctx: JobContext) -> dict[str, Any]:
     return {"skipped": result.skipped, "full": result.full, "days": result.days, "seconds": result.seconds}
 
 
-HANDLERS = {kinds.FORECAST: forecast, kinds.REPLENISH: suggestions, kinds.IMPORT: import_files,
+HANDLERS: dict[str, Handler] = {kinds.FORECAST: forecast, kinds.REPLENISH: suggestions, kinds.IMPORT: import_files,
             kinds.SUMMARY: refresh_summaries}
 
 

@@ -63,5 +63,5 @@ def test_a_forecast_run_survives_a_reload_and_a_worker_restart(page: object, dem
     assert (job.status, job.attempts) == ("succeeded", 2)
     finished, killed = runs
     assert (killed.status, finished.status) == ("failed", "succeeded") and "abandoned" in (killed.error or "")
-    assert job.result == {**job.result, "run": finished.id}
+    assert job.result is not None and job.result["run"] == finished.id
     assert stored[killed.id] == 0 and stored[finished.id] > 0  # nothing of the killed attempt

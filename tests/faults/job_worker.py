@@ -34,7 +34,7 @@ def held(handler: Handler, message: str, occurrence: int) -> Handler:
                     time.sleep(0.05)
             report(done, total, code, **params)
 
-        ctx.progress = progress  # type: ignore[method-assign]
+        ctx.progress = progress  # type: ignore[method-assign, assignment]
         return handler(ctx)
 
     return run

@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -87,7 +88,7 @@ def _history() -> int:
     return tea
 
 
-def _count(model: type, *where: object) -> int:
+def _count(model: type, *where: Any) -> int:
     with db.transaction(readonly=True) as s:
         return int(s.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
 
