@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,10 @@ from data.demo_reference import seed_demo_reference
 
 TEST_NOW = dt.datetime.fromisoformat(os.environ.get("OMS_TEST_NOW") or "2026-11-25T04:00:00")
 os.environ[CLOCK_ENV] = pin_value(TEST_NOW)
+# The job queue: never the developer's Redis or data/oms-jobs.db; each test using ``db_url``
+# gets a queue file of its own, the job tests a Redis queue name of their own.
+os.environ.pop("REDIS_URL", None)
+os.environ["OMS_JOBS_DB"] = str(Path(tempfile.mkdtemp(prefix="oms-test-jobs-")) / "oms-jobs.db")
 
 BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")

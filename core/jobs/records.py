@@ -9,7 +9,8 @@ outcome of the attempt that replaced it.
 that stops. It is *abandoned* when its worker process is gone (same machine: checked at once by
 pid) or its heartbeat is older than ``OMS_JOB_STALE_SECONDS`` (another machine). The reaper —
 run by every worker at start and every minute — puts an abandoned job back on the queue, up to
-:data:`MAX_ATTEMPTS` claims, then fails it (``job.abandoned``); the user can still retry it.
+:data:`MAX_ATTEMPTS` claims, then fails it (``job.abandoned``); the user can still retry it. An
+abandoned job whose owner had asked it to stop is cancelled instead.
 Re-running is safe because every handler writes its results in one transaction at the end or
 is idempotent (docs/jobs.md).
 """
@@ -255,7 +256,6 @@ def claim(session: Session, job_id: int, worker: str) -> Claim | None:
         return None
     job = session.get(Job, job_id)
     assert job is not None
-    session.refresh(job)
     return Claim(view(job))
 
 
@@ -342,7 +342,9 @@ def _reap(session: Session) -> list[int]:
         if not _abandoned(job.worker, job.heartbeat_at or job.started_at, now):
             continue
         log.warning("job %s (%s): worker %s is gone (heartbeat %s)", job.id, job.kind, job.worker, job.heartbeat_at)
-        if job.attempts >= MAX_ATTEMPTS:
+        if job.cancel_requested:  # its owner wanted it stopped anyway
+            job.status, job.finished_at = "cancelled", now
+        elif job.attempts >= MAX_ATTEMPTS:
             job.status, job.finished_at = "failed", now
             job.error_code, job.error_params = "job.abandoned", {"attempts": job.attempts, "worker": job.worker or ""}
         else:

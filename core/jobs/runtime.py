@@ -134,8 +134,6 @@ def execute(job_id: int, worker: str | None = None) -> str | None:
     log.info("job %s (%s) attempt %d started by %s", job.id, job.kind, claim.attempt, job.created_by)
     handler = _handlers.get(job.kind)
     with _heartbeat(claim) as cancel:
-        if claim.job.cancel_requested:
-            cancel.set()
         try:
             if handler is None:
                 records.fail(job.id, claim.attempt, "job.unknown_kind", {"kind": job.kind})

@@ -1,5 +1,8 @@
 """A forecast run end to end: read demand, fan out per series, store the results.
 
+The Forecast page queues a run (:func:`start_forecast`); the worker (``core.worker``) calls
+:func:`run_forecast`, whose progress and cancel go through the job (docs/jobs.md).
+
 The orchestration of the pure ``forecasting`` package: it touches the database only through
 ``core.analytics`` (reads) and ``core.services.forecast_runs`` (the run's three short
 transactions). Any exception — including KeyboardInterrupt and the SystemExit the CLI raises

@@ -312,6 +312,8 @@ def test_jobs_of_dead_workers_are_recognised_and_put_back(backend: str) -> None:
     alive_elsewhere = _running_job("another-host:4243", now - dt.timedelta(minutes=2))
     alive_here = _running_job(f"{here}:{os.getpid()}", now)
     worn_out = _running_job(f"{here}:{_gone_pid()}", now, attempts=records.MAX_ATTEMPTS)
+    unwanted = _running_job(f"{here}:{_gone_pid()}", now)
+    jobs.cancel_job(unwanted, BUYER)  # asked to stop, but its worker is dead: nobody will
     assert [job(j).abandoned() for j in (dead_here, silent_elsewhere, alive_elsewhere, alive_here, worn_out)] == [
         True, True, False, False, True]
     assert records.reap() == [dead_here, silent_elsewhere]
@@ -320,6 +322,7 @@ def test_jobs_of_dead_workers_are_recognised_and_put_back(backend: str) -> None:
         "queued", "queued", "running", "running"]
     given_up = job(worn_out)
     assert (given_up.status, given_up.error_code) == ("failed", "job.abandoned")
+    assert job(unwanted).status == "cancelled"
     assert records.reap() == []  # twice is harmless
     with pytest.raises(Refused) as refused:
         jobs.retry_job(alive_here, BUYER)  # its worker lives: not retryable
