@@ -7,5 +7,3 @@ FORECAST = "forecast.run"  # core.services.forecast_pipeline.run_forecast
 REPLENISH = "replenish.suggest"  # core.services.replenishment.generate_suggestions
 IMPORT = "import.run"  # core.services.imports.run_import (files above OMS_IMPORT_JOB_MB)
 SUMMARY = "summary.refresh"  # core.analytics.summary.refresh (periodic, and after imports)
-
-KINDS = (FORECAST, REPLENISH, IMPORT, SUMMARY)

@@ -76,9 +76,10 @@ class JobContext:
         """Report ``done`` of ``total`` steps (``message``: a catalog code, shown with
         ``done``, ``total`` and ``params``), then stop here if the job was cancelled."""
         now = time.monotonic()
-        if db.writing_here():  # inside the handler's SQLite write transaction: the next report catches up
-            pass
-        elif now - self._last_write >= PROGRESS_SECONDS or (total and done >= total):
+        due = now - self._last_write >= PROGRESS_SECONDS or bool(total and done >= total)
+        # inside the handler's own SQLite write transaction a report would wait for that very lock:
+        # skipped, the next report after the transaction catches up
+        if due and not db.writing_here():
             try:
                 records.report(self.job.id, self.attempt, done, total, message, params)
                 self._last_write = now
@@ -94,10 +95,6 @@ _handlers: dict[str, Handler] = {}
 def register(kind: str, handler: Handler) -> None:
     """Make ``handler`` run the jobs of ``kind`` in this process (the worker does this)."""
     _handlers[kind] = handler
-
-
-def handler_for(kind: str) -> Handler | None:
-    return _handlers.get(kind)
 
 
 @contextmanager

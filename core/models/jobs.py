@@ -33,7 +33,7 @@ JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status_known"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in JOB_STATUSES)})", name="status_known"),
         CheckConstraint("done >= 0 AND total >= 0 AND attempts >= 0", name="counts_positive"),
         Index("ix_jobs_kind_status", "kind", "status"),
     )
