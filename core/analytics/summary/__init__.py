@@ -17,8 +17,8 @@ Dashboards only read (a page view never takes the write lock): the worker refres
 minutes when :func:`is_current` says the summaries are behind — it compares the data version
 (the audit log, bumped by every write service) with the one the summaries were built at, and
 checks that the customers' RFM scores are as of today (R moves with the calendar) — and the
-bulk writers ask for a refresh when they are done (imports; the demo loader and ``oms init``
-refresh themselves). A dashboard shows :func:`freshness` ("data as of …") and reloads once the
+bulk writers ask for a refresh when they are done (an import queues one; ``oms init --demo``
+builds them after loading the demo). A dashboard shows :func:`freshness` ("data as of …") and reloads once the
 summaries caught up. ``oms refresh`` runs the same refresh by hand or from cron.
 We chose this over a hook in the order services because returns, stock movements, imports
 and the demo loader change the same numbers, and the order hot path stays untouched.
