@@ -4,6 +4,7 @@ PG_ADMIN_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 DEMO_ORDERS ?= 50000
 PORT ?= 8501
 WORKERS ?= 1
+LINT_IMPORTS ?= lint-imports
 
 .PHONY: install run demo test test-sqlite test-postgres test-shifted lint bench browser-deps
 
@@ -24,8 +25,11 @@ run: demo
 
 test: install lint browser-deps test-sqlite test-postgres test-shifted
 
+# ruff, then the layering contracts of pyproject.toml (docs/architecture.md)
 lint:
 	$(PYTHON) -m ruff check .
+	$(LINT_IMPORTS) --no-cache
+	$(PYTHON) -m mypy
 
 browser-deps:
 	bash .ci/ensure-chromium

@@ -9,7 +9,7 @@ points to a PostgreSQL server):
 4. ship:     ``ship_bulk`` with a tracking-number CSV per 500 orders;
 
 then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
-times :func:`core.reconcile.run_reconciliation`, the function behind ``oms reconcile``, which
+times :func:`core.services.reconciliation.run_reconciliation`, the function behind ``oms reconcile``, which
 must find nothing. Prints one JSON line.
 
     python bench/fulfillment.py [--orders 10000] [--movements 1000000]
@@ -33,9 +33,9 @@ from bench._db import fresh_database  # noqa: E402
 from core import db  # noqa: E402
 from core.models import Product, StockLevel, StockMovement, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
-from core.reconcile import run_reconciliation  # noqa: E402
 from core.services.fulfillment import create_pick_lists, scan_item, ship_bulk  # noqa: E402
 from core.services.orders import LineInput, OrderInput, create_order  # noqa: E402
+from core.services.reconciliation import run_reconciliation  # noqa: E402
 from core.timeutil import utcnow  # noqa: E402
 
 PRODUCTS = 200

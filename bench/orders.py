@@ -86,7 +86,8 @@ def _run_service(url: str, orders: int, writers: int, lines_max: int) -> float:
 
 
 def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int) -> float:
-    """The same transaction in plain sqlite3: the ceiling for this database."""
+    """The same transaction in plain sqlite3: the ceiling for this database (money in whole
+    cents, as the money columns store it: 1990 is ¥19.90)."""
     import sqlite3
 
     counter = iter(range(10**9))
@@ -110,11 +111,11 @@ def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int) -> float
             oid = conn.execute(
                 "INSERT INTO orders (number, channel_id, status, payment_status, delivery_method, priority, subtotal,"
                 " discount, shipping_fee, total, placed_at, updated_at, version) VALUES (?, 1, 'confirmed', 'paid',"
-                " 'express', 0, 19.9, 0, 0, 19.9, datetime('now'), datetime('now'), 1) RETURNING id",
+                " 'express', 0, 1990, 0, 0, 1990, datetime('now'), datetime('now'), 1) RETURNING id",
                 (f"PLAIN-{seq}-{n}",)).fetchone()[0]
             conn.executemany(
                 "INSERT INTO order_lines (order_id, line_no, product_id, qty, unit_price, discount, line_total,"
-                " warehouse_id, qty_reserved, qty_shipped, qty_returned) VALUES (?, ?, ?, 1, 19.9, 0, 19.9, 1, 1, 0, 0)",
+                " warehouse_id, qty_reserved, qty_shipped, qty_returned) VALUES (?, ?, ?, 1, 1990, 0, 1990, 1, 1, 0, 0)",
                 [(oid, i, pid) for i, pid in enumerate(items, 1)])
             conn.execute("INSERT INTO order_events (order_id, at, actor, to_status) VALUES (?, datetime('now'),"
                          " 'bench', 'confirmed')", (oid,))
@@ -150,13 +151,13 @@ def _plain_postgres(url: str, orders: int, writers: int, lines_max: int) -> floa
                     oid = conn.execute(
                         "INSERT INTO orders (number, channel_id, status, payment_status, delivery_method, priority,"
                         " subtotal, discount, shipping_fee, total, placed_at, updated_at, version) VALUES (%s, 1,"
-                        " 'confirmed', 'paid', 'express', 0, 19.9, 0, 0, 19.9, now(), now(), 1) RETURNING id",
+                        " 'confirmed', 'paid', 'express', 0, 1990, 0, 0, 1990, now(), now(), 1) RETURNING id",
                         (f"PLAIN-{writers}w-{n}",)).fetchone()[0]
                     with conn.cursor() as cur:
                         cur.executemany(
                             "INSERT INTO order_lines (order_id, line_no, product_id, qty, unit_price, discount,"
                             " line_total, warehouse_id, qty_reserved, qty_shipped, qty_returned) VALUES"
-                            " (%s, %s, %s, 1, 19.9, 0, 19.9, 1, 1, 0, 0)",
+                            " (%s, %s, %s, 1, 1990, 0, 1990, 1, 1, 0, 0)",
                             [(oid, i, pid) for i, pid in enumerate(items, 1)])
                     conn.execute("INSERT INTO order_events (order_id, at, actor, to_status) VALUES (%s, now(),"
                                  " 'bench', 'confirmed')", (oid,))

@@ -23,14 +23,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import config
+from core import environment
 from core.errors import Busy, FieldIssue, OMSError, Unavailable, ValidationError
 
 _factories: dict[str, sessionmaker[Session]] = {}
@@ -69,7 +69,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
 def make_engine(url: str | None = None) -> Engine:
     """Create an engine for ``url`` (default: ``DATABASE_URL`` or the SQLite file)."""
-    url = url or config.database_url()
+    url = url or environment.database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -84,7 +84,7 @@ def make_engine(url: str | None = None) -> Engine:
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     """One session factory (and engine) per database URL per process."""
-    key = url or config.database_url()
+    key = url or environment.database_url()
     factory = _factories.get(key)
     if factory is None:
         factory = sessionmaker(make_engine(key), expire_on_commit=False)
@@ -218,23 +218,39 @@ def _as_refusal(exc: DBAPIError) -> OMSError | None:
     return None
 
 
-def changed(session: Session, statement: Executable) -> int:
-    """Run an UPDATE or DELETE in ``session``; how many rows it changed."""
-    result = session.execute(statement)
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
-
-
 def is_sqlite(session_or_engine: Session | Engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "sqlite"
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched. ``Session.execute`` returns a :class:`CursorResult`
+    for those, but SQLAlchemy types it as a plain :class:`Result` (sqlalchemy#12913)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rowcount() needs the result of an UPDATE or DELETE, not {type(result).__name__}")
+    return result.rowcount
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 
-def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
+class Service(Protocol[P, R_co]):
+    """A service as its callers see it: the function's parameters without the leading session,
+    plus the keyword ``session: Session | None = None`` that joins an outer transaction.
+
+    Python's typing cannot spell that keyword: PEP 612 forbids parameters between
+    ``*args: P.args`` and ``**kwargs: P.kwargs``. The mypy plugin in
+    ``mypy_plugins/service_session.py`` adds it to this ``__call__`` once ``P`` is known, so mypy
+    checks ``session=`` (type and spelling) like any other argument; without the plugin a
+    type checker would report ``session=`` as unexpected (docs/development.md).
+    """
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
+def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Service[P, R]:
     """Make ``fn(session, ...)`` a service: one call = one write transaction.
 
     Callers pass ``session=`` to compose a service into a larger transaction (an import that
@@ -248,28 +264,32 @@ def unit_of_work(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = kwargs.pop("session", None)
-        if session is not None:
-            return fn(session, *args, **kwargs)  # type: ignore[arg-type]
-        return _run(fn, False, args, kwargs)
+        return _call(fn, False, args, kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def read_only(fn: Callable[Concatenate[Session, P], R]) -> Callable[P, R]:
+def read_only(fn: Callable[Concatenate[Session, P], R]) -> Service[P, R]:
     """Like :func:`unit_of_work` for queries: a deferred transaction that takes no write lock."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = kwargs.pop("session", None)
-        if session is not None:
-            return fn(session, *args, **kwargs)  # type: ignore[arg-type]
-        return _run(fn, True, args, kwargs)
+        return _call(fn, True, args, kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def _run(fn: Callable[..., R], readonly: bool, args: tuple, kwargs: dict) -> R:
+def _call(fn: Callable[..., R], readonly: bool, args: tuple[object, ...], kwargs: dict[str, object]) -> R:
+    """``fn`` in the caller's ``session=`` (joining its transaction), else in one of its own."""
+    session = kwargs.pop("session", None)
+    if session is None:
+        return _run(fn, readonly, args, kwargs)
+    if not isinstance(session, Session):
+        raise TypeError(f"session= takes a Session, not {type(session).__name__}")
+    return fn(session, *args, **kwargs)
+
+
+def _run(fn: Callable[..., R], readonly: bool, args: tuple[object, ...], kwargs: dict[str, object]) -> R:
     for attempt in range(1, MAX_RETRIES + 2):
         try:
             with transaction(readonly=readonly) as s:

@@ -1,4 +1,4 @@
-"""Every UI string in Chinese and English, plus locale formatting of money and times.
+"""Every UI string in Chinese and English, plus locale formatting of money.
 
 One function, :func:`translate`, turns a key into text; a missing key comes back as the key
 itself so a gap is visible on screen but never crashes a page. A unit test keeps the zh and
@@ -10,7 +10,6 @@ recurring field-issue reasons to catalog keys and leaves anything else as it cam
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import pkgutil
 import re
@@ -18,10 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from core import locales
-from core.timeutil import to_local
 
 LANGUAGES = ("zh", "en")
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 CURRENCY_SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$", "JPY": "¥"}
 
 
@@ -134,14 +131,6 @@ def format_money(amount: Decimal | float | int | str | None, currency: str) -> s
     symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
     sign = "-" if value < 0 else ""
     return f"{sign}{symbol}{abs(value):,.2f}"
-
-
-def format_time(ts: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:
-    """A stored (naive UTC) timestamp as shop-local wall time; empty for None/NaT."""
-    if ts is None or ts != ts:  # NaT compares unequal to itself
-        return ""
-    local = to_local(ts)
-    return local.strftime(fmt) if local else ""
 
 
 # --- catalogs --------------------------------------------------------------------------------

@@ -4,14 +4,15 @@ These are the promises the services keep inside every transaction; checking them
 proves it after events the services cannot see: a process killed mid-order, a restored
 backup, a load test, random sequences of actions in the property tests.
 
-The stock side is the inventory team's reconciliation (:func:`core.reconcile.reconcile`:
+The stock side is the inventory team's reconciliation (:func:`core.reconcile.stock_report`:
 Σ ledger = on_hand, reserved = Σ order lines' reservations, closed orders hold nothing, open
 orders fully reserved, transfers match their movements); this module adds what concerns the
 orders and the raw stock rows:
 
 * ``stock_range`` 0 ≤ reserved ≤ on_hand (the CHECK constraints, re-checked for restored files)
 * ``order_lines`` every order has at least one line (no half-written order)
-* ``order_total`` total = Σ line_total − discount + shipping_fee
+* ``order_total`` total = Σ line_total − discount + shipping_fee, exactly (money is whole cents)
+* ``discount_split`` the lines' shares of the order discount add up to the discount on the goods
 
 Each check is one aggregate query; only the breaches come back to Python.
 """
@@ -20,15 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from core import reconcile
 from core.db import read_only
 from core.models import Order, OrderLine, StockLevel
-from core.permissions import SYSTEM
-
-HALF_CENT = 0.005
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Breach:
 
 
 def _stock_reconciliation(session: Session, limit: int) -> list[Breach]:
-    report = reconcile.reconcile(SYSTEM, session=session)
+    report = reconcile.stock_report(session)
     rows = report.discrepancies.groupby("check", sort=False).head(limit)
     return [Breach(str(r.check), " @ ".join(str(v) for v in (r.reference or r.sku, r.warehouse) if v), str(r.detail))
             for r in rows.itertuples()]
@@ -65,24 +64,39 @@ def _order_lines(session: Session, limit: int) -> list[Breach]:
     return [Breach("order_lines", number, "order has no lines") for number in rows]
 
 
+def _line_sums() -> Subquery:
+    return (select(OrderLine.order_id, func.sum(OrderLine.line_total).label("lines"),
+                   func.sum(OrderLine.discount_share).label("shares"))
+            .group_by(OrderLine.order_id).subquery())
+
+
 def _order_totals(session: Session, limit: int) -> list[Breach]:
-    sums = (
-        select(OrderLine.order_id, func.sum(OrderLine.line_total).label("lines"))
-        .group_by(OrderLine.order_id)
-        .subquery()
-    )
+    sums = _line_sums()
     expected = sums.c.lines - Order.discount + Order.shipping_fee
     rows = session.execute(
         select(Order.number, Order.total, expected)
         .join(sums, sums.c.order_id == Order.id)
-        .where(func.abs(Order.total - expected) > HALF_CENT)  # SQLite keeps money as binary floats
+        .where(Order.total != expected)
         .limit(limit)
     ).all()
     return [Breach("order_total", number, f"total {total} but lines − discount + shipping = {exp}")
             for number, total, exp in rows]
 
 
-CHECKS = (_stock_reconciliation, _stock_range, _order_lines, _order_totals)
+def _discount_split(session: Session, limit: int) -> list[Breach]:
+    sums = _line_sums()
+    on_goods = case((Order.discount < sums.c.lines, Order.discount), else_=sums.c.lines)
+    rows = session.execute(
+        select(Order.number, Order.discount, sums.c.shares)
+        .join(sums, sums.c.order_id == Order.id)
+        .where(sums.c.shares != on_goods)
+        .limit(limit)
+    ).all()
+    return [Breach("discount_split", number, f"discount {discount} but the lines' shares add up to {shares}")
+            for number, discount, shares in rows]
+
+
+CHECKS = (_stock_reconciliation, _stock_range, _order_lines, _order_totals, _discount_split)
 
 
 @read_only

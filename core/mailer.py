@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from core import config
+from core import environment
 
 TIMEOUT_SECONDS = 20.0
 
@@ -76,19 +76,19 @@ class Connection:
 @contextmanager
 def connect() -> Iterator[Connection]:
     """A session with the configured server (``MailFailed``, temporary, when there is none)."""
-    host = config.smtp_host()
+    host = environment.smtp_host()
     if host is None:
         raise MailFailed("OMS_SMTP_HOST is not set", permanent=False)
     try:
-        smtp = smtplib.SMTP(host, config.smtp_port(), timeout=TIMEOUT_SECONDS)
+        smtp = smtplib.SMTP(host, environment.smtp_port(), timeout=TIMEOUT_SECONDS)
     except (smtplib.SMTPException, OSError) as exc:
         raise MailFailed(f"{type(exc).__name__}: {exc}", permanent=False) from exc
     try:
         smtp.ehlo()
-        if config.smtp_starttls():
+        if environment.smtp_starttls():
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
-        login = config.smtp_login()
+        login = environment.smtp_login()
         if login is not None:
             smtp.login(*login)
     except smtplib.SMTPResponseException as exc:
@@ -98,7 +98,7 @@ def connect() -> Iterator[Connection]:
         smtp.close()
         raise MailFailed(f"{type(exc).__name__}: {exc}", permanent=False) from exc
     try:
-        yield Connection(smtp, config.smtp_sender())
+        yield Connection(smtp, environment.smtp_sender())
     finally:
         try:
             smtp.quit()

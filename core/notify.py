@@ -16,8 +16,6 @@ from sqlalchemy.orm import Session
 from core.models import Notification
 from core.timeutil import utcnow
 
-CUSTOMER_VISIBLE_ORDER_STATUSES = frozenset({"confirmed", "shipped", "delivered", "cancelled"})
-
 _INSERT = insert(Notification.__table__)
 
 

@@ -11,8 +11,9 @@ from html import escape
 
 import pandas as pd
 
-from core.i18n import format_time, translate
+from core.i18n import translate
 from core.services.fulfillment import PickListDoc
+from core.timeutil import format_time
 
 _CSS = """
 body { font-family: "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC",

@@ -18,16 +18,26 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import Column, String
+
 from core.errors import FieldIssue
 from core.models import Product, ProductBarcode
 
+
+def column_length(column: Column[Any]) -> int:
+    """The declared length of a ``String(n)`` column: the longest text it can store."""
+    if not isinstance(column.type, String) or column.type.length is None:
+        raise TypeError(f"{column} is not a String column with a length")
+    return column.type.length
+
+
 CENT = Decimal("0.01")
 GRAM = Decimal("0.001")
-MAX_SKU = int(Product.__table__.c.sku.type.length)
-MAX_NAME = int(Product.__table__.c.name.type.length)
-MAX_CATEGORY = int(Product.__table__.c.category.type.length)
-MAX_BRAND = int(Product.__table__.c.brand.type.length)
-MAX_BARCODE = int(ProductBarcode.__table__.c.barcode.type.length)
+MAX_SKU = column_length(Product.__table__.c.sku)
+MAX_NAME = column_length(Product.__table__.c.name)
+MAX_CATEGORY = column_length(Product.__table__.c.category)
+MAX_BRAND = column_length(Product.__table__.c.brand)
+MAX_BARCODE = column_length(ProductBarcode.__table__.c.barcode)
 MAX_BARCODES = 10  # per product: an EAN, the shop's label, a few old packagings
 MAX_PRICE = Decimal("1000000.00")  # price and cost (well inside core.domain.rulebook.MAX_AMOUNT)
 MAX_PACK_SIZE = 10_000
@@ -90,7 +100,7 @@ def decimal(raw: Any, field: str, issues: list[FieldIssue], *, places: Decimal, 
     elif amount > high:
         issues.append(FieldIssue(field, "issue.at_most", value=raw, params={"n": str(high)}))
     elif amount != amount.quantize(places):
-        issues.append(FieldIssue(field, "mdp.decimals", value=raw, params={"n": -places.as_tuple().exponent}))
+        issues.append(FieldIssue(field, "mdp.decimals", value=raw, params={"n": -int(places.as_tuple().exponent)}))
     else:
         return amount.quantize(places)
     return None

@@ -15,8 +15,9 @@ check; only the discrepancies come back to Python, so a million movements take w
 The cause is a code (translated on screen, explained in docs/inventory.md) plus the numbers:
 e.g. a ledger gap equal to the newest movement means that movement was written but never
 applied to on_hand; a gap with no movements at all means on_hand was set around the ledger.
-:func:`run_reconciliation` stores the report as a ``dq_runs`` row (suite
-``stock_reconciliation``) and keeps one alert open while discrepancies exist.
+These are the checks; the service that runs them for a user, stores the report as a
+``dq_runs`` row (suite ``stock_reconciliation``) and keeps one alert open while discrepancies
+exist is :mod:`core.services.reconciliation`.
 """
 
 from __future__ import annotations
@@ -27,14 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, literal, select, union_all, update
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.db import read_only, unit_of_work
 from core.models import (
-    Alert,
-    DQRun,
     Order,
     OrderLine,
     Product,
@@ -44,17 +41,12 @@ from core.models import (
     TransferLine,
     Warehouse,
 )
-from core.permissions import Actor, require
 from core.timeutil import utcnow
 
-SUITE = "stock_reconciliation"
-VIEW_PERMISSION = "dq.view"  # reading reports: the data-quality audience
-RUN_PERMISSION = "dq.run"
 CLOSED = ("shipped", "delivered", "completed", "cancelled")
 MUST_BE_RESERVED = ("confirmed", "picking", "packed")
 TRANSFER_MOVED = ("shipped", "partial", "received")
 COLUMNS = ["check", "sku", "warehouse", "reference", "expected", "actual", "difference", "cause", "detail"]
-STORED_ROWS = 1000  # discrepancies kept in the stored report (the count is always exact)
 
 
 @dataclass(frozen=True)
@@ -76,7 +68,7 @@ def _row(check: str, sku: str | None, warehouse: str | None, reference: str | No
             "actual": int(actual), "difference": int(actual) - int(expected), "cause": cause, "detail": detail}
 
 
-def _names(session: Session, product_ids: set[int], warehouse_ids: set[int]) -> tuple[dict, dict]:
+def _names(session: Session, product_ids: set[int], warehouse_ids: set[int | None]) -> tuple[dict, dict]:
     """SKU and warehouse code for the ids in the discrepancies (people read codes, not ids)."""
     skus = dict(session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids))).all())
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code)
@@ -213,70 +205,13 @@ def _transfers(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def _reconcile(session: Session) -> ReconcileReport:
+def stock_report(session: Session) -> ReconcileReport:
+    """Run every check in ``session`` and return the report (nothing stored, no permission
+    asked: :mod:`core.services.reconciliation` is the service; :mod:`core.invariants` calls this
+    directly)."""
     start = time.perf_counter()
     rows = _ledger(session) + _reservations(session) + _open_orders(session) + _transfers(session)
     movements = int(session.execute(select(func.count(StockMovement.id))).scalar_one())
     stock_rows = int(session.execute(select(func.count(StockLevel.id))).scalar_one())
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return ReconcileReport(utcnow(), round(time.perf_counter() - start, 3), movements, stock_rows, frame)
-
-
-@read_only
-def reconcile(session: Session, actor: Actor) -> ReconcileReport:
-    """Run every check and return the report (nothing stored)."""
-    require(actor, VIEW_PERMISSION)
-    return _reconcile(session)
-
-
-def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-safe dicts (pandas' missing values become null, not NaN)."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
-@unit_of_work
-def run_reconciliation(session: Session, actor: Actor) -> ReconcileReport:
-    """The daily report: reconcile, store it (``dq_runs``), and keep one ``reconciliation`` alert
-    open while anything disagrees (resolved by the first clean run)."""
-    require(actor, RUN_PERMISSION)
-    report = _reconcile(session)
-    by_check = report.discrepancies["check"].value_counts().to_dict() if not report.ok else {}
-    session.execute(insert(DQRun).values(
-        at=report.at, suite=SUITE, target="stock", success=report.ok,
-        stats={"movements": report.movements, "stock_rows": report.stock_rows, "seconds": report.seconds,
-               "discrepancies": len(report.discrepancies), "by_check": {str(k): int(v) for k, v in by_check.items()}},
-        results=json_records(report.discrepancies.head(STORED_ROWS)), created_by=actor.username))
-    open_alert = session.execute(select(Alert.id).where(Alert.kind == "reconciliation",
-                                                        Alert.resolved_at.is_(None))).scalar()
-    if report.ok and open_alert is not None:
-        session.execute(update(Alert).where(Alert.id == open_alert).values(resolved_at=report.at))
-    elif not report.ok and open_alert is None:
-        session.execute(insert(Alert).values(
-            kind="reconciliation", severity="critical", entity="stock", entity_id=SUITE, created_at=report.at,
-            message=f"stock reconciliation found {len(report.discrepancies)} discrepancies: "
-                    + ", ".join(f"{k} {v}" for k, v in sorted(by_check.items()))))
-    audit.record(session, actor, "stock.reconcile", "dq_run", SUITE,
-                 after={"ok": report.ok, "discrepancies": len(report.discrepancies)})
-    return report
-
-
-REPORT_COLUMNS = ["id", "at", "success", "discrepancies", "movements", "seconds", "created_by"]
-
-
-@read_only
-def reconciliation_history(session: Session, actor: Actor, limit: int = 60) -> pd.DataFrame:
-    """Stored reports, newest first."""
-    require(actor, VIEW_PERMISSION)
-    rows = session.execute(
-        select(DQRun.id, DQRun.at, DQRun.success, DQRun.stats, DQRun.created_by)
-        .where(DQRun.suite == SUITE).order_by(DQRun.at.desc(), DQRun.id.desc()).limit(limit)).all()
-    return pd.DataFrame([(r.id, r.at, r.success, int(r.stats.get("discrepancies", 0)), int(r.stats.get("movements", 0)),
-                          float(r.stats.get("seconds", 0)), r.created_by) for r in rows], columns=REPORT_COLUMNS)
-
-
-@read_only
-def stored_report(session: Session, run_id: int, actor: Actor) -> pd.DataFrame:
-    """The discrepancies of one stored report."""
-    require(actor, VIEW_PERMISSION)
-    results = session.execute(select(DQRun.results).where(DQRun.id == run_id, DQRun.suite == SUITE)).scalar()
-    return pd.DataFrame(results or [], columns=COLUMNS)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core import config
+from core import db, environment
 from core.errors import OMSError
 from core.models import Channel, Sequence, Setting, Warehouse
 from core.rules import RuleSpec, active_rules
@@ -109,7 +109,7 @@ def _load(session: Session, version: int) -> RefData:
 def snapshot(session: Session) -> RefData:
     """Reference data as of this transaction (one indexed read when nothing changed)."""
     version = int(session.connection().execute(_VERSION).scalar_one_or_none() or 0)
-    key = session.get_bind().url.render_as_string(hide_password=False)
+    key = session.get_bind().engine.url.render_as_string(hide_password=False)
     with _lock:
         cached = _cache.get(key)
     if cached is not None and cached.version == version:
@@ -128,7 +128,7 @@ def shop_profile() -> dict[str, Any]:
     that does not exist (a SQLite file never created) or cannot be read yields an empty
     profile rather than an error, so the environment's defaults apply.
     """
-    url = config.database_url()
+    url = environment.database_url()
     now = time.monotonic()
     with _lock:
         hit = _profiles.get(url)
@@ -141,8 +141,6 @@ def shop_profile() -> dict[str, Any]:
 
 
 def _read_profile(url: str) -> dict[str, Any]:
-    from core import db  # lazy: core.db imports config, which imports this module lazily
-
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
                                                   or not Path(parsed.database).exists()):

@@ -11,8 +11,9 @@ from html import escape
 from typing import Any
 
 from core import config
-from core.i18n import format_money, format_time, label, translate
+from core.i18n import format_money, label, translate
 from core.services.orders import OrderDetail
+from core.timeutil import format_time
 
 _CSS = """
 body { font-family: "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC",

@@ -30,6 +30,7 @@ from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from core.domain.quantities import MAX_ON_HAND
 from core.errors import Refused
 from core.models import StockLevel, StockMovement
@@ -143,7 +144,7 @@ def post_movement(
             .where(key, StockLevel.on_hand + qty_delta >= StockLevel.reserved)
             .values(on_hand=StockLevel.on_hand + qty_delta)
         )
-    if session.execute(stmt).rowcount != 1:
+    if rowcount(session.execute(stmt)) != 1:
         if qty_delta > 0:
             raise Refused("rb.on_hand_ceiling", sku=f"#{product_id}", on_hand=f"> {MAX_ON_HAND - qty_delta:,}",
                           n=f"{MAX_ON_HAND:,}")

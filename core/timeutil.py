@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from core import config
 
 CLOCK_ENV = "OMS_NOW"
+TIME_FORMAT = "%Y-%m-%d %H:%M"  # how a timestamp is shown: shop-local wall time to the minute
 
 _offset: dt.timedelta | None = None  # pinned instant minus the real time at which it was pinned
 _offset_source: str | None = None  # the OMS_NOW text _offset was computed from
@@ -98,6 +99,14 @@ def to_local(ts: dt.datetime | None) -> dt.datetime | None:
     if ts is None:
         return None
     return ts.replace(tzinfo=dt.UTC).astimezone(shop_tz())
+
+
+def format_time(ts: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:
+    """A stored (naive UTC) timestamp as shop-local wall time; empty for None/NaT."""
+    if ts is None or ts != ts:  # NaT compares unequal to itself
+        return ""
+    local = to_local(ts)
+    return local.strftime(fmt) if local else ""
 
 
 def local_today() -> dt.date:

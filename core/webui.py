@@ -29,7 +29,7 @@ from core.permissions import ROLES, Actor
 from core.services import users
 from core.services.orders import OrderDetail
 from core.slips import render_slip
-from core.timeutil import shop_tz
+from core.timeutil import TIME_FORMAT, format_time, shop_tz
 
 T = TypeVar("T")
 
@@ -153,9 +153,9 @@ def money(amount: Decimal | float | int | None) -> str:
     return i18n.format_money(amount, config.currency())
 
 
-def local_time(ts: dt.datetime | None, fmt: str = i18n.TIME_FORMAT) -> str:
+def local_time(ts: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:
     """A stored UTC timestamp as shop-local wall time."""
-    return i18n.format_time(ts, fmt)
+    return format_time(ts, fmt)
 
 
 def localize_times(df: pd.DataFrame, *columns: str) -> pd.DataFrame:

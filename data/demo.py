@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import JSON, Connection, Table, func, select, text, update
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from core import db
+from core.domain import totals
 from core.errors import Conflict
 from core.geo import PROVINCES
 from core.models import (
@@ -30,6 +32,7 @@ from core.models import (
     Channel,
     Customer,
     CustomerIdentity,
+    Money,
     Order,
     OrderEvent,
     OrderLine,
@@ -263,18 +266,25 @@ class _Writer:
             return
         given = list(rows[0])
         # Python-side column defaults, which table.insert() would apply to omitted columns
-        defaults = {c.name: c.default.arg if c.default.is_scalar else c.default.arg(None)
+        defaults = {c.name: c.default.arg if isinstance(c.default, ScalarElementColumnDefault)
+                    else c.default.arg(None)  # type: ignore[arg-type]  # zero-argument defaults, wrapped by SQLAlchemy
                     for c in table.columns
-                    if c.name not in rows[0] and c.default is not None and (c.default.is_scalar
-                                                                             or c.default.is_callable)}
+                    if c.name not in rows[0]
+                    and isinstance(c.default, ScalarElementColumnDefault | CallableColumnDefault)}
         columns = given + list(defaults)
         as_json = [isinstance(table.c[c].type, JSON) for c in columns]
-        cursor = self.conn.connection.driver_connection.cursor()  # psycopg, inside our transaction
+        # COPY bypasses the column types: money goes in as the cents its type would store
+        money = [Money().bind_processor(self.conn.dialect) if isinstance(table.c[c].type, Money) else None
+                 for c in columns]
+        raw = self.conn.connection.driver_connection
+        assert raw is not None, "an open Connection has its driver connection"
+        cursor = raw.cursor()  # psycopg, inside our transaction
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 values = [row[c] for c in given] + list(defaults.values())
-                copy.write_row([json.dumps(v, ensure_ascii=False) if j and v is not None else v
-                                for v, j in zip(values, as_json, strict=True)])
+                copy.write_row([json.dumps(v, ensure_ascii=False) if j and v is not None
+                                else m(v) if m is not None and v is not None else v
+                                for v, j, m in zip(values, as_json, money, strict=True)])
 
     def next_id(self, table: Table) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
@@ -471,12 +481,15 @@ def _write_lines(w: _Writer, ctx: _Context, first: int, last: int) -> None:
     returned = np.zeros(last - first, dtype=np.int64)
     inside = (r.line >= first) & (r.line < last)
     returned[r.line[inside] - first] = r.qty[inside]
+    # the slice holds whole orders: each line's share of its order's discount, as order entry splits it
+    shares = totals.discount_shares_cents(order - order[0], ln.total[sl], o.discount[order[0]:order[-1] + 1]) \
+        if last > first else np.zeros(0, dtype=np.int64)
     w.insert(OrderLine.__table__, _rows({
         "id": (ctx.line_id + np.arange(first, last)).tolist(), "order_id": (ctx.order_id + order).tolist(),
         "line_no": (np.arange(first, last) - o.line_start[order] + 1).tolist(),
         "product_id": (ctx.product_id + ln.product[sl]).tolist(), "qty": ln.qty[sl].tolist(),
         "unit_price": _money(ln.price[sl]), "discount": _money(ln.discount[sl]), "line_total": _money(ln.total[sl]),
-        "warehouse_id": ctx.warehouses[o.warehouse[order]].tolist(),
+        "discount_share": _money(shares), "warehouse_id": ctx.warehouses[o.warehouse[order]].tolist(),
         "qty_reserved": world.stock.line_reserved[sl].tolist(),
         "qty_shipped": np.where(o.flow.shipped[order] >= 0, ln.qty[sl], 0).tolist(), "qty_returned": returned.tolist(),
     }), "order lines")
@@ -495,7 +508,7 @@ def _events(ctx: _Context, start: int, end: int) -> dict[str, np.ndarray]:
     review = f.review[idx]
     initial = np.where(f.status[idx] == S.BACKORDERED, S.BACKORDERED, np.where(review, S.PENDING_REVIEW, S.CONFIRMED))
     cancelled_from = np.where(review & (f.approved[idx] < 0), S.PENDING_REVIEW, S.CONFIRMED)
-    steps = [  # (happened, when, from, to, kind)
+    steps: list[tuple[np.ndarray, np.ndarray, int | np.ndarray, int | np.ndarray, int]] = [  # (happened, when, from, to, kind)
         (np.ones(len(idx), dtype=bool), o.placed[idx], -1, initial, EV_CREATED),
         (review & (f.approved[idx] >= 0), f.approved[idx], S.PENDING_REVIEW, S.CONFIRMED, EV_APPROVED),
         (f.picking[idx] >= 0, f.picking[idx], S.CONFIRMED, S.PICKING, EV_PICKING),

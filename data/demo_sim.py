@@ -212,8 +212,8 @@ def build_catalogue(rng: np.random.Generator, clock: Clock) -> Catalogue:
                 numeric.append((T.CATEGORIES.index(base.category), price, base.pack_size, lead, base.supplier,
                                 popularity, season, bool(base.attributes.get("cold_chain")),
                                 bool(base.attributes.get("bulky"))))
-    cat, prices, pack, lead, supplier, pop, season, cold, bulky = zip(*numeric, strict=True)
-    return Catalogue(rows, np.array(cat), np.array(prices, dtype=np.int64), np.array(pack), np.array(lead),
+    cat, prices, pack, leads, supplier, pop, season, cold, bulky = zip(*numeric, strict=True)
+    return Catalogue(rows, np.array(cat), np.array(prices, dtype=np.int64), np.array(pack), np.array(leads),
                      np.array(supplier), np.array(pop), np.array(season), np.array(cold), np.array(bulky))
 
 
@@ -619,7 +619,8 @@ def _flow(now: int, review: np.ndarray, steps: list[np.ndarray], cancelled: np.n
     for code, r in zip((CONFIRMED, PICKING, PACKED, SHIPPED, DELIVERED, COMPLETED), reached, strict=True):
         status[r] = code
     status[is_cancelled] = CANCELLED
-    return Flow(review, *times, cancelled, status)
+    approved, picking, packed, shipped, delivered, completed = times
+    return Flow(review, approved, picking, packed, shipped, delivered, completed, cancelled, status)
 
 
 # --- returns -----------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def simulate_stock(rng: np.random.Generator, clock: Clock, dow: np.ndarray, cat:
                      np.repeat(cat.supplier % 7, n_wh), frozen)
     initial, receipts, in_transit = _replenish(demand, back, dow, policy)
 
-    parts = [
+    parts: list[tuple[np.ndarray, ...]] = [
         (np.full(pairs, clock.to_utc(np.array([clock.start_local - DAY + 10 * 3600]))[0]), np.arange(pairs),
          initial, np.full(pairs, INITIAL), np.full(pairs, -1)),
         (_receiving_time(rng, clock, receipts[0]), receipts[1], receipts[2], receipts[3], np.full(len(receipts[0]), -1)),
@@ -180,7 +180,7 @@ def _weighted_pick(rng: np.random.Generator, candidates: np.ndarray, weight: np.
 
 
 def _replenish(demand: np.ndarray, back: np.ndarray, dow: np.ndarray, policy: _Policy
-               ) -> tuple[np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+               ) -> tuple[np.ndarray, tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Day by day: (initial stock, receipts (day, pair, qty, code), purchases still in transit)."""
     days, pairs = demand.shape
     tail = demand[max(0, days - 28):].mean(axis=0)

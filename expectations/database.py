@@ -44,8 +44,8 @@ def stock_suite(now: dt.datetime) -> Builder:
 
 
 def order_suite(now: dt.datetime, statuses: Iterable[str], payment_statuses: Iterable[str]) -> Builder:
-    """Per order: total = Σ lines − discount + shipping, subtotal = Σ lines, a valid status and
-    payment status, at least one line, no timestamp in the future, shipped no earlier than
+    """Per order: total = Σ lines − discount + shipping, subtotal = Σ lines, the lines' discount
+    shares add up to the discount on the goods, a valid status and payment status, at least one line, no timestamp in the future, shipped no earlier than
     placed. Money is compared in whole cents."""
     allowed, paid = sorted(statuses), sorted(payment_statuses)
 
@@ -55,6 +55,8 @@ def order_suite(now: dt.datetime, statuses: Iterable[str], payment_statuses: Ite
                                                 meta=_meta("order_total", "total")),
             gxe.ExpectColumnPairValuesToBeEqual(column_A="subtotal_cents", column_B="lines_cents",
                                                 meta=_meta("order_subtotal", "subtotal")),
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="shares_cents", column_B="expected_shares_cents",
+                                                meta=_meta("order_discount_split", "discount")),
             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=allowed, meta=_meta("order_status", "status")),
             gxe.ExpectColumnValuesToBeInSet(column="payment_status", value_set=paid,
                                             meta=_meta("payment_status", "payment_status")),

@@ -1,7 +1,10 @@
 """Suites for incoming files, one per import kind, applied to the staged frame before any write.
 
-Each suite is a function of what it must know (SKUs in the catalogue, active channels and
-warehouses, the allowed codes) returning a builder for :func:`expectations.runner.validate`.
+Each suite is a function of what it must know (the kind's fields, SKUs in the catalogue,
+active channels and warehouses, the allowed codes) returning a builder for
+:func:`expectations.runner.validate`. The fields and codes come from the caller
+(:mod:`core.importing.prepare` passes :mod:`core.importing.fields`), so the import pipeline
+imports these suites and never the other way round.
 Columns follow :mod:`core.importing.stage`: ``<field>`` is the source text (None when empty),
 ``<field>_v`` the parsed value, ``<field>_bad`` the text that could not be read, and ``_…``
 columns are facts derived by the import (``core.importing.orders`` and the service).
@@ -13,14 +16,26 @@ are imported and reported) and optionally a ``detail`` column shown with the rea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 from core import product_rules
 from core.domain import quantities, rulebook
-from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS
 
 Builder = Callable[[Any], list[Any]]
+
+
+class Field(Protocol):
+    """What a suite reads of an import field (:class:`core.importing.fields.FieldSpec`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def required(self) -> bool: ...
 
 
 def _meta(code: str, field: str, severity: str = "error", detail: str | None = None) -> dict[str, Any]:
@@ -30,17 +45,17 @@ def _meta(code: str, field: str, severity: str = "error", detail: str | None = N
     return meta
 
 
-def _readable(gxe: Any, kind: str, mapped: set[str]) -> list[Any]:
+def _readable(gxe: Any, fields: Sequence[Field], mapped: set[str]) -> list[Any]:
     """Every mapped typed field must parse: dates by the profile's formats, numbers, phones…"""
     codes = {"date": "bad_date", "money": "not_a_number", "qty": "not_a_number", "int": "not_a_number",
              "phone": "bad_phone", "email": "bad_email", "bool": "bad_bool"}
     return [gxe.ExpectColumnValuesToBeNull(column=f"{f.name}_bad", meta=_meta(codes[f.type], f.name))
-            for f in FIELDS[kind] if f.type in codes and f.name in mapped]
+            for f in fields if f.type in codes and f.name in mapped]
 
 
-def _required(gxe: Any, kind: str) -> list[Any]:
+def _required(gxe: Any, fields: Sequence[Field]) -> list[Any]:
     return [gxe.ExpectColumnValuesToNotBeNull(column=f.name, meta=_meta("required", f.name))
-            for f in FIELDS[kind] if f.required]
+            for f in fields if f.required]
 
 
 def _flag(gxe: Any, column: str, ok: bool, code: str, field: str, severity: str = "error",
@@ -89,10 +104,11 @@ def _rulebook_limits(gxe: Any, mapped: set[str]) -> list[Any]:
     return checks
 
 
-def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterable[str]) -> Builder:
+def order_suite(*, fields: Sequence[Field], mapped: set[str], channels: Iterable[str], warehouses: Iterable[str],
+                targets: Iterable[str]) -> Builder:
     """Orders: required columns, readable values, qty > 0 and whole, prices ≥ 0, the order
     rulebook's limits and enums (:func:`_rulebook_limits`), known active
-    SKUs, mapped statuses and codes, one consistent header per order, no duplicate lines,
+    SKUs, statuses mapped to one of ``targets`` and known codes, one consistent header per order, no duplicate lines,
     totals that add up, no future dates; incomplete addresses and masked phones are warnings.
     A sale without any customer detail is a walk-in sale (no customer), not an error.
 
@@ -102,7 +118,7 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
     few thousand SKUs made that one check cost more than all the others together."""
 
     def build(gxe: Any) -> list[Any]:
-        checks = _required(gxe, "orders") + _readable(gxe, "orders", mapped) + [
+        checks = _required(gxe, fields) + _readable(gxe, fields, mapped) + [
             _min(gxe, "qty_v", 1, "qty_positive", "qty"),
             _zero(gxe, "_qty_frac", "whole_number", "qty"),
             _min(gxe, "_unit_price", 0, "negative", "unit_price"),
@@ -114,7 +130,7 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
             _flag(gxe, "_sku_inactive", False, "discontinued", "sku"),
             gxe.ExpectColumnValuesToNotBeNull(column="channel_v", meta=_meta("no_channel", "channel")),
             _in(gxe, "channel_v", channels, "unknown_value", "channel"),
-            _in(gxe, "_target", ORDER_TARGETS, "unmapped_status", "status"),
+            _in(gxe, "_target", targets, "unmapped_status", "status"),
             gxe.ExpectColumnValuesToBeNull(column="_conflict", meta=_meta("order_conflict", "external_ref",
                                                                            detail="_conflict")),
             _flag(gxe, "_dup", False, "duplicate_line", "line_ref", detail="_dup_of"),
@@ -137,14 +153,14 @@ def order_suite(*, mapped: set[str], channels: Iterable[str], warehouses: Iterab
     return build
 
 
-def product_suite(*, mapped: set[str]) -> Builder:
+def product_suite(*, fields: Sequence[Field], mapped: set[str]) -> Builder:
     """Products: SKU present and unique in the file, a name and price for new products,
     readable non-negative prices, pack size ≥ 1, barcodes unique (in the file and the shop),
     prices, pack size and lead time within the catalogue's bounds (core.product_rules, which
     the product editor applies too)."""
 
     def build(gxe: Any) -> list[Any]:
-        checks = _required(gxe, "products") + _readable(gxe, "products", mapped) + [
+        checks = _required(gxe, fields) + _readable(gxe, fields, mapped) + [
             _flag(gxe, "_dup", False, "duplicate_row", "sku"),
             _flag(gxe, "_new_without_name", False, "new_product_field", "name"),
             _flag(gxe, "_new_without_price", False, "new_product_field", "unit_price"),
@@ -169,12 +185,12 @@ def product_suite(*, mapped: set[str]) -> Builder:
     return build
 
 
-def stock_suite(*, mapped: set[str], warehouses: Iterable[str]) -> Builder:
+def stock_suite(*, fields: Sequence[Field], mapped: set[str], warehouses: Iterable[str]) -> Builder:
     """Stock levels: a known SKU (the flag ``_sku_known``, as in :func:`order_suite`), an active
     warehouse, a whole counted quantity in [0, the stock row ceiling], and each SKU × warehouse once."""
 
     def build(gxe: Any) -> list[Any]:
-        return _required(gxe, "stock") + _readable(gxe, "stock", mapped) + [
+        return _required(gxe, fields) + _readable(gxe, fields, mapped) + [
             _min(gxe, "qty_v", 0, "negative", "qty"),
             gxe.ExpectColumnValuesToBeBetween(column="qty_v", max_value=quantities.MAX_ON_HAND,
                                               meta=_meta("rb_too_large", "qty")),
@@ -189,18 +205,19 @@ def stock_suite(*, mapped: set[str], warehouses: Iterable[str]) -> Builder:
     return build
 
 
-def customer_suite(*, mapped: set[str], channels: Iterable[str]) -> Builder:
+def customer_suite(*, fields: Sequence[Field], mapped: set[str], channels: Iterable[str],
+                   tiers: Iterable[str]) -> Builder:
     """Customers: a name, readable phone/e-mail, something to recognise the person by (phone,
-    e-mail or a channel account), a known tier and channel."""
+    e-mail or a channel account), a tier of ``tiers`` and a known channel."""
 
     def build(gxe: Any) -> list[Any]:
-        checks = _required(gxe, "customers") + _readable(gxe, "customers", mapped) + [
+        checks = _required(gxe, fields) + _readable(gxe, fields, mapped) + [
             _flag(gxe, "_has_key", True, "no_customer_key", "phone"),
             _flag(gxe, "_buyer_without_channel", False, "no_channel", "channel"),
             _flag(gxe, "phone_masked", False, "masked_phone", "phone", "warning"),
         ]
         if "tier" in mapped:
-            checks.append(_in(gxe, "tier_v", TIERS, "unknown_value", "tier"))
+            checks.append(_in(gxe, "tier_v", tiers, "unknown_value", "tier"))
         if "channel" in mapped:
             checks.append(_in(gxe, "channel_v", channels, "unknown_value", "channel"))
         return checks

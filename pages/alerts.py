@@ -13,14 +13,14 @@ import streamlit as st
 
 from core.errors import OMSError
 from core.i18n import translate_reason
-from core.reconcile import (
+from core.services.alerts import SCANNED_KINDS, acknowledge, list_alerts, open_alert_counts, scan_alerts
+from core.services.reconciliation import (
     RUN_PERMISSION,
     VIEW_PERMISSION,
     reconciliation_history,
     run_reconciliation,
     stored_report,
 )
-from core.services.alerts import SCANNED_KINDS, acknowledge, list_alerts, open_alert_counts, scan_alerts
 from core.webui import (
     Notice,
     attempt,

@@ -10,6 +10,8 @@ user, so it is deliberately not a button here: it runs from the command line
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -34,12 +36,17 @@ def _back_up() -> None:
         "seconds": result.seconds})
 
 
+def _file_bytes(name: str) -> bytes:
+    """A backup file's bytes, read only when its download button is pressed."""
+    return backup.backup_file(name, actor).read_bytes()
+
+
 def _downloads(files: pd.DataFrame) -> None:
     for row in files.head(MAX_LISTED).itertuples():
         name_col, button_col = st.columns([3, 1], vertical_alignment="center")
         name_col.markdown(f"**{row.file}** · {local_time(row.created_at)} · {row.size_mb:.1f} MB")
         button_col.download_button(
-            t("backups.download"), data=lambda name=row.file: backup.backup_file(name, actor).read_bytes(),
+            t("backups.download"), data=partial(_file_bytes, row.file),
             file_name=row.file, mime="application/octet-stream", key=f"bk_dl_{row.file}", on_click="ignore",
             icon=":material/download:")
 

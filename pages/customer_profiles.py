@@ -15,10 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.importing.fields import TIERS
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import customer_profiles
-from core.services.customer_profiles import CustomerEdit, CustomerProfile
+from core.services.customer_profiles import TIERS, CustomerEdit, CustomerProfile
 from core.webui import Notice, attempt, guard_page, labels, local_time, show_notice, show_table, t
 
 actor = guard_page("customer.edit")
@@ -48,7 +47,7 @@ def _save(customer_id: int) -> None:
 
 
 def _merge(survivor_id: int) -> None:
-    merged_id = state.get("cp_merge_pick")
+    merged_id = state["cp_merge_pick"]  # the button shows only below the pick
     if not state.get("cp_merge_confirm"):
         state["cp_notice"] = Notice("warning", "mdp.merge_unconfirmed")
         return

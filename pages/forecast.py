@@ -176,7 +176,7 @@ def chart_labels() -> dict[str, str]:
 def _add_event() -> None:
     start, end = state.get("fc_ev_start"), state.get("fc_ev_end")
     try:
-        add_event(state.get("fc_ev_kind"), state.get("fc_ev_name", ""), start, end or start, actor,
+        add_event(state.get("fc_ev_kind", ""), state.get("fc_ev_name", ""), start, end or start, actor,
                   warehouse=state.get("fc_ev_warehouse") or None, note=state.get("fc_ev_note"))
     except OMSError as exc:
         state["fc_cal_notice"] = exc

@@ -25,11 +25,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.importing import profile as profiles
-from core.importing.fields import FIELDS, ORDER_TARGETS
-from core.importing.issues import group_issues
-from core.importing.profile import REPEATED_LINES
 from core.services import catalog, imports
+from core.services.imports import FIELDS, ORDER_TARGETS, REPEATED_LINES, group_issues
 from core.services.jobs import IMPORT, JobView, latest_job
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
 from core.webui import (
@@ -319,7 +316,7 @@ def _editor(kind: str, base: imports.Profile, info: imports.FileInfo, files: lis
     if timezone.strip():
         definition["dates"]["timezone"] = timezone.strip()
     try:
-        draft = profiles.from_dict(definition)
+        draft = imports.profile_from_dict(definition)
     except OMSError as exc:
         show_error(exc)
         return
@@ -450,7 +447,7 @@ with tab_import:
     choice, chosen = _profile_choice(kind)
     _settings(kind, chosen)
     uploads = _uploads()
-    base = chosen if chosen is not None else profiles.default_for(kind)
+    base = chosen if chosen is not None else imports.new_profile(kind)
     editing = choice == NEW or st.toggle(t("imp.editor"), key=f"imp_edit_{kind}")
     loaded, tag = _profile_file(kind) if editing else (None, "")
     base = loaded or base  # a loaded file's read settings (encoding, delimiter) apply to the preview too

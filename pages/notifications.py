@@ -45,7 +45,7 @@ channels = channel_col.multiselect(t("field.outbox_channel"), outbox.CHANNELS, k
                                    placeholder=t("common.all"))
 event = event_col.text_input(t("outbox.event_filter"), key="nt_event", placeholder="rma.")
 number = order_col.text_input(t("field.number"), key="nt_order")
-dates = date_col.date_input(t("outbox.dates"), value=(), key="nt_dates")
+dates = date_col.date_input(t("outbox.dates"), value=[], key="nt_dates")
 date_from, date_to = _date_bounds(dates)
 
 rows = attempt(outbox.list_notifications, actor, statuses=statuses or None, channels=channels or None,

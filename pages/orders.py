@@ -82,7 +82,7 @@ def _filters() -> dict[str, Any]:
     picked_channels = channel_col.multiselect(t("field.channel"), list(channel_names),
                                               format_func=channel_names.__getitem__, key="ol_channels",
                                               persist_state="session", placeholder=t("common.all"))
-    dates = date_col.date_input(t("orders.date_range"), value=(), key="ol_dates", persist_state="session")
+    dates = date_col.date_input(t("orders.date_range"), value=[], key="ol_dates", persist_state="session")
     date_from, date_to = _date_bounds(dates)
     return {"query": query or "", "statuses": statuses or None, "channels": picked_channels or None,
             "date_from": date_from, "date_to": date_to}

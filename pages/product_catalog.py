@@ -14,11 +14,10 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from core import product_rules as rules
 from core.errors import OMSError
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import product_master
-from core.services.product_master import ProductDraft, ProductRecord
+from core.services.product_master import ProductDraft, ProductRecord, rules
 from core.webui import Notice, attempt, guard_page, show_notice, show_table, t
 
 actor = guard_page("product.edit")

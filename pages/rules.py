@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import FieldIssue, OMSError, ValidationError
-from core.rules import OPERATORS
 from core.services import catalog
 from core.services.rules_admin import (
     ACTION_KEYS,
     COMBINATORS,
     FIELDS,
     KINDS,
+    OPERATORS,
     REVIEW_STATUSES,
     TIERS,
     RuleInfo,

@@ -10,6 +10,7 @@ channels and suppliers, and every other field of them, are kept on the Master da
 from __future__ import annotations
 
 import zoneinfo
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -28,6 +29,9 @@ from core.services.shop_setup import (
 )
 from core.webui import attempt, guard_page, label, labels, show_error, t
 
+if TYPE_CHECKING:  # the type of st.column_config.*Column(...), not exported by Streamlit
+    from streamlit.elements.lib.column_types import ColumnConfig
+
 actor = guard_page("settings.edit")
 state = st.session_state
 TIMEZONES = sorted(zoneinfo.available_timezones())
@@ -45,7 +49,7 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> tuple[tuple[str, ...], ...
     return tuple(row for row in rows if any(row))
 
 
-def _editor(key: str, columns: dict[str, st.column_config.Column]) -> pd.DataFrame:
+def _editor(key: str, columns: dict[str, ColumnConfig]) -> pd.DataFrame:
     blank = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
     return st.data_editor(blank, num_rows="dynamic", hide_index=True, key=f"{key}_{state.get('su_rev', 0)}",
                           column_config=columns)

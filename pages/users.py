@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.passwords import generate_password
 from core.permissions import ROLES
 from core.services import users
+from core.services.users import generate_password
 from core.webui import (
     Notice,
     attempt,
@@ -51,13 +51,13 @@ def _create() -> None:
     username = (state.get("us_new_username") or "").strip()
     password = state.get("us_new_password") or generate_password()
     display_name = (state.get("us_new_display") or "").strip() or None
-    if _run(lambda: users.create_user(username, password, state.get("us_new_role"), actor, display_name=display_name),
+    if _run(lambda: users.create_user(username, password, state.get("us_new_role", ""), actor, display_name=display_name),
             Notice("success", "users.created", {"username": username, "password": password})):
         state.update(us_new_username="", us_new_display="", us_new_password="")
 
 
 def _change_role(username: str) -> None:
-    role = state.get(f"us_role_{username}")
+    role = state.get(f"us_role_{username}", "")
     _run(lambda: users.change_role(username, role, actor),
          Notice("success", "users.role_changed", {"username": username, "role": ROLE_NAMES.get(role, role)}))
 

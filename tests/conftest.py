@@ -22,14 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from core import db, refdata
-from core.jobs import queue
-from core.reference import seed_reference
-from core.schema import upgrade
 from core.timeutil import CLOCK_ENV, pin_value
-from data.demo_reference import seed_demo_reference
+
+# The database modules are imported inside the fixtures that use them, so tests that need no
+# database (tests/domain, most of tests/unit) do not pay for loading SQLAlchemy and the models.
 
 TEST_NOW = dt.datetime.fromisoformat(os.environ.get("OMS_TEST_NOW") or "2026-11-25T04:00:00")
 os.environ[CLOCK_ENV] = pin_value(TEST_NOW)
@@ -45,6 +42,10 @@ PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://roo
 def _seed(url: str) -> None:
     """What ``oms init`` creates plus the demo shop's channels, warehouses and rules, which the
     tests' orders use (SH/GZ/BJ/CD, POS/TMALL/…)."""
+    from core import db
+    from core.reference import seed_reference
+    from data.demo_reference import seed_demo_reference
+
     with db.transaction(url) as s:
         seed_reference(s)
         seed_demo_reference(s)
@@ -53,6 +54,11 @@ def _seed(url: str) -> None:
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, seeded database built once per test session."""
+    from sqlalchemy import create_engine, text
+
+    from core import db
+    from core.schema import upgrade
+
     if BACKEND == "postgres":
         name = f"oms_test_{uuid.uuid4().hex[:10]}"
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -79,6 +85,9 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _truncate_all(url: str) -> None:
+    from sqlalchemy import text
+
+    from core import db
     from core.models import Base
 
     engine = db.get_engine(url)
@@ -103,6 +112,9 @@ def job_worker(db_url: str) -> Iterator[None]:
 @pytest.fixture
 def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """URL of an OMS database holding only reference rows (the demo shop's), also set as DATABASE_URL."""
+    from core import db, refdata
+    from core.jobs import queue
+
     db.dispose_all()
     refdata.clear_cache()
     if BACKEND == "postgres":

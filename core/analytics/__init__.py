@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import case, func, select
@@ -108,9 +108,10 @@ def sales_kpis(days: int, now: dt.datetime | None = None, *, session: Session | 
     return pd.DataFrame(rows, columns=["period", "start", "end", "revenue", "orders", "aov"])
 
 
-def _kpi_row(period: str, start: dt.datetime, end: dt.datetime, revenue: object, orders: object) -> dict:
+def _kpi_row(period: str, start: dt.datetime, end: dt.datetime, revenue: Decimal | float | int | None,
+             orders: int | None) -> dict[str, Any]:
     n = int(orders or 0)
-    total = _money(revenue)  # type: ignore[arg-type]
+    total = _money(revenue)
     aov = (total / n).quantize(CENT, rounding=ROUND_HALF_UP) if n else None
     return {"period": period, "start": start, "end": end, "revenue": total, "orders": n, "aov": aov}
 

@@ -7,6 +7,9 @@ the category filter because an order ships as a whole.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,7 +33,7 @@ def channel_table(f: Filters, *, session: Session | None = None) -> pd.DataFrame
     (None when the channel sold nothing then)."""
     prev = f.previous()
 
-    def query(s: Session) -> tuple[list, list, pd.DataFrame, set[int]]:
+    def query(s: Session) -> tuple[Sequence[Any], Sequence[Any], pd.DataFrame, set[int]]:
         rel = summary.relation(s, SALES, prev.start, f.end)
         sales = s.execute(select(rel.c.channel_id, *two_periods(rel, f.start))
                           .where(*where(rel, f, start=prev.start, category=True)).group_by(rel.c.channel_id)).all()

@@ -19,7 +19,9 @@ instead (``summary.customer_relation``), slower but exact; the default path is u
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, func, literal_column, select, union_all
@@ -65,7 +67,7 @@ def segment_of(r: int, f: int) -> str:
 
 def _acquired(rel: FromClause, f: Filters) -> list[ColumnElement[bool]]:
     """Rows of customers acquired through the chosen channels, living in the chosen regions."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if f.channels:
         conds.append(rel.c.channel_id.in_(select(Channel.id).where(Channel.code.in_(f.channels))))
     if f.regions:
@@ -122,7 +124,7 @@ def rfm_profile(f: Filters, today: dt.date | None = None, *, session: Session | 
     customer and as each segment's net sales.)"""
     today = today or local_today()
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.customer_relation(s, CUSTOMERS, today)
         # another day than the refresh scored (a past as-of day reads the raw orders up to it)
         if summary.reading_raw() or summary.is_past(today) or not scored_on(s, today):
@@ -254,7 +256,7 @@ def cohorts(f: Filters, as_of: dt.date | None = None, *, session: Session | None
     today) do not count."""
     first, last = f.start.replace(day=1), f.end.replace(day=1)
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.customer_relation(s, COHORTS, as_of)
         conds = [rel.c.cohort >= first, rel.c.cohort <= last, *_acquired(rel, f)]
         return s.execute(select(rel.c.cohort, rel.c.month, func.sum(rel.c.customers), func.sum(rel.c.net_sales))
@@ -281,7 +283,7 @@ def clv(f: Filters, today: dt.date | None = None, *, session: Session | None = N
     this_month = (today or local_today()).replace(day=1)
     first, last = f.start.replace(day=1), f.end.replace(day=1)
 
-    def query(s: Session) -> tuple[list, pd.DataFrame]:
+    def query(s: Session) -> tuple[Sequence[Any], pd.DataFrame]:
         rel = summary.customer_relation(s, COHORTS, today)
         rows = s.execute(select(rel.c.channel_id, rel.c.cohort, rel.c.month, func.sum(rel.c.customers),
                                 func.sum(rel.c.net_sales))
@@ -331,7 +333,7 @@ def top_customers(f: Filters, limit: int = 20, today: dt.date | None = None, *,
     customer and never appear); ``gross_margin`` leaves out purchases whose cost is unknown."""
     today = today or local_today()
 
-    def query(s: Session) -> tuple[list, pd.DataFrame]:
+    def query(s: Session) -> tuple[Sequence[Any], pd.DataFrame]:
         rel = summary.customer_relation(s, CUSTOMERS, today)
         c = Customer.__table__
         rows = s.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -112,7 +113,7 @@ def fulfillment_dashboard(session: Session, f: Filters, now: dt.datetime | None 
 class StockDashboard:
     health: pd.DataFrame
     aging: pd.DataFrame
-    overview: dict[str, object]
+    overview: dict[str, Any]
 
 
 @read_only

@@ -12,6 +12,8 @@ orders are left out. The category filter does not apply: an order ships as a who
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, func, literal_column, or_, select
@@ -22,8 +24,8 @@ from core.analytics.filters import Filters, where
 from core.analytics.summary.daily import BUCKET_EDGES, STAGES
 from core.analytics.summary.facts import region_of
 from core.analytics.takeaway import Takeaway, pct, ratio
+from core.domain.rulebook import OPEN_STATUSES
 from core.models import AggFulfillmentDaily, Channel, Order, Warehouse
-from core.services.orders import OPEN_STATUSES
 from core.timeutil import local_day_start_utc, utcnow
 
 FULFILLMENT = AggFulfillmentDaily.__table__
@@ -50,7 +52,7 @@ def distributions(f: Filters, *, session: Session | None = None) -> pd.DataFrame
     """Orders per stage × duration bucket (every cell), with the share of the stage's orders,
     the cumulative share, the hours summed (for means) and, for ``ship``, on-time / late."""
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.relation(s, FULFILLMENT, f.start, f.end)
         return s.execute(select(rel.c.stage, rel.c.bucket, func.sum(rel.c.orders), func.sum(rel.c.hours),
                                 func.sum(rel.c.on_time), func.sum(rel.c.late))
@@ -88,7 +90,7 @@ def stage_summary(dist: pd.DataFrame) -> pd.DataFrame:
 def on_time_by_day(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
     """Shipped orders per local day placed, how many left by their due time, the rate."""
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.relation(s, FULFILLMENT, f.start, f.end)
         return s.execute(select(rel.c.day, func.sum(rel.c.orders), func.sum(rel.c.on_time), func.sum(rel.c.late))
                          .where(rel.c.stage == "ship", *where(rel, f)).group_by(rel.c.day)).all()
@@ -124,7 +126,7 @@ def sla_breaches(f: Filters, now: dt.datetime | None = None, *, session: Session
     (late + open overdue) and the breach rate (of shipped + open overdue)."""
     now = now or utcnow()
 
-    def query(s: Session) -> tuple[list, list, pd.DataFrame, pd.DataFrame]:
+    def query(s: Session) -> tuple[Sequence[Any], Sequence[Any], pd.DataFrame, pd.DataFrame]:
         rel = summary.relation(s, FULFILLMENT, f.start, f.end)
         shipped = s.execute(select(rel.c.warehouse_id, rel.c.channel_id, func.sum(rel.c.orders), func.sum(rel.c.late))
                             .where(rel.c.stage == "ship", *where(rel, f))
@@ -156,7 +158,7 @@ def late_orders(f: Filters, now: dt.datetime | None = None, limit: int = 500, *,
     now = now or utcnow()
     o = Order.__table__
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         late_shipped = and_(o.c.shipped_at.is_not(None), o.c.due_by.is_not(None), o.c.shipped_at > o.c.due_by)
         return s.execute(
             select(o.c.number, Channel.name, Warehouse.code, region_of(o.c.ship_province), o.c.status, o.c.placed_at,

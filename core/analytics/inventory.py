@@ -8,7 +8,9 @@ stock-over-time chart), never the whole ledger.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select, true
@@ -190,7 +192,7 @@ def stock_over_time(product_id: int, days: int = 90, warehouse: str | None = Non
     start = local_day_start_utc(start_day)
     wh_filter = Warehouse.code == warehouse if warehouse else true()
 
-    def query(s: Session) -> tuple[list, list]:
+    def query(s: Session) -> tuple[Sequence[Any], Sequence[Any]]:
         opening = s.execute(
             select(Warehouse.code, func.sum(StockMovement.qty_delta))
             .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)

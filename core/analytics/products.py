@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, or_, select
@@ -46,7 +48,7 @@ def product_days(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
     product), so the database streams it without sorting; performance, ABC and XYZ all come
     from this one read."""
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.relation(s, PRODUCT_DAILY, f.start, f.end)
         return s.execute(
             select(rel.c.day, rel.c.product_id, func.sum(rel.c.orders), func.sum(rel.c.units),
@@ -77,7 +79,7 @@ def sku_performance(f: Filters, days: pd.DataFrame | None = None, *, session: Se
     keep = products[products["product_id"].isin(sold) | products["active"]]
     if f.category:
         keep = keep[keep["category"] == f.category]
-    out = []
+    out: list[tuple[Any, ...]] = []
     for p in keep.itertuples(index=False):
         orders, units, returned, sales, returned_sales, cost = sold.get(int(p.product_id), (0, 0, 0, 0, 0, 0))
         net = _money(sales) - _money(returned_sales)
@@ -175,7 +177,7 @@ def basket_pairs(f: Filters, min_orders: int = 3, limit: int = 50, *,
     support = orders with both / all orders, confidence A→B = orders with both / orders with
     A, lift = confidence A→B / share of orders with B."""
 
-    def query(s: Session) -> tuple[int, dict[int, int], list, pd.DataFrame]:
+    def query(s: Session) -> tuple[int, dict[int, int], Sequence[Any], pd.DataFrame]:
         n, per = _order_totals(s, f.start, f.end)
         rel = summary.relation(s, PAIRS, f.start, f.end)
         stmt = (select(rel.c.product_a, rel.c.product_b, func.sum(rel.c.orders).label("n"))

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.analytics import SOLD, _money, _now_utc, _read
 from core.models import Channel, Order, OrderLine, Product, Refund, Return, ReturnLine
@@ -55,7 +57,7 @@ def _cohort(start: dt.datetime, end: dt.datetime) -> list[ColumnElement[bool]]:
     return [SOLD, Order.placed_at >= start, Order.placed_at < end]
 
 
-def _dimension_keys(dimension: str) -> list[ColumnElement]:
+def _dimension_keys(dimension: str) -> list[InstrumentedAttribute[str]]:
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {DIMENSIONS}")
     if dimension == "sku":
@@ -114,7 +116,7 @@ def return_reasons(days: int, now: dt.datetime | None = None, *, session: Sessio
         .group_by(Return.reason_code)
     )
 
-    def query(s: Session) -> tuple[list, int]:
+    def query(s: Session) -> tuple[Sequence[Any], int]:
         return s.execute(stmt).all(), shipped_units(days, now, session=s)
 
     rows, shipped = _read(session, query)

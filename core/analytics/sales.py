@@ -9,8 +9,10 @@ orders never count (their number is reported separately); cost is the kept units
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -60,7 +62,7 @@ def trend(f: Filters, grain: str = "day", *, session: Session | None = None) -> 
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
 
-    def query(s: Session) -> tuple[list, pd.DataFrame]:
+    def query(s: Session) -> tuple[Sequence[Any], pd.DataFrame]:
         rel = summary.relation(s, SALES, f.start, f.end)
         rows = s.execute(
             select(rel.c.day, rel.c.channel_id, func.sum(rel.c.orders), func.sum(rel.c.units - rel.c.returned_units),
@@ -89,7 +91,7 @@ def trend(f: Filters, grain: str = "day", *, session: Session | None = None) -> 
 def heatmap(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
     """Orders and net sales per local weekday (0 = Monday) × hour, all 168 cells."""
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.relation(s, HOURLY, f.start, f.end)
         return s.execute(select(rel.c.day, rel.c.hour, func.sum(rel.c.orders), func.sum(rel.c.net_sales))
                          .where(*where(rel, f, category=True)).group_by(rel.c.day, rel.c.hour)).all()
@@ -150,7 +152,7 @@ def promotions(f: Filters, today: dt.date | None = None, *, session: Session | N
     hi = min(max(o[3] for o in occurrences) + dt.timedelta(days=AFTER_DAYS), today - dt.timedelta(days=1))
     span = Filters(lo, max(hi, lo), f.channels, f.warehouses, f.regions, f.category)
 
-    def query(s: Session) -> list:
+    def query(s: Session) -> Sequence[Any]:
         rel = summary.relation(s, SALES, span.start, span.end)
         return s.execute(select(rel.c.day, func.sum(rel.c.sales - rel.c.returned_sales))
                          .where(*where(rel, span, category=True)).group_by(rel.c.day)).all()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, Date, Integer, case, cast, func, literal, literal_column
 from sqlalchemy.sql.elements import ColumnElement
@@ -115,6 +116,6 @@ def to_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
-def hours_between(start: ColumnElement, end: ColumnElement, dialect: str) -> ColumnElement[float]:
+def hours_between(start: ColumnElement, end: ColumnElement, dialect: str) -> ColumnElement[float | Decimal]:
     """``end − start`` in hours (fractional)."""
     return (epoch_seconds(end, dialect) - epoch_seconds(start, dialect)) / 3600.0

@@ -18,7 +18,9 @@ Channel and region filters do not apply to stock (one stock serves every channel
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, case, func, select
@@ -165,7 +167,7 @@ def aging(f: Filters, today: dt.date | None = None, *, session: Session | None =
     horizon = today - dt.timedelta(days=AGING_HORIZON)
     since = [today - dt.timedelta(days=edge) for edge in AGING_EDGES]  # age = today − arrival day ≤ edge
 
-    def query(s: Session) -> tuple[list, pd.DataFrame]:
+    def query(s: Session) -> tuple[Sequence[Any], pd.DataFrame]:
         rel = summary.relation(s, STOCK)
         arrivals = s.execute(
             select(rel.c.product_id, rel.c.warehouse_id,
@@ -194,7 +196,7 @@ def aging(f: Filters, today: dt.date | None = None, *, session: Session | None =
     return frame.sort_values(["warehouse", "order"], ignore_index=True).drop(columns="order")
 
 
-def _cost_and_value(unit_cost: object, units: int) -> tuple[Decimal | None, Decimal | None]:
+def _cost_and_value(unit_cost: Decimal | float | None, units: int) -> tuple[Decimal | None, Decimal | None]:
     """(unit cost, value of ``units``) — both None when the product's cost is unknown, so a
     stock value never counts such units at 0."""
     if unit_cost is None or (not isinstance(unit_cost, Decimal) and pd.isna(unit_cost)):
@@ -206,7 +208,7 @@ def _known(values: pd.Series) -> Decimal:
     return sum((v for v in values if v is not None and not pd.isna(v)), ZERO)
 
 
-def overview(health: pd.DataFrame, days: int) -> dict[str, object]:
+def overview(health: pd.DataFrame, days: int) -> dict[str, Any]:
     """Shop-level figures for the KPI row: stock value, annualised turnover (at cost), dead
     stock value, stock-out days and lost sales. Products whose cost is unknown are left out of
     the values and the turnover; ``cost_unknown`` says how many (product × warehouse) rows."""

@@ -11,8 +11,8 @@ import argparse
 import json
 
 from core.permissions import SYSTEM
-from core.reconcile import json_records, run_reconciliation
 from core.services.alerts import scan_alerts
+from core.services.reconciliation import json_records, run_reconciliation
 from core.services.rules_admin import apply_tagging
 
 

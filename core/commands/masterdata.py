@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -71,13 +72,14 @@ def _saved(saved: md.Saved) -> None:
         print(english("setup.nothing_changed"))
 
 
-def _current(frame: pd.DataFrame, column: str, key: str) -> pd.Series | None:
+def _current(frame: pd.DataFrame, column: str, key: str | int) -> pd.Series | None:
     """The existing row an update starts from (options left out keep their value)."""
     match = frame[frame[column] == key]
     return None if match.empty else match.iloc[0]
 
 
-def _option(args: argparse.Namespace, name: str, current: pd.Series | None, column: str, default: object) -> object:
+def _option(args: argparse.Namespace, name: str, current: pd.Series | None, column: str, default: Any) -> Any:
+    """The option as typed, else the current value, else ``default`` (untyped: argparse and pandas values)."""
     value = getattr(args, name)
     if value is not None:
         return value
@@ -89,7 +91,7 @@ def _option(args: argparse.Namespace, name: str, current: pd.Series | None, colu
 def _warehouse(args: argparse.Namespace) -> md.WarehouseInput:
     row = _current(md.list_warehouses(SYSTEM), "code", md.normalise_code(args.code)) if args.update else None
 
-    def get(name: str, column: str, default: object = "") -> object:
+    def get(name: str, column: str, default: Any = "") -> Any:
         return _option(args, name, row, column, default)
 
     return md.WarehouseInput(code=args.code, name=get("name", "name"), region=get("region", "region"),

@@ -37,8 +37,8 @@ def app_pages() -> list[tuple[str, str, str]]:
     """``(page file, title key, action)`` of app.py's PAGES, read without running Streamlit."""
     tree = ast.parse(APP_FILE.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        target = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id == "PAGES" and node.value is not None:
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "PAGES"
+                and node.value is not None):
             return [(path, title, action) for path, title, _icon, action in ast.literal_eval(node.value)]
     raise RuntimeError("app.py has no PAGES table")
 

@@ -39,7 +39,9 @@ PAYMENT_STATUSES = ("unpaid", "paid", "partially_refunded", "refunded")
 DELIVERY_METHODS = ("express", "same_day", "pickup", "freight")
 
 MAX_LINE_QTY = 100_000  # per order line: more is a typo (an extra zero, a barcode in the qty box)
-MAX_AMOUNT = Decimal("9999999999.99")  # the largest value a Numeric(12, 2) money column holds
+# the largest amount (about ¥10 billion, the width the money columns had as NUMERIC(12, 2)); in
+# whole cents, a million such amounts still sum inside a 64-bit integer (docs/money.md)
+MAX_AMOUNT = Decimal("9999999999.99")
 PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
 EARLIEST_DATE = dt.datetime(2000, 1, 1)  # no shop's history starts earlier; 0001/1900 are typos
 FUTURE_SLACK = dt.timedelta(days=1)  # clocks of channels and tills disagree by hours, not days

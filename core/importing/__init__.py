@@ -13,11 +13,15 @@ Reading and meaning (no database):
 - :mod:`~core.importing.orders` — lines grouped into orders (identical lines summed or kept),
   priced, derived facts to validate.
 
-Deciding and writing (in the caller's transaction):
+Deciding, and the tools of writing (in the caller's transaction):
 
 - :mod:`~core.importing.prepare` — look-ups and the validation suite → issues and failed units;
 - :mod:`~core.importing.identity` — one customer per person across channels, set-wise;
-- :mod:`~core.importing.bulk` — column-wise ``executemany`` with Core's own value conversion;
-- :mod:`~core.importing.write_orders` — history in bulk, open orders through ``create_order``;
-- :mod:`~core.importing.write_master` — products, stock counts (ledger), customers.
+- :mod:`~core.importing.bulk` — column-wise ``executemany`` with Core's own value conversion.
+
+The writers themselves are services, because they call other services in the import's
+transaction (``create_order``, ``reserve_backorders``): :mod:`core.services.import_orders`
+(history in bulk, open orders through ``create_order``) and :mod:`core.services.import_master`
+(products, stock counts through the ledger, customers). Nothing in this package imports
+:mod:`core.services` (an import-linter contract in ``pyproject.toml``).
 """

@@ -8,8 +8,8 @@ processor so the stored text/number is identical:
 
 - a pandas datetime column for a DATETIME that the dialect stores as text (SQLite) is
   formatted with ``strftime`` in one call;
-- money given as :class:`Cents` becomes floats on a dialect that stores REAL money (SQLite,
-  whose processor turns Decimal into float) and exact Decimals elsewhere.
+- money given as :class:`Cents` is stored as it is: a :class:`core.models.Money` column holds
+  whole cents on every backend, which is what its processor would make of the Decimal.
 
 Rows then go to the driver's ``executemany`` as tuples; on PostgreSQL to ``COPY FROM STDIN``.
 A value that is the same on every row can be given once as :class:`Same` (converted once).
@@ -24,12 +24,14 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, DateTime, Numeric, Table
+from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.engine import Dialect
+
+from core.models import Money
 
 _PROBE = dt.datetime(2001, 2, 3, 4, 5, 6, 7)
 _SQLITE_TEXT = "%Y-%m-%d %H:%M:%S.%f"
@@ -62,10 +64,10 @@ def _column(table: Table, name: str, values: Any, dialect: Dialect, rows: int) -
         value = values.value
         return [value if value is None or proc is None else proc(value)] * rows
     if isinstance(values, Cents):
-        if proc is not None and isinstance(kind, Numeric) and proc(Decimal("12.34")) == 12.34:
-            return (values.values / 100).tolist()  # c/100 is correctly rounded, as float(Decimal) is
-        values = [Decimal(c).scaleb(-2) for c in values.values.astype("int64").tolist()]
-    elif isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values):
+        if not isinstance(kind, Money):
+            raise TypeError(f"{table.name}.{name} is not a money column")
+        return np.rint(values.values).astype("int64").tolist()
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values):
         if isinstance(kind, DateTime) and proc is not None and proc(_PROBE) == _PROBE.strftime(_SQLITE_TEXT):
             text = values.dt.strftime(_SQLITE_TEXT)
             return text.astype(object).where(values.notna(), None).tolist()
@@ -122,6 +124,7 @@ def _copy(conn: Connection, table: Table, names: list[str], columns: list[Sequen
     """PostgreSQL: ``COPY … FROM STDIN`` on the session's own connection (same transaction).
     An ``executemany`` there is one INSERT per row through the pipeline — ten times slower."""
     raw = conn.connection.driver_connection
+    assert raw is not None, "an open Connection has its driver connection"
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
         for row in zip(*columns, strict=True):
             copy.write_row(row)

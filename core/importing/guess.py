@@ -120,12 +120,12 @@ def guess_mapping(kind: str, sample: pd.DataFrame) -> dict[str, str]:
                 mapped[f.name] = column
                 break
     for f in fields:  # what no header named: by values that cannot be mistaken
-        kind = _BY_CONTENT.get(f.type)
-        if f.name in mapped or kind is None or (f.type == "date" and not f.required):
+        content = _BY_CONTENT.get(f.type)
+        if f.name in mapped or content is None or (f.type == "date" and not f.required):
             continue
-        free = [c for c in columns if c not in mapped.values() and shapes[c].values and shapes[c].fits(kind)]
+        free = [c for c in columns if c not in mapped.values() and shapes[c].values and shapes[c].fits(content)]
         if free:
-            mapped[f.name] = max(free, key=lambda c: shapes[c].shares[kind])
+            mapped[f.name] = max(free, key=lambda c: shapes[c].shares[content])
     return mapped
 
 

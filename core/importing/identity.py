@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.geo import normalise_province
 from core.importing.bulk import Same, insert_columns
@@ -29,10 +31,11 @@ from core.timeutil import utcnow
 CHUNK = 5000
 MERGE_COLUMNS = ["row", "name", "channel", "buyer_id", "phone", "email", "customer", "customer_name", "matched_by"]
 _C, _I = Customer.__table__, CustomerIdentity.__table__
+T = TypeVar("T")
 
 
-def chunks(values: Iterable[object], size: int = CHUNK) -> Iterator[list[object]]:
-    batch: list[object] = []
+def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
     for v in values:
         batch.append(v)
         if len(batch) == size:
@@ -123,7 +126,7 @@ def _lookup(session: Session, persons: list[_Person]) -> None:
             p.customer_id, p.matched_by = emails[p.email], "email"
 
 
-def _first_ids(session: Session, column: object, values: set[str]) -> dict[str, int]:
+def _first_ids(session: Session, column: ColumnElement[str | None], values: set[str]) -> dict[str, int]:
     """value → the oldest customer id holding it, or the profile that one was merged into
     (find_or_create's rule)."""
     found: dict[str, int] = {}
@@ -147,7 +150,7 @@ def _create(session: Session, persons: list[_Person]) -> int:
     insert_columns(conn, _C, {
         "code": codes,
         "name": [(p.name or (min(e for _, e in p.accounts) if p.accounts else None) or p.phone or p.email
-                  or p.code)[:100] for p in new],
+                  or code)[:100] for p, code in zip(new, codes, strict=True)],
         "phone": [p.phone for p in new], "email": [p.email for p in new],
         "province": [provinces[p.address[0]] for p in new], "city": [p.address[1] for p in new],
         "district": [p.address[2] for p in new], "address": [p.address[3] for p in new],
@@ -185,7 +188,7 @@ def _merges(session: Session, persons: list[_Person], channel_codes: dict[int, s
     if not picked:
         return pd.DataFrame(columns=MERGE_COLUMNS)
     names = {}
-    for part in chunks(sorted({p.customer_id for p in picked})):
+    for part in chunks(sorted({p.customer_id for p in picked if p.customer_id is not None})):
         names.update({r.id: (r.code, r.name) for r in session.connection().execute(
             select(_C.c.id, _C.c.code, _C.c.name).where(_C.c.id.in_(part)))})
     rows = []

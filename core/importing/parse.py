@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.services.customers import is_readable_phone, is_valid_email, normalise_email, normalise_phone
+from core.domain.contacts import is_readable_phone, is_valid_email, normalise_email, normalise_phone
 from core.timeutil import shop_tz
 
 _CURRENCY = re.compile(r"[¥￥$€£元\s]|R\$|RMB|CNY|USD|BRL", re.IGNORECASE)

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from core import barcodes, refdata
 from core.importing import orders as order_rules
-from core.importing.fields import FIELDS, spec
+from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS, spec
 from core.importing.identity import chunks
 from core.importing.issues import Issue
 from core.importing.profile import Profile
 from core.importing.stage import Staged, stage
-from core.importing.write_master import stock_levels
-from core.models import Channel, Order, Product, Warehouse
+from core.models import Channel, Order, Product, StockLevel, StockMovement, Warehouse
 from core.refdata import RefData
 from expectations import imports as suites
 from expectations.runner import SuiteResult, validate
@@ -137,6 +136,21 @@ def _products(session: Session, skus: set[str]) -> dict[str, order_rules.Product
     return found
 
 
+def stock_levels(session: Session, product_ids: list[int]) -> dict[tuple[int, int], tuple[int, int, bool]]:
+    """(product, warehouse) → (on_hand, reserved, has ledger history) for ``product_ids``."""
+    levels: dict[tuple[int, int], tuple[int, int, bool]] = {}
+    moved: set[tuple[int, int]] = set()
+    for part in chunks(sorted(set(product_ids))):
+        moved.update(session.execute(
+            select(StockMovement.product_id, StockMovement.warehouse_id).where(StockMovement.product_id.in_(part))
+            .distinct()).all())
+        for r in session.execute(select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand,
+                                         StockLevel.reserved).where(StockLevel.product_id.in_(part))):
+            levels[(r.product_id, r.warehouse_id)] = (r.on_hand, r.reserved, False)
+    return {k: (on, res, k in moved) for k, (on, res, _) in levels.items()} | {
+        k: (0, 0, True) for k in moved if k not in levels}
+
+
 def existing_orders(session: Session, frame: pd.DataFrame, ref: RefData) -> dict[str, str]:
     """``{order key: order number}`` for the orders of ``frame`` already in the database."""
     pairs = frame[["channel_v", "external_ref"]].dropna().drop_duplicates()
@@ -191,7 +205,8 @@ def _orders(session: Session, staged: Staged, options: ImportOptions, ref: RefDa
     known = set(products) | (set(frame["sku"].dropna()) if options.create_missing_products else set())
     frame["_sku_known"] = _sku_known_flag(frame["sku"], known)
     mapped = set(profile.columns) | set(profile.constants)
-    builder = suites.order_suite(mapped=mapped, channels=ref.channels, warehouses=ref.warehouses)
+    builder = suites.order_suite(fields=FIELDS["orders"], mapped=mapped, channels=ref.channels,
+                                 warehouses=ref.warehouses, targets=ORDER_TARGETS)
     return _judge(Prepared(options, staged, frame, issues, None, ref, skipped, {"products": products}),
                   "import.orders", builder)
 
@@ -213,7 +228,7 @@ def _products_kind(session: Session, staged: Staged, options: ImportOptions, ref
         frame[f"_{name}_frac"] = frame[f"{name}_v"] % 1
     mapped = set(options.profile.columns) | set(options.profile.constants)
     return _judge(Prepared(options, staged, frame, list(staged.issues), None, ref, 0, {"existing": existing}),
-                  "import.products", suites.product_suite(mapped=mapped))
+                  "import.products", suites.product_suite(fields=FIELDS["products"], mapped=mapped))
 
 
 def _stock(session: Session, staged: Staged, options: ImportOptions, ref: RefData) -> Prepared:
@@ -230,7 +245,7 @@ def _stock(session: Session, staged: Staged, options: ImportOptions, ref: RefDat
                                for r, q in zip(reserved, frame["qty_v"], strict=True)]
     mapped = set(options.profile.columns) | set(options.profile.constants)
     frame["_sku_known"] = _sku_known_flag(frame["sku"], set(products))
-    builder = suites.stock_suite(mapped=mapped, warehouses=ref.warehouses)
+    builder = suites.stock_suite(fields=FIELDS["stock"], mapped=mapped, warehouses=ref.warehouses)
     return _judge(Prepared(options, staged, frame, list(staged.issues), None, ref), "import.stock", builder)
 
 
@@ -240,7 +255,7 @@ def _customers(staged: Staged, options: ImportOptions, ref: RefData) -> Prepared
     frame["_has_key"] = frame["phone_v"].notna() | frame["email_v"].notna() | frame["buyer_id"].notna()
     frame["_buyer_without_channel"] = frame["buyer_id"].notna() & frame["channel_v"].isna()
     mapped = set(options.profile.columns) | set(options.profile.constants) | ({"channel"} if options.channel else set())
-    builder = suites.customer_suite(mapped=mapped, channels=ref.channels)
+    builder = suites.customer_suite(fields=FIELDS["customers"], mapped=mapped, channels=ref.channels, tiers=TIERS)
     return _judge(Prepared(options, staged, frame, list(staged.issues), None, ref), "import.customers", builder)
 
 

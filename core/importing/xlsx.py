@@ -144,7 +144,7 @@ def read_rows(name: str, data: bytes, sheet: str | None, limits: ReadLimits) -> 
     from openpyxl.utils.exceptions import InvalidFileException
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-    ReadOnlyWorksheet._get_size = _size_from_head  # type: ignore[method-assign]  # idempotent
+    ReadOnlyWorksheet._get_size = _size_from_head  # idempotent
 
     check_zip(name, data, limits)
     budget = Budget(name, limits)

@@ -18,7 +18,7 @@ from pathlib import Path
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
 
-from core import config
+from core import environment
 
 RUN_JOB = "oms.run_job"
 SQLITE_BUSY_SECONDS = 10.0
@@ -51,10 +51,10 @@ def _without_password(url: str) -> str:
 
 def backend() -> Backend:
     """The backend the environment selects (see the module docstring)."""
-    url = config.redis_url()
+    url = environment.redis_url()
     if url:
-        return Backend("redis", url, config.jobs_queue_name())
-    return Backend("sqlite", str(config.jobs_db_path()), config.jobs_queue_name())
+        return Backend("redis", url, environment.jobs_queue_name())
+    return Backend("sqlite", str(environment.jobs_db_path()), environment.jobs_queue_name())
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core import config
-from core.db import changed, read_only, unit_of_work
+from core import environment
+from core.db import read_only, rowcount, unit_of_work
 from core.errors import FieldIssue, OMSError, Refused, ValidationError
 from core.jobs import queue
 from core.jobs.kinds import SUMMARY
@@ -147,7 +147,7 @@ def _abandoned(worker: str | None, heartbeat: dt.datetime | None, now: dt.dateti
     host, _, pid = (worker or "").rpartition(":")
     if host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid)):
         return True
-    return heartbeat is None or (now - heartbeat).total_seconds() > config.job_stale_seconds()
+    return heartbeat is None or (now - heartbeat).total_seconds() > environment.job_stale_seconds()
 
 
 def view(job: Job) -> JobView:
@@ -249,9 +249,9 @@ def claim(session: Session, job_id: int, worker: str) -> Claim | None:
     """Take a queued job (``running``, one more attempt); None when it is not queued any more
     (cancelled before it started, or a second message for a job already taken)."""
     now = utcnow()
-    taken = changed(session, update(Job).where(Job.id == job_id, Job.status == "queued").values(
+    taken = rowcount(session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(
         status="running", attempts=Job.attempts + 1, started_at=now, heartbeat_at=now, worker=worker,
-        message=None, message_params={}))
+        message=None, message_params={})))
     if not taken:
         return None
     job = session.get(Job, job_id)
@@ -279,9 +279,9 @@ def report(session: Session, job_id: int, attempt: int, done: int, total: int, m
 def finish(session: Session, job_id: int, attempt: int, result: dict[str, Any]) -> bool:
     """``succeeded`` with ``result``; the files it read are no longer needed."""
     now = utcnow()
-    won = changed(session, update(Job).where(*_mine(job_id, attempt)).values(
+    won = rowcount(session.execute(update(Job).where(*_mine(job_id, attempt)).values(
         status="succeeded", result=jsonable(result), finished_at=now, heartbeat_at=now, done=Job.total,
-        message=None))
+        message=None)))
     if won:
         session.execute(delete(JobFile).where(JobFile.job_id == job_id))
     return bool(won)
@@ -292,9 +292,9 @@ def fail(session: Session, job_id: int, attempt: int, code: str, params: dict[st
          detail: str | None = None) -> bool:
     """``failed`` with the reason as a message code and parameters (what the page shows)."""
     now = utcnow()
-    return bool(changed(session, update(Job).where(*_mine(job_id, attempt)).values(
+    return bool(rowcount(session.execute(update(Job).where(*_mine(job_id, attempt)).values(
         status="failed", error_code=code, error_params=jsonable(params),
-        error_detail=(detail or "")[:MAX_DETAIL] or None, finished_at=now, heartbeat_at=now)))
+        error_detail=(detail or "")[:MAX_DETAIL] or None, finished_at=now, heartbeat_at=now))))
 
 
 def failure(exc: OMSError) -> tuple[str, dict[str, Any]]:
@@ -311,8 +311,8 @@ def failure(exc: OMSError) -> tuple[str, dict[str, Any]]:
 def cancelled(session: Session, job_id: int, attempt: int) -> bool:
     """The job stopped at its owner's request; what it had done was rolled back."""
     now = utcnow()
-    return bool(changed(session, update(Job).where(*_mine(job_id, attempt)).values(
-        status="cancelled", finished_at=now, heartbeat_at=now, message=None)))
+    return bool(rowcount(session.execute(update(Job).where(*_mine(job_id, attempt)).values(
+        status="cancelled", finished_at=now, heartbeat_at=now, message=None))))
 
 
 @read_only
@@ -359,7 +359,7 @@ def purge(session: Session, keep: dt.timedelta = KEEP_FINISHED) -> int:
     cutoff = utcnow() - keep
     old = select(Job.id).where(Job.status.in_(FINAL), Job.finished_at < cutoff)
     session.execute(delete(JobFile).where(JobFile.job_id.in_(old)))
-    return int(changed(session, delete(Job).where(Job.status.in_(FINAL), Job.finished_at < cutoff)))
+    return int(rowcount(session.execute(delete(Job).where(Job.status.in_(FINAL), Job.finished_at < cutoff))))
 
 
 def refresh_summaries_soon() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from core import config, db
+from core import db, environment
 from core.errors import OMSError
 from core.jobs import records
 from core.permissions import Actor
@@ -101,7 +101,7 @@ def register(kind: str, handler: Handler) -> None:
 def _heartbeat(claim: records.Claim) -> Iterator[threading.Event]:
     """A thread that beats for the claim and sets the returned event on a cancel request."""
     cancel, stop = threading.Event(), threading.Event()
-    interval = max(config.job_heartbeat_seconds(), 0.05)
+    interval = max(environment.job_heartbeat_seconds(), 0.05)
 
     def beat() -> None:
         while not stop.wait(interval):

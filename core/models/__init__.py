@@ -1,7 +1,8 @@
 """SQLAlchemy 2.x typed models for the whole OMS data model, one module per area (see docs/architecture.md).
 
 Conventions that every service relies on:
-- money columns are ``Numeric(12, 2)`` and surface as ``Decimal``;
+- money columns are :class:`Money`: whole cents (BIGINT) in the database, ``Decimal`` in Python
+  (docs/money.md);
 - timestamps are naive ``DateTime`` values holding **UTC** (``core.timeutil.utcnow()``), so
   SQLite and PostgreSQL store and compare them the same way;
 - quantities are integers; the stock invariants live in CHECK constraints so that even a
@@ -25,7 +26,7 @@ from core.models.admin import (
     User,
 )
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
-from core.models.base import NAMING, AggMoney, Base, Money
+from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.customers import Customer, CustomerIdentity
 from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
 from core.models.jobs import JOB_STATUSES, Job, JobFile
@@ -64,7 +65,6 @@ __all__ = [
     "AggCustomerQuintile",
     "AggCustomerScore",
     "AggFulfillmentDaily",
-    "AggMoney",
     "AggProductDaily",
     "AggSalesDaily",
     "AggSalesHourly",
@@ -90,6 +90,8 @@ __all__ = [
     "LookupAttempt",
     "MOVEMENT_KINDS",
     "Money",
+    "as_money",
+    "cents",
     "NAMING",
     "Notification",
     "Order",

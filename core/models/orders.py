@@ -85,6 +85,9 @@ class OrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Money)
     discount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     line_total: Mapped[Decimal] = mapped_column(Money)
+    # this line's share of the order discount, in whole cents (core.domain.totals): what the
+    # line was paid is line_total − discount_share; reports and refunds read it (migration 0015)
+    discount_share: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     qty_reserved: Mapped[int] = mapped_column(Integer, default=0)
     qty_shipped: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,15 +18,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import AggMoney, Base
+from core.models.base import Base, Money
 from core.models.stock import StockMovement
 
 # --- analytics summary tables (issue 6, migration 0005) -------------------------------------
 # Derived data only: core.analytics.summary rebuilds these from orders, order lines and the
 # stock ledger (whole shop-local days, whole customers); no service writes them. Key columns
 # use 0 / "" instead of NULL (no warehouse, unknown region) so they can be primary keys. Money
-# keeps 4 decimals because order discounts and returns are spread over lines pro rata; reads
-# round sums to the cent.
+# is whole cents like everywhere (migration 0015): order discounts are stored per line in whole
+# cents and returned units carry whole cents (core.domain.money), so the sums here equal the
+# same sums over the raw tables to the cent.
 
 # clustered by their (day-first) keys on SQLite, so a date range is one contiguous read
 ROWID_OFF: dict[str, Any] = {"sqlite_with_rowid": False}
@@ -52,11 +53,11 @@ class AggSalesDaily(Base):
     cancelled_orders: Mapped[int] = mapped_column(Integer)
     units: Mapped[int] = mapped_column(Integer)  # ordered, before returns
     returned_units: Mapped[int] = mapped_column(Integer)
-    sales: Mapped[Decimal] = mapped_column(AggMoney)  # after line and order discounts, before returns
-    returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
-    cost: Mapped[Decimal] = mapped_column(AggMoney)  # of the units kept (ordered − returned)
+    sales: Mapped[Decimal] = mapped_column(Money)  # after line and order discounts, before returns
+    returned_sales: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Money)  # of the units kept (ordered − returned)
     # net sales of products whose cost is unknown: left out of the margin (migration 0012)
-    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
+    uncosted_sales: Mapped[Decimal] = mapped_column(Money, server_default="0")
     walk_in_orders: Mapped[int] = mapped_column(Integer, server_default="0")  # sold orders without a customer
 
 
@@ -75,7 +76,7 @@ class AggSalesHourly(Base):
     region: Mapped[str] = mapped_column(String(16), primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     orders: Mapped[int] = mapped_column(Integer)
-    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
+    net_sales: Mapped[Decimal] = mapped_column(Money)
 
 
 class AggProductDaily(Base):
@@ -94,9 +95,9 @@ class AggProductDaily(Base):
     orders: Mapped[int] = mapped_column(Integer)
     units: Mapped[int] = mapped_column(Integer)
     returned_units: Mapped[int] = mapped_column(Integer)
-    sales: Mapped[Decimal] = mapped_column(AggMoney)
-    returned_sales: Mapped[Decimal] = mapped_column(AggMoney)
-    cost: Mapped[Decimal] = mapped_column(AggMoney)
+    sales: Mapped[Decimal] = mapped_column(Money)
+    returned_sales: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Money)
 
 
 class AggBasketPairDaily(Base):
@@ -161,10 +162,10 @@ class AggCustomer(Base):
     last_at: Mapped[dt.datetime] = mapped_column(DateTime)
     orders: Mapped[int] = mapped_column(Integer)
     units: Mapped[int] = mapped_column(Integer)
-    net_sales: Mapped[Decimal] = mapped_column(AggMoney, index=True)
-    cost: Mapped[Decimal] = mapped_column(AggMoney)
+    net_sales: Mapped[Decimal] = mapped_column(Money, index=True)
+    cost: Mapped[Decimal] = mapped_column(Money)
     # net sales of products whose cost is unknown: left out of the margin (migration 0012)
-    uncosted_sales: Mapped[Decimal] = mapped_column(AggMoney, server_default="0")
+    uncosted_sales: Mapped[Decimal] = mapped_column(Money, server_default="0")
 
 
 class AggCustomerMonth(Base):
@@ -175,8 +176,8 @@ class AggCustomerMonth(Base):
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     orders: Mapped[int] = mapped_column(Integer)
-    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
-    cost: Mapped[Decimal] = mapped_column(AggMoney)
+    net_sales: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Money)
 
 
 class AggCohort(Base):
@@ -191,8 +192,8 @@ class AggCohort(Base):
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     customers: Mapped[int] = mapped_column(Integer)
     orders: Mapped[int] = mapped_column(Integer)
-    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
-    cost: Mapped[Decimal] = mapped_column(AggMoney)
+    net_sales: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Money)
 
 
 class AggStockDaily(Base):
@@ -255,8 +256,8 @@ class AggCustomerScore(Base):
     region: Mapped[str] = mapped_column(String(16))  # follows from the province
     customers: Mapped[int] = mapped_column(Integer)
     orders: Mapped[int] = mapped_column(Integer)
-    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
-    cost: Mapped[Decimal] = mapped_column(AggMoney)
+    net_sales: Mapped[Decimal] = mapped_column(Money)
+    cost: Mapped[Decimal] = mapped_column(Money)
 
 
 class AggCustomerQuintile(Base):
@@ -266,7 +267,7 @@ class AggCustomerQuintile(Base):
 
     __tablename__ = "agg_customer_quintiles"
     quintile: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 1..4: 20 … 80 %
-    net_sales: Mapped[Decimal] = mapped_column(AggMoney)
+    net_sales: Mapped[Decimal] = mapped_column(Money)
 
 
 # Covering index for the ledger balance (Σ qty_delta per product × warehouse): reconciliation

@@ -1,5 +1,7 @@
 """After-sales: RMAs (return, exchange, refund only) from request to closing, and refunds.
-The read views are in ``core.services.rma_views``; loading and money in ``rma_records``.
+The read views are in ``core.services.rma_views``; loading and money in ``rma_records``; the
+rules (what may be returned, the RMA state machine, refund arithmetic and ceilings, what
+inspection decides) in :mod:`core.domain.returns` — this module loads, asks them and writes.
 
 States: ``requested → approved | rejected``, ``approved → received → inspected → closed`` for
 goods that come back (return, exchange), ``approved → closed`` for a refund without goods, and
@@ -34,16 +36,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
-from core.db import unit_of_work
-from core.domain.quantities import check_qty
-from core.domain.rulebook import MAX_AMOUNT
+from core.db import rowcount, unit_of_work
+from core.domain import returns
+from core.domain.returns import (
+    CONDITIONS,
+    EVENTS,
+    KINDS,
+    OPEN_STATUSES,
+    PERMISSION_FOR_TARGET,
+    REASON_CODES,
+    RESOLUTIONS,
+    STATUSES,
+    ZERO,
+)
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -70,33 +82,15 @@ from core.services import rma_records as records
 from core.services.orders import LineInput, OrderInput, create_order, lock_for_arrival, reserve_backorders
 from core.timeutil import to_local, utcnow
 
-ZERO = records.ZERO
-KINDS = ("return", "exchange", "refund_only")
-GOODS_BACK = ("return", "exchange")  # kinds whose goods are sent back and inspected
-REASON_CODES = ("size", "quality", "damaged", "wrong_item", "not_as_described", "no_reason_7d", "other")
-STATUSES = ("requested", "approved", "rejected", "received", "inspected", "closed", "cancelled")
-OPEN_STATUSES = ("requested", "approved", "received", "inspected")
-CONDITIONS = ("resellable", "damaged", "partial")
-RESOLUTIONS = ("refunded", "replaced", "no_refund", "rejected", "cancelled")
-RETURNABLE_ORDER_STATUSES = ("shipped", "delivered", "completed")
-REFUNDABLE_PAYMENT_STATUSES = ("paid", "partially_refunded")
-EDGES: dict[str, tuple[str, ...]] = {
-    "requested": ("approved", "rejected", "cancelled"),
-    "approved": ("received", "closed", "cancelled"),
-    "received": ("inspected",),
-    "inspected": ("closed",),
-}
-PERMISSION_FOR_TARGET = {"approved": "rma.decide", "rejected": "rma.decide", "cancelled": "rma.decide",
-                         "closed": "rma.decide", "received": "rma.receive", "inspected": "rma.receive"}
-REFUNDABLE_AT = {"return": ("received", "inspected", "closed"), "refund_only": ("approved", "closed"),
-                 "exchange": ()}
-EVENTS = ("opened", "approved", "rejected", "cancelled", "received", "inspected", "refunded", "closed",
-          "refund_requested", "refund_rejected")
-# events the customer is told about (inspection is the shop's internal QC step)
-CUSTOMER_EVENTS = frozenset(EVENTS) - {"inspected", "refund_requested", "refund_rejected"}
+# The rules' enums and tables are re-exported: pages, tests and the CLI read them from here.
+__all__ = [
+    "CONDITIONS", "DEFAULT_REFUND_APPROVAL", "EVENTS", "KINDS", "MAX_NOTE", "OPEN_STATUSES",
+    "PERMISSION_FOR_TARGET", "REASON_CODES", "RESOLUTIONS", "STATUSES", "ZERO", "Inspection", "InspectionResult",
+    "PolicyViolation", "RMALine", "RMARequest", "RMAResult", "RMAValidationError", "RefundResult",
+    "TransitionResult", "decide_refund", "inspect_rma", "open_rma", "refund_rma", "transition_rma",
+]
 DEFAULT_REFUND_APPROVAL = "1000.00"
 MAX_NOTE = 2000
-MAX_DAMAGE_REASON = 200
 
 
 class PolicyViolation(OMSError):
@@ -183,13 +177,6 @@ class RefundResult:
     pending: bool = False  # stored as a request: a second person must approve it (decide_refund)
 
 
-def next_statuses(kind: str, status: str) -> tuple[str, ...]:
-    """The statuses an RMA of ``kind`` can move to from ``status``."""
-    return tuple(s for s in EDGES.get(status, ()) if not (
-        (s == "received" and kind not in GOODS_BACK)
-        or (s == "closed" and status == "approved" and kind in GOODS_BACK)))
-
-
 # --- writing helpers -------------------------------------------------------------------------
 
 
@@ -197,7 +184,7 @@ def _advance(session: Session, rma: Any, to_status: str, **values: Any) -> None:
     """Set the RMA's status only if it is still what the caller saw (and lock its row)."""
     result = session.execute(update(Return).where(Return.id == rma.id, Return.status == rma.status)
                              .values(status=to_status, **values))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again",
                            number=rma.number)
 
@@ -218,7 +205,7 @@ def _record(session: Session, rma: Any, order: Any, actor: Actor, event: str, fr
     """Timeline row, the customer's message (if the event is one they see) and the audit row."""
     session.execute(insert(RMAEvent).values(return_id=rma.id, at=utcnow(), actor=actor.username, event=event,
                                             from_status=from_status, to_status=to_status, note=note))
-    if event in CUSTOMER_EVENTS:
+    if event in returns.CUSTOMER_EVENTS:
         notify.queue(session, event=f"rma.{event}", order_id=order.id, phone=order.ship_phone, email=order.email,
                      payload={"rma": rma.number, "order": order.number, "kind": rma.kind, "status": to_status,
                               **(payload or {})})
@@ -244,55 +231,16 @@ def _clean_note(note: str | None, issues: list[FieldIssue], limit: int = MAX_NOT
 # --- open ------------------------------------------------------------------------------------
 
 
-def _replacement_sku(line: RMALine, lines: dict[int, Any]) -> str:
-    """The SKU sent in exchange for ``line``: the one asked for, else the returned SKU itself."""
-    own = lines[line.line_no].sku if line.line_no in lines else ""
-    return (line.replacement_sku or own).strip()
-
-
 def _validate_request(session: Session, req: RMARequest, order: Any, lines: dict[int, Any],
                       issues: list[FieldIssue]) -> dict[int, Any]:
-    """Check kind, reason and every line; returns {line_no: replacement product row} for exchanges."""
-    if req.kind not in KINDS:
-        issues.append(FieldIssue("rma_kind", f"must be one of {', '.join(KINDS)}", value=req.kind))
-    if req.reason_code not in REASON_CODES:
-        issues.append(FieldIssue("rma_reason", f"must be one of {', '.join(REASON_CODES)}", value=req.reason_code))
-    if req.kind == "refund_only" and order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
-        issues.append(FieldIssue("rma_kind", "issue.rma_not_paid", value=req.kind))
-    if not req.lines:
-        issues.append(FieldIssue("lines", "choose at least one line and quantity"))
-    wanted = {_replacement_sku(ln, lines) for ln in req.lines} if req.kind == "exchange" else set()
+    """Load the replacements an exchange asks for and check the request; returns
+    {line_no: replacement product row} for exchanges."""
+    wanted = {returns.replacement_sku(ln, lines) for ln in req.lines} if req.kind == "exchange" else set()
     products = {r.sku: r for r in session.execute(
         select(Product.id, Product.sku, Product.unit_price, Product.active).where(Product.sku.in_(sorted(wanted))))}
-    replacements: dict[int, Any] = {}
-    seen: set[int] = set()
-    for ln in req.lines:
-        row = ln.line_no
-        line = lines.get(row)
-        if line is None:
-            issues.append(FieldIssue("line_no", f"order {order.number} has no line {row}", row, row))
-            continue
-        if row in seen:
-            issues.append(FieldIssue("line_no", "listed twice", row, row))
-        seen.add(row)
-        if bad := check_qty(ln.qty, "qty", row)[1]:
-            issues += bad
-        elif ln.qty > line.qty_shipped - line.qty_returned:
-            issues.append(FieldIssue(
-                "qty", f"at most {line.qty_shipped - line.qty_returned} left to return "
-                       f"(shipped {line.qty_shipped}, already returned {line.qty_returned})", row, ln.qty))
-        if req.kind != "exchange":
-            if (ln.replacement_sku or "").strip():
-                issues.append(FieldIssue("rma_replacement_sku", "only an exchange has a replacement", row, ln.replacement_sku))
-            continue
-        sku = _replacement_sku(ln, lines)
-        product = products.get(sku)
-        if product is None:
-            issues.append(FieldIssue("rma_replacement_sku", f"unknown SKU {sku}", row, sku))
-        elif not product.active:
-            issues.append(FieldIssue("rma_replacement_sku", f"SKU {sku} is discontinued", row, sku))
-        else:
-            replacements[row] = product
+    replacements, found = returns.request_issues(order.number, req.kind, req.reason_code, order.payment_status,
+                                                 req.lines, lines, products)
+    issues += found
     return replacements
 
 
@@ -300,21 +248,21 @@ def _breaches(req: RMARequest, order: Any, rule: policy.ReturnPolicy, paid_value
               replacements: dict[int, Any]) -> tuple[list[str], dict[str, Any]]:
     """What in this request the policy does not allow without a manager: (English reasons,
     parameters for the translated message)."""
+    value = returns.exchange_value(replacements, req.lines) if req.kind == "exchange" else ZERO
+    broken = returns.policy_breaches(in_window=rule.within_window(), kind=req.kind, replacement_value=value,
+                                     paid=paid_value)
     found: list[str] = []
     params: dict[str, Any] = {}
-    if not rule.within_window():
+    if "window" in broken:
         assert rule.delivered_at is not None and rule.deadline is not None
         deadline = to_local(rule.deadline)
         assert deadline is not None
         params.update(days=rule.window_days, deadline=f"{deadline:%Y-%m-%d}")
         found.append(f"outside the {rule.window_days}-day return window of {order.channel_name} "
                      f"(delivered {rule.delivered_at:%Y-%m-%d}, deadline {deadline:%Y-%m-%d})")
-    if req.kind == "exchange":
-        qty = {ln.line_no: ln.qty for ln in req.lines}
-        value = sum((p.unit_price * qty[n] for n, p in replacements.items()), ZERO)
-        if value > paid_value:
-            params.update(replacement_value=str(value), paid=str(paid_value))
-            found.append(f"the replacement is worth {value}, more than the {paid_value} paid for the returned units")
+    if "value" in broken:
+        params.update(replacement_value=str(value), paid=str(paid_value))
+        found.append(f"the replacement is worth {value}, more than the {paid_value} paid for the returned units")
     return found, params
 
 
@@ -328,10 +276,7 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     """
     require(actor, "rma.create")
     order = records.order_facts(session, req.order_id)
-    if order.status not in RETURNABLE_ORDER_STATUSES:
-        raise IllegalTransition(
-            f"order {order.number} is {order.status}: only shipped orders can be returned (cancel it instead)",
-            number=order.number, status=order.status)
+    returns.check_returnable_order(order.number, order.status)
     _touch_order(session, order.id)  # lock the order first: claims below are read after the lock
     lines = records.order_lines(session, order.id)
     issues: list[FieldIssue] = []
@@ -341,8 +286,8 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
         raise RMAValidationError(issues)
     rule = policy.policy_for(session, order.return_window_days, order.delivered_at)
     paid, shipping_paid = records.paid_by_line(order, lines)
-    amounts = {ln.line_no: policy.refund_for_units(paid[lines[ln.line_no].id], lines[ln.line_no].qty,
-                                                   lines[ln.line_no].qty_returned, ln.qty) for ln in req.lines}
+    amounts = {ln.line_no: returns.refund_for_units(paid[lines[ln.line_no].id], lines[ln.line_no].qty,
+                                                    lines[ln.line_no].qty_returned, ln.qty) for ln in req.lines}
     breaches, figures = _breaches(req, order, rule, sum(amounts.values(), ZERO), replacements)
     if breaches and not req.override:
         raise PolicyViolation("; ".join(breaches), number=order.number, **figures)
@@ -355,12 +300,11 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
         claimed = session.execute(
             update(OrderLine).where(OrderLine.id == line.id, OrderLine.qty_shipped - OrderLine.qty_returned >= ln.qty)
             .values(qty_returned=OrderLine.qty_returned + ln.qty))
-        if claimed.rowcount != 1:  # only possible if the lock above did not hold (it does)
+        if rowcount(claimed) != 1:  # only possible if the lock above did not hold (it does)
             raise RMAValidationError([FieldIssue("qty", "already returned by someone else", ln.line_no, ln.qty)])
-    claimed_units = {ln.line_no: ln.qty for ln in req.lines}
-    completes = all(line.qty_returned + claimed_units.get(n, 0) >= line.qty for n, line in lines.items())
-    goods_refund = req.kind != "exchange"
-    shipping = policy.shipping_refund(rule.refund_shipping, req.reason_code, req.kind, completes, shipping_paid)
+    completes = returns.completes_order(lines.items(), {ln.line_no: ln.qty for ln in req.lines})
+    goods_refund = returns.refunds_goods(req.kind)
+    shipping = returns.shipping_refund(rule.refund_shipping, req.reason_code, req.kind, completes, shipping_paid)
     number = next_number(session, "RMA")
     now = utcnow()
     rma_id = session.execute(insert(Return).values(
@@ -376,7 +320,7 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
              damage_reason=None)
         for ln in req.lines
     ])
-    computed = (sum(amounts.values(), ZERO) if goods_refund else ZERO) + shipping
+    computed = returns.computed_refund(req.kind, amounts.values(), shipping)
     rma = records.rma_row(session, rma_id)
     units = ", ".join(f"{lines[ln.line_no].sku}×{ln.qty}" for ln in req.lines)
     _order_event(session, order, actor, f"{number} opened: {req.kind} {units}, reason {req.reason_code}")
@@ -420,20 +364,12 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     meanwhile, the change is refused (StaleVersion) instead of applied twice. Rejecting needs
     a note (the customer is told why). Whoever opened the RMA cannot approve it. Receiving an exchange creates its replacement order.
     """
-    if to_status not in PERMISSION_FOR_TARGET:
-        raise IllegalTransition(f"unknown RMA status {to_status!r}", to_status=to_status)
-    require(actor, PERMISSION_FOR_TARGET[to_status])
+    require(actor, returns.target_permission(to_status))
     rma = records.rma_row(session, rma_id)
     if expected_status is not None and expected_status != rma.status:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
-    if to_status == "inspected":
-        raise IllegalTransition(f"RMA {rma.number}: inspection needs a result per line", number=rma.number,
-                                from_status=rma.status, to_status=to_status)
-    if to_status not in next_statuses(rma.kind, rma.status):
-        raise IllegalTransition(f"RMA {rma.number} ({rma.kind}) cannot go from {rma.status} to {to_status}",
-                                number=rma.number, from_status=rma.status, to_status=to_status)
-    if to_status == "approved" and rma.created_by == actor.username:
-        raise Refused("rb.own_request", reference=rma.number)
+    state = returns.RMAState(rma.number, rma.kind, rma.status, rma.created_by)
+    returns.check_rma_transition(state, to_status, actor.username)
     issues: list[FieldIssue] = []
     clean = _clean_note(note, issues)
     if to_status == "rejected" and not clean:
@@ -441,11 +377,10 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     if issues:
         raise RMAValidationError(issues)
     values: dict[str, Any] = {}
-    if to_status in ("rejected", "cancelled"):
-        values.update(resolution=to_status, closed_at=utcnow())
-    elif to_status == "closed":
-        refunded = session.execute(select(Refund.id).where(Refund.return_id == rma.id)).first() is not None
-        resolution = "replaced" if rma.kind == "exchange" else "refunded" if refunded else "no_refund"
+    refunded = to_status == "closed" and session.execute(
+        select(Refund.id).where(Refund.return_id == rma.id)).first() is not None
+    resolution = returns.resolution(state, to_status, refunded)
+    if resolution is not None:
         values.update(resolution=resolution, closed_at=utcnow())
     _advance(session, rma, to_status, **values)
     order = records.order_facts(session, rma.order_id)
@@ -465,39 +400,6 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     return TransitionResult(rma.number, to_status, replacement.number if replacement else None)
 
 
-def _validate_inspection(session: Session, rma_lines: list[Any], results: list[Inspection]) -> tuple[
-        dict[int, Inspection], dict[str, int], list[FieldIssue]]:
-    issues: list[FieldIssue] = []
-    warehouses = {code: wh.id for code, wh in refdata.snapshot(session).warehouses.items()}
-    by_line: dict[int, Inspection] = {}
-    expected = {ln.line_no: ln for ln in rma_lines}
-    for res in results:
-        row = res.line_no
-        line = expected.get(row)
-        if line is None:
-            issues.append(FieldIssue("line_no", "not on this RMA", row, row))
-            continue
-        if row in by_line:
-            issues.append(FieldIssue("line_no", "listed twice", row, row))
-            continue
-        by_line[row] = res
-        if not isinstance(res.restock_qty, int) or isinstance(res.restock_qty, bool):
-            issues.append(FieldIssue("rma_restocked", "must be a whole number", row, res.restock_qty))
-            continue
-        if not 0 <= res.restock_qty <= line.qty:
-            issues.append(FieldIssue("rma_restocked", f"must be between 0 and {line.qty}", row, res.restock_qty))
-        if res.warehouse not in warehouses:
-            issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {res.warehouse}", row, res.warehouse))
-        reason = (res.damage_reason or "").strip()
-        if res.restock_qty < line.qty and not reason:
-            issues.append(FieldIssue("rma_damage_reason", "required for units that are written off", row))
-        if len(reason) > MAX_DAMAGE_REASON:
-            issues.append(FieldIssue("rma_damage_reason", f"at most {MAX_DAMAGE_REASON} characters", row, len(reason)))
-    for row in sorted(set(expected) - set(by_line)):
-        issues.append(FieldIssue("rma_restocked", "every returned line needs an inspection result", row))
-    return by_line, warehouses, issues
-
-
 @unit_of_work
 def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor: Actor, *,
                 expected_status: str | None = None, note: str | None = None) -> InspectionResult:
@@ -515,7 +417,8 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
         raise IllegalTransition(f"RMA {rma.number} is {rma.status}: only received goods can be inspected",
                                 number=rma.number, from_status=rma.status, to_status="inspected")
     rma_lines = records.rma_lines(session, rma.id)
-    by_line, warehouses, issues = _validate_inspection(session, rma_lines, results)
+    warehouses = {code: wh.id for code, wh in refdata.snapshot(session).warehouses.items()}
+    by_line, issues = returns.inspection_issues(rma_lines, results, warehouses)
     clean = _clean_note(note, issues)
     if issues:
         raise RMAValidationError(issues)
@@ -526,7 +429,7 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
     lock_for_arrival(session, [(ln.product_id, warehouses[by_line[ln.line_no].warehouse]) for ln in moves])
     for ln in moves:
         res = by_line[ln.line_no]
-        wh_id, damaged = warehouses[res.warehouse], ln.qty - res.restock_qty
+        wh_id, damaged = warehouses[res.warehouse], returns.write_off_units(ln.qty, res.restock_qty)
         reason = (res.damage_reason or "").strip() or None
         ref = {"product_id": ln.product_id, "warehouse_id": wh_id, "actor": actor.username, "ref_type": "return",
                "ref_id": rma.id}
@@ -540,9 +443,8 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
             if not stock.post_movement(session, qty_delta=-damaged, kind="write_off",
                                        reason=f"{rma.number}: {reason}"[:200], **ref):
                 raise IllegalTransition(f"stock of {ln.sku} changed during the write-off; try again", sku=ln.sku)
-        condition = "resellable" if not damaged else "damaged" if not res.restock_qty else "partial"
         session.execute(update(ReturnLine).where(ReturnLine.id == ln.id).values(
-            condition=condition, restocked_qty=res.restock_qty, warehouse_id=wh_id,
+            condition=returns.condition(ln.qty, res.restock_qty), restocked_qty=res.restock_qty, warehouse_id=wh_id,
             damage_reason=reason if damaged else None))
         restocked += res.restock_qty
         written_off += damaged
@@ -560,60 +462,11 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
 # --- refunds ---------------------------------------------------------------------------------
 
 
-def _refund_amount(value: Decimal | str | float | None, computed: Decimal) -> tuple[Decimal, list[FieldIssue]]:
-    if value is None:
-        return computed, []
-    try:
-        amount = Decimal(str(value))
-        if not amount.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        return ZERO, [FieldIssue("rma_refund_amount", "not a number", value=value)]
-    if abs(amount) > MAX_AMOUNT:  # "1e400" is finite, but no money column holds it (and cents() would raise)
-        return ZERO, [FieldIssue("rma_refund_amount", "hf.amount_out_of_range", value=str(value)[:40],
-                                 params={"limit": str(MAX_AMOUNT)})]
-    amount = policy.cents(amount)
-    return amount, [] if amount > 0 else [FieldIssue("rma_refund_amount", "must be greater than 0", value=value)]
-
-
-def refund_limit(actor: Actor, computed: Decimal, remaining: Decimal) -> Decimal:
-    """The most ``actor`` may refund: the computed amount, or (override) what is left of the order."""
-    if actor.can("rma.override"):
-        return max(remaining, ZERO)
-    return max(min(computed, remaining), ZERO) if actor.can("rma.refund") else ZERO
-
-
 def _refund_approval(session: Session, order: Any, value: Decimal) -> dict[str, Any] | None:
-    """Why this refund needs a second person (params for ``rb.refund_needs_approval``), or None.
-
-    Above the shop's ``refund_approval.amount``, and on any order that came from outside (an
-    import or a channel: it carries an external reference, and its payment was not taken
-    here) — the case where one person could import a "paid" order and refund it alone.
-    """
+    """Why this refund needs a second person, or None: above the shop's
+    ``refund_approval.amount`` setting, or on an order that came from outside."""
     limit = Decimal(str(refdata.snapshot(session).setting("refund_approval", "amount", DEFAULT_REFUND_APPROVAL)))
-    if value > limit:
-        return {"key": "rb.why_amount", "limit": str(limit)}
-    if order.external_ref is not None:
-        return {"key": "rb.why_imported"}
-    return None
-
-
-def _check_refund(order: Any, computed: Decimal, remaining: Decimal, value: Decimal, actor: Actor | None,
-                  clean: str | None, issues: list[FieldIssue]) -> None:
-    """The refund rules for ``value``: the order is paid and has ``remaining`` left; above the
-    computed amount only for ``actor`` with ``rma.override`` and a note (``actor`` None: an
-    approved request, whose requester's authority was checked when it was made)."""
-    if order.payment_status not in REFUNDABLE_PAYMENT_STATUSES:
-        issues.append(FieldIssue("payment_status", "issue.rma_not_paid",
-                                 value=order.payment_status))
-    elif not issues:
-        if value > remaining:
-            issues.append(FieldIssue("rma_refund_amount", f"only {remaining} of the order total is left to refund", value=value))
-        elif value > computed and actor is not None and not actor.can("rma.override"):
-            issues.append(FieldIssue("rma_refund_amount", f"at most {computed} (the computed refund); a manager can refund more",
-                                     value=value))
-        elif value > computed and not clean:
-            issues.append(FieldIssue("note", "issue.rma_refund_note"))
+    return returns.refund_approval_reason(value, limit, order.external_ref)
 
 
 def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, computed: Decimal,
@@ -626,7 +479,7 @@ def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, c
     if rma.status == "closed":
         values["resolution"] = "refunded"
     session.execute(update(Return).where(Return.id == rma.id).values(**values))
-    payment_status = "refunded" if refunded_before + value >= order.total else "partially_refunded"
+    payment_status = returns.payment_status_after_refund(refunded_before + value, order.total)
     session.execute(update(Order).where(Order.id == order.id).values(payment_status=payment_status))
     _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
     _record(session, rma, order, actor, "refunded", rma.status, rma.status, note,
@@ -639,11 +492,7 @@ def _lock_for_refund(session: Session, rma_id: int, expected_status: str | None)
     rma = records.rma_row(session, rma_id)
     if expected_status is not None and expected_status != rma.status:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
-    if rma.status not in REFUNDABLE_AT[rma.kind]:
-        reason = ("an exchange is settled by its replacement order" if rma.kind == "exchange"
-                  else f"an RMA that is {rma.status} cannot be refunded")
-        raise IllegalTransition(f"RMA {rma.number}: {reason}", number=rma.number, from_status=rma.status,
-                                to_status="refunded")
+    returns.check_refundable_status(rma.number, rma.kind, rma.status)
     _advance(session, rma, rma.status)  # lock the RMA row before the order row
     _touch_order(session, rma.order_id)
     order = records.order_facts(session, rma.order_id)  # read after the lock: totals of concurrent refunds are in
@@ -672,9 +521,9 @@ def refund_rma(session: Session, rma_id: int, actor: Actor, *, amount: Decimal |
                       by=rma.refund_request_by)
     computed = records.computed_refund(session, rma)
     refunded_before = records.refunded_on_order(session, order.id)
-    value, issues = _refund_amount(amount, computed)
+    value, issues = returns.parse_refund_amount(amount, computed)
     clean = _clean_note(note, issues)
-    _check_refund(order, computed, order.total - refunded_before, value, actor, clean, issues)
+    returns.check_refund(order.payment_status, computed, order.total - refunded_before, value, actor, clean, issues)
     if issues:
         raise RMAValidationError(issues)
     why = _refund_approval(session, order, value)
@@ -698,17 +547,15 @@ def decide_refund(session: Session, rma_id: int, approve: bool, actor: Actor, *,
     """
     require(actor, "rma.decide")
     rma, order = _lock_for_refund(session, rma_id, expected_status)
-    if rma.refund_request_by is None:
-        raise Refused("rb.refund_no_request", number=rma.number)
-    if approve and rma.refund_request_by == actor.username:
-        raise Refused("rb.own_request", reference=rma.number)
+    returns.check_refund_decision(rma.number, rma.refund_request_by, approve, actor.username)
     issues: list[FieldIssue] = []
     clean = _clean_note(note, issues)
     computed = records.computed_refund(session, rma)
     refunded_before = records.refunded_on_order(session, order.id)
     value = rma.refund_request_amount
     if approve:
-        _check_refund(order, computed, order.total - refunded_before, value, None, rma.refund_request_note, issues)
+        returns.check_refund(order.payment_status, computed, order.total - refunded_before, value, None,
+                             rma.refund_request_note, issues)
     if issues:
         raise RMAValidationError(issues)
     payload = {"requested_by": rma.refund_request_by, "approved_by": actor.username}

@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, refdata
-from core.db import read_only, unit_of_work
+from core.db import read_only, rowcount, unit_of_work
 from core.errors import FieldIssue, ValidationError
 from core.models import Alert, Order, Product, StockLevel, Warehouse
 from core.permissions import Actor, require
@@ -59,6 +59,7 @@ def _order_findings(session: Session, now: dt.datetime) -> list[_Finding]:
         select(Order.number, Order.approved_at).where(
             Order.status.in_(IN_WAREHOUSE), Order.approved_at < now - dt.timedelta(hours=sla_hours))
     ):
+        assert approved is not None  # NULL never passes the WHERE's comparison
         hours = int((now - approved).total_seconds() // 3600)
         found.append(_Finding("sla_breach", "order", number,
                               f"{number} confirmed {hours} h ago and not shipped (SLA {sla_hours} h)", "warning"))
@@ -66,6 +67,7 @@ def _order_findings(session: Session, now: dt.datetime) -> list[_Finding]:
         select(Order.number, Order.due_by, Order.status).where(
             Order.status.in_(UNSHIPPED), Order.due_by < now + dt.timedelta(hours=soon_hours))
     ):
+        assert due is not None  # as above
         late = due < now
         text = (f"{number} was due {int((now - due).total_seconds() // 3600)} h ago and is still {status}" if late
                 else f"{number} is due within {soon_hours} h and is still {status}")
@@ -74,6 +76,7 @@ def _order_findings(session: Session, now: dt.datetime) -> list[_Finding]:
         select(Order.number, Order.shipped_at, Order.carrier, Order.tracking_no).where(
             Order.status == "shipped", Order.shipped_at < now - dt.timedelta(days=overdue_days))
     ):
+        assert shipped is not None  # as above
         days = (now - shipped).days
         found.append(_Finding("delivery_overdue", "order", number,
                               f"{number} shipped {days} days ago ({(carrier or '?') + ' ' + (tracking or '')}) "
@@ -161,7 +164,7 @@ def acknowledge(session: Session, alert_ids: list[int], actor: Actor) -> int:
     missing = [i for i in ids if i not in known]
     if missing:
         raise ValidationError([FieldIssue("alerts", f"no alert {i}", value=i) for i in missing])
-    done = session.execute(update(Alert).where(Alert.id.in_(ids), Alert.acknowledged_at.is_(None))
-                           .values(acknowledged_by=actor.username, acknowledged_at=utcnow())).rowcount
+    done = rowcount(session.execute(update(Alert).where(Alert.id.in_(ids), Alert.acknowledged_at.is_(None))
+                                    .values(acknowledged_by=actor.username, acknowledged_at=utcnow())))
     audit.record(session, actor, "alert.ack", "alert", None, after={"ids": ids, "acknowledged": done})
     return int(done)

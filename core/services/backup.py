@@ -12,7 +12,8 @@ checked on a private copy (SQLite: a temp copy of the file; PostgreSQL: a scratc
 ``PRAGMA integrity_check``/foreign keys, a schema revision this code knows, a schema equal to
 what the migrations build at that revision (tables, columns, indexes, constraints, triggers —
 a backup whose append-only triggers were dropped is refused; :mod:`core.schema_check`), and
-the stock and order invariants (:mod:`core.invariants`). After the restore, per-table row counts and
+the stock and order invariants (:mod:`core.invariants`; a backup of an older revision is first
+upgraded on the private copy, so they read its data as this version will). After the restore, per-table row counts and
 checksums of the live database must equal those of the verified copy. Then any newer
 migrations are applied, the reference-data cache and every pooled connection are dropped
 (:func:`core.refdata.clear_cache`, :func:`core.db.dispose_all`), and an audit row records
@@ -194,11 +195,17 @@ def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[
     tampered = schema_check.differences(_reference_schema(engine.url, revisions), _fingerprint(engine))
     if tampered:
         raise ValidationError(tampered)
+    checksums = table_checksums(engine)  # of the data as it will be restored
+    if set(revisions) != _known_revisions()[1]:
+        # An older backup: the invariants are checked as this version reads the data, i.e.
+        # after the migrations the restored database will get (0015 turns float money into
+        # cents, say). The copy is private and thrown away; the restore loads the original.
+        upgrade(engine)
     with Session(engine) as session, session.begin():
         breaches = invariants.check(session=session)
     if breaches:
         raise ValidationError([FieldIssue("file", f"{b.check}: {b.key}: {b.detail}") for b in breaches])
-    return table_checksums(engine), revisions
+    return checksums, revisions
 
 
 _REFERENCES: dict[tuple[str, tuple[str, ...]], schema_check.Fingerprint] = {}
@@ -316,7 +323,7 @@ def _sqlite_backup(source: Path, target: Path) -> int:
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError("the backup copy failed its integrity check")
-        return dst.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        return int(dst.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0])
     finally:
         dst.close()
         src.close()
@@ -415,10 +422,12 @@ def _restore_sqlite(source: Path, live: Path) -> tuple[dict[str, TableDigest], t
             raise ValidationError([FieldIssue("file", f"{source.name} is damaged (integrity check failed)")])
         if dangling:
             raise ValidationError([FieldIssue("file", f"{source.name} has rows pointing at missing rows")])
+        pristine = Path(tmp) / "restore.db"  # what is restored: _verify may upgrade its own copy
+        shutil.copyfile(copy, pristine)
         with _engine(f"sqlite:///{copy}") as engine:
             expected, revisions = _verify(engine, source.name)
         db.dispose_all()
-        src, dst = sqlite3.connect(copy), sqlite3.connect(live, timeout=LOCK_TIMEOUT_MS / 1000)
+        src, dst = sqlite3.connect(pristine), sqlite3.connect(live, timeout=LOCK_TIMEOUT_MS / 1000)
         try:
             src.backup(dst)  # page by page under the write lock; other readers see old or new, never a mix
         except sqlite3.OperationalError as exc:

@@ -197,7 +197,7 @@ def _templates_for_update(session: Session) -> dict[str, Any]:
     idempotently (ON CONFLICT DO NOTHING) and then read FOR UPDATE (PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serialises writers).
     """
-    dialect_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[session.get_bind().dialect.name]
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
         dialect_insert(Setting)
         .values(key=TEMPLATES_KEY, value={}, updated_at=utcnow(), updated_by="system")

@@ -27,12 +27,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import read_only, unit_of_work
+from core.db import read_only, rowcount, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.geo import normalise_province
-from core.importing.fields import TIERS
+from core.importing.fields import TIERS as TIERS  # the tiers a profile may hold (the page's choices)
 from core.models import Channel, Customer, CustomerIdentity, Order
 from core.permissions import Actor, require
+from core.product_rules import column_length
 from core.searchbox import search_text
 from core.services import customers
 from core.timeutil import utcnow
@@ -41,7 +42,7 @@ MAX_TAGS = 20
 MAX_TAG = 32
 PROFILE_FIELDS = ("name", "phone", "email", "province", "city", "district", "address", "tier", "tags")
 _FILLABLE = ("phone", "email", "province", "city", "district", "address")  # a merge fills these if blank
-_TEXT_LIMITS = {name: int(Customer.__table__.c[column].type.length) for name, column in (
+_TEXT_LIMITS = {name: column_length(Customer.__table__.c[column]) for name, column in (
     ("customer_name", "name"), ("email", "email"), ("province", "province"), ("city", "city"),
     ("district", "district"), ("address", "address"))}
 LIST_COLUMNS = ["id", "code", "name", "phone", "email", "province", "city", "district", "address", "tier", "tags",
@@ -265,8 +266,8 @@ def merge_customers(session: Session, survivor_id: int, merged_id: int, actor: A
                                         .order_by(Order.id)).scalars())
     session.execute(update(Order).where(Order.customer_id == merged_id).values(
         customer_id=survivor_id, updated_at=now, version=Order.version + 1))
-    identities = session.execute(update(CustomerIdentity).where(CustomerIdentity.customer_id == merged_id)
-                                 .values(customer_id=survivor_id)).rowcount
+    identities = rowcount(session.execute(update(CustomerIdentity).where(CustomerIdentity.customer_id == merged_id)
+                                          .values(customer_id=survivor_id)))
     session.execute(update(Customer).where(Customer.merged_into_id == merged_id).values(merged_into_id=survivor_id))
     gains: dict[str, Any] = {k: getattr(merged, k) for k in _FILLABLE
                              if getattr(merged, k) and not getattr(survivor, k)}

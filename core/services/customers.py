@@ -1,12 +1,13 @@
 """Customers: one profile per person, found by normalised phone (then e-mail).
 
 Phones are stored as bare digits (``+86 138-0013-8000`` → ``13800138000``) and e-mails
-lower-cased, so the same person typed three ways by three clerks is one customer.
+lower-cased, so the same person typed three ways by three clerks is one customer. Those rules
+are the domain's (:mod:`core.domain.contacts`); they are re-exported here, so callers keep
+writing ``customers.normalise_phone``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,72 +17,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import read_only
-from core.errors import FieldIssue
+from core.domain.contacts import contact_issues as contact_issues
+from core.domain.contacts import is_readable_phone as is_readable_phone
+from core.domain.contacts import is_valid_email as is_valid_email
+from core.domain.contacts import is_valid_mobile as is_valid_mobile
+from core.domain.contacts import normalise_email as normalise_email
+from core.domain.contacts import normalise_phone as normalise_phone
 from core.models import Customer, Order
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
 from core.searchbox import search_text
 from core.timeutil import utcnow
 
-_DIGITS = re.compile(r"\D+")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def normalise_phone(phone: str | None) -> str | None:
-    """Digits only, China's +86 / 0086 prefix dropped; None for empty input."""
-    if phone is None:
-        return None
-    digits = _DIGITS.sub("", str(phone))
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits or None
-
-
-def normalise_email(email: str | None) -> str | None:
-    email = (email or "").strip().lower()
-    return email or None
-
-
-def is_valid_mobile(phone: str | None) -> bool:
-    """Mainland mobile numbers: 11 digits starting with 1."""
-    return bool(phone) and len(phone) == 11 and phone.startswith("1") and phone.isdigit()
-
-
-def is_readable_phone(phone: str | None) -> bool:
-    """A normalised number a customer record may hold: a mainland mobile, or 7–12 digits (a
-    landline with area code). One rule for order entry, imports and profile edits."""
-    return bool(phone) and (is_valid_mobile(phone) or 7 <= len(phone or "") <= 12)
-
-
-def is_valid_email(email: str | None) -> bool:
-    """A normalised (lower-cased) e-mail of the form ``name@host.tld``."""
-    return bool(email) and bool(_EMAIL.match(email or ""))
-
-
-def contact_issues(name: str, phone: str | None, email: str | None, *, need_contact: bool) -> list[FieldIssue]:
-    """What is wrong with a customer's name, phone and e-mail as typed (raw, before
-    normalisation): order entry (``need_contact``: a new customer must be reachable) and the
-    profile editor apply the same rules."""
-    issues: list[FieldIssue] = []
-    if not (name or "").strip():
-        issues.append(FieldIssue("customer_name", "issue.required"))
-    norm_phone, norm_email = normalise_phone(phone), normalise_email(email)
-    if need_contact and not norm_phone and not norm_email:
-        issues.append(FieldIssue("phone", "issue.phone_or_email"))
-    elif norm_phone and not is_readable_phone(norm_phone):
-        issues.append(FieldIssue("phone", "issue.bad_phone", value=phone))
-    if norm_email and not is_valid_email(norm_email):
-        issues.append(FieldIssue("email", "mdp.bad_email", value=email))
-    return issues
-
-
 _C = Customer.__table__
 SURVIVOR = _C.alias("survivor")
 
 
-def resolved(*columns: Any) -> Select:
+def resolved(*columns: Any) -> Select[Any]:
     """``select(*columns)`` over ``customers`` joined to the profile each row stands for: the
     row itself, or the profile it was merged into (``SURVIVOR``). Every lookup by phone,
     e-mail or id goes through it, so a merged profile's old contact details find the survivor."""

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Integer, cast, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import read_only, transaction, unit_of_work
 from core.errors import NotFound
-from core.models import DQRun, Order, OrderLine, Product, StockLevel, StockMovement, Warehouse
+from core.models import DQRun, Order, OrderLine, Product, StockLevel, StockMovement, Warehouse, cents
 from core.permissions import Actor, require
 from core.services.orders import OPEN_STATUSES, PAYMENT_STATUSES, STATUSES
 from core.timeutil import utcnow
@@ -40,7 +40,7 @@ RUN_COLUMNS = ["id", "at", "suite", "target", "success", "rows", "expectations",
                "failing_rows", "created_by"]
 RESULT_COLUMNS = ["expectation", "code", "columns", "severity", "success", "element_count", "unexpected_count"]
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # what it returns is ignored (a page's bar.progress)
 
 
 def _silent(_fraction: float, _stage: str) -> None:
@@ -62,10 +62,6 @@ class DQReport:
 
 
 # --- frames ------------------------------------------------------------------------------------
-
-
-def _cents(column: Any) -> Any:
-    return cast(func.round(column * 100), Integer)
 
 
 def stock_frame(session: Session) -> pd.DataFrame:
@@ -96,21 +92,24 @@ def stock_frame(session: Session) -> pd.DataFrame:
 
 
 def _order_chunk(session: Session, low: int, high: int) -> pd.DataFrame:
-    lines = (select(OrderLine.order_id, _cents(func.sum(OrderLine.line_total)).label("lines_cents"),
+    lines = (select(OrderLine.order_id, cents(func.sum(OrderLine.line_total)).label("lines_cents"),
+                    cents(func.sum(OrderLine.discount_share)).label("shares_cents"),
                     func.count(OrderLine.id).label("line_count"))
              .where(OrderLine.order_id.between(low, high)).group_by(OrderLine.order_id).subquery())
     rows = session.execute(
-        select(Order.number, Order.status, Order.payment_status, _cents(Order.subtotal), _cents(Order.discount),
-               _cents(Order.shipping_fee), _cents(Order.total), lines.c.lines_cents, lines.c.line_count,
-               Order.placed_at, Order.shipped_at, Order.updated_at)
+        select(Order.number, Order.status, Order.payment_status, cents(Order.subtotal), cents(Order.discount),
+               cents(Order.shipping_fee), cents(Order.total), lines.c.lines_cents, lines.c.shares_cents,
+               lines.c.line_count, Order.placed_at, Order.shipped_at, Order.updated_at)
         .outerjoin(lines, lines.c.order_id == Order.id).where(Order.id.between(low, high))
     ).all()
     frame = pd.DataFrame(rows, columns=["number", "status", "payment_status", "subtotal_cents", "discount_cents",
-                                        "shipping_cents", "total_cents", "lines_cents", "line_count", "placed_at",
-                                        "shipped_at", "updated_at"])
-    frame["lines_cents"] = frame["lines_cents"].fillna(0).astype("int64")
-    frame["line_count"] = frame["line_count"].fillna(0).astype("int64")
+                                        "shipping_cents", "total_cents", "lines_cents", "shares_cents", "line_count",
+                                        "placed_at", "shipped_at", "updated_at"])
+    for col in ("lines_cents", "shares_cents", "line_count"):
+        frame[col] = frame[col].fillna(0).astype("int64")
     frame["expected_total_cents"] = frame["lines_cents"] - frame["discount_cents"] + frame["shipping_cents"]
+    # the lines carry the order discount that fits the goods (core.domain.totals), no more, no less
+    frame["expected_shares_cents"] = frame[["discount_cents", "lines_cents"]].min(axis=1)
     for col in ("placed_at", "shipped_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col])
     return frame

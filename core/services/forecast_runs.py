@@ -127,7 +127,8 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     missing = set(columns) - set(frame.columns)
     if missing:
         raise ValueError(f"missing columns: {sorted(missing)}")
-    return frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+    records: list[dict[str, Any]] = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+    return records
 
 
 @unit_of_work

@@ -2,7 +2,8 @@
 packing, shipping (one by one or from a carrier's CSV) and delivery.
 
 Every status change goes through :func:`core.services.orders.transition` — this module adds the
-warehouse floor's checks around it, never a second state machine. ``order_lines.warehouse_id``
+warehouse floor's checks around it (which orders may move, be scanned or ship: the rules of
+:mod:`core.domain.order_flow`), never a second state machine. ``order_lines.warehouse_id``
 is the single source of truth for where a line is reserved, picked and shipped from: pick lists
 are cut per warehouse from it, re-allocation moves it together with the reservation, and
 ``transition(..., "shipped")`` posts each line's shipment in that warehouse.
@@ -23,9 +24,9 @@ from sqlalchemy.orm import Session
 from core import audit, refdata, stock
 from core.barcodes import has_barcode
 from core.db import read_only, unit_of_work
+from core.domain import order_flow
 from core.errors import (
     FieldIssue,
-    IllegalTransition,
     InsufficientStock,
     NotFound,
     OMSError,
@@ -50,7 +51,6 @@ from core.services.orders import lifecycle
 from core.timeutil import utcnow
 
 QUEUE_STATUSES = ("confirmed", "picking", "packed")
-MOVABLE_STATUSES = ("pending_review", "confirmed", "on_hold", "backordered")
 MAX_BULK_ROWS = 5000
 # accepted CSV headers (lower-cased) for the bulk tracking upload
 ORDER_HEADERS = ("order", "order_no", "order_number", "number", "订单号")
@@ -190,9 +190,7 @@ def move_to_warehouse(session: Session, order_id: int, to_warehouse: str, actor:
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                                   number=order.number)
-    if order.status not in MOVABLE_STATUSES:
-        raise IllegalTransition(f"order {order.number} is {order.status}; only orders not yet picked can move",
-                                number=order.number, from_status=order.status, to_status=order.status)
+    order_flow.check_movable(order.number, order.status)
     target = refdata.snapshot(session).warehouses.get((to_warehouse or "").strip())
     if target is None:
         raise ValidationError([FieldIssue("warehouse", f"unknown or inactive warehouse {to_warehouse}",
@@ -247,7 +245,7 @@ def _orders_by_id(session: Session, order_ids: list[int]) -> dict[int, Any]:
         select(Order.id, Order.number, Order.status).where(Order.id.in_(order_ids)))}
 
 
-def _batch_in_status(session: Session, order_ids: list[int], status: str, verb: str) -> tuple[list[int], dict]:
+def _batch_in_status(session: Session, order_ids: list[int], status: str, verb: str) -> tuple[list[int], dict[int, Any]]:
     """De-duplicated ids and their rows, refusing the whole batch (naming each bad row) unless
     every order exists and is in ``status`` — batch actions are all or none."""
     ids = list(dict.fromkeys(int(i) for i in order_ids))
@@ -282,6 +280,7 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         .where(OrderLine.order_id.in_(ids)).group_by(OrderLine.order_id, OrderLine.warehouse_id)
         .order_by(OrderLine.warehouse_id, OrderLine.order_id)
     ):
+        assert wh_id is not None, f"order {oid} has a line without a warehouse"  # entry and imports set one
         members[wh_id].append(oid)
         units[wh_id] += int(qty)
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(members))).all())
@@ -395,9 +394,7 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     """
     require(actor, "order.fulfil")
     order = lifecycle.load_for_update(session, order_id)
-    if order.status not in ("confirmed", "picking"):
-        raise IllegalTransition(f"order {order.number} is {order.status}; only orders being picked can be packed",
-                                number=order.number, from_status=order.status, to_status="packed")
+    order_flow.check_scannable(order.number, order.status)
     code = (barcode or "").strip()
     lines = _pack_lines(session, order_id)
     product = session.connection().execute(_PRODUCT_BY_CODE, {"code": code}).first() if code else None
@@ -419,7 +416,7 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
                                                     qty=1, at=utcnow(), actor=actor.username))
     scanned = sum(int(ln.scanned) for ln in lines) + 1
     units = sum(ln.qty for ln in lines)
-    packed = scanned == units
+    packed = order_flow.pack_verified(scanned, units)
     if packed:
         orders.transition(order_id, "packed", actor, note="all items verified by scan", session=session)
     return ScanResult(order.number, open_line.sku, open_line.name, int(open_line.scanned) + 1, open_line.qty,
@@ -427,21 +424,6 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
 
 
 # --- shipping and delivery -------------------------------------------------------------------
-
-
-def _shipping_issues(order: Any, carrier: str, tracking: str, row: int | None) -> list[FieldIssue]:
-    """What stops one order from shipping: it must be packed and, unless picked up in store,
-    carry a carrier and a tracking number."""
-    issues = []
-    if order.status != "packed":
-        issues.append(FieldIssue("order", f"{order.number} is {order.status}; only packed orders can ship",
-                                 row, order.number))
-    if order.delivery_method != "pickup":  # a customer collecting in store needs neither
-        if not carrier:
-            issues.append(FieldIssue("carrier", "required", row))
-        if not tracking:
-            issues.append(FieldIssue("tracking_no", "required", row))
-    return issues
 
 
 def _load_for_shipping(session: Session, where: Any) -> list[Any]:
@@ -461,10 +443,8 @@ def ship_order(session: Session, order_id: int, carrier: str | None, tracking_no
     order = found[0]
     carrier = (carrier or order.carrier or "").strip()
     tracking = (tracking_no or "").strip()
-    if order.status != "packed":  # the state machine's own refusal, with the packing hint
-        raise IllegalTransition(f"order {order.number} is {order.status}; only packed orders can ship",
-                                number=order.number, from_status=order.status, to_status="shipped")
-    issues = _shipping_issues(order, carrier, tracking, None)
+    order_flow.check_shippable(order.number, order.status)  # the state machine's refusal, with the packing hint
+    issues = order_flow.shipping_issues(order.number, order.status, order.delivery_method, carrier, tracking, None)
     if issues:
         raise ValidationError(issues)
     return orders.transition(order_id, "shipped", actor, expected_version=expected_version, carrier=carrier,
@@ -532,7 +512,8 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
                                                     f"{seen_tracking[tracking]}", row, tracking))
             continue
         seen_tracking[tracking] = row
-        row_issues = _shipping_issues(order, carrier, tracking, row)
+        row_issues = order_flow.shipping_issues(order.number, order.status, order.delivery_method, carrier,
+                                                tracking, row)
         issues.extend(row_issues)
         if not row_issues:
             todo.append((order.id, carrier, tracking))

@@ -30,30 +30,30 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, config, i18n
+from core import audit, environment, i18n
 from core.db import read_only, transaction, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, ValidationError
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
-from core.importing.fields import FIELDS, HISTORICAL, KINDS
+from core.importing.fields import FIELDS, HISTORICAL, KINDS, ORDER_TARGETS
 from core.importing.guess import SAMPLE_ROWS, guess_mapping
 from core.importing.identity import resolve
 from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_issues, issues_frame
 from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_orders, prepare, without
 from core.importing.profile import NAME_PATTERN, REPEATED_LINES, Profile
 from core.importing.reader import RawTable, SourceFile, read_table
-from core.importing.write_master import create_missing_products, write_customers, write_products, write_stock
-from core.importing.write_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.jobs import kinds, records
 from core.models import Channel, DQRun, ImportBatch, ImportError_, ImportProfile
 from core.permissions import Actor, require
 from core.services import jobs
+from core.services.import_master import create_missing_products, write_customers, write_products, write_stock
+from core.services.import_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.timeutil import utcnow
 
 __all__ = [
-    "FIELDS", "KINDS", "ON_ERROR", "FileInfo", "ImportOptions", "ImportReport", "Profile", "SourceFile",
-    "batch_issues", "batch_report", "inspect_files", "options_from_params", "options_to_params", "runs_in_background",
-    "start_import",
+    "FIELDS", "KINDS", "ON_ERROR", "ORDER_TARGETS", "REPEATED_LINES", "FileInfo", "ImportOptions", "ImportReport",
+    "Profile", "SourceFile", "batch_issues", "batch_report", "group_issues", "inspect_files", "new_profile",
+    "options_from_params", "options_to_params", "profile_from_dict", "runs_in_background", "start_import",
     "check_import", "default_profile", "delete_profile", "list_batches", "list_profiles", "load_profile", "quarantine_rows",
     "run_import", "save_profile",
 ]
@@ -277,7 +277,7 @@ def run_import(files: list[SourceFile], options: ImportOptions, actor: Actor,
 def runs_in_background(files: list[SourceFile]) -> bool:
     """True when the upload is larger than ``OMS_IMPORT_JOB_MB``: the worker imports it
     (:func:`start_import`) and the page shows its progress; smaller files import at once."""
-    return sum(len(f.data) for f in files) > config.import_background_bytes()
+    return sum(len(f.data) for f in files) > environment.import_background_bytes()
 
 
 def start_import(files: list[SourceFile], options: ImportOptions, actor: Actor) -> int:
@@ -482,19 +482,19 @@ def _write(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: int, act
         return _write_orders(session, p, rows, batch_id, actor, progress)
     if kind == "products":
         mapped = set(p.options.profile.columns) | set(p.options.profile.constants)
-        r = write_products(session, rows, mapped, actor)
-        return _Outcome({"products_created": r.created, "products_updated": r.updated,
-                         "products_unchanged": r.unchanged, "suppliers_created": r.suppliers_created})
+        pr = write_products(session, rows, mapped, actor)
+        return _Outcome({"products_created": pr.created, "products_updated": pr.updated,
+                         "products_unchanged": pr.unchanged, "suppliers_created": pr.suppliers_created})
     if kind == "stock":
-        r = write_stock(session, rows, actor=actor, batch_id=batch_id, progress=progress)
+        sr = write_stock(session, rows, actor=actor, batch_id=batch_id, progress=progress)
         failed = {rows["_unit"].loc[pos]: f"counted {int(rows['qty_v'].loc[pos])} but {reserved} reserved"
-                  for pos, reserved in r.failed.items()}
-        return _Outcome({"initial": r.initial, "counted": r.counted, "unchanged": r.unchanged,
-                         "backorders_confirmed": len(r.backorders_confirmed)}, failed)
+                  for pos, reserved in sr.failed.items()}
+        return _Outcome({"initial": sr.initial, "counted": sr.counted, "unchanged": sr.unchanged,
+                         "backorders_confirmed": len(sr.backorders_confirmed)}, failed)
     people = _people(rows, p)
-    r = write_customers(session, people, rows, actor=actor, channel_codes={c.id: c.code for c in p.ref.channels.values()})
-    return _Outcome({"customers_created": r.resolution.created, "customers_matched": r.resolution.matched,
-                     "customers_updated": r.updated}, merges=r.resolution.merges)
+    cr = write_customers(session, people, rows, actor=actor, channel_codes={c.id: c.code for c in p.ref.channels.values()})
+    return _Outcome({"customers_created": cr.resolution.created, "customers_matched": cr.resolution.matched,
+                     "customers_updated": cr.updated}, merges=cr.resolution.merges)
 
 
 def _people(rows: pd.DataFrame, p: Prepared) -> pd.DataFrame:
@@ -503,7 +503,8 @@ def _people(rows: pd.DataFrame, p: Prepared) -> pd.DataFrame:
     ids = {c.code: c.id for c in p.ref.channels.values()}
 
     def col(name: str) -> list[Any]:
-        return rows[name].astype(object).where(rows[name].notna(), None).tolist()
+        values: list[Any] = rows[name].astype(object).where(rows[name].notna(), None).tolist()
+        return values
 
     return pd.DataFrame({
         "row": col("_orow"), "name": col("customer_name"), "phone": col("phone_v"), "email": col("email_v"),
@@ -601,7 +602,7 @@ def _store_issues(session: Session, batch_id: int, p: Prepared, failed: set[str]
     rows = [dict(batch_id=batch_id, row=i.row or 0, field=i.field[:64], value=i.value, message=i.message(),
                  raw={"code": i.code, "severity": i.severity, "file": i.file, "column": i.column,
                       "detail": i.detail, "order": i.order,
-                      "source": sources.get((i.file, i.row)) if i.severity == "error" else None})
+                      "source": sources.get((i.file, i.row)) if i.severity == "error" and i.row is not None else None})
             for i in issues]
     for start in range(0, len(rows), 5000):
         session.execute(insert(ImportError_), rows[start:start + 5000])
@@ -701,7 +702,7 @@ def quarantine_rows(session: Session, batch_id: int, actor: Actor, lang: str = "
 def list_profiles(session: Session, actor: Actor, kind: str | None = None) -> pd.DataFrame:
     """Shipped and saved profiles ``[name, kind, source, description, updated_by, updated_at]``."""
     _require_any(actor, ("order.import", "stock.import"))
-    rows = [[p.name, p.kind, "shipped", p.description, None, None] for p in profiles.shipped().values()]
+    rows: list[list[Any]] = [[p.name, p.kind, "shipped", p.description, None, None] for p in profiles.shipped().values()]
     for r in session.execute(select(ImportProfile).order_by(ImportProfile.name)).scalars():
         rows.append([r.name, r.kind, "saved", (r.definition or {}).get("description", ""), r.updated_by,
                      r.updated_at])
@@ -780,4 +781,14 @@ def profile_yaml(profile: Profile) -> str:
 
 def profile_from_yaml(text: str) -> Profile:
     return profiles.from_yaml(text)
+
+
+def profile_from_dict(definition: dict[str, Any]) -> Profile:
+    """A profile from the editor's form (the same validation a YAML file gets)."""
+    return profiles.from_dict(definition)
+
+
+def new_profile(kind: str) -> Profile:
+    """An empty, unnamed profile of ``kind``: the editor's starting point."""
+    return profiles.default_for(kind)
 

@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session
 from core import audit, refdata
 from core import product_rules as fr
 from core.db import read_only, unit_of_work
+from core.domain.rules import condition_values
 from core.errors import FieldIssue, Refused, ValidationError
 from core.geo import normalise_province, region_of
 from core.models import Base, Channel, Rule, StockLevel, Supplier, Warehouse
 from core.permissions import Actor, require
-from core.rules import condition_values
 
 CODE_MAX = 16
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
@@ -122,7 +122,7 @@ def _raise(issues: list[FieldIssue]) -> None:
 def warehouse_values(data: WarehouseInput) -> dict[str, Any]:
     """The row values of ``data``, checked; raises ValidationError naming every bad field."""
     issues: list[FieldIssue] = []
-    values = {
+    values: dict[str, Any] = {
         "code": _code(data.code, issues),
         "name": fr.bounded_text(data.name, "name", NAME_MAX, issues, required=True),
         "region": fr.bounded_text(data.region, "region", REGION_MAX, issues),
@@ -175,7 +175,7 @@ def supplier_values(data: SupplierInput) -> dict[str, Any]:
 class _Table:
     """How one master table is written: its model, audit entity, key column and permission."""
 
-    model: type[Base]
+    model: type[Warehouse | Channel | Supplier]
     entity: str
     key: str  # "code" or "name"
     permission: str
@@ -189,9 +189,9 @@ SUPPLIERS = _Table(Supplier, "supplier", "name", "supplier.edit")
 def _key_taken(session: Session, table: _Table, key: str, except_id: int | None = None) -> bool:
     column = getattr(table.model, table.key)
     where = func.lower(column) == key.lower() if table.key == "name" else column == key
-    stmt = select(table.model.id).where(where)  # type: ignore[attr-defined]
+    stmt = select(table.model.id).where(where)
     if except_id is not None:
-        stmt = stmt.where(table.model.id != except_id)  # type: ignore[attr-defined]
+        stmt = stmt.where(table.model.id != except_id)
     return session.execute(stmt).first() is not None
 
 
@@ -235,7 +235,7 @@ def update_row(session: Session, table: _Table, row: Any, values: dict[str, Any]
 
 def _by_code(session: Session, table: _Table, code: str) -> Any:
     code = normalise_code(code)
-    row = session.execute(select(table.model).where(table.model.code == code)).scalar_one_or_none()  # type: ignore[attr-defined]
+    row = session.execute(select(table.model).where(getattr(table.model, table.key) == code)).scalar_one_or_none()
     if row is None:
         raise Refused(f"md.unknown_{table.entity}", code=code)
     return row

@@ -29,9 +29,9 @@ from typing import Any, cast
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import config, i18n, mailer
+from core import config, environment, i18n, mailer
 from core.backoff import Backoff
-from core.db import changed, unit_of_work
+from core.db import rowcount, unit_of_work
 from core.models import Notification
 from core.refdata import shop_profile
 from core.timeutil import utcnow
@@ -72,8 +72,8 @@ class _Due:
 
 def deliver_due() -> DeliveryResult:
     """One delivery pass (see the module docstring)."""
-    waiting = _mark_waiting(config.smtp_host() is not None)
-    if config.smtp_host() is None:
+    waiting = _mark_waiting(environment.smtp_host() is not None)
+    if environment.smtp_host() is None:
         return DeliveryResult(waiting=waiting)
     due = _claim()
     if not due:
@@ -106,9 +106,9 @@ def _mark_waiting(session: Session, smtp: bool) -> int:
     waiting = dict(WAITING) | ({} if smtp else {"email": NO_SMTP})
     marked = 0
     for channel, reason in waiting.items():
-        marked += changed(session, update(_TABLE).where(
+        marked += rowcount(session.execute(update(_TABLE).where(
             _TABLE.c.channel == channel, _TABLE.c.status == "pending",
-            or_(_TABLE.c.status_reason.is_(None), _TABLE.c.status_reason != reason)).values(status_reason=reason))
+            or_(_TABLE.c.status_reason.is_(None), _TABLE.c.status_reason != reason)).values(status_reason=reason)))
     return marked
 
 

@@ -21,7 +21,7 @@ MAX_DAYS = 366
 
 
 @unit_of_work
-def add_event(session: Session, kind: str, name: str, start: dt.date, end: dt.date, actor: Actor, *,
+def add_event(session: Session, kind: str, name: str, start: dt.date | None, end: dt.date | None, actor: Actor, *,
               warehouse: str | None = None, note: str | None = None) -> int:
     """Record a closure or promotion from ``start`` to ``end`` (inclusive); returns its id.
 

@@ -26,8 +26,7 @@ import pandas as pd
 from sqlalchemy import Table, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, barcodes
-from core import product_rules as rules
+from core import audit, barcodes, product_rules
 from core.barcodes import has_barcode
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
@@ -42,6 +41,8 @@ LIST_COLUMNS = ["id", "sku", "name", "category", "brand", "barcodes", "unit_pric
 # stored columns a draft sets (barcodes and supplier are resolved separately)
 _FIELDS = ("sku", "name", "category", "brand", "attributes", "unit_price", "unit_cost", "supplier_id", "pack_size",
            "lead_time_days", "weight_kg", "active")
+
+rules = product_rules  # the field rules; the editor page reads its limits here
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.asof import check_as_of
-from core.db import unit_of_work
+from core.db import rowcount, unit_of_work
 from core.errors import FieldIssue, Refused, ValidationError
 from core.jobs import kinds
 from core.models import (
@@ -83,7 +84,7 @@ class PlanRun:
     last_day: dt.date
 
 
-def _sum_by_key(rows: list) -> dict[tuple[int, int], int]:
+def _sum_by_key(rows: Iterable[Sequence[Any]]) -> dict[tuple[int, int], int]:
     out: dict[tuple[int, int], int] = defaultdict(int)
     for product_id, warehouse_id, qty in rows:
         out[(int(product_id), int(warehouse_id))] += int(qty or 0)
@@ -220,8 +221,8 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
         select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.reserved))}
     pipeline = pipeline_quantities(session)
     daily = daily_forecasts(session, run, from_day=as_of)
-    superseded = session.execute(update(ReplenishmentSuggestion).where(ReplenishmentSuggestion.status == "open")
-                                 .values(status="superseded")).rowcount
+    superseded = rowcount(session.execute(update(ReplenishmentSuggestion).where(ReplenishmentSuggestion.status == "open")
+                                          .values(status="superseded")))
     now = utcnow()
     rows, checked = [], 0
     for product_id, warehouse_id, sigma_run, lead_run in series:
@@ -255,7 +256,7 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
 
 
 def _row(run_id: int, key: tuple[int, int], result: Plan, position: Position, policy: Policy, product: Any,
-         now: dt.datetime) -> dict[str, object]:
+         now: dt.datetime) -> dict[str, Any]:
     """The suggestion row: the result and every input the buyer needs to check the arithmetic."""
     return {
         "run_id": run_id, "created_at": now, "product_id": key[0], "warehouse_id": key[1],
@@ -294,9 +295,9 @@ def accept_suggestions(session: Session, decisions: dict[int, int | None], actor
         raise ValidationError([FieldIssue("suggestion", "select at least one suggestion")])
     ids = sorted(decisions)
     found = _open_suggestions(session, ids)
-    issues = [FieldIssue("qty", "must be greater than 0; dismiss the suggestion instead", row, decisions[sid])
-              for row, sid in enumerate(ids, start=1)
-              if decisions[sid] is not None and (not isinstance(decisions[sid], int) or decisions[sid] <= 0)]
+    issues = [FieldIssue("qty", "must be greater than 0; dismiss the suggestion instead", row, qty)
+              for row, (_, qty) in enumerate(sorted(decisions.items()), start=1)
+              if qty is not None and (not isinstance(qty, int) or qty <= 0)]
     if issues:
         raise ValidationError(issues)
     now = utcnow()
@@ -350,8 +351,8 @@ def create_draft_pos(session: Session, actor: Actor, suggestion_ids: list[int] |
                                for row, sid in enumerate(missing, start=1)])
     if not accepted:
         raise ValidationError([FieldIssue("suggestion", "no accepted suggestions to order")])
-    supplier_of = dict(session.execute(select(Product.id, Product.supplier_id).where(
-        Product.id.in_([s.product_id for s in accepted]))).all())
+    supplier_of = {pid: sup for pid, sup in session.execute(select(Product.id, Product.supplier_id).where(
+        Product.id.in_([s.product_id for s in accepted]))) if sup is not None}
     skus = dict(session.execute(select(Product.id, Product.sku).where(
         Product.id.in_([s.product_id for s in accepted]))).all())
     issues = [FieldIssue("supplier", f"{skus[s.product_id]} has no supplier; set one in the catalogue", row,

@@ -1,17 +1,20 @@
-"""Return policy: the return window per channel, whether shipping is refunded, and the refund
-arithmetic — what the customer actually paid for some units of an order.
+"""Return policy: the return window per channel and whether shipping is refunded, as configured
+by the shop, and what the customer actually paid for each line of an order.
 
 Kept apart from the RMA workflow (``core.services.aftersales``) because it is the part a shop
-argues about and configures: the functions here are pure or read-only, plus one service that
-lets a manager edit the policy.
+argues about and configures: reading the policy that applies to one order, and one service
+that lets a manager edit it. The window and refund arithmetic themselves are pure rules in
+:mod:`core.domain.returns`.
 
 Refund arithmetic (hand-checkable, exact to the cent):
 
-* the order discount is spread over the lines in proportion to their line totals; the cents
-  are handed out by largest remainder so the shares add up to the discount exactly;
+* what a line was paid is its line total less its share of the order discount, the share
+  order entry stored with the line (``order_lines.discount_share``, split in whole cents by
+  :mod:`core.domain.totals`) — the same figure the sales reports count;
 * a line's paid amount is split over its units cumulatively — units ``[a, b)`` of a line of
-  ``n`` units paid ``P`` cost ``round(P·b/n) − round(P·a/n)`` — so returning a line in several
-  RMAs never refunds more or less than ``P`` in total (the last unit absorbs the rounding);
+  ``n`` units paid ``P`` cost ``round(P·b/n) − round(P·a/n)`` (:func:`core.domain.money.units_share`)
+  — so returning a line in several RMAs never refunds more or less than ``P`` in total (the
+  last unit absorbs the rounding), and the reports' returned sales equal the refunds of goods;
 * the shipping fee is refunded, per policy, with the RMA that brings the whole order back.
 """
 
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
@@ -28,19 +30,18 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain import returns
+from core.domain.returns import MAX_WINDOW_DAYS, SHIPPING_POLICIES, refund_for_units
 from core.errors import FieldIssue, ValidationError
 from core.models import Channel, Setting
 from core.permissions import Actor, require
 from core.timeutil import utcnow
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
+# MAX_WINDOW_DAYS, SHIPPING_POLICIES and refund_for_units are the domain's, named here too for
+# the policy editor and the callers that read them from this module.
+__all__ = ["MAX_WINDOW_DAYS", "POLICY_COLUMNS", "POLICY_KEY", "SHIPPING_POLICIES", "ReturnPolicy", "policy_for",
+           "refund_for_units", "return_policy_table", "shipping_policy", "update_return_policy"]
 POLICY_KEY = "returns_policy"  # settings row: {"refund_shipping": one of SHIPPING_POLICIES}
-SHIPPING_POLICIES = ("seller_fault", "always", "never")
-DEFAULT_SHIPPING_POLICY = "seller_fault"
-# reasons for which the shop, not the customer, is at fault (shipping is refunded for these)
-SELLER_FAULT_REASONS = frozenset({"quality", "damaged", "wrong_item", "not_as_described"})
-MAX_WINDOW_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -53,58 +54,20 @@ class ReturnPolicy:
     refund_shipping: str
 
     def within_window(self, now: dt.datetime | None = None) -> bool:
-        return self.deadline is None or (now or utcnow()) <= self.deadline
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+        return returns.within_window(self.deadline, now or utcnow())
 
 
 def shipping_policy(session: Session) -> str:
     """The configured shipping-refund policy (default ``seller_fault``)."""
-    value = refdata.snapshot(session).setting(POLICY_KEY, "refund_shipping", DEFAULT_SHIPPING_POLICY)
-    return value if value in SHIPPING_POLICIES else DEFAULT_SHIPPING_POLICY
+    value = refdata.snapshot(session).setting(POLICY_KEY, "refund_shipping", returns.DEFAULT_SHIPPING_POLICY)
+    return value if value in SHIPPING_POLICIES else returns.DEFAULT_SHIPPING_POLICY
 
 
 def policy_for(session: Session, window_days: int, delivered_at: dt.datetime | None) -> ReturnPolicy:
-    deadline = delivered_at + dt.timedelta(days=window_days) if delivered_at else None
-    return ReturnPolicy(window_days, delivered_at, deadline, shipping_policy(session))
+    return ReturnPolicy(window_days, delivered_at, returns.return_deadline(delivered_at, window_days),
+                        shipping_policy(session))
 
 
-def split_discount(line_totals: dict[int, Decimal], discount: Decimal) -> tuple[dict[int, Decimal], Decimal]:
-    """(paid per line, discount left over for the shipping fee).
-
-    The order discount is shared in proportion to the line totals; cents go by largest
-    remainder (ties to the lower key) so the shares sum to the discount exactly. A discount
-    larger than the goods (possible when shipping is charged) reduces shipping by the rest.
-    """
-    subtotal = sum(line_totals.values(), ZERO)
-    on_goods = min(discount, subtotal) if subtotal > 0 else ZERO
-    whole = int((on_goods * 100).to_integral_value())
-    if whole == 0:
-        return dict(line_totals), discount - on_goods
-    raw = {key: Decimal(whole) * total / subtotal for key, total in line_totals.items()}
-    shares = {key: int(value) for key, value in raw.items()}  # floor: every value is >= 0
-    for key in sorted(raw, key=lambda k: (shares[k] - raw[k], k))[: whole - sum(shares.values())]:
-        shares[key] += 1
-    return {key: line_totals[key] - Decimal(shares[key]) / 100 for key in line_totals}, discount - on_goods
-
-
-def refund_for_units(paid: Decimal, qty: int, before: int, units: int) -> Decimal:
-    """Refund for units ``[before, before + units)`` of a line of ``qty`` units paid ``paid``."""
-    if qty <= 0 or units <= 0:
-        return ZERO
-    return cents(paid * (before + units) / qty) - cents(paid * before / qty)
-
-
-def shipping_refund(policy: str, reason_code: str, kind: str, completes_order: bool, shipping_paid: Decimal) -> Decimal:
-    """The shipping part of a refund: only with the RMA that returns the last units of the
-    order, never for an exchange, and depending on the policy and on whose fault it was."""
-    if kind == "exchange" or not completes_order or shipping_paid <= 0:
-        return ZERO
-    if policy == "always" or (policy == "seller_fault" and reason_code in SELLER_FAULT_REASONS):
-        return shipping_paid
-    return ZERO
 
 
 # --- configuration ---------------------------------------------------------------------------

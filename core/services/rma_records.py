@@ -12,11 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from core.domain.returns import ZERO, cents
 from core.errors import NotFound
 from core.models import Channel, Customer, Order, OrderLine, Product, Return, ReturnLine
-from core.services import return_policy as policy
-
-ZERO = policy.ZERO
 
 # Statements are built once (building them costs more than SQLite running them).
 _ORDER = (
@@ -33,7 +31,8 @@ _ORDER = (
 )
 _ORDER_LINES = (
     select(OrderLine.id, OrderLine.line_no, OrderLine.product_id, Product.sku, Product.name, OrderLine.qty,
-           OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.line_total, OrderLine.warehouse_id)
+           OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.line_total, OrderLine.discount_share,
+           OrderLine.warehouse_id)
     .join(Product, Product.id == OrderLine.product_id)
     .where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.line_no)
 )
@@ -62,8 +61,10 @@ def order_lines(session: Session, order_id: int) -> dict[int, Any]:
 
 
 def paid_by_line(order: Any, lines: dict[int, Any]) -> tuple[dict[int, Decimal], Decimal]:
-    """(paid per order-line id, shipping fee paid after any discount left over from the goods)."""
-    paid, leftover = policy.split_discount({ln.id: ln.line_total for ln in lines.values()}, order.discount)
+    """(paid per order-line id, shipping fee paid after any discount left over from the goods):
+    each line's total less its stored share of the order discount (core.domain.totals)."""
+    paid = {ln.id: ln.line_total - ln.discount_share for ln in lines.values()}
+    leftover = order.discount - sum((ln.discount_share for ln in lines.values()), ZERO)
     return paid, max(order.shipping_fee - leftover, ZERO)
 
 
@@ -83,11 +84,11 @@ def rma_lines(session: Session, rma_id: int) -> list[Any]:
 def computed_refund(session: Session, rma: Any) -> Decimal:
     """What policy says this RMA refunds: its lines' paid amounts plus any shipping part."""
     lines = session.execute(select(func.sum(ReturnLine.refund_amount)).where(ReturnLine.return_id == rma.id))
-    return policy.cents(Decimal(str(lines.scalar_one() or 0)) + rma.shipping_refund)
+    return cents(Decimal(str(lines.scalar_one() or 0)) + rma.shipping_refund)
 
 
 def refunded_on_order(session: Session, order_id: int) -> Decimal:
     """Everything refunded on the order so far. Summed over the RMAs (``returns.refund_amount``)
     rather than the refund records, so history loaded without them (imports, the demo) counts."""
     total = session.execute(select(func.sum(Return.refund_amount)).where(Return.order_id == order_id)).scalar_one()
-    return policy.cents(Decimal(str(total or 0)))
+    return cents(Decimal(str(total or 0)))

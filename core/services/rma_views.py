@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core import pii
 from core.db import read_only
+from core.domain import returns
 from core.models import (
     Customer,
     Money,
@@ -32,15 +33,6 @@ from core.searchbox import search_text
 from core.services import customers
 from core.services import return_policy as policy
 from core.services import rma_records as records
-from core.services.aftersales import (
-    PERMISSION_FOR_TARGET,
-    REFUNDABLE_AT,
-    REFUNDABLE_PAYMENT_STATUSES,
-    RETURNABLE_ORDER_STATUSES,
-    ZERO,
-    next_statuses,
-    refund_limit,
-)
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ def _rma_select() -> Select[Any]:
 
 def _rma_frame(session: Session, stmt: Select[Any], actor: Actor) -> pd.DataFrame:
     frame = pd.DataFrame(session.execute(stmt).all(), columns=RMA_COLUMNS)
-    frame["rma_refund_due"] = [policy.cents(Decimal(str(v))) for v in frame["rma_refund_due"]]
+    frame["rma_refund_due"] = [returns.cents(Decimal(str(v))) for v in frame["rma_refund_due"]]
     return pii.mask_frame(frame, actor)
 
 
@@ -126,14 +118,14 @@ def order_aftersales(session: Session, order_id: int, actor: Actor) -> OrderAfte
     lines = records.order_lines(session, order_id)
     paid, _ = records.paid_by_line(order, lines)
     frame = pd.DataFrame([
-        (ln.line_no, ln.sku, ln.name, ln.qty, ln.qty_shipped, ln.qty_returned, ln.qty_shipped - ln.qty_returned,
+        (ln.line_no, ln.sku, ln.name, ln.qty, ln.qty_shipped, ln.qty_returned, returns.returnable_units(ln),
          paid[ln.id]) for ln in lines.values()], columns=ORDER_LINE_COLUMNS)
     header = {k: getattr(order, k) for k in (
         "id", "number", "status", "channel", "channel_name", "customer_id", "customer", "ship_phone",
         "payment_status", "payment_method", "subtotal", "discount", "shipping_fee", "total", "placed_at",
         "delivered_at")}
     header["refunded"] = records.refunded_on_order(session, order_id)
-    header["returnable_status"] = order.status in RETURNABLE_ORDER_STATUSES
+    header["returnable_status"] = returns.returnable_order(order.status)
     rmas = _rma_frame(session, _rma_select().where(Return.order_id == order_id)
                       .order_by(Return.created_at.desc(), Return.id.desc()), actor)
     return OrderAfterSales(pii.mask_record(header, actor),
@@ -175,17 +167,9 @@ def rma_detail(session: Session, rma_id: int, actor: Actor) -> RMADetail:
                                         .where(Order.id == rma.replacement_order_id)).first()
     computed = records.computed_refund(session, rma)
     remaining = order.total - records.refunded_on_order(session, order.id)
-    can_refund = (refund is None and rma.status in REFUNDABLE_AT[rma.kind]
-                  and order.payment_status in REFUNDABLE_PAYMENT_STATUSES)
-    actions = tuple(s for s in next_statuses(rma.kind, rma.status) if actor.can(PERMISSION_FOR_TARGET[s])
-                    and not (s == "approved" and rma.created_by == actor.username))  # not one's own request
-    requested = rma.refund_request_by is not None
-    if can_refund and not requested and actor.can("rma.refund"):
-        actions += ("refund",)
-    if can_refund and requested and actor.can("rma.decide"):
-        # the requester may withdraw their request, only someone else may approve it
-        actions += ("refund_reject",) if rma.refund_request_by == actor.username else ("refund_approve",
-                                                                                      "refund_reject")
+    can_refund = returns.refundable(rma.kind, rma.status, order.payment_status, already_refunded=refund is not None)
+    actions = returns.rma_actions(returns.RMAState(rma.number, rma.kind, rma.status, rma.created_by), actor,
+                                  can_refund=can_refund, requested_by=rma.refund_request_by)
     header = dict(rma._mapping) | {
         "order_number": order.number, "order_status": order.status, "payment_status": order.payment_status,
         "order_total": order.total, "customer": order.customer, "ship_phone": order.ship_phone,
@@ -194,5 +178,5 @@ def rma_detail(session: Session, rma_id: int, actor: Actor) -> RMADetail:
         "replacement_number": replacement_order.number if replacement_order else None,
         "replacement_status": replacement_order.status if replacement_order else None,
     }
-    max_refund = refund_limit(actor, computed, remaining) if can_refund else ZERO
+    max_refund = returns.refund_limit(actor, computed, remaining) if can_refund else returns.ZERO
     return RMADetail(pii.mask_record(header, actor), lines, events, actions, max_refund)

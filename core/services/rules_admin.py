@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain.rules import OPERATORS as OPERATORS  # the rule editor page offers them
+from core.domain.rules import condition_values, matches, order_facts
 from core.errors import FieldIssue, NotFound, ValidationError
 from core.geo import region_of
 from core.models import Channel, Customer, Order, OrderEvent, OrderLine, Product, Rule, Warehouse
 from core.permissions import Actor, require
-from core.rules import OPERATORS, condition_values, matches, order_facts
 from core.services.orders import OPEN_STATUSES
 from core.timeutil import utcnow
 
@@ -144,7 +145,8 @@ def clauses_of(condition: dict[str, Any]) -> tuple[str, list[tuple[str, str, str
     for combine in COMBINATORS:
         if combine in condition and len(condition) == 1 and isinstance(condition[combine], list):
             rows = [row(c) if isinstance(c, dict) else None for c in condition[combine]]
-            return None if any(r is None for r in rows) else (combine, rows)  # type: ignore[misc]
+            clauses = [r for r in rows if r is not None]
+            return (combine, clauses) if len(clauses) == len(rows) else None
     single = row(condition)
     return None if single is None else ("all", [single])
 

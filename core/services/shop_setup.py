@@ -139,13 +139,14 @@ def _checked_rows(request: SetupRequest, issues: list[FieldIssue]) -> list[tuple
     with its field and its position (``row``) among the warehouses or channels."""
     rows: list[tuple[md._Table, dict[str, str]]] = []
     seen: set[tuple[str, str]] = set()
-    specs = [(md.WAREHOUSES, "warehouse", i, md.WarehouseInput(code, name))
-             for i, (code, name) in enumerate(request.warehouses, start=1)]
+    specs: list[tuple[md._Table, str, int, md.WarehouseInput | md.ChannelInput]] = [
+        (md.WAREHOUSES, "warehouse", i, md.WarehouseInput(code, name))
+        for i, (code, name) in enumerate(request.warehouses, start=1)]
     specs += [(md.CHANNELS, "channel", i, md.ChannelInput(code, name, kind))
               for i, (code, name, kind) in enumerate(request.channels, start=1)]
     for table, entity, row, data in specs:
         try:
-            values = md.warehouse_values(data) if entity == "warehouse" else md.channel_values(data)
+            values = md.warehouse_values(data) if isinstance(data, md.WarehouseInput) else md.channel_values(data)
         except ValidationError as exc:
             issues.extend(FieldIssue(f"{entity}_{i.field}", i.message, row=row, value=i.value, params=i.params)
                           for i in exc.issues)
@@ -190,7 +191,7 @@ def set_up_shop(session: Session, request: SetupRequest, actor: Actor) -> SetupR
     created, renamed, unchanged = [], [], []
     for table, values in rows:
         model = table.model
-        existing = session.execute(select(model).where(model.code == values["code"])).scalar_one_or_none()  # type: ignore[attr-defined]
+        existing = session.execute(select(model).where(getattr(model, table.key) == values["code"])).scalar_one_or_none()
         if existing is None:
             md.create_row(session, table, values, actor)
             created.append((table.entity, values["code"]))

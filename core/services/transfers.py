@@ -116,7 +116,7 @@ def _validate_lines(session: Session, lines: list[tuple[str, int]], source_id: i
                 StockLevel.warehouse_id == source_id, StockLevel.product_id.in_(products.values()))).all())
     seen: set[str] = set()
     out: list[tuple[int, int]] = []
-    for row, (raw_sku, qty) in enumerate(lines, start=1):
+    for row, (raw_sku, raw_qty) in enumerate(lines, start=1):
         sku = str(raw_sku or "").strip()
         if not sku:
             issues.append(FieldIssue("sku", "required", row))
@@ -128,7 +128,7 @@ def _validate_lines(session: Session, lines: list[tuple[str, int]], source_id: i
             issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
             continue
         seen.add(sku)
-        qty, qty_issues = check_qty(qty, "qty", row)
+        qty, qty_issues = check_qty(raw_qty, "qty", row)
         if qty is None:
             issues += qty_issues
             continue

@@ -29,6 +29,7 @@ from core.db import read_only, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, ValidationError
 from core.models import LoginAttempt, User
 from core.passwords import dummy_hash, hash_password, needs_rehash, policy_problems, verify_password
+from core.passwords import generate_password as generate_password  # the Users page's suggestion
 from core.permissions import ROLES, Actor, require
 from core.timeutil import utcnow
 
@@ -131,7 +132,7 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
     wait = _retry_after(session, name, client, now)
     checkable = user is not None and user.active and not wait
     # exactly one hash check on every path: a dummy one when there is no account to check
-    correct = verify_password(password, user.password_hash if checkable else dummy_hash()) and checkable
+    correct = verify_password(password, user.password_hash if user is not None and checkable else dummy_hash()) and checkable
     if wait:
         return LoginResult(None, "throttled", wait)
     session.execute(insert(LoginAttempt).values(at=now, username=name, client=client, success=correct))

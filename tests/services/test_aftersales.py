@@ -28,7 +28,7 @@ from core.services import aftersales as rma
 from core.services import rma_views
 from core.services.aftersales import Inspection, PolicyViolation, RMALine, RMARequest, RMAValidationError
 from core.services.orders import create_order, transition
-from core.services.return_policy import refund_for_units, split_discount, update_return_policy
+from core.services.return_policy import refund_for_units, update_return_policy
 from tests.aftersales_data import delivered_order, returned_qty, stock_of
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 
@@ -60,18 +60,12 @@ def _order_payment(order_id: int) -> str:
 # --- arithmetic ------------------------------------------------------------------------------
 
 
-def test_discount_split_and_unit_refunds_are_exact_to_the_cent() -> None:
-    # 1000 cents × 99.99/119.99 = 833.32 → 833; × 20/119.99 = 166.68 → 166; the spare cent
-    # goes to the larger remainder (0.68): shares 8.33 and 1.67.
-    paid, leftover = split_discount({1: D("99.99"), 2: D("20.00")}, D("10.00"))
-    assert paid == {1: D("91.66"), 2: D("18.33")} and leftover == 0
+def test_unit_refunds_are_exact_to_the_cent() -> None:
+    # (the discount split itself: tests/domain/test_totals.py)
     # 91.66 over 3 units, one at a time: 30.55, 61.11 − 30.55 = 30.56, 91.66 − 61.11 = 30.55
     assert [refund_for_units(D("91.66"), 3, before, 1) for before in range(3)] == [D("30.55"), D("30.56"),
                                                                                     D("30.55")]
     assert refund_for_units(D("91.66"), 3, 0, 3) == D("91.66")
-    # a discount larger than the goods (shipping was charged) eats into shipping
-    assert split_discount({1: D("10.00")}, D("12.00")) == ({1: D("0.00")}, D("2.00"))
-    assert split_discount({1: D("10.00"), 2: D("5.00")}, D("0")) == ({1: D("10.00"), 2: D("5.00")}, D("0"))
 
 
 def test_refunds_follow_what_was_paid_then_the_order_is_refunded(db_url: str) -> None:

@@ -9,6 +9,7 @@ PostgreSQL (raw database errors there before the fix)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,10 +17,10 @@ from sqlalchemy import func, select
 
 from core import db
 from core.errors import Conflict, ValidationError
-from core.importing.write_orders import write_history
 from core.models import Order
 from core.refdata import snapshot
 from core.services import orders
+from core.services.import_orders import write_history
 from tests.factories import CLERK, MANAGER, make_product, order_input
 from tests.services.test_imports import GOOD_ROW, _csv, catalogue, codes, counts, orders_by_ref, run
 
@@ -56,6 +57,17 @@ def test_update_order_still_edits_valid_fields(db_url: str) -> None:
     with db.transaction() as s:
         o = s.execute(select(Order).where(Order.id == order_id)).scalar_one()
     assert (o.priority, o.delivery_method, o.note) == (5, "pickup", "call first")
+
+
+@pytest.mark.parametrize("priority", [Decimal("3"), 3.0])
+def test_a_whole_priority_of_another_type_is_stored_as_a_number(db_url: str, priority: Any) -> None:
+    """Found by the fuzz suite: Decimal("1") passed the rulebook and then reached SQLite's
+    driver, which cannot bind a Decimal — a raw error instead of an order."""
+    make_product("PRI-1", "10.00", {"SH": 5})
+    created = orders.create_order(order_input(("PRI-1", 1), priority=priority), CLERK)
+    orders.update_order(created.id, {"priority": priority + 1}, CLERK, expected_version=1)
+    with db.transaction() as s:
+        assert s.execute(select(Order.priority).where(Order.id == created.id)).scalar_one() == 4
 
 
 @pytest.mark.parametrize("status", ["paid", "refunded"])

@@ -37,13 +37,16 @@ from core.permissions import PERMISSIONS, ROLES, Actor
 NO_CHECK: dict[str, str] = {
     "core.services.orders.backorders.reserve_backorders": "runs inside the arrival's transaction as the system's rule; the "
                                                "receiving service checked its own permission",
-    "core.services.aftersales.refund_limit": "pure helper: the refund ceiling for an actor, no data access",
     "core.services.master_data.create_row": "write step inside a caller's transaction (create_warehouse … and "
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.master_data.update_row": "write step inside a caller's transaction (update_warehouse … and "
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
                                             "forecast.run (records why the run stopped)",
+    **{f"core.services.import_{name}": "write step inside run_import's transaction, which checked the kind's "
+                                       "import permission first" for name in (
+        "master.write_customers", "master.write_products", "master.write_stock",
+        "orders.write_history", "orders.write_open")},
 }
 
 
@@ -113,6 +116,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.planning_calendar": {"forecast"},
     "core.services.product_master": {"product"},
     "core.services.purchasing": {"purchase", "stock"},
+    "core.services.reconciliation": {"dq"},
     "core.services.replenishment": {"purchase", "replenish"},
     "core.services.return_policy": {"rma", "rules"},
     "core.services.rma_views": {"rma"},

@@ -15,9 +15,9 @@ from core.domain.quantities import MAX_ON_HAND, MAX_ROW_QTY
 from core.errors import Refused, ValidationError
 from core.models import POLine, StockAdjustment, StockLevel, StockMovement, TransferLine, Warehouse
 from core.permissions import Actor
-from core.reconcile import reconcile
 from core.services.inventory import CountLine, adjust_stock, decide_adjustment, post_count, receive_adhoc
 from core.services.purchasing import POLineInput, create_purchase_order, receive_po, send_po, update_draft
+from core.services.reconciliation import reconcile
 from core.services.shop_settings import update_settings
 from core.services.transfers import create_transfer, receive_transfer, ship_transfer
 from tests.factories import ADMIN, BUYER, MANAGER, WAREHOUSE, make_product

@@ -11,10 +11,10 @@ from sqlalchemy import insert, select, update
 from core import db
 from core.errors import PermissionDenied, ValidationError
 from core.models import Alert, Order, OrderLine, StockLevel, StockMovement, Warehouse
-from core.reconcile import reconcile, reconciliation_history, run_reconciliation, stored_report
 from core.services import orders
 from core.services.alerts import acknowledge, list_alerts, open_alert_counts, scan_alerts
 from core.services.fulfillment import scan_item, ship_order
+from core.services.reconciliation import reconcile, reconciliation_history, run_reconciliation, stored_report
 from core.services.transfers import create_transfer, receive_transfer, ship_transfer
 from core.timeutil import utcnow
 from tests.factories import CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core import i18n
+from core import i18n, timeutil
 from core.permissions import ROLES
 from core.services.master_data import CHANNEL_KINDS
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
@@ -92,8 +92,8 @@ def test_format_money_and_time() -> None:
     assert i18n.format_money("0.005", "USD") == "$0.01"
     assert i18n.format_money(1, "CHF") == "CHF 1.00"
     assert i18n.format_money(None, "CNY") == ""
-    assert i18n.format_time(dt.datetime(2026, 3, 10, 15, 59)) == "2026-03-10 23:59"  # UTC → Asia/Shanghai
-    assert i18n.format_time(None) == ""
+    assert timeutil.format_time(dt.datetime(2026, 3, 10, 15, 59)) == "2026-03-10 23:59"  # UTC → Asia/Shanghai
+    assert timeutil.format_time(None) == ""
 
 
 def test_every_forecast_model_has_a_name_in_both_languages() -> None:

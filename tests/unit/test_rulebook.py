@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from core.domain import quantities, rulebook
-from core.models import Customer, Order, Product
+from core.models import Customer, Money, Order, Product
 from core.services.shop_settings import BY_FIELD
 
 NOW = dt.datetime(2026, 11, 25, 4, 0)
@@ -34,8 +34,10 @@ def test_enums_and_money_match_the_schema() -> None:
     o = Order.__table__.c
     for name in ("payment_method", "payment_status", "delivery_method", "status"):
         assert max(map(len, rulebook.ENUMS[name])) <= o[name].type.length
-    assert (o.total.type.precision, o.total.type.scale) == (12, 2)
+    assert isinstance(o.total.type, Money)  # whole cents in a BIGINT (docs/money.md)
     assert rulebook.MAX_AMOUNT == Decimal(10 ** 10) - Decimal("0.01")
+    # a million amounts of the largest size still sum inside a 64-bit integer (SQLite's SUM)
+    assert rulebook.MAX_AMOUNT * 100 * 1_000_000 < 2 ** 63
 
 
 def test_the_rulebook_is_pure() -> None:

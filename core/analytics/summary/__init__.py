@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, Table, delete, func, select, text, union
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import CompoundSelect, Subquery
 
 from core import config
 from core.analytics.sqltime import LocalClock
@@ -45,12 +46,12 @@ from core.db import read_only, unit_of_work
 from core.models import AggState, AuditLog, Customer, Order, StockMovement
 from core.timeutil import local_day_start_utc, local_today, to_local, utcnow
 
-LOGIC_VERSION = 1  # bump when an aggregation changes meaning: the next refresh rebuilds all
+LOGIC_VERSION = 2  # bump when an aggregation changes meaning: the next refresh rebuilds all (2: whole cents)
 STATE = "summary"
 RESCAN = dt.timedelta(minutes=15)  # longest write transaction the refresh tolerates
 BATCH_DAYS = 31  # local days per rebuild statement (bounded memory, progress steps)
 FULL_SHARE = 0.3  # rebuild everything when more orders than this share changed
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # what it returns is ignored (a page's bar.progress)
 
 
 @dataclass(frozen=True)
@@ -264,8 +265,8 @@ def refresh(session: Session, *, full: bool = False, progress: Progress | None =
     if rebuild_all and ctx.dialect == "postgresql":
         # A full build usually follows a bulk load (demo, restore) that autovacuum has not
         # analysed yet; without statistics the next incremental refresh plans seq scans.
-        for table in (*RAW_TABLES, *SUMMARY_TABLES):
-            session.execute(text(f"ANALYZE {table}"))
+        for name in (*RAW_TABLES, *(t.name for t in SUMMARY_TABLES)):
+            session.execute(text(f"ANALYZE {name}"))
     _save_state(session, state, clock, audit_id, order_id, movement_id, rebuild_all)
     report(1.0, "summaries up to date")
     return RefreshResult(False, rebuild_all, len(work.days), None if work.customers is None else len(work.customers),
@@ -300,7 +301,7 @@ def raw_source() -> Iterator[None]:
         _raw.reset(token)
 
 
-def _named(stmt: Select, table: Table) -> Subquery:
+def _named(stmt: Select[Any] | CompoundSelect[Any], table: Table) -> Subquery:
     """``stmt`` as a subquery whose columns carry ``table``'s names (by position)."""
     inner = stmt.subquery("raw_src")
     return select(*[col.label(c.name) for col, c in zip(inner.c, table.columns, strict=True)]).subquery(table.name)

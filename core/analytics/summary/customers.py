@@ -45,8 +45,8 @@ from core.timeutil import local_day_start_utc
 
 CHUNK = 2_000  # customers per statement (bound-parameter limits)
 CUSTOMERS, MONTHS, COHORTS = AggCustomer.__table__, AggCustomerMonth.__table__, AggCohort.__table__
-SCORES: Table = AggCustomerScore.__table__  # type: ignore[assignment]
-QUINTILE_EDGES: Table = AggCustomerQuintile.__table__  # type: ignore[assignment]
+SCORES: Table = AggCustomerScore.__table__
+QUINTILE_EDGES: Table = AggCustomerQuintile.__table__
 QUINTILES = (0.2, 0.4, 0.6, 0.8)
 COHORT_KEYS = ("cohort", "channel_id", "region", "month")
 SCORE_KEYS = ("as_of", "cohort", "channel_id", "province", "r", "f", "region")  # region follows the province
@@ -68,7 +68,7 @@ def f_score(orders: ColumnElement[int]) -> ColumnElement[int]:
 
 
 def _scope(customer_ids: Sequence[int] | None, placed_before: dt.datetime | None = None) -> ColumnElement[bool]:
-    known = ORDERS.c.customer_id.is_not(None)
+    known: ColumnElement[bool] = ORDERS.c.customer_id.is_not(None)
     if placed_before is not None:
         known = known & (ORDERS.c.placed_at < placed_before)
     return known if customer_ids is None else known & ORDERS.c.customer_id.in_(customer_ids)

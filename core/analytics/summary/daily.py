@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, Table, and_, case, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import CompoundSelect
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.analytics.sqltime import date_of, hours_between
@@ -34,7 +37,7 @@ def _sum(column: ColumnElement) -> ColumnElement:
     return func.coalesce(func.sum(column), 0)
 
 
-def sales_daily_select(ctx: Context, ranges: Ranges) -> Select:
+def sales_daily_select(ctx: Context, ranges: Ranges) -> CompoundSelect[Any]:
     f = line_facts(ctx, placed_between(ranges), with_cancelled=True)
 
     def grouped(category: ColumnElement[str], *extra: ColumnElement) -> Select:
@@ -49,7 +52,7 @@ def sales_daily_select(ctx: Context, ranges: Ranges) -> Select:
     return union_all(grouped(literal(ALL_CATEGORIES)), grouped(f.c.category, f.c.category))
 
 
-def sales_hourly_select(ctx: Context, ranges: Ranges) -> Select:
+def sales_hourly_select(ctx: Context, ranges: Ranges) -> CompoundSelect[Any]:
     f = line_facts(ctx, placed_between(ranges))
 
     def grouped(category: ColumnElement[str], *extra: ColumnElement) -> Select:
@@ -88,7 +91,7 @@ def basket_pairs_select(ctx: Context, ranges: Ranges) -> Select:
     )
 
 
-def bucket_of(hours: ColumnElement[float]) -> ColumnElement[int]:
+def bucket_of(hours: ColumnElement[float | Decimal]) -> ColumnElement[int]:
     """Index of the duration bucket (:data:`BUCKET_EDGES`) holding ``hours``."""
     return case(*[(hours < edge, i) for i, edge in enumerate(BUCKET_EDGES)], else_=len(BUCKET_EDGES))
 
@@ -115,7 +118,7 @@ def fulfillment_select(ctx: Context, ranges: Ranges) -> Select:
 
 
 # table → the SELECT that fills it for the orders placed in some UTC ranges
-BUILDERS: dict[Table, Callable[[Context, Ranges], Select]] = {
+BUILDERS: dict[Table, Callable[[Context, Ranges], Select[Any] | CompoundSelect[Any]]] = {
     AggSalesDaily.__table__: sales_daily_select,
     AggSalesHourly.__table__: sales_hourly_select,
     AggProductDaily.__table__: product_daily_select,

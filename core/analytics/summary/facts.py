@@ -7,10 +7,15 @@ the benchmark compares against and what the tests check the tables with.
 
 Definitions (docs/analytics.md):
 - a *sale* is an order that is not cancelled, counted on the local day it was placed;
-- ``sales`` of a line = its line total (after line discount) less its pro-rata share of the
-  order discount; shipping fees are not sales;
-- returns are netted on the sale's day: ``returned_sales`` = sales × qty_returned / qty, where
+- ``sales`` of a line = its line total (after line discount) less its share of the order
+  discount, stored in whole cents with the line (``discount_share``, core.domain.totals);
+  shipping fees are not sales;
+- returns are netted on the sale's day: ``returned_sales`` = the cents the returned units carry,
+  sales × qty_returned / qty rounded half up to the cent (core.domain.money.units_share), where
   ``qty_returned`` counts units under an open or completed RMA;
+
+Every measure is a whole number of cents, so a summary row equals the same sum over the raw
+tables to the cent (docs/money.md).
 - ``cost`` = units kept (qty − qty_returned) × the product's unit cost when the day is built;
   ``uncosted_sales`` = the kept sales of products whose cost is unknown (NULL): margins leave
   those sales out instead of reading them as 100 % margin.
@@ -22,15 +27,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.analytics import EXCLUDED_STATUSES
 from core.analytics.sqltime import LocalClock, day_number, hour_of_day, local_seconds
 from core.geo import REGION_OF_PROVINCE
-from core.models import Order, OrderLine, Product
+from core.models import Order, OrderLine, Product, as_money, cents
 
 ORDERS, LINES, PRODUCTS = Order.__table__, OrderLine.__table__, Product.__table__
 
@@ -53,6 +59,15 @@ def placed_between(ranges: Sequence[tuple[dt.datetime, dt.datetime]]) -> ColumnE
     return or_(*[and_(ORDERS.c.placed_at >= start, ORDERS.c.placed_at < end) for start, end in ranges])
 
 
+def returned_cents(sales: ColumnElement[Decimal], returned: ColumnElement[int], qty: ColumnElement[int]
+                   ) -> ColumnElement[Decimal]:
+    """The cents that ``returned`` of ``qty`` units carry of a line's ``sales``: the SQL of
+    :func:`core.domain.money.units_share`, ``(2 · sales · returned + qty) div (2 · qty)`` in
+    integer arithmetic (both backends truncate integer division; every term is ≥ 0)."""
+    whole = cents(sales)
+    return as_money((whole * 2 * returned + qty) // (qty * 2))
+
+
 def line_facts(ctx: Context, where: ColumnElement[bool], *, with_cancelled: bool = False) -> Subquery:
     """One row per order line of the orders matching ``where``.
 
@@ -65,11 +80,8 @@ def line_facts(ctx: Context, where: ColumnElement[bool], *, with_cancelled: bool
     o, ol, p = ORDERS, LINES, PRODUCTS
     sold = o.c.status.not_in(EXCLUDED_STATUSES)
     local = local_seconds(o.c.placed_at, ctx.clock, ctx.dialect)
-    # kept share after the order discount; "* 1.0" keeps SQLite from integer division
-    kept = case((o.c.subtotal > 0, (o.c.subtotal - o.c.discount) * literal_column("1.0") / o.c.subtotal),
-                else_=literal_column("1.0"))
-    sales = ol.c.line_total * kept
-    returned_sales = sales * ol.c.qty_returned / ol.c.qty
+    sales = ol.c.line_total - ol.c.discount_share
+    returned_sales = returned_cents(sales, ol.c.qty_returned, ol.c.qty)
 
     def measure(value: ColumnElement) -> ColumnElement:
         return case((sold, value), else_=0) if with_cancelled else value

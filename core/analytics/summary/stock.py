@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, case, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
@@ -47,7 +48,7 @@ def stock_daily_select(ctx: Context, pairs: Sequence[Pair] | None = None, first_
         .group_by(moves.c.product_id, moves.c.warehouse_id, moves.c.day_n)
         .subquery("md")
     )
-    running = func.sum(days.c.qty_in - days.c.qty_out).over(
+    running: ColumnElement[Any] = func.sum(days.c.qty_in - days.c.qty_out).over(
         partition_by=(days.c.product_id, days.c.warehouse_id), order_by=days.c.day_n)
     if base and first_day is not None:
         before = STOCK.alias("before")
@@ -72,7 +73,7 @@ def rebuild(session: Session, ctx: Context, pairs: Sequence[Pair] | None, first_
     ordered = sorted(set(pairs))
     for i in range(0, len(ordered), CHUNK):
         chunk = ordered[i:i + CHUNK]
-        where = [tuple_(STOCK.c.product_id, STOCK.c.warehouse_id).in_(chunk)]
+        where: list[ColumnElement[bool]] = [tuple_(STOCK.c.product_id, STOCK.c.warehouse_id).in_(chunk)]
         if first_day is not None:
             where.append(STOCK.c.day >= first_day)
         session.execute(delete(STOCK).where(*where))

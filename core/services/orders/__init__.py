@@ -2,21 +2,15 @@
 ``queries`` (search and detail) and ``backorders`` (arrivals release waiting orders).
 
 The public names are re-exported here, so callers write ``orders.create_order`` or
-``from core.services.orders import OrderInput`` without knowing the split.
+``from core.services.orders import OrderInput`` without knowing the split; so are the state
+machine's tables (``orders.TRANSITIONS`` …), which live in :mod:`core.domain.order_flow`.
 """
 
+from core.domain.order_flow import EDITABLE_FIELDS, PERMISSION_FOR_TARGET, TIMESTAMP_FOR_TARGET, TRANSITIONS
 from core.domain.rulebook import DELIVERY_METHODS, OPEN_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
 from core.services.orders.backorders import lock_for_arrival, lock_orders_and_stock, reserve_backorders
 from core.services.orders.entry import LineInput, OrderInput, OrderResult, create_order
-from core.services.orders.lifecycle import (
-    EDITABLE_FIELDS,
-    PERMISSION_FOR_TARGET,
-    TIMESTAMP_FOR_TARGET,
-    TRANSITIONS,
-    packing_requires_scan,
-    transition,
-    update_order,
-)
+from core.services.orders.lifecycle import packing_requires_scan, transition, update_order
 from core.services.orders.queries import (
     SEARCH_COLUMNS,
     OrderDetail,

@@ -46,7 +46,7 @@ def lock_orders_and_stock(session: Session, order_ids: Iterable[int],
     if ids:
         session.execute(select(Order.id).where(Order.id.in_(ids)).order_by(Order.id).with_for_update()).all()
         keys |= {(p, w) for p, w in session.execute(select(OrderLine.product_id, OrderLine.warehouse_id)
-                                                    .where(OrderLine.order_id.in_(ids)))}
+                                                    .where(OrderLine.order_id.in_(ids))) if w is not None}
     stock.lock_rows(session, keys)
 
 

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
 from core.db import unit_of_work
-from core.domain import rulebook
+from core.domain import allocation, rulebook, totals
+from core.domain.rules import first_action, order_facts
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -45,7 +46,6 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.refdata import RefData, WarehouseRef
-from core.rules import first_action, order_facts
 from core.services import customers
 from core.timeutil import utcnow
 
@@ -155,6 +155,8 @@ _INSERT_ALERT = insert(Alert.__table__)
 
 
 def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -> list[_PricedLine]:
+    """Each line with its price (the product's list price unless given), checked by the
+    rulebook; line totals by :func:`core.domain.totals.line_total`."""
     skus = sorted({(ln.sku or "").strip() for ln in data.lines})
     products = {r.sku: r for r in conn.execute(_PRODUCTS_BY_SKU, {"skus": skus})}
     priced: list[_PricedLine] = []
@@ -175,8 +177,8 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
         price = rulebook.parse_amount(price, "unit_price", issues, i)
         discount = rulebook.parse_amount(ln.discount, "discount", issues, i)
         if product is not None:
-            priced.append(_PricedLine(i, product.id, sku, qty, price, discount, price * qty - discount,
-                                      product.attributes or {}))
+            priced.append(_PricedLine(i, product.id, sku, qty, price, discount,
+                                      totals.line_total(qty, price, discount), product.attributes or {}))
     return priced
 
 
@@ -184,14 +186,10 @@ def _choose_warehouse(
     conn: Connection, ref: RefData, data: OrderInput, lines: list[_PricedLine], facts: dict[str, Any],
     issues: list[FieldIssue],
 ) -> tuple[WarehouseRef | None, dict[int, WarehouseRef]]:
-    """Rule, then availability, then cost: ``(warehouse, {product_id: other warehouse})``.
-
-    Explicit warehouse, else the region's warehouse (allocation rules) if it can serve every
-    line, else the cheapest active warehouse that can. When none can serve the whole order it
-    is split (:func:`_split`); when even a split cannot, the region's warehouse is returned
-    (→ refusal or backorder). The second element is empty unless the order is split.
-
-    The availability read here only *chooses*; the conditional reservation decides.
+    """``(warehouse, {product_id: other warehouse})``: the explicit warehouse, else the choice of
+    :func:`core.domain.allocation.allocate` — the allocation rules' (region's) warehouse, then
+    availability, then cost, split when none can serve the whole order — on the availability
+    read here. The second element is empty unless the order is split.
     """
     if not ref.warehouses:
         issues.append(FieldIssue("warehouse", "no active warehouse is set up"))
@@ -203,57 +201,25 @@ def _choose_warehouse(
                                      value=data.warehouse))
         return wh, {}
     preferred, _ = first_action(ref.rules["allocation"], facts, "warehouse")
-    need: dict[int, int] = {}
-    for ln in lines:
-        need[ln.product_id] = need.get(ln.product_id, 0) + ln.qty
+    need = allocation.units_needed((ln.product_id, ln.qty) for ln in lines)
     avail = {(r.warehouse_id, r.product_id): r.available
              for r in conn.execute(_AVAILABILITY, {"pids": sorted(need)})}
-    ranked = sorted(ref.warehouses.values(), key=lambda w: (w.code != preferred, w.ship_cost, w.code))
-    for wh in ranked:
-        if all(avail.get((wh.id, pid), 0) >= q for pid, q in need.items()):
-            return wh, {}
-    return _split(ranked, need, avail)
+    chosen = allocation.allocate(ref.warehouses.values(), preferred, need, avail)
+    return chosen.primary, chosen.split
 
 
-def _split(ranked: list[WarehouseRef], need: dict[int, int],
-           avail: dict[tuple[int, int], int]) -> tuple[WarehouseRef, dict[int, WarehouseRef]]:
-    """Serve the order from as few warehouses as possible: repeatedly take the warehouse that
-    can serve the most of the remaining products (ties → rule/cost rank). A product is never
-    split across warehouses (a line ships from one place). If some product cannot be served
-    in full anywhere, no split: the region's warehouse takes it all (→ refusal or backorder)."""
-    remaining = dict(need)
-    chosen: dict[int, WarehouseRef] = {}
-    primary: WarehouseRef | None = None  # the first pick serves the most products
-    while remaining:
-        options = [[pid for pid, q in remaining.items() if avail.get((w.id, pid), 0) >= q] for w in ranked]
-        best = max(range(len(ranked)), key=lambda i: (len(options[i]), -i))
-        if not options[best]:
-            return ranked[0], {}
-        primary = primary or ranked[best]
-        for pid in options[best]:
-            chosen[pid] = ranked[best]
-            del remaining[pid]
-    assert primary is not None
-    return primary, {pid: wh for pid, wh in chosen.items() if wh is not primary}
-
-
-def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]) -> tuple[Decimal, ...]:
-    """(subtotal, order discount, shipping fee, total), checked against the stated total."""
+def _totals(data: OrderInput, lines: list[_PricedLine], issues: list[FieldIssue]) -> totals.OrderTotals:
+    """The order's amounts and each line's share of the order discount
+    (:mod:`core.domain.totals`), checked against the stated total."""
     shipping_fee = rulebook.parse_amount(data.shipping_fee, "shipping_fee", issues)
     order_discount = rulebook.parse_amount(data.discount, "discount", issues)
-    subtotal = sum((ln.line_total for ln in lines), Decimal("0.00"))
-    total = subtotal - order_discount + shipping_fee
-    if not issues and total < 0:
-        issues.append(FieldIssue("discount", "order discount is larger than the order amount", value=order_discount))
-    if not issues and total > rulebook.MAX_AMOUNT:
-        issues.append(FieldIssue("total", "issue.at_most", value=total, params={"n": str(rulebook.MAX_AMOUNT)}))
-    if data.expected_total is not None and not issues:
-        expected = rulebook.parse_amount(data.expected_total, "total", issues)
-        if expected != total:
-            issues.append(FieldIssue(
-                "total", f"totals do not add up: lines {subtotal} − discount {order_discount} + shipping "
-                         f"{shipping_fee} = {total}, but the order says {expected}", value=expected))
-    return subtotal, order_discount, shipping_fee, total
+    expected = None if data.expected_total is None else rulebook.parse_amount(data.expected_total, "total", issues)
+    line_totals = [ln.line_total for ln in lines]
+    if issues:  # refused anyway: amounts that failed their checks are not split
+        return totals.order_totals(line_totals, totals.ZERO, totals.ZERO)
+    amounts = totals.order_totals(line_totals, order_discount, shipping_fee)
+    issues += totals.totals_issues(amounts, expected)
+    return amounts
 
 
 def _customer(conn: Connection, session: Session, data: OrderInput,
@@ -306,7 +272,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     if channel is None:
         issues.append(FieldIssue("channel", f"unknown channel {data.channel}", value=data.channel))
     lines = _price_lines(conn, data, issues)
-    subtotal, order_discount, shipping_fee, total = _totals(data, lines, issues)
+    amounts = _totals(data, lines, issues)
+    total = amounts.total
     province = normalise_province(data.province)
     complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
     facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
@@ -347,8 +314,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
         delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
         ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
         ship_city=data.city, ship_district=data.district, ship_address=data.address, warehouse_id=wh.id,
-        priority=data.priority + int(priority_boost or 0), subtotal=subtotal, discount=order_discount,
-        shipping_fee=shipping_fee, total=total, placed_at=placed_at,
+        priority=(rulebook.whole_number(data.priority) or 0) + int(priority_boost or 0), subtotal=amounts.subtotal, discount=amounts.discount,
+        shipping_fee=amounts.shipping_fee, total=total, placed_at=placed_at,
         approved_at=now if status == "confirmed" else None, cancelled_at=None, shipped_at=None,
         delivered_at=None, completed_at=None, due_by=due_by, carrier=carrier, tracking_no=None,
         note=data.note, created_by=actor.username, updated_at=now, version=1,
@@ -356,9 +323,9 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     reserved_nos = {ln.line_no for ln in reserved}
     conn.execute(_INSERT_LINES, [
         dict(order_id=order_id, line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty,
-             unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total,
+             unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total, discount_share=share,
              warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
-        for ln in lines
+        for ln, share in zip(lines, amounts.shares, strict=True)
     ])
     note = f"rule: {rule.name}" if rule and status != "backordered" else None
     conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,

@@ -1,5 +1,8 @@
-"""Order lifecycle: the one transition function (allowed edges, reservations, shipment,
-events, audit) and header edits with optimistic locking."""
+"""Order lifecycle: the one transition function and header edits with optimistic locking.
+
+The rules — allowed edges, who may move an order, what a move implies, which edits are
+allowed — are :mod:`core.domain.order_flow`'s; this module loads the order, asks the domain
+and writes (reservations, shipment, timeline, outbox, audit)."""
 
 from __future__ import annotations
 
@@ -9,15 +12,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, notify, refdata, stock
-from core.db import unit_of_work
-from core.domain import rulebook
+from core.db import rowcount, unit_of_work
+from core.domain import order_flow, rulebook
 from core.errors import (
-    FieldIssue,
     IllegalTransition,
     InsufficientStock,
     NotFound,
-    PackNotVerified,
-    Refused,
     Shortage,
     StaleVersion,
     ValidationError,
@@ -34,47 +34,13 @@ from core.permissions import Actor, require
 from core.services import customers
 from core.timeutil import utcnow
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending_review": frozenset({"confirmed", "on_hold", "cancelled"}),
-    "confirmed": frozenset({"picking", "on_hold", "cancelled"}),
-    "picking": frozenset({"packed", "confirmed", "cancelled"}),
-    "packed": frozenset({"shipped", "cancelled"}),
-    "shipped": frozenset({"delivered"}),
-    "delivered": frozenset({"completed"}),
-    "completed": frozenset(),
-    "on_hold": frozenset({"pending_review", "confirmed", "cancelled"}),
-    "backordered": frozenset({"confirmed", "on_hold", "cancelled"}),
-    "cancelled": frozenset(),
-}
-
-PERMISSION_FOR_TARGET = {
-    "pending_review": "order.review",
-    "confirmed": "order.review",
-    "on_hold": "order.review",
-    "picking": "order.fulfil",
-    "packed": "order.fulfil",
-    "shipped": "order.fulfil",
-    "delivered": "order.deliver",
-    "completed": "order.complete",
-    "cancelled": "order.cancel",
-}
-
-TIMESTAMP_FOR_TARGET = {
-    "confirmed": "approved_at",
-    "shipped": "shipped_at",
-    "delivered": "delivered_at",
-    "completed": "completed_at",
-    "cancelled": "cancelled_at",
-}
-
-
 # --- transitions -----------------------------------------------------------------------------
 
 
 def load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
         select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone,
-               Order.created_by)
+               Order.created_by, Order.delivery_method)
         .where(Order.id == order_id)
     ).first()
     if row is None:
@@ -89,7 +55,7 @@ def bump_version(session: Session, order: Any, expected_version: int | None, val
         update(Order).where(Order.id == order.id, Order.version == version)
         .values(**values, version=Order.version + 1, updated_at=utcnow())
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
     return version + 1
@@ -109,8 +75,8 @@ def _lines(session: Session, order_id: int) -> list[Any]:
 def _reserve_missing(session: Session, order_id: int) -> None:
     shortages = []
     for ln in _lines(session, order_id):
-        missing = ln.qty - ln.qty_reserved - ln.qty_shipped
-        if missing <= 0:
+        missing = order_flow.missing_units(ln.qty, ln.qty_reserved, ln.qty_shipped)
+        if missing == 0:
             continue
         if stock.reserve(session, ln.product_id, ln.warehouse_id, missing):
             session.execute(update(OrderLine).where(OrderLine.id == ln.id)
@@ -131,9 +97,7 @@ def _release_all(session: Session, order_id: int) -> None:
 
 def _ship_all(session: Session, order_id: int, number: str, actor: Actor) -> None:
     for ln in _lines(session, order_id):
-        qty = ln.qty_reserved
-        if ln.qty_shipped + qty != ln.qty:
-            raise IllegalTransition(f"line {ln.sku} is not fully reserved; it cannot ship", sku=ln.sku)
+        qty = order_flow.units_to_ship(ln.sku, ln.qty, ln.qty_reserved, ln.qty_shipped)
         ok = stock.post_movement(
             session, product_id=ln.product_id, warehouse_id=ln.warehouse_id, qty_delta=-qty, kind="shipment",
             actor=actor.username, reason=number, ref_type="order", ref_id=order_id, consume_reserved=True,
@@ -151,19 +115,15 @@ def packing_requires_scan(session: Session) -> bool:
     return bool(refdata.snapshot(session).setting("packing", "require_scan", True))
 
 
-def _check_pack_verified(session: Session, order: Order) -> None:
-    """Refuse packing by hand while units are unscanned — skipping the scan is how wrong items
-    leave the warehouse. The pack bench's last good scan passes this check by construction."""
+def _check_pack_verified(session: Session, order: Any) -> None:
+    """Packing by hand needs every unit scanned, when the shop packs by scan."""
     if not packing_requires_scan(session):
         return
     units = session.execute(select(func.coalesce(func.sum(OrderLine.qty), 0))
                             .where(OrderLine.order_id == order.id)).scalar_one()
     scanned = session.execute(select(func.coalesce(func.sum(PackScan.qty), 0))
                               .where(PackScan.order_id == order.id)).scalar_one()
-    if scanned < units:
-        raise PackNotVerified(f"order {order.number}: {scanned} of {units} units verified by scan; "
-                              f"scan the rest at the pack bench", number=order.number, scanned=int(scanned),
-                              units=int(units))
+    order_flow.check_pack_verified(order.number, int(scanned), int(units))
 
 
 @unit_of_work
@@ -184,40 +144,32 @@ def transition(
     missing, cancel releases, ship turns reservations into ledger shipments), writes the
     timeline event and the audit row.
     """
-    if to_status not in PERMISSION_FOR_TARGET:  # unknown, or only set by the system (backordered)
-        raise IllegalTransition(f"an order cannot be moved to {to_status!r}", to_status=to_status)
-    require(actor, PERMISSION_FOR_TARGET[to_status])
+    require(actor, order_flow.target_permission(to_status))
     order = load_for_update(session, order_id)
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
-    if to_status not in TRANSITIONS[order.status]:
-        raise IllegalTransition(f"order {order.number} cannot go from {order.status} to {to_status}",
-                                number=order.number, from_status=order.status, to_status=to_status)
-    if order.status == "pending_review" and to_status == "confirmed" and order.created_by == actor.username:
-        raise Refused("rb.own_request", reference=order.number)  # a review is a second person's look
-    if to_status == "packed":
+    plan = order_flow.plan_transition(order_flow.OrderState(order.number, order.status, order.created_by),
+                                      to_status, actor)
+    if plan.needs_pack_scan:
         _check_pack_verified(session, order)
     values: dict[str, Any] = {"status": to_status}
-    stamp = TIMESTAMP_FOR_TARGET.get(to_status)
-    if stamp:
-        values[stamp] = utcnow()
-    if to_status == "shipped":
-        if not (tracking_no or "").strip() and not _is_pickup(session, order_id):
-            raise ValidationError([FieldIssue("tracking_no", "required to ship")])
-        values.update(carrier=(carrier or "").strip() or None, tracking_no=(tracking_no or "").strip() or None)
+    if plan.timestamp:
+        values[plan.timestamp] = utcnow()
+    if plan.needs_shipment:
+        values.update(order_flow.shipment_fields(order.delivery_method, carrier, tracking_no))
     # Bump the version first: it locks the order row, so a concurrent change of the same
     # order fails here before touching stock (and stock rows are always locked after it).
     version = bump_version(session, order, order.version, values)
-    if to_status == "confirmed":
+    if plan.stock == "reserve_missing":
         _reserve_missing(session, order_id)
-    elif to_status == "cancelled":
+    elif plan.stock == "release_all":
         _release_all(session, order_id)
-    elif to_status == "shipped":
+    elif plan.stock == "ship_all":
         _ship_all(session, order_id, order.number, actor)
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=order.status, to_status=to_status, note=note))
-    if to_status in notify.CUSTOMER_VISIBLE_ORDER_STATUSES:
+    if plan.notify_customer:
         notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone,
                      payload={"number": order.number, "status": to_status, "carrier": values.get("carrier"),
                               "tracking_no": values.get("tracking_no")})
@@ -227,41 +179,28 @@ def transition(
     return version
 
 
-def _is_pickup(session: Session, order_id: int) -> bool:
-    return session.execute(select(Order.delivery_method).where(Order.id == order_id)).scalar_one() == "pickup"
-
-
-EDITABLE_FIELDS = ("ship_name", "ship_phone", "ship_province", "ship_city", "ship_district", "ship_address",
-                   "note", "priority", "payment_method", "delivery_method")
-
-
 @unit_of_work
 def update_order(session: Session, order_id: int, changes: dict[str, Any], actor: Actor,
                  *, expected_version: int) -> int:
     """Edit header fields with optimistic locking: a stale ``expected_version`` is refused.
 
-    Every value passes the order rulebook (enums, widths, priority range). The payment status
-    is not editable: it changes only through payment and refund actions, so nobody can mark an
-    order paid or refunded by typing it in.
+    Every value passes the order rulebook (enums, widths, priority range); which fields and
+    which orders may be edited at all is :mod:`core.domain.order_flow`'s rule (never the
+    payment status, never after shipping).
     """
     require(actor, "order.edit")
-    if "payment_status" in changes:  # money moves only through payment and refund actions
-        raise ValidationError([FieldIssue("payment_status", "rb.payment_status_locked",
-                                          value=changes["payment_status"])])
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError([FieldIssue(f, "rb.not_editable") for f in sorted(unknown)])
+    order_flow.check_edit_fields(changes)
     current = session.execute(select(Order).where(Order.id == order_id)).scalar_one_or_none()
     if current is None:
         raise NotFound(f"no order {order_id}", order_id=order_id)
-    if current.status in ("shipped", "delivered", "completed", "cancelled"):
-        raise IllegalTransition(f"order {current.number} is {current.status} and can no longer be edited",
-                                number=current.number)
+    order_flow.check_editable(current.number, current.status)
     if "ship_phone" in changes:
         changes["ship_phone"] = customers.normalise_phone(changes["ship_phone"])
     issues = rulebook.validate_header(changes, utcnow())
     if issues:
         raise ValidationError(issues)
+    if "priority" in changes:  # 5.0 or Decimal("5") passed the rulebook as a whole number: store 5
+        changes["priority"] = rulebook.whole_number(changes["priority"])
     before = {k: getattr(current, k) for k in changes}
     version = bump_version(session, current, expected_version, changes)
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import pii
 from core.db import read_only
-from core.domain.rulebook import STATUSES
+from core.domain import order_flow
 from core.errors import (
     NotFound,
 )
@@ -28,7 +28,7 @@ from core.models import (
 from core.permissions import Actor, require
 from core.searchbox import search_text
 from core.services import customers
-from core.services.orders.lifecycle import PERMISSION_FOR_TARGET, TRANSITIONS, packing_requires_scan
+from core.services.orders.lifecycle import packing_requires_scan
 
 # --- reads -----------------------------------------------------------------------------------
 
@@ -124,9 +124,8 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
         select(OrderEvent.at, OrderEvent.actor, OrderEvent.from_status, OrderEvent.to_status, OrderEvent.note)
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
     ).all(), columns=["at", "actor", "from_status", "to_status", "note"])
-    allowed = tuple(s for s in STATUSES if s in TRANSITIONS[o.status] and actor.can(PERMISSION_FOR_TARGET[s])
-                    and not (s == "packed" and packing_requires_scan(session))
-                    and not (o.status == "pending_review" and s == "confirmed" and o.created_by == actor.username))
+    allowed = order_flow.next_states(order_flow.OrderState(o.number, o.status, o.created_by), actor,
+                                     packing_by_scan=packing_requires_scan(session))
     return OrderDetail(header, lines, events, allowed)
 
 

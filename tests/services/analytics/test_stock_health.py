@@ -76,7 +76,7 @@ def test_stock_health_matches_a_replay_of_the_ledger(demo: Raw, days: int) -> No
         assert g["avg_on_hand"] == pytest.approx(row["avg"]), key
         assert g["stockout_days"] == row["stockout"] and g["units_sold"] == row["units"], key
         assert g["lost_units"] == pytest.approx(row["lost"]), key
-        assert money_close(g["lost_sales"], row["lost_sales"]), key
+        assert money_close(g["lost_sales"], row["lost_sales"], 1), key  # an estimate, rounded
         assert g["last_sale"] == row["last_sale"] or (g["last_sale"] is None and pd.isna(row["last_sale"])), key
         assert bool(g["dead"]) == bool(row["dead"]), key
         if pd.isna(row["cover"]):

@@ -27,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import stock
-from core.domain import rulebook
+from core.domain import rulebook, totals
+from core.domain.rules import first_action
 from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
@@ -35,7 +36,6 @@ from core.models import Order, OrderEvent, OrderLine, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
-from core.rules import first_action
 from core.services.orders import LineInput, OrderInput, create_order
 from core.timeutil import shop_tz, utcnow
 
@@ -69,7 +69,8 @@ def per_line(rows: pd.DataFrame, per_order: list[Any]) -> np.ndarray:
     orders are numbered in order of first appearance, as ``order_heads`` keeps them, so this
     is one array take instead of a dict look-up per line."""
     positions, _ = pd.factorize(rows["_okey"])
-    return np.asarray(per_order)[positions]
+    spread: np.ndarray = np.asarray(per_order)[positions]
+    return spread
 
 
 def _warehouses(heads: pd.DataFrame, ref: RefData) -> list[int]:
@@ -101,7 +102,7 @@ class HistoryResult:
 
 def _values(series: pd.Series) -> list[Any]:
     """A column as Python values with None for every kind of missing (NaN, NaT, None)."""
-    return series.astype(object).where(series.notna(), None).tolist()
+    return list(series.astype(object).where(series.notna(), None).tolist())
 
 
 # Rulebook header field → staged column of the history frame.
@@ -127,6 +128,13 @@ def _check_rulebook(heads: pd.DataFrame, rows: pd.DataFrame, now: dt.datetime) -
         price, discount = ((_money(c) if np.isfinite(c) else c) for c in (r["_unit_price"], r["_disc"]))
         line = {"qty": r["qty_v"], "unit_price": price, "discount": discount}
         issues += rulebook.validate_line(line, int(r["_row"]))[1]
+    if not issues:  # whole numbers of cents from here on (the screens above bound them)
+        line_sums = rows.groupby("_okey", sort=False)["_line_total"].sum(min_count=1).reindex(heads["_okey"])
+        amounts = [heads[c].to_numpy(dtype="float64") for c in ("_subtotal", "_order_disc", "_shipping", "_total")]
+        amounts.append(line_sums.to_numpy(dtype="float64"))
+        known = np.logical_and.reduce([np.isfinite(a) for a in amounts])
+        adds_up = known & totals.totals_add_up(*(np.rint(np.where(known, a, 0)) for a in amounts))
+        issues += [FieldIssue("total", "issue.totals", int(row)) for row in heads["_row"][~adds_up]]
     if issues:
         raise ValidationError(issues)
 
@@ -186,11 +194,14 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     qty = rows["qty_v"].astype("int64")
     line_wh = per_line(rows, wh_ids).tolist()
     line_product = rows["sku"].map(product_ids).tolist()
+    shares = totals.discount_shares_cents(pd.factorize(rows["_okey"])[0], np.rint(rows["_line_total"].to_numpy()),
+                                          np.rint(heads["_order_disc"].to_numpy()))
     insert_columns(conn, _L, {
         "order_id": line_orders.tolist(), "line_no": (rows.groupby("_okey", sort=False).cumcount() + 1).tolist(),
         "product_id": line_product, "qty": qty.tolist(),
         "unit_price": Cents(rows["_unit_price"]), "discount": Cents(rows["_disc"]),
-        "line_total": Cents(rows["_line_total"]), "warehouse_id": line_wh, "qty_reserved": Same(0),
+        "line_total": Cents(rows["_line_total"]), "discount_share": Cents(pd.Series(shares)),
+        "warehouse_id": line_wh, "qty_reserved": Same(0),
         "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": Same(0),
     })
     progress(0.85)
@@ -309,5 +320,5 @@ def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine
 
 def _reason(exc: OMSError) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join((f"line {i.row}: " if i.row else "") + f"{i.field}: {i.message}" for i in exc.issues)
+        return "; ".join((f"line {i.row}: " if i.row else "") + f"{i.field}: {i.english()}" for i in exc.issues)
     return exc.message

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from core import audit, barcodes, stock
 from core.geo import normalise_province
 from core.importing.identity import Resolution, chunks, resolve
-from core.models import Customer, Product, StockLevel, StockMovement, Supplier
+from core.importing.prepare import stock_levels
+from core.models import Customer, Product, Supplier
 from core.permissions import Actor
 from core.product_rules import DEFAULT_CATEGORY
 from core.services.orders import lock_for_arrival, reserve_backorders
@@ -149,21 +150,6 @@ class StockResult:
     unchanged: int
     failed: dict[int, str]  # staged row position → reason (counted below what is reserved)
     backorders_confirmed: tuple[str, ...]
-
-
-def stock_levels(session: Session, product_ids: list[int]) -> dict[tuple[int, int], tuple[int, int, bool]]:
-    """(product, warehouse) → (on_hand, reserved, has ledger history) for ``product_ids``."""
-    levels: dict[tuple[int, int], tuple[int, int, bool]] = {}
-    moved = set()
-    for part in chunks(sorted(set(product_ids))):
-        moved.update(session.execute(
-            select(StockMovement.product_id, StockMovement.warehouse_id).where(StockMovement.product_id.in_(part))
-            .distinct()).all())
-        for r in session.execute(select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand,
-                                         StockLevel.reserved).where(StockLevel.product_id.in_(part))):
-            levels[(r.product_id, r.warehouse_id)] = (r.on_hand, r.reserved, False)
-    return {k: (on, res, k in moved) for k, (on, res, _) in levels.items()} | {
-        k: (0, 0, True) for k in moved if k not in levels}
 
 
 def write_stock(session: Session, rows: pd.DataFrame, *, actor: Actor, batch_id: int,
