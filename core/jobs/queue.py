@@ -12,6 +12,7 @@ and the CLI point one process at other databases by changing the environment.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,10 +75,21 @@ def _build(where: Backend) -> Huey:
     return SqliteHuey(where.name, filename=where.location, results=False, timeout=SQLITE_BUSY_SECONDS)
 
 
-def _run_job(job_id: int) -> None:
-    from core.jobs.runtime import execute  # lazy: the runtime imports the records, which import this
+_runner: Callable[[int], object] | None = None
 
-    execute(job_id)
+
+def set_runner(runner: Callable[[int], object]) -> None:
+    """The function the ``oms.run_job`` task calls with a job's id: :func:`core.jobs.runtime.execute`,
+    which registers itself when imported (the queue sits below the runtime, which reads and
+    writes the job rows through :mod:`core.jobs.records`, which enqueues through this module)."""
+    global _runner
+    _runner = runner
+
+
+def _run_job(job_id: int) -> None:
+    if _runner is None:
+        raise RuntimeError("no job runtime in this process: import core.jobs.runtime (oms worker does)")
+    _runner(job_id)
 
 
 def _queue() -> _Queue:

@@ -26,7 +26,7 @@ from typing import Any
 
 from core import db, environment
 from core.errors import OMSError
-from core.jobs import records
+from core.jobs import queue, records
 from core.permissions import Actor
 
 log = logging.getLogger("oms.jobs")
@@ -155,3 +155,6 @@ def execute(job_id: int, worker: str | None = None) -> str | None:
     records.finish(job.id, claim.attempt, result or {})
     log.info("job %s succeeded", job.id)
     return "succeeded"
+
+
+queue.set_runner(execute)  # the queue's oms.run_job task runs jobs through this module

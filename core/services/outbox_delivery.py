@@ -24,9 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core import config, environment, i18n, mailer
@@ -50,7 +50,7 @@ WAITING = {  # channel → why its rows stay pending on this installation
 NO_SMTP = "outbox.reason.no_smtp"
 RETRYING, REFUSED, GAVE_UP = "outbox.reason.retrying", "outbox.reason.refused", "outbox.reason.gave_up"
 
-_TABLE = cast(Table, Notification.__table__)
+_TABLE = Notification.__table__
 
 
 @dataclass(frozen=True)
