@@ -16,6 +16,7 @@ from core.services.purchasing import POLineInput, create_purchase_order
 from core.services.replenishment import generate_suggestions
 from data.demo import load_demo
 from tests.factories import BUYER, make_product
+from tests.jobs_support import wait_idle
 from tests.planning_data import make_supplier, stored_run, warehouse_id
 
 
@@ -29,12 +30,16 @@ def _button(at: AppTest, key: str) -> AppTest:
     return at
 
 
-def test_forecast_page_runs_and_shows_accuracy(logged_in: Callable[..., AppTest]) -> None:
+def test_forecast_page_runs_and_shows_accuracy(logged_in: Callable[..., AppTest], job_worker: None) -> None:
     load_demo(orders=1_500, seed=5)
     at = logged_in("buyer", page="pages/forecast.py")
     assert at.title[0].value == _en("page.forecast")
     at.number_input(key="fc_horizon").set_value(14)
-    _button(at, "fc_run")
+    _button(at, "fc_run")  # queued for the worker; the page shows the job
+    assert at.button(key="fc_run").disabled and at.button(key="fc_job_cancel")
+    wait_idle()
+    at.run()
+    assert not at.exception, at.exception
     assert any(_en("plan.run_done", run=1, series="").split(":")[0] in s.value for s in at.success)
     with db.transaction() as s:
         run = s.execute(select(ForecastRun)).scalar_one()
