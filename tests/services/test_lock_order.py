@@ -370,3 +370,14 @@ def test_a_lost_race_for_a_new_customers_phone_is_retried_other_unique_keys_are_
     with pytest.raises(IntegrityError):
         import_one("C0000001", "13900000002")
     assert len(runs) == 1
+
+
+def test_a_stock_import_of_thousands_of_rows_locks_them_without_overflowing_the_parser(db_url: str) -> None:
+    """bench/import.py on PostgreSQL: one ``(product, warehouse) IN (…)`` of 8,000 pairs made the
+    server's parser recurse past ``max_stack_depth`` ("stack depth limit exceeded"), so a large
+    stock import failed. The keys are locked in sorted chunks instead — still one lock order."""
+    make_product("LOCK-1", "9.90", {"SH": 5})
+    keys = [(product, warehouse) for product in range(1, 10_001) for warehouse in (1, 2)]
+    with db.transaction() as s:
+        stock.lock_rows(s, keys)
+        assert s.execute(select(func.count()).select_from(StockLevel)).scalar_one() >= 1
