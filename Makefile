@@ -1,8 +1,9 @@
-# The two commands of the README:  make run  (app on SQLite with demo data)  ·  make test
+# The two commands of the README:  make run  (app + worker on SQLite with demo data)  ·  make test
 PYTHON ?= python3
 PG_ADMIN_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 DEMO_ORDERS ?= 50000
 PORT ?= 8501
+WORKERS ?= 1
 LINT_IMPORTS ?= lint-imports
 
 .PHONY: install run demo test test-sqlite test-postgres test-shifted lint bench browser-deps
@@ -16,7 +17,10 @@ data/oms.db:
 
 demo: install data/oms.db
 
+# The app and one worker (background jobs: docs/jobs.md) in one command; the worker stops with the app.
 run: demo
+	@$(PYTHON) -m core.cli worker --workers $(WORKERS) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: install lint browser-deps test-sqlite test-postgres test-shifted
@@ -30,11 +34,14 @@ lint:
 browser-deps:
 	bash .ci/ensure-chromium
 
+# the job tests run on SqliteHuey and on RedisHuey (a Redis server on 127.0.0.1:6379)
 test-sqlite:
+	bash .ci/ensure-redis
 	$(PYTHON) -m pytest -q
 
 test-postgres:
 	bash .ci/ensure-postgres
+	bash .ci/ensure-redis
 	OMS_TEST_BACKEND=postgres OMS_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) $(PYTHON) -m pytest -q tests/services
 
 # the date-sensitive tests again under a shifted machine clock and another pinned date

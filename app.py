@@ -1,8 +1,9 @@
 """Streamlit entry point: language, login, role-based navigation, logout — nothing else.
 
 The pages a role may open are derived from ``core.permissions`` (each page names the action it
-needs), so the menu and the services' own checks cannot drift apart. A page a role may not open
-is not registered at all; each page also re-checks its action itself (see
+needs), so the menu and the services' own checks cannot drift apart. The menu is grouped into
+sections by kind of work and each role lands on its main job. A page a role may not open is not
+registered at all; each page also re-checks its action itself (see
 ``core.webui.guard_page``), because Streamlit can run a page file without this script.
 """
 
@@ -20,44 +21,57 @@ from core.services.shop_setup import needs_setup
 from core.services.users import authenticate
 from core.webui import client_id, label, show_error, sign_out, t
 
-# page file, title key, icon, the permission (core.permissions.PERMISSIONS) the page needs.
-# The first page a role may open is its landing page.
-PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("pages/dashboard.py", "page.dashboard", ":material/monitoring:", "dashboard.view"),
-    ("pages/sales.py", "page.sales", ":material/trending_up:", "dashboard.view"),
-    ("pages/channels.py", "page.channels", ":material/hub:", "dashboard.view"),
-    ("pages/customers.py", "page.customers", ":material/groups:", "dashboard.view"),
-    ("pages/products.py", "page.products", ":material/category:", "dashboard.view"),
-    ("pages/fulfillment_kpis.py", "page.fulfillment_kpis", ":material/timer:", "dashboard.view"),
-    ("pages/stock_health.py", "page.stock_health", ":material/health_and_safety:", "dashboard.view"),
-    ("pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
-    ("pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
-    ("pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),
-    ("pages/product_catalog.py", "mdp.page_products", ":material/sell:", "product.edit"),
-    ("pages/customer_profiles.py", "mdp.page_customers", ":material/contacts:", "customer.edit"),
-    ("pages/fulfillment.py", "page.fulfillment", ":material/local_shipping:", "order.fulfil"),
-    ("pages/inventory.py", "page.inventory", ":material/inventory_2:", "stock.view"),
-    ("pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),
-    ("pages/transfers.py", "page.transfers", ":material/move_up:", "stock.transfer"),
-    ("pages/receiving.py", "page.receiving", ":material/move_to_inbox:", "stock.receive"),
-    ("pages/forecast.py", "page.forecast", ":material/insights:", "forecast.view"),
-    ("pages/replenishment.py", "page.replenishment", ":material/autorenew:", "replenish.decide"),
-    ("pages/purchase_orders.py", "page.purchase_orders", ":material/request_quote:", "purchase.edit"),
-    ("pages/allocation.py", "page.allocation", ":material/call_split:", "allocation.decide"),
-    ("pages/alerts.py", "page.alerts", ":material/notifications:", "alert.view"),
-    ("pages/rules.py", "page.rules", ":material/rule:", "rules.edit"),
-    ("pages/aftersales.py", "page.aftersales", ":material/assignment_return:", "rma.view"),
-    ("pages/returns_analytics.py", "page.returns_analytics", ":material/query_stats:", "rma.view"),
-    ("pages/notifications.py", "page.notifications", ":material/outbox:", "notification.view"),
-    ("pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
-    ("pages/audit.py", "page.audit", ":material/history:", "audit.view"),
-    ("pages/master_data.py", "page.master_data", ":material/database:", "masterdata.view"),
-    ("pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
-    ("pages/api_tokens.py", "page.api_tokens", ":material/key:", "user.manage"),
-    ("pages/shop_setup.py", "page.shop_setup", ":material/storefront:", "settings.edit"),
-    ("pages/settings.py", "page.settings", ":material/settings:", "settings.edit"),
-    ("pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
+# Sections of the side menu, in menu order; each names a kind of work (message code nav.<section>).
+SECTIONS = ("dashboards", "orders", "warehouse", "purchasing", "aftersales", "system")
+
+# One row per page: section, page file, title key, icon, the permission
+# (core.permissions.PERMISSIONS) the page needs. A role sees only the pages it may open, and so
+# only the sections holding at least one of them.
+PAGES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("dashboards", "pages/dashboard.py", "page.dashboard", ":material/monitoring:", "dashboard.view"),
+    ("dashboards", "pages/sales.py", "page.sales", ":material/trending_up:", "dashboard.view"),
+    ("dashboards", "pages/channels.py", "page.channels", ":material/hub:", "dashboard.view"),
+    ("dashboards", "pages/customers.py", "page.customers", ":material/groups:", "dashboard.view"),
+    ("dashboards", "pages/products.py", "page.products", ":material/category:", "dashboard.view"),
+    ("dashboards", "pages/fulfillment_kpis.py", "page.fulfillment_kpis", ":material/timer:", "dashboard.view"),
+    ("dashboards", "pages/stock_health.py", "page.stock_health", ":material/health_and_safety:", "dashboard.view"),
+    ("orders", "pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
+    ("orders", "pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
+    ("orders", "pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),
+    ("orders", "pages/customer_profiles.py", "mdp.page_customers", ":material/contacts:", "customer.edit"),
+    ("warehouse", "pages/fulfillment.py", "page.fulfillment", ":material/local_shipping:", "order.fulfil"),
+    ("warehouse", "pages/inventory.py", "page.inventory", ":material/inventory_2:", "stock.view"),
+    ("warehouse", "pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),
+    ("warehouse", "pages/transfers.py", "page.transfers", ":material/move_up:", "stock.transfer"),
+    ("warehouse", "pages/receiving.py", "page.receiving", ":material/move_to_inbox:", "stock.receive"),
+    ("purchasing", "pages/replenishment.py", "page.replenishment", ":material/autorenew:", "replenish.decide"),
+    ("purchasing", "pages/purchase_orders.py", "page.purchase_orders", ":material/request_quote:", "purchase.edit"),
+    ("purchasing", "pages/forecast.py", "page.forecast", ":material/insights:", "forecast.view"),
+    ("purchasing", "pages/allocation.py", "page.allocation", ":material/call_split:", "allocation.decide"),
+    ("purchasing", "pages/product_catalog.py", "mdp.page_products", ":material/sell:", "product.edit"),
+    ("aftersales", "pages/aftersales.py", "page.aftersales", ":material/assignment_return:", "rma.view"),
+    ("aftersales", "pages/returns_analytics.py", "page.returns_analytics", ":material/query_stats:", "rma.view"),
+    ("system", "pages/alerts.py", "page.alerts", ":material/notifications:", "alert.view"),
+    ("system", "pages/notifications.py", "page.notifications", ":material/outbox:", "notification.view"),
+    ("system", "pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
+    ("system", "pages/rules.py", "page.rules", ":material/rule:", "rules.edit"),
+    ("system", "pages/audit.py", "page.audit", ":material/history:", "audit.view"),
+    ("system", "pages/master_data.py", "page.master_data", ":material/database:", "masterdata.view"),
+    ("system", "pages/users.py", "page.users", ":material/manage_accounts:", "user.manage"),
+    ("system", "pages/api_tokens.py", "page.api_tokens", ":material/key:", "user.manage"),
+    ("system", "pages/shop_setup.py", "page.shop_setup", ":material/storefront:", "settings.edit"),
+    ("system", "pages/settings.py", "page.settings", ":material/settings:", "settings.edit"),
+    ("system", "pages/backup.py", "page.backup", ":material/backup:", "backup.run"),
 )
+# Each role opens on its main job.
+LANDING = {
+    "admin": "pages/dashboard.py",
+    "manager": "pages/dashboard.py",
+    "buyer": "pages/replenishment.py",
+    "warehouse": "pages/fulfillment.py",
+    "service": "pages/aftersales.py",
+    "clerk": "pages/order_entry.py",
+}
 SETUP_PAGE = "pages/shop_setup.py"
 SESSION_KEYS = ("username", "role", "display_name")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -117,17 +131,27 @@ def _login_page() -> None:
         st.error(t("login.invalid"))
 
 
+def _menu(actor: Actor) -> dict[str, list[st.Page]]:
+    """The pages the actor may open, grouped by section (empty sections left out); the landing
+    page is the role's main job, or Shop setup for an admin while the shop has no warehouse or
+    channel yet."""
+    landing = SETUP_PAGE if actor.can("settings.edit") and needs_setup() else LANDING.get(actor.role)
+    menu: dict[str, list[st.Page]] = {}
+    for section in SECTIONS:
+        pages = [st.Page(path, title=t(title), icon=icon, default=path == landing)
+                 for page_section, path, title, icon, action in PAGES
+                 if page_section == section and actor.can(action)]
+        if pages:
+            menu[t(f"nav.{section}")] = pages
+    return menu
+
+
 def _run_navigation(actor: Actor) -> None:
-    # First run (no warehouse or channel yet): the admin lands on Shop setup.
-    first = SETUP_PAGE if actor.can("settings.edit") and needs_setup() else None
-    pages = [
-        st.Page(path, title=t(title), icon=icon, default=path == first)
-        for path, title, icon, action in PAGES if actor.can(action)
-    ]
     st.sidebar.caption(t("app.signed_in_as", user=st.session_state.get("display_name") or actor.username,
                          role=label("role", actor.role)))
     st.sidebar.button(t("app.logout"), key="logout", on_click=sign_out)
-    st.navigation(pages).run()
+    # expanded: every permitted page is listed under its section, no "View N more".
+    st.navigation(_menu(actor), expanded=True).run()
 
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/storefront:", layout="wide")

@@ -150,7 +150,20 @@ def _writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
     with _writer_locks_guard:
         lock = _writer_locks.setdefault(id(engine), threading.RLock())
     with lock:
-        yield
+        _writing.depth = getattr(_writing, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            _writing.depth -= 1
+
+
+_writing = threading.local()
+
+
+def writing_here() -> bool:
+    """True while this thread is inside an SQLite write transaction: another write from it (a
+    background job's progress report) would wait for its own lock until the busy timeout."""
+    return getattr(_writing, "depth", 0) > 0
 
 
 def sqlstate(exc: BaseException | None) -> str | None:

@@ -76,9 +76,16 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """``df`` as CSV bytes (UTF-8 with BOM, ``\\r\\n`` rows, CR/LF in a cell quoted), formulas
     neutralised, no index."""
+    return csv_part(df, first=True)
+
+
+def csv_part(df: pd.DataFrame, *, first: bool) -> bytes:
+    """One chunk of a CSV written in parts (a full "download all N rows"): the first part
+    carries the BOM and the header, later parts only rows; the parts joined equal
+    :func:`to_csv_bytes` of the whole table."""
     buffer = io.StringIO()
-    neutralise(df).to_csv(buffer, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    return buffer.getvalue().encode("utf-8-sig")
+    neutralise(df).to_csv(buffer, index=False, header=first, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    return buffer.getvalue().encode("utf-8-sig" if first else "utf-8")
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:

@@ -1,8 +1,9 @@
 """Notifications outbox: every customer-visible change queues a message row.
 
-Nothing is sent from here (this machine has no SMS gateway); a sender process reads rows with
-status ``pending`` and marks them sent. Writing the row in the same transaction as the change
-means a message is queued if and only if the change committed.
+Nothing is sent from here: the worker sends the e-mail rows after the commit
+(``core.services.outbox_delivery``); SMS rows wait for a gateway this installation lacks.
+Writing the row in the same transaction as the change means a message is queued if and only if
+the change committed.
 """
 
 from __future__ import annotations

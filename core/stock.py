@@ -81,6 +81,9 @@ def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
                                                   reserved=0).on_conflict_do_nothing())
 
 
+LOCK_CHUNK = 500  # (product, warehouse) pairs per locking SELECT
+
+
 def lock_rows(session: Session, keys: Iterable[tuple[int, int]]) -> None:
     """Take the locks of the stock rows ``(product_id, warehouse_id)`` in that order, before a
     path that would otherwise lock them out of order changes any (see the module's rule).
@@ -95,10 +98,13 @@ def lock_rows(session: Session, keys: Iterable[tuple[int, int]]) -> None:
     wanted = sorted(set(keys))
     if not wanted or session.get_bind().dialect.name == "sqlite":
         return
-    session.execute(
-        select(_T.c.id).where(tuple_(_T.c.product_id, _T.c.warehouse_id).in_(wanted))
-        .order_by(_T.c.product_id, _T.c.warehouse_id).with_for_update()
-    ).all()
+    # Sorted chunks keep the one lock order; one IN list of thousands of row values would make
+    # the server's parser recurse past max_stack_depth (a large stock import did).
+    for start in range(0, len(wanted), LOCK_CHUNK):
+        session.execute(
+            select(_T.c.id).where(tuple_(_T.c.product_id, _T.c.warehouse_id).in_(wanted[start:start + LOCK_CHUNK]))
+            .order_by(_T.c.product_id, _T.c.warehouse_id).with_for_update()
+        ).all()
 
 
 def post_movement(

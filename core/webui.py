@@ -24,7 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core import analytics, config, i18n, pii
 from core.clients import client_key
 from core.errors import FieldIssue, InsufficientStock, OMSError, ValidationError
-from core.exports import to_csv_bytes, to_xlsx_bytes  # re-exported: the pages' download helpers
+from core.exports import csv_part, to_csv_bytes, to_xlsx_bytes  # re-exported: the pages' download helpers
 from core.permissions import ROLES, Actor
 from core.services import users
 from core.services.orders import OrderDetail
@@ -293,6 +293,39 @@ def download_buttons(df: pd.DataFrame, basename: str) -> None:
                           on_click="ignore")
 
 
+PAGE_SIZES = (50, 100, 200, 500)
+
+
+def pager(key: str, total: int) -> tuple[int, int]:
+    """Page size and page number (its steppers are previous/next) for a list of ``total``
+    rows, with "rows a–b of N"; returns ``(offset, limit)`` for the service. A page number
+    left beyond the last page by a narrower filter falls back to the last page."""
+    size_col, page_col = st.columns(2, vertical_alignment="bottom")
+    size = int(size_col.selectbox(t("list.page_size"), PAGE_SIZES, index=0, key=f"{key}_size"))
+    pages = max(1, -(-total // size))
+    if int(st.session_state.get(f"{key}_page", 1)) > pages:
+        st.session_state[f"{key}_page"] = pages
+    number = int(page_col.number_input(t("list.page", pages=pages), min_value=1, max_value=pages, value=1, step=1,
+                                       key=f"{key}_page"))
+    offset = (number - 1) * size
+    st.caption(t("list.showing", first=min(offset + 1, total), last=min(offset + size, total), total=total))
+    return offset, size
+
+
+def download_all(basename: str, total: int, produce: Callable[[Callable[[pd.DataFrame], object]], object],
+                 shape: Callable[[pd.DataFrame], pd.DataFrame] = lambda df: df, *, prefix: str = "field") -> None:
+    """"Download all N rows" as CSV: built only when clicked, by ``produce(sink)`` (a service
+    feeding every matching row in chunks, no cap); each chunk is ``shape``d as the page shows
+    it, masked and given translated headers, and written with formulas neutralised."""
+    def build() -> bytes:
+        parts: list[bytes] = []
+        produce(lambda chunk: parts.append(csv_part(_as_shown(shape(chunk), prefix), first=not parts)))
+        return b"".join(parts)
+
+    st.download_button(t("list.download_all", n=total), data=build, file_name=f"{basename}.csv", mime=CSV_MIME,
+                       key=f"dl_all_{basename}", on_click="ignore", icon=":material/download:")
+
+
 COSTED = ("unit_cost", "cost", "gross_margin", "stock_value")  # None in these: the product's cost is unknown
 
 
@@ -309,6 +342,13 @@ def with_cost_notes(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(cost_note=[t("imh.cost_unknown") if u else "" for u in unknown])
 
 
+def _as_shown(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """``df`` as a table shows and exports it: cost notes, personal data masked, headers
+    translated (``<prefix>.<column>``)."""
+    df = with_cost_notes(df)
+    return protect(df).rename(columns={c: label(prefix, c) for c in df.columns})
+
+
 def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "field",
                percent: Iterable[str] = (), money: Iterable[str] = ()) -> None:
     """A service's DataFrame as a table with translated headers, money to the cent, and
@@ -316,8 +356,7 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
     Personal data is masked for roles without ``customer.pii`` (:func:`protect`).
     Headers are looked up as ``<prefix>.<column>``; ``percent`` and ``money`` name extra
     ratio and money columns. Rows whose cost figures are missing say "cost unknown"."""
-    df = with_cost_notes(df)
-    shown = protect(df).rename(columns={c: label(prefix, c) for c in df.columns})
+    shown = _as_shown(df, prefix)
     config = {label(prefix, c): st.column_config.NumberColumn(format="%.2f") for c in df.columns
               if c in MONEY_COLUMNS or c in set(money)}
     config |= {label(prefix, c): st.column_config.NumberColumn(format="percent") for c in df.columns

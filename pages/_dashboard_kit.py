@@ -2,8 +2,9 @@
 takeaway line, chart + table sections. Not a page (``app.py`` does not register it).
 
 Filters live in session state under shared keys, so switching from Sales to Products keeps
-the chosen dates, channels and warehouses. Before a page reads, :func:`ensure_fresh` brings
-the summary tables up to date (a progress bar shows only when a refresh actually runs).
+the chosen dates, channels and warehouses. A dashboard only reads: the summary tables are kept
+up to date by the worker (docs/jobs.md); :func:`data_as_of` says how current they are and, while
+they are behind, reloads the page once the worker caught them up.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import streamlit as st
 from core.analytics import summary
 from core.analytics.filters import UNKNOWN_REGION, Filters, filter_options
 from core.analytics.takeaway import Takeaway
-from core.errors import Busy, OMSError, ValidationError
+from core.errors import OMSError, ValidationError
 from core.timeutil import local_today
-from core.webui import cached_read, label, labels, money, show_error, show_table, t
+from core.webui import cached_read, label, labels, local_time, money, show_error, show_table, t
 
 T = TypeVar("T")
 
@@ -37,33 +38,37 @@ PERCENT = ("share", "margin_rate", "return_rate", "cancel_rate", "growth", "on_t
 CODED_PARAMS = {"weekday": "an_weekday", "event": "an_event", "stage": "an_stage", "segment": "an_segment"}
 
 
-def ensure_fresh() -> bool:
-    """Refresh the summaries if anything was written since the last refresh. False (and a
-    warning) when the database is too busy right now: the page then shows the last state."""
-    try:
-        if summary.is_current():
-            return True
-        bar = st.empty()
-        try:
-            summary.refresh(progress=lambda fraction, _msg: bar.progress(min(max(fraction, 0.0), 1.0),
-                                                                         text=t("an.refreshing")))
-        finally:
-            bar.empty()
-    except Busy:
-        st.warning(t("an.stale"), icon=":material/hourglass:")
-        return False
-    return True
+REFRESH_POLL_SECONDS = 3
+
+
+def data_as_of() -> bool:
+    """Say how current the summaries are; True when they reflect the latest write. Behind, the
+    page shows what they hold, says since when, and reruns by itself once they are current."""
+    state = summary.freshness()
+    at = local_time(state.refreshed_at) if state.refreshed_at else None
+    if state.current:
+        st.caption(t("an.data_as_of", at=at), help=t("an.data_as_of_help"))
+        return True
+    st.info(t("an.stale", at=at) if at else t("an.never_built"), icon=":material/hourglass:")
+    st.fragment(_rerun_when_current, run_every=REFRESH_POLL_SECONDS)()
+    return False
+
+
+def _rerun_when_current() -> None:
+    """Polled while the summaries are behind: rerun the whole page once they caught up."""
+    if summary.is_current():
+        st.rerun(scope="app")
 
 
 def open_dashboard(title_key: str, **filter_options: Any) -> tuple[Filters, bool]:
     """The head every dashboard shares: its title, the filter bar (the page stops while the
-    filters are invalid) and up-to-date summaries. Returns the filters and whether the
-    summaries are fresh (see :func:`ensure_fresh`)."""
+    filters are invalid) and how current the summaries are. Returns the filters and whether
+    the summaries are current (see :func:`data_as_of`)."""
     st.title(t(title_key))
     filters = filter_bar(**filter_options)
     if filters is None:
         st.stop()
-    return filters, ensure_fresh()
+    return filters, data_as_of()
 
 
 def read(fn: Callable[..., T], *args: Any, fresh: bool = True) -> T:

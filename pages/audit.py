@@ -1,5 +1,5 @@
 """Audit trail for managers: who changed what and when, filtered by record, user, action and
-date, with a field-by-field before/after diff of the picked change.
+date — the exact count, a page at a time, "download all N rows" — with a field-by-field before/after diff of the picked change.
 
 Read-only by construction: the page offers no edit or delete, the service layer has none, and
 the database refuses UPDATE/DELETE on ``audit_log`` (migration 0007). Reads are cached on the
@@ -15,9 +15,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.analytics.audit import audit_entry, audit_facets, audit_log
+from core.analytics.audit import audit_entry, audit_facets, audit_log, count_audit, export_audit
 from core.timeutil import local_day_start_utc, local_today
-from core.webui import attempt, cached_read, guard_page, label, local_time, localize_times, show_table, t
+from core.webui import (
+    attempt,
+    cached_read,
+    download_all,
+    guard_page,
+    label,
+    local_time,
+    localize_times,
+    pager,
+    show_table,
+    t,
+)
 
 actor = guard_page("audit.view")
 state = st.session_state
@@ -59,12 +70,13 @@ def _filters(facets: dict[str, list[str]]) -> dict[str, Any]:
             "date_from": date_from, "date_to": date_to}
 
 
-def _entries_table(entries: pd.DataFrame) -> None:
+def _as_listed(entries: pd.DataFrame) -> pd.DataFrame:
+    """A page of entries, or a chunk of the full download, as the list shows it."""
     shown = localize_times(entries, "at")
     shown["entity_id"] = shown["entity_id"].fillna("")
     shown["entity"] = [label("entity", v) for v in shown["entity"]]
     shown["action"] = [label("action", v) for v in shown["action"]]
-    show_table(shown.drop(columns=["id"]), download="audit_log")
+    return shown.drop(columns=["id"])
 
 
 def _detail(entry_id: int) -> None:
@@ -86,14 +98,19 @@ st.title(t("page.audit"))
 st.caption(t("auditlog.intro"))
 facets = attempt(cached_read, audit_facets, actor)
 if facets is not None:
-    entries = attempt(cached_read, audit_log, actor, **_filters(facets))
-    if entries is not None and entries.empty:
+    filters = _filters(facets)
+    total = attempt(cached_read, count_audit, actor, **filters)
+    if total == 0:
         st.info(t("auditlog.none_found"))
-    elif entries is not None:
-        st.caption(t("auditlog.found", n=len(entries)))
-        _entries_table(entries)
-        options = {int(r.id): f"{local_time(r.at)} · {r.actor} · {label('action', r.action)} · "
-                              f"{label('entity', r.entity)} {r.entity_id or ''}" for r in entries.itertuples()}
-        picked = st.selectbox(t("auditlog.pick"), list(options), format_func=options.__getitem__, key="au_pick")
-        if picked is not None:
-            _detail(int(picked))
+    elif total is not None:
+        st.caption(t("auditlog.found", n=total))
+        offset, limit = pager("au_list", total)
+        entries = attempt(cached_read, audit_log, actor, offset=offset, limit=limit, **filters)
+        if entries is not None:
+            show_table(_as_listed(entries))
+            download_all("audit_log", total, lambda sink: export_audit(actor, sink, **filters), _as_listed)
+            options = {int(r.id): f"{local_time(r.at)} · {r.actor} · {label('action', r.action)} · "
+                                  f"{label('entity', r.entity)} {r.entity_id or ''}" for r in entries.itertuples()}
+            picked = st.selectbox(t("auditlog.pick"), list(options), format_func=options.__getitem__, key="au_pick")
+            if picked is not None:
+                _detail(int(picked))

@@ -18,7 +18,18 @@ from core.errors import OMSError
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import customer_profiles
 from core.services.customer_profiles import TIERS, CustomerEdit, CustomerProfile
-from core.webui import Notice, attempt, guard_page, labels, local_time, show_notice, show_table, t
+from core.webui import (
+    Notice,
+    attempt,
+    download_all,
+    guard_page,
+    labels,
+    local_time,
+    pager,
+    show_notice,
+    show_table,
+    t,
+)
 
 actor = guard_page("customer.edit")
 state = st.session_state
@@ -127,10 +138,16 @@ show_notice(state.pop("cp_notice", None))
 search_col, toggle_col = st.columns([3, 1], vertical_alignment="bottom")
 search = search_col.text_input(t("mdp.search_customers"), key="cp_query", max_chars=MAX_SEARCH_CHARS)
 with_merged = toggle_col.toggle(t("mdp.show_merged"), key="cp_merged")
-customers_found = attempt(customer_profiles.list_customers, actor, search, include_merged=with_merged)
-if customers_found is not None:
-    if customers_found.empty:
-        st.info(t("mdp.no_customers"))
-    else:
-        show_table(customers_found.drop(columns=["id"]), download="customers", prefix="mdp_col")
+total = attempt(customer_profiles.count_customers, actor, search, include_merged=with_merged)
+if total == 0:
+    st.info(t("mdp.no_customers"))
+elif total is not None:
+    offset, limit = pager("cp_list", total)
+    customers_found = attempt(customer_profiles.list_customers, actor, search, include_merged=with_merged,
+                              limit=limit, offset=offset)
+    if customers_found is not None:
+        show_table(customers_found.drop(columns=["id"]), prefix="mdp_col")
+        download_all("customers", total, lambda sink: customer_profiles.export_customers(
+            actor, sink, search, include_merged=with_merged), lambda chunk: chunk.drop(columns=["id"]),
+            prefix="mdp_col")
         _profile(customers_found)

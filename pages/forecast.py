@@ -1,9 +1,10 @@
-"""Forecast: run the demand forecast (with a progress bar), see how accurate each model was
-in the backtest — pooled and per series — and keep the closure/promotion calendar.
+"""Forecast: run the demand forecast, see how accurate each model was in the backtest — pooled
+and per series — and keep the closure/promotion calendar.
 
-A run is one call to ``core.services.forecast_pipeline.run_forecast``; its progress bar is fed by the
-runner as batches of series finish. It runs as of a date (default today): the page says where
-the history ends and, when the gap to the as-of date is longer than a week, offers to forecast
+A run is a background job (``core.services.forecast_pipeline.start_forecast``): the worker runs
+it, the page shows its progress from the job row — after a reload or a closed tab too — and can
+cancel it (pages/_job_panel.py). It runs as of a date (default today): the page says where the
+history ends and, when the gap to the as-of date is longer than a week, offers to forecast
 from the day after the last sale instead of reading the gap as zero demand. Accuracy is what the rolling-origin backtest measured:
 WAPE on weekly buckets and on the lead-time total, daily MASE and bias.
 """
@@ -25,11 +26,23 @@ from core.analytics.planning import (
 )
 from core.errors import OMSError
 from core.locales.planning import BACKEND, COLUMNS, KIND
-from core.services.forecast_pipeline import history_end, run_forecast
+from core.services.forecast_pipeline import history_end, start_forecast
 from core.services.forecast_runs import BACKENDS, MAX_HORIZON, MIN_HORIZON
+from core.services.jobs import FORECAST, JobView, latest_job
 from core.services.planning_calendar import KINDS, add_event, delete_event
 from core.timeutil import local_today
-from core.webui import Notice, cached_read, guard_page, labels, local_time, show_notice, show_table, t
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    guard_page,
+    labels,
+    local_time,
+    show_notice,
+    show_table,
+    t,
+)
+from pages import _job_panel as job_panel
 from pages._planning_charts import accuracy_figure, forecast_figure
 
 actor = guard_page("forecast.view")
@@ -55,22 +68,22 @@ def _run_section() -> None:
     as_of = right.date_input(t("asof.label"), value=today, max_value=today, key="fc_as_of", format="YYYY-MM-DD",
                              help=t("asof.forecast_help"))
     from_last_sale = _history_end(as_of)
-    if st.button(t("plan.run"), type="primary", key="fc_run"):
-        bar = st.progress(0.0, text=t("plan.progress_start"))
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=t("plan.progress", done=done, total=total))
-
+    job = attempt(latest_job, FORECAST, actor)
+    if st.button(t("plan.run"), type="primary", key="fc_run", disabled=job is not None and job.active):
         try:
-            info = run_forecast(actor, horizon=int(horizon), backend=backend, progress=progress, as_of=as_of,
-                                from_last_sale=from_last_sale)
+            start_forecast(actor, horizon=int(horizon), backend=backend, as_of=as_of, from_last_sale=from_last_sale)
         except OMSError as exc:
             state["fc_notice"] = exc
         else:
-            state["fc_notice"] = Notice("success", "plan.run_done", {"run": info.id, "series": info.series,
-                                                                     "seconds": info.metrics.get("seconds")})
-        bar.empty()
+            state.pop("fc_notice", None)
+        st.rerun()
     show_notice(state.get("fc_notice"))
+    job_panel.show(job, actor, key="fc_job", outcome=_run_done)
+
+
+def _run_done(job: JobView) -> None:
+    result = job.result or {}
+    st.success(t("plan.run_done", run=result.get("run"), series=result.get("series"), seconds=result.get("seconds")))
 
 
 def _history_end(as_of: dt.date) -> bool:

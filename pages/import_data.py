@@ -2,7 +2,9 @@
 products and stock counts; customers too.
 
 Flow: choose what to import, upload the file(s), pick a mapping profile (or build one), then
-*Check* (a dry run, logged) or *Import* (one transaction, with a progress bar). The result
+*Check* (a dry run, logged) or *Import* (one transaction, with a progress bar; an upload above
+``OMS_IMPORT_JOB_MB`` is imported by the worker and followed in a job panel that survives a
+reload, pages/_job_panel.py). The result
 shows counts, every problem by row/column/reason (downloadable), merged customers, and — when
 rows were quarantined — a download of exactly those rows to fix and import again.
 
@@ -25,6 +27,7 @@ import streamlit as st
 from core.errors import OMSError
 from core.services import catalog, imports
 from core.services.imports import FIELDS, ORDER_TARGETS, REPEATED_LINES, group_issues
+from core.services.jobs import IMPORT, JobView, latest_job
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
 from core.webui import (
     Notice,
@@ -41,6 +44,7 @@ from core.webui import (
     t,
     to_csv_bytes,
 )
+from pages import _job_panel as job_panel
 
 actor = guard_page("order.import")
 state = st.session_state
@@ -380,12 +384,29 @@ def _result(report: imports.ImportReport) -> None:
 
 
 def _run(kind: str, profile: imports.Profile, dry_run: bool) -> None:
+    """Import (or check) now with a progress bar; a large upload goes to the worker instead and
+    the job panel shows it (also after a reload)."""
     files = _uploads()
+    if imports.runs_in_background(files):
+        state.pop("imp_report", None)
+        try:
+            imports.start_import(files, _options(kind, profile, dry_run), actor)
+        except OMSError as exc:
+            state["imp_report"] = exc
+        return
     try:
         state["imp_report"] = imports.run_import(files, _options(kind, profile, dry_run), actor,
                                                  progress=_progress_bar())
     except OMSError as exc:
         state["imp_report"] = exc
+
+
+def _job_done(job: JobView) -> None:
+    """A background import's report, read back from its batch."""
+    batch_id = (job.result or {}).get("batch_id")
+    report = attempt(imports.batch_report, int(batch_id), actor, lang()) if batch_id else None
+    if report is not None:
+        _result(report)
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -446,7 +467,10 @@ with tab_import:
             if go.button(t("imp.run"), key="imp_run", type="primary"):
                 _run(kind, chosen, dry_run=False)
     result = state.get("imp_report")
-    if isinstance(result, OMSError):
+    job = attempt(latest_job, IMPORT, actor, mine=True)
+    if job is not None and (job.active or result is None):
+        job_panel.show(job, actor, key="imp_job", outcome=_job_done)
+    elif isinstance(result, OMSError):
         show_error(result)
     elif isinstance(result, imports.ImportReport) and result.kind == kind:
         _result(result)

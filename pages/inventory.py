@@ -17,12 +17,14 @@ from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog
 from core.webui import (
     cached_read,
+    download_all,
     download_buttons,
     guard_page,
     label,
     localize_columns,
     localize_times,
     money,
+    pager,
     show_table,
     t,
     translate_values,
@@ -78,12 +80,20 @@ def _stock_table(view: pd.DataFrame) -> None:
 
 
 def _ledger(product_id: int, warehouse: str | None) -> None:
-    ledger = cached_read(inventory.product_ledger, product_id, warehouse)
-    if ledger.empty:
+    """The product's movements: the exact count, a page at a time, all of them as one CSV."""
+    total = cached_read(inventory.count_ledger, product_id, warehouse)
+    if total == 0:
         st.info(t("inv.no_movements"))
         return
-    shown = translate_values(localize_times(ledger.drop(columns=["id"]), "at"), kind="move_kind")
-    show_table(shown, download=f"ledger_{product_id}")
+    offset, limit = pager(f"inv_ledger_{product_id}", total)
+    show_table(_as_listed(cached_read(inventory.product_ledger, product_id, warehouse, limit, offset)))
+    download_all(f"ledger_{product_id}", total,
+                 lambda sink: inventory.export_ledger(product_id, sink, warehouse), _as_listed)
+
+
+def _as_listed(ledger: pd.DataFrame) -> pd.DataFrame:
+    """A page of movements, or a chunk of the full download, as the list shows it."""
+    return translate_values(localize_times(ledger.drop(columns=["id"]), "at"), kind="move_kind")
 
 
 def _history_chart(product_id: int, warehouse: str | None, safety: pd.DataFrame) -> None:

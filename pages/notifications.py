@@ -1,6 +1,7 @@
 """Notifications outbox (admin): every customer-visible change queues a message (SMS, e-mail or
-webhook) with its payload; a sender would read the pending ones. Nothing is sent from here —
-this page answers "was the customer told?" and shows what is still waiting, per event.
+webhook) with its payload; the worker sends the e-mails, with retries. This page answers "was
+the customer told?", shows what is still waiting per event, and why (no SMS gateway, the mail
+server's last answer).
 """
 
 from __future__ import annotations
@@ -57,4 +58,5 @@ if rows is not None:
         st.caption(t("outbox.found", n=len(rows), limit=LIMIT))
         shown = translate_values(localize_times(rows, "outbox_queued_at", "outbox_sent_at"),
                                  outbox_channel="outbox_channel", outbox_status="outbox_status")
+        shown["outbox_reason"] = [t(code) if isinstance(code, str) and code else "" for code in shown["outbox_reason"]]
         show_table(shown.drop(columns=["id"]), download="outbox")

@@ -1,6 +1,6 @@
-"""Orders: one search box (number, phone, name, external ref) with filters, the results as a
-downloadable table, and the picked order's detail — header, lines with reservations, the
-timeline — with a button for every status change this role may make.
+"""Orders: one search box (number, phone, name, external ref) with filters, the exact number
+of matching orders, the results a page at a time with "download all N rows", and the picked
+order's detail — header, lines with reservations, the timeline — with a button for every status change this role may make.
 
 Each button sends the version the user was looking at; if someone else changed the order in
 the meantime the service refuses (StaleVersion) and the page asks to reload instead of
@@ -18,19 +18,29 @@ import streamlit as st
 from core.errors import OMSError
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog, rma_views
-from core.services.orders import STATUSES, OrderDetail, order_detail, search_orders, transition
+from core.services.orders import (
+    STATUSES,
+    OrderDetail,
+    count_orders,
+    export_orders,
+    order_detail,
+    search_orders,
+    transition,
+)
 from core.slips import ship_address
 from core.timeutil import local_day_start_utc
 from core.webui import (
     Notice,
     attempt,
     cached_read,
+    download_all,
     guard_page,
     label,
     labels,
     local_time,
     localize_times,
     money,
+    pager,
     show_notice,
     show_table,
     slip_download,
@@ -88,12 +98,13 @@ def _filters() -> dict[str, Any]:
             "date_from": date_from, "date_to": date_to}
 
 
-def _results_table(results: pd.DataFrame) -> None:
+def _as_listed(results: pd.DataFrame) -> pd.DataFrame:
+    """A page of results, or a chunk of the full download, as the list shows it."""
     shown = translate_values(localize_times(results, "placed_at"), status="status",
                              payment_status="payment_status")
     if "customer" in shown.columns:  # walk-in sales have no customer
         shown["customer"] = shown["customer"].astype(object).where(shown["customer"].notna(), t("imh.walk_in"))
-    show_table(shown.drop(columns=["id"]), download="orders")
+    return shown.drop(columns=["id"])
 
 
 def _show(kind: str, value: object) -> str:
@@ -179,14 +190,19 @@ def _detail(order_id: int) -> None:
 
 
 st.title(t("page.orders"))
-found = attempt(search_orders, actor, **_filters())
-if found is not None and found.empty:
+filters = _filters()
+total = attempt(count_orders, actor, **filters)
+if total == 0:
     st.info(t("orders.none_found"))
-elif found is not None:
-    st.caption(t("orders.found", n=len(found)))
-    _results_table(found)
-    numbers = {int(r.id): f"{r.number} · {'' if pd.isna(r.customer) else r.customer}" for r in found.itertuples()}
-    picked = st.selectbox(t("orders.pick"), list(numbers), format_func=numbers.__getitem__, key="ol_pick",
-                          on_change=lambda: state.pop("ol_notice", None))
-    if picked is not None:
-        _detail(int(picked))
+elif total is not None:
+    st.caption(t("orders.found", n=total))
+    offset, limit = pager("ol_list", total)
+    found = attempt(search_orders, actor, offset=offset, limit=limit, **filters)
+    if found is not None:
+        show_table(_as_listed(found))
+        download_all("orders", total, lambda sink: export_orders(actor, sink, **filters), _as_listed)
+        numbers = {int(r.id): f"{r.number} · {'' if pd.isna(r.customer) else r.customer}" for r in found.itertuples()}
+        picked = st.selectbox(t("orders.pick"), list(numbers), format_func=numbers.__getitem__, key="ol_pick",
+                              on_change=lambda: state.pop("ol_notice", None))
+        if picked is not None:
+            _detail(int(picked))

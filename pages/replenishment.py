@@ -1,7 +1,8 @@
 """Replenishment (buyers): suggestions computed from the latest forecast, most urgent first.
 
 Suggestions are computed as of a date (default today): demand counts from that day, from the
-forecast run covering it, against the current stock. When nothing is suggested the page says
+forecast run covering it, against the current stock. The computation is a background job: the
+page shows its progress and outcome from the job row (pages/_job_panel.py). When nothing is suggested the page says
 why (no forecast covers the date, or every series is above its reorder point).
 
 Every suggestion opens to the forecast behind it (history, forecast, 80 % band and the
@@ -13,6 +14,7 @@ supplier and receiving warehouse (see the Purchase orders page to send and recei
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -21,14 +23,16 @@ import streamlit as st
 from core.analytics.planning import latest_run, series_chart, suggestions
 from core.errors import OMSError
 from core.locales.planning import COLUMNS
+from core.services.jobs import REPLENISH, JobView, latest_job
 from core.services.replenishment import (
     accept_suggestions,
     create_draft_pos,
     dismiss_suggestions,
-    generate_suggestions,
+    start_suggestions,
 )
 from core.timeutil import local_today
-from core.webui import Notice, cached_read, guard_page, money, show_notice, show_table, t
+from core.webui import Notice, attempt, cached_read, guard_page, money, show_notice, show_table, t
+from pages import _job_panel as job_panel
 from pages._planning_charts import forecast_figure
 
 actor = guard_page("replenish.decide")
@@ -47,18 +51,24 @@ def _notify(value: Notice | OMSError) -> None:
 
 
 def _compute() -> None:
+    """Queue the computation (the worker runs it; the job panel shows how it went)."""
+    state.pop("rp_notice", None)
     try:
-        summary = generate_suggestions(actor, service_level=float(state["rp_level"]),
-                                       review_days=int(state["rp_review"]), as_of=state.get("rp_as_of"))
+        start_suggestions(actor, service_level=float(state["rp_level"]), review_days=int(state["rp_review"]),
+                          as_of=state.get("rp_as_of"))
     except OMSError as exc:
         _notify(exc)
+
+
+def _computed(job: JobView) -> None:
+    """How the last computation went: how many suggestions, or why there are none."""
+    result = job.result or {}
+    if result.get("reason"):  # nothing suggested: say why
+        st.info(t(result["reason"], checked=result.get("checked"), as_of=result.get("as_of")))
         return
-    if summary.reason:  # nothing suggested: say why
-        _notify(Notice("info", summary.reason, {"checked": summary.checked, "as_of": str(summary.as_of)}))
-        return
-    _notify(Notice("success", "asof.suggest_done", {
-        "n": summary.suggestions, "units": summary.units, "value": money(summary.value),
-        "superseded": summary.superseded, "as_of": str(summary.as_of)}))
+    st.success(t("asof.suggest_done", n=result.get("suggestions"), units=result.get("units"),
+                 value=money(Decimal(str(result.get("value") or 0))), superseded=result.get("superseded"),
+                 as_of=result.get("as_of")))
 
 
 def _accept(decisions: dict[int, int | None]) -> None:
@@ -163,7 +173,10 @@ def _controls(run: dict[str, Any] | None) -> None:
     today = local_today()
     as_of.date_input(t("asof.label"), value=today, max_value=today, key="rp_as_of", format="YYYY-MM-DD",
                      help=t("asof.stock_is_current"))
-    go.button(t("plan.compute"), type="primary", key="rp_compute", on_click=_compute)
+    job = attempt(latest_job, REPLENISH, actor)
+    go.button(t("plan.compute"), type="primary", key="rp_compute", on_click=_compute,
+              disabled=job is not None and job.active)
+    job_panel.show(job, actor, key="rp_job", outcome=_computed)
 
 
 def _open_list(open_rows: pd.DataFrame) -> None:

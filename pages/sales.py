@@ -2,8 +2,8 @@
 the previous period; the trend per channel by day, week or month; when customers buy (hour ×
 weekday); and what 618 / 双11 / 双12 brought compared with the weeks before.
 
-One cached analytics call per rerun (core.analytics.dashboards.sales_dashboard); the summary
-tables are refreshed first if anything was written since.
+One cached analytics call per rerun (core.analytics.dashboards.sales_dashboard) on the summary
+tables the worker keeps up to date; the page itself never writes.
 """
 
 from __future__ import annotations

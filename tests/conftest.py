@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,10 @@ from core.timeutil import CLOCK_ENV, pin_value
 
 TEST_NOW = dt.datetime.fromisoformat(os.environ.get("OMS_TEST_NOW") or "2026-11-25T04:00:00")
 os.environ[CLOCK_ENV] = pin_value(TEST_NOW)
+# The job queue: never the developer's Redis or data/oms-jobs.db; each test using ``db_url``
+# gets a queue file of its own, the job tests a Redis queue name of their own.
+os.environ.pop("REDIS_URL", None)
+os.environ["OMS_JOBS_DB"] = str(Path(tempfile.mkdtemp(prefix="oms-test-jobs-")) / "oms-jobs.db")
 
 BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
@@ -92,9 +97,23 @@ def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture
+def job_worker(db_url: str) -> Iterator[None]:
+    """A real worker (huey consumer threads in this process) on the test's queue."""
+    from tests.jobs_support import running_worker
+
+    if "faketime" in os.environ.get("LD_PRELOAD", ""):  # .ci/run-shifted
+        pytest.skip("under libfaketime a thread's timed wait (threading.Event.wait) never returns, so a worker "
+                    "cannot poll; the job tests run on the real clock")
+
+    with running_worker():
+        yield
+
+
+@pytest.fixture
 def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """URL of an OMS database holding only reference rows (the demo shop's), also set as DATABASE_URL."""
     from core import db, refdata
+    from core.jobs import queue
 
     db.dispose_all()
     refdata.clear_cache()
@@ -107,5 +126,10 @@ def db_url(_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         shutil.copy(_template, path)
         url = f"sqlite:///{path}"
     monkeypatch.setenv("DATABASE_URL", url)
+    # the job queue: an SQLite file of this test's own (jobs tests switch to Redis themselves)
+    monkeypatch.setenv("OMS_JOBS_DB", str(tmp_path / "oms-jobs.db"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("OMS_JOBS_QUEUE", raising=False)
     yield url
+    queue.forget()
     db.dispose_all()

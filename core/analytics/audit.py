@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from core import paging
 from core.analytics import _read
 from core.errors import NotFound
 from core.models import AuditLog
 from core.permissions import Actor, require
 
 ENTRY_COLUMNS = ["id", "at", "actor", "action", "entity", "entity_id", "changed"]
+RAW_COLUMNS = ["id", "at", "actor", "action", "entity", "entity_id", "before", "after"]
 DIFF_COLUMNS = ["field", "before", "after", "differs"]
-MAX_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -40,26 +42,11 @@ class AuditEntry:
     diff: pd.DataFrame  # DIFF_COLUMNS
 
 
-def audit_log(
-    actor: Actor,
-    *,
-    entity: str | None = None,
-    entity_id: str | None = None,
-    username: str | None = None,
-    action: str | None = None,
-    date_from: dt.datetime | None = None,
-    date_to: dt.datetime | None = None,
-    limit: int = 500,
-    session: Session | None = None,
-) -> pd.DataFrame:
-    """Audit rows, newest first, filtered by entity, entity id (substring), user, action and a
-    UTC time window ``[date_from, date_to)``. Columns ``ENTRY_COLUMNS``; ``changed`` names the
-    fields whose value differs between before and after.
-
-    Filter values are bound parameters (``entity_id`` is matched with LIKE escaping), so any
-    text typed into the page is only ever data.
-    """
-    require(actor, "audit.view")
+def _log_stmt(entity: str | None, entity_id: str | None, username: str | None, action: str | None,
+              date_from: dt.datetime | None, date_to: dt.datetime | None) -> Select[*tuple[Any, ...]]:
+    """The one statement behind the list, its count and its full download: newest first, the
+    id breaking ties. Filter values are bound parameters (``entity_id`` is matched with LIKE
+    escaping), so any text typed into the page is only ever data."""
     stmt = select(AuditLog.id, AuditLog.at, AuditLog.actor, AuditLog.action, AuditLog.entity, AuditLog.entity_id,
                   AuditLog.before, AuditLog.after)
     if entity:
@@ -74,13 +61,76 @@ def audit_log(
         stmt = stmt.where(AuditLog.at >= date_from)
     if date_to is not None:
         stmt = stmt.where(AuditLog.at < date_to)
-    stmt = stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(max(1, min(limit, MAX_ROWS)))
-    rows = _read(session, lambda s: s.execute(stmt).all())
+    return stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc())
+
+
+def _entries(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw audit rows as ``ENTRY_COLUMNS``: before/after reduced to the names of changed fields."""
     return pd.DataFrame(
         [(r.id, r.at, r.actor, r.action, r.entity, r.entity_id, ", ".join(changed_fields(r.before, r.after)))
-         for r in rows],
+         for r in raw.itertuples()],
         columns=ENTRY_COLUMNS,
     )
+
+
+def audit_log(
+    actor: Actor,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    username: str | None = None,
+    action: str | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    limit: int = 500,
+    offset: int = 0,
+    session: Session | None = None,
+) -> pd.DataFrame:
+    """One page of audit rows (``offset``, ``limit``), newest first, filtered by entity, entity
+    id (substring), user, action and a UTC time window ``[date_from, date_to)``; columns
+    ``ENTRY_COLUMNS``, ``changed`` naming the fields whose value differs between before and
+    after. :func:`count_audit` says how many match, :func:`export_audit` feeds them all."""
+    require(actor, "audit.view")
+    stmt = _log_stmt(entity, entity_id, username, action, date_from, date_to)
+    return _entries(_read(session, lambda s: paging.page_rows(s, stmt, RAW_COLUMNS, offset, limit)))
+
+
+def count_audit(
+    actor: Actor,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    username: str | None = None,
+    action: str | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    session: Session | None = None,
+) -> int:
+    """How many audit rows :func:`audit_log` finds with the same filters, exactly."""
+    require(actor, "audit.view")
+    stmt = _log_stmt(entity, entity_id, username, action, date_from, date_to)
+    return _read(session, lambda s: paging.count_rows(s, stmt))
+
+
+def export_audit(
+    actor: Actor,
+    sink: Callable[[pd.DataFrame], object],
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    username: str | None = None,
+    action: str | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    chunk_size: int = paging.EXPORT_CHUNK,
+    session: Session | None = None,
+) -> int:
+    """Every audit row :func:`audit_log` finds, no cap, handed to ``sink`` in chunks of
+    ``ENTRY_COLUMNS`` from one snapshot; returns the number of rows."""
+    require(actor, "audit.view")
+    stmt = _log_stmt(entity, entity_id, username, action, date_from, date_to)
+    return _read(session, lambda s: paging.feed_chunks(s, stmt, RAW_COLUMNS, lambda raw: sink(_entries(raw)),
+                                                       chunk_size))
 
 
 def audit_entry(entry_id: int, actor: Actor, *, session: Session | None = None) -> AuditEntry:

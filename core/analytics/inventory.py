@@ -8,14 +8,15 @@ stock-over-time chart), never the whole ledger.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, true
+from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
+from core import paging
 from core.analytics import _read
 from core.barcodes import has_barcode
 from core.models import (
@@ -156,10 +157,9 @@ def _reference():  # noqa: ANN202 - a SQL expression
     )
 
 
-def product_ledger(product_id: int, warehouse: str | None = None, limit: int = 1000, *,
-                   session: Session | None = None) -> pd.DataFrame:
-    """A product's movements, newest first, with the running balance per warehouse after each
-    one, who posted it, why, and the document it came from."""
+def _ledger_stmt(product_id: int, warehouse: str | None) -> Select[*tuple[Any, ...]]:
+    """The one statement behind a product's movement list, its count and its full download:
+    newest first, the id breaking ties so pages never overlap."""
     balance = func.sum(StockMovement.qty_delta).over(
         partition_by=StockMovement.warehouse_id, order_by=(StockMovement.at, StockMovement.id))
     ref_is = StockMovement.ref_type
@@ -177,10 +177,31 @@ def product_ledger(product_id: int, warehouse: str | None = None, limit: int = 1
     )
     if warehouse:
         inner = inner.where(Warehouse.code == warehouse)
-    sub = inner.subquery()
-    stmt = select(*sub.c).order_by(sub.c.at.desc(), sub.c.id.desc()).limit(limit)
-    rows = _read(session, lambda s: s.execute(stmt).all())
-    return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
+    sub = inner.subquery()  # the running balance is taken over all movements before paging
+    return select(*sub.c).order_by(sub.c.at.desc(), sub.c.id.desc())
+
+
+def product_ledger(product_id: int, warehouse: str | None = None, limit: int = 1000, offset: int = 0, *,
+                   session: Session | None = None) -> pd.DataFrame:
+    """One page (``offset``, ``limit``) of a product's movements, newest first, with the running
+    balance per warehouse after each one, who posted it, why, and the document it came from.
+    :func:`count_ledger` says how many there are, :func:`export_ledger` feeds them all."""
+    stmt = _ledger_stmt(product_id, warehouse)
+    return _read(session, lambda s: paging.page_rows(s, stmt, LEDGER_COLUMNS, offset, limit))
+
+
+def count_ledger(product_id: int, warehouse: str | None = None, *, session: Session | None = None) -> int:
+    """How many movements :func:`product_ledger` lists, exactly."""
+    stmt = _ledger_stmt(product_id, warehouse)
+    return _read(session, lambda s: paging.count_rows(s, stmt))
+
+
+def export_ledger(product_id: int, sink: Callable[[pd.DataFrame], object], warehouse: str | None = None, *,
+                  chunk_size: int = paging.EXPORT_CHUNK, session: Session | None = None) -> int:
+    """Every movement :func:`product_ledger` lists, no cap, handed to ``sink`` in chunks from
+    one snapshot; returns the number of rows."""
+    stmt = _ledger_stmt(product_id, warehouse)
+    return _read(session, lambda s: paging.feed_chunks(s, stmt, LEDGER_COLUMNS, sink, chunk_size))
 
 
 def stock_over_time(product_id: int, days: int = 90, warehouse: str | None = None,

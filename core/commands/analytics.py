@@ -1,7 +1,7 @@
 """``oms refresh``: bring the analytics summary tables up to date (cron-friendly).
 
-Dashboards refresh on their own before reading; running this every few minutes from cron keeps
-that first page view cheap and keeps the order-entry add-on suggestions current. ``--full``
+Dashboards only read: the worker (``oms worker``) refreshes the summaries every few minutes and
+after imports; this runs the same refresh by hand or from cron where no worker runs. ``--full``
 rebuilds everything (after changing product categories or costs, which are captured when a
 day is aggregated).
 """

@@ -39,7 +39,7 @@ def app_pages() -> list[tuple[str, str, str]]:
     for node in ast.walk(tree):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "PAGES"
                 and node.value is not None):
-            return [(path, title, action) for path, title, _icon, action in ast.literal_eval(node.value)]
+            return [(path, title, action) for _section, path, title, _icon, action in ast.literal_eval(node.value)]
     raise RuntimeError("app.py has no PAGES table")
 
 

@@ -31,6 +31,7 @@ from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RM
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.customers import Customer, CustomerIdentity
 from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
+from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
 from core.models.planning import (
     Forecast,
@@ -86,6 +87,9 @@ __all__ = [
     "ImportBatch",
     "ImportError_",
     "ImportProfile",
+    "JOB_STATUSES",
+    "Job",
+    "JobFile",
     "LoginAttempt",
     "LookupAttempt",
     "MOVEMENT_KINDS",

@@ -143,9 +143,11 @@ class Alert(Base):
 
 
 class Notification(Base):
-    """Outbox of customer-visible messages; a sender process would read and mark these."""
+    """Outbox of customer-visible messages, written in the transaction of the change; the
+    worker sends the e-mails (core.services.outbox_delivery)."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_delivery", "channel", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms|email|webhook
@@ -153,8 +155,14 @@ class Notification(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # delivery by the worker (migration 0014): tries so far, when the next may start (also the
+    # lease of the worker sending it), why a row waits (a message code) and the server's last answer
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status_reason: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Sequence(Base):

@@ -18,15 +18,15 @@ the survivor counts once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, paging
 from core.db import read_only, rowcount, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.geo import normalise_province
@@ -118,11 +118,8 @@ def _load(session: Session, customer_id: int, *, lock: bool = False) -> Customer
     return customer
 
 
-@read_only
-def list_customers(session: Session, actor: Actor, query: str = "", *, include_merged: bool = False) -> pd.DataFrame:
-    """Every customer profile (the full table, for maintenance and download), or those whose
-    name contains ``query``, whose code is it or whose phone contains its digits."""
-    require(actor, "customer.view")
+def _list_stmt(query: str, include_merged: bool) -> Select[*tuple[Any, ...]]:
+    """The one statement behind the list, its count and its full download, by code (unique)."""
     survivor = Customer.__table__.alias("survivor")
     order_count = select(Order.customer_id, func.count(Order.id).label("n")).group_by(Order.customer_id).subquery()
     stmt = (select(Customer.id, Customer.code, Customer.name, Customer.phone, Customer.email, Customer.province,
@@ -130,7 +127,7 @@ def list_customers(session: Session, actor: Actor, query: str = "", *, include_m
                    func.coalesce(order_count.c.n, 0), survivor.c.code, Customer.created_at)
             .outerjoin(order_count, order_count.c.customer_id == Customer.id)
             .outerjoin(survivor, survivor.c.id == Customer.merged_into_id)
-            .order_by(Customer.code))
+            .order_by(Customer.code, Customer.id))
     q = search_text(query)
     if q:
         conds = [Customer.name.contains(q, autoescape=True), Customer.code == q.upper()]
@@ -142,10 +139,40 @@ def list_customers(session: Session, actor: Actor, query: str = "", *, include_m
         stmt = stmt.where(or_(*conds))
     if not include_merged:
         stmt = stmt.where(Customer.merged_into_id.is_(None))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=LIST_COLUMNS)
+    return stmt
+
+
+def _listed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["tags"] = [", ".join(t or []) for t in frame["tags"]]
     frame["orders"] = frame["orders"].astype(int)
     return frame
+
+
+@read_only
+def list_customers(session: Session, actor: Actor, query: str = "", *, include_merged: bool = False,
+                   limit: int = paging.MAX_PAGE_SIZE, offset: int = 0) -> pd.DataFrame:
+    """One page (``offset``, ``limit``) of customer profiles, or of those whose name contains
+    ``query``, whose code is it or whose phone contains its digits; :func:`count_customers`
+    says how many match and :func:`export_customers` feeds them all (for maintenance)."""
+    require(actor, "customer.view")
+    return _listed(paging.page_rows(session, _list_stmt(query, include_merged), LIST_COLUMNS, offset, limit))
+
+
+@read_only
+def count_customers(session: Session, actor: Actor, query: str = "", *, include_merged: bool = False) -> int:
+    """How many profiles :func:`list_customers` finds, exactly."""
+    require(actor, "customer.view")
+    return paging.count_rows(session, _list_stmt(query, include_merged))
+
+
+@read_only
+def export_customers(session: Session, actor: Actor, sink: Callable[[pd.DataFrame], object], query: str = "", *,
+                     include_merged: bool = False, chunk_size: int = paging.EXPORT_CHUNK) -> int:
+    """Every profile :func:`list_customers` finds, no cap, handed to ``sink`` in chunks from one
+    snapshot; returns the number of rows."""
+    require(actor, "customer.view")
+    return paging.feed_chunks(session, _list_stmt(query, include_merged), LIST_COLUMNS,
+                              lambda chunk: sink(_listed(chunk)), chunk_size)
 
 
 @read_only

@@ -1,5 +1,8 @@
 """A forecast run end to end: read demand, fan out per series, store the results.
 
+The Forecast page queues a run (:func:`start_forecast`); the worker (``core.worker``) calls
+:func:`run_forecast`, whose progress and cancel go through the job (docs/jobs.md).
+
 The orchestration of the pure ``forecasting`` package: it touches the database only through
 ``core.analytics`` (reads) and ``core.services.forecast_runs`` (the run's three short
 transactions). Any exception — including KeyboardInterrupt and the SystemExit the CLI raises
@@ -27,8 +30,10 @@ from core.analytics.demand import demand_history, last_sale_day, product_groups
 from core.analytics.planning import lead_times, planning_events
 from core.asof import check_as_of
 from core.errors import FieldIssue, Refused, ValidationError
-from core.permissions import Actor
-from core.services import forecast_runs
+from core.jobs import kinds
+from core.jobs.runtime import JobCancelled
+from core.permissions import Actor, require
+from core.services import forecast_runs, jobs
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
 from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
@@ -139,6 +144,18 @@ def history_end(as_of: dt.date | None = None) -> HistoryEnd:
     return HistoryEnd(day, last_sale_day(day))
 
 
+def start_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", as_of: dt.date | None = None,
+                   from_last_sale: bool = False) -> int:
+    """Queue a forecast run for the worker (the Forecast page's button); returns the job's id.
+    The horizon, backend and as-of date are checked now, so a bad one is refused on the spot;
+    a second run is refused while one is queued or running."""
+    require(actor, "forecast.run")
+    forecast_runs.check_params(horizon, backend)
+    day = check_as_of(as_of)
+    return jobs.submit(kinds.FORECAST, {"horizon": horizon, "backend": backend, "as_of": day.isoformat(),
+                                        "from_last_sale": bool(from_last_sale)}, actor, "forecast.run")
+
+
 def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", workers: int | None = None,
                  folds: int = 3, history_days: int = HISTORY_DAYS, prophet_max_series: int = PROPHET_MAX_SERIES,
                  progress: Progress | None = None, as_of: dt.date | None = None,
@@ -186,6 +203,9 @@ def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", wor
         return forecast_runs.finish_run(run_id, forecasts, series, metrics, actor)
     except Refused as exc:
         forecast_runs.fail_run(run_id, exc.message, actor, reason=(exc.key, exc.params))
+        raise
+    except JobCancelled as exc:
+        forecast_runs.fail_run(run_id, str(exc), actor, reason=("job.cancelled", {}))
         raise
     except BaseException as exc:
         forecast_runs.fail_run(run_id, f"{type(exc).__name__}: {exc}", actor)

@@ -68,11 +68,8 @@ def _abandoned(run: ForecastRun, now: dt.datetime) -> str | None:
     return None
 
 
-@unit_of_work
-def start_run(session: Session, actor: Actor, *, horizon: int, backend: str,
-              params: dict[str, Any] | None = None) -> int:
-    """Claim a new run (``running``); refuses while another live run is working."""
-    require(actor, "forecast.run")
+def check_params(horizon: object, backend: object) -> None:
+    """Refuse a horizon or backend a run cannot take (also checked before a run is queued)."""
     issues = []
     if not isinstance(horizon, int) or not MIN_HORIZON <= horizon <= MAX_HORIZON:
         issues.append(FieldIssue("horizon", f"must be a whole number from {MIN_HORIZON} to {MAX_HORIZON}",
@@ -81,6 +78,14 @@ def start_run(session: Session, actor: Actor, *, horizon: int, backend: str,
         issues.append(FieldIssue("backend", f"must be one of {', '.join(BACKENDS)}", value=backend))
     if issues:
         raise ValidationError(issues)
+
+
+@unit_of_work
+def start_run(session: Session, actor: Actor, *, horizon: int, backend: str,
+              params: dict[str, Any] | None = None) -> int:
+    """Claim a new run (``running``); refuses while another live run is working."""
+    require(actor, "forecast.run")
+    check_params(horizon, backend)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RUN_LOCK})
     now = utcnow()

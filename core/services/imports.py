@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, i18n
+from core import audit, environment, i18n
 from core.db import read_only, transaction, unit_of_work
 from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, ValidationError
 from core.importing import profile as profiles
@@ -42,15 +42,18 @@ from core.importing.issues import ISSUE_COLUMNS, ImportFileError, Issue, group_i
 from core.importing.prepare import ON_ERROR, ImportOptions, Prepared, existing_orders, prepare, without
 from core.importing.profile import NAME_PATTERN, REPEATED_LINES, Profile
 from core.importing.reader import RawTable, SourceFile, read_table
+from core.jobs import kinds, records
 from core.models import Channel, DQRun, ImportBatch, ImportError_, ImportProfile
 from core.permissions import Actor, require
+from core.services import jobs
 from core.services.import_master import create_missing_products, write_customers, write_products, write_stock
 from core.services.import_orders import order_heads, per_line, shortfalls, write_history, write_open
 from core.timeutil import utcnow
 
 __all__ = [
     "FIELDS", "KINDS", "ON_ERROR", "ORDER_TARGETS", "REPEATED_LINES", "FileInfo", "ImportOptions", "ImportReport",
-    "Profile", "SourceFile", "batch_issues", "group_issues", "inspect_files", "new_profile", "profile_from_dict",
+    "Profile", "SourceFile", "batch_issues", "batch_report", "group_issues", "inspect_files", "new_profile",
+    "options_from_params", "options_to_params", "profile_from_dict", "runs_in_background", "start_import",
     "check_import", "default_profile", "delete_profile", "list_batches", "list_profiles", "load_profile", "quarantine_rows",
     "run_import", "save_profile",
 ]
@@ -59,6 +62,8 @@ KIND_PERMISSION = {"orders": "order.import", "customers": "order.import", "produ
                    "stock": "stock.import"}
 PREVIEW_ROWS = 20
 STORED_MERGES = 500
+WROTE = ("imported", "partial")  # statuses of an import that wrote rows
+BATCH_STATS = ("skipped", "errors", "warnings", "merges")  # stored with a batch beside its counts
 BATCH_COLUMNS = ["id", "created_at", "kind", "channel", "file_name", "profile", "status", "rows", "accepted",
                  "rejected", "skipped", "created_by", "message"]
 
@@ -260,8 +265,62 @@ def run_import(files: list[SourceFile], options: ImportOptions, actor: Actor,
     report(0.4, "writing")
     result = _commit(prepared, names, sha, actor,
                      lambda f: report(0.4 + 0.58 * f, "writing"))
+    if result.status in WROTE:
+        records.refresh_summaries_soon()  # the dashboards' summaries follow the writer
     report(1.0, "done")
     return result
+
+
+# --- large files: imported by the worker ----------------------------------------------------
+
+
+def runs_in_background(files: list[SourceFile]) -> bool:
+    """True when the upload is larger than ``OMS_IMPORT_JOB_MB``: the worker imports it
+    (:func:`start_import`) and the page shows its progress; smaller files import at once."""
+    return sum(len(f.data) for f in files) > environment.import_background_bytes()
+
+
+def start_import(files: list[SourceFile], options: ImportOptions, actor: Actor) -> int:
+    """Queue the import of ``files`` for the worker; returns the job's id. The permission and
+    the options are checked now; the files travel in the database (``job_files``), so a worker
+    on another machine reads them too."""
+    _authorise(options, actor)
+    _check_options(options)
+    if not files:
+        raise ImportFileError("no_files", "-")
+    return jobs.submit(kinds.IMPORT, options_to_params(options), actor, KIND_PERMISSION[options.kind],
+                       files=[(f.name, f.data) for f in files])
+
+
+def options_to_params(options: ImportOptions) -> dict[str, Any]:
+    """The options as the job's JSON parameters (the profile as its YAML structure)."""
+    return {"kind": options.kind, "profile": options.profile.to_dict(), "channel": options.channel,
+            "warehouse": options.warehouse, "on_error": options.on_error, "dry_run": options.dry_run,
+            "create_missing_products": options.create_missing_products, "repeated_lines": options.repeated_lines,
+            "deduct_stock": options.deduct_stock}
+
+
+def options_from_params(params: dict[str, Any]) -> ImportOptions:
+    """The options a job was started with (:func:`options_to_params` reversed)."""
+    return ImportOptions(kind=params["kind"], profile=profiles.from_dict(params["profile"]),
+                         channel=params.get("channel"), warehouse=params.get("warehouse"),
+                         on_error=params.get("on_error", "reject"), dry_run=bool(params.get("dry_run")),
+                         create_missing_products=bool(params.get("create_missing_products")),
+                         repeated_lines=params.get("repeated_lines"), deduct_stock=bool(params.get("deduct_stock")))
+
+
+@read_only
+def batch_report(session: Session, batch_id: int, actor: Actor, lang: str = "en") -> ImportReport:
+    """A stored batch as the report the import returned (what a background import shows when
+    it is done, also after a reload): counts, every issue, the customer merges."""
+    _require_any(actor, _VIEW)
+    detail = batch_issues(batch_id, actor, lang, session=session)
+    batch, stats = detail.batch, dict(detail.batch.get("stats") or {})
+    counts = {k: int(v) for k, v in stats.items() if k not in BATCH_STATS and isinstance(v, int)}
+    return ImportReport(batch["kind"], batch["status"], batch_id, batch.get("profile") or "",
+                        tuple(n.strip() for n in (batch.get("file_name") or "").split(",")), batch.get("sha256") or "",
+                        int(batch.get("rows") or 0), int(batch.get("accepted") or 0), int(batch.get("rejected") or 0),
+                        int(stats.get("skipped", 0)), counts, detail.issues, detail.merges)
 
 
 @unit_of_work

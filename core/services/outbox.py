@@ -1,8 +1,9 @@
 """Reading the notifications outbox (``core.notify`` writes it): what was queued for whom.
 
-The outbox is what an SMS/e-mail/webhook sender would read; nothing is sent from this
-system. The admin page lists it with filters so a shop can answer "did the customer get told
-their parcel shipped?", and the summary shows what is still pending per event.
+The worker sends the e-mails (``core.services.outbox_delivery``); SMS and webhook rows wait for
+a gateway, with a status reason saying so. The admin page lists the outbox with filters so a
+shop can answer "did the customer get told their parcel shipped?" (and if not, why), and the
+summary shows what is still pending per event.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.permissions import Actor, require
 CHANNELS = ("sms", "email", "webhook")
 STATUSES = ("pending", "sent", "failed")
 COLUMNS = ["id", "outbox_queued_at", "outbox_channel", "outbox_recipient", "number", "outbox_event", "outbox_status",
-           "outbox_sent_at", "outbox_payload"]
+           "outbox_sent_at", "outbox_attempts", "outbox_reason", "outbox_last_error", "outbox_payload"]
 SUMMARY_COLUMNS = ["outbox_event", "outbox_channel", "outbox_status", "outbox_messages"]
 
 
@@ -51,7 +52,8 @@ def list_notifications(
     require(actor, "notification.view")
     stmt = (
         select(Notification.id, Notification.created_at, Notification.channel, Notification.recipient,
-               Order.number, Notification.event, Notification.status, Notification.sent_at, Notification.payload)
+               Order.number, Notification.event, Notification.status, Notification.sent_at, Notification.attempts,
+               Notification.status_reason, Notification.last_error, Notification.payload)
         .outerjoin(Order, Order.id == Notification.order_id)
     )
     if statuses:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core import audit, stock
 from core.db import read_only, unit_of_work
 from core.domain.quantities import check_qty
+from core.domain.rulebook import parse_amount
 from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import POLine, Product, PurchaseOrder, Supplier, Warehouse
 from core.numbering import next_number
@@ -152,6 +153,60 @@ def _note_issue(note: str | None, issues: list[FieldIssue]) -> None:
         issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters"))
 
 
+def _product_costs(session: Session, lines: list[POLineInput]) -> dict[int, Decimal | None]:
+    """``{product id: unit cost}`` of the lines' products that exist."""
+    return dict(session.execute(select(Product.id, Product.unit_cost).where(
+        Product.id.in_([ln.product_id for ln in lines]))).all())
+
+
+def _line_issues(line: POLineInput, row: int, costs: dict[int, Decimal | None], seen: set[int]) -> list[FieldIssue]:
+    """What is wrong with one line: an unknown product or one already in ``seen`` (which it
+    joins), a quantity that is not a bounded whole number > 0, a cost that is not money to the
+    cent in [0, max] — or no cost at all for a product whose cost is unknown."""
+    issues: list[FieldIssue] = []
+    if line.product_id not in costs:
+        issues.append(FieldIssue("product", f"unknown product {line.product_id}", row, line.product_id))
+    elif line.product_id in seen:
+        issues.append(FieldIssue("product", "listed twice", row, line.product_id))
+    seen.add(line.product_id)
+    issues += check_qty(line.qty, "qty", row)[1]
+    if line.unit_cost is not None:
+        cost_issues: list[FieldIssue] = []
+        if parse_amount(line.unit_cost, "unit_cost", cost_issues, row) != line.unit_cost and not cost_issues:
+            cost_issues.append(FieldIssue("unit_cost", "issue.cents", row, line.unit_cost))  # no silent rounding
+        issues += cost_issues
+    elif line.product_id in costs and costs[line.product_id] is None:
+        # the product's cost is unknown (e.g. created by an import): the buyer must state it
+        issues.append(FieldIssue("unit_cost", "imh.issue.cost_needed", row, params={"row": row}))
+    return issues
+
+
+def _new_line(po_id: int, line: POLineInput, costs: dict[int, Decimal | None]) -> POLine:
+    return POLine(po_id=po_id, product_id=line.product_id, qty_ordered=int(line.qty), qty_received=0,
+                  unit_cost=Decimal(str(line.unit_cost)) if line.unit_cost is not None else costs[line.product_id],
+                  suggestion_id=line.suggestion_id)
+
+
+@dataclass(frozen=True)
+class POChoices:
+    """What a purchase order by hand may be for: ``{id: name}`` of active suppliers and
+    ``{id: "code · name"}`` of active warehouses."""
+
+    suppliers: dict[int, str]
+    warehouses: dict[int, str]
+
+
+@read_only
+def po_choices(session: Session, actor: Actor) -> POChoices:
+    """The suppliers and warehouses :func:`create_purchase_order` accepts, for the page's form."""
+    require(actor, "purchase.edit")
+    suppliers = session.execute(select(Supplier.id, Supplier.name).where(Supplier.active.is_(True))
+                                .order_by(Supplier.name)).all()
+    warehouses = session.execute(select(Warehouse.id, Warehouse.code, Warehouse.name)
+                                 .where(Warehouse.active.is_(True)).order_by(Warehouse.code)).all()
+    return POChoices({r.id: r.name for r in suppliers}, {r.id: f"{r.code} · {r.name}" for r in warehouses})
+
+
 @unit_of_work
 def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int, lines: list[POLineInput],
                           actor: Actor, note: str | None = None) -> POInfo:
@@ -162,29 +217,19 @@ def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int,
     """
     require(actor, "purchase.edit")
     issues: list[FieldIssue] = []
-    if session.execute(select(Supplier.id).where(Supplier.id == supplier_id)).first() is None:
-        issues.append(FieldIssue("supplier", f"unknown supplier {supplier_id}", value=supplier_id))
+    if session.execute(select(Supplier.id).where(Supplier.id == supplier_id, Supplier.active.is_(True))
+                       ).first() is None:
+        issues.append(FieldIssue("supplier", f"unknown or inactive supplier {supplier_id}", value=supplier_id))
     if session.execute(select(Warehouse.id).where(Warehouse.id == warehouse_id, Warehouse.active.is_(True))
                        ).first() is None:
         issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {warehouse_id}", value=warehouse_id))
     _note_issue(note, issues)
     if not lines:
         issues.append(FieldIssue("lines", "a purchase order needs at least one line"))
-    costs = dict(session.execute(select(Product.id, Product.unit_cost).where(
-        Product.id.in_([ln.product_id for ln in lines]))).all())
+    costs = _product_costs(session, lines)
     seen: set[int] = set()
     for row, line in enumerate(lines, start=1):
-        if line.product_id not in costs:
-            issues.append(FieldIssue("product", f"unknown product {line.product_id}", row, line.product_id))
-        elif line.product_id in seen:
-            issues.append(FieldIssue("product", "listed twice", row, line.product_id))
-        seen.add(line.product_id)
-        issues += check_qty(line.qty, "qty", row)[1]
-        if line.unit_cost is not None and line.unit_cost < 0:
-            issues.append(FieldIssue("unit_cost", "must not be negative", row, line.unit_cost))
-        elif line.unit_cost is None and line.product_id in costs and costs[line.product_id] is None:
-            # the product's cost is unknown (e.g. created by an import): the buyer must state it
-            issues.append(FieldIssue("unit_cost", "imh.issue.cost_needed", row, params={"row": row}))
+        issues += _line_issues(line, row, costs, seen)
     if issues:
         raise ValidationError(issues)
     po = PurchaseOrder(number=next_number(session, "PO"), supplier_id=supplier_id, warehouse_id=warehouse_id,
@@ -192,9 +237,7 @@ def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int,
                        note=(note or "").strip() or None, total=Decimal("0"))
     session.add(po)
     session.flush()
-    session.add_all(POLine(po_id=po.id, product_id=ln.product_id, qty_ordered=int(ln.qty), qty_received=0,
-                           unit_cost=ln.unit_cost if ln.unit_cost is not None else costs[ln.product_id],
-                           suggestion_id=ln.suggestion_id) for ln in lines)
+    session.add_all(_new_line(po.id, ln, costs) for ln in lines)
     session.flush()
     _refresh_total(session, po)
     audit.record(session, actor, "po.create", "purchase_order", po.number, after={
@@ -237,6 +280,27 @@ def update_draft(session: Session, po_id: int, quantities: dict[int, int], actor
     _refresh_total(session, po)
     audit.record(session, actor, "po.edit", "purchase_order", po.number, before={"qty": before},
                  after={"qty": {str(k): v for k, v in quantities.items()}, "note": po.note})
+    return _info(session, po)
+
+
+@unit_of_work
+def add_po_line(session: Session, po_id: int, line: POLineInput, actor: Actor) -> POInfo:
+    """One more product on a draft (a sent order is the supplier's now: refused). The same
+    checks as a new order's lines, and the product must not be on the draft already."""
+    require(actor, "purchase.edit")
+    po = _load_po(session, po_id)
+    if po.status != "draft":
+        raise IllegalTransition(f"purchase order {po.number} is {po.status}; only a draft can be edited",
+                                number=po.number)
+    on_order = set(session.execute(select(POLine.product_id).where(POLine.po_id == po_id)).scalars())
+    issues = _line_issues(line, 1, _product_costs(session, [line]), on_order)
+    if issues:
+        raise ValidationError(issues)
+    session.add(_new_line(po.id, line, _product_costs(session, [line])))
+    session.flush()
+    _refresh_total(session, po)
+    audit.record(session, actor, "po.add_line", "purchase_order", po.number,
+                 after={"product_id": line.product_id, "qty": int(line.qty), "total": po.total})
     return _info(session, po)
 
 

@@ -30,6 +30,7 @@ from core import audit
 from core.asof import check_as_of
 from core.db import rowcount, unit_of_work
 from core.errors import FieldIssue, Refused, ValidationError
+from core.jobs import kinds
 from core.models import (
     Forecast,
     ForecastRun,
@@ -46,6 +47,7 @@ from core.models import (
     TransferLine,
 )
 from core.permissions import Actor, require
+from core.services import jobs
 from core.services.purchasing import OPEN_PO_STATUSES, POInfo, POLineInput, create_purchase_order
 from core.timeutil import local_today, utcnow
 from forecasting.replenishment import Plan, Policy, Position, plan
@@ -165,6 +167,33 @@ def plan_run(session: Session, as_of: dt.date, run_id: int | None = None) -> Pla
     raise Refused("asof.run_after_as_of", run=later[0], first=later[1][0].isoformat(), as_of=as_of.isoformat())
 
 
+def _checked(service_level: object, review_days: object, as_of: dt.date | None) -> dt.date:
+    """The as-of date (default today) once the inputs of a computation are acceptable."""
+    issues = []
+    if not isinstance(service_level, int | float) or not 0.5 <= service_level <= 0.999:
+        issues.append(FieldIssue("service_level", "must be between 0.5 and 0.999", value=service_level))
+    if not isinstance(review_days, int) or isinstance(review_days, bool) or not 0 <= review_days <= 90:
+        issues.append(FieldIssue("review_days", "must be a whole number from 0 to 90", value=review_days))
+    try:
+        day = check_as_of(as_of)
+    except ValidationError as exc:
+        issues += exc.issues
+    if issues:
+        raise ValidationError(issues)
+    return day
+
+
+def start_suggestions(actor: Actor, *, service_level: float = 0.95, review_days: int = 7, run_id: int | None = None,
+                      as_of: dt.date | None = None) -> int:
+    """Queue a computation of suggestions for the worker (the Replenishment page's button);
+    returns the job's id. The inputs are checked now; the worker calls
+    :func:`generate_suggestions` with them."""
+    require(actor, "replenish.decide")
+    day = _checked(service_level, review_days, as_of)
+    return jobs.submit(kinds.REPLENISH, {"service_level": float(service_level), "review_days": review_days,
+                                         "run_id": run_id, "as_of": day.isoformat()}, actor, "replenish.decide")
+
+
 @unit_of_work
 def generate_suggestions(session: Session, actor: Actor, *, service_level: float = 0.95, review_days: int = 7,
                          run_id: int | None = None, as_of: dt.date | None = None) -> SuggestionSummary:
@@ -175,18 +204,7 @@ def generate_suggestions(session: Session, actor: Actor, *, service_level: float
     always the current one (on hand, reserved and on order *now*): a past as-of date plans the
     shop's stock against the demand forecast from that date."""
     require(actor, "replenish.decide")
-    issues = []
-    if not isinstance(service_level, int | float) or not 0.5 <= service_level <= 0.999:
-        issues.append(FieldIssue("service_level", "must be between 0.5 and 0.999", value=service_level))
-    if not isinstance(review_days, int) or isinstance(review_days, bool) or not 0 <= review_days <= 90:
-        issues.append(FieldIssue("review_days", "must be a whole number from 0 to 90", value=review_days))
-    try:
-        as_of = check_as_of(as_of)
-    except ValidationError as exc:
-        issues += exc.issues
-    if issues:
-        raise ValidationError(issues)
-    assert as_of is not None  # check_as_of returned a date, or its issues were raised above
+    as_of = _checked(service_level, review_days, as_of)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SUGGEST_LOCK})
     planned = plan_run(session, as_of, run_id)

@@ -1,7 +1,7 @@
 """money as whole cents (BIGINT) on every backend; order_lines.discount_share; summaries in cents
 
 Revision ID: 0015_money_cents
-Revises: 0013_one_history
+Revises: 0014_jobs
 Create Date: 2026-12-08
 
 Why: SQLite has no exact decimal type — a NUMERIC(12, 2) value is stored as a binary float, so
@@ -38,7 +38,7 @@ from alembic import op
 from core.domain.totals import discount_shares_cents
 
 revision = "0015_money_cents"
-down_revision = "0013_one_history"
+down_revision = "0014_jobs"
 branch_labels = None
 depends_on = None
 

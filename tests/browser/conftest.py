@@ -1,5 +1,5 @@
 """Real-browser fixtures: a demo database (or an empty install, ``empty_server``),
-``streamlit run app.py`` on 127.0.0.1 and Debian's Chromium driven by Playwright (never ``playwright install``: the browser comes from apt).
+``streamlit run app.py`` on 127.0.0.1 with a worker (``oms worker``) beside it, and Debian's Chromium driven by Playwright (never ``playwright install``: the browser comes from apt).
 
 Everything is skipped, with the reason, when Chromium or Playwright is missing; ``.ci/run``
 installs them. Screenshots go to ``test-artifacts/`` (kept by CI as artifacts).
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from core import db, refdata
 from core.permissions import SYSTEM
@@ -27,6 +28,7 @@ from core.reference import seed_reference
 from core.schema import upgrade
 from core.services.users import create_user
 from data.demo import load_demo
+from tests.jobs_support import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -43,6 +45,7 @@ class DemoServer:
     url: str  # http://127.0.0.1:PORT
     database_url: str
     passwords: dict[str, str]  # demo username (= role) -> password
+    worker: WorkerProcess  # the app's worker (``make run`` starts one beside the app); tests may restart it
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,24 +84,35 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"streamlit did not answer on {url} within {START_TIMEOUT} s")
 
 
+def app_env(database_url: str) -> dict[str, str]:
+    """The environment of the app and its worker: this process's (so ``OMS_NOW``, the pinned
+    clock, too), the database, English, and the job queue in an SQLite file beside the database
+    (never a ``REDIS_URL`` the developer happens to have set)."""
+    path = Path(make_url(database_url).database or "")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "OMS_JOBS_QUEUE")}
+    return env | {"DATABASE_URL": database_url, "OMS_JOBS_DB": str(path.with_name("oms-jobs.db")), "OMS_LANG": "en",
+                  "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+
+
 @contextmanager
-def _streamlit(database_url: str, log_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port against ``database_url``; yields its URL. The
-    server inherits this process's environment, so ``OMS_NOW`` (the pinned clock) too."""
+def _streamlit(database_url: str, log_path: Path) -> Iterator[tuple[str, WorkerProcess]]:
+    """``streamlit run app.py`` on a free port against ``database_url`` and one worker beside it
+    (what ``make run`` starts); yields the app's URL and the worker."""
     db.dispose_all()
     refdata.clear_cache()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = os.environ | {"DATABASE_URL": database_url, "OMS_LANG": "en", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-                        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = app_env(database_url)
+    worker = WorkerProcess(environ=env, log=log_path.with_name(f"{log_path.stem}-worker.log")).start()
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(url, proc)
-        yield url
+        yield url, worker
     finally:
+        worker.stop()
         proc.terminate()
         try:
             proc.wait(timeout=10)
@@ -115,8 +129,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     with db.transaction(database_url) as session:
         seed_reference(session)
     summary = load_demo(database_url, orders=DEMO_ORDERS, seed=3)
-    with _streamlit(database_url, tmp_path_factory.getbasetemp() / "streamlit.log") as url:
-        yield DemoServer(url, database_url, summary.users)
+    with _streamlit(database_url, tmp_path_factory.getbasetemp() / "streamlit.log") as (url, worker):
+        yield DemoServer(url, database_url, summary.users, worker)
 
 
 @pytest.fixture(scope="session")
@@ -129,8 +143,8 @@ def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServe
     with db.transaction(database_url) as session:
         seed_reference(session)
         create_user(EMPTY_ADMIN, EMPTY_PASSWORD, "admin", SYSTEM, display_name="店主", session=session)
-    with _streamlit(database_url, tmp_path_factory.getbasetemp() / "streamlit-empty.log") as url:
-        yield DemoServer(url, database_url, {EMPTY_ADMIN: EMPTY_PASSWORD})
+    with _streamlit(database_url, tmp_path_factory.getbasetemp() / "streamlit-empty.log") as (url, worker):
+        yield DemoServer(url, database_url, {EMPTY_ADMIN: EMPTY_PASSWORD}, worker)
 
 
 @pytest.fixture(scope="session")

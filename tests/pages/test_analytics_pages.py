@@ -1,6 +1,7 @@
 """The six analytics dashboards in AppTest: each renders its charts, takeaways and downloadable
-tables from a generated demo; filters change the numbers; a busy database or a bad range is
-explained instead of crashing; only managers see them; order entry offers add-ons."""
+tables from a generated demo and says how current its data is; opening one never writes, even
+when its summaries are behind; filters change the numbers; a bad range is explained instead of
+crashing; only managers see them; order entry offers add-ons."""
 
 from __future__ import annotations
 
@@ -8,24 +9,28 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import Connection, event
 from streamlit.testing.v1 import AppTest
 
+from core import db
 from core.analytics import sales, summary
 from core.analytics.filters import Filters
-from core.errors import Busy
 from core.i18n import translate
 from core.services.orders import create_order
 from core.timeutil import local_today
+from core.webui import local_time
 from data.demo import load_demo
 from tests.factories import CLERK, make_product, order_input
 
 PAGES = ("pages/sales.py", "pages/channels.py", "pages/customers.py", "pages/products.py",
          "pages/fulfillment_kpis.py", "pages/stock_health.py")
+OTHER_DASHBOARDS = ("pages/dashboard.py", "pages/returns_analytics.py")  # on the raw tables
 
 
 @pytest.fixture
 def demo(db_url: str) -> str:
     load_demo(db_url, orders=600, seed=5)
+    summary.refresh()  # what `oms init --demo` and the worker do: dashboards only read
     return db_url
 
 
@@ -44,7 +49,9 @@ def test_dashboard_renders_charts_takeaways_and_downloads(demo: str, logged_in: 
     assert at.info, "a takeaway line"
     downloads = at.get("download_button")
     assert len(downloads) >= 2 and len(downloads) % 2 == 0, "every table as CSV and XLSX"
-    assert summary.is_current(), "the page refreshed the summaries before reading"
+    state = summary.freshness()
+    assert state.current and state.refreshed_at is not None
+    assert translate("an.data_as_of", "en", at=local_time(state.refreshed_at)) in [c.value for c in at.caption]
 
 
 def test_sales_filters_change_the_numbers(demo: str, logged_in: Callable[..., AppTest]) -> None:
@@ -92,15 +99,44 @@ def test_a_too_long_range_is_refused_with_the_reason(demo: str, logged_in: Calla
     assert not at.get("plotly_chart")
 
 
-def test_a_busy_database_shows_the_last_summaries(demo: str, logged_in: Callable[..., AppTest],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    def busy(**_kw: object) -> None:
-        raise Busy("the database is busy, please try again")
+class _Writes:
+    """Every transaction a page opens on the database, and those that could write."""
 
-    monkeypatch.setattr(summary, "refresh", busy)
-    at = _open(logged_in, "pages/fulfillment_kpis.py")
-    assert [w.value for w in at.warning] == [translate("an.stale", "en")]
-    assert at.metric, "the page still shows what the summaries hold"
+    def __init__(self) -> None:
+        self.transactions = 0
+        self.writing: list[str] = []
+
+    def begin(self, conn: Connection) -> None:
+        self.transactions += 1
+        if not conn.get_execution_options().get("oms_readonly", False):
+            self.writing.append("BEGIN (a write transaction)")
+
+    def statement(self, _conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP"):
+            self.writing.append(statement[:80])
+
+
+@pytest.mark.parametrize("page", (*PAGES, *OTHER_DASHBOARDS))
+def test_opening_a_dashboard_never_writes(demo: str, logged_in: Callable[..., AppTest], page: str) -> None:
+    """Not even when the summaries are behind the data: the worker refreshes them."""
+    make_product("TEA-1", "10.00", {"SH": 5})
+    create_order(order_input(("TEA-1", 1)), CLERK)  # a write: the summaries are now behind
+    before = summary.freshness()
+    assert not before.current
+    writes, engine = _Writes(), db.get_engine()
+    event.listen(engine, "begin", writes.begin)
+    event.listen(engine, "before_cursor_execute", writes.statement)
+    try:
+        at = _open(logged_in, page)
+    finally:
+        event.remove(engine, "begin", writes.begin)
+        event.remove(engine, "before_cursor_execute", writes.statement)
+    assert writes.transactions > 0 and writes.writing == []
+    assert summary.freshness() == before  # agg_state untouched
+    if page in PAGES:  # behind: says since when and shows what the summaries hold
+        assert before.refreshed_at is not None
+        assert translate("an.stale", "en", at=local_time(before.refreshed_at)) in [i.value for i in at.info]
+        assert at.get("plotly_chart")
 
 
 def test_dashboards_are_for_managers_only(demo: str, logged_in: Callable[..., AppTest]) -> None:

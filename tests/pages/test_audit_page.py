@@ -35,6 +35,8 @@ def test_lists_every_change_newest_first(logged_in: Callable[..., AppTest], hist
                                                                                      "create")]
     assert _column(at, "actor") == ["boss", "cs1", "clerk1", "clerk1"]
     assert "note, priority" in _column(at, "changed")
+    assert translate("auditlog.found", "en", n=4) in [c.value for c in at.caption]
+    assert [b.label for b in at.download_button] == [translate("list.download_all", "en", n=4)]
 
 
 def test_filters_and_diff(logged_in: Callable[..., AppTest], history: tuple) -> None:

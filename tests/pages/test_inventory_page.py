@@ -60,4 +60,7 @@ def test_product_view_shows_ledger_and_chart(logged_in: Callable[..., AppTest]) 
     assert (first[en("field.kind")], first[en("field.qty_delta")], first[en("field.balance")]) == (
         en("move_kind.adjustment"), -1, 9)
     assert first[en("field.reference")].startswith("ADJ-") and first[en("field.actor")] == "wh1"
+    total = len(ledger)
+    assert en("list.showing", first=1, last=total, total=total) in [c.value for c in at.caption]
+    assert en("list.download_all", n=total) in [b.label for b in at.download_button]
     assert at.get("plotly_chart"), "the stock-over-time chart is drawn"

@@ -120,6 +120,8 @@ def test_service_edits_a_profile(logged_in: Callable[..., AppTest], two_profiles
     first, _ = two_profiles
     at = logged_in("service", page=CUSTOMERS)
     assert len(at.dataframe[0].value) == 2
+    assert translate("list.showing", "en", first=1, last=2, total=2) in [c.value for c in at.caption]
+    assert translate("list.download_all", "en", n=2) in [b.label for b in at.download_button]
     at.selectbox(key="cp_pick").select(first).run()
     at.text_input(key=f"cp_e{first}_email").input("ZS@Example.com")
     at.button(key="cp_save").click().run()

@@ -103,3 +103,17 @@ def test_ship_asks_for_tracking_number(logged_in: Callable[..., AppTest],
     at.text_input(key=f"ol_tracking_{first.id}").input("SF123456789")
     at.button(key="ol_to_shipped").click().run()
     assert _order(first.id) == ("shipped", 4, "SF123456789")
+
+
+def test_the_list_counts_every_match_and_pages_through_them(logged_in: Callable[..., AppTest]) -> None:
+    make_product("TEA-1", "25.00", {"SH": 100})
+    numbers = {create_order(order_input(("TEA-1", 1)), CLERK).number for _ in range(55)}
+    at = _open(logged_in, "service", "")
+    assert translate("orders.found", "en", n=55) in [c.value for c in at.caption]
+    first = at.dataframe[0].value[translate("field.number", "en")].tolist()
+    assert len(first) == 50
+    assert translate("list.download_all", "en", n=55) in [b.label for b in at.download_button]
+    at.number_input(key="ol_list_page").increment().run()
+    second = at.dataframe[0].value[translate("field.number", "en")].tolist()
+    assert len(second) == 5 and set(first) | set(second) == numbers
+    assert translate("list.showing", "en", first=51, last=55, total=55) in [c.value for c in at.caption]

@@ -4,17 +4,19 @@ their key actions work and refusals are shown."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import ForecastRun, PlanningEvent, PurchaseOrder, ReplenishmentSuggestion, Transfer
+from core.models import ForecastRun, PlanningEvent, POLine, PurchaseOrder, ReplenishmentSuggestion, Transfer
 from core.services.purchasing import POLineInput, create_purchase_order
 from core.services.replenishment import generate_suggestions
 from data.demo import load_demo
 from tests.factories import BUYER, make_product
+from tests.jobs_support import wait_idle
 from tests.planning_data import make_supplier, stored_run, warehouse_id
 
 
@@ -28,12 +30,16 @@ def _button(at: AppTest, key: str) -> AppTest:
     return at
 
 
-def test_forecast_page_runs_and_shows_accuracy(logged_in: Callable[..., AppTest]) -> None:
+def test_forecast_page_runs_and_shows_accuracy(logged_in: Callable[..., AppTest], job_worker: None) -> None:
     load_demo(orders=1_500, seed=5)
     at = logged_in("buyer", page="pages/forecast.py")
     assert at.title[0].value == _en("page.forecast")
     at.number_input(key="fc_horizon").set_value(14)
-    _button(at, "fc_run")
+    _button(at, "fc_run")  # queued for the worker; the page shows the job
+    assert at.button(key="fc_run").disabled and at.button(key="fc_job_cancel")
+    wait_idle()
+    at.run()
+    assert not at.exception, at.exception
     assert any(_en("plan.run_done", run=1, series="").split(":")[0] in s.value for s in at.success)
     with db.transaction() as s:
         run = s.execute(select(ForecastRun)).scalar_one()
@@ -125,6 +131,37 @@ def test_purchase_order_page_send_and_cancel(logged_in: Callable[..., AppTest]) 
     _button(at, f"po_cancel_{po.id}")
     with db.transaction() as s:
         assert s.execute(select(PurchaseOrder.status)).scalar_one() == "cancelled"
+
+
+def test_a_purchase_order_by_hand_gains_and_loses_lines(logged_in: Callable[..., AppTest]) -> None:
+    """Any supplier (this one supplies nothing yet) and any warehouse; a first line, one more,
+    one removed — then it is an ordinary draft."""
+    make_product("TEA", "20.00", {"SH": 0})  # unit cost 10.00
+    make_product("CUP", "9.00", {"SH": 0})
+    supplier = make_supplier("杂货批发")
+    at = logged_in("buyer", page="pages/purchase_orders.py")
+    assert [i.value for i in at.info] == [_en("plan.no_pos")]
+    at.selectbox(key="po_new_supplier").set_value(supplier)
+    at.selectbox(key="po_new_warehouse").set_value(warehouse_id("GZ"))
+    at.text_input(key="po_new_q").input("TEA").run()
+    at.number_input(key="po_new_qty").set_value(4)
+    _button(at, "po_create")
+    gz = warehouse_id("GZ")
+    with db.transaction() as s:
+        po = s.execute(select(PurchaseOrder.id, PurchaseOrder.number, PurchaseOrder.status, PurchaseOrder.supplier_id,
+                              PurchaseOrder.warehouse_id, PurchaseOrder.total)).one()
+    assert (po.status, po.supplier_id, po.warehouse_id, po.total) == ("draft", supplier, gz, 40)
+    assert at.subheader[0].value == _en("plan.po_detail", number=po.number)  # the new draft is open
+    at.text_input(key=f"po_add_{po.id}_q").input("CUP").run()
+    at.number_input(key=f"po_add_{po.id}_qty").set_value(3)
+    at.text_input(key=f"po_add_{po.id}_cost").input("2.5")
+    _button(at, f"po_add_{po.id}")
+    with db.transaction() as s:
+        assert s.execute(select(PurchaseOrder.total)).scalar_one() == Decimal("47.50")
+    first = next(b.key for b in at.button if b.key.startswith("po_rm_"))
+    _button(at, first)
+    with db.transaction() as s:
+        assert len(s.execute(select(POLine.id)).all()) == 1
 
 
 def test_allocation_page_accepts_transfers(logged_in: Callable[..., AppTest]) -> None:

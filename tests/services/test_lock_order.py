@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete, func, select
 from sqlalchemy import text as sa_text
@@ -314,6 +315,11 @@ def _heads_before(revision: str) -> set[str]:
 
 def test_phone_index_migration_refuses_duplicates_by_name_then_builds_once_merged(db_url: str) -> None:
     engine = db.get_engine(db_url)
+    cfg = alembic_config(engine)
+    with engine.connect() as conn:  # undo the revisions after the join of the branches (their own downgrades)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0013_one_history")
+        conn.commit()
     with engine.begin() as conn:  # the database as it was before 0009, holding a duplicate
         conn.execute(sa_text("DROP INDEX uq_customers_phone"))
         conn.execute(sa_text("CREATE INDEX ix_customers_phone ON customers (phone)"))
@@ -364,3 +370,14 @@ def test_a_lost_race_for_a_new_customers_phone_is_retried_other_unique_keys_are_
     with pytest.raises(IntegrityError):
         import_one("C0000001", "13900000002")
     assert len(runs) == 1
+
+
+def test_a_stock_import_of_thousands_of_rows_locks_them_without_overflowing_the_parser(db_url: str) -> None:
+    """bench/import.py on PostgreSQL: one ``(product, warehouse) IN (…)`` of 8,000 pairs made the
+    server's parser recurse past ``max_stack_depth`` ("stack depth limit exceeded"), so a large
+    stock import failed. The keys are locked in sorted chunks instead — still one lock order."""
+    make_product("LOCK-1", "9.90", {"SH": 5})
+    keys = [(product, warehouse) for product in range(1, 10_001) for warehouse in (1, 2)]
+    with db.transaction() as s:
+        stock.lock_rows(s, keys)
+        assert s.execute(select(func.count()).select_from(StockLevel)).scalar_one() >= 1

@@ -21,7 +21,7 @@ from core.services import backup
 from tests.conftest import BACKEND, PG_ADMIN_URL
 from tests.factories import ADMIN
 
-BEFORE = "0013_one_history"
+BEFORE = "0014_jobs"
 # Rows as the app wrote them before 0015 (money in yuan). Order 1: three ¥10 lines with ¥10 off;
 # orders 2…41: a dime, a fifth and ¥19.99 — binary floats that drift when summed on SQLite.
 ORDERS = [(1, 30.0, 10.0, 0.0, 20.0)] + [(n, 20.29, 0.0, 0.0, 20.29) for n in range(2, 42)]

@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 
 import core.analytics
+import core.db
 import core.permissions
 import core.services
 from core.errors import PermissionDenied
@@ -72,6 +73,26 @@ def _saved_profile() -> str:
     return profile.name
 
 
+def _a_job() -> int:
+    """A queued forecast job (cancelling it needs forecast.run, so it must exist)."""
+    from core.jobs import kinds, records
+    from core.permissions import SYSTEM
+
+    with core.db.transaction() as s:
+        return records.create(s, kinds.FORECAST, {"permission": "forecast.run"}, SYSTEM)
+
+
+def _a_failed_job() -> int:
+    from sqlalchemy import update
+
+    from core.models import Job
+
+    job_id = _a_job()
+    with core.db.transaction() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(status="failed"))
+    return job_id
+
+
 # The permission areas (action prefixes) each module's services may check: a service checking an
 # action of another area (list_users checking "order.view") is a wrong check even if it is
 # consistent with the matrix. A new module declares its areas here.
@@ -90,6 +111,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.fulfillment": {"order"},
     "core.services.imports": {"order", "stock"},
     "core.services.inventory": {"stock"},
+    "core.services.jobs": {"forecast", "replenish", "order", "stock", "dashboard"},
     "core.services.master_data": {"masterdata", "supplier"},
     "core.services.orders": {"order"},
     "core.services.outbox": {"notification"},
@@ -117,6 +139,12 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "core.services.imports.run_import": {"files": _order_files, "options": _order_options},
     "core.services.imports.save_profile": {"profile": lambda: _order_options().profile},
     "core.services.imports.delete_profile": {"name": _saved_profile},
+    "core.services.imports.start_import": {"files": _order_files, "options": _order_options},
+    "core.services.jobs.submit": {"kind": "forecast.run", "params": {}, "action": "forecast.run"},
+    "core.services.jobs.latest_job": {"kind": "forecast.run"},
+    "core.services.jobs.get_job": {"job_id": _a_job},
+    "core.services.jobs.cancel_job": {"job_id": _a_job},
+    "core.services.jobs.retry_job": {"job_id": _a_failed_job},
 }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
 from core import db
 from core.errors import IllegalTransition, PermissionDenied, ValidationError
-from core.models import POLine, PurchaseOrder, StockLevel
+from core.models import AuditLog, POLine, PurchaseOrder, StockLevel, Supplier
 from core.services.purchasing import (
     POLineInput,
+    add_po_line,
     cancel_po,
     create_purchase_order,
     list_purchase_orders,
@@ -93,3 +96,47 @@ def test_bad_drafts_write_nothing(db_url: str) -> None:
     with db.transaction() as s:
         assert s.execute(select(PurchaseOrder.id)).scalars().all() == [po.id]
         assert s.execute(select(POLine.qty_ordered)).scalars().all() == [1]
+
+
+def test_a_po_by_hand_for_any_supplier_gains_and_loses_lines_until_sent(db_url: str) -> None:
+    """Any active supplier and warehouse, any product (not only the supplier's own); lines are
+    added and removed while it is a draft, totals stay exact, every change is audited."""
+    tea = make_product("TEA", "20.00", {"SH": 0})  # unit cost 10.00
+    cup = make_product("CUP", "9.00", {"GZ": 0})
+    supplier = make_supplier("杂货批发")  # supplies nothing yet
+    po = create_purchase_order(supplier, warehouse_id("GZ"), [POLineInput(tea, 3)], BUYER)
+    added = add_po_line(po.id, POLineInput(cup, 7, Decimal("1.15")), BUYER)
+    assert (added.lines, added.total) == (2, Decimal("38.05"))  # 3 × 10.00 + 7 × 1.15
+    lines = po_detail(po.id, BUYER).lines
+    assert sorted(lines["sku"]) == ["CUP", "TEA"]
+    tea_line = int(lines.loc[lines["sku"] == "TEA", "line_id"].iloc[0])
+    with pytest.raises(ValidationError) as err:
+        add_po_line(po.id, POLineInput(tea, 1), BUYER)  # already on it
+    assert [i.field for i in err.value.issues] == ["product"]
+    for bad in (POLineInput(cup + 99, 1), POLineInput(cup, 10**9), POLineInput(cup, 0)):
+        with pytest.raises(ValidationError):
+            add_po_line(po.id, bad, BUYER)
+    with pytest.raises(ValidationError) as err:
+        add_po_line(po.id, POLineInput(make_product("PAN", "5.00"), 1, Decimal("1.005")), BUYER)
+    assert [i.message for i in err.value.issues] == ["issue.cents"]  # never rounded silently
+    with pytest.raises(PermissionDenied):
+        add_po_line(po.id, POLineInput(cup, 1), CLERK)
+    removed = update_draft(po.id, {tea_line: 0}, BUYER)
+    assert (removed.lines, removed.total) == (1, Decimal("8.05"))
+    send_po(po.id, BUYER)
+    with pytest.raises(IllegalTransition):
+        add_po_line(po.id, POLineInput(tea, 1), BUYER)
+    with db.transaction() as s:
+        actions = s.execute(select(AuditLog.action).where(AuditLog.entity == "purchase_order")
+                            .order_by(AuditLog.id)).scalars().all()
+    assert actions == ["po.create", "po.add_line", "po.edit", "po.send"]
+
+
+def test_an_inactive_supplier_gets_no_new_orders(db_url: str) -> None:
+    tea = make_product("TEA", "20.00", {"SH": 0})
+    supplier = make_supplier("已停用")
+    with db.transaction() as s:
+        s.get(Supplier, supplier).active = False
+    with pytest.raises(ValidationError) as err:
+        create_purchase_order(supplier, warehouse_id("SH"), [POLineInput(tea, 1)], BUYER)
+    assert [i.field for i in err.value.issues] == ["supplier"]

@@ -102,3 +102,11 @@ def test_no_exported_cell_can_start_a_formula(rows: list[list[object]]) -> None:
             stripped = cell.lstrip(SKIPPED)
             assert not stripped.startswith(FORMULA), (original, cell)
             assert not cell.startswith(("\t", "\r")), (original, cell)
+
+
+def test_a_csv_written_in_parts_equals_the_whole() -> None:
+    """"Download all N rows" writes chunk by chunk: BOM and header once, formulas neutralised."""
+    whole = pd.DataFrame({"name": ["=1+1", "张三", "@x", "ok"], "n": [1, -2, 3, 4]})
+    parts = [exports.csv_part(whole.iloc[:2], first=True), exports.csv_part(whole.iloc[2:], first=False)]
+    assert b"".join(parts) == exports.to_csv_bytes(whole)
+    assert b"".join(parts).count(b"\xef\xbb\xbf") == 1

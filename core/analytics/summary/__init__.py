@@ -13,11 +13,13 @@ rebuild is idempotent, so looking back a little too far costs time but never dou
 the look-back covers transactions that were still open at the last refresh (PostgreSQL commits
 in any order). A changed timezone or aggregation logic, or a first run, rebuilds everything.
 
-Dashboards call :func:`refresh_if_stale` before reading: it compares the data version (the
-audit log, bumped by every write service) with the one the summaries were built at, and checks
-that the customers' RFM scores are as of today (R moves with the calendar, so the first view
-of a day rescores), so an unchanged database costs three indexed reads. ``oms refresh`` runs
-the same refresh from cron.
+Dashboards only read (a page view never takes the write lock): the worker refreshes every few
+minutes when :func:`is_current` says the summaries are behind — it compares the data version
+(the audit log, bumped by every write service) with the one the summaries were built at, and
+checks that the customers' RFM scores are as of today (R moves with the calendar) — and the
+bulk writers ask for a refresh when they are done (an import queues one; ``oms init --demo``
+builds them after loading the demo). A dashboard shows :func:`freshness` ("data as of …") and reloads once the
+summaries caught up. ``oms refresh`` runs the same refresh by hand or from cron.
 We chose this over a hook in the order services because returns, stock movements, imports
 and the demo loader change the same numbers, and the order hot path stays untouched.
 """
@@ -97,9 +99,25 @@ def _is_current(session: Session, state: AggState | None, audit_id: int, today: 
 def is_current(session: Session) -> bool:
     """True when the summaries reflect the latest write and the scores are today's (three
     indexed reads)."""
+    return freshness(session=session).current
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the summaries are: when the last refresh began (None: never built) and
+    whether they reflect the latest write (:func:`is_current`)."""
+
+    refreshed_at: dt.datetime | None
+    current: bool
+
+
+@read_only
+def freshness(session: Session) -> Freshness:
+    """What a dashboard says about its data, read without any write (three indexed reads)."""
     state = session.get(AggState, STATE)
-    return _is_current(session, state, int(session.execute(select(func.max(AuditLog.id))).scalar_one() or 0),
-                       local_today())
+    audit_id = int(session.execute(select(func.max(AuditLog.id))).scalar_one() or 0)
+    return Freshness(state.refreshed_at if state is not None else None,
+                     _is_current(session, state, audit_id, local_today()))
 
 
 def refresh_if_stale(progress: Progress | None = None) -> RefreshResult | None:

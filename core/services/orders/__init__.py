@@ -14,6 +14,8 @@ from core.services.orders.lifecycle import packing_requires_scan, transition, up
 from core.services.orders.queries import (
     SEARCH_COLUMNS,
     OrderDetail,
+    count_orders,
+    export_orders,
     order_detail,
     order_id_by_number,
     order_id_for,
@@ -24,6 +26,6 @@ __all__ = [
     "DELIVERY_METHODS", "EDITABLE_FIELDS", "OPEN_STATUSES", "PAYMENT_METHODS", "PAYMENT_STATUSES",
     "PERMISSION_FOR_TARGET", "SEARCH_COLUMNS", "STATUSES", "TIMESTAMP_FOR_TARGET", "TRANSITIONS",
     "LineInput", "OrderDetail", "OrderInput", "OrderResult", "create_order", "lock_for_arrival",
-    "lock_orders_and_stock", "order_detail", "order_id_by_number", "order_id_for", "packing_requires_scan",
-    "reserve_backorders", "search_orders", "transition", "update_order",
+    "count_orders", "export_orders", "lock_orders_and_stock", "order_detail", "order_id_by_number", "order_id_for",
+    "packing_requires_scan", "reserve_backorders", "search_orders", "transition", "update_order",
 ]

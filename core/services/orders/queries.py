@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from core import pii
+from core import paging, pii
 from core.db import read_only
 from core.domain import order_flow
 from core.errors import (
@@ -37,26 +38,11 @@ SEARCH_COLUMNS = ["id", "number", "placed_at", "channel", "customer", "phone", "
                   "total", "warehouse", "external_ref"]
 
 
-@read_only
-def search_orders(
-    session: Session,
-    actor: Actor,
-    query: str = "",
-    *,
-    statuses: list[str] | None = None,
-    channels: list[str] | None = None,
-    date_from: dt.datetime | None = None,
-    date_to: dt.datetime | None = None,
-    limit: int = 200,
-    before: tuple[dt.datetime, int] | None = None,
-) -> pd.DataFrame:
-    """One box finds orders by number, phone, customer name or external reference.
-
-    Values are bound parameters (never spliced into SQL), so any text is harmless. ``before``
-    (``placed_at``, ``id`` of the last row of a page) continues the newest-first list after that
-    row: keyset paging, stable while new orders arrive.
-    """
-    require(actor, "order.view")
+def _search_stmt(query: str, statuses: list[str] | None, channels: list[str] | None,
+                 date_from: dt.datetime | None, date_to: dt.datetime | None) -> Select[*tuple[Any, ...]]:
+    """The one statement behind the list, its count and its full download: newest first, the
+    id breaking ties so pages never overlap. Values are bound parameters (never spliced into
+    SQL), so any text is harmless."""
     stmt = (
         select(Order.id, Order.number, Order.placed_at, Channel.name.label("channel"),
                Customer.name.label("customer"), Order.ship_phone.label("phone"), Order.status,
@@ -82,12 +68,70 @@ def search_orders(
         stmt = stmt.where(Order.placed_at >= date_from)
     if date_to:
         stmt = stmt.where(Order.placed_at < date_to)
+    return stmt.order_by(Order.placed_at.desc(), Order.id.desc())
+
+
+@read_only
+def search_orders(
+    session: Session,
+    actor: Actor,
+    query: str = "",
+    *,
+    statuses: list[str] | None = None,
+    channels: list[str] | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    before: tuple[dt.datetime, int] | None = None,
+) -> pd.DataFrame:
+    """One box finds orders by number, phone, customer name or external reference; this is
+    one page of them (``offset``, ``limit``), :func:`count_orders` says how many match.
+    ``before`` (``placed_at``, ``id`` of the last row of a page) continues the newest-first
+    list after that row instead: keyset paging for the API, stable while new orders arrive."""
+    require(actor, "order.view")
+    stmt = _search_stmt(query, statuses, channels, date_from, date_to)
     if before is not None:
         placed, oid = before
         stmt = stmt.where(or_(Order.placed_at < placed, and_(Order.placed_at == placed, Order.id < oid)))
-    rows = session.execute(stmt.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)).all()
-    frame = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
+    frame = paging.page_rows(session, stmt, SEARCH_COLUMNS, offset, limit)
     return pii.mask_frame(frame, actor)  # phones masked for roles without customer.pii
+
+
+@read_only
+def count_orders(
+    session: Session,
+    actor: Actor,
+    query: str = "",
+    *,
+    statuses: list[str] | None = None,
+    channels: list[str] | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+) -> int:
+    """How many orders :func:`search_orders` finds with the same filters, exactly."""
+    require(actor, "order.view")
+    return paging.count_rows(session, _search_stmt(query, statuses, channels, date_from, date_to))
+
+
+@read_only
+def export_orders(
+    session: Session,
+    actor: Actor,
+    sink: Callable[[pd.DataFrame], object],
+    query: str = "",
+    *,
+    statuses: list[str] | None = None,
+    channels: list[str] | None = None,
+    date_from: dt.datetime | None = None,
+    date_to: dt.datetime | None = None,
+    chunk_size: int = paging.EXPORT_CHUNK,
+) -> int:
+    """Every order :func:`search_orders` finds, no cap, handed to ``sink`` in chunks from one
+    snapshot (phones masked as in the list); returns the number of rows."""
+    require(actor, "order.view")
+    return paging.feed_chunks(session, _search_stmt(query, statuses, channels, date_from, date_to), SEARCH_COLUMNS,
+                              lambda chunk: sink(pii.mask_frame(chunk, actor)), chunk_size)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,9 @@
+"""The job kinds: one name per kind of long work, shared by the services that start them, the
+worker's handlers and the pages that show them."""
+
+from __future__ import annotations
+
+FORECAST = "forecast.run"  # core.services.forecast_pipeline.run_forecast
+REPLENISH = "replenish.suggest"  # core.services.replenishment.generate_suggestions
+IMPORT = "import.run"  # core.services.imports.run_import (files above OMS_IMPORT_JOB_MB)
+SUMMARY = "summary.refresh"  # core.analytics.summary.refresh (periodic, and after imports)
