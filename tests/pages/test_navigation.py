@@ -29,7 +29,7 @@ _OFFICE = {
     "system": ["alerts", "notifications", "data_quality", "rules", "audit", "master_data"],
 }
 MENUS: dict[str, dict[str, list[str]]] = {
-    "admin": {**_OFFICE, "system": [*_OFFICE["system"], "users", "shop_setup", "settings", "backup"]},
+    "admin": {**_OFFICE, "system": [*_OFFICE["system"], "users", "api_tokens", "shop_setup", "settings", "backup"]},
     "manager": _OFFICE,
     "buyer": {"orders": ["orders"], "warehouse": ["inventory", "receiving"],
               "purchasing": ["replenishment", "purchase_orders", "forecast", "product_catalog"],
