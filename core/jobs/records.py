@@ -21,7 +21,6 @@ import datetime as dt
 import decimal
 import logging
 import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core import environment
+from core import environment, processes
 from core.db import read_only, rowcount, unit_of_work
 from core.errors import FieldIssue, OMSError, Refused, ValidationError
 from core.jobs import queue
@@ -71,17 +70,7 @@ def jsonable(value: Any) -> Any:
 
 def worker_id() -> str:
     """``host:pid`` of this process: who holds a claim."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return f"{processes.here()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -145,7 +134,7 @@ class JobView:
 
 def _abandoned(worker: str | None, heartbeat: dt.datetime | None, now: dt.datetime) -> bool:
     host, _, pid = (worker or "").rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid)):
+    if host == processes.here() and pid.isdigit() and not processes.alive_here(int(pid)):
         return True
     return heartbeat is None or (now - heartbeat).total_seconds() > environment.job_stale_seconds()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ import pandas as pd
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, processes
 from core.db import unit_of_work
 from core.errors import Conflict, FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import Forecast, ForecastRun, ForecastSeries
@@ -46,21 +45,11 @@ class RunInfo:
     metrics: dict[str, Any]
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _abandoned(run: ForecastRun, now: dt.datetime) -> str | None:
     """Why a ``running`` run is dead, or None if it may still be working."""
     params = run.params or {}
-    if params.get("host") == socket.gethostname() and isinstance(params.get("pid"), int) \
-            and not _process_alive(params["pid"]):
+    if params.get("host") == processes.here() and isinstance(params.get("pid"), int) \
+            and not processes.alive_here(params["pid"]):
         return f"abandoned: process {params['pid']} is gone"
     last = run.heartbeat_at or run.started_at
     if now - last > STALE_AFTER:
@@ -98,7 +87,7 @@ def start_run(session: Session, actor: Actor, *, horizon: int, backend: str,
         audit.record(session, actor, "forecast.abandon", "forecast_run", run.id, before={"status": "running"},
                      after={"status": "failed", "error": reason})
     run = ForecastRun(started_at=now, heartbeat_at=now, status="running", horizon=horizon, backend=backend,
-                      params={**(params or {}), "pid": os.getpid(), "host": socket.gethostname()},
+                      params={**(params or {}), "pid": os.getpid(), "host": processes.here()},
                       metrics={}, created_by=actor.username)
     session.add(run)
     session.flush()
