@@ -42,7 +42,7 @@ test-sqlite:
 test-postgres:
 	bash .ci/ensure-postgres
 	bash .ci/ensure-redis
-	OMS_TEST_BACKEND=postgres OMS_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) $(PYTHON) -m pytest -q tests/services
+	OMS_TEST_BACKEND=postgres OMS_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) $(PYTHON) -m pytest -q tests/services tests/api
 
 # the date-sensitive tests again under a shifted machine clock and another pinned date
 test-shifted:
