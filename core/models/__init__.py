@@ -26,6 +26,7 @@ from core.models.admin import (
     Sequence,
     Setting,
     User,
+    WebhookSubscription,
 )
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
 from core.models.base import NAMING, Base, Money, as_money, cents
@@ -125,4 +126,5 @@ __all__ = [
     "TransferLine",
     "User",
     "Warehouse",
+    "WebhookSubscription",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -163,6 +164,10 @@ class Notification(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     status_reason: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # webhook rows (migration 0017): the subscription it goes to and the event's stable id, the
+    # same in every subscription's copy and in a replay, so a receiver can de-duplicate
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class Sequence(Base):
@@ -218,3 +223,22 @@ class ApiIdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WebhookSubscription(Base):
+    """An integration's request to be told of events (``core.events``): each matching event is
+    queued in the outbox for its ``url`` and signed with its ``secret`` when delivered. With a
+    ``channel_id`` only events of that sales channel's orders (shipment write-back to the
+    platform the order came from); ``events`` lists event names, ``["*"]`` for all."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
