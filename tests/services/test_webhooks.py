@@ -233,3 +233,37 @@ def test_deactivating_gives_up_waiting_deliveries_and_stops_new_ones(receiver: R
     create_order(order_input(("TEA", 1)), CLERK)
     assert [(r.status, r.status_reason) for r in rows()] == [("failed", "webhooks.reason.unsubscribed")]
     assert webhook_delivery.deliver_due() == webhook_delivery.WebhookResult() and receiver.received == []
+
+
+def _statements_of_an_order() -> list[str]:
+    """The SQL statements one warm ``create_order`` runs."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = db.get_engine()
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    create_order(order_input(("TEA", 1)), CLERK)  # warm: reference data cached
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        create_order(order_input(("TEA", 1)), CLERK)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_an_order_pays_for_events_only_when_someone_listens(receiver: Receiver) -> None:
+    """Without a subscriber to its events, creating an order reads nothing more (the cached
+    snapshot says nobody listens); with one, it reads the order back once per event and
+    writes one outbox row per event."""
+    make_product("TEA", "10.00", {"SH": 50})
+    subscribe(receiver, "/returns", ["return.opened"])  # listens, but not to orders
+    quiet = _statements_of_an_order()
+    assert not [s for s in quiet if "webhook_subscriptions" in s]
+    assert len([s for s in quiet if s.startswith("SELECT") and "FROM sequences" in s]) == 1  # the one version read
+    subscribe(receiver, "/orders", ["order.created"])
+    heard = _statements_of_an_order()
+    extra = [s for s in heard if s not in quiet or heard.count(s) > quiet.count(s)]
+    assert len(heard) - len(quiet) == 3, extra  # the order, its lines, the outbox row
