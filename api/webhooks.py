@@ -23,7 +23,7 @@ MAX_LOG_PAGE = 500
 
 class WebhookIn(Strict):
     url: str = Field(max_length=webhooks.MAX_URL)
-    events: list[str] = Field(min_length=1, max_length=20)
+    events: list[Annotated[str, Field(max_length=32)]] = Field(min_length=1, max_length=20)
     channel: str | None = Field(default=None, max_length=32)
     name: str = Field(default="", max_length=webhooks.MAX_NAME)
 
