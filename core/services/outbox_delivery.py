@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ def deliver_due() -> DeliveryResult:
                     gave_up = record_failure(row.id, row.attempts, exc.reply, exc.permanent, EMAIL)
                     failed, retrying = failed + gave_up, retrying + (not gave_up)
                 else:
-                    record_sent(row.id)
+                    record_sent([row.id])
                     sent += 1
     except mailer.MailFailed as exc:  # no connection at all: every claimed row waits for the next try
         log.warning("outbox: SMTP server unavailable: %s", exc.reply)
@@ -142,9 +143,9 @@ def _claim(session: Session) -> list[_Due]:
 
 
 @unit_of_work
-def record_sent(session: Session, notification_id: int, *, response_code: int | None = None) -> None:
-    """The row was delivered (``response_code``: a webhook receiver's HTTP status)."""
-    session.execute(update(_TABLE).where(_TABLE.c.id == notification_id, _TABLE.c.status == "pending").values(
+def record_sent(session: Session, notification_ids: Sequence[int], *, response_code: int | None = None) -> None:
+    """The rows were delivered (``response_code``: a webhook receiver's HTTP status)."""
+    session.execute(update(_TABLE).where(_TABLE.c.id.in_(notification_ids), _TABLE.c.status == "pending").values(
         status="sent", sent_at=utcnow(), next_attempt_at=None, status_reason=None, last_error=None,
         response_code=response_code))
 

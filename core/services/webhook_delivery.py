@@ -13,8 +13,9 @@ Each row is POSTed as JSON to its subscription's URL, signed (:func:`sign`, docs
   same bytes again cannot help; fix the receiver, then replay.
 
 The bookkeeping is the outbox's: rows are claimed with a lease on ``next_attempt_at`` in one
-short transaction, each outcome is written in its own (``outbox_delivery.record_sent`` /
-``record_failure``). Delivery is at least once, with a stable event id.
+short transaction; a failure is written at once (``outbox_delivery.record_failure``), deliveries
+in batches of :data:`SENT_BATCH` (``record_sent``). Delivery is at least once, with a stable
+event id: a worker killed after a receiver's 2xx and before that commit sends the event again.
 
 Order: per subscription, events go out one at a time in the order they were queued. A
 subscription's rows are claimed as the run of due rows from its oldest pending one, so while
@@ -62,6 +63,7 @@ RETRY_STATUSES = frozenset({408, 425, 429})  # 4xx answers that mean "later"
 BATCH = 500  # rows per pass
 PER_SUBSCRIPTION = 200  # rows of one subscription per pass
 THREADS = 4  # subscriptions served at once
+SENT_BATCH = 50  # delivered rows recorded per transaction
 READ_LIMIT = 64 * 1024  # bytes of an answer read (the log keeps MAX_ERROR of them)
 USER_AGENT = "OMS-Webhooks/1"
 
@@ -169,9 +171,30 @@ def deliver_due() -> WebhookResult:
     return total
 
 
+class _Delivered:
+    """Delivered rows, recorded ``sent`` a batch at a time (one commit per :data:`SENT_BATCH`
+    rather than per row; a worker killed before the commit sends those again — at least once)."""
+
+    def __init__(self) -> None:
+        self.by_status: dict[int, list[int]] = defaultdict(list)
+        self.count = 0
+
+    def add(self, row_id: int, status: int) -> None:
+        self.by_status[status].append(row_id)
+        self.count += 1
+        if sum(map(len, self.by_status.values())) >= SENT_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        for status, ids in self.by_status.items():
+            record_sent(ids, response_code=status)
+        self.by_status.clear()
+
+
 def _deliver(rows: Sequence[Delivery], deadline: float) -> tuple[int, int, int]:
     """Send one subscription's claimed rows in order; stop at the first that must wait."""
-    sent = retrying = failed = 0
+    retrying = failed = 0
+    delivered = _Delivered()
     sender = _Sender(rows[0].url)
     try:
         for i, row in enumerate(rows):
@@ -180,9 +203,8 @@ def _deliver(rows: Sequence[Delivery], deadline: float) -> tuple[int, int, int]:
                 break
             payload = body(row)
             answer = sender.post(payload, headers(row, payload, utcnow()))
-            if answer.delivered:
-                record_sent(row.id, response_code=answer.status)
-                sent += 1
+            if answer.delivered and answer.status is not None:
+                delivered.add(row.id, answer.status)
                 continue
             reply = f"{answer.status} {answer.text}" if answer.status is not None else answer.text
             if record_failure(row.id, row.attempts, reply[:MAX_ERROR], not answer.retryable, POLICY,
@@ -194,7 +216,8 @@ def _deliver(rows: Sequence[Delivery], deadline: float) -> tuple[int, int, int]:
             break
     finally:
         sender.close()
-    return sent, retrying, failed
+        delivered.flush()
+    return delivered.count, retrying, failed
 
 
 @unit_of_work
