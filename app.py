@@ -53,6 +53,7 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("aftersales", "pages/returns_analytics.py", "page.returns_analytics", ":material/query_stats:", "rma.view"),
     ("system", "pages/alerts.py", "page.alerts", ":material/notifications:", "alert.view"),
     ("system", "pages/notifications.py", "page.notifications", ":material/outbox:", "notification.view"),
+    ("system", "pages/webhooks.py", "page.webhooks", ":material/webhook:", "webhook.view"),
     ("system", "pages/data_quality.py", "page.data_quality", ":material/verified:", "dq.view"),
     ("system", "pages/rules.py", "page.rules", ":material/rule:", "rules.edit"),
     ("system", "pages/audit.py", "page.audit", ":material/history:", "audit.view"),

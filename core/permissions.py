@@ -64,6 +64,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rules.edit": _OFFICE,
     "audit.view": _OFFICE,
     "notification.view": _OFFICE,
+    # webhooks (issue #17): subscriptions and their delivery log (view), subscribe, unsubscribe
+    # and replay (manage) — an integration's own through an API token with webhooks:manage
+    "webhook.view": _OFFICE,
+    "webhook.manage": _OFFICE,
     # master data: warehouses and channels shape allocation and every report, suppliers are the buyer's
     "masterdata.view": _OFFICE | {"buyer"},
     "masterdata.edit": _OFFICE,
@@ -97,6 +101,7 @@ SCOPES: dict[str, frozenset[str]] = {
     "customers:pii": frozenset({"customer.pii"}),
     "stock:read": frozenset({"stock.view"}),
     "products:read": frozenset({"stock.view"}),
+    "webhooks:manage": frozenset({"webhook.view", "webhook.manage"}),
 }
 
 

@@ -6,6 +6,13 @@ itself. Every service that writes one of these tables calls :func:`bump` in the 
 transaction, which increments the ``REF`` row of ``sequences``; each snapshot read compares
 that single integer, so an edited rule is in force for the very next order, in every process.
 
+Webhook subscriptions (``core.events``) are part of the snapshot too: every order change asks
+"does anybody want to hear of this?", and with the answer cached here a shop without
+subscribers pays no query for it. Any write to ``webhook_subscriptions`` through a session —
+ORM objects or ``insert``/``update``/``delete`` statements — bumps the version by itself (the
+listeners at the end of this module), so no caller can forget it and a new subscription hears
+the very next event, in every process.
+
 The shop's profile (name, timezone, currency, language: the ``shop`` setting) is also read
 outside any transaction, by :mod:`core.config` on hot paths such as converting every timestamp
 of a table to local time. :func:`shop_profile` serves it from the same snapshot, re-checking
@@ -23,14 +30,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Connection, event, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from core import db, environment
 from core.errors import OMSError
-from core.models import Channel, Sequence, Setting, Warehouse
+from core.models import Channel, Sequence, Setting, Warehouse, WebhookSubscription
 from core.rules import RuleSpec, active_rules
 
 
@@ -53,12 +60,23 @@ class WarehouseRef:
 
 
 @dataclass(frozen=True)
+class SubscriptionRef:
+    """An active webhook subscription, as :func:`core.events.publish` needs it (no secret)."""
+
+    id: int
+    url: str
+    events: frozenset[str]
+    channel_id: int | None
+
+
+@dataclass(frozen=True)
 class RefData:
     version: int
     channels: dict[str, ChannelRef]
     warehouses: dict[str, WarehouseRef]
     rules: dict[str, list[RuleSpec]]
     settings: dict[str, dict[str, Any]]
+    subscriptions: tuple[SubscriptionRef, ...] = ()
 
     def setting(self, key: str, name: str, default: Any) -> Any:
         return self.settings.get(key, {}).get(name, default)
@@ -103,7 +121,11 @@ def _load(session: Session, version: int) -> RefData:
     }
     rules = {kind: active_rules(session, kind) for kind in ("review", "allocation", "carrier", "tagging")}
     settings = {r.key: r.value for r in session.execute(select(Setting)).scalars()}
-    return RefData(version, channels, warehouses, rules, settings)
+    subscriptions = tuple(
+        SubscriptionRef(r.id, r.url, frozenset(r.events or ()), r.channel_id)
+        for r in session.execute(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+                                 .order_by(WebhookSubscription.id)).scalars())
+    return RefData(version, channels, warehouses, rules, settings, subscriptions)
 
 
 def snapshot(session: Session) -> RefData:
@@ -157,3 +179,23 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _profiles.clear()
+
+
+# --- webhook subscriptions bump the version by themselves ---------------------------------------
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _subscription_statement(state: ORMExecuteState) -> None:
+    """``insert/update/delete(WebhookSubscription)`` run through a session."""
+    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ is WebhookSubscription:
+        state.session.connection().execute(_BUMP)
+        state.session.info["refdata_bumped"] = True
+
+
+@event.listens_for(WebhookSubscription, "after_insert")
+@event.listens_for(WebhookSubscription, "after_update")
+@event.listens_for(WebhookSubscription, "after_delete")
+def _subscription_flushed(mapper: Mapper[Any], connection: Connection, target: WebhookSubscription) -> None:
+    """A subscription added, changed or deleted as an ORM object (flushed by the unit of work)."""
+    connection.execute(_BUMP)

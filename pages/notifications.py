@@ -1,5 +1,5 @@
 """Notifications outbox (admin): every customer-visible change queues a message (SMS, e-mail or
-webhook) with its payload; the worker sends the e-mails, with retries. This page answers "was
+webhook) with its payload; the worker sends the e-mails and webhooks, with retries. This page answers "was
 the customer told?", shows what is still waiting per event, and why (no SMS gateway, the mail
 server's last answer).
 """

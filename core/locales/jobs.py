@@ -35,7 +35,6 @@ ZH = {
     "an.never_built": "汇总表尚未生成：后台任务进程（oms worker）正在生成，完成后本页自动刷新。",
     # the outbox: why a message waits, how delivery went
     "outbox.reason.no_sms_gateway": "本系统未配置短信网关：消息保持待发送。",
-    "outbox.reason.no_webhook_sender": "Webhook 暂不发送（见 #17）：消息保持待发送。",
     "outbox.reason.no_smtp": "未配置邮件服务器（OMS_SMTP_HOST）：邮件保持待发送。",
     "outbox.reason.retrying": "邮件服务器暂未接收，稍后重试。",
     "outbox.reason.refused": "邮件服务器拒收，不再重试。",
@@ -101,7 +100,6 @@ EN = {
     "an.never_built": "The summaries have not been built yet: the worker (oms worker) is building them, and this page "
                       "reloads when they are ready.",
     "outbox.reason.no_sms_gateway": "No SMS gateway is configured here: the message waits.",
-    "outbox.reason.no_webhook_sender": "Webhooks are not delivered yet (see #17): the message waits.",
     "outbox.reason.no_smtp": "No mail server is configured (OMS_SMTP_HOST): the e-mail waits.",
     "outbox.reason.retrying": "The mail server did not take it yet; it is tried again later.",
     "outbox.reason.refused": "The mail server refused it for good.",

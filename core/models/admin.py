@@ -168,6 +168,7 @@ class Notification(Base):
     # same in every subscription's copy and in a replay, so a receiver can de-duplicate
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscriptions.id"))
     event_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    response_code: Mapped[int | None] = mapped_column(Integer)  # a webhook receiver's last HTTP status
 
 
 class Sequence(Base):

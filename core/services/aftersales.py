@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, notify, refdata, stock
+from core import audit, events, notify, refdata, stock
 from core.db import rowcount, unit_of_work
 from core.domain import returns
 from core.domain.returns import (
@@ -79,6 +79,7 @@ from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
 from core.services import return_policy as policy
 from core.services import rma_records as records
+from core.services import webhook_events
 from core.services.orders import LineInput, OrderInput, create_order, lock_for_arrival, reserve_backorders
 from core.timeutil import to_local, utcnow
 
@@ -91,6 +92,8 @@ __all__ = [
 ]
 DEFAULT_REFUND_APPROVAL = "1000.00"
 MAX_NOTE = 2000
+# RMA timeline events an integration hears of (core.events), and their webhook names
+WEBHOOK_EVENTS = {"opened": "return.opened", "received": "return.received", "refunded": "return.refunded"}
 
 
 class PolicyViolation(OMSError):
@@ -202,13 +205,19 @@ def _order_event(session: Session, order: Any, actor: Actor, note: str) -> None:
 
 def _record(session: Session, rma: Any, order: Any, actor: Actor, event: str, from_status: str | None,
             to_status: str, note: str | None = None, payload: dict[str, Any] | None = None) -> None:
-    """Timeline row, the customer's message (if the event is one they see) and the audit row."""
+    """Timeline row, the customer's message (if the event is one they see), the integrations'
+    webhook (opened, received, refunded) and the audit row."""
     session.execute(insert(RMAEvent).values(return_id=rma.id, at=utcnow(), actor=actor.username, event=event,
                                             from_status=from_status, to_status=to_status, note=note))
     if event in returns.CUSTOMER_EVENTS:
         notify.queue(session, event=f"rma.{event}", order_id=order.id, phone=order.ship_phone, email=order.email,
                      payload={"rma": rma.number, "order": order.number, "kind": rma.kind, "status": to_status,
                               **(payload or {})})
+    if event in WEBHOOK_EVENTS:
+        extra = {"refund": {"amount": events.amount((payload or {}).get("amount")),
+                            "payment_status": (payload or {}).get("payment_status")}} if event == "refunded" else None
+        webhook_events.publish_return(session, WEBHOOK_EVENTS[event], rma, to_status, order,
+                                      records.rma_lines(session, rma.id), extra)
     audit.record(session, actor, f"rma.{event}", "rma", rma.number,
                  before=None if from_status is None else {"status": from_status},
                  after={"status": to_status, "note": note, **(payload or {})})

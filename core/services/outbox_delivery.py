@@ -14,15 +14,17 @@ one connection and records each outcome in its own transaction:
 Delivery is *at least once*: a worker killed between the server's "OK" and the commit of
 ``sent`` sends that message again when the lease runs out.
 
-SMS and webhook rows need a gateway this installation does not have (webhooks come with the
-open API, issue #17): they stay ``pending`` with a status reason saying so, as do e-mails while
-no SMTP server is configured.
+SMS rows need a gateway this installation does not have: they stay ``pending`` with a status
+reason saying so, as do e-mails while no SMTP server is configured. Webhook rows are sent by
+:mod:`core.services.webhook_delivery`, which records its outcomes with :func:`record_sent` and
+:func:`record_failure` under its own :class:`RetryPolicy`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +47,23 @@ RETRY = Backoff(free=0, base=dt.timedelta(minutes=1), cap=dt.timedelta(hours=1),
 MAX_ERROR = 500
 WAITING = {  # channel → why its rows stay pending on this installation
     "sms": "outbox.reason.no_sms_gateway",
-    "webhook": "outbox.reason.no_webhook_sender",
 }
 NO_SMTP = "outbox.reason.no_smtp"
 RETRYING, REFUSED, GAVE_UP = "outbox.reason.retrying", "outbox.reason.refused", "outbox.reason.gave_up"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a channel's failed tries are retried, and the reasons (message codes) recorded."""
+
+    max_attempts: int
+    retry: Backoff
+    retrying: str
+    refused: str
+    gave_up: str
+
+
+EMAIL = RetryPolicy(MAX_ATTEMPTS, RETRY, RETRYING, REFUSED, GAVE_UP)
 
 _TABLE = Notification.__table__
 
@@ -86,15 +101,15 @@ def deliver_due() -> DeliveryResult:
                 try:
                     connection.send(compose(row.recipient, row.event, row.payload, language))
                 except mailer.MailFailed as exc:
-                    gave_up = _failed(row, exc)
+                    gave_up = record_failure(row.id, row.attempts, exc.reply, exc.permanent, EMAIL)
                     failed, retrying = failed + gave_up, retrying + (not gave_up)
                 else:
-                    _sent(row.id)
+                    record_sent([row.id])
                     sent += 1
     except mailer.MailFailed as exc:  # no connection at all: every claimed row waits for the next try
         log.warning("outbox: SMTP server unavailable: %s", exc.reply)
         for row in due[sent + retrying + failed:]:
-            gave_up = _failed(row, exc)
+            gave_up = record_failure(row.id, row.attempts, exc.reply, exc.permanent, EMAIL)
             failed, retrying = failed + gave_up, retrying + (not gave_up)
     log.info("outbox: %d sent, %d to retry, %d failed", sent, retrying, failed)
     return DeliveryResult(sent, retrying, failed, waiting)
@@ -128,21 +143,27 @@ def _claim(session: Session) -> list[_Due]:
 
 
 @unit_of_work
-def _sent(session: Session, notification_id: int) -> None:
-    session.execute(update(_TABLE).where(_TABLE.c.id == notification_id, _TABLE.c.status == "pending").values(
-        status="sent", sent_at=utcnow(), next_attempt_at=None, status_reason=None, last_error=None))
+def record_sent(session: Session, notification_ids: Sequence[int], *, response_code: int | None = None) -> None:
+    """The rows were delivered (``response_code``: a webhook receiver's HTTP status)."""
+    session.execute(update(_TABLE).where(_TABLE.c.id.in_(notification_ids), _TABLE.c.status == "pending").values(
+        status="sent", sent_at=utcnow(), next_attempt_at=None, status_reason=None, last_error=None,
+        response_code=response_code))
 
 
 @unit_of_work
-def _failed(session: Session, row: _Due, exc: mailer.MailFailed) -> bool:
-    """Record a failed try; True when the row is given up (``failed``)."""
-    gave_up = exc.permanent or row.attempts >= MAX_ATTEMPTS
-    values: dict[str, Any] = {"last_error": exc.reply[:MAX_ERROR]}
+def record_failure(session: Session, notification_id: int, attempts: int, reply: str, permanent: bool,
+                   policy: RetryPolicy, *, response_code: int | None = None) -> bool:
+    """Record try number ``attempts`` failing with ``reply``; True when the row is given up
+    (``failed``: refused for good, or out of tries), else it waits for its backoff."""
+    gave_up = permanent or attempts >= policy.max_attempts
+    values: dict[str, Any] = {"last_error": reply[:MAX_ERROR], "response_code": response_code}
     if gave_up:
-        values |= {"status": "failed", "next_attempt_at": None, "status_reason": REFUSED if exc.permanent else GAVE_UP}
+        values |= {"status": "failed", "next_attempt_at": None,
+                   "status_reason": policy.refused if permanent else policy.gave_up}
     else:
-        values |= {"next_attempt_at": utcnow() + RETRY.wait(row.attempts - 1), "status_reason": RETRYING}
-    session.execute(update(_TABLE).where(_TABLE.c.id == row.id, _TABLE.c.status == "pending").values(**values))
+        values |= {"next_attempt_at": utcnow() + policy.retry.wait(attempts - 1), "status_reason": policy.retrying}
+    session.execute(update(_TABLE).where(_TABLE.c.id == notification_id, _TABLE.c.status == "pending")
+                    .values(**values))
     return gave_up
 
 

@@ -1,7 +1,9 @@
 """The worker's scheduled work (huey periodic tasks, run by whichever worker's scheduler is up):
 
 - every minute: put the jobs of dead workers back on the queue (:func:`core.jobs.records.reap`)
-  and deliver the outbox (:func:`core.services.outbox_delivery.deliver_due`);
+  and deliver the outbox: e-mails (:func:`core.services.outbox_delivery.deliver_due`) and
+  webhooks (:func:`core.services.webhook_delivery.deliver_due`), as two tasks so a slow
+  receiver never holds up the e-mails;
 - every :data:`SUMMARY_MINUTES` minutes: queue a summary refresh when something was written
   since the last one — the dashboards' freshness (they only read);
 - daily: delete finished jobs older than 30 days.
@@ -19,7 +21,7 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import outbox_delivery
+from core.services import outbox_delivery, webhook_delivery
 
 log = logging.getLogger("oms.worker")
 
@@ -34,6 +36,10 @@ def reap() -> None:
 
 def deliver_outbox() -> None:
     outbox_delivery.deliver_due()
+
+
+def deliver_webhooks() -> None:
+    webhook_delivery.deliver_due()
 
 
 def refresh_summaries() -> int | None:
@@ -53,5 +59,6 @@ def register(huey: Huey) -> None:
     """Schedule the periodic work on ``huey`` (every worker process does this at start)."""
     huey.periodic_task(crontab(), name="oms.reap")(reap)
     huey.periodic_task(crontab(), name="oms.outbox")(deliver_outbox)
+    huey.periodic_task(crontab(), name="oms.webhooks")(deliver_webhooks)
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)

@@ -6,7 +6,8 @@ Create Date: 2026-12-07
 
 An event is queued in the notifications outbox once per matching subscription (``core.events``),
 in the transaction of the change; every copy, and every replay, carries the same ``event_id`` so
-a receiver can de-duplicate.
+a receiver can de-duplicate. ``response_code`` keeps the receiver's last HTTP status (the body's
+excerpt goes to ``last_error``) for the delivery log.
 """
 
 import sqlalchemy as sa
@@ -45,6 +46,7 @@ def upgrade() -> None:
         with op.batch_alter_table("notifications") as batch:
             batch.add_column(sa.Column("subscription_id", sa.Integer(), nullable=True))
             batch.add_column(sa.Column("event_id", sa.String(length=36), nullable=True))
+            batch.add_column(sa.Column("response_code", sa.Integer(), nullable=True))
             batch.create_foreign_key(op.f("fk_notifications_subscription_id_webhook_subscriptions"),
                                      "webhook_subscriptions", ["subscription_id"], ["id"])
             batch.create_index(op.f("ix_notifications_event_id"), ["event_id"])
@@ -54,6 +56,7 @@ def downgrade() -> None:
     with op.batch_alter_table("notifications") as batch:
         batch.drop_index(op.f("ix_notifications_event_id"))
         batch.drop_constraint(op.f("fk_notifications_subscription_id_webhook_subscriptions"), type_="foreignkey")
+        batch.drop_column("response_code")
         batch.drop_column("event_id")
         batch.drop_column("subscription_id")
     op.drop_table("webhook_subscriptions")

@@ -26,7 +26,7 @@ _OFFICE = {
     "warehouse": ["fulfillment", "inventory", "stock_count", "transfers", "receiving"],
     "purchasing": ["replenishment", "purchase_orders", "forecast", "allocation", "product_catalog"],
     "aftersales": ["aftersales", "returns_analytics"],
-    "system": ["alerts", "notifications", "data_quality", "rules", "audit", "master_data"],
+    "system": ["alerts", "notifications", "webhooks", "data_quality", "rules", "audit", "master_data"],
 }
 MENUS: dict[str, dict[str, list[str]]] = {
     "admin": {**_OFFICE, "system": [*_OFFICE["system"], "users", "api_tokens", "shop_setup", "settings", "backup"]},

@@ -4,7 +4,7 @@ channel's orders; nobody subscribed → nothing is written."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from core import db, events
 from core.models import Channel, Notification, WebhookSubscription
@@ -50,3 +50,21 @@ def test_one_row_per_matching_subscription_sharing_one_event_id(db_url: str) -> 
     rows = [r for r in _webhook_rows() if r.event_id == second]
     assert sorted(r.recipient or "" for r in rows) == ["http://127.0.0.1:9/all", "http://127.0.0.1:9/tmall"]
     assert second != event_id
+
+
+def test_a_new_or_paused_subscription_counts_from_the_next_event_whatever_wrote_it(db_url: str) -> None:
+    """The subscriptions are cached with the reference data (core.refdata): any write to them —
+    an ``insert`` statement, an ORM object, an ``update`` — must bump its version, or a
+    process that cached "nobody listens" would never queue anything."""
+    assert _publish("order.created") is None  # caches the snapshot: nobody subscribed
+    _subscribe("by-statement", ["*"])
+    assert _publish("order.created") is not None
+    with db.transaction() as s:
+        s.add(WebhookSubscription(name="by-object", url="http://127.0.0.1:9/obj", secret="s" * 32, events=["*"],
+                                  active=True, created_at=utcnow(), created_by="admin"))
+    third = _publish("order.created")
+    assert sorted(r.recipient or "" for r in _webhook_rows() if r.event_id == third) == [
+        "http://127.0.0.1:9/by-statement", "http://127.0.0.1:9/obj"]
+    with db.transaction() as s:
+        s.execute(update(WebhookSubscription).values(active=False))
+    assert _publish("order.created") is None

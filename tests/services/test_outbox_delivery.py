@@ -1,7 +1,7 @@
 """The outbox's e-mails go out through a real SMTP server (aiosmtpd on 127.0.0.1): sent and
 marked; a refused address fails at once; a server that says "later" or does not answer is
-tried again after a backoff and given up after a few tries; STARTTLS when configured; SMS and
-webhook rows — and e-mails without a mail server — wait with a reason."""
+tried again after a backoff and given up after a few tries; STARTTLS when configured; SMS rows
+— and e-mails without a mail server — wait with a reason (webhooks: test_webhooks.py)."""
 
 from __future__ import annotations
 

@@ -128,6 +128,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.stock_allocation": {"allocation", "forecast"},
     "core.services.transfers": {"stock"},
     "core.services.users": {"user"},
+    "core.services.webhooks": {"webhook"},
     "core.services.forecast_pipeline": {"forecast"},
 }
 # Arguments a permission check depends on (the action follows from them), per function; a

@@ -46,7 +46,7 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.refdata import RefData, WarehouseRef
-from core.services import customers
+from core.services import customers, webhook_events
 from core.timeutil import utcnow
 
 CENT = Decimal("0.01")
@@ -333,6 +333,9 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     notify.queue(session, event="order.created", order_id=order_id,
                  phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), email=customers.normalise_email(data.email),
                  payload={"number": number, "status": status, "total": str(total)})
+    webhook_events.publish_order(session, "order.created", order_id, channel.id, ref=ref)
+    if status == "confirmed":  # no review held it: it may be fulfilled now (order.confirmed's meaning)
+        webhook_events.publish_order(session, "order.confirmed", order_id, channel.id, ref=ref)
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],

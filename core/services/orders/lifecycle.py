@@ -2,7 +2,7 @@
 
 The rules — allowed edges, who may move an order, what a move implies, which edits are
 allowed — are :mod:`core.domain.order_flow`'s; this module loads the order, asks the domain
-and writes (reservations, shipment, timeline, outbox, audit)."""
+and writes (reservations, shipment, timeline, outbox, webhook events, audit)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, notify, refdata, stock
+from core import audit, events, notify, refdata, stock
 from core.db import rowcount, unit_of_work
 from core.domain import order_flow, rulebook
 from core.errors import (
@@ -31,7 +31,7 @@ from core.models import (
     Warehouse,
 )
 from core.permissions import Actor, require
-from core.services import customers
+from core.services import customers, webhook_events
 from core.timeutil import utcnow
 
 # --- transitions -----------------------------------------------------------------------------
@@ -40,7 +40,7 @@ from core.timeutil import utcnow
 def load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
         select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone,
-               Order.created_by, Order.delivery_method)
+               Order.created_by, Order.delivery_method, Order.channel_id)
         .where(Order.id == order_id)
     ).first()
     if row is None:
@@ -173,6 +173,8 @@ def transition(
         notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone,
                      payload={"number": order.number, "status": to_status, "carrier": values.get("carrier"),
                               "tracking_no": values.get("tracking_no")})
+    if f"order.{to_status}" in events.EVENTS:  # confirmed, shipped (the write-back), delivered, cancelled
+        webhook_events.publish_order(session, f"order.{to_status}", order_id, order.channel_id)
     audit.record(session, actor, f"order.{to_status}", "order", order.number,
                  before={"status": order.status, "version": order.version},
                  after={k: v for k, v in values.items()} | {"version": version})
