@@ -227,6 +227,7 @@ def channel_ats(session: Session, actor: Actor, *, skus: list[str] | None = None
     policy), at most ``limit`` SKUs after the SKU ``after`` (paging)."""
     require(actor, "stock.view")
     channels = _channels(session)
+    channel = None if channel is None else channel.strip().upper()
     if channel is not None and channel not in {c.code for c in channels}:
         raise NotFound.coded("cs.no_policy", channel=channel)
     products = _active_products(session, skus, after=after, limit=max(1, min(limit, MAX_PAGE)))
@@ -453,4 +454,5 @@ def sync(actor: Actor = SYSTEM, skus: list[str] | None = None) -> SyncResult:
 
 @read_only
 def _sync_products(session: Session, skus: list[str] | None) -> list[tuple[int, str]]:
-    return _active_products(session, skus)
+    """The products a pass goes through: none while no channel has a policy."""
+    return _active_products(session, skus) if _channels(session) else []
