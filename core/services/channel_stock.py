@@ -19,21 +19,23 @@ The sync (:func:`sync`; the worker runs it every minute, ``core.worker.periodic`
 each figure with the one last published to the channel (``channel_stock_published``) and
 publishes ``stock.changed`` only where it is worth it (``worth_publishing``: the first figure,
 reaching or leaving zero, a listing going up or down, a change of at least the channel's
-threshold). The event and the new reference figure are written in one transaction, and the
-reference is replaced by a conditional write (``WHERE ats = <what this pass read>``), so two
-workers syncing at once publish each change once. A pass works through the products in
-chunks of :data:`CHUNK`, one transaction each, so the SQLite write lock is never held long
-enough to stall order entry.
+threshold). The figures are computed in read transactions (no write lock); each event and
+its new reference figure are then written together, the reference by a conditional write
+(``WHERE ats = <what this pass read>``), so two workers syncing at once publish each change
+once, and a figure read just before a stock change is simply corrected by the next pass. At
+most :data:`PUBLISH_BATCH` events go in one write transaction, so even the first pass (every
+figure published) never holds the SQLite write lock long enough to stall order entry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -57,7 +59,8 @@ from core.models import (
 from core.permissions import SYSTEM, Actor, require
 from core.timeutil import utcnow
 
-CHUNK = 500  # products per sync transaction and per IN list
+CHUNK = 500  # products per read and per IN list
+PUBLISH_BATCH = 50  # changes published per write transaction (bench/channel_stock.py)
 MAX_PAGE = 1000  # SKUs per page of figures (the API)
 POLICY_COLUMNS = ["channel", "name", "share_pct", "buffer", "maximum", "delist_at_zero", "oversell", "threshold",
                   "updated_at", "updated_by"]
@@ -398,57 +401,78 @@ def remove_override(session: Session, channel: str, sku: str, actor: Actor) -> N
 # --- the sync --------------------------------------------------------------------------------
 
 
-def _claim(session: Session, row: _Row, previous: Figure | None, now: Any) -> bool:
+_PUB = ChannelStockPublished.__table__
+_FIRST = {d.__name__.rsplit(".", 1)[-1]: d.insert(_PUB).on_conflict_do_nothing().returning(_PUB.c.product_id)
+          for d in (postgresql, sqlite)}
+_NEXT = (update(_PUB).where(_PUB.c.channel_id == bindparam("c"), _PUB.c.product_id == bindparam("p"),
+                            _PUB.c.ats == bindparam("old_ats"), _PUB.c.listed == bindparam("old_listed"))
+         .values(ats=bindparam("new_ats"), listed=bindparam("new_listed"), published_at=bindparam("at"))
+         .returning(_PUB.c.product_id))
+
+
+def _claim(session: Session, row: _Row, previous: Figure | None, now: dt.datetime) -> bool:
     """Replace the published figure by ``row``'s if it is still ``previous`` (False: another
-    pass got there first and published this change itself)."""
-    key = {"channel_id": row.channel.id, "product_id": row.product_id}
-    new = {"ats": row.figure.ats, "listed": row.figure.listed, "published_at": now}
-    table = ChannelStockPublished.__table__
+    pass got there first and published this change itself). Prebuilt statements: a first pass
+    writes one per (channel, SKU). RETURNING, not rowcount: psycopg reports none for an
+    ``INSERT … ON CONFLICT DO NOTHING``."""
+    connection = session.connection()
     if previous is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt: Any = dialect.insert(table).values(**key, **new).on_conflict_do_nothing()
+        result = connection.execute(_FIRST[connection.dialect.name], {
+            "channel_id": row.channel.id, "product_id": row.product_id, "ats": row.figure.ats,
+            "listed": row.figure.listed, "published_at": now})
     else:
-        stmt = update(table).where(
-            table.c.channel_id == row.channel.id, table.c.product_id == row.product_id,
-            table.c.ats == previous.ats, table.c.listed == previous.listed).values(**new)
-    # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT DO NOTHING
-    return session.execute(stmt.returning(table.c.product_id)).first() is not None
+        result = connection.execute(_NEXT, {"c": row.channel.id, "p": row.product_id, "old_ats": previous.ats,
+                                            "old_listed": previous.listed, "new_ats": row.figure.ats,
+                                            "new_listed": row.figure.listed, "at": now})
+    return result.first() is not None
 
 
-def _payload(row: _Row, previous: Figure | None, now: Any) -> dict[str, Any]:
+def _payload(row: _Row, previous: Figure | None, now: dt.datetime) -> dict[str, Any]:
     return {"channel": row.channel.code, "sku": row.sku, "ats": row.figure.ats, "listed": row.figure.listed,
             "previous_ats": None if previous is None else previous.ats,
             "previous_listed": None if previous is None else previous.listed,
             "at": now.isoformat() + "Z"}
 
 
-@unit_of_work
-def _sync_chunk(session: Session, products: list[tuple[int, str]]) -> SyncResult:
-    channels = _channels(session)
-    rows = _compute(session, channels, products)
+_Change = tuple[_Row, Figure | None]  # a figure worth publishing and the one published before
+
+
+@read_only
+def _changes(session: Session, products: list[tuple[int, str]]) -> tuple[int, list[_Change]]:
+    """How many figures ``products`` have, and those worth publishing — read without the write
+    lock; :func:`_publish` writes each only if the published figure is still the one read."""
+    rows = _compute(session, _channels(session), products)
     ids = [pid for pid, _ in products]
     published = {(c, p): Figure(ats, listed) for c, p, ats, listed in session.execute(
-        select(ChannelStockPublished.channel_id, ChannelStockPublished.product_id, ChannelStockPublished.ats,
-               ChannelStockPublished.listed).where(ChannelStockPublished.product_id.in_(ids)))}
+        select(_PUB.c.channel_id, _PUB.c.product_id, _PUB.c.ats, _PUB.c.listed).where(_PUB.c.product_id.in_(ids)))}
+    changes = [(row, published.get((row.channel.id, row.product_id))) for row in rows]
+    return len(rows), [(row, before) for row, before in changes
+                       if rules.worth_publishing(before, row.figure, row.channel.threshold)]
+
+
+@unit_of_work
+def _publish(session: Session, changes: list[_Change]) -> int:
+    """Each change's ``stock.changed`` event and new published figure, together."""
     now = utcnow()
     sent = 0
-    for row in rows:
-        previous = published.get((row.channel.id, row.product_id))
-        if rules.worth_publishing(previous, row.figure, row.channel.threshold) and _claim(session, row, previous, now):
+    for row, previous in changes:
+        if _claim(session, row, previous, now):
             events.publish(session, "stock.changed", _payload(row, previous, now), channel_id=row.channel.id)
             sent += 1
-    return SyncResult(len(rows), sent)
+    return sent
 
 
 def sync(actor: Actor = SYSTEM, skus: list[str] | None = None) -> SyncResult:
-    """One sync pass over every active SKU (or ``skus``), :data:`CHUNK` products per
-    transaction (module docstring); what was compared and published."""
+    """One sync pass over every active SKU (or ``skus``): figures read :data:`CHUNK` products
+    at a time, changes published at most :data:`PUBLISH_BATCH` per write transaction (module
+    docstring); what was compared and published."""
     require(actor, EDIT)
-    products = _sync_products(skus)
     checked = sent = 0
-    for chunk in _chunks(products):
-        done = _sync_chunk(chunk)
-        checked, sent = checked + done.checked, sent + done.published
+    for chunk in _chunks(_sync_products(skus)):
+        figures, changes = _changes(chunk)
+        checked += figures
+        for start in range(0, len(changes), PUBLISH_BATCH):
+            sent += _publish(changes[start:start + PUBLISH_BATCH])
     return SyncResult(checked, sent)
 
 
