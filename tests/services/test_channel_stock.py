@@ -5,6 +5,9 @@ subscription, and stock moved by orders and adjustments flowing through."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from alembic import command
 from sqlalchemy import insert, inspect, select
@@ -183,3 +186,28 @@ def test_a_pass_that_read_an_old_figure_does_not_publish_it_again(db_url: str) -
         assert not cs._claim(s, row, None, utcnow())
         assert not cs._claim(s, row, Figure(49, True), utcnow())
         assert cs._claim(s, row, Figure(50, True), utcnow())
+
+
+def test_two_managers_saving_at_once_cannot_pass_100_percent_together(db_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each save checks the shares after a pause, so both transactions are open at once: the
+    second must see the first's share (PostgreSQL: the channel-row lock; SQLite: BEGIN IMMEDIATE)."""
+    check = cs._check_shares
+
+    def slow_check(session: object) -> None:
+        time.sleep(0.5)
+        check(session)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cs, "_check_shares", slow_check)
+
+    def save(channel: str) -> str:
+        try:
+            cs.save_policy(PolicyInput(channel, 60), MANAGER)
+        except ValidationError as exc:
+            return exc.issues[0].message
+        return "saved"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(save, ["TMALL", "JD"]))
+    assert outcomes == ["cs.issue_shares_over", "saved"]
+    assert len(cs.list_policies(CLERK)) == 1
