@@ -48,6 +48,7 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("purchasing", "pages/purchase_orders.py", "page.purchase_orders", ":material/request_quote:", "purchase.edit"),
     ("purchasing", "pages/forecast.py", "page.forecast", ":material/insights:", "forecast.view"),
     ("purchasing", "pages/allocation.py", "page.allocation", ":material/call_split:", "allocation.decide"),
+    ("purchasing", "pages/channel_stock.py", "page.channel_stock", ":material/storefront:", "allocation.decide"),
     ("purchasing", "pages/product_catalog.py", "mdp.page_products", ":material/sell:", "product.edit"),
     ("aftersales", "pages/aftersales.py", "page.aftersales", ":material/assignment_return:", "rma.view"),
     ("aftersales", "pages/returns_analytics.py", "page.returns_analytics", ":material/query_stats:", "rma.view"),

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from api import catalog, errors, orders, webhooks
+from api import catalog, channel_stock, errors, orders, webhooks
 from api.ratelimit import TokenBucket
 from core.errors import OMSError
 from core.i18n import translate
@@ -51,4 +51,5 @@ def create_app(*, rate: float | None = None, burst: int | None = None, max_body:
     app.include_router(orders.router)
     app.include_router(catalog.router)
     app.include_router(webhooks.router)
+    app.include_router(channel_stock.router)
     return app

@@ -30,6 +30,7 @@ from core.models.admin import (
 )
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
 from core.models.base import NAMING, Base, Money, as_money, cents
+from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
 from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
 from core.models.jobs import JOB_STATUSES, Job, JobFile
@@ -79,6 +80,9 @@ __all__ = [
     "ApiToken",
     "Base",
     "Channel",
+    "ChannelStockOverride",
+    "ChannelStockPolicy",
+    "ChannelStockPublished",
     "Customer",
     "CustomerIdentity",
     "DQRun",

@@ -1,16 +1,17 @@
 """The worker's scheduled work (huey periodic tasks, run by whichever worker's scheduler is up):
 
-- every minute: put the jobs of dead workers back on the queue (:func:`core.jobs.records.reap`)
-  and deliver the outbox: e-mails (:func:`core.services.outbox_delivery.deliver_due`) and
+- every minute: put the jobs of dead workers back on the queue (:func:`core.jobs.records.reap`),
+  deliver the outbox: e-mails (:func:`core.services.outbox_delivery.deliver_due`) and
   webhooks (:func:`core.services.webhook_delivery.deliver_due`), as two tasks so a slow
-  receiver never holds up the e-mails;
+  receiver never holds up the e-mails, and sync the channels' stock figures
+  (:func:`core.services.channel_stock.sync`: ``stock.changed`` events);
 - every :data:`SUMMARY_MINUTES` minutes: queue a summary refresh when something was written
   since the last one — the dashboards' freshness (they only read);
 - daily: delete finished jobs older than 30 days.
 
 Several workers on one queue each run a scheduler; the work is safe to do twice at once (the
 reaper's updates are conditional, outbox rows are leased, a summary refresh is queued at most
-once at a time).
+once at a time, a channel stock figure is replaced — and published — by a conditional write).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import outbox_delivery, webhook_delivery
+from core.services import channel_stock, outbox_delivery, webhook_delivery
 
 log = logging.getLogger("oms.worker")
 
@@ -42,6 +43,12 @@ def deliver_webhooks() -> None:
     webhook_delivery.deliver_due()
 
 
+def sync_channel_stock() -> None:
+    result = channel_stock.sync()
+    if result.published:
+        log.info("channel stock: %d of %d figures changed enough to publish", result.published, result.checked)
+
+
 def refresh_summaries() -> int | None:
     """Queue a summary refresh if the summaries are behind the data; the new job's id."""
     if summary.is_current():
@@ -60,5 +67,6 @@ def register(huey: Huey) -> None:
     huey.periodic_task(crontab(), name="oms.reap")(reap)
     huey.periodic_task(crontab(), name="oms.outbox")(deliver_outbox)
     huey.periodic_task(crontab(), name="oms.webhooks")(deliver_webhooks)
+    huey.periodic_task(crontab(), name="oms.channel_stock")(sync_channel_stock)
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)

@@ -24,7 +24,7 @@ _OFFICE = {
     "dashboards": _DASHBOARDS,
     "orders": ["order_entry", "orders", "import_data", "customer_profiles"],
     "warehouse": ["fulfillment", "inventory", "stock_count", "transfers", "receiving"],
-    "purchasing": ["replenishment", "purchase_orders", "forecast", "allocation", "product_catalog"],
+    "purchasing": ["replenishment", "purchase_orders", "forecast", "allocation", "channel_stock", "product_catalog"],
     "aftersales": ["aftersales", "returns_analytics"],
     "system": ["alerts", "notifications", "webhooks", "data_quality", "rules", "audit", "master_data"],
 }

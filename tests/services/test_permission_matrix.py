@@ -104,6 +104,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
     "core.services.catalog": {"order", "stock"},
+    "core.services.channel_stock": {"stock", "allocation"},
     "core.services.customers": {"customer"},
     "core.services.customer_profiles": {"customer"},
     "core.services.data_quality": {"dq"},
