@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from api import catalog, errors, orders
+from api import catalog, errors, orders, purchasing, returns
 from api.ratelimit import TokenBucket
 from core.errors import OMSError
 from core.i18n import translate
@@ -48,6 +48,6 @@ def create_app(*, rate: float | None = None, burst: int | None = None, max_body:
     app.add_exception_handler(RequestValidationError, errors.request_invalid)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(Exception, errors.unexpected)
-    app.include_router(orders.router)
-    app.include_router(catalog.router)
+    for router in (orders.router, catalog.router, returns.router, purchasing.router):
+        app.include_router(router, responses=errors.RESPONSES)
     return app
