@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -299,3 +301,33 @@ def test_orders_and_stock_answer_what_the_services_answer(api: Client) -> None:
     reply = api.call("POST", f"/orders/{created[0].number}/confirm")
     assert reply.status == 409
     same_refusal(reply, refusal(lambda: orders.transition(created[1].id, "confirmed", ACTOR)))
+
+
+# --- races ---------------------------------------------------------------------------------------
+
+
+def test_racing_retries_of_one_key_and_racing_upserts_of_one_sku_give_one_row(api: Client) -> None:
+    """A client retrying before the first answer came back, and two feeds creating one new SKU:
+    the loser of the unique-key race is re-run and answers like the winner (never a 500)."""
+    make_product("A1", "10.00", stock_by_wh={"SH": 100})
+    api.token = token()
+    order = {"channel": "PHONE", "customer_name": "张三", "phone": "13800138000", "province": "上海",
+             "city": "上海市", "district": "浦东新区", "address": "世纪大道 100 号", "payment_status": "paid",
+             "payment_method": "wechat_pay", "lines": [{"sku": "A1", "qty": 1}]}
+    for round_ in range(5):
+        go = threading.Barrier(4)
+
+        def send(i: int, round_: int = round_, go: threading.Barrier = go) -> Any:
+            go.wait()
+            if i % 2:
+                return api.call("PUT", f"/products/RACE-{round_}", {"name": "新品", "unit_price": "1.00",
+                                                                   "unit_cost": "0.50"})
+            return api.call("POST", "/orders", order, headers={"Idempotency-Key": f"race-{round_}"})
+
+        with ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(send, range(4)))
+        assert sorted(r.status for r in replies[0::2]) == [200, 201], [r.body for r in replies]
+        assert replies[0].body["number"] == replies[2].body["number"]
+        assert sorted(r.status for r in replies[1::2]) == [200, 201], [r.body for r in replies]
+    assert len(orders.search_orders(ADMIN, limit=100)) == 5
+    assert len(catalog.product_page(ADMIN, query="RACE-")) == 5
