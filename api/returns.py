@@ -44,7 +44,7 @@ def create(body: ReturnIn, who: Who, response: Response,
     if opened.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return opened.order
+    return opened.answer
 
 
 @router.get("/{number}")

@@ -26,7 +26,7 @@ from core.timeutil import utcnow
 
 @dataclass(frozen=True)
 class Created:
-    order: dict[str, Any]
+    answer: dict[str, Any]  # the order (or return) as first answered
     replayed: bool  # True: the answer stored for this key, no new order
 
 
