@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from api import catalog, channel_stock, errors, orders, webhooks
+from api import catalog, channel_stock, errors, orders, purchasing, returns, webhooks
 from api.ratelimit import TokenBucket
 from core.errors import OMSError
 from core.i18n import translate
@@ -48,8 +48,7 @@ def create_app(*, rate: float | None = None, burst: int | None = None, max_body:
     app.add_exception_handler(RequestValidationError, errors.request_invalid)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(Exception, errors.unexpected)
-    app.include_router(orders.router)
-    app.include_router(catalog.router)
-    app.include_router(webhooks.router)
-    app.include_router(channel_stock.router)
+    for router in (orders.router, catalog.router, returns.router, purchasing.router, webhooks.router,
+                   channel_stock.router):
+        app.include_router(router, responses=errors.RESPONSES)
     return app

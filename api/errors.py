@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.schemas import ErrorOut
 from core import i18n
 from core.errors import (
     Busy,
@@ -27,6 +28,15 @@ from core.errors import (
 )
 
 DEFAULT_LANGUAGE = "en"
+# What every route may answer besides its success, declared in the OpenAPI schema.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": what} for status, what in (
+        (401, "no token, or an unknown or revoked one"), (403, "the role or the token's scopes do not allow it"),
+        (404, "no such record or path"), (409, "the shop's state refuses it"),
+        (422, "invalid body or query"),
+        (411, "a body without a length"), (413, "the body is over the limit"),
+        (429, "over the token's rate (Retry-After)"),
+        (503, "the database is busy; nothing was saved, retry"))}
 # Refusals that mean "who are you" rather than "you may not" or "not now".
 UNAUTHENTICATED = frozenset({"api.token_missing", "api.token_invalid"})
 
@@ -130,9 +140,12 @@ def request_invalid(request: Request, exc: Exception) -> JSONResponse:
 
 
 def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals: no route (404), wrong method (405), and a body FastAPI could not
+    decode (400, e.g. not UTF-8) — answered as 422 like malformed JSON, one status for one fault."""
     assert isinstance(exc, HTTPException)
     key = "api.not_found" if exc.status_code == 404 else "api.bad_request"
-    return JSONResponse(body(key, i18n.translate(key, language(request))), status_code=exc.status_code,
+    status = 422 if exc.status_code == 400 else exc.status_code
+    return JSONResponse(body(key, i18n.translate(key, language(request))), status_code=status,
                         headers=getattr(exc, "headers", None))
 
 

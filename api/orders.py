@@ -45,7 +45,7 @@ def create(body: OrderIn, who: Who, response: Response,
     if created.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return created.order
+    return created.answer
 
 
 def detail(number: str, who: Caller) -> dict[str, Any]:

@@ -48,9 +48,22 @@ def utc_naive(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def encode_cursor(placed_at: dt.datetime, order_id: int) -> str:
-    raw = f"{placed_at.isoformat()}|{order_id}".encode()
+def encode_cursor(at: dt.datetime, row_id: int) -> str:
+    """(time, id) of the last row of a newest-first page as an opaque cursor."""
+    raw = f"{at.isoformat()}|{row_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_key(key: str) -> str:
+    """A text paging key (a SKU) as an opaque cursor."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_key(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError as exc:
+        raise ApiError(422, "api.bad_cursor") from exc
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:

@@ -38,10 +38,11 @@ log = logging.getLogger("oms.db")
 
 # Contention the server resolves by rolling one transaction back: running it again is safe.
 RETRYABLE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
-# Unique keys two racers may both try to claim (two imports creating one new customer): the
-# re-run finds the winner's row. A violation of any other unique key is a real conflict.
+# Unique keys two racers may both try to claim (two imports creating one new customer, a client
+# retrying an API call with its Idempotency-Key before the first answer came, two feeds creating
+# one new SKU): the re-run finds the winner's row. Any other unique key is a real conflict.
 UNIQUE_VIOLATION = "23505"
-RACE_CONSTRAINTS = frozenset({"uq_customers_phone"})
+RACE_CONSTRAINTS = frozenset({"uq_customers_phone", "uq_api_idempotency_keys_token_id_key", "uq_products_sku"})
 LOCK_NOT_AVAILABLE = "55P03"  # a lock_timeout set by an administrator ran out
 SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary codes (low byte)
 MAX_RETRIES = 3

@@ -101,6 +101,12 @@ SCOPES: dict[str, frozenset[str]] = {
     "customers:pii": frozenset({"customer.pii"}),
     "stock:read": frozenset({"stock.view"}),
     "products:read": frozenset({"stock.view"}),
+    "products:write": frozenset({"stock.view", "product.edit"}),
+    # opening a return names its order, so the order lookup (order.view) comes with it
+    "returns:read": frozenset({"rma.view"}),
+    "returns:write": frozenset({"rma.view", "rma.create", "order.view"}),
+    "purchasing:read": frozenset({"stock.view"}),
+    "purchasing:write": frozenset({"stock.view", "stock.receive"}),
     "webhooks:manage": frozenset({"webhook.view", "webhook.manage"}),
 }
 

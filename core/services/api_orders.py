@@ -1,4 +1,4 @@
-"""Order creation that a client may safely retry (the API's ``Idempotency-Key``).
+"""Creation that a client may safely retry (the API's ``Idempotency-Key``).
 
 The first request with a key creates the order and stores its answer in the same transaction;
 a retry with the same key and the same body gets that answer again (no second order), the same
@@ -9,6 +9,7 @@ index; the loser's transaction is re-run by ``unit_of_work`` and then finds the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from core.timeutil import utcnow
 
 @dataclass(frozen=True)
 class Created:
-    order: dict[str, Any]
+    answer: dict[str, Any]  # the order (or return) as first answered
     replayed: bool  # True: the answer stored for this key, no new order
 
 
@@ -38,18 +39,26 @@ def order_result_record(result: OrderResult) -> dict[str, Any]:
     return record
 
 
-@unit_of_work
-def create_order_once(session: Session, data: OrderInput, actor: Actor, *, token_id: int, key: str,
-                      request_hash: str) -> Created:
-    require(actor, "order.create")
+def answer_once(session: Session, *, token_id: int, key: str, request_hash: str,
+                make: Callable[[], dict[str, Any]]) -> Created:
+    """The answer stored for (token, key), or ``make()``'s, stored with the key in the caller's
+    transaction. Shared by every creation the API makes retryable (orders, returns)."""
     stored = session.execute(select(ApiIdempotencyKey).where(
         ApiIdempotencyKey.token_id == token_id, ApiIdempotencyKey.key == key)).scalar_one_or_none()
     if stored is not None:
         if stored.request_hash != request_hash:
             raise Conflict.coded("api.idempotency_mismatch", idem_key=key)
         return Created(stored.response, replayed=True)
-    record = order_result_record(create_order(data, actor, session=session))
+    record = make()
     session.add(ApiIdempotencyKey(token_id=token_id, key=key, request_hash=request_hash, response=record,
                                   created_at=utcnow()))
     session.flush()
     return Created(record, replayed=False)
+
+
+@unit_of_work
+def create_order_once(session: Session, data: OrderInput, actor: Actor, *, token_id: int, key: str,
+                      request_hash: str) -> Created:
+    require(actor, "order.create")
+    return answer_once(session, token_id=token_id, key=key, request_hash=request_hash,
+                       make=lambda: order_result_record(create_order(data, actor, session=session)))

@@ -100,6 +100,24 @@ def search_products(session: Session, query: str, actor: Actor, limit: int = 20)
 
 
 @read_only
+def product_page(session: Session, actor: Actor, *, query: str = "", category: str | None = None,
+                 after_sku: str | None = None, limit: int = 50) -> pd.DataFrame:
+    """Active products in SKU order, the page after ``after_sku`` (keyset paging: stable while
+    products are added); ``query`` as in :func:`search_products`, ``category`` exactly."""
+    require(actor, "stock.view")
+    stmt = _product_select().order_by(Product.sku).limit(limit)
+    q = search_text(query)
+    if q:
+        stmt = stmt.where(or_(Product.name.icontains(q, autoescape=True), Product.sku.icontains(q, autoescape=True),
+                              has_barcode(q)))
+    if category:
+        stmt = stmt.where(Product.category == category)
+    if after_sku is not None:
+        stmt = stmt.where(Product.sku > after_sku)
+    return pd.DataFrame(session.execute(stmt).all(), columns=PRODUCT_COLUMNS)
+
+
+@read_only
 def products_by_sku(session: Session, skus: list[str], actor: Actor) -> pd.DataFrame:
     """The active products among ``skus`` (a basket's current names, prices and stock)."""
     require(actor, "stock.view")

@@ -252,6 +252,26 @@ def update_product(session: Session, product_id: int, draft: ProductDraft, actor
     return _record(session, _load(session, product_id))
 
 
+@dataclass(frozen=True)
+class Upserted:
+    record: ProductRecord
+    created: bool
+
+
+@unit_of_work
+def upsert_product(session: Session, draft: ProductDraft, actor: Actor) -> Upserted:
+    """Create the product ``draft.sku`` or replace the fields of the one holding that SKU (the
+    API's ``PUT /products/{sku}``, an import row): the same checks and audit as the editor.
+    Two racing creations of one SKU collide on its unique index; the loser is re-run and
+    then updates."""
+    require(actor, "product.edit")
+    sku = rules.text(draft.sku)
+    product_id = session.execute(select(Product.id).where(Product.sku == sku)).scalar() if sku else None
+    if product_id is None:
+        return Upserted(create_product(draft, actor, session=session), True)
+    return Upserted(update_product(product_id, draft, actor, session=session), False)
+
+
 @unit_of_work
 def set_product_active(session: Session, product_id: int, active: bool, actor: Actor) -> ProductRecord:
     """Deactivate (order entry then refuses it; history keeps it) or reactivate a product."""

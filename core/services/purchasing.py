@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, stock
@@ -356,8 +356,10 @@ PO_LINE_COLUMNS = ["line_id", "sku", "name", "qty_ordered", "qty_received", "qty
 
 @read_only
 def list_purchase_orders(session: Session, actor: Actor, statuses: list[str] | None = None,
-                         limit: int = 500) -> pd.DataFrame:
-    """Purchase orders newest first with their line and unit totals (``PO_LIST_COLUMNS``)."""
+                         limit: int = 500, *, supplier: str | None = None, warehouse: str | None = None,
+                         before: tuple[dt.datetime, int] | None = None) -> pd.DataFrame:
+    """Purchase orders newest first with their line and unit totals (``PO_LIST_COLUMNS``);
+    ``before`` = (created_at, id) of the last row seen continues after it (keyset paging)."""
     require(actor, "stock.view")
     totals = (select(POLine.po_id, func.count().label("lines"), func.sum(POLine.qty_ordered).label("ordered"),
                      func.sum(POLine.qty_received).label("received")).group_by(POLine.po_id).subquery())
@@ -371,8 +373,27 @@ def list_purchase_orders(session: Session, actor: Actor, statuses: list[str] | N
             .outerjoin(totals, totals.c.po_id == PurchaseOrder.id))
     if statuses:
         stmt = stmt.where(PurchaseOrder.status.in_(statuses))
+    if supplier:
+        stmt = stmt.where(Supplier.name == supplier)
+    if warehouse:
+        stmt = stmt.where(Warehouse.code == warehouse)
+    if before is not None:
+        at, po_id = before
+        stmt = stmt.where(or_(PurchaseOrder.created_at < at, and_(PurchaseOrder.created_at == at,
+                                                                   PurchaseOrder.id < po_id)))
     rows = session.execute(stmt.order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc()).limit(limit))
     return pd.DataFrame(rows.all(), columns=PO_LIST_COLUMNS)
+
+
+@read_only
+def po_id_for(session: Session, number: str, actor: Actor) -> int:
+    """The id of purchase order ``number``; the permission comes before the lookup."""
+    require(actor, "stock.view")
+    po_id = session.execute(select(PurchaseOrder.id).where(PurchaseOrder.number == number.strip().upper())
+                            ).scalar_one_or_none()
+    if po_id is None:
+        raise NotFound.coded("api.no_purchase_order", number=number)
+    return int(po_id)
 
 
 @dataclass(frozen=True)

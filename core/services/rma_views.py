@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from core import pii
 from core.db import read_only
 from core.domain import returns
+from core.errors import NotFound
 from core.models import (
     Customer,
     Money,
@@ -104,6 +105,16 @@ def list_rmas(session: Session, actor: Actor, *, statuses: list[str] | None = No
             conds.append(Order.ship_phone.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*conds))
     return _rma_frame(session, stmt.order_by(Return.created_at.desc(), Return.id.desc()).limit(limit), actor)
+
+
+@read_only
+def rma_id_for(session: Session, number: str, actor: Actor) -> int:
+    """The id of RMA ``number``; the permission comes before the lookup (no 404-vs-403 probing)."""
+    require(actor, "rma.view")
+    rma_id = session.execute(select(Return.id).where(Return.number == number.strip().upper())).scalar_one_or_none()
+    if rma_id is None:
+        raise NotFound.coded("api.no_return", number=number)
+    return int(rma_id)
 
 
 ORDER_LINE_COLUMNS = ["line_no", "sku", "name", "qty", "qty_shipped", "qty_returned", "rma_returnable", "rma_paid"]

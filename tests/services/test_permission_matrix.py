@@ -101,6 +101,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.aftersales": {"rma"},
     "core.services.alerts": {"alert"},
     "core.services.api_orders": {"order"},
+    "core.services.api_returns": {"rma"},
     "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
     "core.services.catalog": {"order", "stock"},
