@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.schemas import OrderIn  # noqa: E402
+from bench import webhooks as webhook_bench  # noqa: E402
 from bench.orders import CLERK, _fresh_database, _order, _run_service  # noqa: E402
 from core import db, invariants  # noqa: E402
 from core.permissions import SYSTEM  # noqa: E402
@@ -50,6 +51,7 @@ from core.services import api_tokens, orders  # noqa: E402
 from core.services.orders import OrderInput  # noqa: E402
 
 CLIENTS = (1, 8)
+WEBHOOK_EVENTS = 1000
 
 
 def _free_port() -> int:
@@ -135,10 +137,13 @@ def _order_count(url: str) -> int:
         return len(orders.search_orders(SYSTEM, limit=10**7, session=s))
 
 
-def _webhook_deliveries(url: str) -> dict[str, float]:
-    """Hook for ``webhook_deliveries_per_s`` (the webhook delivery worker is separate work,
-    issue 17 item 2): measured and returned here once deliveries exist; nothing until then."""
-    return {}
+def _webhook_deliveries(url: str) -> dict[str, Any]:
+    """``webhook_deliveries_per_s``: signed deliveries of ``WEBHOOK_EVENTS`` events to a local
+    receiver through the worker's delivery code (``bench/webhooks.py``), on the same database."""
+    os.environ["DATABASE_URL"] = url
+    figures = webhook_bench.measure(WEBHOOK_EVENTS)
+    return {"webhook_deliveries_per_s": figures["webhook_deliveries_per_s"],
+            "webhook_all_verified": figures["all_verified"], "webhook_duplicates": figures["duplicates"]}
 
 
 def _backend(url: str, args: argparse.Namespace) -> dict[str, Any]:
