@@ -44,6 +44,7 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("warehouse", "pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),
     ("warehouse", "pages/transfers.py", "page.transfers", ":material/move_up:", "stock.transfer"),
     ("warehouse", "pages/receiving.py", "page.receiving", ":material/move_to_inbox:", "stock.receive"),
+    ("warehouse", "pages/bins.py", "page.bins", ":material/shelves:", "stock.bins"),
     ("purchasing", "pages/replenishment.py", "page.replenishment", ":material/autorenew:", "replenish.decide"),
     ("purchasing", "pages/purchase_orders.py", "page.purchase_orders", ":material/request_quote:", "purchase.edit"),
     ("purchasing", "pages/forecast.py", "page.forecast", ":material/insights:", "forecast.view"),

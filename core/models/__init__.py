@@ -31,7 +31,16 @@ from core.models.admin import (
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.customers import Customer, CustomerIdentity
-from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
+from core.models.floor import (
+    BIN_ZONES,
+    Bin,
+    MovementBin,
+    PackScan,
+    PickList,
+    PickListOrder,
+    ProductBin,
+    StockAdjustment,
+)
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
 from core.models.planning import (
@@ -77,7 +86,9 @@ __all__ = [
     "AuditLog",
     "ApiIdempotencyKey",
     "ApiToken",
+    "BIN_ZONES",
     "Base",
+    "Bin",
     "Channel",
     "Customer",
     "CustomerIdentity",
@@ -95,6 +106,8 @@ __all__ = [
     "LookupAttempt",
     "MOVEMENT_KINDS",
     "Money",
+    "MovementBin",
+    "ProductBin",
     "as_money",
     "cents",
     "NAMING",

@@ -1,4 +1,4 @@
-"""Stock adjustments awaiting approval, pick lists and pack scans."""
+"""Stock adjustments awaiting approval, bins (shelf locations), pick lists and pack scans."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,3 +88,46 @@ class PackScan(Base):
     qty: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(64))
+
+
+# --- bins (货位; issue #16, migration 0024) ----------------------------------------------------
+
+BIN_ZONES = ("pick", "reserve", "defective")
+
+
+class Bin(Base):
+    """A shelf location in a warehouse. Pickers walk the bins in ``walk_order`` (then code), so
+    pick lists are printed in that order; ``zone`` says what the bin holds."""
+
+    __tablename__ = "bins"
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "code"),
+        CheckConstraint("zone IN ('pick', 'reserve', 'defective')", name="zone_known"),
+        CheckConstraint("walk_order >= 0", name="walk_order_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    zone: Mapped[str] = mapped_column(String(16))
+    walk_order: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ProductBin(Base):
+    """A product's home bin in one warehouse: where it is picked from and put away by default."""
+
+    __tablename__ = "product_bins"
+    __table_args__ = (UniqueConstraint("product_id", "warehouse_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), index=True)
+
+
+class MovementBin(Base):
+    """The bin a ledger movement went into (a putaway at receiving). Kept beside the append-only
+    ledger rather than in it, so the ledger's rows and triggers stay as they are."""
+
+    __tablename__ = "movement_bins"
+    movement_id: Mapped[int] = mapped_column(ForeignKey("stock_movements.id"), primary_key=True)
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), index=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, refdata, stock
@@ -35,6 +35,7 @@ from core.errors import (
     ValidationError,
 )
 from core.models import (
+    Bin,
     Order,
     OrderEvent,
     OrderLine,
@@ -42,11 +43,12 @@ from core.models import (
     PickList,
     PickListOrder,
     Product,
+    ProductBin,
     Warehouse,
 )
 from core.numbering import next_number
 from core.permissions import Actor, require
-from core.services import orders
+from core.services import bins, orders
 from core.services.orders import lifecycle
 from core.timeutil import utcnow
 
@@ -84,6 +86,10 @@ class PickListInfo:
     units: int
 
 
+PICK_ITEM_COLUMNS = ["bin", "sku", "barcode", "name", "qty", "orders"]
+WALK_LAST = 10**9  # products without a bin come after every bin
+
+
 @dataclass(frozen=True)
 class PickListDoc:
     """A pick list ready to print: items grouped by SKU, and which order gets what."""
@@ -93,8 +99,8 @@ class PickListDoc:
     warehouse_name: str
     created_at: dt.datetime
     created_by: str
-    items: pd.DataFrame  # sku, barcode, name, qty, orders
-    orders: pd.DataFrame  # number, sku, name, qty
+    items: pd.DataFrame  # bin, sku, barcode, name, qty, orders — in walking order
+    orders: pd.DataFrame  # number, bin, sku, name, qty
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,7 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         members[wh_id].append(oid)
         units[wh_id] += int(qty)
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(members))).all())
+    _require_home_bins(session, ids, members, codes)
     now = utcnow()
     made: list[PickListInfo] = []
     for wh_id in sorted(members, key=lambda w: codes[w]):
@@ -296,6 +303,24 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         audit.record(session, actor, "picklist.create", "pick_list", number,
                      after={"warehouse": codes[wh_id], "orders": list(made[-1].orders), "units": units[wh_id]})
     return tuple(made)
+
+
+def _require_home_bins(session: Session, order_ids: list[int], members: dict[int, list[int]],
+                       codes: dict[int, str]) -> None:
+    """In a warehouse that uses bins a picker is told where each product is: refuse the batch,
+    naming SKU and warehouse, while a product on it has no home bin there."""
+    issues: list[FieldIssue] = []
+    for wh_id in sorted(members, key=lambda w: codes[w]):
+        if not bins.uses_bins(session, wh_id):
+            continue
+        lines = dict(session.execute(
+            select(OrderLine.product_id, Product.sku).join(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id.in_(order_ids), OrderLine.warehouse_id == wh_id)).all())
+        homes = bins.home_bin_codes(session, wh_id, list(lines))
+        issues += [FieldIssue("bin", "bin_issue.no_home_bin_in", value=sku, params={"sku": sku, "warehouse": codes[wh_id]})
+                   for pid, sku in sorted(lines.items(), key=lambda kv: kv[1]) if pid not in homes]
+    if issues:
+        raise ValidationError(issues)
 
 
 PICK_LIST_COLUMNS = ["id", "number", "warehouse", "created_at", "created_by", "orders", "open_orders"]
@@ -332,20 +357,24 @@ def pick_list(session: Session, pick_list_id: int, actor: Actor) -> PickListDoc:
     if head is None:
         raise NotFound(f"no pick list {pick_list_id}", pick_list_id=pick_list_id)
     rows = session.execute(
-        select(Order.number, Product.sku, Product.barcode, Product.name, OrderLine.qty)
+        select(Order.number, Product.sku, Product.barcode, Product.name, OrderLine.qty,
+               func.coalesce(Bin.code, ""), func.coalesce(Bin.walk_order, WALK_LAST))
         .join(PickListOrder, PickListOrder.order_id == Order.id)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Product, Product.id == OrderLine.product_id)
+        .outerjoin(ProductBin, and_(ProductBin.product_id == Product.id, ProductBin.warehouse_id == head.warehouse_id))
+        .outerjoin(Bin, Bin.id == ProductBin.bin_id)
         .where(PickListOrder.pick_list_id == pick_list_id, OrderLine.warehouse_id == head.warehouse_id)
         .order_by(Product.sku, Order.number)
     ).all()
-    per_order = pd.DataFrame(rows, columns=["number", "sku", "barcode", "name", "qty"])
-    items = (per_order.groupby(["sku", "barcode", "name"], sort=True, dropna=False)
+    per_order = pd.DataFrame(rows, columns=["number", "sku", "barcode", "name", "qty", "bin", "walk_order"])
+    walk = ["walk_order", "bin", "sku"]  # the picker's route: bins in walking order, then code
+    items = (per_order.groupby(["walk_order", "bin", "sku", "barcode", "name"], sort=False, dropna=False)
              .agg(qty=("qty", "sum"), orders=("number", lambda s: ", ".join(sorted(set(s)))))
-             .reset_index()) if not per_order.empty else pd.DataFrame(columns=["sku", "barcode", "name", "qty",
-                                                                             "orders"])
+             .reset_index().sort_values(walk)[PICK_ITEM_COLUMNS].reset_index(drop=True)
+             ) if not per_order.empty else pd.DataFrame(columns=PICK_ITEM_COLUMNS)
     return PickListDoc(head.number, head.code, head.name, head.created_at, head.created_by, items,
-                       per_order.sort_values(["number", "sku"])[["number", "sku", "name", "qty"]]
+                       per_order.sort_values(["number", *walk])[["number", "bin", "sku", "name", "qty"]]
                        .reset_index(drop=True))
 
 
