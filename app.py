@@ -40,6 +40,7 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("orders", "pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),
     ("orders", "pages/customer_profiles.py", "mdp.page_customers", ":material/contacts:", "customer.edit"),
     ("warehouse", "pages/fulfillment.py", "page.fulfillment", ":material/local_shipping:", "order.fulfil"),
+    ("warehouse", "pages/waves.py", "page.waves", ":material/waves:", "order.fulfil"),
     ("warehouse", "pages/inventory.py", "page.inventory", ":material/inventory_2:", "stock.view"),
     ("warehouse", "pages/stock_count.py", "page.stock_count", ":material/fact_check:", "stock.adjust"),
     ("warehouse", "pages/transfers.py", "page.transfers", ":material/move_up:", "stock.transfer"),

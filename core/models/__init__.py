@@ -39,6 +39,7 @@ from core.models.floor import (
     PickList,
     PickListOrder,
     ProductBin,
+    SortScan,
     StockAdjustment,
 )
 from core.models.jobs import JOB_STATUSES, Job, JobFile
@@ -131,6 +132,7 @@ __all__ = [
     "Rule",
     "Sequence",
     "Setting",
+    "SortScan",
     "StockAdjustment",
     "StockLevel",
     "StockMovement",

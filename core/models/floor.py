@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -58,7 +60,8 @@ class StockAdjustment(Base):
 
 
 class PickList(Base):
-    """A batch of orders picked together in one warehouse (printed as HTML or CSV)."""
+    """A batch of orders picked together in one warehouse (printed as HTML or CSV). A **wave**
+    (migration 0025) is one chosen by a rule (``rule``), sorted into slots after picking."""
 
     __tablename__ = "pick_lists"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,14 +69,34 @@ class PickList(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     created_by: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8), default="list", server_default="list")  # list|wave
+    rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PickListOrder(Base):
+    """An order on a pick list; on a wave its slot at the sorting wall, and why it was sent back
+    to the queue when the pick came back short."""
+
     __tablename__ = "pick_list_orders"
     __table_args__ = (UniqueConstraint("pick_list_id", "order_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    slot: Mapped[int | None] = mapped_column(Integer)
+    sent_back: Mapped[str | None] = mapped_column(String(16))  # a short-pick reason
+
+
+class SortScan(Base):
+    """One unit of a wave sorted into its order's slot (sort-to-order at the pack bench)."""
+
+    __tablename__ = "sort_scans"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    qty: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
 
 
 class PackScan(Base):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
-from core.models import BIN_ZONES, Bin, Product, ProductBin, Warehouse
+from core.models import BIN_ZONES, Bin, OrderLine, Product, ProductBin, Warehouse
 from core.permissions import Actor, require
 
 CODE_MAX = 32
@@ -185,6 +185,20 @@ def home_bin_codes(session: Session, warehouse_id: int, product_ids: list[int]) 
         select(ProductBin.product_id, Bin.code).join(Bin, Bin.id == ProductBin.bin_id)
         .where(ProductBin.warehouse_id == warehouse_id, ProductBin.product_id.in_(product_ids),
                Bin.active.is_(True))).all())
+
+
+def missing_home_bins(session: Session, warehouse_id: int, warehouse_code: str, order_ids: list[int]
+                      ) -> list[FieldIssue]:
+    """One issue per product of the orders' lines in the warehouse without a home bin there —
+    none when the warehouse does not use bins. Picking checks this before anyone walks."""
+    if not uses_bins(session, warehouse_id):
+        return []
+    lines = dict(session.execute(
+        select(OrderLine.product_id, Product.sku).join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id.in_(order_ids), OrderLine.warehouse_id == warehouse_id)).all())
+    homes = home_bin_codes(session, warehouse_id, list(lines))
+    return [FieldIssue("bin", "bin_issue.no_home_bin_in", value=sku, params={"sku": sku, "warehouse": warehouse_code})
+            for pid, sku in sorted(lines.items(), key=lambda kv: kv[1]) if pid not in homes]
 
 
 def putaway_bins(session: Session, warehouse_id: int, lines: list[tuple[int, str, str | None]],

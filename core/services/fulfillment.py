@@ -290,7 +290,10 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         members[wh_id].append(oid)
         units[wh_id] += int(qty)
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(members))).all())
-    _require_home_bins(session, ids, members, codes)
+    issues = [i for wh_id in sorted(members, key=lambda w: codes[w])
+              for i in bins.missing_home_bins(session, wh_id, codes[wh_id], ids)]
+    if issues:  # in a warehouse that uses bins a picker is told where each product is
+        raise ValidationError(issues)
     now = utcnow()
     made: list[PickListInfo] = []
     for wh_id in sorted(members, key=lambda w: codes[w]):
@@ -303,24 +306,6 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         audit.record(session, actor, "picklist.create", "pick_list", number,
                      after={"warehouse": codes[wh_id], "orders": list(made[-1].orders), "units": units[wh_id]})
     return tuple(made)
-
-
-def _require_home_bins(session: Session, order_ids: list[int], members: dict[int, list[int]],
-                       codes: dict[int, str]) -> None:
-    """In a warehouse that uses bins a picker is told where each product is: refuse the batch,
-    naming SKU and warehouse, while a product on it has no home bin there."""
-    issues: list[FieldIssue] = []
-    for wh_id in sorted(members, key=lambda w: codes[w]):
-        if not bins.uses_bins(session, wh_id):
-            continue
-        lines = dict(session.execute(
-            select(OrderLine.product_id, Product.sku).join(Product, Product.id == OrderLine.product_id)
-            .where(OrderLine.order_id.in_(order_ids), OrderLine.warehouse_id == wh_id)).all())
-        homes = bins.home_bin_codes(session, wh_id, list(lines))
-        issues += [FieldIssue("bin", "bin_issue.no_home_bin_in", value=sku, params={"sku": sku, "warehouse": codes[wh_id]})
-                   for pid, sku in sorted(lines.items(), key=lambda kv: kv[1]) if pid not in homes]
-    if issues:
-        raise ValidationError(issues)
 
 
 PICK_LIST_COLUMNS = ["id", "number", "warehouse", "created_at", "created_by", "orders", "open_orders"]

@@ -73,6 +73,23 @@ def _saved_profile() -> str:
     return profile.name
 
 
+def _an_order() -> int:
+    """A confirmed order (the permission of a move depends on where the order is)."""
+    from sqlalchemy import select
+
+    from core import db
+    from core.models import Product
+    from core.permissions import SYSTEM
+    from core.services.orders import create_order
+    from tests.factories import make_product, order_input
+
+    with db.transaction(readonly=True) as s:
+        missing = s.execute(select(Product.id).where(Product.sku == "MATRIX-1")).first() is None
+    if missing:
+        make_product("MATRIX-1", "10.00", {"SH": 1000})
+    return create_order(order_input(("MATRIX-1", 1)), SYSTEM).id
+
+
 def _a_job() -> int:
     """A queued forecast job (cancelling it needs forecast.run, so it must exist)."""
     from core.jobs import kinds, records
@@ -129,12 +146,13 @@ AREAS: dict[str, set[str]] = {
     "core.services.stock_allocation": {"allocation", "forecast"},
     "core.services.transfers": {"stock"},
     "core.services.users": {"user"},
+    "core.services.waves": {"order"},
     "core.services.forecast_pipeline": {"forecast"},
 }
 # Arguments a permission check depends on (the action follows from them), per function; a
 # callable is called afresh for every call.
 ARGUMENTS: dict[str, dict[str, Any]] = {
-    "core.services.orders.lifecycle.transition": {"to_status": "confirmed"},
+    "core.services.orders.lifecycle.transition": {"to_status": "confirmed", "order_id": lambda: _an_order()},
     "core.services.aftersales.transition_rma": {"to_status": "approved"},
     "core.services.imports.check_import": {"files": _order_files, "options": _order_options},
     "core.services.imports.run_import": {"files": _order_files, "options": _order_options},

@@ -144,8 +144,9 @@ def transition(
     missing, cancel releases, ship turns reservations into ledger shipments), writes the
     timeline event and the audit row.
     """
-    require(actor, order_flow.target_permission(to_status))
+    order_flow.target_permission(to_status)  # a status nobody may set by hand is refused before any read
     order = load_for_update(session, order_id)
+    require(actor, order_flow.edge_permission(order.status, to_status))
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
