@@ -55,6 +55,12 @@ PERMISSION_FOR_TARGET: dict[str, str] = {
 # (the pick came back short) is a warehouse step, not a review.
 PERMISSION_FOR_EDGE: dict[tuple[str, str], str] = {("picking", "confirmed"): "order.fulfil"}
 
+# Interceptions (拦截): an order with an open hold goes no further on the floor until released.
+HOLD_REASONS = ("refund_requested", "address_changed", "customer_request", "other")
+HOLD_STOPS = frozenset({"picking", "packed", "shipped"})
+# an address changed once the pick has started: the parcel may already carry the old one
+HOLD_ON_ADDRESS_CHANGE = frozenset({"picking", "packed"})
+
 TIMESTAMP_FOR_TARGET: dict[str, str] = {
     "confirmed": "approved_at",
     "shipped": "shipped_at",

@@ -154,3 +154,20 @@ class MovementBin(Base):
     __tablename__ = "movement_bins"
     movement_id: Mapped[int] = mapped_column(ForeignKey("stock_movements.id"), primary_key=True)
     bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), index=True)
+
+
+class OrderHold(Base):
+    """An interception (拦截): the order may not be picked, packed or shipped while a hold is open
+    (``released_at`` empty) — a refund requested before shipping, an address changed after the
+    pick started, a customer's call. Someone releases it; the rows stay as history."""
+
+    __tablename__ = "order_holds"
+    __table_args__ = (Index("ix_order_holds_open", "order_id", "released_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    reason: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    released_by: Mapped[str | None] = mapped_column(String(64))

@@ -49,7 +49,7 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.services import bins, orders
-from core.services.orders import lifecycle
+from core.services.orders import holds, lifecycle
 from core.timeutil import utcnow
 
 QUEUE_STATUSES = ("confirmed", "picking", "packed")
@@ -409,6 +409,7 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     require(actor, "order.fulfil")
     order = lifecycle.load_for_update(session, order_id)
     order_flow.check_scannable(order.number, order.status)
+    holds.check_not_held(session, order_id, order.number, "packed")  # not one unit into an intercepted parcel
     code = (barcode or "").strip()
     lines = _pack_lines(session, order_id)
     product = session.connection().execute(_PRODUCT_BY_CODE, {"code": code}).first() if code else None

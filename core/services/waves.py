@@ -6,7 +6,8 @@ its slots, and keeps the sorting honest:
 
 - A wave is a pick list (``kind = 'wave'``) of one warehouse, printed like any pick list (bins,
   walking order: ``core.services.fulfillment.pick_list``). Only orders whose every line ships
-  from that warehouse are candidates — a split order goes on per-warehouse pick lists.
+  from that warehouse are candidates — a split order goes on per-warehouse pick lists — and an
+  intercepted order (``core.services.orders.holds``) is left out.
 - **Sort**: each scanned unit goes to the most urgent slot still waiting for that product; the
   screen shows the slot in large type. A code no product has, a product not on the wave, or a
   unit more than the wave needs is refused and nothing is recorded. The wave row is locked for
@@ -35,6 +36,7 @@ from core.models import (
     Alert,
     Bin,
     Order,
+    OrderHold,
     OrderLine,
     PickList,
     PickListOrder,
@@ -103,8 +105,9 @@ def _candidates(session: Session, warehouse_id: int, rule: WaveRule) -> list[rul
     due time; the domain applies the rest)."""
     elsewhere = select(OrderLine.id).where(OrderLine.order_id == Order.id, OrderLine.warehouse_id != warehouse_id)
     here = select(OrderLine.id).where(OrderLine.order_id == Order.id, OrderLine.warehouse_id == warehouse_id)
+    held = select(OrderHold.id).where(OrderHold.order_id == Order.id, OrderHold.released_at.is_(None))
     stmt = select(Order.id, Order.priority, Order.due_by, Order.placed_at, Order.carrier).where(
-        Order.status == "confirmed", here.exists(), ~elsewhere.exists())
+        Order.status == "confirmed", here.exists(), ~elsewhere.exists(), ~held.exists())
     if rule.carrier is not None:
         stmt = stmt.where(Order.carrier == rule.carrier)
     if rule.due_before is not None:

@@ -41,6 +41,8 @@ NO_CHECK: dict[str, str] = {
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.master_data.update_row": "write step inside a caller's transaction (update_warehouse … and "
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
+    "core.services.orders.holds.place": "write step inside intercept's and update_order's transactions, which "
+                                         "checked order.edit first",
     "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
                                             "forecast.run (records why the run stopped)",
     **{f"core.services.import_{name}": "write step inside run_import's transaction, which checked the kind's "
