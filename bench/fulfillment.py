@@ -8,7 +8,9 @@ points to a PostgreSQL server):
 3. pack:     ``scan_item`` for every unit (one transaction per scan, as at the bench);
 4. ship:     ``ship_bulk`` with a tracking-number CSV per 500 orders;
 
-then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
+then a wave (``core.services.waves``) of ``WAVE_ORDERS`` fresh orders of one warehouse and its
+consolidated pick list (``wave_pick_lines_per_s``: order lines through choose → slot → pick
+list), then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
 times :func:`core.services.reconciliation.run_reconciliation`, the function behind ``oms reconcile``, which
 must find nothing. Prints one JSON line.
 
@@ -31,17 +33,19 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bench._db import fresh_database  # noqa: E402
 from core import db  # noqa: E402
-from core.models import Product, StockLevel, StockMovement, Warehouse  # noqa: E402
+from core.models import Order, OrderLine, Product, StockLevel, StockMovement, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
-from core.services.fulfillment import create_pick_lists, scan_item, ship_bulk  # noqa: E402
+from core.services.fulfillment import create_pick_lists, pick_list, scan_item, ship_bulk  # noqa: E402
 from core.services.orders import LineInput, OrderInput, create_order  # noqa: E402
 from core.services.reconciliation import run_reconciliation  # noqa: E402
+from core.services.waves import WaveRule, create_wave  # noqa: E402
 from core.timeutil import utcnow  # noqa: E402
 
 PRODUCTS = 200
 STOCK_PER_ROW = 1_000_000
 PICK_BATCH = 100
 SHIP_BATCH = 500
+WAVE_ORDERS = 200
 CLERK = Actor("bench-clerk", "clerk")
 PACKER = Actor("bench-packer", "warehouse")
 MANAGER = Actor("bench-manager", "manager")
@@ -119,6 +123,23 @@ def _flow(url: str, n: int) -> dict[str, float]:
     return {"allocate": t_alloc, "pick": t_pick, "pack": t_pack, "ship": t_ship, "scans": scans}
 
 
+def _wave(n: int) -> dict[str, float]:
+    """A wave of ``WAVE_ORDERS`` orders from the warehouse holding most of ``n`` fresh ones."""
+    rng = random.Random(13)
+    created = [create_order(_order(rng, 100_000 + i), CLERK) for i in range(n)]
+    with db.transaction(readonly=True) as s:
+        busiest = s.execute(select(Warehouse.code).join(OrderLine, OrderLine.warehouse_id == Warehouse.id)
+                            .where(OrderLine.order_id.in_([c.id for c in created]), Order.id == OrderLine.order_id,
+                                   Order.status == "confirmed")
+                            .group_by(Warehouse.code).order_by(func.count(OrderLine.id).desc()).limit(1)).scalar_one()
+    start = time.perf_counter()
+    wave = create_wave(busiest, WaveRule(max_orders=WAVE_ORDERS), PACKER)
+    doc = pick_list(wave.id, PACKER)
+    seconds = time.perf_counter() - start
+    return {"wave_orders": len(wave.orders), "wave_lines": wave.lines, "wave_pick_items": len(doc.items),
+            "wave_seconds": seconds}
+
+
 def _top_up_ledger(url: str, total: int) -> int:
     """Bulk-insert receipt/adjustment movements until the ledger holds ``total`` rows, then bring
     on_hand in line (as if every movement had gone through core.stock)."""
@@ -158,6 +179,7 @@ def main() -> None:
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
         stages = _flow(url, args.orders)
+        wave = _wave(WAVE_ORDERS * 4)
         movements = _top_up_ledger(url, args.movements)
         start = time.perf_counter()
         report = run_reconciliation(MANAGER)
@@ -170,6 +192,8 @@ def main() -> None:
         "orders_per_s": {stage: round(args.orders / stages[stage]) for stage in ("allocate", "pick", "pack", "ship")},
         "scans_per_s": round(stages["scans"] / stages["pack"]),
         "end_to_end_orders_per_s": round(args.orders / flow_s, 1),
+        "wave_orders": wave["wave_orders"], "wave_lines": wave["wave_lines"],
+        "wave_pick_lines_per_s": round(wave["wave_lines"] / wave["wave_seconds"]),
         "reconcile": {"movements": movements, "seconds": round(reconcile_s, 2), "discrepancies":
                       len(report.discrepancies), "goal_s": 5.0, "met": reconcile_s < 5.0},
     }))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.models import Sequence
 from core.timeutil import local_today
 
-SEQUENCES = ("SO", "RMA", "PO", "TR", "CUST", "REF", "PL")  # REF: reference-data version (core.refdata); PL: pick lists
+SEQUENCES = ("SO", "RMA", "PO", "TR", "CUST", "REF", "PL", "WV")  # REF: reference-data version (core.refdata); PL: pick lists; WV: waves
 
 
 _T = Sequence.__table__

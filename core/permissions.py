@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.transfer": _OFFICE | {"warehouse"},
     "stock.receive": _OFFICE | {"warehouse", "buyer"},
     "stock.import": _OFFICE,
+    "stock.bins": _OFFICE | {"warehouse"},  # shelf locations and each product's home bin
     "cost.view": _OFFICE | {"buyer"},  # unit costs, margins, stock value
     "product.edit": _OFFICE | {"buyer"},  # the catalogue: create, edit, deactivate products
     # after-sales

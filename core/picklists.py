@@ -1,7 +1,8 @@
 """Printable pick list (one self-contained HTML page) and its CSV, from a PickListDoc.
 
-The picker walks the shelves with the first table — one line per SKU with the total to take and
-a box to tick — and sorts into parcels with the second (per order). HTML, like the order slip:
+The picker walks the shelves with the first table — one line per SKU in walking order of the
+bins (``core.services.bins``), with the bin, the total to take and a box to tick — and sorts into
+parcels with the second (per order). HTML, like the order slip:
 every browser prints it or saves it as PDF, Chinese needs no embedded font. Values are escaped.
 """
 
@@ -24,7 +25,7 @@ table { width: 100%; border-collapse: collapse; margin-top: 8px; font-size: 14px
 th, td { border-bottom: 1px solid #bbb; padding: 6px; text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-size: 16px; font-weight: bold; }
 td.tick { width: 28px; } td.tick span { display: inline-block; width: 16px; height: 16px; border: 1px solid #333; }
-td.sku { font-family: monospace; font-size: 15px; } td.orders { font-size: 11px; color: #444; }
+td.sku { font-family: monospace; font-size: 15px; } td.bin { font-family: monospace; font-size: 16px; font-weight: bold; } td.orders { font-size: 11px; color: #444; }
 @media print { .no-print { display: none; } body { margin: 8mm; } tr { page-break-inside: avoid; } }
 """
 
@@ -35,12 +36,14 @@ def render_pick_list(doc: PickListDoc, lang: str) -> str:
         return escape(translate(key, lang, **params))
 
     items = "".join(
-        f"<tr><td class='tick'><span></span></td><td class='sku'>{escape(str(r.sku))}</td>"
+        f"<tr><td class='tick'><span></span></td><td class='bin'>{escape(str(r.bin))}</td>"
+        f"<td class='sku'>{escape(str(r.sku))}</td>"
         f"<td>{escape(str(r.barcode or ''))}</td><td>{escape(str(r.name))}</td><td class='num'>{int(r.qty)}</td>"
         f"<td class='orders'>{escape(str(r.orders))}</td></tr>"
         for r in doc.items.itertuples(index=False))
     per_order = "".join(
-        f"<tr><td>{escape(str(r.number))}</td><td class='sku'>{escape(str(r.sku))}</td><td>{escape(str(r.name))}</td>"
+        f"<tr><td>{escape(str(r.number))}</td><td class='bin'>{escape(str(r.bin))}</td>"
+        f"<td class='sku'>{escape(str(r.sku))}</td><td>{escape(str(r.name))}</td>"
         f"<td class='num'>{int(r.qty)}</td></tr>"
         for r in doc.orders.itertuples(index=False))
     units = int(doc.items["qty"].sum()) if not doc.items.empty else 0
@@ -55,10 +58,10 @@ def render_pick_list(doc: PickListDoc, lang: str) -> str:
 {escape(format_time(doc.created_at))} · {escape(doc.created_by)} ·
 {tr('pick.summary', orders=orders, units=units)}</div>
 <h2>{tr('pick.by_sku')}</h2>
-<table><thead><tr><th></th><th>{tr('field.sku')}</th><th>{tr('field.barcode')}</th><th>{tr('field.name')}</th>
+<table><thead><tr><th></th><th>{tr('field.bin')}</th><th>{tr('field.sku')}</th><th>{tr('field.barcode')}</th><th>{tr('field.name')}</th>
 <th class="num">{tr('field.qty')}</th><th>{tr('field.orders')}</th></tr></thead><tbody>{items}</tbody></table>
 <h2>{tr('pick.by_order')}</h2>
-<table><thead><tr><th>{tr('field.number')}</th><th>{tr('field.sku')}</th><th>{tr('field.name')}</th>
+<table><thead><tr><th>{tr('field.number')}</th><th>{tr('field.bin')}</th><th>{tr('field.sku')}</th><th>{tr('field.name')}</th>
 <th class="num">{tr('field.qty')}</th></tr></thead><tbody>{per_order}</tbody></table>
 <button class="no-print" onclick="window.print()">{tr('slip.print')}</button>
 </body></html>
@@ -66,6 +69,7 @@ def render_pick_list(doc: PickListDoc, lang: str) -> str:
 
 
 def pick_list_csv_frame(doc: PickListDoc) -> pd.DataFrame:
-    """The pick list grouped by SKU, with the list's number and warehouse on every row."""
+    """The pick list grouped by SKU in walking order, with the list's number and warehouse on
+    every row."""
     return doc.items.assign(pick_list=doc.number, warehouse=doc.warehouse)[
-        ["pick_list", "warehouse", "sku", "barcode", "name", "qty", "orders"]]
+        ["pick_list", "warehouse", "bin", "sku", "barcode", "name", "qty", "orders"]]

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from core.db import rowcount
 from core.domain.quantities import MAX_ON_HAND
 from core.errors import Refused
-from core.models import StockLevel, StockMovement
+from core.models import MovementBin, StockLevel, StockMovement
 from core.timeutil import utcnow
 
 _T = StockLevel.__table__
@@ -119,6 +119,7 @@ def post_movement(
     ref_type: str | None = None,
     ref_id: int | None = None,
     consume_reserved: bool = False,
+    bin_id: int | None = None,
 ) -> bool:
     """Append a ledger movement and apply it to on_hand in the same transaction.
 
@@ -126,7 +127,8 @@ def post_movement(
     ``consume_reserved``, takes the same units out of the reservation — a shipment). Returns
     False when the stock is not there; the caller turns that into a clear error. A positive
     movement that would take on_hand past ``MAX_ON_HAND`` is refused (services check it first
-    with the SKU named; this is the guard no caller can skip).
+    with the SKU named; this is the guard no caller can skip). ``bin_id``: the bin the units
+    went into (a putaway), kept in ``movement_bins`` beside the ledger row.
     """
     if qty_delta == 0:
         return True
@@ -155,17 +157,20 @@ def post_movement(
             raise Refused("rb.on_hand_ceiling", sku=f"#{product_id}", on_hand=f"> {MAX_ON_HAND - qty_delta:,}",
                           n=f"{MAX_ON_HAND:,}")
         return False
-    session.execute(
-        insert(StockMovement).values(
-            at=utcnow(),
-            product_id=product_id,
-            warehouse_id=warehouse_id,
-            qty_delta=qty_delta,
-            kind=kind,
-            reason=reason,
-            ref_type=ref_type,
-            ref_id=ref_id,
-            actor=actor,
-        )
+    movement = insert(StockMovement).values(
+        at=utcnow(),
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        qty_delta=qty_delta,
+        kind=kind,
+        reason=reason,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        actor=actor,
     )
+    if bin_id is None:
+        session.execute(movement)
+    else:
+        movement_id = session.execute(movement.returning(StockMovement.id)).scalar_one()
+        session.execute(insert(MovementBin).values(movement_id=movement_id, bin_id=bin_id))
     return True

@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.picklists import pick_list_csv_frame, render_pick_list
 from core.services import catalog
 from core.services.fulfillment import (
     QUEUE_STATUSES,
@@ -37,7 +36,6 @@ from core.webui import (
     guard_page,
     label,
     labels,
-    lang,
     local_time,
     localize_columns,
     localize_times,
@@ -47,6 +45,7 @@ from core.webui import (
     to_csv_bytes,
     translate_values,
 )
+from pages._pick_list_view import show_pick_list
 
 actor = guard_page("order.fulfil")
 state = st.session_state
@@ -170,14 +169,7 @@ def _pick_lists_tab() -> None:
     doc = attempt(pick_list, int(picked), actor)
     if doc is None:
         return
-    show_table(doc.items)
-    language = lang()
-    html_col, csv_col = st.columns(2)
-    html_col.download_button(t("fl.download_pick_html"), data=render_pick_list(doc, language).encode("utf-8"),
-                             file_name=f"{doc.number}.html", mime="text/html", key="fl_pick_html",
-                             on_click="ignore", icon=":material/print:")
-    csv_col.download_button(t("common.download_csv"), data=to_csv_bytes(pick_list_csv_frame(doc)),
-                            file_name=f"{doc.number}.csv", mime=CSV_MIME, key="fl_pick_csv", on_click="ignore")
+    show_pick_list(doc, "fl_pick")
 
 
 # --- pack ------------------------------------------------------------------------------------

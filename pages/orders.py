@@ -23,6 +23,7 @@ from core.services.orders import (
     OrderDetail,
     count_orders,
     export_orders,
+    holds,
     order_detail,
     search_orders,
     transition,
@@ -173,6 +174,42 @@ def _rmas(order_id: int) -> None:
     show_table(shown.drop(columns=["id", "order_id", "number", "customer", "phone"]))
 
 
+def _intercept(number: str) -> None:
+    try:
+        holds.intercept(number, str(state.get(f"ol_hold_reason_{number}")), actor)
+    except OMSError as exc:
+        state["ol_notice"] = exc
+        return
+    state["ol_notice"] = Notice("warning", "hold.intercepted", {"number": number})
+
+
+def _release(number: str) -> None:
+    try:
+        released = holds.release(number, actor)
+    except OMSError as exc:
+        state["ol_notice"] = exc
+        return
+    state["ol_notice"] = Notice("success", "hold.released", {"number": number, "n": released})
+
+
+def _holds(number: str, status: str) -> None:
+    """Interception (拦截): the open holds as a banner, release for reviewers, intercept for editors."""
+    open_ = attempt(holds.open_holds, actor, number=number)
+    if open_ is None:
+        return
+    if not open_.empty:
+        st.warning(t("hold.banner", reasons="、".join(label("hold_reason", r) for r in open_["reason"])),
+                   icon=":material/front_hand:")
+        if actor.can("order.review"):
+            st.button(t("hold.release"), key=f"ol_release_{number}", on_click=_release, args=(number,))
+    elif actor.can("order.edit") and status in ("pending_review", "confirmed", "on_hold", "backordered", "picking",
+                                                  "packed"):
+        names = {r: label("hold_reason", r) for r in holds.HOLD_REASONS}
+        pick, go = st.columns([2, 1], vertical_alignment="bottom")
+        pick.selectbox(t("hold.reason"), list(names), format_func=names.__getitem__, key=f"ol_hold_reason_{number}")
+        go.button(t("hold.intercept"), key=f"ol_intercept_{number}", on_click=_intercept, args=(number,))
+
+
 def _detail(order_id: int) -> None:
     detail = attempt(order_detail, order_id, actor)
     if detail is None:
@@ -186,6 +223,7 @@ def _detail(order_id: int) -> None:
     slip_download(number, lambda: detail, key=f"ol_slip_{order_id}")
     st.markdown(f"**{t('orders.actions')}**")
     show_notice(state.get("ol_notice"))
+    _holds(number, str(detail.header["status"]))
     _actions(order_id, detail)
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.analytics import inventory
 from core.errors import OMSError
-from core.services import catalog
+from core.services import bins, catalog
 from core.services.inventory import receive_adhoc
 from core.services.purchasing import receive_po
 from core.webui import (
@@ -47,6 +47,10 @@ def _po_tab() -> None:
         return
     lines = inventory.purchase_order_lines(int(po_id))
     sheet = lines.assign(receive=lines["outstanding"].astype("float64"))  # float: see webui.cell_qty
+    homes = bins.putaway_defaults(str(pos.set_index("id").at[po_id, "warehouse"]), list(lines["sku"]), actor)
+    if homes is not None:  # the warehouse uses bins: each line names where it is put away
+        sheet = sheet.assign(bin=[homes.get(sku, "") for sku in sheet["sku"]])
+        st.caption(t("rc.bin_help"))
     edited = st.data_editor(
         sheet, hide_index=True, key=f"rc_po_lines_{po_id}_{state.get('rc_rev', 0)}",
         disabled=["id", "sku", "name", "qty_ordered", "qty_received", "outstanding"],
@@ -55,12 +59,14 @@ def _po_tab() -> None:
                        "qty_ordered": st.column_config.NumberColumn(t("field.qty_ordered")),
                        "qty_received": st.column_config.NumberColumn(t("field.qty_received")),
                        "outstanding": st.column_config.NumberColumn(t("field.outstanding")),
-                       "receive": qty_column(t("rc.receive_now"))})
+                       "receive": qty_column(t("rc.receive_now")),
+                       "bin": st.column_config.TextColumn(t("field.bin"), max_chars=bins.CODE_MAX)})
     note = st.text_input(t("rc.delivery_note"), key="rc_po_note", max_chars=200)
     if st.button(t("rc.receive_po"), key="rc_receive_po", type="primary"):
         quantities = {int(r.id): cell_qty(r.receive) for r in edited.itertuples()}  # as typed
+        putaway = {int(r.id): str(r.bin or "") for r in edited.itertuples()} if homes is not None else None
         try:
-            result = receive_po(int(po_id), quantities, actor, note=note or None)
+            result = receive_po(int(po_id), quantities, actor, note=note or None, bins=putaway)
         except OMSError as exc:
             show_error(exc)
             return
@@ -78,6 +84,8 @@ def _adhoc_tab() -> None:
     warehouse = st.selectbox(t("field.warehouse"), list(names), format_func=lambda c: f"{c} · {names[c]}",
                              key="rc_adhoc_wh")
     rows = sku_qty_editor(f"rc_adhoc_{state.get('rc_rev', 0)}")
+    if bins.putaway_defaults(warehouse, [], actor) is not None:
+        st.caption(t("rc.adhoc_bin_help"))
     note = st.text_input(t("rc.adhoc_source"), key="rc_adhoc_note", max_chars=500)
     if st.button(t("rc.receive_adhoc"), key="rc_receive_adhoc", type="primary"):
         try:

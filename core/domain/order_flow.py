@@ -51,6 +51,16 @@ PERMISSION_FOR_TARGET: dict[str, str] = {
     "cancelled": "order.cancel",
 }
 
+# Edges whose permission is not their target's: putting an order back in the queue from picking
+# (the pick came back short) is a warehouse step, not a review.
+PERMISSION_FOR_EDGE: dict[tuple[str, str], str] = {("picking", "confirmed"): "order.fulfil"}
+
+# Interceptions (拦截): an order with an open hold goes no further on the floor until released.
+HOLD_REASONS = ("refund_requested", "address_changed", "customer_request", "other")
+HOLD_STOPS = frozenset({"picking", "packed", "shipped"})
+# an address changed once the pick has started: the parcel may already carry the old one
+HOLD_ON_ADDRESS_CHANGE = frozenset({"picking", "packed"})
+
 TIMESTAMP_FOR_TARGET: dict[str, str] = {
     "confirmed": "approved_at",
     "shipped": "shipped_at",
@@ -113,6 +123,11 @@ def target_permission(to_status: str) -> str:
     return PERMISSION_FOR_TARGET[to_status]
 
 
+def edge_permission(from_status: str, to_status: str) -> str:
+    """The permission the move ``from_status`` → ``to_status`` needs."""
+    return PERMISSION_FOR_EDGE.get((from_status, to_status)) or target_permission(to_status)
+
+
 def approves_own_order(order: OrderState, to_status: str, username: str) -> bool:
     """Separation of duties: a review is a second person's look, so whoever created an order
     waiting for review may not confirm it (they may still hold or cancel it)."""
@@ -124,8 +139,8 @@ def plan_transition(order: OrderState, to_status: str, actor: Actor) -> Transiti
 
     Refuses (IllegalTransition) a target nobody may set and an edge :data:`TRANSITIONS` does not
     have, and (Refused ``rb.own_request``) the creator approving their own order. The actor's
-    permission for the target is the service's check (:func:`target_permission`), made before
-    the order is even read.
+    permission for the edge is the service's check (:func:`edge_permission`), made as soon as
+    the order's current status is known.
     """
     target_permission(to_status)
     if to_status not in TRANSITIONS[order.status]:
@@ -142,7 +157,7 @@ def next_states(order: OrderState, actor: Actor, *, packing_by_scan: bool) -> tu
     """The statuses ``actor`` may move ``order`` to now, in :data:`STATUSES` order — what the
     order page offers. With ``packing_by_scan`` (the shop's setting) *packed* is never offered:
     only the pack bench's last good scan packs an order."""
-    return tuple(s for s in STATUSES if s in TRANSITIONS[order.status] and actor.can(PERMISSION_FOR_TARGET[s])
+    return tuple(s for s in STATUSES if s in TRANSITIONS[order.status] and actor.can(edge_permission(order.status, s))
                  and not (s == "packed" and packing_by_scan)
                  and not approves_own_order(order, s, actor.username))
 

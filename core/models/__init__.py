@@ -32,7 +32,18 @@ from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RM
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
-from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
+from core.models.floor import (
+    BIN_ZONES,
+    Bin,
+    MovementBin,
+    OrderHold,
+    PackScan,
+    PickList,
+    PickListOrder,
+    ProductBin,
+    SortScan,
+    StockAdjustment,
+)
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
 from core.models.planning import (
@@ -78,7 +89,9 @@ __all__ = [
     "AuditLog",
     "ApiIdempotencyKey",
     "ApiToken",
+    "BIN_ZONES",
     "Base",
+    "Bin",
     "Channel",
     "ChannelStockOverride",
     "ChannelStockPolicy",
@@ -99,6 +112,9 @@ __all__ = [
     "LookupAttempt",
     "MOVEMENT_KINDS",
     "Money",
+    "MovementBin",
+    "OrderHold",
+    "ProductBin",
     "as_money",
     "cents",
     "NAMING",
@@ -122,6 +138,7 @@ __all__ = [
     "Rule",
     "Sequence",
     "Setting",
+    "SortScan",
     "StockAdjustment",
     "StockLevel",
     "StockMovement",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, refdata, stock
@@ -35,6 +35,7 @@ from core.errors import (
     ValidationError,
 )
 from core.models import (
+    Bin,
     Order,
     OrderEvent,
     OrderLine,
@@ -42,12 +43,13 @@ from core.models import (
     PickList,
     PickListOrder,
     Product,
+    ProductBin,
     Warehouse,
 )
 from core.numbering import next_number
 from core.permissions import Actor, require
-from core.services import orders
-from core.services.orders import lifecycle
+from core.services import bins, orders
+from core.services.orders import holds, lifecycle
 from core.timeutil import utcnow
 
 QUEUE_STATUSES = ("confirmed", "picking", "packed")
@@ -84,6 +86,10 @@ class PickListInfo:
     units: int
 
 
+PICK_ITEM_COLUMNS = ["bin", "sku", "barcode", "name", "qty", "orders"]
+WALK_LAST = 10**9  # products without a bin come after every bin
+
+
 @dataclass(frozen=True)
 class PickListDoc:
     """A pick list ready to print: items grouped by SKU, and which order gets what."""
@@ -93,8 +99,8 @@ class PickListDoc:
     warehouse_name: str
     created_at: dt.datetime
     created_by: str
-    items: pd.DataFrame  # sku, barcode, name, qty, orders
-    orders: pd.DataFrame  # number, sku, name, qty
+    items: pd.DataFrame  # bin, sku, barcode, name, qty, orders — in walking order
+    orders: pd.DataFrame  # number, bin, sku, name, qty
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,10 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
         members[wh_id].append(oid)
         units[wh_id] += int(qty)
     codes = dict(session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(members))).all())
+    issues = [i for wh_id in sorted(members, key=lambda w: codes[w])
+              for i in bins.missing_home_bins(session, wh_id, codes[wh_id], ids)]
+    if issues:  # in a warehouse that uses bins a picker is told where each product is
+        raise ValidationError(issues)
     now = utcnow()
     made: list[PickListInfo] = []
     for wh_id in sorted(members, key=lambda w: codes[w]):
@@ -332,20 +342,24 @@ def pick_list(session: Session, pick_list_id: int, actor: Actor) -> PickListDoc:
     if head is None:
         raise NotFound(f"no pick list {pick_list_id}", pick_list_id=pick_list_id)
     rows = session.execute(
-        select(Order.number, Product.sku, Product.barcode, Product.name, OrderLine.qty)
+        select(Order.number, Product.sku, Product.barcode, Product.name, OrderLine.qty,
+               func.coalesce(Bin.code, ""), func.coalesce(Bin.walk_order, WALK_LAST))
         .join(PickListOrder, PickListOrder.order_id == Order.id)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Product, Product.id == OrderLine.product_id)
+        .outerjoin(ProductBin, and_(ProductBin.product_id == Product.id, ProductBin.warehouse_id == head.warehouse_id))
+        .outerjoin(Bin, Bin.id == ProductBin.bin_id)
         .where(PickListOrder.pick_list_id == pick_list_id, OrderLine.warehouse_id == head.warehouse_id)
         .order_by(Product.sku, Order.number)
     ).all()
-    per_order = pd.DataFrame(rows, columns=["number", "sku", "barcode", "name", "qty"])
-    items = (per_order.groupby(["sku", "barcode", "name"], sort=True, dropna=False)
+    per_order = pd.DataFrame(rows, columns=["number", "sku", "barcode", "name", "qty", "bin", "walk_order"])
+    walk = ["walk_order", "bin", "sku"]  # the picker's route: bins in walking order, then code
+    items = (per_order.groupby(["walk_order", "bin", "sku", "barcode", "name"], sort=False, dropna=False)
              .agg(qty=("qty", "sum"), orders=("number", lambda s: ", ".join(sorted(set(s)))))
-             .reset_index()) if not per_order.empty else pd.DataFrame(columns=["sku", "barcode", "name", "qty",
-                                                                             "orders"])
+             .reset_index().sort_values(walk)[PICK_ITEM_COLUMNS].reset_index(drop=True)
+             ) if not per_order.empty else pd.DataFrame(columns=PICK_ITEM_COLUMNS)
     return PickListDoc(head.number, head.code, head.name, head.created_at, head.created_by, items,
-                       per_order.sort_values(["number", "sku"])[["number", "sku", "name", "qty"]]
+                       per_order.sort_values(["number", *walk])[["number", "bin", "sku", "name", "qty"]]
                        .reset_index(drop=True))
 
 
@@ -395,6 +409,7 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     require(actor, "order.fulfil")
     order = lifecycle.load_for_update(session, order_id)
     order_flow.check_scannable(order.number, order.status)
+    holds.check_not_held(session, order_id, order.number, "packed")  # not one unit into an intercepted parcel
     code = (barcode or "").strip()
     lines = _pack_lines(session, order_id)
     product = session.connection().execute(_PRODUCT_BY_CODE, {"code": code}).first() if code else None

@@ -34,6 +34,7 @@ from core.errors import FieldIssue, IllegalTransition, NotFound, Refused, Valida
 from core.models import Product, StockAdjustment, StockLevel, Warehouse
 from core.permissions import Actor, require
 from core.refdata import WarehouseRef
+from core.services import bins as bin_choice
 from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
@@ -396,9 +397,10 @@ def list_adjustments(session: Session, actor: Actor, *, statuses: list[str] | No
 
 @unit_of_work
 def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]], actor: Actor,
-                  note: str | None = None) -> AdhocReceipt:
+                  note: str | None = None, bins: list[str | None] | None = None) -> AdhocReceipt:
     """Book goods that arrived without a purchase order (a supplier's extra delivery, stock
-    brought from a store): ``receipt`` movements, then waiting backorders get the units."""
+    brought from a store): ``receipt`` movements, then waiting backorders get the units. Where
+    the warehouse uses bins, line i goes into ``bins[i]`` or the product's home bin."""
     require(actor, "stock.receive")
     issues: list[FieldIssue] = []
     wh = _warehouse(session, warehouse, issues)
@@ -410,6 +412,7 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
     products = _products(session, [sku for sku, _ in lines])
     seen: set[str] = set()
     todo: list[tuple[int, int]] = []
+    rows: dict[int, int] = {}  # product id → row
     for row, (raw, qty) in enumerate(lines, start=1):
         sku = str(raw or "").strip()
         if sku not in products:
@@ -422,9 +425,13 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
             if good is not None:
                 seen.add(sku)
                 todo.append((products[sku][0], good))
+                rows[products[sku][0]] = row
                 on_hand, _ = _level(session, products[sku][0], wh.id) if wh is not None else (0, 0)
                 issues += q.check_ceiling(on_hand, good, "qty", row, sku)
     _note_issue(note, issues)
+    wanted = dict(enumerate(bins or [], start=1))  # row → bin code typed
+    putaway = {} if wh is None else bin_choice.putaway_bins(session, wh.id, [
+        (row, str(lines[row - 1][0]).strip(), wanted.get(row)) for row in rows.values()], issues)
     if issues:
         raise ValidationError(issues)
     assert wh is not None
@@ -432,7 +439,8 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
     lock_for_arrival(session, [(pid, wh.id) for pid, _ in todo])
     for pid, qty in sorted(todo):
         stock.post_movement(session, product_id=pid, warehouse_id=wh.id, qty_delta=qty, kind="receipt",
-                            actor=actor.username, reason=note or "ad hoc receipt", ref_type="adhoc")
+                            actor=actor.username, reason=note or "ad hoc receipt", ref_type="adhoc",
+                            bin_id=putaway.get(rows[pid]))
     released = reserve_backorders(session, [pid for pid, _ in todo], wh.id, actor)
     units = sum(q for _, q in todo)
     audit.record(session, actor, "stock.receive_adhoc", "warehouse", wh.code, after={

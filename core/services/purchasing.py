@@ -28,6 +28,7 @@ from core.errors import FieldIssue, IllegalTransition, NotFound, ValidationError
 from core.models import POLine, Product, PurchaseOrder, Supplier, Warehouse
 from core.numbering import next_number
 from core.permissions import Actor, require
+from core.services import bins as bin_choice
 from core.services.orders import lock_for_arrival, reserve_backorders
 from core.timeutil import utcnow
 
@@ -48,8 +49,10 @@ class ReceiptResult:
 
 @unit_of_work
 def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: Actor,
-               note: str | None = None) -> ReceiptResult:
-    """Receive ``{po_line_id: qty}`` into the PO's warehouse; partial receipts allowed."""
+               note: str | None = None, bins: dict[int, str] | None = None) -> ReceiptResult:
+    """Receive ``{po_line_id: qty}`` into the PO's warehouse; partial receipts allowed. Where the
+    warehouse uses bins each line is put away into ``bins[po_line_id]`` or the product's home
+    bin (``core.services.bins``)."""
     require(actor, "stock.receive")
     # The PO row first (lock order): a second receipt racing this one waits here and then
     # sees what this one received, instead of failing on the lines' CHECK constraint.
@@ -73,6 +76,12 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
     if issues:
         raise ValidationError(issues)
     quantities = {line_id: int(qty) for line_id, qty in quantities.items()}  # 5.0 from a grid → 5
+    rows = {line_id: row for row, line_id in enumerate(sorted(quantities), start=1)}
+    putaway = bin_choice.putaway_bins(session, po.warehouse_id, [
+        (rows[line_id], skus[lines[line_id].product_id], (bins or {}).get(line_id))
+        for line_id, qty in quantities.items() if qty], issues)
+    if issues:
+        raise ValidationError(issues)
     received = 0
     arrived: list[int] = []
     lock_for_arrival(session, [(lines[lid].product_id, po.warehouse_id) for lid, q in quantities.items() if q])
@@ -82,7 +91,7 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
         line = lines[line_id]
         stock.post_movement(session, product_id=line.product_id, warehouse_id=po.warehouse_id, qty_delta=qty,
                             kind="receipt", actor=actor.username, reason=note or po.number, ref_type="po",
-                            ref_id=po.id)
+                            ref_id=po.id, bin_id=putaway.get(rows[line_id]))
         session.execute(update(POLine).where(POLine.id == line_id).values(qty_received=POLine.qty_received + qty))
         received += qty
         arrived.append(line.product_id)

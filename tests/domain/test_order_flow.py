@@ -201,8 +201,9 @@ def test_the_page_offers_each_role_only_what_its_permissions_allow() -> None:
 
 def test_packing_by_hand_is_not_offered_when_the_shop_packs_by_scan() -> None:
     picking = OrderState("SO-1", "picking")
-    assert next_states(picking, WAREHOUSE, packing_by_scan=True) == ()
-    assert next_states(picking, WAREHOUSE, packing_by_scan=False) == ("packed",)
+    # the warehouse may put an order back in the queue (a short pick), never pack it by hand here
+    assert next_states(picking, WAREHOUSE, packing_by_scan=True) == ("confirmed",)
+    assert next_states(picking, WAREHOUSE, packing_by_scan=False) == ("confirmed", "packed")
     assert next_states(picking, BOSS, packing_by_scan=True) == ("confirmed", "cancelled")
     assert next_states(picking, BOSS, packing_by_scan=False) == ("confirmed", "packed", "cancelled")
 

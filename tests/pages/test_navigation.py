@@ -23,7 +23,7 @@ _DASHBOARDS = ["dashboard", "sales", "channels", "customers", "products", "fulfi
 _OFFICE = {
     "dashboards": _DASHBOARDS,
     "orders": ["order_entry", "orders", "import_data", "customer_profiles"],
-    "warehouse": ["fulfillment", "inventory", "stock_count", "transfers", "receiving"],
+    "warehouse": ["fulfillment", "waves", "inventory", "stock_count", "transfers", "receiving", "bins"],
     "purchasing": ["replenishment", "purchase_orders", "forecast", "allocation", "channel_stock", "product_catalog"],
     "aftersales": ["aftersales", "returns_analytics"],
     "system": ["alerts", "notifications", "webhooks", "data_quality", "rules", "audit", "master_data"],
@@ -34,7 +34,8 @@ MENUS: dict[str, dict[str, list[str]]] = {
     "buyer": {"orders": ["orders"], "warehouse": ["inventory", "receiving"],
               "purchasing": ["replenishment", "purchase_orders", "forecast", "product_catalog"],
               "system": ["alerts", "master_data"]},
-    "warehouse": {"orders": ["orders"], "warehouse": ["fulfillment", "inventory", "stock_count", "transfers", "receiving"],
+    "warehouse": {"orders": ["orders"], "warehouse": ["fulfillment", "waves", "inventory", "stock_count", "transfers",
+                                                              "receiving", "bins"],
                   "aftersales": ["aftersales", "returns_analytics"], "system": ["alerts"]},
     "service": {"orders": ["order_entry", "orders", "import_data", "customer_profiles"], "warehouse": ["inventory"],
                 "aftersales": ["aftersales", "returns_analytics"], "system": ["alerts"]},

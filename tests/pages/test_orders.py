@@ -117,3 +117,16 @@ def test_the_list_counts_every_match_and_pages_through_them(logged_in: Callable[
     second = at.dataframe[0].value[translate("field.number", "en")].tolist()
     assert len(second) == 5 and set(first) | set(second) == numbers
     assert translate("list.showing", "en", first=51, last=55, total=55) in [c.value for c in at.caption]
+
+
+def test_intercept_and_release(logged_in: Callable[..., AppTest], two_orders: tuple[OrderResult, OrderResult]) -> None:
+    first, _ = two_orders
+    at = _open(logged_in, "service", first.number)
+    at.selectbox(key=f"ol_hold_reason_{first.number}").set_value("refund_requested")
+    at.button(key=f"ol_intercept_{first.number}").click().run()
+    assert not at.exception
+    banner = translate("hold.banner", "en", reasons=translate("hold_reason.refund_requested", "en"))
+    assert banner in [w.value for w in at.warning]
+    at.button(key=f"ol_release_{first.number}").click().run()
+    assert [s.value for s in at.success] == [translate("hold.released", "en", number=first.number, n=1)]
+    assert banner not in [w.value for w in at.warning]

@@ -11,10 +11,11 @@ from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import POLine, PurchaseOrder, StockLevel, Supplier, Warehouse
-from core.services import orders
+from core.models import Bin, MovementBin, POLine, PurchaseOrder, StockLevel, Supplier, Warehouse
+from core.services import bins, orders
+from core.services.bins import BinInput
 from core.timeutil import utcnow
-from tests.factories import CLERK, make_product, order_input
+from tests.factories import CLERK, WAREHOUSE, make_product, order_input
 
 PAGE = "pages/receiving.py"
 
@@ -80,3 +81,20 @@ def test_adhoc_receipt_and_unknown_sku(logged_in: Callable[..., AppTest]) -> Non
     at.button(key="rc_receive_adhoc").click().run()
     assert at.success[0].value == en("rc.adhoc_received", units=6, lines=1, warehouse="SH", released="—")
     assert _stock(tea) == (6, 0)
+
+
+def test_a_warehouse_with_bins_puts_each_line_away_into_the_bin_shown(logged_in: Callable[..., AppTest]) -> None:
+    tea = make_product("TEA-1", "25.00", {"SH": 0})
+    for code in ("A-01", "R-01"):
+        bins.save_bin(BinInput("SH", code, "pick" if code == "A-01" else "reserve", 1), WAREHOUSE)
+    bins.set_home_bin("SH", "TEA-1", "A-01", WAREHOUSE)
+    po_id = _po(tea, 10)
+    at = logged_in("warehouse", page=PAGE)
+    assert at.data_editor[0].value["bin"].tolist() == ["A-01"]  # the home bin, prefilled
+    at.session_state[f"rc_po_lines_{po_id}_0"] = {"edited_rows": {0: {"receive": 3, "bin": "R-01"}},
+                                                   "added_rows": [], "deleted_rows": []}
+    at.button(key="rc_receive_po").click().run()
+    assert not at.exception and not at.error
+    assert _stock(tea) == (3, 0)
+    with db.transaction() as s:
+        assert s.execute(select(Bin.code).join(MovementBin, MovementBin.bin_id == Bin.id)).scalars().all() == ["R-01"]

@@ -41,6 +41,8 @@ NO_CHECK: dict[str, str] = {
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.master_data.update_row": "write step inside a caller's transaction (update_warehouse … and "
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
+    "core.services.orders.holds.place": "write step inside intercept's and update_order's transactions, which "
+                                         "checked order.edit first",
     "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
                                             "forecast.run (records why the run stopped)",
     **{f"core.services.import_{name}": "write step inside run_import's transaction, which checked the kind's "
@@ -71,6 +73,23 @@ def _saved_profile() -> str:
     profile = type(shipped)(**(vars(shipped) | {"name": "matrix-orders"}))
     imports.save_profile(profile, SYSTEM)
     return profile.name
+
+
+def _an_order() -> int:
+    """A confirmed order (the permission of a move depends on where the order is)."""
+    from sqlalchemy import select
+
+    from core import db
+    from core.models import Product
+    from core.permissions import SYSTEM
+    from core.services.orders import create_order
+    from tests.factories import make_product, order_input
+
+    with db.transaction(readonly=True) as s:
+        missing = s.execute(select(Product.id).where(Product.sku == "MATRIX-1")).first() is None
+    if missing:
+        make_product("MATRIX-1", "10.00", {"SH": 1000})
+    return create_order(order_input(("MATRIX-1", 1)), SYSTEM).id
 
 
 def _a_job() -> int:
@@ -104,6 +123,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.api_returns": {"rma"},
     "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
+    "core.services.bins": {"stock"},
     "core.services.catalog": {"order", "stock"},
     "core.services.channel_stock": {"stock", "allocation"},
     "core.services.customers": {"customer"},
@@ -130,13 +150,14 @@ AREAS: dict[str, set[str]] = {
     "core.services.stock_allocation": {"allocation", "forecast"},
     "core.services.transfers": {"stock"},
     "core.services.users": {"user"},
+    "core.services.waves": {"order"},
     "core.services.webhooks": {"webhook"},
     "core.services.forecast_pipeline": {"forecast"},
 }
 # Arguments a permission check depends on (the action follows from them), per function; a
 # callable is called afresh for every call.
 ARGUMENTS: dict[str, dict[str, Any]] = {
-    "core.services.orders.lifecycle.transition": {"to_status": "confirmed"},
+    "core.services.orders.lifecycle.transition": {"to_status": "confirmed", "order_id": lambda: _an_order()},
     "core.services.aftersales.transition_rma": {"to_status": "approved"},
     "core.services.imports.check_import": {"files": _order_files, "options": _order_options},
     "core.services.imports.run_import": {"files": _order_files, "options": _order_options},

@@ -32,6 +32,7 @@ from core.models import (
 )
 from core.permissions import Actor, require
 from core.services import customers, webhook_events
+from core.services.orders import holds
 from core.timeutil import utcnow
 
 # --- transitions -----------------------------------------------------------------------------
@@ -144,8 +145,10 @@ def transition(
     missing, cancel releases, ship turns reservations into ledger shipments), writes the
     timeline event and the audit row.
     """
-    require(actor, order_flow.target_permission(to_status))
+    order_flow.target_permission(to_status)  # a status nobody may set by hand is refused before any read
     order = load_for_update(session, order_id)
+    require(actor, order_flow.edge_permission(order.status, to_status))
+    holds.check_not_held(session, order_id, order.number, to_status)
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
@@ -208,5 +211,8 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=current.status, to_status=current.status,
                                               note="edited: " + ", ".join(sorted(changes))))
+    moved = any(k.startswith("ship_") and before[k] != changes[k] for k in changes)
+    if moved and current.status in order_flow.HOLD_ON_ADDRESS_CHANGE:  # the parcel may carry the old address
+        holds.place(session, order_id, current.number, current.status, "address_changed", None, actor)
     audit.record(session, actor, "order.edit", "order", current.number, before=before, after=changes)
     return version
