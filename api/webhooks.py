@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
 from api import values
@@ -18,6 +18,8 @@ from core.services.api_tokens import Caller
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 Who = Annotated[Caller, Depends(caller)]
+EVENT_ID = r"^[0-9a-fA-F-]*$"  # event ids are UUIDs: anything else is refused before it reaches SQL
+SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an id the database can hold
 MAX_LOG_PAGE = 500
 
 
@@ -49,14 +51,14 @@ def list_(who: Who) -> dict[str, Any]:
 
 
 @router.delete("/{subscription_id}")
-def unsubscribe(subscription_id: int, who: Who) -> dict[str, Any]:
+def unsubscribe(subscription_id: SubscriptionId, who: Who) -> dict[str, Any]:
     """Deactivate one of this token's subscriptions; waiting deliveries are given up."""
     return _subscription(webhooks.deactivate_subscription(subscription_id, who.actor, token_id=who.token_id))
 
 
 @router.get("/{subscription_id}/deliveries")
-def deliveries(subscription_id: int, who: Who, status: Annotated[list[str] | None, Query()] = None,
-               event_id: Annotated[str, Query(max_length=64)] = "",
+def deliveries(subscription_id: SubscriptionId, who: Who, status: Annotated[list[str] | None, Query()] = None,
+               event_id: Annotated[str, Query(max_length=64, pattern=EVENT_ID)] = "",
                limit: Annotated[int, Query(ge=1, le=MAX_LOG_PAGE)] = 100) -> dict[str, Any]:
     """The subscription's delivery log, newest first."""
     frame = webhooks.list_deliveries(who.actor, subscription_id=subscription_id, statuses=status, event_id=event_id,
@@ -66,7 +68,7 @@ def deliveries(subscription_id: int, who: Who, status: Annotated[list[str] | Non
 
 
 @router.post("/deliveries/{event_id}/replay", status_code=202)
-def replay(event_id: str, who: Who) -> dict[str, Any]:
+def replay(event_id: Annotated[str, Path(max_length=64, pattern=EVENT_ID)], who: Who) -> dict[str, Any]:
     """Queue the event again, with the same event id, for this token's subscriptions that had it."""
     done = webhooks.replay(event_id, who.actor, token_id=who.token_id)
     return {"event_id": done.event_id, "event": done.event, "queued": len(done.queued)}

@@ -71,5 +71,7 @@ def test_bad_urls_unknown_fields_and_missing_scopes_are_refused(api: Client) -> 
                         token=reader)
     assert no_scope.status == 403 and no_scope.body["code"] == "error.permission"
     assert api.call("GET", "/webhooks", token=reader).status == 403
-    assert api.call("POST", "/webhooks/deliveries/nope/replay", token=hooks).status == 404
+    assert api.call("POST", "/webhooks/deliveries/nope/replay", token=hooks).status == 422  # not an event id
+    assert api.call("POST", f"/webhooks/deliveries/{'0' * 8}-0000-0000-0000-{'0' * 12}/replay",
+                    token=hooks).status == 404
     assert api.call("GET", "/webhooks", token=hooks).body["items"] == []
