@@ -42,7 +42,7 @@ from core.models.planning import (
     PurchaseOrder,
     ReplenishmentSuggestion,
 )
-from core.models.reference import Channel, Product, ProductBarcode, Supplier, Warehouse
+from core.models.reference import Carrier, Channel, Product, ProductBarcode, Supplier, Warehouse
 from core.models.stock import MOVEMENT_KINDS, StockLevel, StockMovement, Transfer, TransferLine
 from core.models.summary import (
     AggBasketPairDaily,
@@ -77,6 +77,7 @@ __all__ = [
     "ApiIdempotencyKey",
     "ApiToken",
     "Base",
+    "Carrier",
     "Channel",
     "Customer",
     "CustomerIdentity",

@@ -23,6 +23,7 @@ from core.errors import (
     ValidationError,
 )
 from core.models import (
+    Customer,
     Order,
     OrderEvent,
     OrderLine,
@@ -40,7 +41,8 @@ from core.timeutil import utcnow
 def load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
         select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone,
-               Order.created_by, Order.delivery_method)
+               Order.created_by, Order.delivery_method, Customer.email)
+        .outerjoin(Customer, Customer.id == Order.customer_id)
         .where(Order.id == order_id)
     ).first()
     if row is None:
@@ -170,7 +172,7 @@ def transition(
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=order.status, to_status=to_status, note=note))
     if plan.notify_customer:
-        notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone,
+        notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone, email=order.email,
                      payload={"number": order.number, "status": to_status, "carrier": values.get("carrier"),
                               "tracking_no": values.get("tracking_no")})
     audit.record(session, actor, f"order.{to_status}", "order", order.number,
