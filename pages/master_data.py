@@ -281,6 +281,6 @@ def _carriers_tab() -> None:
 
 st.title(t("page.master_data"))
 st.caption(t("md.intro"))
-show_notice(state.pop("md_notice", None))
+show_notice(state.pop("md_notice", None), what="master_data")
 show_tabs({t("md.tab_warehouses"): _warehouses_tab, t("md.tab_channels"): _channels_tab,
            t("md.tab_suppliers"): _suppliers_tab, t("md.tab_carriers"): _carriers_tab})

@@ -66,7 +66,7 @@ def test_a_bad_code_is_named_and_nothing_is_written(db_url: str, logged_in: Call
     at.text_input(key="md_wh_name_new").input("杭州门店")
     at.button(key="md_wh_save").click().run()
     assert not at.exception, at.exception
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.master_data")) in [e.value for e in at.error]
     assert en("md.issue_code_chars", code="H Z") in at.markdown[0].value
     assert _count(Warehouse) == 4
 
