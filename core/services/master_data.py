@@ -46,6 +46,7 @@ from core.errors import FieldIssue, Refused, ValidationError
 from core.geo import normalise_province, region_of
 from core.models import Base, Carrier, Channel, Rule, StockLevel, Supplier, Warehouse
 from core.permissions import Actor, require
+from core.services.notification_messages import TRACKING_PLACEHOLDER
 
 CODE_MAX = 16
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
@@ -56,7 +57,6 @@ REGION_MAX, PROVINCE_MAX, CITY_MAX, ADDRESS_MAX = 16, 32, 32, 200
 LEAD_TIME_MAX, MOQ_MAX, RETURN_WINDOW_MAX = 365, 1_000_000, 365
 SHIP_COST_MAX = Decimal("10000.00")
 CARRIER_NAME_MAX, TRACKING_URL_MAX = 32, 300  # a carrier's name as orders.carrier holds it
-TRACKING_PLACEHOLDER = "{tracking_no}"
 
 WAREHOUSE_COLUMNS = ["code", "name", "region", "province", "city", "address", "is_store", "ship_cost", "active"]
 CHANNEL_COLUMNS = ["code", "name", "kind", "return_window_days", "active"]
