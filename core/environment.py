@@ -98,8 +98,25 @@ def smtp_host() -> str | None:
     return os.environ.get("OMS_SMTP_HOST") or None
 
 
+SMTP_SECURITY = ("none", "starttls", "tls")
+_SMTP_DEFAULT_PORT = {"none": 25, "starttls": 587, "tls": 465}
+
+
+def smtp_security() -> str:
+    """``OMS_SMTP_TLS``: ``starttls`` (upgrade a plain connection before logging in), ``tls``
+    (implicit TLS from the first byte, "SMTPS", usually port 465) or ``none``. Unset:
+    ``starttls`` when the older ``OMS_SMTP_STARTTLS=1`` is set, else ``none``. An unknown
+    value is taken as ``starttls``: a typo never sends a password in clear text."""
+    value = os.environ.get("OMS_SMTP_TLS", "").strip().lower()
+    if not value:
+        return "starttls" if os.environ.get("OMS_SMTP_STARTTLS", "").lower() in ("1", "true", "yes") else "none"
+    return value if value in SMTP_SECURITY else "starttls"
+
+
 def smtp_port() -> int:
-    return int(os.environ.get("OMS_SMTP_PORT", "25"))
+    """``OMS_SMTP_PORT``; unset: 25, 587 or 465 after ``OMS_SMTP_TLS``."""
+    port = os.environ.get("OMS_SMTP_PORT")
+    return int(port) if port else _SMTP_DEFAULT_PORT[smtp_security()]
 
 
 def smtp_sender() -> str:
@@ -107,12 +124,17 @@ def smtp_sender() -> str:
     return os.environ.get("OMS_SMTP_FROM") or "oms@localhost"
 
 
-def smtp_starttls() -> bool:
-    """``OMS_SMTP_STARTTLS=1``: upgrade the connection with STARTTLS before logging in."""
-    return os.environ.get("OMS_SMTP_STARTTLS", "").lower() in ("1", "true", "yes")
-
-
 def smtp_login() -> tuple[str, str] | None:
     """``OMS_SMTP_USER`` and ``OMS_SMTP_PASSWORD``, when the server wants a login."""
     user = os.environ.get("OMS_SMTP_USER")
     return (user, os.environ.get("OMS_SMTP_PASSWORD", "")) if user else None
+
+
+# --- text messages (the outbox's SMS rows are sent by the worker) --------------------------
+
+
+def sms_backend() -> str | None:
+    """``OMS_SMS_BACKEND``: how SMS rows leave (``log``: written to the ``oms.sms`` log with the
+    number masked — for trying the flow out, or a log shipper that forwards them); unset: SMS
+    rows stay in the outbox, pending (``core.sms``)."""
+    return os.environ.get("OMS_SMS_BACKEND", "").strip().lower() or None

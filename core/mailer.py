@@ -1,5 +1,5 @@
-"""Sending e-mail by SMTP: one connection per delivery pass, STARTTLS and a login when
-configured (``OMS_SMTP_*``, core.config), and every failure sorted into *permanent* (the server
+"""Sending e-mail by SMTP: one connection per delivery pass, STARTTLS or implicit TLS and a
+login when configured (``OMS_SMTP_*``, :mod:`core.environment`), and every failure sorted into *permanent* (the server
 refused this address or this message: 5xx to RCPT or DATA) or *temporary* (no connection, 4xx,
 a refused sender, TLS or login — the installation's settings, which can be fixed): the outbox
 gives up on the first and tries the second again later. The server's certificate is checked
@@ -28,7 +28,8 @@ TIMEOUT_SECONDS = 20.0
 class Mail:
     to: str
     subject: str
-    body: str
+    body: str  # plain text: every client shows it
+    html: str | None = None  # an HTML alternative of the same text, when the template has one
 
 
 class MailFailed(Exception):
@@ -57,6 +58,8 @@ class Connection:
         message["From"], message["To"], message["Subject"] = self._sender, mail.to, mail.subject
         message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="oms.local")
         message.set_content(mail.body)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
         try:
             refused = self._smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:  # this address: 5xx no such mailbox
@@ -79,13 +82,18 @@ def connect() -> Iterator[Connection]:
     host = environment.smtp_host()
     if host is None:
         raise MailFailed("OMS_SMTP_HOST is not set", permanent=False)
+    security = environment.smtp_security()
     try:
-        smtp = smtplib.SMTP(host, environment.smtp_port(), timeout=TIMEOUT_SECONDS)
+        if security == "tls":  # implicit TLS: the handshake comes first (SMTPS, port 465)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, environment.smtp_port(), timeout=TIMEOUT_SECONDS,
+                                                  context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(host, environment.smtp_port(), timeout=TIMEOUT_SECONDS)
     except (smtplib.SMTPException, OSError) as exc:
         raise MailFailed(f"{type(exc).__name__}: {exc}", permanent=False) from exc
     try:
         smtp.ehlo()
-        if environment.smtp_starttls():
+        if security == "starttls":
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         login = environment.smtp_login()

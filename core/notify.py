@@ -1,7 +1,7 @@
 """Notifications outbox: every customer-visible change queues a message row.
 
-Nothing is sent from here: the worker sends the e-mail rows after the commit
-(``core.services.outbox_delivery``); SMS rows wait for a gateway this installation lacks.
+Nothing is sent from here: the worker sends the e-mail and SMS rows after the commit
+(``core.services.outbox_delivery``; docs/notifications.md).
 Writing the row in the same transaction as the change means a message is queued if and only if
 the change committed.
 """

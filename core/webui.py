@@ -193,9 +193,19 @@ def issue_text(issue: FieldIssue) -> str:
     return f"{where}{label('field', issue.field)}: {reason}"
 
 
-def show_error(exc: OMSError) -> None:
-    """Render a refused action: the translated reason, then every field issue or shortage."""
-    st.error(t(exc.key, **exc.params))
+def error_headline(exc: OMSError, what: str | None = None) -> str:
+    """The red headline of a refused action. ``what`` names the thing the form would have saved
+    (``what.<what>`` in the catalogs: ``adjustment``, ``transfer``, ``user`` …): "输入有误，库存调整
+    未保存" rather than a blanket "未保存" — and never "订单未保存" on a form that is no order."""
+    if what is not None and i18n.has_key(f"{exc.key}_what", lang()):
+        return t(f"{exc.key}_what", **exc.params, what=t(f"what.{what}"))
+    return t(exc.key, **exc.params)
+
+
+def show_error(exc: OMSError, what: str | None = None) -> None:
+    """Render a refused action: the translated reason (naming ``what`` was not saved, see
+    :func:`error_headline`), then every field issue or shortage."""
+    st.error(error_headline(exc, what))
     if isinstance(exc, ValidationError):
         st.markdown("\n".join(f"- {issue_text(i)}" for i in exc.issues))
     elif isinstance(exc, InsufficientStock):
@@ -218,20 +228,31 @@ class Notice:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def show_notice(value: Notice | OMSError | None) -> None:
-    """Render what a callback left in session state: a Notice, a refused action, or nothing."""
+def show_notice(value: Notice | OMSError | None, what: str | None = None) -> None:
+    """Render what a callback left in session state: a Notice, a refused action (``what``: see
+    :func:`error_headline`), or nothing."""
     if isinstance(value, OMSError):
-        show_error(value)
+        show_error(value, what)
     elif isinstance(value, Notice):
         getattr(st, value.kind)(t(value.key, **value.params))
 
 
+# Refusals of a read that only mean "nothing here yet" — what a fresh install sees — shown as a
+# hint with the next step (blue), not as a red error: refusal code → hint code.
+NOTHING_YET = {"asof.no_run": "empty.no_forecast"}
+
+
 def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Call a service while rendering; on a refused action show why and return None."""
+    """Call a service while rendering; on a refused action show why and return None (a
+    "nothing here yet" refusal, :data:`NOTHING_YET`, as a hint saying what to do first)."""
     try:
         return fn(*args, **kwargs)
     except OMSError as exc:
-        show_error(exc)
+        hint = NOTHING_YET.get(exc.key)
+        if hint is None:
+            show_error(exc)
+        else:
+            st.info(t(hint, **exc.params))
         return None
 
 
@@ -349,6 +370,9 @@ def _as_shown(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return protect(df).rename(columns={c: label(prefix, c) for c in df.columns})
 
 
+EMPTY_CELL = "—"  # what every table and grid shows for a missing value (Streamlit's own default says "None")
+
+
 def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "field",
                percent: Iterable[str] = (), money: Iterable[str] = ()) -> None:
     """A service's DataFrame as a table with translated headers, money to the cent, and
@@ -361,7 +385,7 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
               if c in MONEY_COLUMNS or c in set(money)}
     config |= {label(prefix, c): st.column_config.NumberColumn(format="percent") for c in df.columns
                if c in SHARE_COLUMNS or c in set(percent)}
-    st.dataframe(shown, hide_index=True, column_config=config)
+    st.dataframe(shown, hide_index=True, column_config=config, placeholder=EMPTY_CELL)
     if download:
         download_buttons(shown, download)
 
@@ -393,7 +417,7 @@ def sku_qty_editor(key: str) -> list[tuple[str, Any]]:
     rows as ``(sku, qty)`` with blank rows dropped and each quantity as typed
     (:func:`cell_qty`), so the service — not the page — names the row and field that is wrong."""
     blank = pd.DataFrame({"sku": pd.Series(dtype="string"), "qty": pd.Series(dtype="float64")})
-    lines = st.data_editor(blank, num_rows="dynamic", hide_index=True, key=key,
+    lines = st.data_editor(blank, num_rows="dynamic", hide_index=True, key=key, placeholder=EMPTY_CELL,
                            column_config={"sku": st.column_config.TextColumn(t("field.sku")),
                                           "qty": qty_column(t("field.qty"))})
     return [(str(r.sku or "").strip(), cell_qty(r.qty))

@@ -1,5 +1,6 @@
-"""The demo retailer's own reference data: its seven channels, four warehouses and the review,
-allocation, carrier and tagging rules that name them.
+"""The demo retailer's own reference data: its seven channels, four warehouses, the carriers it
+ships with (and their tracking pages) and the review, allocation, carrier and tagging rules that
+name them.
 
 None of this belongs to a real shop: ``oms init`` creates only the schema, sequences and
 default settings (:mod:`core.reference`); the demo loader and the test fixtures call
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import refdata
-from core.models import Channel, Rule, Warehouse
+from core.models import Carrier, Channel, Rule, Warehouse
 from core.timeutil import utcnow
 
 CHANNELS: list[tuple[str, str, str, int]] = [
@@ -36,6 +37,15 @@ WAREHOUSES: list[tuple[str, str, str, str, str, bool, str]] = [
     ("GZ", "广州仓", "华南", "广东", "广州", False, "9.00"),
     ("BJ", "北京仓", "华北", "北京", "北京", False, "9.00"),
     ("CD", "成都仓", "西南", "四川", "成都", False, "10.00"),
+]
+
+_KUAIDI100 = "https://www.kuaidi100.com/chaxun?com={com}&nu={{tracking_no}}"
+CARRIERS: list[tuple[str, str, str]] = [
+    # code, name (as the demo's orders carry it), tracking page (kuaidi100's company code)
+    (code, name, _KUAIDI100.format(com=com)) for code, name, com in (
+        ("ZTO", "中通快递", "zhongtong"), ("YTO", "圆通速递", "yuantong"), ("YUNDA", "韵达快递", "yunda"),
+        ("SF", "顺丰速运", "shunfeng"), ("STO", "申通快递", "shentong"), ("JD", "京东物流", "jd"),
+        ("SF-COLD", "顺丰冷运", "shunfenglengyun"), ("DEPPON", "德邦物流", "debangwuliu"))
 ]
 
 RULES: list[tuple[str, str, int, dict[str, Any], dict[str, Any]]] = [
@@ -59,7 +69,7 @@ RULES: list[tuple[str, str, int, dict[str, Any], dict[str, Any]]] = [
 
 
 def seed_demo_reference(session: Session) -> None:
-    """Insert the demo's missing channels and warehouses, and its rules when there are none."""
+    """Insert the demo's missing channels, warehouses and carriers, and its rules when there are none."""
     have = set(session.execute(select(Channel.code)).scalars())
     for code, name, kind, window in CHANNELS:
         if code not in have:
@@ -69,6 +79,10 @@ def seed_demo_reference(session: Session) -> None:
         if code not in have:
             session.add(Warehouse(code=code, name=name, region=region, province=province, city=city,
                                   is_store=is_store, ship_cost=Decimal(cost), active=True))
+    have = set(session.execute(select(Carrier.code)).scalars())
+    for code, name, url in CARRIERS:
+        if code not in have:
+            session.add(Carrier(code=code, name=name, tracking_url=url, active=True))
     if session.execute(select(Rule.id).limit(1)).first() is None:
         now = utcnow()
         for name, kind, prio, cond, action in RULES:

@@ -23,6 +23,7 @@ from core.services.aftersales import Inspection, RMALine, RMARequest
 from core.services.orders import search_orders
 from core.services.rma_views import OrderAfterSales, RMADetail
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -179,7 +180,7 @@ def _inspection_form(rma_id: int, detail: RMADetail, prefix: str) -> None:
                                                           required=True),
         "rma_damage_reason": st.column_config.TextColumn(label("field", "rma_damage_reason"), max_chars=200),
     }
-    st.data_editor(pd.DataFrame(base), key=f"{prefix}_inspect_{rma_id}_{_rev('inspect')}", hide_index=True,
+    st.data_editor(pd.DataFrame(base), key=f"{prefix}_inspect_{rma_id}_{_rev('inspect')}", hide_index=True, placeholder=EMPTY_CELL,
                    column_config=config, disabled=["line_no", "sku", "qty"])
     st.button(t("desk.inspect_submit"), key=f"{prefix}_inspect_go_{rma_id}", type="primary", on_click=_inspect,
               args=(rma_id, str(detail.header["status"]), prefix, base))
@@ -297,7 +298,7 @@ def _open_form(context: OrderAfterSales) -> None:
     columns = ["line_no", "sku", "name", "rma_returnable", "qty"] + (["rma_replacement_sku"] if kind == "exchange" else [])
     config = {c: st.column_config.Column(label("field", c)) for c in columns}
     config["qty"] = qty_column(t("desk.qty_to_return"), required=True)
-    st.data_editor(pd.DataFrame(base), key=f"as_open_{order_id}_{_rev('open')}", hide_index=True,
+    st.data_editor(pd.DataFrame(base), key=f"as_open_{order_id}_{_rev('open')}", hide_index=True, placeholder=EMPTY_CELL,
                    column_config=config, column_order=columns,
                    disabled=[c for c in columns if c not in ("qty", "rma_replacement_sku")])
     if kind == "exchange":
@@ -429,7 +430,7 @@ def _policy_tab() -> None:
               "channel_name": st.column_config.TextColumn(label("field", "name")),
               "return_window_days": st.column_config.NumberColumn(t("desk.window_days"), min_value=0,
                                                                   max_value=return_policy.MAX_WINDOW_DAYS, step=1)}
-    st.data_editor(table, key=f"as_policy_{_rev('policy')}", hide_index=True, column_config=config,
+    st.data_editor(table, key=f"as_policy_{_rev('policy')}", hide_index=True, placeholder=EMPTY_CELL, column_config=config,
                    disabled=True if not editable else ["channel", "channel_name"])
     st.radio(t("desk.shipping_policy"), return_policy.SHIPPING_POLICIES, key="as_shipping",
              index=return_policy.SHIPPING_POLICIES.index(shipping), disabled=not editable,

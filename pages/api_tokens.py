@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import OMSError
 from core.permissions import ROLES, SCOPES
 from core.services import api_tokens
-from core.webui import Notice, attempt, guard_page, label, local_time, show_error, show_notice, t
+from core.webui import EMPTY_CELL, Notice, attempt, guard_page, label, local_time, show_error, show_notice, t
 
 actor = guard_page("user.manage")
 state = st.session_state
@@ -55,7 +55,7 @@ elif tokens:
         t("api.col_name"): tok.name, t("api.col_prefix"): tok.prefix + "…", t("api.col_role"): label("role", tok.role),
         t("api.col_scopes"): ", ".join(tok.scopes), t("api.col_created"): local_time(tok.created_at),
         t("api.col_last_used"): local_time(tok.last_used_at), t("api.col_revoked"): local_time(tok.revoked_at),
-    } for tok in tokens]), hide_index=True)
+    } for tok in tokens]), hide_index=True, placeholder=EMPTY_CELL)
     active = [tok.name for tok in tokens if tok.revoked_at is None]
     if active:
         st.selectbox(t("api.revoke_which"), active, key="tok_revoke")

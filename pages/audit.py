@@ -79,17 +79,23 @@ def _as_listed(entries: pd.DataFrame) -> pd.DataFrame:
     return shown.drop(columns=["id"])
 
 
+def _field_name(key: str) -> str:
+    """A changed field by its label: ``on_hand`` → 在库; ``received.TEA`` → 已收货 · TEA."""
+    head, dot, rest = key.partition(".")
+    return label("field", head) + (f" · {rest}" if dot else "")
+
+
 def _detail(entry_id: int) -> None:
     entry = attempt(audit_entry, entry_id, actor)
     if entry is None:
         return
     st.subheader(t("auditlog.detail", action=label("action", entry.action), entity=label("entity", entry.entity),
-                   entity_id=entry.entity_id or ""))
+                   entity_id=entry.record or ""))
     st.caption(t("auditlog.detail_caption", actor=entry.actor, at=local_time(entry.at, "%Y-%m-%d %H:%M:%S")))
     if entry.diff.empty:
         st.info(t("auditlog.no_values"))
     else:
-        show_table(entry.diff)
+        show_table(entry.diff.assign(field=[_field_name(f) for f in entry.diff["field"]]))
     st.button(t("auditlog.history"), key="au_history", on_click=_show_history, args=(entry.entity, entry.entity_id),
               icon=":material/history:")
 

@@ -134,7 +134,7 @@ def _profile(found: pd.DataFrame) -> None:
 
 st.title(t("mdp.page_customers"))
 st.caption(t("mdp.customers_intro"))
-show_notice(state.pop("cp_notice", None))
+show_notice(state.pop("cp_notice", None), what="customer")
 search_col, toggle_col = st.columns([3, 1], vertical_alignment="bottom")
 search = search_col.text_input(t("mdp.search_customers"), key="cp_query", max_chars=MAX_SEARCH_CHARS)
 with_merged = toggle_col.toggle(t("mdp.show_merged"), key="cp_merged")

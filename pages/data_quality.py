@@ -16,6 +16,7 @@ import streamlit as st
 from core.errors import OMSError
 from core.services import data_quality, imports
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     download_buttons,
@@ -88,7 +89,7 @@ def _run_detail(runs: pd.DataFrame) -> None:
     for code, rows in detail.failing.items():
         with st.expander(f"{t('quality.failing_rows')} · {_meaning(detail.run['suite'], code)} ({len(rows)})",
                          expanded=True):
-            st.dataframe(rows, hide_index=True)
+            st.dataframe(rows, hide_index=True, placeholder=EMPTY_CELL)
             download_buttons(rows, f"dq_run_{picked}_{code}")
 
 

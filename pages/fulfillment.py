@@ -29,6 +29,7 @@ from core.services.fulfillment import (
 )
 from core.webui import (
     CSV_MIME,
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -102,7 +103,7 @@ def _queue_table(queue: pd.DataFrame) -> None:
     shown = localize_columns(shown)
     overdue = queue["overdue"].to_numpy()
     st.dataframe(shown.style.apply(lambda row: [OVERDUE_STYLE if overdue[row.name] else ""] * len(row), axis=1),
-                 hide_index=True)
+                 hide_index=True, placeholder=EMPTY_CELL)
     download_buttons(shown, "fulfilment_queue")
 
 
@@ -130,7 +131,7 @@ def _queue_tab() -> None:
     statuses = status_col.multiselect(t("field.status"), QUEUE_STATUSES, default=list(QUEUE_STATUSES),
                                       format_func=labels("status", QUEUE_STATUSES).__getitem__, key="fl_statuses",
                                       placeholder=t("common.all"))
-    show_notice(state.pop("fl_queue_notice", None))
+    show_notice(state.pop("fl_queue_notice", None), what="order")
     queue = attempt(fulfilment_queue, actor, statuses=statuses or None, warehouse=warehouse)
     if queue is None:
         return
@@ -199,10 +200,10 @@ def _pack_tab() -> None:
                             on_change=lambda: state.pop("fl_pack_notice", None))
     notice = state.pop("fl_pack_notice", None)
     if order_id is None:
-        show_notice(notice)
+        show_notice(notice, what="order")
         return
     st.text_input(t("fl.scan"), key="fl_scan", placeholder=t("fl.scan_hint"), on_change=_scan, args=(int(order_id),))
-    show_notice(notice)
+    show_notice(notice, what="order")
     progress = pack_progress(int(order_id), actor)
     scanned, units = int(progress["scanned"].sum()), int(progress["qty"].sum())
     st.progress(scanned / units if units else 0.0, text=t("fl.pack_progress", scanned=scanned, units=units))
@@ -239,7 +240,7 @@ def _ship_file() -> None:
 
 
 def _ship_tab() -> None:
-    show_notice(state.pop("fl_ship_notice", None))
+    show_notice(state.pop("fl_ship_notice", None), what="shipment")
     queue = fulfilment_queue(actor, statuses=["packed"])
     options = {int(r.id): f"{r.number} · {r.warehouses} · {r.customer or ''}" for r in queue.itertuples()}
     carriers = dict(zip(queue["id"].astype(int), queue["carrier"], strict=True))
@@ -273,7 +274,7 @@ def _deliver() -> None:
 
 
 def _deliver_tab() -> None:
-    show_notice(state.pop("fl_deliver_notice", None))
+    show_notice(state.pop("fl_deliver_notice", None), what="delivery")
     if not actor.can("order.deliver"):
         st.info(t("error.permission"))
         return

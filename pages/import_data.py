@@ -30,6 +30,7 @@ from core.services.imports import FIELDS, ORDER_TARGETS, REPEATED_LINES, group_i
 from core.services.jobs import IMPORT, JobView, latest_job
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -88,7 +89,7 @@ def _issues_table(issues: pd.DataFrame, basename: str) -> None:
     groups["field"] = [t(f"imp.field.{f}") if f else "" for f in groups["field"]]
     cause = groups[["severity", "field", "column", "reason", "count", "first_rows", "examples"]]
     st.dataframe(cause.rename(columns={c: t(f"imh.col.{c}") if c in ("count", "first_rows", "examples")
-                                       else t(f"imp.col.{c}") for c in cause.columns}), hide_index=True)
+                                       else t(f"imp.col.{c}") for c in cause.columns}), hide_index=True, placeholder=EMPTY_CELL)
     with st.expander(t("imh.rows_detail")):
         shown["severity"] = [t(f"imp.severity.{v}") for v in shown["severity"]]
         shown["field"] = [t(f"imp.field.{f}") if f else "" for f in shown["field"]]
@@ -372,7 +373,7 @@ def _result(report: imports.ImportReport) -> None:
     if counts:
         st.markdown(f"**{t('imp.counts')}**")
         st.dataframe(pd.DataFrame({t("imp.counts"): [t(f"imp.count.{k}") for k in counts],
-                                   "#": list(counts.values())}), hide_index=True)
+                                   "#": list(counts.values())}), hide_index=True, placeholder=EMPTY_CELL)
     st.markdown(f"**{t('imp.issues')}**")
     _issues_table(report.issues, f"import_{report.batch_id or 'check'}_issues")
     if len(report.merges):
@@ -457,7 +458,7 @@ with tab_import:
         info = attempt(imports.inspect_files, uploads, base, actor)
         if info is not None:
             with st.expander(t("imp.preview"), expanded=editing):
-                st.dataframe(info.preview, hide_index=True)
+                st.dataframe(info.preview, hide_index=True, placeholder=EMPTY_CELL)
             if editing:
                 _editor(kind, base, info, uploads, seed=f"{kind}_{choice}{tag}")
         if chosen is not None and not editing:

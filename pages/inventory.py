@@ -16,6 +16,7 @@ from core.analytics import inventory
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog
 from core.webui import (
+    EMPTY_CELL,
     cached_read,
     download_all,
     download_buttons,
@@ -74,7 +75,7 @@ def _stock_table(view: pd.DataFrame) -> None:
               .format(decimals, na_rep="—"))
     if costs:  # a missing cost is an unknown cost, said in words
         styled = styled.format("{:.2f}", subset=costs, na_rep=t("imh.cost_unknown"))
-    st.dataframe(styled, hide_index=True)
+    st.dataframe(styled, hide_index=True, placeholder=EMPTY_CELL)
     st.caption(t("inv.highlight_hint"))
     download_buttons(shown, "stock")
 

@@ -1,4 +1,4 @@
-"""Master data: the shop's warehouses, sales channels and suppliers — one tab each, with the
+"""Master data: the shop's warehouses, sales channels, suppliers and carriers — one tab each, with the
 table (downloadable), a form to add or change a row, and deactivate / reactivate / delete.
 
 Managers and admins keep warehouses and channels; buyers see them and keep the suppliers
@@ -236,8 +236,51 @@ def _suppliers_tab() -> None:
             lambda: _run(lambda: md.delete_supplier(int(picked), actor), Notice("success", "md.deleted", {"item": name})))
 
 
+# --- carriers --------------------------------------------------------------------------------
+
+
+def _save_carrier(picked: str) -> None:
+    suffix = picked or "new"
+    data = md.CarrierInput(code=state.get(f"md_ca_code_{suffix}") or "", name=state.get(f"md_ca_name_{suffix}") or "",
+                           tracking_url=state.get(f"md_ca_url_{suffix}") or "")
+    if picked == NEW:
+        _create("md_ca", lambda: md.create_carrier(data, actor), md.normalise_code(data.code))
+    else:
+        _run(lambda: md.update_carrier(data, actor), Notice("success", "md.saved", {"item": picked}))
+
+
+def _carriers_tab() -> None:
+    frame = attempt(md.list_carriers, actor)
+    if frame is None:
+        return
+    st.caption(t("md.carriers_help"))
+    show_table(frame, download="carriers")
+    if not actor.can("masterdata.edit"):
+        return
+    st.subheader(t("md.edit_carrier"))
+    rows = frame.set_index("code")
+    picked = _picker("md_ca_pick", {code: f"{code} · {row['name']}" for code, row in rows.iterrows()})
+    current = rows.loc[picked] if picked != NEW else None
+    suffix = picked or "new"
+    with st.form(f"md_ca_form_{suffix}"):
+        left, right = st.columns(2)
+        left.text_input(t("field.code"), value=picked, key=f"md_ca_code_{suffix}", max_chars=md.CODE_MAX,
+                        disabled=picked != NEW, help=t("md.code_help"))
+        right.text_input(t("field.name"), value=_value(current, "name"), key=f"md_ca_name_{suffix}",
+                         max_chars=md.CARRIER_NAME_MAX)
+        st.text_input(t("field.tracking_url"), value=_value(current, "tracking_url"), key=f"md_ca_url_{suffix}",
+                      max_chars=md.TRACKING_URL_MAX, placeholder="https://…{tracking_no}")
+        st.form_submit_button(t("md.save"), type="primary", key="md_ca_save", on_click=_save_carrier, args=(picked,))
+    if current is not None:
+        _row_buttons(
+            "md_ca", bool(current["active"]),
+            lambda active: _run(lambda: md.set_carrier_active(picked, active, actor),
+                                Notice("success", "md.activated" if active else "md.deactivated", {"item": picked})),
+            lambda: _run(lambda: md.delete_carrier(picked, actor), Notice("success", "md.deleted", {"item": picked})))
+
+
 st.title(t("page.master_data"))
 st.caption(t("md.intro"))
-show_notice(state.pop("md_notice", None))
+show_notice(state.pop("md_notice", None), what="master_data")
 show_tabs({t("md.tab_warehouses"): _warehouses_tab, t("md.tab_channels"): _channels_tab,
-           t("md.tab_suppliers"): _suppliers_tab})
+           t("md.tab_suppliers"): _suppliers_tab, t("md.tab_carriers"): _carriers_tab})

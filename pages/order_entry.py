@@ -23,6 +23,7 @@ from core.services import catalog
 from core.services.customers import search_customers
 from core.services.orders import DELIVERY_METHODS, LineInput, OrderInput, create_order, order_detail
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -306,7 +307,7 @@ def _product_section() -> None:
     query = right.text_input(t("entry.product_search"), key="oe_product_query",
                              placeholder=t("entry.product_search_hint"), persist_state="session",
                              max_chars=MAX_SEARCH_CHARS)
-    show_notice(state.get("oe_scan"))
+    show_notice(state.get("oe_scan"), what="order")
     if not (query or "").strip():
         return
     hits = attempt(catalog.search_products, query, actor)
@@ -366,7 +367,7 @@ def _basket_section(error: OMSError | None) -> Decimal:
     }
     config.update({c: st.column_config.NumberColumn(t("entry.avail_at", warehouse=c.removeprefix("avail_")))
                    for c in frame.columns if c.startswith("avail_")})
-    st.data_editor(frame, key=_editor_key(), num_rows="delete", hide_index=True, column_config=config,
+    st.data_editor(frame, key=_editor_key(), num_rows="delete", hide_index=True, placeholder=EMPTY_CELL, column_config=config,
                    disabled=[c for c in frame.columns if c != "qty"])
     st.caption(t("entry.basket_hint"))
     field_issues(error, lines=True)
@@ -442,7 +443,7 @@ def _templates_section() -> None:
         name.text_input(t("entry.template_name"), key="oe_template_name")
         save.button(t("entry.template_save"), key="oe_template_save", on_click=_save_template,
                     disabled=not _basket())
-        show_notice(state.get("oe_template_notice"))
+        show_notice(state.get("oe_template_notice"), what="template")
 
 
 def _totals_and_submit(subtotal: Decimal, error: OMSError | None) -> None:
@@ -452,7 +453,7 @@ def _totals_and_submit(subtotal: Decimal, error: OMSError | None) -> None:
                                 (subtotal, -discount, shipping, subtotal - discount + shipping), strict=True):
         col.metric(t(key), money(amount))
     st.button(t("entry.submit"), key="oe_submit", type="primary", on_click=_submit, icon=":material/check:")
-    show_notice(error)
+    show_notice(error, what="order")
 
 
 st.title(t("page.order_entry"))

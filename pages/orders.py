@@ -222,7 +222,7 @@ def _detail(order_id: int) -> None:
         _rmas(order_id)
     slip_download(number, lambda: detail, key=f"ol_slip_{order_id}")
     st.markdown(f"**{t('orders.actions')}**")
-    show_notice(state.get("ol_notice"))
+    show_notice(state.get("ol_notice"), what="order")
     _holds(number, str(detail.header["status"]))
     _actions(order_id, detail)
 

@@ -137,7 +137,7 @@ def _edit_product(products: pd.DataFrame, suppliers: list[str]) -> None:
 
 st.title(t("mdp.page_products"))
 st.caption(t("mdp.products_intro"))
-show_notice(state.pop("mdp_notice", None))
+show_notice(state.pop("mdp_notice", None), what="product")
 counts = attempt(product_master.product_count, actor)
 if counts is not None:
     total_col, active_col = st.columns(2)

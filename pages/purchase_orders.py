@@ -194,7 +194,7 @@ def _detail(po_id: int) -> None:
     show_table(detail.lines.drop(columns=["line_id"]).assign(
         unit_cost=[float(v) for v in detail.lines["unit_cost"]],
         line_total=[float(v) for v in detail.lines["line_total"]]), f"po_{header['number']}", prefix=COLUMNS)
-    show_notice(state.get("po_notice"))
+    show_notice(state.get("po_notice"), what="purchase_order")
     status = header["status"]
     if status == "draft":
         _draft_actions(detail)

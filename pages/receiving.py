@@ -13,6 +13,7 @@ from core.services import bins, catalog
 from core.services.inventory import receive_adhoc
 from core.services.purchasing import receive_po
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     cell_qty,
     guard_page,
@@ -52,7 +53,7 @@ def _po_tab() -> None:
         sheet = sheet.assign(bin=[homes.get(sku, "") for sku in sheet["sku"]])
         st.caption(t("rc.bin_help"))
     edited = st.data_editor(
-        sheet, hide_index=True, key=f"rc_po_lines_{po_id}_{state.get('rc_rev', 0)}",
+        sheet, placeholder=EMPTY_CELL, hide_index=True, key=f"rc_po_lines_{po_id}_{state.get('rc_rev', 0)}",
         disabled=["id", "sku", "name", "qty_ordered", "qty_received", "outstanding"],
         column_config={"id": None, "sku": st.column_config.TextColumn(t("field.sku")),
                        "name": st.column_config.TextColumn(t("field.name")),
@@ -68,7 +69,7 @@ def _po_tab() -> None:
         try:
             result = receive_po(int(po_id), quantities, actor, note=note or None, bins=putaway)
         except OMSError as exc:
-            show_error(exc)
+            show_error(exc, what="receipt")
             return
         state["rc_rev"] = state.get("rc_rev", 0) + 1
         state["rc_notice"] = Notice("success", "rc.po_received", {
@@ -91,7 +92,7 @@ def _adhoc_tab() -> None:
         try:
             result = receive_adhoc(warehouse, rows, actor, note=note or None)
         except OMSError as exc:
-            show_error(exc)
+            show_error(exc, what="receipt")
             return
         state["rc_rev"] = state.get("rc_rev", 0) + 1
         state["rc_notice"] = Notice("success", "rc.adhoc_received", {
@@ -108,7 +109,7 @@ def _open_pos_table() -> None:
 
 
 st.title(t("page.receiving"))
-show_notice(state.pop("rc_notice", None))
+show_notice(state.pop("rc_notice", None), what="receipt")
 po_tab, adhoc_tab = st.tabs([t("rc.tab_po"), t("rc.tab_adhoc")])
 with po_tab:
     _po_tab()

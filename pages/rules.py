@@ -35,6 +35,7 @@ from core.services.rules_admin import (
     save_rule,
 )
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -103,7 +104,7 @@ def _condition_editor(start: dict[str, Any], kind: str) -> tuple[pd.DataFrame | 
              format_func=labels("rl_combine", COMBINATORS).__getitem__, key="rl_combine")
     rows = pd.DataFrame(start["rows"] or [("", "", "")], columns=["field", "op", "value"])
     edited = st.data_editor(
-        rows, num_rows="dynamic", hide_index=True, key=f"rl_rows_{state['rl_rev']}",
+        rows, placeholder=EMPTY_CELL, num_rows="dynamic", hide_index=True, key=f"rl_rows_{state['rl_rev']}",
         column_config={
             "field": st.column_config.SelectboxColumn(t("rl.field"), options=list(FIELDS[kind]),
                                                       format_func=lambda f: label("fact", f)),
@@ -172,14 +173,14 @@ def _editor(rule: RuleInfo | None) -> None:
         try:
             state["rl_preview"] = preview_rule(kind, _condition(edited, use_json), actor)
         except OMSError as exc:
-            show_error(exc)
+            show_error(exc, what="rule")
     if save_col.button(t("rl.save"), key="rl_save", type="primary"):
         try:
             data = RuleInput(state.get(f"rl_name_{rev}", ""), kind, int(state.get(f"rl_priority_{rev}") or 0),
                              _condition(edited, use_json), _action(kind), bool(state.get(f"rl_active_{rev}")))
             saved = save_rule(rule.id if rule else None, data, actor)
         except OMSError as exc:
-            show_error(exc)
+            show_error(exc, what="rule")
         else:
             state.update(rl_notice=Notice("success", "rl.saved", {"name": saved.name}), rl_rev=rev + 1,
                          rl_preview=None, rl_pick_next=saved.id)
@@ -190,7 +191,7 @@ def _editor(rule: RuleInfo | None) -> None:
             try:
                 delete_rule(rule.id, actor)
             except OMSError as exc:
-                show_error(exc)
+                show_error(exc, what="rule")
             else:
                 state.update(rl_notice=Notice("success", "rl.deleted", {"name": rule.name}), rl_rev=rev + 1,
                              rl_pick_next=NEW, rl_preview=None)
@@ -218,7 +219,7 @@ def _tagging() -> None:
 
 
 st.title(t("page.rules"))
-show_notice(state.pop("rl_notice", None))
+show_notice(state.pop("rl_notice", None), what="rule")
 if "rl_pick_next" in state:  # a saved or deleted rule picks itself (before the picker is drawn)
     state["rl_pick"] = state.pop("rl_pick_next")
 kind_filter = st.segmented_control(t("rl.kind"), KINDS, key="rl_kind_filter",

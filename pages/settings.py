@@ -65,4 +65,4 @@ if current is not None:
         st.text_input(t("rb.setting_refund_approval"), value=str(current["refund_approval.amount"]),
                       key="set_refund_approval", max_chars=20, help=t("rb.setting_refund_approval_help"))
         st.form_submit_button(t("shop_settings.save"), type="primary", on_click=_save)
-    show_notice(state.pop("set_notice", None))
+    show_notice(state.pop("set_notice", None), what="settings")

@@ -27,7 +27,7 @@ from core.services.shop_setup import (
     set_up_shop,
     shop_profile,
 )
-from core.webui import attempt, guard_page, label, labels, show_error, t
+from core.webui import EMPTY_CELL, attempt, guard_page, label, labels, show_error, t
 
 if TYPE_CHECKING:  # the type of st.column_config.*Column(...), not exported by Streamlit
     from streamlit.elements.lib.column_types import ColumnConfig
@@ -51,7 +51,7 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> tuple[tuple[str, ...], ...
 
 def _editor(key: str, columns: dict[str, ColumnConfig]) -> pd.DataFrame:
     blank = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
-    return st.data_editor(blank, num_rows="dynamic", hide_index=True, key=f"{key}_{state.get('su_rev', 0)}",
+    return st.data_editor(blank, num_rows="dynamic", hide_index=True, placeholder=EMPTY_CELL, key=f"{key}_{state.get('su_rev', 0)}",
                           column_config=columns)
 
 

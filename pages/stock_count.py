@@ -28,6 +28,7 @@ from core.services.inventory import (
     post_count,
 )
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -109,7 +110,7 @@ def _count_tab() -> None:
         counted=pd.array([None] * len(sheet), dtype="float64"), reason=None, note=None)  # see webui.cell_qty
     reason_names = [label("adj_reason", c) for c in REASON_CODES]
     edited = st.data_editor(
-        frame, key=f"sc_editor_{state['sc_rev']}", hide_index=True, disabled=["sku", "name", "expected"],
+        frame, placeholder=EMPTY_CELL, key=f"sc_editor_{state['sc_rev']}", hide_index=True, disabled=["sku", "name", "expected"],
         column_config={
             "sku": st.column_config.TextColumn(t("field.sku")),
             "name": st.column_config.TextColumn(t("field.name")),
@@ -126,7 +127,7 @@ def _count_tab() -> None:
         try:
             result = post_count(state["sc_sheet_wh"], lines, actor)
         except OMSError as exc:
-            show_error(_on_sheet(exc, rows))
+            show_error(_on_sheet(exc, rows), what="count")
             return
         state["sc_sheet"] = None
         _result_notice("sc.count_posted", lines=result.lines, matched=result.matched, posted=len(result.posted),
@@ -213,7 +214,7 @@ def _history_tab() -> None:
 
 
 st.title(t("page.stock_count"))
-show_notice(state.pop("sc_notice", None))
+show_notice(state.pop("sc_notice", None), what="adjustment")
 show_tabs({t("sc.tab_count"): _count_tab, t("sc.tab_adjust"): _adjust_tab,
            **({t("sc.tab_approvals"): _approvals_tab} if actor.can("stock.approve") else {}),
            t("sc.tab_history"): _history_tab})

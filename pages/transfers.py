@@ -25,6 +25,7 @@ from core.services.transfers import (
     transfer_detail,
 )
 from core.webui import (
+    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -86,7 +87,7 @@ def _new_tab() -> None:
         try:
             result = create_transfer(source, target, rows, actor, note=note or None)
         except OMSError as exc:
-            show_error(exc)
+            show_error(exc, what="transfer")
             return
         state["tr_rev"] = state.get("tr_rev", 0) + 1
         _done("tr.created", result)
@@ -102,7 +103,7 @@ def _receive(detail: TransferResult) -> None:
          for ln in detail.lines], columns=["id", "sku", "qty_shipped", "qty_received", "receive"]
     ).astype({"receive": "float64"})  # float: see webui.cell_qty
     edited = st.data_editor(
-        outstanding, hide_index=True, key=f"tr_receive_{detail.id}", disabled=["id", "sku", "qty_shipped",
+        outstanding, placeholder=EMPTY_CELL, hide_index=True, key=f"tr_receive_{detail.id}", disabled=["id", "sku", "qty_shipped",
                                                                                "qty_received"],
         column_config={"id": None, "sku": st.column_config.TextColumn(t("field.sku")),
                        "qty_shipped": st.column_config.NumberColumn(t("field.qty_shipped")),
@@ -115,7 +116,7 @@ def _receive(detail: TransferResult) -> None:
         try:
             result = receive_transfer(detail.id, quantities, actor, close_short=close_short, note=note or None)
         except OMSError as exc:
-            show_error(exc)
+            show_error(exc, what="transfer")
             return
         _done("tr.received", result)
         st.rerun()
@@ -174,7 +175,7 @@ def _transit_tab() -> None:
 
 
 st.title(t("page.transfers"))
-show_notice(state.pop("tr_notice", None))
+show_notice(state.pop("tr_notice", None), what="transfer")
 list_tab, new_tab, transit_tab = st.tabs([t("tr.tab_list"), t("tr.tab_new"), t("tr.tab_transit")])
 with list_tab:
     _list_tab()

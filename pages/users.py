@@ -127,7 +127,7 @@ def _manage(accounts: pd.DataFrame) -> None:
 st.title(t("page.users"))
 # A message carrying a password is shown once: popped here, gone at the next interaction.
 notice = state.pop("us_notice", None)
-show_notice(notice)
+show_notice(notice, what="user")
 accounts = attempt(users.list_users, actor)
 if accounts is not None:
     _user_table(accounts)

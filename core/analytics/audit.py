@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core import paging
 from core.analytics import _read
 from core.errors import NotFound
-from core.models import AuditLog
+from core.models import AuditLog, User
 from core.permissions import Actor, require
 
 ENTRY_COLUMNS = ["id", "at", "actor", "action", "entity", "entity_id", "changed"]
@@ -38,8 +38,9 @@ class AuditEntry:
     actor: str
     action: str
     entity: str
-    entity_id: str | None
+    entity_id: str | None  # as stored: the page's "history of this record" filters on it
     diff: pd.DataFrame  # DIFF_COLUMNS
+    record: str | None = None  # the record as shown: a user by name, else the entity id
 
 
 def _log_stmt(entity: str | None, entity_id: str | None, username: str | None, action: str | None,
@@ -64,10 +65,33 @@ def _log_stmt(entity: str | None, entity_id: str | None, username: str | None, a
     return stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc())
 
 
-def _entries(raw: pd.DataFrame) -> pd.DataFrame:
-    """Raw audit rows as ``ENTRY_COLUMNS``: before/after reduced to the names of changed fields."""
+@dataclass(frozen=True)
+class _People:
+    """Who the log's usernames and user ids are: people are shown by name ("张三"), not by login
+    or by "user 7" (a user row's audit entries carry its id)."""
+
+    by_username: dict[str, str]
+    by_id: dict[str, str]
+
+    @classmethod
+    def load(cls, session: Session) -> _People:
+        rows = session.execute(select(User.id, User.username, User.display_name)).all()
+        return cls({r.username: r.display_name or r.username for r in rows},
+                   {str(r.id): r.display_name or r.username for r in rows})
+
+    def actor(self, username: str) -> str:
+        return self.by_username.get(username, username)
+
+    def record(self, entity: str, entity_id: str | None) -> str | None:
+        return self.by_id.get(entity_id or "", entity_id) if entity == "user" else entity_id
+
+
+def _entries(raw: pd.DataFrame, people: _People) -> pd.DataFrame:
+    """Raw audit rows as ``ENTRY_COLUMNS``: people by name, before/after reduced to the names of
+    changed fields."""
     return pd.DataFrame(
-        [(r.id, r.at, r.actor, r.action, r.entity, r.entity_id, ", ".join(changed_fields(r.before, r.after)))
+        [(r.id, r.at, people.actor(r.actor), r.action, r.entity, people.record(r.entity, r.entity_id),
+          ", ".join(changed_fields(r.before, r.after)))
          for r in raw.itertuples()],
         columns=ENTRY_COLUMNS,
     )
@@ -92,7 +116,7 @@ def audit_log(
     after. :func:`count_audit` says how many match, :func:`export_audit` feeds them all."""
     require(actor, "audit.view")
     stmt = _log_stmt(entity, entity_id, username, action, date_from, date_to)
-    return _entries(_read(session, lambda s: paging.page_rows(s, stmt, RAW_COLUMNS, offset, limit)))
+    return _read(session, lambda s: _entries(paging.page_rows(s, stmt, RAW_COLUMNS, offset, limit), _People.load(s)))
 
 
 def count_audit(
@@ -129,17 +153,22 @@ def export_audit(
     ``ENTRY_COLUMNS`` from one snapshot; returns the number of rows."""
     require(actor, "audit.view")
     stmt = _log_stmt(entity, entity_id, username, action, date_from, date_to)
-    return _read(session, lambda s: paging.feed_chunks(s, stmt, RAW_COLUMNS, lambda raw: sink(_entries(raw)),
-                                                       chunk_size))
+    def feed(s: Session) -> int:
+        people = _People.load(s)
+        return paging.feed_chunks(s, stmt, RAW_COLUMNS, lambda raw: sink(_entries(raw, people)), chunk_size)
+
+    return _read(session, feed)
 
 
 def audit_entry(entry_id: int, actor: Actor, *, session: Session | None = None) -> AuditEntry:
     """One audit row and its field-by-field before/after diff."""
     require(actor, "audit.view")
-    row = _read(session, lambda s: s.execute(select(AuditLog).where(AuditLog.id == entry_id)).scalar_one_or_none())
+    row, people = _read(session, lambda s: (
+        s.execute(select(AuditLog).where(AuditLog.id == entry_id)).scalar_one_or_none(), _People.load(s)))
     if row is None:
         raise NotFound(f"no audit entry {entry_id}", entry_id=entry_id)
-    return AuditEntry(row.id, row.at, row.actor, row.action, row.entity, row.entity_id, diff(row.before, row.after))
+    return AuditEntry(row.id, row.at, people.actor(row.actor), row.action, row.entity, row.entity_id,
+                      diff(row.before, row.after), people.record(row.entity, row.entity_id))
 
 
 def audit_facets(actor: Actor, *, session: Session | None = None) -> dict[str, list[str]]:

@@ -55,7 +55,7 @@ from core.models.planning import (
     PurchaseOrder,
     ReplenishmentSuggestion,
 )
-from core.models.reference import Channel, Product, ProductBarcode, Supplier, Warehouse
+from core.models.reference import Carrier, Channel, Product, ProductBarcode, Supplier, Warehouse
 from core.models.stock import MOVEMENT_KINDS, StockLevel, StockMovement, Transfer, TransferLine
 from core.models.summary import (
     AggBasketPairDaily,
@@ -92,6 +92,7 @@ __all__ = [
     "BIN_ZONES",
     "Base",
     "Bin",
+    "Carrier",
     "Channel",
     "ChannelStockOverride",
     "ChannelStockPolicy",

@@ -1,4 +1,4 @@
-"""Reference data a shop maintains: channels, warehouses, suppliers, products and barcodes."""
+"""Reference data a shop maintains: channels, warehouses, suppliers, carriers, products and barcodes."""
 
 from __future__ import annotations
 
@@ -57,6 +57,19 @@ class Supplier(Base):
     lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     moq: Mapped[int] = mapped_column(Integer, default=1)
     contact: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class Carrier(Base):
+    """A carrier the shop ships with (migration 0020). Orders keep the carrier's name as text
+    (imports and carrier CSVs write it); this row adds what a message to the customer needs:
+    the tracking page, ``tracking_url`` with a ``{tracking_no}`` placeholder."""
+
+    __tablename__ = "carriers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)  # as orders.carrier holds it
+    tracking_url: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 

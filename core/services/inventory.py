@@ -134,14 +134,23 @@ def _value(delta: int, cost: Decimal | None, field: str, issues: list[FieldIssue
 
 
 def _post(session: Session, adj_id: int, kind: str, product_id: int, warehouse_id: int, qty: int,
-          reason: str, actor: Actor, sku: str, warehouse: str) -> None:
-    """The adjustment's ledger movement. The checks before it read the stock; the conditional
-    update decides — if an order reserved the units in between, the whole call is refused."""
-    if not stock.post_movement(session, product_id=product_id, warehouse_id=warehouse_id, qty_delta=qty,
-                               kind=kind, actor=actor.username, reason=reason, ref_type="adjustment",
-                               ref_id=adj_id):
-        on_hand, reserved = _level(session, product_id, warehouse_id)
+          reason: str, actor: Actor, sku: str, warehouse: str) -> int:
+    """The adjustment's ledger movement; the stock on hand after it (read under the row lock the
+    update took, so the audit's before/after is exact). The checks before it read the stock; the
+    conditional update decides — if an order reserved the units in between, the whole call is refused."""
+    posted = stock.post_movement(session, product_id=product_id, warehouse_id=warehouse_id, qty_delta=qty,
+                                 kind=kind, actor=actor.username, reason=reason, ref_type="adjustment", ref_id=adj_id)
+    on_hand, reserved = _level(session, product_id, warehouse_id)
+    if not posted:
         raise ValidationError([FieldIssue("qty_delta", _shortfall(sku, warehouse, on_hand, reserved, qty), value=qty)])
+    return on_hand
+
+
+def _on_hand_change(on_hand_after: int | None, qty: int) -> tuple[dict[str, int], dict[str, int]]:
+    """The audit's before/after of the stock on hand (nothing when no movement was posted)."""
+    if on_hand_after is None:
+        return {}, {}
+    return {"on_hand": on_hand_after - qty}, {"on_hand": on_hand_after}
 
 
 def _shortfall(sku: str, warehouse: str, on_hand: int, reserved: int, qty: int) -> str:
@@ -207,17 +216,19 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
     adj_id = _record(session, kind="adjustment", product_id=product_id, warehouse_id=wh.id, qty=qty_delta,
                      value=value, reason_code=reason_code, note=note, actor=actor, pending=pending)
     released: list[str] = []
+    on_hand_after: int | None = None
     if not pending:
         if qty_delta > 0:
             lock_for_arrival(session, [(product_id, wh.id)])
-        _post(session, adj_id, "adjustment", product_id, wh.id, qty_delta, reason_code, actor, sku, wh.code)
+        on_hand_after = _post(session, adj_id, "adjustment", product_id, wh.id, qty_delta, reason_code, actor, sku, wh.code)
         if qty_delta > 0:
             released = reserve_backorders(session, [product_id], wh.id, actor)
     result = AdjustmentResult(adj_id, reference(adj_id), "pending" if pending else "posted", sku, wh.code,
                               qty_delta, value, tuple(released))
-    audit.record(session, actor, "stock.adjust", "stock_adjustment", reference(adj_id), after={
+    before, after = _on_hand_change(on_hand_after, qty_delta)
+    audit.record(session, actor, "stock.adjust", "stock_adjustment", reference(adj_id), before=before or None, after={
         "sku": sku, "warehouse": wh.code, "qty_delta": qty_delta, "reason": reason_code, "value": value,
-        "status": result.status, "note": note, "released_orders": released})
+        "status": result.status, "note": note, "released_orders": released, **after})
     return result
 
 
@@ -347,18 +358,21 @@ def decide_adjustment(session: Session, adjustment_id: int, approve: bool, actor
     if issues:
         raise ValidationError(issues)
     released: list[str] = []
+    on_hand_after: int | None = None
     if approve:
         if adj.qty_delta > 0:
             lock_for_arrival(session, [(adj.product_id, adj.warehouse_id)])
-        _post(session, adj.id, adj.kind, adj.product_id, adj.warehouse_id, adj.qty_delta, adj.reason_code, actor,
-              sku, code)
+        on_hand_after = _post(session, adj.id, adj.kind, adj.product_id, adj.warehouse_id, adj.qty_delta,
+                              adj.reason_code, actor, sku, code)
         if adj.qty_delta > 0:
             released = reserve_backorders(session, [adj.product_id], adj.warehouse_id, actor)
     status = "approved" if approve else "rejected"
     session.execute(update(StockAdjustment).where(StockAdjustment.id == adj.id).values(
         status=status, decided_by=actor.username, decided_at=utcnow(), decision_note=(note or "").strip() or None))
-    audit.record(session, actor, f"stock.adjust_{status}", "stock_adjustment", ref, before={"status": "pending"},
-                 after={"status": status, "note": note, "released_orders": released})
+    before, after = _on_hand_change(on_hand_after, adj.qty_delta)
+    audit.record(session, actor, f"stock.adjust_{status}", "stock_adjustment", ref,
+                 before={"status": "pending", **before},
+                 after={"status": status, "note": note, "released_orders": released, **after})
     return AdjustmentResult(adj.id, ref, status, sku, code, adj.qty_delta, adj.value, tuple(released))
 
 

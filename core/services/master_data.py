@@ -1,4 +1,4 @@
-"""Master data a shop maintains itself: warehouses, sales channels and suppliers.
+"""Master data a shop maintains itself: warehouses, sales channels, suppliers and carriers.
 
 Each call checks the role, validates the whole input (every bad field is reported with its
 name and reason, and nothing is written), writes, bumps the reference-data version
@@ -10,6 +10,11 @@ Identity and references:
   ``-`` and ``_``, at most :data:`CODE_MAX`): rules, import profiles and files name them by
   code, so a code never changes. "Renaming" changes the name; orders, stock and rules keep
   pointing at the same row.
+- Carriers are known by their code too; their **name** is what orders hold (``orders.carrier``
+  is text: imports and carriers' CSVs write it), so it is unique as well. A carrier's
+  ``tracking_url`` (``https://…{tracking_no}…``) is the tracking page a shipment message links
+  to (:mod:`core.services.notification_messages`). Nothing refers to a carrier by key, so one
+  can be deleted unless a carrier rule names it.
 - Suppliers are known by their name (unique, case-insensitive) and may be renamed; products
   and purchase orders refer to them by id.
 - A row something else refers to is **deactivated, never deleted**; deleting is allowed only
@@ -39,8 +44,9 @@ from core.db import read_only, unit_of_work
 from core.domain.rules import condition_values
 from core.errors import FieldIssue, Refused, ValidationError
 from core.geo import normalise_province, region_of
-from core.models import Base, Channel, Rule, StockLevel, Supplier, Warehouse
+from core.models import Base, Carrier, Channel, Rule, StockLevel, Supplier, Warehouse
 from core.permissions import Actor, require
+from core.services.notification_messages import TRACKING_PLACEHOLDER
 
 CODE_MAX = 16
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
@@ -50,10 +56,12 @@ SUPPLIER_NAME_MAX, CONTACT_MAX = 128, 128
 REGION_MAX, PROVINCE_MAX, CITY_MAX, ADDRESS_MAX = 16, 32, 32, 200
 LEAD_TIME_MAX, MOQ_MAX, RETURN_WINDOW_MAX = 365, 1_000_000, 365
 SHIP_COST_MAX = Decimal("10000.00")
+CARRIER_NAME_MAX, TRACKING_URL_MAX = 32, 300  # a carrier's name as orders.carrier holds it
 
 WAREHOUSE_COLUMNS = ["code", "name", "region", "province", "city", "address", "is_store", "ship_cost", "active"]
 CHANNEL_COLUMNS = ["code", "name", "kind", "return_window_days", "active"]
 SUPPLIER_COLUMNS = ["id", "name", "contact", "supplier_lead_time_days", "moq", "active"]
+CARRIER_COLUMNS = ["code", "name", "tracking_url", "active"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,13 @@ class SupplierInput:
     contact: str = ""
     lead_time_days: int = 7
     moq: int = 1
+
+
+@dataclass(frozen=True)
+class CarrierInput:
+    code: str
+    name: str
+    tracking_url: str = ""  # blank: shipment messages carry no link
 
 
 @dataclass(frozen=True)
@@ -168,14 +183,34 @@ def supplier_values(data: SupplierInput) -> dict[str, Any]:
     return values
 
 
-# --- one write path for the three tables -----------------------------------------------------
+def carrier_values(data: CarrierInput) -> dict[str, Any]:
+    """A carrier's row values, checked: the tracking page must be an http(s) address holding
+    ``{tracking_no}`` once (where the parcel's number goes) and no other ``{…}``."""
+    issues: list[FieldIssue] = []
+    values = {
+        "code": _code(data.code, issues),
+        "name": fr.bounded_text(data.name, "name", CARRIER_NAME_MAX, issues, required=True),
+        "tracking_url": fr.bounded_text(data.tracking_url, "tracking_url", TRACKING_URL_MAX, issues) or None,
+    }
+    url = values["tracking_url"]
+    if url is not None and not any(i.field == "tracking_url" for i in issues):
+        rest = url.replace(TRACKING_PLACEHOLDER, "", 1)
+        if not url.lower().startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            issues.append(FieldIssue("tracking_url", "md.issue_tracking_url_scheme", value=url))
+        elif TRACKING_PLACEHOLDER not in url or "{" in rest or "}" in rest:
+            issues.append(FieldIssue("tracking_url", "md.issue_tracking_url_placeholder", value=url))
+    _raise(issues)
+    return values
+
+
+# --- one write path for the master tables -----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Table:
     """How one master table is written: its model, audit entity, key column and permission."""
 
-    model: type[Warehouse | Channel | Supplier]
+    model: type[Warehouse | Channel | Supplier | Carrier]
     entity: str
     key: str  # "code" or "name"
     permission: str
@@ -184,6 +219,7 @@ class _Table:
 WAREHOUSES = _Table(Warehouse, "warehouse", "code", "masterdata.edit")
 CHANNELS = _Table(Channel, "channel", "code", "masterdata.edit")
 SUPPLIERS = _Table(Supplier, "supplier", "name", "supplier.edit")
+CARRIERS = _Table(Carrier, "carrier", "code", "masterdata.edit")
 
 
 def _key_taken(session: Session, table: _Table, key: str, except_id: int | None = None) -> bool:
@@ -430,3 +466,56 @@ def delete_supplier(session: Session, supplier_id: int, actor: Actor) -> None:
     """Delete a supplier no product or purchase order refers to."""
     require(actor, SUPPLIERS.permission)
     _delete(session, SUPPLIERS, _supplier(session, supplier_id), actor, [])
+
+
+# --- carriers --------------------------------------------------------------------------------
+
+
+@read_only
+def list_carriers(session: Session, actor: Actor) -> pd.DataFrame:
+    """Every carrier, active or not (``CARRIER_COLUMNS``), by code."""
+    require(actor, "masterdata.view")
+    rows = session.execute(select(*(getattr(Carrier, c) for c in CARRIER_COLUMNS)).order_by(Carrier.code)).all()
+    return pd.DataFrame(rows, columns=CARRIER_COLUMNS)
+
+
+def _carrier_name_free(session: Session, name: str, except_id: int | None = None) -> None:
+    stmt = select(Carrier.id).where(func.lower(Carrier.name) == name.lower())
+    if except_id is not None:
+        stmt = stmt.where(Carrier.id != except_id)
+    if session.execute(stmt).first() is not None:
+        raise ValidationError([FieldIssue("name", "md.issue_name_taken", value=name, params={"name": name})])
+
+
+@unit_of_work
+def create_carrier(session: Session, data: CarrierInput, actor: Actor) -> Saved:
+    require(actor, CARRIERS.permission)
+    values = carrier_values(data)
+    _carrier_name_free(session, values["name"])
+    return create_row(session, CARRIERS, values, actor)
+
+
+@unit_of_work
+def update_carrier(session: Session, data: CarrierInput, actor: Actor) -> Saved:
+    """Change the carrier ``data.code`` (name, tracking page)."""
+    require(actor, CARRIERS.permission)
+    values = carrier_values(data)
+    row = _by_code(session, CARRIERS, values["code"])
+    _carrier_name_free(session, values["name"], except_id=row.id)
+    return update_row(session, CARRIERS, row, values, actor)
+
+
+@unit_of_work
+def set_carrier_active(session: Session, code: str, active: bool, actor: Actor) -> bool:
+    """(De)activate a carrier: an inactive one's tracking page is no longer linked."""
+    require(actor, CARRIERS.permission)
+    return _set_active(session, CARRIERS, _by_code(session, CARRIERS, code), active, actor)
+
+
+@unit_of_work
+def delete_carrier(session: Session, code: str, actor: Actor) -> None:
+    """Delete a carrier no carrier rule names (orders keep its name as text)."""
+    require(actor, CARRIERS.permission)
+    row = _by_code(session, CARRIERS, code)
+    _delete(session, CARRIERS, row, actor, _rules_naming(
+        session, "carrier", lambda r: isinstance(r.action, dict) and r.action.get("carrier") == row.name))

@@ -1,8 +1,8 @@
 """Reading the notifications outbox (``core.notify`` writes it): what was queued for whom.
 
-The worker sends the e-mails (``core.services.outbox_delivery``) and the webhooks
-(``core.services.webhook_delivery``; their own log is the Webhooks page); SMS rows wait for a
-gateway, with a status reason saying so. The admin page lists the outbox with filters so a
+The worker sends the e-mails and texts (``core.services.outbox_delivery``) and the webhooks
+(``core.services.webhook_delivery``; their own log is the Webhooks page); SMS rows without an
+adapter wait, with a status reason saying so. The admin page lists the outbox with filters so a
 shop can answer "did the customer get told their parcel shipped?" (and if not, why), and the
 summary shows what is still pending per event.
 """

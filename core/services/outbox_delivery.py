@@ -1,29 +1,37 @@
 """Delivering the notifications outbox (``core.notify`` writes it; the worker calls
 :func:`deliver_due` every minute).
 
-E-mails go out by SMTP (``OMS_SMTP_HOST`` …). Each pass claims the due rows in one short
-transaction — ``next_attempt_at`` moves a few minutes ahead, a lease, so a second worker does
-not send them too and a worker killed mid-pass lets them fall due again — then sends them over
-one connection and records each outcome in its own transaction:
+One pass goes over the senders (:func:`senders`: e-mail by SMTP, ``OMS_SMTP_*``; SMS through the
+adapter ``OMS_SMS_BACKEND`` names — :mod:`core.services.outbox_senders`). For each configured
+one it claims that channel's due rows in one short transaction — ``next_attempt_at`` moves a few
+minutes ahead, a lease, so a second worker does not send them too and a worker killed mid-pass
+lets them fall due again — then hands them to the sender and records each outcome in its own
+transaction, the same way for every channel:
 
-- taken by the server → ``sent``;
-- refused for good (5xx: no such mailbox, rejected) → ``failed`` at once;
+- taken (the mail server said OK, the SMS gateway accepted it) → ``sent``;
+- refused for good (5xx: no such mailbox; an invalid number) → ``failed`` at once;
 - anything else (no connection, 4xx "try later") → tried again after a backoff (1, 2, 4 …
   minutes, at most an hour), and ``failed`` after :data:`MAX_ATTEMPTS` tries.
 
-Delivery is *at least once*: a worker killed between the server's "OK" and the commit of
+Delivery is *at least once*: a worker killed between the other side's "OK" and the commit of
 ``sent`` sends that message again when the lease runs out.
 
-SMS rows need a gateway this installation does not have: they stay ``pending`` with a status
-reason saying so, as do e-mails while no SMTP server is configured. Webhook rows are sent by
-:mod:`core.services.webhook_delivery`, which records its outcomes with :func:`record_sent` and
-:func:`record_failure` under its own :class:`RetryPolicy`.
+Rows of a channel nothing sends on this installation stay ``pending`` with a status reason
+saying why (no mail server, no SMS adapter), and go out once it is configured.
+
+**Adding a channel**: write a sender with the members of ``outbox_senders.Sender``
+(``channel``, ``waiting_reason()``, ``open()`` yielding ``send(Due) -> Outcome``) and return it
+from :func:`senders`; claiming, leases, retries, ``failed`` and the counts come with it.
+Webhooks are the exception, sent by :mod:`core.services.webhook_delivery` (strict per-
+subscription order, batched successes, their own :class:`RetryPolicy`), which records its
+outcomes with :func:`record_sent` and :func:`record_failure`, the functions used here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,24 +39,19 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from core import config, environment, i18n, mailer
 from core.backoff import Backoff
 from core.db import rowcount, unit_of_work
 from core.models import Notification
-from core.refdata import shop_profile
+from core.services.outbox_senders import Due, EmailSender, Outcome, Sender, SmsSender, Unavailable
 from core.timeutil import utcnow
 
 log = logging.getLogger("oms.outbox")
 
-BATCH = 200  # e-mails per pass
+BATCH = 200  # rows per channel per pass
 LEASE = dt.timedelta(minutes=5)  # a claimed row is not claimed again before this (its sender died)
 MAX_ATTEMPTS = 6
 RETRY = Backoff(free=0, base=dt.timedelta(minutes=1), cap=dt.timedelta(hours=1), window=dt.timedelta(days=1))
 MAX_ERROR = 500
-WAITING = {  # channel → why its rows stay pending on this installation
-    "sms": "outbox.reason.no_sms_gateway",
-}
-NO_SMTP = "outbox.reason.no_smtp"
 RETRYING, REFUSED, GAVE_UP = "outbox.reason.retrying", "outbox.reason.refused", "outbox.reason.gave_up"
 
 
@@ -63,7 +66,7 @@ class RetryPolicy:
     gave_up: str
 
 
-EMAIL = RetryPolicy(MAX_ATTEMPTS, RETRY, RETRYING, REFUSED, GAVE_UP)
+MESSAGES = RetryPolicy(MAX_ATTEMPTS, RETRY, RETRYING, REFUSED, GAVE_UP)  # e-mails and texts
 
 _TABLE = Notification.__table__
 
@@ -76,51 +79,52 @@ class DeliveryResult:
     waiting: int = 0  # rows newly marked as waiting for a gateway or an SMTP server
 
 
-@dataclass(frozen=True)
-class _Due:
-    id: int
-    recipient: str
-    event: str
-    payload: dict[str, Any]
-    attempts: int
+def senders() -> list[Sender]:
+    """The channels that can leave the building (each says whether it is configured)."""
+    return [EmailSender(), SmsSender()]
 
 
 def deliver_due() -> DeliveryResult:
     """One delivery pass (see the module docstring)."""
-    waiting = _mark_waiting(environment.smtp_host() is not None)
-    if environment.smtp_host() is None:
-        return DeliveryResult(waiting=waiting)
-    due = _claim()
-    if not due:
-        return DeliveryResult(waiting=waiting)
-    sent = retrying = failed = 0
-    language = config.default_language()
+    reasons: dict[str, str] = {}
+    ready: list[Sender] = []
+    for sender in senders():
+        reason = sender.waiting_reason()
+        if reason is None:
+            ready.append(sender)
+        else:
+            reasons[sender.channel] = reason
+    waiting = _mark_waiting(reasons)
+    counts: Counter[str] = Counter()
+    for sender in ready:
+        counts.update(_deliver(sender))
+    if counts:
+        log.info("outbox: %d sent, %d to retry, %d failed", counts["sent"], counts["retrying"], counts["failed"])
+    return DeliveryResult(counts["sent"], counts["retrying"], counts["failed"], waiting)
+
+
+def _deliver(sender: Sender) -> Counter[str]:
+    """Claim the sender's due rows, hand each over, record each outcome."""
+    due = _claim(sender.channel)
+    counts: Counter[str] = Counter()
+    done = 0
     try:
-        with mailer.connect() as connection:
+        with sender.open() as send:
             for row in due:
-                try:
-                    connection.send(compose(row.recipient, row.event, row.payload, language))
-                except mailer.MailFailed as exc:
-                    gave_up = record_failure(row.id, row.attempts, exc.reply, exc.permanent, EMAIL)
-                    failed, retrying = failed + gave_up, retrying + (not gave_up)
-                else:
-                    record_sent([row.id])
-                    sent += 1
-    except mailer.MailFailed as exc:  # no connection at all: every claimed row waits for the next try
-        log.warning("outbox: SMTP server unavailable: %s", exc.reply)
-        for row in due[sent + retrying + failed:]:
-            gave_up = record_failure(row.id, row.attempts, exc.reply, exc.permanent, EMAIL)
-            failed, retrying = failed + gave_up, retrying + (not gave_up)
-    log.info("outbox: %d sent, %d to retry, %d failed", sent, retrying, failed)
-    return DeliveryResult(sent, retrying, failed, waiting)
+                counts[_record(row, send(row))] += 1
+                done += 1
+    except Unavailable as exc:  # no way out at all: every claimed row left waits for the next try
+        log.warning("outbox: %s unavailable: %s", sender.channel, exc.reply)
+        for row in due[done:]:
+            counts[_record(row, Outcome(exc.reply))] += 1
+    return counts
 
 
 @unit_of_work
-def _mark_waiting(session: Session, smtp: bool) -> int:
+def _mark_waiting(session: Session, reasons: dict[str, str]) -> int:
     """Say why pending rows of the channels nothing sends here wait (once per row)."""
-    waiting = dict(WAITING) | ({} if smtp else {"email": NO_SMTP})
     marked = 0
-    for channel, reason in waiting.items():
+    for channel, reason in reasons.items():
         marked += rowcount(session.execute(update(_TABLE).where(
             _TABLE.c.channel == channel, _TABLE.c.status == "pending",
             or_(_TABLE.c.status_reason.is_(None), _TABLE.c.status_reason != reason)).values(status_reason=reason)))
@@ -128,18 +132,27 @@ def _mark_waiting(session: Session, smtp: bool) -> int:
 
 
 @unit_of_work
-def _claim(session: Session) -> list[_Due]:
+def _claim(session: Session, channel: str) -> list[Due]:
     now = utcnow()
-    due = (_TABLE.c.channel == "email", _TABLE.c.status == "pending",
+    due = (_TABLE.c.channel == channel, _TABLE.c.status == "pending",
            or_(_TABLE.c.next_attempt_at.is_(None), _TABLE.c.next_attempt_at <= now))
     ids = list(session.execute(select(_TABLE.c.id).where(*due).order_by(_TABLE.c.id).limit(BATCH)).scalars())
     if not ids:
         return []
     rows = session.execute(update(_TABLE).where(_TABLE.c.id.in_(ids), *due).values(
         next_attempt_at=now + LEASE, attempts=_TABLE.c.attempts + 1).returning(
-        _TABLE.c.id, _TABLE.c.recipient, _TABLE.c.event, _TABLE.c.payload, _TABLE.c.attempts)).all()
-    return sorted((_Due(r.id, r.recipient or "", r.event, dict(r.payload or {}), r.attempts) for r in rows),
-                  key=lambda d: d.id)
+        _TABLE.c.id, _TABLE.c.recipient, _TABLE.c.event, _TABLE.c.payload, _TABLE.c.order_id,
+        _TABLE.c.attempts)).all()
+    return sorted((Due(r.id, channel, r.recipient or "", r.event, dict(r.payload or {}), r.order_id, r.attempts)
+                   for r in rows), key=lambda d: d.id)
+
+
+def _record(row: Due, outcome: Outcome) -> str:
+    """Write one try's outcome; which count it adds to: ``sent``, ``retrying`` or ``failed``."""
+    if outcome.error is None:
+        record_sent([row.id])
+        return "sent"
+    return "failed" if record_failure(row.id, row.attempts, outcome.error, outcome.permanent, MESSAGES) else "retrying"
 
 
 @unit_of_work
@@ -165,25 +178,3 @@ def record_failure(session: Session, notification_id: int, attempts: int, reply:
     session.execute(update(_TABLE).where(_TABLE.c.id == notification_id, _TABLE.c.status == "pending")
                     .values(**values))
     return gave_up
-
-
-def compose(recipient: str, event: str, payload: dict[str, Any], language: str) -> mailer.Mail:
-    """The e-mail for one outbox row, in the shop's language: the event as the subject, the
-    order's (or request's) number, status, carrier and tracking number as the body."""
-    def t(key: str, **params: Any) -> str:
-        return i18n.translate(key, language, **params)
-
-    params = {k: "" if v is None else v for k, v in payload.items()}
-    key = f"mail.event.{event}"
-    headline = t(key, **params) if i18n.has_key(key, language) else t("mail.event.generic", event=event, **params)
-    shop = str(shop_profile().get("name") or "")
-    lines = [headline, ""]
-    for field, line_key in (("number", "mail.line.order"), ("order", "mail.line.order"), ("rma", "mail.line.rma"),
-                            ("total", "mail.line.total"), ("carrier", "mail.line.carrier"),
-                            ("tracking_no", "mail.line.tracking")):
-        if payload.get(field):
-            lines.append(t(line_key, value=payload[field]))
-    if payload.get("status") and event.startswith("order."):
-        lines.append(t("mail.line.status", value=i18n.label("status", payload["status"], language)))
-    lines += ["", t("mail.footer", shop=shop or t("app.title"))]
-    return mailer.Mail(recipient, f"{shop} · {headline}" if shop else headline, "\n".join(lines))

@@ -106,8 +106,7 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
         po.received_at = utcnow()
     released = reserve_backorders(session, arrived, po.warehouse_id, actor)
     audit.record(session, actor, "po.receive", "purchase_order", po.number, before={"status": before},
-                 after={"status": po.status, "received": {str(k): v for k, v in quantities.items()},
-                        "released_orders": released})
+                 after={"status": po.status, "received": _by_sku(quantities, lines, skus), "released_orders": released})
     return ReceiptResult(po.number, po.status, received, tuple(released))
 
 
@@ -133,6 +132,16 @@ class POInfo:
     warehouse: str
     total: Decimal
     lines: int
+
+
+def _by_sku(quantities: dict[int, int], lines: dict[int, POLine], skus: dict[int, str]) -> dict[str, int]:
+    """Units received per SKU (the audit names products, not line ids)."""
+    out: dict[str, int] = {}
+    for line_id, qty in quantities.items():
+        if qty:
+            sku = skus[lines[line_id].product_id]
+            out[sku] = out.get(sku, 0) + qty
+    return out
 
 
 def _load_po(session: Session, po_id: int) -> PurchaseOrder:

@@ -48,7 +48,8 @@ def test_filters_and_diff(logged_in: Callable[..., AppTest], history: tuple) -> 
     assert _column(at, "action") == [translate("action.order.edit", "en")]
     diff = at.dataframe[1].value  # the picked entry: the edit
     rows = {r[0]: (r[1], r[2], r[3]) for r in diff.itertuples(index=False)}
-    assert rows["note"] == ("", "客户要求周末送", True) and rows["priority"] == ("0", "5", True)
+    note, priority = translate("field.note", "en"), translate("field.priority", "en")  # fields by their labels
+    assert rows[note] == ("", "客户要求周末送", True) and rows[priority] == ("0", "5", True)
     at.button(key="au_history").click().run()  # back to the whole history of that order
     assert at.session_state["au_user"] is None and len(_column(at, "entity_id")) == 3
 

@@ -59,7 +59,7 @@ def test_pick_pack_ship_deliver(logged_in: Callable[..., AppTest]) -> None:
 
     at.selectbox(key="fl_ship_order").set_value(r.id).run()
     at.button(key="fl_ship").click().run()  # no tracking number yet
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.shipment")) in [e.value for e in at.error]
     at.text_input(key="fl_carrier").input("顺丰")
     at.text_input(key="fl_tracking").input("SF123")
     at.button(key="fl_ship").click().run()
@@ -79,7 +79,7 @@ def test_move_order_to_another_warehouse(logged_in: Callable[..., AppTest]) -> N
     at.selectbox(key="fl_move_order").set_value(r.id).run()
     at.selectbox(key="fl_move_to").set_value("GZ")
     at.button(key="fl_move").click().run()
-    assert en("error.insufficient_stock") in [e.value for e in at.error]  # GZ has only 1
+    assert en("error.insufficient_stock_what", what=en("what.order")) in [e.value for e in at.error]  # GZ has only 1
     assert orders.order_detail(r.id, MANAGER).header["warehouse"] == "SH"
     receive_adhoc("BJ", [("TEA-1", 5)], MANAGER)
     at.selectbox(key="fl_move_to").set_value("BJ")

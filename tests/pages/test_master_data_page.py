@@ -66,7 +66,7 @@ def test_a_bad_code_is_named_and_nothing_is_written(db_url: str, logged_in: Call
     at.text_input(key="md_wh_name_new").input("杭州门店")
     at.button(key="md_wh_save").click().run()
     assert not at.exception, at.exception
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.master_data")) in [e.value for e in at.error]
     assert en("md.issue_code_chars", code="H Z") in at.markdown[0].value
     assert _count(Warehouse) == 4
 
@@ -140,3 +140,21 @@ def test_a_shop_with_one_warehouse_and_one_channel_opens_every_operational_page(
     at = logged_in("manager", page=page)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+
+
+def test_add_a_carrier_with_its_tracking_page(db_url: str, logged_in: Callable[..., AppTest]) -> None:
+    at = logged_in("admin", page=PAGE)
+    assert "SF" in at.dataframe[3].value[en("field.code")].tolist()  # the demo's carriers
+    at.text_input(key="md_ca_code_new").input("ems")
+    at.text_input(key="md_ca_name_new").input("中国邮政 EMS")
+    at.text_input(key="md_ca_url_new").input("https://track.example.com/ems")
+    at.button(key="md_ca_save").click().run()
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error) + " ".join(str(m.value) for m in at.markdown)
+    assert en("md.issue_tracking_url_placeholder") in shown  # nothing saved, the field named
+    assert "EMS" not in md.list_carriers(ADMIN)["code"].tolist()
+    at.text_input(key="md_ca_url_new").input("https://track.example.com/ems/{tracking_no}")
+    at.button(key="md_ca_save").click().run()
+    assert en("md.created", item="EMS") in [s.value for s in at.success]
+    row = md.list_carriers(ADMIN).set_index("code").loc["EMS"]
+    assert (row["name"], row["tracking_url"]) == ("中国邮政 EMS", "https://track.example.com/ems/{tracking_no}")

@@ -70,7 +70,7 @@ def test_bad_product_is_refused_field_by_field_and_nothing_is_written(logged_in:
     barcode = product_master.product_record(catalogue, MANAGER).barcodes[0]
     _fill(at, "mdp_new", sku="TEA-1", name="", price="9.999", cost="1", barcodes=barcode)
     at.button(key="mdp_create").click().run()
-    assert translate("error.validation", "en") in [e.value for e in at.error]
+    assert translate("error.validation_what", "en", what=translate("what.product", "en")) in [e.value for e in at.error]
     text = _markdown(at)
     assert translate("mdp.sku_taken", "en", sku="TEA-1", name="商品 TEA-1") in text
     assert translate("mdp.decimals", "en", n=2) in text

@@ -111,7 +111,7 @@ def test_missing_district_is_shown_next_to_the_field_and_nothing_written(entry: 
     entry.button(key="oe_submit").click().run()
     issue = f"{translate('field.district', 'en')}: {translate('issue.address_incomplete', 'en')}"
     assert issue in _errors(entry)  # next to the district field
-    assert translate("error.validation", "en") in _errors(entry)
+    assert translate("error.validation_what", "en", what=translate("what.order", "en")) in _errors(entry)
     assert _counts() == before
     assert entry.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": 1}]  # the clerk can fix and resubmit
 
@@ -147,7 +147,7 @@ def test_not_enough_stock_names_sku_and_available(entry: AppTest) -> None:
     entry.run()
     before = _counts()
     entry.button(key="oe_submit").click().run()
-    assert translate("error.insufficient_stock", "en") in _errors(entry)
+    assert translate("error.insufficient_stock_what", "en", what=translate("what.order", "en")) in _errors(entry)
     shortage = translate("error.shortage", "en", sku="TEA-1", warehouse="SH", requested=5, available=1)
     assert any(shortage in m.value for m in entry.markdown)
     assert _counts() == before

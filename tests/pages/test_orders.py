@@ -88,7 +88,7 @@ def test_stale_version_is_refused(logged_in: Callable[..., AppTest],
     at = _open(logged_in, "service", first.number)  # the user sees version 1
     transition(first.id, "on_hold", MANAGER)  # someone else acts meanwhile → version 2
     at.button(key="ol_to_on_hold").click().run()
-    assert translate("error.stale", "en") in [e.value for e in at.error]
+    assert translate("error.stale_what", "en", what=translate("what.order", "en")) in [e.value for e in at.error]
     assert _order(first.id)[:2] == ("on_hold", 2)  # nothing overwritten, no second event
 
 
@@ -98,7 +98,7 @@ def test_ship_asks_for_tracking_number(logged_in: Callable[..., AppTest],
     pack_by_scan(first.id, MANAGER)
     at = _open(logged_in, "warehouse", first.number)
     at.button(key="ol_to_shipped").click().run()
-    assert translate("error.validation", "en") in [e.value for e in at.error]
+    assert translate("error.validation_what", "en", what=translate("what.order", "en")) in [e.value for e in at.error]
     assert _order(first.id)[0] == "packed"
     at.text_input(key=f"ol_tracking_{first.id}").input("SF123456789")
     at.button(key="ol_to_shipped").click().run()

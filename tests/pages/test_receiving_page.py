@@ -61,7 +61,7 @@ def test_receive_against_po_partial_then_over_receipt(logged_in: Callable[..., A
     at.session_state[f"rc_po_lines_{po_id}_1"] = {"edited_rows": {0: {"receive": 7}}, "added_rows": [],
                                                    "deleted_rows": []}
     at.button(key="rc_receive_po").click().run()
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.receipt")) in [e.value for e in at.error]
     assert any("already received 4" in m.value for m in at.markdown)
     assert _stock(tea) == (4, 2)
 
@@ -74,7 +74,7 @@ def test_adhoc_receipt_and_unknown_sku(logged_in: Callable[..., AppTest]) -> Non
     at.session_state["rc_adhoc_0"] = {"edited_rows": {}, "added_rows": [{"sku": "NOPE", "qty": 1}],
                                       "deleted_rows": []}
     at.button(key="rc_receive_adhoc").click().run()
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.receipt")) in [e.value for e in at.error]
     at.session_state["rc_adhoc_0"] = {"edited_rows": {}, "added_rows": [{"sku": "TEA-1", "qty": 6}],
                                       "deleted_rows": []}
     at.text_input(key="rc_adhoc_note").input("store return")

@@ -52,7 +52,7 @@ def test_refused_rule_shows_why(logged_in: Callable[..., AppTest]) -> None:
     rev = at.session_state["rl_rev"]
     _rows(at, [{"field": "total", "op": ">", "value": "lots"}])
     at.button(key="rl_save").click().run()  # no name, a text value for ">", no action
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.rule")) in [e.value for e in at.error]
     shown = " ".join(m.value for m in at.markdown)
     assert en("field.name") in shown and en("inv_issue.no_action") in shown
     assert en("inv_issue.needs_number", op=">") in shown

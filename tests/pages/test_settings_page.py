@@ -38,7 +38,7 @@ def test_a_bad_amount_is_named_and_nothing_is_saved(logged_in: Callable[..., App
     at.text_input(key="set_approval_amount").input("1,5OO")
     at.button[0].click().run()
     assert not at.exception, at.exception
-    assert translate("error.validation", "en") in [e.value for e in at.error]
+    assert translate("error.validation_what", "en", what=translate("what.settings", "en")) in [e.value for e in at.error]
     assert translate("field.adjustment_approval.amount", "en") in at.markdown[-1].value
     assert shop_settings(ADMIN)["fulfilment_sla.hours"] == 24  # all or nothing
     at.text_input(key="set_approval_amount").input("1500.5")

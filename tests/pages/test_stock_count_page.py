@@ -43,7 +43,7 @@ def test_count_sheet_posts_differences(logged_in: Callable[..., AppTest]) -> Non
     at.run()
     assert en("sc.sheet_status", counted=1, differ=1) in [c.value for c in at.caption]
     at.button(key="sc_post").click().run()
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.count")) in [e.value for e in at.error]
     assert any(en("error.line", row=2) in m.value for m in at.markdown)
     assert _on_hand(tea) == 10
     at.session_state[_editor_key(at)] = {
@@ -88,7 +88,7 @@ def test_bad_adjustment_shows_the_field(logged_in: Callable[..., AppTest]) -> No
     at.text_input(key="sc_adj_sku").input("TEA-1")
     at.number_input(key="sc_adj_qty").set_value(-5)
     at.button(key="sc_adj_go").click().run()
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.adjustment")) in [e.value for e in at.error]
     assert any(en("field.qty_delta") in m.value for m in at.markdown)
 
 

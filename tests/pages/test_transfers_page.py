@@ -57,7 +57,7 @@ def test_draft_ship_receive(logged_in: Callable[..., AppTest]) -> None:
 def test_more_than_available_is_refused(logged_in: Callable[..., AppTest]) -> None:
     make_product("TEA-1", "25.00", {"SH": 3})
     at = _new(logged_in("manager", page=PAGE), "TEA-1", 5)
-    assert en("error.validation") in [e.value for e in at.error]
+    assert en("error.validation_what", what=en("what.transfer")) in [e.value for e in at.error]
     assert any("SH" in m.value and en("error.line", row=1) in m.value for m in at.markdown)
     with db.transaction() as s:
         assert s.execute(select(Transfer.id)).first() is None

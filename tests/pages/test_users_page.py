@@ -49,7 +49,7 @@ def test_create_user_with_a_generated_password_shown_once(page: AppTest) -> None
 
 def test_weak_password_is_refused(page: AppTest) -> None:
     _create(page, "wh1", "warehouse", password="Password123456")
-    assert translate("error.validation", "en") in [e.value for e in page.error]
+    assert translate("error.validation_what", "en", what=translate("what.user", "en")) in [e.value for e in page.error]
     assert translate("issue.pw_common", "en") in "\n".join(m.value for m in page.markdown)
     assert "wh1" not in page.dataframe[0].value[translate("field.username", "en")].tolist()
 

@@ -206,3 +206,34 @@ def test_a_shop_with_one_warehouse_and_one_channel_takes_orders(db_url: str) -> 
     placed = orders.create_order(order_input(("TEA", 2), channel="POS1", province="广东", city="广州市"), CLERK)
     header = orders.order_detail(placed.id, CLERK).header
     assert (header["warehouse"], header["channel"], header["status"]) == ("HZ", "门店收银", "confirmed")
+
+
+@pytest.mark.parametrize(("url", "code"), [
+    ("www.example.com/{tracking_no}", "md.issue_tracking_url_scheme"),
+    ("https://example.com/track {tracking_no}", "md.issue_tracking_url_scheme"),
+    ("https://example.com/track", "md.issue_tracking_url_placeholder"),
+    ("https://example.com/{tracking_no}/{other}", "md.issue_tracking_url_placeholder"),
+    ("https://example.com/" + "x" * 300 + "{tracking_no}", "issue.too_long"),
+])
+def test_a_carrier_tracking_page_must_be_a_web_address_with_the_number_s_place(db_url: str, url: str,
+                                                                                 code: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        md.create_carrier(md.CarrierInput("EMS", "中国邮政 EMS", url), MANAGER)
+    assert [(i.field, i.message) for i in refused.value.issues] == [("tracking_url", code)]
+    assert "EMS" not in set(md.list_carriers(MANAGER)["code"])
+
+
+def test_carriers_are_kept_by_code_with_unique_names_and_audited(db_url: str) -> None:
+    saved = md.create_carrier(md.CarrierInput(" ems ", "中国邮政 EMS", "https://t.example.com/{tracking_no}"), MANAGER)
+    assert (saved.key, saved.created, _audits("carrier.create")) == ("EMS", True, 1)
+    with pytest.raises(ValidationError) as taken:
+        md.create_carrier(md.CarrierInput("EMS2", "中国邮政 ems"), MANAGER)
+    assert [(i.field, i.message) for i in taken.value.issues] == [("name", "md.issue_name_taken")]
+    changed = md.update_carrier(md.CarrierInput("EMS", "中国邮政 EMS", ""), MANAGER)
+    assert changed.changes == {"tracking_url": ("https://t.example.com/{tracking_no}", None)}
+    assert md.set_carrier_active("EMS", False, MANAGER) is True
+    with pytest.raises(PermissionDenied):
+        md.create_carrier(md.CarrierInput("X", "X"), CLERK)
+    md.delete_carrier("EMS", MANAGER)
+    with pytest.raises(Refused):  # the demo's cold-chain rule names 顺丰冷运
+        md.delete_carrier("SF-COLD", MANAGER)

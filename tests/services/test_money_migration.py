@@ -4,21 +4,19 @@ full rebuild — and its downgrade brings the old schema back. On SQLite and Pos
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from core import db, invariants
 from core.schema import alembic_config, upgrade
 from core.schema_check import differences, fingerprint
 from core.services import backup
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import BACKEND
 from tests.factories import ADMIN
 
 BEFORE = "0014_jobs"
@@ -30,23 +28,9 @@ LINES = [(1, 1, 1, 1, 10.0, 10.0), (1, 2, 2, 1, 10.0, 10.0), (1, 3, 3, 1, 10.0, 
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(empty_engine: Engine) -> Engine:
     """An empty database of the backend under test."""
-    if BACKEND == "sqlite":
-        e = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield e
-        e.dispose()
-        return
-    name = f"oms_test_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    e = db.make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    yield e
-    e.dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return empty_engine
 
 
 def _old_database(engine: Engine) -> None:

@@ -7,19 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from core import db
@@ -29,51 +21,7 @@ from core.services.orders import create_order
 from core.timeutil import pin, utcnow
 from core.worker import periodic
 from tests.factories import CLERK, make_product, order_input
-
-
-@dataclass
-class Inbox:
-    """An aiosmtpd handler: keeps what it accepts; answers ``replies[address]`` to RCPT TO."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    replies: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 - aiosmtpd's hook
-                          rcpt_options: list[str]) -> str:
-        if address in self.replies:
-            return self.replies[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
-        message = message_from_bytes(envelope.content, policy=default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(inbox: Inbox, port: int, **kwargs: Any) -> Controller:
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    return controller
-
-
-@pytest.fixture
-def smtp(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    """A real SMTP server on a free port, configured as the shop's mail server."""
-    inbox, port = Inbox(), _free_port()
-    controller = _start(inbox, port)
-    monkeypatch.setenv("OMS_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("OMS_SMTP_PORT", str(port))
-    monkeypatch.setenv("OMS_SMTP_FROM", "shop@example.com")
-    yield inbox
-    controller.stop()
+from tests.smtp_support import Inbox, free_port, start, text_of
 
 
 def _order(email: str, sku: str = "TEA") -> str:
@@ -99,7 +47,7 @@ def test_an_email_is_sent_and_marked_sent(smtp: Inbox) -> None:
     assert result == outbox_delivery.DeliveryResult()
     [message] = smtp.messages
     assert message["To"] == "li.si@example.com" and message["From"] == "shop@example.com"
-    assert number in message["Subject"] and number in message.get_content()
+    assert number in message["Subject"] and number in text_of(message)
 
 
 def test_a_refused_address_fails_at_once_and_a_busy_server_is_tried_again_later(smtp: Inbox) -> None:
@@ -125,7 +73,7 @@ def test_a_refused_address_fails_at_once_and_a_busy_server_is_tried_again_later(
 
 def test_no_server_is_tried_with_a_growing_pause_then_given_up(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMS_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("OMS_SMTP_PORT", str(_free_port()))  # nothing listens there
+    monkeypatch.setenv("OMS_SMTP_PORT", str(free_port()))  # nothing listens there
     _order("li.si@example.com")
     pauses, clock = [], utcnow()
     for attempt in range(1, outbox_delivery.MAX_ATTEMPTS + 1):
@@ -157,8 +105,8 @@ def test_starttls_when_configured(db_url: str, tmp_path: Path, monkeypatch: pyte
                    check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    inbox, port = Inbox(), _free_port()
-    controller = _start(inbox, port, tls_context=context, require_starttls=True)
+    inbox, port = Inbox(), free_port()
+    controller = start(inbox, port, tls_context=context, require_starttls=True)
     monkeypatch.setenv("OMS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("OMS_SMTP_PORT", str(port))
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's certificate

@@ -23,6 +23,7 @@ from core.errors import (
     ValidationError,
 )
 from core.models import (
+    Customer,
     Order,
     OrderEvent,
     OrderLine,
@@ -41,7 +42,8 @@ from core.timeutil import utcnow
 def load_for_update(session: Session, order_id: int) -> Any:
     row = session.execute(
         select(Order.id, Order.number, Order.status, Order.version, Order.warehouse_id, Order.ship_phone,
-               Order.created_by, Order.delivery_method, Order.channel_id)
+               Order.created_by, Order.delivery_method, Order.channel_id, Customer.email)
+        .outerjoin(Customer, Customer.id == Order.customer_id)
         .where(Order.id == order_id)
     ).first()
     if row is None:
@@ -173,7 +175,7 @@ def transition(
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=order.status, to_status=to_status, note=note))
     if plan.notify_customer:
-        notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone,
+        notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone, email=order.email,
                      payload={"number": order.number, "status": to_status, "carrier": values.get("carrier"),
                               "tracking_no": values.get("tracking_no")})
     if f"order.{to_status}" in events.EVENTS:  # confirmed, shipped (the write-back), delivered, cancelled

@@ -1,0 +1,32 @@
+"""Migration 0020 adds the carriers table (with the tracking page shipment messages link to), and
+its downgrade takes it away again — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import Engine, inspect
+
+from core.schema import alembic_config, upgrade
+
+BEFORE, AFTER = "0026_order_holds", "0020_notification_templates"
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_carriers_come_with_0020_and_go_with_its_downgrade(empty_engine: Engine) -> None:
+    upgrade(empty_engine, (BEFORE,))
+    assert "carriers" not in _tables(empty_engine)
+    upgrade(empty_engine, (AFTER,))
+    columns = {c["name"]: c for c in inspect(empty_engine).get_columns("carriers")}
+    assert set(columns) == {"id", "code", "name", "tracking_url", "active"}
+    assert columns["tracking_url"]["nullable"] and not columns["name"]["nullable"]
+    cfg = alembic_config(empty_engine)
+    with empty_engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, BEFORE)
+        conn.commit()
+    assert "carriers" not in _tables(empty_engine)
+    upgrade(empty_engine)
+    assert "carriers" in _tables(empty_engine)
