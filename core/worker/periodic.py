@@ -4,11 +4,13 @@
   and deliver the outbox (:func:`core.services.outbox_delivery.deliver_due`);
 - every :data:`SUMMARY_MINUTES` minutes: queue a summary refresh when something was written
   since the last one — the dashboards' freshness (they only read);
+- every minute: queue a scheduled backup when one is due, and raise the alert when the newest
+  good backup is older than its schedule (:func:`core.services.backup_schedule.tick`);
 - daily: delete finished jobs older than 30 days.
 
 Several workers on one queue each run a scheduler; the work is safe to do twice at once (the
-reaper's updates are conditional, outbox rows are leased, a summary refresh is queued at most
-once at a time).
+reaper's updates are conditional, outbox rows are leased, a summary refresh and a backup are
+queued at most once at a time).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import outbox_delivery
+from core.services import backup_schedule, outbox_delivery
 
 log = logging.getLogger("oms.worker")
 
@@ -43,6 +45,11 @@ def refresh_summaries() -> int | None:
     return records.request_system_job(kinds.SUMMARY)
 
 
+def backups() -> int | None:
+    """Queue a scheduled backup when one is due; the new job's id."""
+    return backup_schedule.tick()
+
+
 def purge() -> None:
     deleted = records.purge()
     if deleted:
@@ -54,4 +61,5 @@ def register(huey: Huey) -> None:
     huey.periodic_task(crontab(), name="oms.reap")(reap)
     huey.periodic_task(crontab(), name="oms.outbox")(deliver_outbox)
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
+    huey.periodic_task(crontab(), name="oms.backups")(backups)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)

@@ -18,7 +18,7 @@ def test_back_up_now_then_download(logged_in: Callable[..., AppTest], tmp_path: 
     assert [i.value for i in at.info] == [translate("backups.none", "en")]
     at.button(key="bk_now").click().run()
     assert not at.exception
-    files = list((tmp_path / "backups").glob("oms-*.db"))
+    files = list((tmp_path / "backups").glob("oms-*.omsbak"))  # encrypted (docs/security.md)
     assert len(files) == 1 and files[0].stat().st_size > 0
     assert at.success[0].value.startswith(f"Backup done: {files[0].name}")
     assert [b.label for b in at.get("download_button")] == [translate("backups.download", "en")]
