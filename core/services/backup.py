@@ -456,11 +456,11 @@ def restore(path: str | Path, actor: Actor, url: str | None = None, *, allow_pla
             raise ValidationError([FieldIssue("file", "backups.other_backend", params={
                 "file": source.name, "backend": manifest.get("backend"), "target": parsed.get_backend_name()})])
         if parsed.get_backend_name() == "sqlite":
-            expected, revisions = _restore_sqlite(payload, _sqlite_file(parsed), source.name, manifest)
+            expected, revisions = _restore_sqlite(payload, parsed, source.name, manifest)
         else:
             expected, revisions = _restore_postgres(payload, parsed, source.name, manifest)
     refdata.clear_cache()
-    db.dispose_all()
+    _release(parsed)
     with _engine(live_url) as engine:
         restored = table_checksums(engine)
     if restored != expected:
@@ -505,8 +505,19 @@ def _against_manifest(digests: dict[str, TableDigest], manifest: dict[str, objec
                                           params={"file": name, "tables": ", ".join(differing)})])
 
 
-def _restore_sqlite(source: Path, live: Path, name: str, manifest: dict[str, object] | None,
+def _release(target: URL) -> None:
+    """Drop the pooled connections to the database about to be replaced: every engine's when it
+    is the app's own database, else only that database's (a trial restore into a scratch
+    database must not pull connections from under the worker's other jobs)."""
+    if target == _url(None):
+        db.dispose_all()
+    else:
+        db.dispose(target.render_as_string(hide_password=False))
+
+
+def _restore_sqlite(source: Path, target: URL, name: str, manifest: dict[str, object] | None,
                     ) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+    live = _sqlite_file(target)
     with source.open("rb") as fh:
         if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
             raise ValidationError([FieldIssue("file", f"{name} is not a SQLite database backup")])
@@ -530,7 +541,7 @@ def _restore_sqlite(source: Path, live: Path, name: str, manifest: dict[str, obj
         with _engine(f"sqlite:///{copy}") as engine:
             expected, revisions = _verify(engine, name)
         _against_manifest(expected, manifest, name)
-        db.dispose_all()
+        _release(target)
         src, dst = sqlite3.connect(pristine), sqlite3.connect(live, timeout=LOCK_TIMEOUT_MS / 1000)
         try:
             src.backup(dst)  # page by page under the write lock; other readers see old or new, never a mix
@@ -553,7 +564,7 @@ def _restore_postgres(source: Path, live: URL, name: str, manifest: dict[str, ob
         with _engine(scratch.render_as_string(hide_password=False)) as engine:
             expected, revisions = _verify(engine, name)
     _against_manifest(expected, manifest, name)
-    db.dispose_all()
+    _release(live)
     _pg_load(source, live)
     return expected, revisions
 

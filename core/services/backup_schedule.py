@@ -272,14 +272,18 @@ def trial_restore(path: Path, actor: Actor) -> int:
     """Restore ``path`` into a scratch database of the app's backend (every check of a real
     restore); returns the rows restored. The scratch database is dropped afterwards."""
     live = make_url(config.database_url())
+    if live.get_backend_name() == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="oms-trial-") as tmp:
+            return _restore_into(path, actor, f"sqlite:///{Path(tmp) / 'trial.db'}")
+    with backup.scratch_database(live, "oms_backup_trial") as scratch:
+        return _restore_into(path, actor, scratch.render_as_string(hide_password=False))
+
+
+def _restore_into(path: Path, actor: Actor, url: str) -> int:
     try:
-        if live.get_backend_name() == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="oms-trial-") as tmp:
-                return backup.restore(path, actor, url=f"sqlite:///{Path(tmp) / 'trial.db'}").rows
-        with backup.scratch_database(live, "oms_backup_trial") as scratch:
-            return backup.restore(path, actor, url=scratch.render_as_string(hide_password=False)).rows
+        return backup.restore(path, actor, url=url).rows
     finally:
-        db.dispose_all()  # the scratch database's pooled connections
+        db.dispose(url)  # the scratch database's pooled connections, before it is deleted
 
 
 def prune(folder: Path, keep: int) -> list[str]:

@@ -103,6 +103,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.api_orders": {"order"},
     "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
+    "core.services.backup_schedule": {"backup"},
     "core.services.catalog": {"order", "stock"},
     "core.services.customers": {"customer"},
     "core.services.customer_profiles": {"customer"},
