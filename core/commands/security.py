@@ -142,8 +142,8 @@ def _permissions(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("backup", help="write a consistent backup of the database to FILE "
-                                             "(SQLite online backup / pg_dump)")
+    p = subparsers.add_parser("backup", help="write a consistent, encrypted backup of the database to FILE "
+                                             "(SQLite online backup / pg_dump; the backup key: oms backup-key)")
     p.add_argument("file")
     p.set_defaults(func=_backup)
     p = subparsers.add_parser("restore", help="replace the database with the backup in FILE after checking it "

@@ -24,11 +24,12 @@ from core.services.orders import create_order
 from core.services.shop_settings import update_settings
 from core.timeutil import pin
 from core.worker import handlers
+from tests.conftest import TEST_NOW
 from tests.factories import CLERK, MANAGER, make_product, order_input
 from tests.jobs_support import job, wait_for
 
-T0 = dt.datetime(2026, 11, 25, 4, 0)  # the suite's pinned instant; 02:30 in Shanghai is 18:30 UTC
-SLOT = dt.datetime(2026, 11, 25, 18, 30)
+T0 = TEST_NOW.replace(hour=4, minute=0, second=0, microsecond=0)  # the suite's pinned day
+SLOT = T0.replace(hour=18, minute=30)  # 02:30 in Shanghai, the default backup time
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_an_overdue_backup_raises_one_alert_until_a_good_run(second: Path) -> No
     assert queued is not None and _open_alerts() == {}
     assert _tick(SLOT + dt.timedelta(hours=2, minutes=1)) is None  # one run at a time
     alerts = _open_alerts()
-    assert list(alerts) == [backup_schedule.OVERDUE] and "2026-11-25 04:00" in alerts[backup_schedule.OVERDUE]
+    assert list(alerts) == [backup_schedule.OVERDUE] and f"{T0:%Y-%m-%d %H:%M}" in alerts[backup_schedule.OVERDUE]
     assert backup_schedule.schedule_status(SYSTEM, now=SLOT + dt.timedelta(hours=3)).overdue
     _tick(SLOT + dt.timedelta(hours=5))
     with db.transaction(readonly=True) as s:
