@@ -5,6 +5,10 @@ DEMO_ORDERS ?= 50000
 PORT ?= 8501
 WORKERS ?= 1
 LINT_IMPORTS ?= lint-imports
+# HTTPS for the app: make run SSL_CERT=data/tls/oms-cert.pem SSL_KEY=data/tls/oms-key.pem (oms tls self-signed)
+SSL_CERT ?=
+SSL_KEY ?=
+STREAMLIT_TLS = $(if $(SSL_CERT),--server.sslCertFile $(SSL_CERT) --server.sslKeyFile $(SSL_KEY))
 
 .PHONY: install run demo test test-sqlite test-postgres test-shifted lint bench browser-deps
 
@@ -21,7 +25,7 @@ demo: install data/oms.db
 run: demo
 	@$(PYTHON) -m core.cli worker --workers $(WORKERS) & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PYTHON) -m streamlit run app.py --server.port $(PORT) --server.headless true $(STREAMLIT_TLS)
 
 test: install lint browser-deps test-sqlite test-postgres test-shifted
 

@@ -106,6 +106,14 @@ def dispose_all() -> None:
     _factories.clear()
 
 
+def dispose(url: str) -> None:
+    """Close the pooled connections of the engines for ``url`` only (a scratch database a
+    restore replaced), leaving every other database's pool alone."""
+    wanted = make_url(url)
+    for key in [k for k in _factories if make_url(k) == wanted]:
+        _factories.pop(key).kw["bind"].dispose()
+
+
 @contextmanager
 def transaction(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back everything on any exception.

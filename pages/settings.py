@@ -1,5 +1,5 @@
 """Shop settings for the admin: the thresholds behind alerts, due times, adjustment and refund
-approval (second person), and whether packing must be verified by scan.
+approval (second person), whether packing must be verified by scan, and the backup schedule.
 
 One form, saved all or nothing through :func:`core.services.shop_settings.update_settings`
 (validated, audited, effective on every user's next action).
@@ -27,6 +27,11 @@ def _save() -> None:
         "adjustment_approval.units": state["set_approval_units"],
         "refund_approval.amount": state["set_refund_approval"],
         "packing.require_scan": state["set_require_scan"],
+        "backup_schedule.enabled": state["set_backup_enabled"],
+        "backup_schedule.hour": state["set_backup_hour"],
+        "backup_schedule.minute": state["set_backup_minute"],
+        "backup_schedule.every_days": state["set_backup_every_days"],
+        "backup_schedule.keep": state["set_backup_keep"],
     }
     try:
         changed = update_settings(values, actor)
@@ -64,5 +69,17 @@ if current is not None:
         st.subheader(t("rb.setting_refunds"))
         st.text_input(t("rb.setting_refund_approval"), value=str(current["refund_approval.amount"]),
                       key="set_refund_approval", max_chars=20, help=t("rb.setting_refund_approval_help"))
+        st.subheader(t("shop_settings.backups"))
+        st.toggle(t("shop_settings.backup_enabled"), value=bool(current["backup_schedule.enabled"]),
+                  key="set_backup_enabled", help=t("shop_settings.backup_help"))
+        hour, minute, every, keep = st.columns(4)
+        hour.number_input(t("shop_settings.backup_hour"), min_value=0, max_value=23, step=1,
+                          value=int(current["backup_schedule.hour"]), key="set_backup_hour")
+        minute.number_input(t("shop_settings.backup_minute"), min_value=0, max_value=59, step=1,
+                            value=int(current["backup_schedule.minute"]), key="set_backup_minute")
+        every.number_input(t("shop_settings.backup_every_days"), min_value=1, max_value=30, step=1,
+                           value=int(current["backup_schedule.every_days"]), key="set_backup_every_days")
+        keep.number_input(t("shop_settings.backup_keep"), min_value=1, max_value=365, step=1,
+                          value=int(current["backup_schedule.keep"]), key="set_backup_keep")
         st.form_submit_button(t("shop_settings.save"), type="primary", on_click=_save)
     show_notice(state.pop("set_notice", None), what="settings")

@@ -13,6 +13,7 @@ created at session start and dropped at the end.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import shutil
@@ -34,6 +35,12 @@ os.environ[CLOCK_ENV] = pin_value(TEST_NOW)
 # gets a queue file of its own, the job tests a Redis queue name of their own.
 os.environ.pop("REDIS_URL", None)
 os.environ["OMS_JOBS_DB"] = str(Path(tempfile.mkdtemp(prefix="oms-test-jobs-")) / "oms-jobs.db")
+
+# Backups are encrypted: a backup key of this session's own, never the developer's key file or
+# second backup location (tests of the key and the schedule set their own).
+os.environ["OMS_BACKUP_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+for _name in ("OMS_BACKUP_KEY_FILE", "OMS_BACKUP_TARGET_DIR", "OMS_BACKUP_DIR"):
+    os.environ.pop(_name, None)
 
 BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")

@@ -1,9 +1,11 @@
-"""``oms api serve`` (the open API, docs/api.md) and ``oms api token create|revoke|list``."""
+"""``oms api serve [--ssl-certfile C --ssl-keyfile K]`` (the open API, docs/api.md; HTTPS with a certificate) and ``oms api token create|revoke|list``."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from core.errors import Refused
 from core.permissions import ROLES, SCOPES, SYSTEM, scopes_for
 from core.services import api_tokens
 
@@ -11,8 +13,14 @@ from core.services import api_tokens
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise Refused("tls.pair_needed")
+    for path in (args.ssl_certfile, args.ssl_keyfile):
+        if path and not Path(path).is_file():
+            raise Refused("tls.no_file", file=path)
     # By import string: core.commands sits below the entry points and must not import api/.
-    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, log_level=args.log_level,
+                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return 0
 
 
@@ -44,6 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM; oms tls self-signed makes one)")
+    p.add_argument("--ssl-keyfile", help="the certificate's private key (PEM)")
     p.set_defaults(func=_serve)
     tokens = api.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = tokens.add_parser("create", help="create a token for an integration (printed once)")

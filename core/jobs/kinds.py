@@ -7,3 +7,4 @@ FORECAST = "forecast.run"  # core.services.forecast_pipeline.run_forecast
 REPLENISH = "replenish.suggest"  # core.services.replenishment.generate_suggestions
 IMPORT = "import.run"  # core.services.imports.run_import (files above OMS_IMPORT_JOB_MB)
 SUMMARY = "summary.refresh"  # core.analytics.summary.refresh (periodic, and after imports)
+BACKUP = "backup.scheduled"  # core.services.backup_schedule.run_scheduled (periodic, and the Backup page)

@@ -22,6 +22,17 @@ who restored what.
 Backups are files under ``OMS_BACKUP_DIR`` (default ``data/backups``) when made from the admin
 page, or any path given to ``oms backup FILE``. A file is written as ``FILE.partial`` and renamed
 when complete, so a crash never leaves a half backup under the real name.
+
+**Encrypted.** Every backup is encrypted and authenticated with the backup key
+(:mod:`core.backup_crypto`, AES-256-GCM in 1 MiB records) and carries a manifest: schema
+revisions, row count and SHA-256 per table, the payload's SHA-256, the key id, when it was made.
+The snapshot and its manifest come from one consistent view (SQLite: the copy itself;
+PostgreSQL: ``pg_dump --snapshot`` of a transaction that also computes the checksums). The
+plain snapshot exists only in a private temporary directory while the file is sealed. A restore
+first decrypts into a private directory, refusing a wrong key, a changed byte or a cut-off
+file, then runs the checks above and compares the verified copy with the manifest. Unencrypted
+backups of earlier versions restore only when asked explicitly (``allow_plain``,
+``oms restore --allow-plain``).
 """
 
 from __future__ import annotations
@@ -45,16 +56,23 @@ from pathlib import Path
 import pandas as pd
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
-from core import audit, config, db, invariants, refdata, schema_check
+from core import audit, backup_crypto, config, db, invariants, refdata, schema_check
 from core.errors import FieldIssue, OMSError, ValidationError
 from core.permissions import Actor, require
 from core.schema import alembic_config, upgrade
 from core.timeutil import utcnow
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_MAGIC = b"PGDMP"
+SUFFIX = ".omsbak"  # an encrypted backup of either backend
+LEGACY_SUFFIXES = (".db", ".dump")  # unencrypted backups of earlier versions
+# DATABASE_URL query parameters that pg_dump, pg_restore and psql get as libpq variables, so
+# they connect as securely as the app does (sslmode=verify-full, its root certificate …)
+PG_SSL_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
+              "sslcrl": "PGSSLCRL", "sslpassword": "PGSSLPASSWORD"}
 REQUIRED_TABLES = ("alembic_version", "orders", "order_lines", "stock_levels", "stock_movements", "audit_log",
                    "users")
 LOCK_TIMEOUT_MS = 15_000  # a restore waits this long for other sessions' locks, then gives up cleanly
@@ -79,6 +97,8 @@ class BackupResult:
     size_bytes: int
     tables: int
     seconds: float
+    key_id: str = ""
+    rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +144,10 @@ def _pg_env(url: URL) -> dict[str, str]:
                        ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):
         if value is not None:
             env[var] = str(value)
+    for param, var in PG_SSL_ENV.items():
+        setting = url.query.get(param)
+        if isinstance(setting, str):
+            env[var] = setting
     env["PGOPTIONS"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
     return env
 
@@ -161,21 +185,29 @@ def table_checksums(engine: Engine) -> dict[str, TableDigest]:
     Two databases of the same backend with equal digests hold the same data; the restore
     compares the live database with the verified copy this way.
     """
-    digests: dict[str, TableDigest] = {}
     with engine.connect() as conn:
-        inspector = inspect(conn)
-        for table in sorted(inspector.get_table_names()):
-            order = inspector.get_pk_constraint(table).get("constrained_columns") or [
-                c["name"] for c in inspector.get_columns(table)]
-            order_by = ", ".join(f'"{c}"' for c in order)
-            digest, rows = hashlib.sha256(), 0
-            result = conn.execution_options(yield_per=5000).execute(text(f'SELECT * FROM "{table}" ORDER BY {order_by}'))
-            for row in result:
-                digest.update(json.dumps(list(row), default=str, sort_keys=True, ensure_ascii=False).encode())
-                digest.update(b"\n")
-                rows += 1
-            digests[table] = TableDigest(rows, digest.hexdigest())
+        return _checksums(conn)
+
+
+def _checksums(conn: Connection) -> dict[str, TableDigest]:
+    digests: dict[str, TableDigest] = {}
+    inspector = inspect(conn)
+    for table in sorted(inspector.get_table_names()):
+        order = inspector.get_pk_constraint(table).get("constrained_columns") or [
+            c["name"] for c in inspector.get_columns(table)]
+        order_by = ", ".join(f'"{c}"' for c in order)
+        digest, rows = hashlib.sha256(), 0
+        result = conn.execution_options(yield_per=5000).execute(text(f'SELECT * FROM "{table}" ORDER BY {order_by}'))
+        for row in result:
+            digest.update(json.dumps(list(row), default=str, sort_keys=True, ensure_ascii=False).encode())
+            digest.update(b"\n")
+            rows += 1
+        digests[table] = TableDigest(rows, digest.hexdigest())
     return digests
+
+
+def _revisions(conn: Connection) -> tuple[str, ...]:
+    return tuple(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
 
 
 def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
@@ -186,7 +218,7 @@ def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[
     if missing:
         raise ValidationError([FieldIssue("file", f"{source} is not an OMS backup: missing tables {', '.join(missing)}")])
     with engine.connect() as conn:
-        revisions = tuple(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+        revisions = _revisions(conn)
     known, _ = _known_revisions()
     unknown = [r for r in revisions if r not in known]
     if unknown:
@@ -227,7 +259,7 @@ def _reference_schema(url: URL, revisions: tuple[str, ...]) -> schema_check.Fing
                     upgrade(engine, revisions)
                     _REFERENCES[key] = _fingerprint(engine)
             else:
-                with _scratch_database(url) as migrated, _scratch_database(url) as restored:
+                with scratch_database(url) as migrated, scratch_database(url) as restored:
                     with _engine(migrated.render_as_string(hide_password=False)) as engine:
                         upgrade(engine, revisions)
                     archive = Path(tmp) / "reference.dump"
@@ -245,7 +277,7 @@ def _fingerprint(engine: Engine) -> schema_check.Fingerprint:
 
 
 @contextmanager
-def _scratch_database(url: URL, prefix: str = "oms_schema_ref") -> Iterator[URL]:
+def scratch_database(url: URL, prefix: str = "oms_schema_ref") -> Iterator[URL]:
     """A new empty PostgreSQL database on ``url``'s server, dropped on leaving (needs CREATEDB)."""
     scratch = url.set(database=f"{prefix}_{uuid.uuid4().hex[:10]}")
     with _engine(url.render_as_string(hide_password=False)) as admin_engine:
@@ -268,33 +300,59 @@ def _record(url: str, actor: Actor, action: str, details: dict[str, object]) -> 
 
 
 def backup(path: str | Path, actor: Actor, url: str | None = None) -> BackupResult:
-    """Write a consistent backup of the database at ``url`` (default: the app's) to ``path``."""
+    """Write a consistent, encrypted backup of the database at ``url`` (default: the app's) to
+    ``path``, with its manifest. Refuses before writing anything when no backup key is set."""
     require(actor, "backup.run")
     started = time.perf_counter()
+    key = backup_crypto.load_key()
     target = Path(path).resolve()
     partial = target.with_name(target.name + ".partial")
     parsed = _url(url)
-    if parsed.get_backend_name() == "sqlite" and target in _live_files(_sqlite_file(parsed)):
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and target in _live_files(_sqlite_file(parsed)):
         raise ValidationError([FieldIssue("file", f"{target} is the live database itself; choose another file")])
+    created = utcnow()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if parsed.get_backend_name() == "sqlite":
-            tables = _sqlite_backup(_sqlite_file(parsed), partial)
-        else:
-            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}"],
-                 env=_pg_env(parsed))
-            tables = _pg_archive_tables(partial)  # also proves the archive reads end to end
+        with tempfile.TemporaryDirectory(prefix="oms-backup-") as tmp:  # private (0700): the plain snapshot
+            plain = Path(tmp) / "snapshot"
+            if backend == "sqlite":
+                tables = _sqlite_backup(_sqlite_file(parsed), plain)
+                with _engine(f"sqlite:///{plain}") as engine, engine.connect() as conn:
+                    digests, revisions = _checksums(conn), _revisions(conn)
+            else:
+                digests, revisions = _pg_snapshot_dump(parsed, plain)
+                tables = _pg_archive_tables(plain)  # also proves the archive reads end to end
+            payload_sha256, payload_bytes = backup_crypto.sha256_of(plain)
+            manifest = {"backend": backend, "created_at": created.isoformat(), "key_id": key.key_id,
+                        "revisions": list(revisions), "payload_sha256": payload_sha256, "payload_bytes": payload_bytes,
+                        "tables": {name: {"rows": d.rows, "sha256": d.sha256} for name, d in digests.items()}}
+            backup_crypto.encrypt_file(plain, partial, key, manifest,
+                                       {"backend": backend, "created_at": created.isoformat()})
         os.replace(partial, target)
     except OSError as exc:  # disk full, no permission, a file where the folder should be
         raise BackupError(f"cannot write {target}: {exc.strerror or exc}", file=str(target)) from exc
     finally:
         with contextlib.suppress(OSError):  # nothing to clean where nothing could be written
             partial.unlink(missing_ok=True)
-    result = BackupResult(target, parsed.get_backend_name(), target.stat().st_size, tables,
-                          round(time.perf_counter() - started, 2))
+    rows = sum(d.rows for d in digests.values())
+    result = BackupResult(target, backend, target.stat().st_size, tables, round(time.perf_counter() - started, 2),
+                          key.key_id, rows)
     _record(parsed.render_as_string(hide_password=False), actor, "backup.create",
-            {"file": target.name, "bytes": result.size_bytes, "tables": tables})
+            {"file": target.name, "bytes": result.size_bytes, "tables": tables, "rows": rows, "key_id": key.key_id})
     return result
+
+
+def _pg_snapshot_dump(url: URL, target: Path) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+    """``pg_dump`` of one exported snapshot, and the checksums and revisions of that same
+    snapshot (read in the transaction that exported it), so the manifest describes the dump."""
+    with _engine(url.render_as_string(hide_password=False)) as engine, engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                  f"--file={target}"], env=_pg_env(url))
+            return _checksums(conn), _revisions(conn)
 
 
 def _pg_archive_tables(archive: Path) -> int:
@@ -331,19 +389,27 @@ def _sqlite_backup(source: Path, target: Path) -> int:
 
 def backup_now(actor: Actor) -> BackupResult:
     """A timestamped backup into :func:`backup_dir` (the admin page's button)."""
-    suffix = ".db" if _url(None).get_backend_name() == "sqlite" else ".dump"
-    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
-    return backup(backup_dir() / f"oms-{stamp}{suffix}", actor)
+    return backup(backup_dir() / backup_name(utcnow()), actor)
+
+
+def backup_name(at: dt.datetime) -> str:
+    """The file name of a backup made at ``at``: sorts by time, one suffix for both backends."""
+    return f"oms-{at.strftime('%Y%m%d-%H%M%S')}{SUFFIX}"
+
+
+def backup_files(folder: Path) -> list[Path]:
+    """The backups in ``folder`` (encrypted, and plain ones of earlier versions), newest first."""
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.glob("oms-*") if p.suffix in (SUFFIX, *LEGACY_SUFFIXES) and p.is_file()),
+                  reverse=True)
 
 
 def list_backups(actor: Actor) -> pd.DataFrame:
     """Backups in :func:`backup_dir`, newest first: ``[file, created_at, size_mb]``."""
     require(actor, "backup.run")
-    folder = backup_dir()
-    files = sorted((p for p in folder.glob("oms-*") if p.suffix in (".db", ".dump")), reverse=True) \
-        if folder.exists() else []
     rows = [(p.name, dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC).replace(tzinfo=None),
-             round(p.stat().st_size / 1e6, 2)) for p in files]
+             round(p.stat().st_size / 1e6, 2)) for p in backup_files(backup_dir())]
     return pd.DataFrame(rows, columns=["file", "created_at", "size_mb"])
 
 
@@ -369,11 +435,13 @@ def database_summary(actor: Actor) -> pd.DataFrame:
 # --- restore ---------------------------------------------------------------------------------
 
 
-def restore(path: str | Path, actor: Actor, url: str | None = None) -> RestoreResult:
+def restore(path: str | Path, actor: Actor, url: str | None = None, *, allow_plain: bool = False) -> RestoreResult:
     """Replace the database at ``url`` (default: the app's) with the backup in ``path``.
 
-    Refuses (ValidationError / BackupError, nothing replaced) a file that is not a backup of
-    this backend, is damaged, comes from a newer app version or breaks an invariant.
+    Refuses (ValidationError / BackupError, nothing replaced) a file that cannot be
+    authenticated with the backup key (wrong key, changed, cut off), that is not a backup of
+    this backend, is damaged, comes from a newer app version or breaks an invariant. An
+    unencrypted backup of an earlier version is refused unless ``allow_plain``.
     """
     require(actor, "backup.run")
     started = time.perf_counter()
@@ -382,12 +450,17 @@ def restore(path: str | Path, actor: Actor, url: str | None = None) -> RestoreRe
         raise ValidationError([FieldIssue("file", f"no such file {source}")])
     parsed = _url(url)
     live_url = parsed.render_as_string(hide_password=False)
-    if parsed.get_backend_name() == "sqlite":
-        expected, revisions = _restore_sqlite(source, _sqlite_file(parsed))
-    else:
-        expected, revisions = _restore_postgres(source, parsed)
+    with tempfile.TemporaryDirectory(prefix="oms-restore-") as tmp:
+        payload, manifest = _payload(source, Path(tmp), allow_plain)
+        if manifest is not None and manifest.get("backend") != parsed.get_backend_name():
+            raise ValidationError([FieldIssue("file", "backups.other_backend", params={
+                "file": source.name, "backend": manifest.get("backend"), "target": parsed.get_backend_name()})])
+        if parsed.get_backend_name() == "sqlite":
+            expected, revisions = _restore_sqlite(payload, parsed, source.name, manifest)
+        else:
+            expected, revisions = _restore_postgres(payload, parsed, source.name, manifest)
     refdata.clear_cache()
-    db.dispose_all()
+    _release(parsed)
     with _engine(live_url) as engine:
         restored = table_checksums(engine)
     if restored != expected:
@@ -398,15 +471,56 @@ def restore(path: str | Path, actor: Actor, url: str | None = None) -> RestoreRe
     if upgraded:
         upgrade(db.get_engine(live_url))
         refdata.clear_cache()
-    _record(live_url, actor, "backup.restore", {"file": source.name, "revisions": list(revisions), "upgraded": upgraded})
+    _record(live_url, actor, "backup.restore", {"file": source.name, "revisions": list(revisions), "upgraded": upgraded,
+                                                "encrypted": manifest is not None})
     return RestoreResult(source, parsed.get_backend_name(), len(expected), sum(d.rows for d in expected.values()),
                          revisions, upgraded, round(time.perf_counter() - started, 2))
 
 
-def _restore_sqlite(source: Path, live: Path) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+def _payload(source: Path, tmp: Path, allow_plain: bool) -> tuple[Path, dict[str, object] | None]:
+    """The plain backup to check and restore, and its manifest (None for a plain backup):
+    an encrypted file is decrypted and authenticated into ``tmp``."""
+    if backup_crypto.is_encrypted(source):
+        plain = tmp / "payload"
+        return plain, backup_crypto.decrypt_file(source, plain, backup_crypto.load_key()).manifest
+    with source.open("rb") as fh:
+        head = fh.read(len(SQLITE_MAGIC))
+    if not head.startswith((SQLITE_MAGIC, PG_MAGIC)):
+        raise ValidationError([FieldIssue("file", "backups.not_a_backup", params={"file": source.name})])
+    if not allow_plain:
+        raise ValidationError([FieldIssue("file", "backups.plain_refused", params={"file": source.name})])
+    return source, None
+
+
+def _against_manifest(digests: dict[str, TableDigest], manifest: dict[str, object] | None, name: str) -> None:
+    """The verified copy must hold what the (authenticated) manifest says was backed up."""
+    if manifest is None:
+        return
+    listed = manifest.get("tables")
+    expected = {t: TableDigest(int(d["rows"]), str(d["sha256"])) for t, d in listed.items()} \
+        if isinstance(listed, dict) else {}
+    differing = sorted(t for t in expected.keys() | digests.keys() if expected.get(t) != digests.get(t))
+    if differing:
+        raise ValidationError([FieldIssue("file", "backups.manifest_mismatch",
+                                          params={"file": name, "tables": ", ".join(differing)})])
+
+
+def _release(target: URL) -> None:
+    """Drop the pooled connections to the database about to be replaced: every engine's when it
+    is the app's own database, else only that database's (a trial restore into a scratch
+    database must not pull connections from under the worker's other jobs)."""
+    if target == _url(None):
+        db.dispose_all()
+    else:
+        db.dispose(target.render_as_string(hide_password=False))
+
+
+def _restore_sqlite(source: Path, target: URL, name: str, manifest: dict[str, object] | None,
+                    ) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+    live = _sqlite_file(target)
     with source.open("rb") as fh:
         if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise ValidationError([FieldIssue("file", f"{source.name} is not a SQLite database backup")])
+            raise ValidationError([FieldIssue("file", f"{name} is not a SQLite database backup")])
     with tempfile.TemporaryDirectory(prefix="oms-restore-") as tmp:
         copy = Path(tmp) / "check.db"  # checked and restored from a private copy, never the user's file
         shutil.copyfile(source, copy)
@@ -419,14 +533,15 @@ def _restore_sqlite(source: Path, live: Path) -> tuple[dict[str, TableDigest], t
         finally:
             conn.close()
         if not intact:
-            raise ValidationError([FieldIssue("file", f"{source.name} is damaged (integrity check failed)")])
+            raise ValidationError([FieldIssue("file", f"{name} is damaged (integrity check failed)")])
         if dangling:
-            raise ValidationError([FieldIssue("file", f"{source.name} has rows pointing at missing rows")])
+            raise ValidationError([FieldIssue("file", f"{name} has rows pointing at missing rows")])
         pristine = Path(tmp) / "restore.db"  # what is restored: _verify may upgrade its own copy
         shutil.copyfile(copy, pristine)
         with _engine(f"sqlite:///{copy}") as engine:
-            expected, revisions = _verify(engine, source.name)
-        db.dispose_all()
+            expected, revisions = _verify(engine, name)
+        _against_manifest(expected, manifest, name)
+        _release(target)
         src, dst = sqlite3.connect(pristine), sqlite3.connect(live, timeout=LOCK_TIMEOUT_MS / 1000)
         try:
             src.backup(dst)  # page by page under the write lock; other readers see old or new, never a mix
@@ -438,16 +553,18 @@ def _restore_sqlite(source: Path, live: Path) -> tuple[dict[str, TableDigest], t
     return expected, revisions
 
 
-def _restore_postgres(source: Path, live: URL) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
+def _restore_postgres(source: Path, live: URL, name: str, manifest: dict[str, object] | None,
+                      ) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
     with source.open("rb") as fh:
-        if fh.read(5) != b"PGDMP":
-            raise ValidationError([FieldIssue("file", f"{source.name} is not a pg_dump (custom format) backup")])
+        if fh.read(len(PG_MAGIC)) != PG_MAGIC:
+            raise ValidationError([FieldIssue("file", f"{name} is not a pg_dump (custom format) backup")])
     _run([_tool("pg_restore"), "--list", str(source)])
-    with _scratch_database(live, "oms_restore_check") as scratch:
+    with scratch_database(live, "oms_restore_check") as scratch:
         _pg_load(source, scratch)
         with _engine(scratch.render_as_string(hide_password=False)) as engine:
-            expected, revisions = _verify(engine, source.name)
-    db.dispose_all()
+            expected, revisions = _verify(engine, name)
+    _against_manifest(expected, manifest, name)
+    _release(live)
     _pg_load(source, live)
     return expected, revisions
 

@@ -31,12 +31,13 @@ from core.timeutil import utcnow
 __all__ = ["FORECAST", "IMPORT", "REPLENISH", "SUMMARY", "JobView", "cancel_job", "get_job", "latest_job", "retry_job",
            "submit"]
 
-SHARED = frozenset({kinds.FORECAST, kinds.REPLENISH, kinds.SUMMARY})  # one at a time per shop
+SHARED = frozenset({kinds.FORECAST, kinds.REPLENISH, kinds.SUMMARY, kinds.BACKUP})  # one at a time per shop
 VIEW: dict[str, tuple[str, ...]] = {  # who may see the jobs of a kind (any of these)
     kinds.FORECAST: ("forecast.view",),
     kinds.REPLENISH: ("replenish.decide",),
     kinds.IMPORT: ("order.import", "stock.import"),
     kinds.SUMMARY: ("dashboard.view",),
+    kinds.BACKUP: ("backup.run",),
 }
 SYSTEM_PERMISSION = "dashboard.view"  # jobs the system started (no permission in their params)
 

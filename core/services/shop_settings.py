@@ -1,7 +1,8 @@
 """The shop's operating settings an admin may change without a developer: fulfilment SLA, due
 time of new orders, when a delivery counts as overdue, the value above which a stock adjustment
 waits for a manager, the size (units) above which it waits for a second person, the refund
-above which a second person must approve, and whether packing must be verified by scan.
+above which a second person must approve, whether packing must be verified by scan, and when
+scheduled backups run and how many are kept.
 
 They live in the ``settings`` table (``{key: {name: value}}``) and are read everywhere through
 the reference-data snapshot, so a change takes effect on the next action of every user once
@@ -50,6 +51,12 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("adjustment_approval", "units", int, DEFAULT_APPROVAL_UNITS, Decimal(1), Decimal(MAX_ROW_QTY)),
     SettingSpec("refund_approval", "amount", Decimal, Decimal("1000.00"), Decimal(0), Decimal(10_000_000)),
     SettingSpec("packing", "require_scan", bool, True),
+    # scheduled backups (core.services.backup_schedule): daily at 02:30 shop time, 7 generations
+    SettingSpec("backup_schedule", "enabled", bool, True),
+    SettingSpec("backup_schedule", "hour", int, 2, Decimal(0), Decimal(23)),
+    SettingSpec("backup_schedule", "minute", int, 30, Decimal(0), Decimal(59)),
+    SettingSpec("backup_schedule", "every_days", int, 1, Decimal(1), Decimal(30)),
+    SettingSpec("backup_schedule", "keep", int, 7, Decimal(1), Decimal(365)),
 )
 BY_FIELD = {spec.field: spec for spec in SPECS}
 
@@ -83,6 +90,11 @@ def _stored(spec: SettingSpec, value: Any) -> Any:
 def _current(session: Session) -> dict[str, Any]:
     ref = refdata.snapshot(session)
     return {spec.field: _typed(spec, ref.setting(spec.key, spec.name, spec.default)) for spec in SPECS}
+
+
+def current_values(session: Session) -> dict[str, Any]:
+    """The settings in force, for services that act on them (no permission: they are not shown)."""
+    return _current(session)
 
 
 @read_only

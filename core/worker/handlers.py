@@ -15,7 +15,7 @@ from typing import Any
 from core.analytics import summary
 from core.jobs import kinds
 from core.jobs.runtime import Handler, JobContext, register
-from core.services import forecast_pipeline, imports, replenishment
+from core.services import backup_schedule, forecast_pipeline, imports, replenishment
 
 
 def _day(text: object) -> dt.date | None:
@@ -61,8 +61,15 @@ def refresh_summaries(ctx: JobContext) -> dict[str, Any]:
     return {"skipped": result.skipped, "full": result.full, "days": result.days, "seconds": result.seconds}
 
 
+def scheduled_backup(ctx: JobContext) -> dict[str, Any]:
+    """An encrypted backup into the second location, verified by a trial restore, old
+    generations pruned; a failure raises an alert (``core.services.backup_schedule``)."""
+    return backup_schedule.run_scheduled(ctx.actor, progress=lambda done, total, message: ctx.progress(
+        done, total, message))
+
+
 HANDLERS: dict[str, Handler] = {kinds.FORECAST: forecast, kinds.REPLENISH: suggestions, kinds.IMPORT: import_files,
-            kinds.SUMMARY: refresh_summaries}
+            kinds.SUMMARY: refresh_summaries, kinds.BACKUP: scheduled_backup}
 
 
 def register_all() -> None:

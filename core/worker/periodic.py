@@ -7,11 +7,14 @@
   (:func:`core.services.channel_stock.sync`: ``stock.changed`` events);
 - every :data:`SUMMARY_MINUTES` minutes: queue a summary refresh when something was written
   since the last one — the dashboards' freshness (they only read);
+- every minute: queue a scheduled backup when one is due, and raise the alert when the newest
+  good backup is older than its schedule (:func:`core.services.backup_schedule.tick`);
 - daily: delete finished jobs older than 30 days.
 
 Several workers on one queue each run a scheduler; the work is safe to do twice at once (the
-reaper's updates are conditional, outbox rows are leased, a summary refresh is queued at most
-once at a time, a channel stock figure is replaced — and published — by a conditional write).
+reaper's updates are conditional, outbox rows are leased, a summary refresh and a backup are
+queued at most once at a time, a channel stock figure is replaced — and published — by a
+conditional write).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import channel_stock, outbox_delivery, webhook_delivery
+from core.services import backup_schedule, channel_stock, outbox_delivery, webhook_delivery
 
 log = logging.getLogger("oms.worker")
 
@@ -56,6 +59,11 @@ def refresh_summaries() -> int | None:
     return records.request_system_job(kinds.SUMMARY)
 
 
+def backups() -> int | None:
+    """Queue a scheduled backup when one is due; the new job's id."""
+    return backup_schedule.tick()
+
+
 def purge() -> None:
     deleted = records.purge()
     if deleted:
@@ -69,4 +77,5 @@ def register(huey: Huey) -> None:
     huey.periodic_task(crontab(), name="oms.webhooks")(deliver_webhooks)
     huey.periodic_task(crontab(), name="oms.channel_stock")(sync_channel_stock)
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
+    huey.periodic_task(crontab(), name="oms.backups")(backups)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)

@@ -61,3 +61,16 @@ def test_orders_page_sends_packing_to_the_pack_bench(logged_in: Callable[..., Ap
     assert "ol_to_packed" not in [b.key for b in at.button]
     assert [link.proto.label for link in at.get("page_link")] == [translate("orders.pack_at_bench", "en")]
     assert at.get("page_link")[0].proto.page.endswith("fulfillment")
+
+
+def test_admin_sets_the_backup_schedule(logged_in: Callable[..., AppTest]) -> None:
+    at = logged_in("admin", page=PAGE)
+    assert (at.number_input(key="set_backup_hour").value, at.number_input(key="set_backup_keep").value) == (2, 7)
+    at.number_input(key="set_backup_hour").set_value(23)
+    at.number_input(key="set_backup_minute").set_value(5)
+    at.number_input(key="set_backup_keep").set_value(14)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    values = shop_settings(ADMIN)
+    assert (values["backup_schedule.hour"], values["backup_schedule.minute"], values["backup_schedule.keep"],
+            values["backup_schedule.every_days"], values["backup_schedule.enabled"]) == (23, 5, 14, 1, True)

@@ -123,6 +123,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.api_returns": {"rma"},
     "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
+    "core.services.backup_schedule": {"backup"},
     "core.services.bins": {"stock"},
     "core.services.catalog": {"order", "stock"},
     "core.services.channel_stock": {"stock", "allocation"},

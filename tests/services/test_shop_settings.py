@@ -25,7 +25,10 @@ def _settings_rows() -> dict[str, dict]:
 def test_defaults_are_read_typed(db_url: str) -> None:
     assert shop_settings(ADMIN) == {"fulfilment_sla.hours": 24, "order_due.hours": 48, "delivery_overdue.days": 7,
                                     "adjustment_approval.amount": Decimal("2000.00"), "adjustment_approval.units": 1000,
-                                    "refund_approval.amount": Decimal("1000.00"), "packing.require_scan": True}
+                                    "refund_approval.amount": Decimal("1000.00"), "packing.require_scan": True,
+                                    "backup_schedule.enabled": True, "backup_schedule.hour": 2,
+                                    "backup_schedule.minute": 30, "backup_schedule.every_days": 1,
+                                    "backup_schedule.keep": 7}
 
 
 def test_update_applies_at_once_and_is_audited(db_url: str) -> None:
@@ -102,3 +105,12 @@ def test_a_shop_without_scanners_may_pack_by_hand(picking_order: int) -> None:
     assert "packed" in orders.order_detail(picking_order, WAREHOUSE).allowed_transitions
     orders.transition(picking_order, "packed", WAREHOUSE)
     assert orders.order_detail(picking_order, WAREHOUSE).header["status"] == "packed"
+
+
+def test_the_backup_schedule_is_bounded(db_url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        update_settings({"backup_schedule.hour": 24, "backup_schedule.keep": 0, "backup_schedule.every_days": 1.5},
+                        ADMIN)
+    assert sorted(i.field for i in refused.value.issues) == [
+        "backup_schedule.every_days", "backup_schedule.hour", "backup_schedule.keep"]
+    assert shop_settings(ADMIN)["backup_schedule.hour"] == 2  # nothing written
