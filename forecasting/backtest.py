@@ -59,6 +59,8 @@ class Scores:
     days: int = 0
     mase_values: list[float] = field(default_factory=list)
     lead_errors: list[float] = field(default_factory=list)
+    # actual − forecast on each open day: the empirical distribution the 80 % band is cut from
+    residuals: list[float] = field(default_factory=list, repr=False)
 
     @staticmethod
     def _ratio(num: float, den: float) -> float | None:
@@ -98,6 +100,7 @@ class Scores:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.mase_values += other.mase_values
         self.lead_errors += other.lead_errors
+        self.residuals += other.residuals
 
     def summary(self) -> dict[str, float | None]:
         """The figures a person reads, plus the sums that pool (stored as JSON)."""
@@ -156,6 +159,7 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
         err_sum=float(err.sum()), actual_sum=float(a.sum()),
         sq_err_daily=float(np.square(err).sum()), days=int(err.size),
         mase_values=[mae / scale if scale > 0 else math.nan], lead_errors=[lead_err],
+        residuals=(-err).tolist(),
     )
 
 
@@ -183,3 +187,12 @@ def backtest(start: dt.date, y: np.ndarray, open_: np.ndarray, models: dict[str,
             forecast = model(window)
             scores[name].add(score_fold(y[origin:end], forecast, open_[origin:end], lead_time, scale))
     return scores, len(origins)
+
+
+def holdout_start(days: int, horizon: int, folds: int, min_train: int) -> int | None:
+    """Where the final holdout begins: the last ``horizon`` days, kept from selection — or
+    None when the history before them leaves room for no selection fold at all (then a series
+    is selected on its folds and shows no holdout figure rather than an optimistic one)."""
+    cut = days - horizon
+    return cut if fold_origins(cut, horizon, folds, min_train) else None
+

@@ -121,3 +121,26 @@ def test_build_tasks_densifies_and_masks_closures() -> None:
     assert second.start == dt.date(2026, 3, 30) and second.y.tolist() == [1.0, 0.0]
     assert second.future_open.tolist() == [True, False, False, True, True, True, True]
     assert not any(t.use_prophet for t in tasks.values())
+
+
+def test_selection_never_sees_the_final_holdout() -> None:
+    """Whatever happens in the last ``horizon`` days, the choice and its fold scores stay the
+    same; only the holdout figures (what the buyer is shown) move with them."""
+    task = _tasks(3)[2]
+    config = RunConfig()
+    calm = run_series(task, config)
+    storm = run_series(replace(task, y=np.concatenate([task.y[:-28], task.y[-28:] * 5 + 7])), config)
+    assert (calm.model, calm.folds) == (storm.model, storm.folds) and calm.folds == 3
+    assert {k: s.summary() for k, s in calm.scores.items()} == {k: s.summary() for k, s in storm.scores.items()}
+    assert set(calm.holdout) == set(calm.scores) and calm.holdout_selected is calm.holdout[calm.model]
+    assert storm.holdout_selected is not None and calm.holdout_selected is not None
+    assert storm.holdout_selected.wape_lead > calm.holdout_selected.wape_lead  # type: ignore[operator]
+    inside, days = calm.coverage
+    assert days == 28 and 0 < inside <= days
+
+
+def test_a_short_history_has_no_holdout_figure() -> None:
+    task = _tasks(1)[0]
+    short = replace(task, y=task.y[:70], open=task.open[:70])  # room for one fold, not for a holdout too
+    result = run_series(short, RunConfig())
+    assert result.folds == 1 and result.holdout == {} and result.holdout_selected is None
