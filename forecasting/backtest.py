@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from forecasting.combination import demand_class, with_combination
 from forecasting.models import MA_WINDOW, SEASON, YOY_LAG, Model, Window
 
 WEEK = 7
@@ -166,13 +167,15 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
 def backtest(start: dt.date, y: np.ndarray, open_: np.ndarray, models: dict[str, Model], *, horizon: int,
              lead_time: int, folds: int, min_train: int, holidays: pd.DataFrame | None = None,
              profiles: Mapping[dt.date, ProfileLike] | None = None,
-             reference: np.ndarray | None = None) -> tuple[dict[str, Scores], int]:
+             reference: np.ndarray | None = None, combine: bool = False) -> tuple[dict[str, Scores], int]:
     """Score every model on the same folds; returns ``({model: Scores}, folds used)``.
 
     ``profiles`` maps a cutoff date to the shop-wide profile fitted before it
     (:mod:`forecasting.profile`); each fold gets the one of its own origin. ``reference`` is the
     series' group demand ending on the same day as ``y`` (it may start earlier); each fold gets
-    it cut at its origin, like ``y``.
+    it cut at its origin, like ``y``. With ``combine`` the median combination of the fold's
+    demand class (:mod:`forecasting.combination`) is scored too, as ``combo``, from the same
+    forecasts — no extra fit.
     """
     scores = {name: Scores() for name in models}
     origins = fold_origins(len(y), horizon, folds, min_train)
@@ -183,9 +186,9 @@ def backtest(start: dt.date, y: np.ndarray, open_: np.ndarray, models: dict[str,
                         profile_for(profiles, start, origin, horizon),
                         None if reference is None else reference[:lead_in + origin])
         scale = mase_scale(y[:origin], open_[:origin])
-        for name, model in models.items():
-            forecast = model(window)
-            scores[name].add(score_fold(y[origin:end], forecast, open_[origin:end], lead_time, scale))
+        for name, forecast in forecast_all(window, models, combine).items():
+            scores.setdefault(name, Scores()).add(score_fold(y[origin:end], forecast, open_[origin:end], lead_time,
+                                                             scale))
     return scores, len(origins)
 
 
@@ -196,3 +199,8 @@ def holdout_start(days: int, horizon: int, folds: int, min_train: int) -> int | 
     cut = days - horizon
     return cut if fold_origins(cut, horizon, folds, min_train) else None
 
+
+def forecast_all(window: Window, models: Mapping[str, Model], combine: bool) -> dict[str, np.ndarray]:
+    """Every model's forecast for ``window``, plus the combination of the window's demand class."""
+    forecasts = {name: model(window) for name, model in models.items()}
+    return with_combination(forecasts, demand_class(window.observed())) if combine else forecasts

@@ -28,8 +28,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.backtest import Scores, backtest, holdout_start, mase_scale, profile_for, score_fold
-from forecasting.models import MA_WINDOW, MODELS, YOY_LAG, Window
+from forecasting.backtest import (
+    Scores,
+    backtest,
+    forecast_all,
+    holdout_start,
+    mase_scale,
+    profile_for,
+    score_fold,
+)
+from forecasting.combination import COMBO
+from forecasting.models import BASELINE, MA_WINDOW, MODELS, YOY_LAG, Model, Window
 from forecasting.profile import SHOP, GroupDemand, Profile
 from forecasting.selection import select_model
 
@@ -62,6 +71,7 @@ class RunConfig:
     holidays: pd.DataFrame | None = None
     profiles: dict[dt.date, Profile] = field(default_factory=dict)  # cutoff date → shop-wide profile
     groups: dict[str, GroupDemand] = field(default_factory=dict)  # category (or SHOP) → its demand
+    combine: bool = True  # score the median combination of the demand class's models as ``combo``
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
     models = {name: MODELS[name] for name in _candidates(past, config, reference)}
     scores, folds = backtest(past.start, past.y, past.open, models, horizon=config.horizon, lead_time=lead,
                              folds=config.folds, min_train=config.min_train, holidays=config.holidays,
-                             profiles=config.profiles, reference=reference)
+                             profiles=config.profiles, reference=reference, combine=config.combine)
     model = select_model(scores, folds)
     holdout: dict[str, Scores] = {}
     coverage = (0, 0)
@@ -146,7 +156,7 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
         window = Window(past.start, past.y, past.open, past.future_open, config.holidays,
                         profile_for(config.profiles, past.start, cut, config.horizon), reference)
         scale = mase_scale(past.y, past.open)
-        forecasts = {name: fit(window) for name, fit in models.items()}
+        forecasts = forecast_all(window, models, config.combine)
         holdout = {name: score_fold(task.y[cut:], f, task.open[cut:], lead, scale) for name, f in forecasts.items()}
         low, high = interval(forecasts[model], scores[model].residuals, scores[model].sigma_daily, past.future_open)
         inside = (task.y[cut:] >= low - 1e-9) & (task.y[cut:] <= high + 1e-9)
@@ -154,7 +164,7 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
     full_reference = reference_for(task, config)
     window = Window(task.start, task.y, task.open, task.future_open, config.holidays,
                     profile_for(config.profiles, task.start, len(task.y), len(task.future_open)), full_reference)
-    yhat = MODELS[model](window)
+    yhat = _final(window, model, models, config.combine)
     chosen = scores[model]
     sigma_daily = chosen.sigma_daily if folds else _naive_sigma(task)
     # Spread of lead-time demand: the larger of the daily error grown over the lead time (errors
@@ -165,6 +175,15 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
     lower, upper = interval(yhat, chosen.residuals if folds else [], sigma_daily, task.future_open)
     return SeriesResult(task.product_id, task.warehouse_id, model, len(task.y), folds, task.lead_time, scores,
                         sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage)
+
+
+def _final(window: Window, model: str, models: dict[str, Model], combine: bool) -> np.ndarray:
+    """The chosen model's forecast on the whole history: a combination refits its members (those
+    of the class the whole history shows; a model the series never had counts for none)."""
+    if model != COMBO:
+        return MODELS[model](window)
+    forecasts = forecast_all(window, models, combine)
+    return forecasts.get(COMBO, MODELS[BASELINE](window))
 
 
 def _candidates(task: SeriesTask, config: RunConfig, reference: np.ndarray | None) -> list[str]:

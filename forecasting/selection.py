@@ -5,7 +5,8 @@ series only when its lead-time-total absolute error (the quantity a purchase ord
 is at least ``margin`` (5 %) below the moving average's on that same series *and* it was the
 closer of the two in a majority of the folds; of the models that clear both bars the most
 accurate is used. A tie, a narrow or a one-fold win, or a series without a usable backtest
-keeps the moving average. The seasonal naive reference is never eligible.
+keeps the moving average. The seasonal naive reference is never eligible, and neither is a
+model whose bias over the folds is beyond ±15 % (the baseline excepted: it is the fallback).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from forecasting.backtest import Scores
 from forecasting.models import BASELINE, REFERENCE_ONLY
 
 MARGIN = 0.05
+MAX_BIAS = 0.15  # a candidate whose selection-fold bias is beyond ±15 % is not chosen
 
 
 def select_model(scores: dict[str, Scores], folds: int, *, baseline: str = BASELINE,
@@ -31,9 +33,17 @@ def select_model(scores: dict[str, Scores], folds: int, *, baseline: str = BASEL
     if base.abs_err_lead <= 0:
         return baseline
     clear = [name for name, s in scores.items()
-             if name != baseline and name not in REFERENCE_ONLY
+             if name != baseline and name not in REFERENCE_ONLY and _unbiased(s)
              and s.abs_err_lead <= (1 - margin) * base.abs_err_lead and _wins_most_folds(s, base)]
     return min(clear, key=lambda n: (scores[n].abs_err_lead, scores[n].abs_err_weekly, n)) if clear else baseline
+
+
+def _unbiased(scores: Scores) -> bool:
+    """A model that over- or under-forecast the folds by more than :data:`MAX_BIAS` in total is
+    not trusted with orders, however small its absolute error (a real purchase log: ``yoy_ma``
+    chosen at −29 % bias copied last year's noise). Without demand to judge by, no verdict."""
+    bias = scores.bias
+    return bias is None or abs(bias) <= MAX_BIAS
 
 
 def _wins_most_folds(candidate: Scores, baseline: Scores) -> bool:

@@ -73,8 +73,8 @@ def test_run_stores_forecasts_accuracy_and_metrics(demo: str) -> None:
     assert first == local_today() and lowest >= 0
     # never snaive; no Prophet without a budget; two years of the shop's demand (the demo's
     # categories are too thin at 2,000 orders) bring the seasonal level models instead of the flat ones
-    assert models <= {"ma28", "yoy_ma", "yoy_croston", "yoy_tsb", "seasonal_ma"}
-    assert set(run.metrics["models"]) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb", "seasonal_ma"}
+    assert models <= {"ma28", "yoy_ma", "yoy_croston", "yoy_tsb", "seasonal_ma", "combo"}
+    assert set(run.metrics["models"]) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb", "seasonal_ma", "combo"}
     selected = run.metrics["selected"]
     assert selected["series"] == info.series and 0 < selected["wape_lead_time"] < 2
     per_model = model_accuracy(info.id)
