@@ -42,3 +42,13 @@ def test_a_biased_model_is_not_chosen_however_accurate() -> None:
     assert select_model({"ma28": baseline, "yoy_ma": biased}, 3) == "ma28"
     assert select_model({"ma28": baseline, "yoy_ma": biased, "combo": fair}, 3) == "combo"
     assert select_model({"ma28": baseline, "yoy_ma": _scores([-14.0, -14.0, -14.0])}, 3) == "yoy_ma"  # −14 %: fine
+
+
+def test_the_combination_is_the_incumbent_when_it_is_fair() -> None:
+    ma28 = _scores([30.0, -30.0, 30.0])
+    combo = _scores([20.0, -20.0, 21.0])
+    slightly_better = _scores([19.0, -20.0, 20.0])  # not 5 % better than the combination
+    assert select_model({"ma28": ma28, "combo": combo, "yoy_ma": slightly_better}, 3) == "combo"
+    assert select_model({"ma28": ma28, "combo": combo, "yoy_ma": _scores([5.0, -5.0, 5.0])}, 3) == "yoy_ma"
+    # a biased combination is no incumbent: back to the moving average
+    assert select_model({"ma28": ma28, "combo": _scores([-25.0, -25.0, -25.0])}, 3) == "ma28"
