@@ -109,6 +109,10 @@ class SeriesResult:
     holdout: dict[str, Scores] = field(default_factory=dict, repr=False)
     # (holdout open days inside the 80 % band cut from the selection folds' errors, open days)
     coverage: tuple[int, int] = (0, 0)
+    # where σ_L came from: "lead_error" (lead-time totals' forecast error), "daily_error" (daily
+    # forecast error × √L) or "demand" (no backtest: spread of demand), over how many windows
+    sigma_method: str = "demand"
+    sigma_windows: int = 0
 
     @property
     def selected(self) -> Scores:
@@ -167,14 +171,19 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
     yhat = _final(window, model, models, config.combine)
     chosen = scores[model]
     sigma_daily = chosen.sigma_daily if folds else _naive_sigma(task)
-    # Spread of lead-time demand: the larger of the daily error grown over the lead time (errors
-    # independent from day to day) and the lead-time totals' own backtest error (which also
-    # catches a level that was off for weeks). The backtest covers at most the horizon.
-    sigma_lead = max(math.sqrt(task.lead_time) * sigma_daily,
-                     chosen.sigma_lead * math.sqrt(task.lead_time / lead) if folds else 0.0)
+    # Spread of the lead-time forecast error (not of demand): the larger of the daily error grown
+    # over the lead time (errors independent from day to day) and the root-mean-square error of
+    # the lead-time totals over the folds and the holdout (which also catches a level that was
+    # off for weeks). The backtest covers at most the horizon. Without a backtest there is no
+    # forecast error to measure, and the spread of demand stands in — the explanation says so.
+    lead_errors = chosen.lead_errors + (holdout[model].lead_errors if model in holdout else [])
+    from_lead = math.sqrt(float(np.mean(np.square(lead_errors))) * task.lead_time / lead) if lead_errors else 0.0
+    from_daily = math.sqrt(task.lead_time) * sigma_daily
+    sigma_lead = max(from_daily, from_lead)
+    method = "demand" if not folds else ("lead_error" if from_lead >= from_daily else "daily_error")
     lower, upper = interval(yhat, chosen.residuals if folds else [], sigma_daily, task.future_open)
     return SeriesResult(task.product_id, task.warehouse_id, model, len(task.y), folds, task.lead_time, scores,
-                        sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage)
+                        sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage, method, len(lead_errors))
 
 
 def _final(window: Window, model: str, models: dict[str, Model], combine: bool) -> np.ndarray:

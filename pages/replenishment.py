@@ -119,6 +119,8 @@ def _explain(row: Any) -> str:
         t("plan.explain.order", upto=row.order_up_to, position=row.position, need=row.need, moq=row.moq,
           pack=row.pack_size, qty=row.suggested_qty),
     ]
+    if isinstance(row.sigma_method, str):
+        parts.insert(1, t(f"plan.explain.sigma.{row.sigma_method}", n=row.sigma_windows))
     if not math.isnan(row.days_to_stockout):
         parts.append(t("plan.explain.stockout", days=f"{row.days_to_stockout:.0f}"))
     return "\n".join(f"{i}. {text}" for i, text in enumerate(parts, start=1))

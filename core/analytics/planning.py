@@ -155,6 +155,13 @@ def series_accuracy(run_id: int, *, session: Session | None = None) -> pd.DataFr
                                        "mase", "bias", "ma28_wape_lead_time"])
 
 
+def _sigma_source(metrics: dict[str, Any] | None) -> tuple[str | None, int | None]:
+    """Where a series' σ_L came from (``lead_error``, ``daily_error`` or ``demand``) and over how
+    many windows; (None, None) for a run stored before it was recorded."""
+    sigma = (metrics or {}).get("sigma") or {}
+    return sigma.get("method"), sigma.get("windows")
+
+
 def ma28_holdout(metrics: dict[str, Any] | None) -> float | None:
     """The 28-day moving average's lead-time WAPE on a series' holdout, from its stored metrics."""
     value = (((metrics or {}).get("holdout") or {}).get("ma28") or {}).get("wape_lead_time")
@@ -188,6 +195,7 @@ SUGGESTION_COLUMNS = [
     "reserved", "backordered", "on_order", "in_transit", "pending_qty", "lead_time_days", "review_days",
     "service_level", "daily_demand", "pack_size", "moq", "unit_cost", "product_id", "warehouse_id", "run_id",
     "reason", "decided_by", "model", "wape_weekly", "wape_lead_time", "mase", "bias", "ma28_wape_lead_time",
+    "sigma_method", "sigma_windows",
 ]
 
 
@@ -196,7 +204,8 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
 
     ``SUGGESTION_COLUMNS`` plus the arithmetic's intermediate figures (``z``, ``available``,
     ``position``, ``need``) and the holdout accuracy of the forecast behind each one, with the
-    28-day moving average's on the same days (``ma28_wape_lead_time``).
+    28-day moving average's on the same days (``ma28_wape_lead_time``), and where the safety
+    stock's σ_L came from (``sigma_method``, ``sigma_windows``).
     ``value`` = quantity (final if decided, else suggested) × unit cost; ``days_to_stockout``
     is NaN when no demand is forecast.
     """
@@ -218,8 +227,8 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
             .where(r.status.in_(statuses))
         ))
 
-    frame = pd.DataFrame([[*row[:-1], ma28_holdout(row[-1])] for row in _read(session, query)],
-                         columns=SUGGESTION_COLUMNS)
+    frame = pd.DataFrame([[*row[:-1], ma28_holdout(row[-1]), *_sigma_source(row[-1])]
+                          for row in _read(session, query)], columns=SUGGESTION_COLUMNS)
     extra = ["z", "available", "position", "need"]
     if frame.empty:
         return frame.reindex(columns=[*SUGGESTION_COLUMNS, *extra])

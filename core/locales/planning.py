@@ -150,6 +150,9 @@ ZH: dict[str, str] = {
     "plan.accuracy_line": "预测模型：{model} · 留出期提前期 WAPE {wape}（28日均线 {ma28}）· 周 WAPE {weekly} · MASE {mase} · "
                           "偏差 {bias}",
     "plan.explain.demand": "提前期 {lead} 天内预计需求 {mu} 件（约每天 {daily} 件），预测误差的标准差 σ_L = {sigma}。",
+    "plan.explain.sigma.lead_error": "σ_L 来自预测误差而非需求波动：{n} 个回测期（含留出期）提前期总量预测误差的均方根。",
+    "plan.explain.sigma.daily_error": "σ_L 来自预测误差而非需求波动：回测期每日预测误差的均方根 × √提前期（大于提前期总量误差时取此值）。",
+    "plan.explain.sigma.demand": "σ_L 来自需求波动：历史太短无法回测，暂用每日需求的标准差 × √提前期。",
     "plan.explain.safety": "服务水平 {level} 对应 z = {z}，安全库存 = z × σ_L = {z} × {sigma} ≈ {ss} 件。",
     "plan.explain.reorder": "再订货点 = 提前期需求 {mu} + 安全库存 {ss} ≈ {rop}；补货上限再加 {review} 天补货周期的需求 = {upto}。",
     "plan.explain.available": "可用 = 在库 {on_hand} − 已预留 {reserved} − 缺货待补 {backordered} = {available}。",
@@ -317,6 +320,13 @@ EN: dict[str, str] = {
                           "MASE {mase} · bias {bias}",
     "plan.explain.demand": "Over the {lead}-day lead time we expect to sell {mu} units (about {daily} a day); the "
                            "forecast error over that time has a standard deviation σ_L = {sigma}.",
+    "plan.explain.sigma.lead_error": "σ_L is the spread of the forecast's error, not of demand: the root-mean-square "
+                                     "error of the lead-time totals over {n} backtest windows (the holdout included).",
+    "plan.explain.sigma.daily_error": "σ_L is the spread of the forecast's error, not of demand: the backtest's "
+                                      "root-mean-square daily error × √lead time (larger here than the lead-time "
+                                      "totals' error).",
+    "plan.explain.sigma.demand": "σ_L is the spread of demand: the history is too short for a backtest, so it is the "
+                                 "standard deviation of daily demand × √lead time.",
     "plan.explain.safety": "A {level} service level means z = {z}, so safety stock = z × σ_L = {z} × {sigma} ≈ {ss} units.",
     "plan.explain.reorder": "Reorder point = lead-time demand {mu} + safety stock {ss} ≈ {rop}; the order-up-to level "
                             "adds the demand of the {review}-day review period: {upto}.",

@@ -145,7 +145,8 @@ def result_frames(results: list[SeriesResult], first_day: dt.date) -> tuple[pd.D
         **(_empty_figures() if r.holdout_selected is None else _figures(r.holdout_selected)),
         "sigma_daily": r.sigma_daily, "sigma_lead_time": r.sigma_lead_time,
         "metrics": {"backtest": {name: s.summary() for name, s in r.scores.items()},
-                    "holdout": {name: s.summary() for name, s in r.holdout.items()}},
+                    "holdout": {name: s.summary() for name, s in r.holdout.items()},
+                    "sigma": {"method": r.sigma_method, "windows": r.sigma_windows}},
     } for r in results], columns=forecast_runs.SERIES_COLUMNS)
     return forecasts, series
 

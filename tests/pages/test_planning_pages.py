@@ -95,6 +95,8 @@ def test_replenishment_edit_accept_dismiss_and_order(logged_in: Callable[..., Ap
     assert at.expander[1].label.startswith("TEA · SH · order 130 · stock-out in 1 d")
     explanation = at.expander[1].markdown[0].value
     assert "Reorder point = lead-time demand 70.0" in explanation and "= 130" in explanation
+    # the safety stock says its σ is the forecast's error, over how many windows
+    assert _en("plan.explain.sigma.lead_error", n=4) in explanation
     at.number_input(key=f"rp_qty_{ids['TEA']}").set_value(150)
     _button(at, f"rp_accept_{ids['TEA']}")
     assert _status(ids["TEA"]) == ("edited", 150, None)

@@ -145,3 +145,16 @@ def test_a_short_history_has_no_holdout_figure() -> None:
     short = replace(task, y=task.y[:70], open=task.open[:70])  # room for one fold, not for a holdout too
     result = run_series(short, RunConfig())
     assert result.folds == 1 and result.holdout == {} and result.holdout_selected is None
+    assert result.sigma_method in {"lead_error", "daily_error"} and result.sigma_windows == 1
+    # no backtest at all: the spread of demand stands in for the forecast error, and says so
+    assert run_series(replace(task, y=task.y[:40], open=task.open[:40]), RunConfig()).sigma_method == "demand"
+
+
+def test_safety_sigma_is_the_forecast_error_over_folds_and_holdout() -> None:
+    result = run_series(_tasks(3)[2], RunConfig())
+    chosen, held = result.selected, result.holdout_selected
+    assert held is not None and result.sigma_windows == len(chosen.lead_errors) + 1
+    errors = np.array(chosen.lead_errors + held.lead_errors)
+    from_lead = float(np.sqrt(np.mean(errors ** 2)))  # lead time 7 = the scored lead: no rescaling
+    assert result.sigma_lead_time == pytest.approx(max(from_lead, np.sqrt(7) * result.sigma_daily))
+    assert result.sigma_method == ("lead_error" if from_lead >= np.sqrt(7) * result.sigma_daily else "daily_error")
