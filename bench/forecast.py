@@ -49,7 +49,7 @@ from core.services.forecast_pipeline import PROPHET_MAX_SERIES  # noqa: E402
 from forecasting.backtest import Scores  # noqa: E402
 from forecasting.calendar import builtin_promotions, prophet_holidays  # noqa: E402
 from forecasting.profile import group_demand, shop_profiles, total_demand  # noqa: E402
-from forecasting.runner import RunConfig, SeriesResult, SeriesTask, default_workers, run_all  # noqa: E402
+from forecasting.runner import RunConfig, SeriesResult, SeriesTask, default_workers, pool_holdout, run_all  # noqa: E402
 from forecasting.series import build_tasks  # noqa: E402
 
 HORIZON = 28
@@ -103,26 +103,15 @@ def backtest_metrics(results: list[SeriesResult], seconds: float, cpu: float, pr
 def holdout_metrics(results: list[SeriesResult]) -> dict[str, object]:
     """The selected model and every candidate on the last 28 days, which the selection (made on
     the folds before them) never saw; pooled over the series long enough to have them."""
-    held = [r for r in results if r.holdout_selected is not None]
-    per_model: dict[str, Scores] = {}
-    selected = Scores()
-    chosen: dict[str, int] = {}
-    inside = days = 0
-    for result in held:
-        for name, scores in result.holdout.items():
-            per_model.setdefault(name, Scores()).add(scores)
-        selected.add(result.holdout[result.model])
-        chosen[result.model] = chosen.get(result.model, 0) + 1
-        inside, days = inside + result.coverage[0], days + result.coverage[1]
-    ma = per_model.get("ma28", Scores())
-    sel_fig = _figures(selected)
-    gain = None if not ma.wape_lead else round(1 - (selected.wape_lead or 0) / ma.wape_lead, 4)
-    return {"series": len(held), "ma28": _figures(ma), "selected": sel_fig, "gain_vs_ma28_wape_28d": gain,
+    pool = pool_holdout(results)
+    sel_fig = _figures(pool.selected)
+    gain = None if pool.gain is None else round(pool.gain, 4)
+    return {"series": pool.series, "ma28": _figures(pool.baseline), "selected": sel_fig, "gain_vs_ma28_wape_28d": gain,
             "goal_5pct_better": gain is not None and gain >= 0.05,
             "goal_10pct_better": gain is not None and gain >= 0.10,
             "goal_bias_within_3pct": sel_fig["bias"] is not None and abs(sel_fig["bias"]) <= 0.03,
-            "interval_coverage_80": round(inside / days, 4) if days else None,
-            "models": {k: _figures(v) for k, v in sorted(per_model.items())}, "selected_models": chosen}
+            "interval_coverage_80": None if pool.coverage is None else round(pool.coverage, 4),
+            "models": {k: _figures(v) for k, v in sorted(pool.models.items())}, "selected_models": pool.chosen}
 
 
 def _with_28d_lead(tasks: list[SeriesTask]) -> list[SeriesTask]:

@@ -330,3 +330,44 @@ def _run_dask(batches: list[list[SeriesTask]], config: RunConfig, workers: int, 
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@dataclass
+class HoldoutPool:
+    """The final holdout pooled over the series that have one (the figures a buyer is shown)."""
+
+    series: int = 0
+    selected: Scores = field(default_factory=Scores)  # each series' chosen model
+    models: dict[str, Scores] = field(default_factory=dict)  # every candidate, over the series it was tried on
+    chosen: dict[str, int] = field(default_factory=dict)  # model → series it was chosen for
+    inside: int = 0  # holdout open days inside the 80 % band
+    days: int = 0  # holdout open days
+
+    @property
+    def baseline(self) -> Scores:
+        return self.models.get(BASELINE, Scores())
+
+    @property
+    def gain(self) -> float | None:
+        """1 − chosen lead-time WAPE ÷ the moving average's on the same days (positive = better)."""
+        base, chosen = self.baseline.wape_lead, self.selected.wape_lead
+        return None if not base or chosen is None else 1 - chosen / base
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of holdout days inside the 80 % band cut from the folds before them (0.8 is right)."""
+        return self.inside / self.days if self.days else None
+
+
+def pool_holdout(results: Iterable[SeriesResult]) -> HoldoutPool:
+    pool = HoldoutPool()
+    for r in results:
+        if r.holdout_selected is None:
+            continue
+        pool.series += 1
+        pool.selected.add(r.holdout_selected)
+        pool.chosen[r.model] = pool.chosen.get(r.model, 0) + 1
+        pool.inside, pool.days = pool.inside + r.coverage[0], pool.days + r.coverage[1]
+        for name, scores in r.holdout.items():
+            pool.models.setdefault(name, Scores()).add(scores)
+    return pool

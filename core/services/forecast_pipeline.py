@@ -36,9 +36,8 @@ from core.permissions import Actor, require
 from core.services import forecast_runs, jobs
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
-from forecasting.models import BASELINE
 from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
-from forecasting.runner import RunConfig, SeriesResult, SeriesTask, run_all
+from forecasting.runner import RunConfig, SeriesResult, SeriesTask, pool_holdout, run_all
 from forecasting.series import build_tasks
 
 HISTORY_DAYS = 3 * 365
@@ -99,23 +98,10 @@ def holdout_metrics(results: list[SeriesResult]) -> dict[str, Any]:
     models, and the gain of the chosen models over the 28-day moving average on the same days
     (``gain_vs_ma28`` = 1 − chosen lead-time WAPE ÷ moving average's; positive = better), and
     the share of holdout days inside the 80 % band (``interval_coverage_80``; 0.8 is right)."""
-    per_model: dict[str, Scores] = {}
-    selected, baseline = Scores(), Scores()
-    series = inside = days = 0
-    for r in results:
-        chosen = r.holdout_selected
-        if chosen is None:
-            continue
-        series += 1
-        inside, days = inside + r.coverage[0], days + r.coverage[1]
-        selected.add(chosen)
-        baseline.add(r.holdout[BASELINE])
-        for name, scores in r.holdout.items():
-            per_model.setdefault(name, Scores()).add(scores)
-    gain = None if not baseline.wape_lead or selected.wape_lead is None else 1 - selected.wape_lead / baseline.wape_lead
-    return {"series": series, "selected": _figures(selected), "ma28": _figures(baseline), "gain_vs_ma28": gain,
-            "interval_coverage_80": inside / days if days else None,
-            "models": {name: _figures(s) for name, s in per_model.items()}}
+    pool = pool_holdout(results)
+    return {"series": pool.series, "selected": _figures(pool.selected), "ma28": _figures(pool.baseline),
+            "gain_vs_ma28": pool.gain, "interval_coverage_80": pool.coverage,
+            "models": {name: _figures(s) for name, s in pool.models.items()}}
 
 
 def _figures(scores: Scores) -> dict[str, float | None]:
