@@ -149,7 +149,7 @@ def series_accuracy(run_id: int, *, session: Session | None = None) -> pd.DataFr
             .order_by(Product.sku, Warehouse.code)
         ))
 
-    rows = [[*r[:13], ma28_holdout(r[13])] for r in _read(session, query)]
+    rows = [[*r[:9], *_held_only(r[9:13], r[13]), ma28_holdout(r[13])] for r in _read(session, query)]
     return pd.DataFrame(rows, columns=["product_id", "warehouse_id", "sku", "name", "warehouse", "model",
                                        "history_days", "folds", "lead_time_days", "wape_weekly", "wape_lead_time",
                                        "mase", "bias", "ma28_wape_lead_time"])
@@ -160,6 +160,12 @@ def _sigma_source(metrics: dict[str, Any] | None) -> tuple[str | None, int | Non
     many windows; (None, None) for a run stored before it was recorded."""
     sigma = (metrics or {}).get("sigma") or {}
     return sigma.get("method"), sigma.get("windows")
+
+
+def _held_only(figures: Any, metrics: dict[str, Any] | None) -> list[Any]:
+    """A series' stored accuracy figures when they are holdout figures; blank for a run stored
+    before holdouts existed, whose columns hold the optimistic backtest figures instead."""
+    return list(figures) if "holdout" in (metrics or {}) else [None] * len(figures)
 
 
 def ma28_holdout(metrics: dict[str, Any] | None) -> float | None:
@@ -227,8 +233,8 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
             .where(r.status.in_(statuses))
         ))
 
-    frame = pd.DataFrame([[*row[:-1], ma28_holdout(row[-1]), *_sigma_source(row[-1])]
-                          for row in _read(session, query)], columns=SUGGESTION_COLUMNS)
+    frame = pd.DataFrame([[*row[:-5], *_held_only(row[-5:-1], row[-1]), ma28_holdout(row[-1]),
+                           *_sigma_source(row[-1])] for row in _read(session, query)], columns=SUGGESTION_COLUMNS)
     extra = ["z", "available", "position", "need"]
     if frame.empty:
         return frame.reindex(columns=[*SUGGESTION_COLUMNS, *extra])
