@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from forecasting.combination import demand_class, with_combination
 from forecasting.models import MA_WINDOW, SEASON, YOY_LAG, Model, Window
 
 WEEK = 7
@@ -59,6 +60,8 @@ class Scores:
     days: int = 0
     mase_values: list[float] = field(default_factory=list)
     lead_errors: list[float] = field(default_factory=list)
+    # actual − forecast on each open day: the empirical distribution the 80 % band is cut from
+    residuals: list[float] = field(default_factory=list, repr=False)
 
     @staticmethod
     def _ratio(num: float, den: float) -> float | None:
@@ -98,6 +101,7 @@ class Scores:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.mase_values += other.mase_values
         self.lead_errors += other.lead_errors
+        self.residuals += other.residuals
 
     def summary(self) -> dict[str, float | None]:
         """The figures a person reads, plus the sums that pool (stored as JSON)."""
@@ -156,19 +160,22 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
         err_sum=float(err.sum()), actual_sum=float(a.sum()),
         sq_err_daily=float(np.square(err).sum()), days=int(err.size),
         mase_values=[mae / scale if scale > 0 else math.nan], lead_errors=[lead_err],
+        residuals=(-err).tolist(),
     )
 
 
 def backtest(start: dt.date, y: np.ndarray, open_: np.ndarray, models: dict[str, Model], *, horizon: int,
              lead_time: int, folds: int, min_train: int, holidays: pd.DataFrame | None = None,
              profiles: Mapping[dt.date, ProfileLike] | None = None,
-             reference: np.ndarray | None = None) -> tuple[dict[str, Scores], int]:
+             reference: np.ndarray | None = None, combine: bool = False) -> tuple[dict[str, Scores], int]:
     """Score every model on the same folds; returns ``({model: Scores}, folds used)``.
 
     ``profiles`` maps a cutoff date to the shop-wide profile fitted before it
     (:mod:`forecasting.profile`); each fold gets the one of its own origin. ``reference`` is the
     series' group demand ending on the same day as ``y`` (it may start earlier); each fold gets
-    it cut at its origin, like ``y``.
+    it cut at its origin, like ``y``. With ``combine`` the median combination of the fold's
+    demand class (:mod:`forecasting.combination`) is scored too, as ``combo``, from the same
+    forecasts — no extra fit.
     """
     scores = {name: Scores() for name in models}
     origins = fold_origins(len(y), horizon, folds, min_train)
@@ -179,7 +186,21 @@ def backtest(start: dt.date, y: np.ndarray, open_: np.ndarray, models: dict[str,
                         profile_for(profiles, start, origin, horizon),
                         None if reference is None else reference[:lead_in + origin])
         scale = mase_scale(y[:origin], open_[:origin])
-        for name, model in models.items():
-            forecast = model(window)
-            scores[name].add(score_fold(y[origin:end], forecast, open_[origin:end], lead_time, scale))
+        for name, forecast in forecast_all(window, models, combine).items():
+            scores.setdefault(name, Scores()).add(score_fold(y[origin:end], forecast, open_[origin:end], lead_time,
+                                                             scale))
     return scores, len(origins)
+
+
+def holdout_start(days: int, horizon: int, folds: int, min_train: int) -> int | None:
+    """Where the final holdout begins: the last ``horizon`` days, kept from selection — or
+    None when the history before them leaves room for no selection fold at all (then a series
+    is selected on its folds and shows no holdout figure rather than an optimistic one)."""
+    cut = days - horizon
+    return cut if fold_origins(cut, horizon, folds, min_train) else None
+
+
+def forecast_all(window: Window, models: Mapping[str, Model], combine: bool) -> dict[str, np.ndarray]:
+    """Every model's forecast for ``window``, plus the combination of the window's demand class."""
+    forecasts = {name: model(window) for name, model in models.items()}
+    return with_combination(forecasts, demand_class(window.observed())) if combine else forecasts

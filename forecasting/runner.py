@@ -22,14 +22,23 @@ import types
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecasting.backtest import Scores, backtest, profile_for
-from forecasting.models import MA_WINDOW, MODELS, YOY_LAG, Window
+from forecasting.backtest import (
+    Scores,
+    backtest,
+    forecast_all,
+    holdout_start,
+    mase_scale,
+    profile_for,
+    score_fold,
+)
+from forecasting.combination import COMBO
+from forecasting.models import BASELINE, MA_WINDOW, MODELS, YOY_LAG, Model, Window
 from forecasting.profile import SHOP, GroupDemand, Profile
 from forecasting.selection import select_model
 
@@ -40,7 +49,9 @@ CHEAP_MODELS = ("ma28", "snaive", "croston", "tsb")
 # demo's holdout without Prophet: 8 % better than the moving average with both, 10 % with the
 # seasonal ones only).
 SEASONAL_MODELS = ("ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb")
-INTERVAL_Z = 1.2816  # 80 % interval: the band a buyer should expect most weeks to fall in
+INTERVAL_Z = 1.2816  # 80 % interval: the band a buyer should expect most days to fall in
+INTERVAL_LOW, INTERVAL_HIGH = 0.1, 0.9
+MIN_RESIDUALS = 20  # backtest days needed before the band is cut from their errors
 PROPHET_MIN_RATE = 0.5  # units per open day over the last year
 PROPHET_MIN_NONZERO = 0.3  # share of open days with demand
 PROPHET_MIN_DAYS = 180
@@ -60,6 +71,7 @@ class RunConfig:
     holidays: pd.DataFrame | None = None
     profiles: dict[dt.date, Profile] = field(default_factory=dict)  # cutoff date → shop-wide profile
     groups: dict[str, GroupDemand] = field(default_factory=dict)  # category (or SHOP) → its demand
+    combine: bool = True  # score the median combination of the demand class's models as ``combo``
 
 
 @dataclass(frozen=True)
@@ -93,10 +105,24 @@ class SeriesResult:
     yhat: np.ndarray = field(repr=False)
     lower: np.ndarray = field(repr=False)
     upper: np.ndarray = field(repr=False)
+    # every candidate scored on the final holdout (empty: the history was too short for one)
+    holdout: dict[str, Scores] = field(default_factory=dict, repr=False)
+    # (holdout open days inside the 80 % band cut from the selection folds' errors, open days)
+    coverage: tuple[int, int] = (0, 0)
+    # where σ_L came from: "lead_error" (lead-time totals' forecast error), "daily_error" (daily
+    # forecast error × √L) or "demand" (no backtest: spread of demand), over how many windows
+    sigma_method: str = "demand"
+    sigma_windows: int = 0
 
     @property
     def selected(self) -> Scores:
+        """The chosen model's figures on the selection folds (optimistic: it was chosen on them)."""
         return self.scores[self.model]
+
+    @property
+    def holdout_selected(self) -> Scores | None:
+        """The chosen model's figures on the holdout it was chosen without (None: no holdout)."""
+        return self.holdout.get(self.model)
 
 
 def prophet_series(volume: dict[tuple[int, int], float], nonzero: dict[tuple[int, int], float],
@@ -110,29 +136,80 @@ def prophet_series(volume: dict[tuple[int, int], float], nonzero: dict[tuple[int
 
 
 def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
-    """Backtest the candidates, select one, refit it on everything and forecast the horizon."""
-    reference = reference_for(task, config)
-    names = [*(CHEAP_MODELS if reference is None else SEASONAL_MODELS), *(("seasonal_ma",) if config.profiles else ()),
-             *(("prophet",) if task.use_prophet else ())]
-    models = {name: MODELS[name] for name in names}
+    """Select a model on the folds before the final holdout, score every candidate on that
+    holdout (which selection never saw), refit the chosen one on everything and forecast.
+
+    The holdout — the last ``horizon`` days — is what the buyer is shown: the figure of the
+    model that was chosen *without* it, next to the moving average's on the same days. A
+    series too short for a holdout and a selection fold is selected on all its folds and has
+    no holdout figure.
+    """
     lead = max(1, min(task.lead_time, config.horizon))
-    scores, folds = backtest(task.start, task.y, task.open, models, horizon=config.horizon, lead_time=lead,
+    cut = holdout_start(len(task.y), config.horizon, config.folds, config.min_train)
+    past = task if cut is None else replace(task, y=task.y[:cut], open=task.open[:cut],
+                                            future_open=task.open[cut:])
+    reference = reference_for(past, config)
+    models = {name: MODELS[name] for name in _candidates(past, config, reference)}
+    scores, folds = backtest(past.start, past.y, past.open, models, horizon=config.horizon, lead_time=lead,
                              folds=config.folds, min_train=config.min_train, holidays=config.holidays,
-                             profiles=config.profiles, reference=reference)
+                             profiles=config.profiles, reference=reference, combine=config.combine)
     model = select_model(scores, folds)
+    holdout: dict[str, Scores] = {}
+    coverage = (0, 0)
+    if cut is not None:
+        window = Window(past.start, past.y, past.open, past.future_open, config.holidays,
+                        profile_for(config.profiles, past.start, cut, config.horizon), reference)
+        scale = mase_scale(past.y, past.open)
+        forecasts = forecast_all(window, models, config.combine)
+        holdout = {name: score_fold(task.y[cut:], f, task.open[cut:], lead, scale) for name, f in forecasts.items()}
+        low, high = interval(forecasts[model], scores[model].residuals, scores[model].sigma_daily, past.future_open)
+        inside = (task.y[cut:] >= low - 1e-9) & (task.y[cut:] <= high + 1e-9)
+        coverage = (int(inside[past.future_open].sum()), int(past.future_open.sum()))
+    full_reference = reference_for(task, config)
     window = Window(task.start, task.y, task.open, task.future_open, config.holidays,
-                    profile_for(config.profiles, task.start, len(task.y), len(task.future_open)), reference)
-    yhat = MODELS[model](window)
+                    profile_for(config.profiles, task.start, len(task.y), len(task.future_open)), full_reference)
+    yhat = _final(window, model, models, config.combine)
     chosen = scores[model]
     sigma_daily = chosen.sigma_daily if folds else _naive_sigma(task)
-    # Spread of lead-time demand: the larger of the daily error grown over the lead time (errors
-    # independent from day to day) and the lead-time totals' own backtest error (which also
-    # catches a level that was off for weeks). The backtest covers at most the horizon.
-    sigma_lead = max(math.sqrt(task.lead_time) * sigma_daily,
-                     chosen.sigma_lead * math.sqrt(task.lead_time / lead) if folds else 0.0)
-    band = INTERVAL_Z * sigma_daily * task.future_open
+    # Spread of the lead-time forecast error (not of demand): the larger of the daily error grown
+    # over the lead time (errors independent from day to day) and the root-mean-square error of
+    # the lead-time totals over the folds and the holdout (which also catches a level that was
+    # off for weeks). The backtest covers at most the horizon. Without a backtest there is no
+    # forecast error to measure, and the spread of demand stands in — the explanation says so.
+    lead_errors = chosen.lead_errors + (holdout[model].lead_errors if model in holdout else [])
+    from_lead = math.sqrt(float(np.mean(np.square(lead_errors))) * task.lead_time / lead) if lead_errors else 0.0
+    from_daily = math.sqrt(task.lead_time) * sigma_daily
+    sigma_lead = max(from_daily, from_lead)
+    method = "demand" if not folds else ("lead_error" if from_lead >= from_daily else "daily_error")
+    lower, upper = interval(yhat, chosen.residuals if folds else [], sigma_daily, task.future_open)
     return SeriesResult(task.product_id, task.warehouse_id, model, len(task.y), folds, task.lead_time, scores,
-                        sigma_daily, sigma_lead, yhat, np.clip(yhat - band, 0.0, None), yhat + band)
+                        sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage, method, len(lead_errors))
+
+
+def _final(window: Window, model: str, models: dict[str, Model], combine: bool) -> np.ndarray:
+    """The chosen model's forecast on the whole history: a combination refits its members (those
+    of the class the whole history shows; a model the series never had counts for none)."""
+    if model != COMBO:
+        return MODELS[model](window)
+    forecasts = forecast_all(window, models, combine)
+    return forecasts.get(COMBO, MODELS[BASELINE](window))
+
+
+def _candidates(task: SeriesTask, config: RunConfig, reference: np.ndarray | None) -> list[str]:
+    return [*(CHEAP_MODELS if reference is None else SEASONAL_MODELS), *(("seasonal_ma",) if config.profiles else ()),
+            *(("prophet",) if task.use_prophet else ())]
+
+
+def interval(yhat: np.ndarray, residuals: list[float], sigma_daily: float,
+             future_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 80 % band: the forecast plus the 10th and 90th percentiles of the backtest's daily
+    errors (empirical, so a skewed, zero-heavy SKU gets a skewed band); with too few errors
+    to cut percentiles from, ± z·σ of the daily error."""
+    if len(residuals) >= MIN_RESIDUALS:
+        low, high = np.quantile(np.asarray(residuals), [INTERVAL_LOW, INTERVAL_HIGH])
+    else:
+        low, high = -INTERVAL_Z * sigma_daily, INTERVAL_Z * sigma_daily
+    return np.clip(yhat + low, 0.0, None) * future_open, np.clip(yhat + high, 0.0, None) * future_open
 
 
 def reference_for(task: SeriesTask, config: RunConfig) -> np.ndarray | None:
@@ -253,3 +330,44 @@ def _run_dask(batches: list[list[SeriesTask]], config: RunConfig, workers: int, 
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@dataclass
+class HoldoutPool:
+    """The final holdout pooled over the series that have one (the figures a buyer is shown)."""
+
+    series: int = 0
+    selected: Scores = field(default_factory=Scores)  # each series' chosen model
+    models: dict[str, Scores] = field(default_factory=dict)  # every candidate, over the series it was tried on
+    chosen: dict[str, int] = field(default_factory=dict)  # model → series it was chosen for
+    inside: int = 0  # holdout open days inside the 80 % band
+    days: int = 0  # holdout open days
+
+    @property
+    def baseline(self) -> Scores:
+        return self.models.get(BASELINE, Scores())
+
+    @property
+    def gain(self) -> float | None:
+        """1 − chosen lead-time WAPE ÷ the moving average's on the same days (positive = better)."""
+        base, chosen = self.baseline.wape_lead, self.selected.wape_lead
+        return None if not base or chosen is None else 1 - chosen / base
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of holdout days inside the 80 % band cut from the folds before them (0.8 is right)."""
+        return self.inside / self.days if self.days else None
+
+
+def pool_holdout(results: Iterable[SeriesResult]) -> HoldoutPool:
+    pool = HoldoutPool()
+    for r in results:
+        if r.holdout_selected is None:
+            continue
+        pool.series += 1
+        pool.selected.add(r.holdout_selected)
+        pool.chosen[r.model] = pool.chosen.get(r.model, 0) + 1
+        pool.inside, pool.days = pool.inside + r.coverage[0], pool.days + r.coverage[1]
+        for name, scores in r.holdout.items():
+            pool.models.setdefault(name, Scores()).add(scores)
+    return pool

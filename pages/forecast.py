@@ -5,8 +5,11 @@ A run is a background job (``core.services.forecast_pipeline.start_forecast``): 
 it, the page shows its progress from the job row — after a reload or a closed tab too — and can
 cancel it (pages/_job_panel.py). It runs as of a date (default today): the page says where the
 history ends and, when the gap to the as-of date is longer than a week, offers to forecast
-from the day after the last sale instead of reading the gap as zero demand. Accuracy is what the rolling-origin backtest measured:
-WAPE on weekly buckets and on the lead-time total, daily MASE and bias.
+from the day after the last sale instead of reading the gap as zero demand. Accuracy is what the
+final holdout measured — the last ``horizon`` days, which the model choice never saw — next to
+the 28-day moving average's on the same days: WAPE on weekly buckets and on the lead-time total,
+daily MASE and bias (the backtest figure the choice was made on is shown beside it, labelled
+optimistic).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import streamlit as st
 
 from core.analytics.planning import (
     forecast_runs,
+    holdout_summary,
     latest_run,
     model_accuracy,
     planning_events,
@@ -47,7 +51,7 @@ from pages._planning_charts import accuracy_figure, forecast_figure
 
 actor = guard_page("forecast.view")
 state = st.session_state
-RATIO_COLUMNS = ("wape_weekly", "wape_lead_time", "bias", "ma28_wape_lead_time")
+RATIO_COLUMNS = ("wape_weekly", "wape_lead_time", "bias", "ma28_wape_lead_time", "backtest_wape_lead_time")
 
 
 def table(frame: pd.DataFrame, basename: str) -> None:
@@ -135,13 +139,8 @@ def _accuracy_section() -> None:
     if metrics.get("as_of"):
         st.caption(t("asof.run_caption", as_of=metrics["as_of"], history_end=metrics.get("history_end"),
                      first=metrics.get("first_day")))
+    _holdout_section(run["id"], int(run["horizon"]))
     models = cached_read(model_accuracy, run["id"])
-    selected = metrics.get("selected", {})
-    cols = st.columns(4)
-    for col, name in zip(cols, ("wape_weekly", "wape_lead_time", "mase", "bias"), strict=True):
-        value = selected.get(name)
-        text = "—" if value is None else (f"{value:.2f}" if name == "mase" else f"{value:.1%}")
-        col.metric(t(f"plan.col.{name}"), text)
     st.markdown(f"**{t('plan.by_model')}**")
     st.caption(t("plan.by_model_hint"))
     shown = models.assign(model=[t(f"plan.model.{m}") for m in models["model"]])
@@ -149,6 +148,30 @@ def _accuracy_section() -> None:
     st.plotly_chart(accuracy_figure(shown, {c: t(f"plan.col.{c}") for c in ("wape_weekly", "wape_lead_time")}),
                     key="fc_accuracy_chart")
     _series_section(run["id"])
+
+
+def _percent(value: object) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _holdout_section(run_id: int, horizon: int) -> None:
+    """The pooled holdout figure of the chosen models beside the moving average's, and what
+    "better" means in words."""
+    st.markdown(f"**{t('plan.holdout_title')}**")
+    holdout = cached_read(holdout_summary, run_id)
+    if not holdout or not holdout.get("series"):
+        st.info(t("plan.holdout_none"))
+        return
+    st.caption(t("plan.holdout_better", days=horizon))
+    chosen, baseline = holdout.get("selected") or {}, holdout.get("ma28") or {}
+    gain = holdout.get("gain_vs_ma28")
+    cols = st.columns(5)
+    cols[0].metric(t("plan.holdout_selected"), _percent(chosen.get("wape_lead_time")))
+    cols[1].metric(t("plan.holdout_ma28"), _percent(baseline.get("wape_lead_time")))
+    cols[2].metric(t("plan.holdout_gain"), "—" if gain is None else f"{gain:+.1%}")
+    cols[3].metric(t("plan.col.wape_weekly"), _percent(chosen.get("wape_weekly")))
+    cols[4].metric(t("plan.col.bias"), "—" if chosen.get("bias") is None else f"{chosen['bias']:+.1%}")
+    st.caption(t("plan.holdout_series", series=holdout["series"]))
 
 
 def _series_section(run_id: int) -> None:

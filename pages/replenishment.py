@@ -41,7 +41,7 @@ PAGE_SIZE = 10
 SERVICE_LEVELS = (0.80, 0.85, 0.90, 0.95, 0.97, 0.98, 0.99)
 TABLE_COLUMNS = ["sku", "name", "warehouse", "supplier", "days_to_stockout", "suggested_qty", "value",
                  "demand_lead_time", "safety_stock", "reorder_point", "order_up_to", "available", "on_order",
-                 "in_transit", "pending_qty", "lead_time_days", "model", "wape_lead_time"]
+                 "in_transit", "pending_qty", "lead_time_days", "model", "wape_lead_time", "ma28_wape_lead_time"]
 PENDING_COLUMNS = ["sku", "name", "warehouse", "supplier", "status", "suggested_qty", "final_qty", "value",
                    "decided_by"]
 
@@ -119,6 +119,8 @@ def _explain(row: Any) -> str:
         t("plan.explain.order", upto=row.order_up_to, position=row.position, need=row.need, moq=row.moq,
           pack=row.pack_size, qty=row.suggested_qty),
     ]
+    if isinstance(row.sigma_method, str):
+        parts.insert(1, t(f"plan.explain.sigma.{row.sigma_method}", n=row.sigma_windows))
     if not math.isnan(row.days_to_stockout):
         parts.append(t("plan.explain.stockout", days=f"{row.days_to_stockout:.0f}"))
     return "\n".join(f"{i}. {text}" for i, text in enumerate(parts, start=1))
@@ -128,10 +130,11 @@ def _accuracy(row: Any) -> str:
     if pd.isna(row.model):
         return t("plan.no_accuracy")
     wape = "—" if pd.isna(row.wape_lead_time) else f"{row.wape_lead_time:.0%}"
+    ma28 = "—" if pd.isna(row.ma28_wape_lead_time) else f"{row.ma28_wape_lead_time:.0%}"
     weekly = "—" if pd.isna(row.wape_weekly) else f"{row.wape_weekly:.0%}"
     mase = "—" if pd.isna(row.mase) else f"{row.mase:.2f}"
     bias = "—" if pd.isna(row.bias) else f"{row.bias:+.0%}"
-    return t("plan.accuracy_line", model=t(f"plan.model.{row.model}"), wape=wape, weekly=weekly, mase=mase,
+    return t("plan.accuracy_line", model=t(f"plan.model.{row.model}"), wape=wape, ma28=ma28, weekly=weekly, mase=mase,
              bias=bias)
 
 
@@ -191,7 +194,7 @@ def _open_list(open_rows: pd.DataFrame) -> None:
     shown = open_rows[TABLE_COLUMNS].assign(value=[float(v) for v in open_rows["value"]],
                                            model=[t(f"plan.model.{m}") if pd.notna(m) else "" for m in
                                                   open_rows["model"]])
-    show_table(shown, "replenishment", prefix=COLUMNS, percent=("wape_lead_time",))
+    show_table(shown, "replenishment", prefix=COLUMNS, percent=("wape_lead_time", "ma28_wape_lead_time"))
     pages = max(1, math.ceil(len(open_rows) / PAGE_SIZE))
     page = st.number_input(t("plan.page", pages=pages), min_value=1, max_value=pages, value=1, key="rp_page")
     chunk = open_rows.iloc[(int(page) - 1) * PAGE_SIZE:int(page) * PAGE_SIZE]

@@ -61,6 +61,8 @@ def stored_run(rates: dict[tuple[int, str], float], *, sigma_lead: float = 0.0, 
         series.append({"product_id": product_id, "warehouse_id": wid, "model": "ma28", "history_days": 365,
                        "folds": 3, "lead_time_days": lead_time, "wape_weekly": 0.2, "wape_lead_time": 0.1,
                        "mase": 0.8, "bias": 0.01, "sigma_daily": 1.0, "sigma_lead_time": sigma_lead,
-                       "metrics": {"ma28": {"wape_lead_time": 0.1}}})
+                       "metrics": {"backtest": {"ma28": {"wape_lead_time": 0.1}},
+                                   "holdout": {"ma28": {"wape_lead_time": 0.1}},
+                                   "sigma": {"method": "lead_error", "windows": 4}}})
     forecast_runs.finish_run(run_id, pd.DataFrame(rows), pd.DataFrame(series), {"series": len(series)}, ADMIN)
     return run_id

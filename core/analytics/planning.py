@@ -65,15 +65,15 @@ def planning_events(*, kind: str | None = None, session: Session | None = None) 
 
 def forecast_runs(limit: int = 20, *, session: Session | None = None) -> pd.DataFrame:
     """Latest runs with their as-of date, where their history ended, their first forecast day
-    and the pooled accuracy of the selected models (``RUN_COLUMNS``; ``metrics`` carries a
-    failed run's reason code)."""
+    and the pooled holdout accuracy of the selected models (``RUN_COLUMNS``; empty for a run
+    stored before holdouts existed; ``metrics`` carries a failed run's reason code)."""
     def query(s: Session) -> list:
         return list(s.execute(select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit)).scalars())
 
     rows = []
     for run in _read(session, query):
         metrics = run.metrics or {}
-        selected = metrics.get("selected", {})
+        selected = (metrics.get("holdout") or {}).get("selected") or {}
         rows.append([run.id, run.status, run.started_at, run.finished_at, (run.params or {}).get("as_of"),
                      metrics.get("history_end"), metrics.get("first_day"), run.horizon, run.backend,
                      metrics.get("series"), selected.get("wape_weekly"), selected.get("wape_lead_time"),
@@ -96,24 +96,47 @@ def latest_run(*, session: Session | None = None) -> dict[str, Any] | None:
 
 
 def model_accuracy(run_id: int, *, session: Session | None = None) -> pd.DataFrame:
-    """Pooled backtest accuracy per model of a run: ``[model, series, selected, wape_weekly,
-    wape_lead_time, mase, bias]`` (the selected row pools each series' chosen model)."""
+    """Pooled accuracy per model of a run on the final holdout no selection saw: ``[model,
+    series, selected, wape_weekly, wape_lead_time, mase, bias, backtest_wape_lead_time]`` (the
+    ``selected`` row pools each series' chosen model; ``backtest_wape_lead_time`` is the
+    optimistic figure on the folds the choice was made on, shown for comparison)."""
+    metrics = _run_metrics(run_id, session)
+    holdout = metrics.get("holdout") or {}
+    held = holdout.get("models") or {}
+    rows = [[name, m.get("series"), m.get("selected_for"), *_held(held.get(name)), m.get("wape_lead_time")]
+            for name, m in (metrics.get("models") or {}).items()]
+    selected = metrics.get("selected")
+    if selected:
+        rows.append(["selected", selected.get("series"), selected.get("series"), *_held(holdout.get("selected")),
+                     selected.get("wape_lead_time")])
+    return pd.DataFrame(rows, columns=["model", "series", "selected", "wape_weekly", "wape_lead_time", "mase", "bias",
+                                       "backtest_wape_lead_time"])
+
+
+def _held(figures: dict[str, Any] | None) -> list[Any]:
+    figures = figures or {}
+    return [figures.get(k) for k in ("wape_weekly", "wape_lead_time", "mase", "bias")]
+
+
+def holdout_summary(run_id: int, *, session: Session | None = None) -> dict[str, Any] | None:
+    """The run's pooled holdout figures (``series``, ``selected``, ``ma28``, ``gain_vs_ma28``),
+    or None for a run stored before holdouts existed."""
+    holdout: dict[str, Any] | None = _run_metrics(run_id, session).get("holdout")
+    return holdout
+
+
+def _run_metrics(run_id: int, session: Session | None) -> dict[str, Any]:
     def query(s: Session) -> Any:
         return s.execute(select(ForecastRun.metrics).where(ForecastRun.id == run_id)).scalar_one_or_none()
 
-    metrics = _read(session, query) or {}
-    rows = [[name, m.get("series"), m.get("selected_for"), m.get("wape_weekly"), m.get("wape_lead_time"),
-             m.get("mase"), m.get("bias")] for name, m in (metrics.get("models") or {}).items()]
-    selected = metrics.get("selected")
-    if selected:
-        rows.append(["selected", selected.get("series"), selected.get("series"), selected.get("wape_weekly"),
-                     selected.get("wape_lead_time"), selected.get("mase"), selected.get("bias")])
-    return pd.DataFrame(rows, columns=["model", "series", "selected", "wape_weekly", "wape_lead_time", "mase", "bias"])
+    metrics: dict[str, Any] = _read(session, query) or {}
+    return metrics
 
 
 def series_accuracy(run_id: int, *, session: Session | None = None) -> pd.DataFrame:
-    """Per series of a run: ``[product_id, warehouse_id, sku, name, warehouse, model, history_days,
-    folds, lead_time_days, wape_weekly, wape_lead_time, mase, bias, ma28_wape_lead_time]``."""
+    """Per series of a run, on its final holdout: ``[product_id, warehouse_id, sku, name,
+    warehouse, model, history_days, folds, lead_time_days, wape_weekly, wape_lead_time, mase,
+    bias, ma28_wape_lead_time]`` (empty figures: the history was too short for a holdout)."""
     def query(s: Session) -> list:
         return list(s.execute(
             select(ForecastSeries.product_id, ForecastSeries.warehouse_id, Product.sku, Product.name, Warehouse.code,
@@ -126,10 +149,29 @@ def series_accuracy(run_id: int, *, session: Session | None = None) -> pd.DataFr
             .order_by(Product.sku, Warehouse.code)
         ))
 
-    rows = [[*r[:13], ((r[13] or {}).get("ma28") or {}).get("wape_lead_time")] for r in _read(session, query)]
+    rows = [[*r[:9], *_held_only(r[9:13], r[13]), ma28_holdout(r[13])] for r in _read(session, query)]
     return pd.DataFrame(rows, columns=["product_id", "warehouse_id", "sku", "name", "warehouse", "model",
                                        "history_days", "folds", "lead_time_days", "wape_weekly", "wape_lead_time",
                                        "mase", "bias", "ma28_wape_lead_time"])
+
+
+def _sigma_source(metrics: dict[str, Any] | None) -> tuple[str | None, int | None]:
+    """Where a series' σ_L came from (``lead_error``, ``daily_error`` or ``demand``) and over how
+    many windows; (None, None) for a run stored before it was recorded."""
+    sigma = (metrics or {}).get("sigma") or {}
+    return sigma.get("method"), sigma.get("windows")
+
+
+def _held_only(figures: Any, metrics: dict[str, Any] | None) -> list[Any]:
+    """A series' stored accuracy figures when they are holdout figures; blank for a run stored
+    before holdouts existed, whose columns hold the optimistic backtest figures instead."""
+    return list(figures) if "holdout" in (metrics or {}) else [None] * len(figures)
+
+
+def ma28_holdout(metrics: dict[str, Any] | None) -> float | None:
+    """The 28-day moving average's lead-time WAPE on a series' holdout, from its stored metrics."""
+    value = (((metrics or {}).get("holdout") or {}).get("ma28") or {}).get("wape_lead_time")
+    return None if value is None else float(value)
 
 
 def series_chart(run_id: int, product_id: int, warehouse_id: int, history_days: int = 120, *,
@@ -158,7 +200,8 @@ SUGGESTION_COLUMNS = [
     "value", "demand_lead_time", "demand_sigma", "safety_stock", "reorder_point", "order_up_to", "on_hand",
     "reserved", "backordered", "on_order", "in_transit", "pending_qty", "lead_time_days", "review_days",
     "service_level", "daily_demand", "pack_size", "moq", "unit_cost", "product_id", "warehouse_id", "run_id",
-    "reason", "decided_by", "model", "wape_weekly", "wape_lead_time", "mase", "bias",
+    "reason", "decided_by", "model", "wape_weekly", "wape_lead_time", "mase", "bias", "ma28_wape_lead_time",
+    "sigma_method", "sigma_windows",
 ]
 
 
@@ -166,7 +209,9 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
     """Suggestions in ``statuses``, most urgent first (fewest days to stock-out), then by value.
 
     ``SUGGESTION_COLUMNS`` plus the arithmetic's intermediate figures (``z``, ``available``,
-    ``position``, ``need``) and the backtest accuracy of the forecast behind each one.
+    ``position``, ``need``) and the holdout accuracy of the forecast behind each one, with the
+    28-day moving average's on the same days (``ma28_wape_lead_time``), and where the safety
+    stock's σ_L came from (``sigma_method``, ``sigma_windows``).
     ``value`` = quantity (final if decided, else suggested) × unit cost; ``days_to_stockout``
     is NaN when no demand is forecast.
     """
@@ -179,7 +224,7 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
                    r.reorder_point, r.order_up_to, r.on_hand, r.reserved, r.backordered, r.on_order, r.in_transit,
                    r.pending_qty, r.lead_time_days, r.review_days, r.service_level, r.daily_demand, r.pack_size,
                    r.moq, r.unit_cost, r.product_id, r.warehouse_id, r.run_id, r.reason, r.decided_by, fs.model,
-                   fs.wape_weekly, fs.wape_lead_time, fs.mase, fs.bias)
+                   fs.wape_weekly, fs.wape_lead_time, fs.mase, fs.bias, fs.metrics)
             .join(Product, Product.id == r.product_id)
             .join(Warehouse, Warehouse.id == r.warehouse_id)
             .outerjoin(Supplier, Supplier.id == r.supplier_id)
@@ -188,7 +233,8 @@ def suggestions(statuses: tuple[str, ...] = ("open",), *, session: Session | Non
             .where(r.status.in_(statuses))
         ))
 
-    frame = pd.DataFrame(_read(session, query), columns=SUGGESTION_COLUMNS)
+    frame = pd.DataFrame([[*row[:-5], *_held_only(row[-5:-1], row[-1]), ma28_holdout(row[-1]),
+                           *_sigma_source(row[-1])] for row in _read(session, query)], columns=SUGGESTION_COLUMNS)
     extra = ["z", "available", "position", "need"]
     if frame.empty:
         return frame.reindex(columns=[*SUGGESTION_COLUMNS, *extra])

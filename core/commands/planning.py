@@ -45,11 +45,14 @@ def cmd_forecast_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         print(file=sys.stderr)
-    selected = info.metrics.get("selected", {})
+    holdout = info.metrics.get("holdout") or {}
+    selected, baseline = holdout.get("selected") or {}, holdout.get("ma28") or {}
     figures = ", ".join(f"{name} {selected[name]:.3f}" for name in ("wape_weekly", "wape_lead_time", "mase", "bias")
                         if selected.get(name) is not None)
+    if figures and baseline.get("wape_lead_time") is not None:
+        figures += f" (28-day moving average: wape_lead_time {baseline['wape_lead_time']:.3f})"
     print(f"forecast run #{info.id} {info.status}: {info.series} series in {info.metrics.get('seconds')} s"
-          + (f"; pooled {figures}" if figures else ""))
+          + (f"; holdout {figures}" if figures else ""))
     print(english("asof.run_dates", {"as_of": info.metrics.get("as_of"), "history_end": info.metrics.get("history_end"),
                                     "first": info.metrics.get("first_day")}))
     return 0

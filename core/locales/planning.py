@@ -11,7 +11,8 @@ _COLUMNS_ZH = {
     "backend": "计算方式", "series": "序列数", "selected": "被选中次数", "seconds": "耗时（秒）", "created_by": "创建人",
     "error": "错误", "model": "模型", "wape_weekly": "周 WAPE", "wape_lead_time": "提前期 WAPE", "mase": "日 MASE",
     "bias": "偏差", "sku": "SKU", "name": "名称", "warehouse": "仓库", "history_days": "历史天数", "folds": "回测折数",
-    "lead_time_days": "提前期（天）", "ma28_wape_lead_time": "28日均线 提前期 WAPE", "kind": "类型",
+    "lead_time_days": "提前期（天）", "ma28_wape_lead_time": "28日均线 提前期 WAPE",
+    "backtest_wape_lead_time": "回测提前期 WAPE（选模所用，偏乐观）", "kind": "类型",
     "start_date": "开始日期", "end_date": "结束日期", "note": "备注", "supplier": "供应商",
     "days_to_stockout": "预计断货天数", "suggested_qty": "建议数量", "final_qty": "确认数量", "value": "金额",
     "demand_lead_time": "提前期需求", "safety_stock": "安全库存", "reorder_point": "再订货点",
@@ -29,7 +30,8 @@ _COLUMNS_EN = {
     "error": "Error", "model": "Model", "wape_weekly": "Weekly WAPE", "wape_lead_time": "Lead-time WAPE",
     "mase": "Daily MASE", "bias": "Bias", "sku": "SKU", "name": "Name", "warehouse": "Warehouse",
     "history_days": "History (days)", "folds": "Folds", "lead_time_days": "Lead time (days)",
-    "ma28_wape_lead_time": "28-day MA lead-time WAPE", "kind": "Kind", "start_date": "Start date",
+    "ma28_wape_lead_time": "28-day MA lead-time WAPE",
+    "backtest_wape_lead_time": "Backtest lead-time WAPE (chosen on it, optimistic)", "kind": "Kind", "start_date": "Start date",
     "end_date": "End date", "note": "Note", "supplier": "Supplier", "days_to_stockout": "Days to stock-out",
     "suggested_qty": "Suggested qty", "final_qty": "Final qty", "value": "Value",
     "demand_lead_time": "Demand over lead time", "safety_stock": "Safety stock", "reorder_point": "Reorder point",
@@ -59,6 +61,7 @@ ZH: dict[str, str] = {
     "plan.model.yoy_ma": "移动平均 × 品类去年同期走势",
     "plan.model.yoy_croston": "Croston × 品类去年同期走势",
     "plan.model.yoy_tsb": "TSB × 品类去年同期走势",
+    "plan.model.combo": "组合（同类需求模型的中位数）",
     "plan.model.selected": "选中模型（汇总）",
     "plan.run_status.running": "运行中",
     "plan.run_status.succeeded": "成功",
@@ -98,7 +101,16 @@ ZH: dict[str, str] = {
     "plan.runs": "最近的预测运行",
     "plan.no_runs": "还没有成功的预测，请先在“需求预测”页运行一次。",
     "plan.run_caption": "预测 #{run}（{at}）：{series} 个商品×仓库序列，其中 {prophet} 个使用 Prophet 候选。",
-    "plan.by_model": "各模型回测准确率（汇总）",
+    "plan.holdout_title": "留出期准确率：选中模型 vs 28日移动平均",
+    "plan.holdout_better": "“更好”的含义：最近 {days} 天在选模时被留出、从未用于选择模型；在这些天里，按提前期总量计算的 "
+                           "WAPE（Σ|预测−实际| ÷ Σ实际）越低越好。下方“较28日均线”= 1 − 选中模型 WAPE ÷ 均线 WAPE，"
+                           "为正表示选中模型的误差比均线小这么多，为负表示更差。",
+    "plan.holdout_selected": "选中模型 提前期 WAPE（留出期）",
+    "plan.holdout_ma28": "28日移动平均 提前期 WAPE（留出期）",
+    "plan.holdout_gain": "较28日均线",
+    "plan.holdout_series": "有留出期的序列：{series} 个（历史太短的序列没有留出期，不计入）。",
+    "plan.holdout_none": "本次预测没有留出期准确率（历史太短，或是旧版本运行的结果）。",
+    "plan.by_model": "各模型留出期准确率（汇总）",
     "plan.by_model_hint": "WAPE = Σ|误差| ÷ Σ实际销量；周 WAPE 按 7 天汇总，提前期 WAPE 按提前期总量；"
                           "MASE < 1 表示优于“上周同日”；偏差为正表示高估。Prophet 只用于需求足够密集的序列，"
                           "其行仅汇总这些序列。",
@@ -134,9 +146,13 @@ ZH: dict[str, str] = {
     "plan.dismiss": "忽略",
     "plan.accepted": "已接受 {n} 条建议。",
     "plan.dismissed": "已忽略 {n} 条建议。",
-    "plan.no_accuracy": "该序列没有回测准确率（历史太短）。",
-    "plan.accuracy_line": "预测模型：{model} · 回测提前期 WAPE {wape} · 周 WAPE {weekly} · MASE {mase} · 偏差 {bias}",
+    "plan.no_accuracy": "该序列没有留出期准确率（历史太短）。",
+    "plan.accuracy_line": "预测模型：{model} · 留出期提前期 WAPE {wape}（28日均线 {ma28}）· 周 WAPE {weekly} · MASE {mase} · "
+                          "偏差 {bias}",
     "plan.explain.demand": "提前期 {lead} 天内预计需求 {mu} 件（约每天 {daily} 件），预测误差的标准差 σ_L = {sigma}。",
+    "plan.explain.sigma.lead_error": "σ_L 来自预测误差而非需求波动：{n} 个回测期（含留出期）提前期总量预测误差的均方根。",
+    "plan.explain.sigma.daily_error": "σ_L 来自预测误差而非需求波动：回测期每日预测误差的均方根 × √提前期（大于提前期总量误差时取此值）。",
+    "plan.explain.sigma.demand": "σ_L 来自需求波动：历史太短无法回测，暂用每日需求的标准差 × √提前期。",
     "plan.explain.safety": "服务水平 {level} 对应 z = {z}，安全库存 = z × σ_L = {z} × {sigma} ≈ {ss} 件。",
     "plan.explain.reorder": "再订货点 = 提前期需求 {mu} + 安全库存 {ss} ≈ {rop}；补货上限再加 {review} 天补货周期的需求 = {upto}。",
     "plan.explain.available": "可用 = 在库 {on_hand} − 已预留 {reserved} − 缺货待补 {backordered} = {available}。",
@@ -211,6 +227,7 @@ EN: dict[str, str] = {
     "plan.model.yoy_ma": "Moving average × category's season last year",
     "plan.model.yoy_croston": "Croston × category's season last year",
     "plan.model.yoy_tsb": "TSB × category's season last year",
+    "plan.model.combo": "Combination (median of the demand class's models)",
     "plan.model.selected": "Selected models (pooled)",
     "plan.run_status.running": "Running",
     "plan.run_status.succeeded": "Succeeded",
@@ -250,7 +267,20 @@ EN: dict[str, str] = {
     "plan.no_runs": "No successful forecast yet; run one on the Demand forecast page first.",
     "plan.run_caption": "Forecast #{run} ({at}): {series} product × warehouse series, {prophet} of them with Prophet "
                         "as a candidate.",
-    "plan.by_model": "Backtest accuracy per model (pooled)",
+    "plan.holdout_title": "Holdout accuracy: chosen models vs the 28-day moving average",
+    "plan.holdout_better": "What \"better\" means: the last {days} days were held out when the models were chosen "
+                           "and never used to choose them; on those days a lower WAPE of the lead-time totals "
+                           "(Σ|forecast − actual| ÷ Σ actual) is better. \"vs 28-day MA\" = 1 − chosen WAPE ÷ moving "
+                           "average's WAPE: positive means the chosen models' error is that much smaller, negative "
+                           "that it is larger.",
+    "plan.holdout_selected": "Chosen models' lead-time WAPE (holdout)",
+    "plan.holdout_ma28": "28-day moving average's lead-time WAPE (holdout)",
+    "plan.holdout_gain": "vs 28-day MA",
+    "plan.holdout_series": "Series with a holdout: {series} (series with too short a history have none and are "
+                           "left out).",
+    "plan.holdout_none": "This run has no holdout accuracy (too little history, or it was stored by an older "
+                         "version).",
+    "plan.by_model": "Holdout accuracy per model (pooled)",
     "plan.by_model_hint": "WAPE = Σ|error| ÷ Σ actual units; weekly WAPE on 7-day buckets, lead-time WAPE on the "
                           "lead-time total; MASE < 1 beats \"same day last week\"; positive bias = over-forecast. "
                           "Prophet only runs on dense series, so its row pools only those.",
@@ -285,11 +315,18 @@ EN: dict[str, str] = {
     "plan.dismiss": "Dismiss",
     "plan.accepted": "{n} suggestions accepted.",
     "plan.dismissed": "{n} suggestions dismissed.",
-    "plan.no_accuracy": "No backtest accuracy for this series (too little history).",
-    "plan.accuracy_line": "Model: {model} · backtest lead-time WAPE {wape} · weekly WAPE {weekly} · MASE {mase} · "
-                          "bias {bias}",
+    "plan.no_accuracy": "No holdout accuracy for this series (too little history).",
+    "plan.accuracy_line": "Model: {model} · holdout lead-time WAPE {wape} (28-day MA {ma28}) · weekly WAPE {weekly} · "
+                          "MASE {mase} · bias {bias}",
     "plan.explain.demand": "Over the {lead}-day lead time we expect to sell {mu} units (about {daily} a day); the "
                            "forecast error over that time has a standard deviation σ_L = {sigma}.",
+    "plan.explain.sigma.lead_error": "σ_L is the spread of the forecast's error, not of demand: the root-mean-square "
+                                     "error of the lead-time totals over {n} backtest windows (the holdout included).",
+    "plan.explain.sigma.daily_error": "σ_L is the spread of the forecast's error, not of demand: the backtest's "
+                                      "root-mean-square daily error × √lead time (larger here than the lead-time "
+                                      "totals' error).",
+    "plan.explain.sigma.demand": "σ_L is the spread of demand: the history is too short for a backtest, so it is the "
+                                 "standard deviation of daily demand × √lead time.",
     "plan.explain.safety": "A {level} service level means z = {z}, so safety stock = z × σ_L = {z} × {sigma} ≈ {ss} units.",
     "plan.explain.reorder": "Reorder point = lead-time demand {mu} + safety stock {ss} ≈ {rop}; the order-up-to level "
                             "adds the demand of the {review}-day review period: {upto}.",

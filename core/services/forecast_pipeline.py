@@ -37,7 +37,7 @@ from core.services import forecast_runs, jobs
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
 from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
-from forecasting.runner import RunConfig, SeriesResult, SeriesTask, run_all
+from forecasting.runner import RunConfig, SeriesResult, SeriesTask, pool_holdout, run_all
 from forecasting.series import build_tasks
 
 HISTORY_DAYS = 3 * 365
@@ -69,11 +69,14 @@ def _profiles(tasks: list[SeriesTask], last: dt.date, shop_closures: list[tuple[
         return {}
     first, total = total_demand(((t.start, t.y) for t in tasks), last)
     return shop_profiles(first, total, open_mask(first, len(total), shop_closures), horizon=config.horizon,
-                         folds=config.folds, min_train=config.min_train, holidays=config.holidays)
+                         folds=config.folds, min_train=config.min_train, holidays=config.holidays,
+                         ends=(0, config.horizon))
 
 
 def pooled_metrics(results: list[SeriesResult]) -> dict[str, Any]:
-    """Per model (over the series it was tried on) and for the selected models, pooled."""
+    """Per model (over the series it was tried on) and for the selected models, pooled — on the
+    selection folds (``models``, ``selected``: optimistic, the choice was made on them) and on
+    the final holdout the choice never saw (``holdout``: the figures the page shows)."""
     per_model: dict[str, Scores] = {}
     count: dict[str, int] = {}
     chosen: dict[str, int] = {}
@@ -86,7 +89,19 @@ def pooled_metrics(results: list[SeriesResult]) -> dict[str, Any]:
         selected.add(r.selected)
     models = {name: {**_figures(s), "series": count[name], "selected_for": chosen.get(name, 0)}
               for name, s in per_model.items()}
-    return {"models": models, "selected": {**_figures(selected), "series": len(results)}}
+    return {"models": models, "selected": {**_figures(selected), "series": len(results)},
+            "holdout": holdout_metrics(results)}
+
+
+def holdout_metrics(results: list[SeriesResult]) -> dict[str, Any]:
+    """The holdout figures pooled over the series that have one: per candidate, for the chosen
+    models, and the gain of the chosen models over the 28-day moving average on the same days
+    (``gain_vs_ma28`` = 1 − chosen lead-time WAPE ÷ moving average's; positive = better), and
+    the share of holdout days inside the 80 % band (``interval_coverage_80``; 0.8 is right)."""
+    pool = pool_holdout(results)
+    return {"series": pool.series, "selected": _figures(pool.selected), "ma28": _figures(pool.baseline),
+            "gain_vs_ma28": pool.gain, "interval_coverage_80": pool.coverage,
+            "models": {name: _figures(s) for name, s in pool.models.items()}}
 
 
 def _figures(scores: Scores) -> dict[str, float | None]:
@@ -94,8 +109,15 @@ def _figures(scores: Scores) -> dict[str, float | None]:
             "bias": scores.bias}
 
 
+def _empty_figures() -> dict[str, float | None]:
+    return dict.fromkeys(("wape_weekly", "wape_lead_time", "mase", "bias"))
+
+
 def result_frames(results: list[SeriesResult], first_day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows :func:`core.services.forecast_runs.finish_run` stores: forecasts and series."""
+    """The rows :func:`core.services.forecast_runs.finish_run` stores: forecasts and series.
+
+    A series' accuracy columns hold its *holdout* figures (empty without a holdout); its
+    ``metrics`` keep every candidate's selection-fold (``backtest``) and holdout summaries."""
     parts = []
     for r in results:
         days = [first_day + dt.timedelta(days=i) for i in range(len(r.yhat))]
@@ -105,9 +127,12 @@ def result_frames(results: list[SeriesResult], first_day: dt.date) -> tuple[pd.D
     forecasts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=forecast_runs.FORECAST_COLUMNS)
     series = pd.DataFrame([{
         "product_id": r.product_id, "warehouse_id": r.warehouse_id, "model": r.model, "history_days": r.history_days,
-        "folds": r.folds, "lead_time_days": r.lead_time, **_figures(r.selected),
+        "folds": r.folds, "lead_time_days": r.lead_time,
+        **(_empty_figures() if r.holdout_selected is None else _figures(r.holdout_selected)),
         "sigma_daily": r.sigma_daily, "sigma_lead_time": r.sigma_lead_time,
-        "metrics": {name: s.summary() for name, s in r.scores.items()},
+        "metrics": {"backtest": {name: s.summary() for name, s in r.scores.items()},
+                    "holdout": {name: s.summary() for name, s in r.holdout.items()},
+                    "sigma": {"method": r.sigma_method, "windows": r.sigma_windows}},
     } for r in results], columns=forecast_runs.SERIES_COLUMNS)
     return forecasts, series
 

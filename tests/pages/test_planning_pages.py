@@ -45,7 +45,9 @@ def test_forecast_page_runs_and_shows_accuracy(logged_in: Callable[..., AppTest]
         run = s.execute(select(ForecastRun)).scalar_one()
     assert (run.status, run.horizon) == ("succeeded", 14)
     metric_labels = [m.label for m in at.metric]
-    assert _en("plan.col.wape_lead_time") in metric_labels and _en("plan.col.mase") in metric_labels
+    # the holdout figure beside the moving average's, and what "better" means in words
+    assert _en("plan.holdout_selected") in metric_labels and _en("plan.holdout_ma28") in metric_labels
+    assert any(_en("plan.holdout_better", days=14) == c.value for c in at.caption)
     models = at.dataframe[1].value[_en("plan.col.model")].tolist()
     assert _en("plan.model.ma28") in models and _en("plan.model.selected") in models
 
@@ -93,6 +95,8 @@ def test_replenishment_edit_accept_dismiss_and_order(logged_in: Callable[..., Ap
     assert at.expander[1].label.startswith("TEA · SH · order 130 · stock-out in 1 d")
     explanation = at.expander[1].markdown[0].value
     assert "Reorder point = lead-time demand 70.0" in explanation and "= 130" in explanation
+    # the safety stock says its σ is the forecast's error, over how many windows
+    assert _en("plan.explain.sigma.lead_error", n=4) in explanation
     at.number_input(key=f"rp_qty_{ids['TEA']}").set_value(150)
     _button(at, f"rp_accept_{ids['TEA']}")
     assert _status(ids["TEA"]) == ("edited", 150, None)

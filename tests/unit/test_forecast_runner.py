@@ -52,8 +52,8 @@ def _same(a: list[runner.SeriesResult], b: list[runner.SeriesResult]) -> None:
 
 def test_series_result_carries_backtest_and_interval() -> None:
     result = run_series(_tasks(1)[0], RunConfig())
-    assert result.folds == 3 and result.model in {"ma28", "croston", "tsb"}
-    assert set(result.scores) == {"ma28", "snaive", "croston", "tsb"}
+    assert result.folds == 3 and result.model in {"ma28", "croston", "tsb", "combo"}
+    assert set(result.scores) == {"ma28", "snaive", "croston", "tsb", "combo"}
     assert (result.lower <= result.yhat).all() and (result.yhat <= result.upper).all()
     assert result.sigma_lead_time >= np.sqrt(7) * result.sigma_daily - 1e-9
 
@@ -69,13 +69,14 @@ def test_a_seasonal_sku_gets_its_categorys_season_from_last_year() -> None:
     result = run_series(task, config)
     # the seasonal level models replace the flat ones, and the moving average (lagging the
     # season by two weeks) loses every fold to the one that follows last year's season exactly
-    assert set(result.scores) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb"}
-    assert result.model == "yoy_ma"
-    np.testing.assert_allclose(result.yhat, 0.05 * category[days:])
+    assert set(result.scores) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb", "combo"}
+    # (or the combination of the seasonal level models, which all follow it)
+    assert result.model in {"yoy_ma", "combo"}
+    np.testing.assert_allclose(result.yhat, 0.05 * category[days:], rtol=0.02)
     # the shop's total stands in for a category without one; no group history at all: flat models
     assert result.scores == run_series(replace(task, group="tees"), replace(
         config, groups={SHOP: config.groups["coats"]})).scores
-    assert set(run_series(task, RunConfig()).scores) == {"ma28", "snaive", "croston", "tsb"}
+    assert set(run_series(task, RunConfig()).scores) == {"ma28", "snaive", "croston", "tsb", "combo"}
 
 
 def test_process_pool_matches_inline(monkeypatch: pytest.MonkeyPatch, page_as_main: None) -> None:
@@ -121,3 +122,39 @@ def test_build_tasks_densifies_and_masks_closures() -> None:
     assert second.start == dt.date(2026, 3, 30) and second.y.tolist() == [1.0, 0.0]
     assert second.future_open.tolist() == [True, False, False, True, True, True, True]
     assert not any(t.use_prophet for t in tasks.values())
+
+
+def test_selection_never_sees_the_final_holdout() -> None:
+    """Whatever happens in the last ``horizon`` days, the choice and its fold scores stay the
+    same; only the holdout figures (what the buyer is shown) move with them."""
+    task = _tasks(3)[2]
+    config = RunConfig()
+    calm = run_series(task, config)
+    storm = run_series(replace(task, y=np.concatenate([task.y[:-28], task.y[-28:] * 5 + 7])), config)
+    assert (calm.model, calm.folds) == (storm.model, storm.folds) and calm.folds == 3
+    assert {k: s.summary() for k, s in calm.scores.items()} == {k: s.summary() for k, s in storm.scores.items()}
+    assert set(calm.holdout) == set(calm.scores) and calm.holdout_selected is calm.holdout[calm.model]
+    assert storm.holdout_selected is not None and calm.holdout_selected is not None
+    assert storm.holdout_selected.wape_lead > calm.holdout_selected.wape_lead  # type: ignore[operator]
+    inside, days = calm.coverage
+    assert days == 28 and 0 < inside <= days
+
+
+def test_a_short_history_has_no_holdout_figure() -> None:
+    task = _tasks(1)[0]
+    short = replace(task, y=task.y[:70], open=task.open[:70])  # room for one fold, not for a holdout too
+    result = run_series(short, RunConfig())
+    assert result.folds == 1 and result.holdout == {} and result.holdout_selected is None
+    assert result.sigma_method in {"lead_error", "daily_error"} and result.sigma_windows == 1
+    # no backtest at all: the spread of demand stands in for the forecast error, and says so
+    assert run_series(replace(task, y=task.y[:40], open=task.open[:40]), RunConfig()).sigma_method == "demand"
+
+
+def test_safety_sigma_is_the_forecast_error_over_folds_and_holdout() -> None:
+    result = run_series(_tasks(3)[2], RunConfig())
+    chosen, held = result.selected, result.holdout_selected
+    assert held is not None and result.sigma_windows == len(chosen.lead_errors) + 1
+    errors = np.array(chosen.lead_errors + held.lead_errors)
+    from_lead = float(np.sqrt(np.mean(errors ** 2)))  # lead time 7 = the scored lead: no rescaling
+    assert result.sigma_lead_time == pytest.approx(max(from_lead, np.sqrt(7) * result.sigma_daily))
+    assert result.sigma_method == ("lead_error" if from_lead >= np.sqrt(7) * result.sigma_daily else "daily_error")
