@@ -72,6 +72,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settings.edit": frozenset({"admin"}),
     "user.manage": frozenset({"admin"}),
     "backup.run": frozenset({"admin"}),
+    "keys.manage": frozenset({"admin"}),
 }
 
 

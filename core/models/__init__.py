@@ -33,6 +33,7 @@ from core.models.customers import Customer, CustomerIdentity
 from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
+from core.models.personal import DataKey
 from core.models.planning import (
     Forecast,
     ForecastRun,
@@ -77,6 +78,7 @@ __all__ = [
     "ApiIdempotencyKey",
     "ApiToken",
     "Base",
+    "DataKey",
     "Channel",
     "Customer",
     "CustomerIdentity",

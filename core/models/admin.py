@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
+from core.models.personal import Encrypted
 
 # --- configuration, people, audit ------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms|email|webhook
-    recipient: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(Encrypted(200))  # a phone or e-mail: encrypted at rest
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

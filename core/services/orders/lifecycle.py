@@ -30,6 +30,7 @@ from core.models import (
     Product,
     Warehouse,
 )
+from core.models.personal import with_indexes
 from core.permissions import Actor, require
 from core.services import customers
 from core.timeutil import utcnow
@@ -53,7 +54,7 @@ def bump_version(session: Session, order: Any, expected_version: int | None, val
     version = order.version if expected_version is None else expected_version
     result = session.execute(
         update(Order).where(Order.id == order.id, Order.version == version)
-        .values(**values, version=Order.version + 1, updated_at=utcnow())
+        .values(**with_indexes("orders", values), version=Order.version + 1, updated_at=utcnow())
     )
     if rowcount(result) != 1:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
