@@ -8,6 +8,7 @@ tests check: a new column holding a phone, an e-mail or an address goes here.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ class Encrypted(TypeDecorator[str]):
     impl = Text
     cache_ok = True
 
-    def __init__(self, length: int) -> None:
+    def __init__(self, length: int | None = None) -> None:
         super().__init__()
         self.length = length  # the longest plain text the column takes (the ciphertext is longer)
 
@@ -77,6 +78,25 @@ class Encrypted(TypeDecorator[str]):
                 raise
             datakeys.forget()  # a rotation in another process may just have added this key id
             return datakeys.current().decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document that may quote personal data (an import's merges and rejected rows, a
+    failed job's field issues): its JSON text sealed like :class:`Encrypted`. Read in Python
+    only — SQL never looks inside it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else datakeys.current().encrypt(json.dumps(value, ensure_ascii=False))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):  # a JSON column's value before 0021 (PostgreSQL decoded it)
+            return value
+        return json.loads(Encrypted().process_result_value(value, dialect) or "null")
 
 
 class EncryptedBytes(TypeDecorator[bytes]):
@@ -125,11 +145,15 @@ INDEXES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "orders": {"ship_phone": (("ship_phone_bidx", "phone"), ("ship_phone_last4_bidx", "last4"))},
 }
 
-# table → its encrypted columns (what init and rotation walk)
+# table → its encrypted columns (what init and rotation walk); job_files are transient and
+# keep the key they were written with until the job is done
 ENCRYPTED: dict[str, tuple[str, ...]] = {
     "customers": ("phone", "email", "address"),
     "orders": ("ship_name", "ship_phone", "ship_address"),
     "notifications": ("recipient",),
+    "import_batches": ("stats",),
+    "import_errors": ("value", "raw"),
+    "jobs": ("error_params",),
 }
 
 

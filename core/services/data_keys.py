@@ -97,15 +97,18 @@ def _rewrite_batch(session: Session, table: Table, kid: str, after: int, batch: 
         if all(v is None or (datakeys.is_ciphertext(v) and datakeys.key_id_of(v) == kid) for v in stored.values()):
             continue
         plain = {c: (ring.decrypt(v) if datakeys.is_ciphertext(v) else v) for c, v in stored.items()}
-        values = with_indexes(table.name, plain)
-        changes.append({"_id": row.id, **{f"new_{k}": v for k, v in values.items()},
+        # sealed here, written as text: a JSON column's plain value is its JSON text already
+        sealed = {c: None if v is None else ring.encrypt(v) for c, v in plain.items()}
+        indexes = {k: v for k, v in with_indexes(table.name, plain).items() if k not in plain}
+        changes.append({"_id": row.id, **{f"new_{k}": v for k, v in (sealed | indexes).items()},
                         **{f"old_{c}": v for c, v in stored.items()}})
     if changes:
         names = [k[4:] for k in changes[0] if k.startswith("new_")]
         # the row still holds what was read: a value the app changed meanwhile is the app's
         unchanged = and_(*(_raw(table, c).is_not_distinct_from(bindparam(f"old_{c}", type_=Text())) for c in columns))
         stmt = (update(table).where(table.c.id == bindparam("_id"), unchanged)
-                .values({n: bindparam(f"new_{n}", type_=table.c[n].type) for n in names}))
+                .values({n: bindparam(f"new_{n}", type_=Text() if n in columns else table.c[n].type)
+                         for n in names}))
         session.connection().execute(stmt, changes)
     return rows[-1].id, len(changes)
 

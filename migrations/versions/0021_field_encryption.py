@@ -41,6 +41,10 @@ WIDENED = {
 }
 
 
+# JSON documents that may quote personal data: sealed as a whole (TEXT on PostgreSQL)
+SEALED_JSON = {"import_batches": "stats", "import_errors": "raw", "jobs": "error_params"}
+
+
 def _postgres() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
@@ -62,6 +66,8 @@ def upgrade() -> None:
         for table, columns in WIDENED.items():
             for column, length in columns.items():
                 op.alter_column(table, column, type_=sa.Text(), existing_type=sa.String(length=length))
+        for table, column in SEALED_JSON.items():
+            op.alter_column(table, column, type_=sa.Text(), existing_type=sa.JSON(), postgresql_using=f"{column}::text")
     op.create_table(
         "data_keys",
         sa.Column("kid", sa.String(length=16), nullable=False),
@@ -77,7 +83,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    for table, columns in WIDENED.items():
+    sealed = {**{t: list(c) for t, c in WIDENED.items()}, "import_errors": ["value", "raw"],
+              "import_batches": ["stats"], "jobs": ["error_params"]}
+    for table, columns in sealed.items():
         for column in columns:
             if bind.execute(sa.text(f"SELECT 1 FROM {table} WHERE {column} LIKE 'enc:%' LIMIT 1")).first():
                 raise RuntimeError(f"{table}.{column} holds encrypted values: downgrading needs a plain database "
@@ -87,6 +95,8 @@ def downgrade() -> None:
         for table, columns in WIDENED.items():
             for column, length in columns.items():
                 op.alter_column(table, column, type_=sa.String(length=length), existing_type=sa.Text())
+        for table, column in SEALED_JSON.items():
+            op.alter_column(table, column, type_=sa.JSON(), existing_type=sa.Text(), postgresql_using=f"{column}::json")
     op.drop_index("ix_orders_ship_phone_last4_bidx", table_name="orders")
     op.drop_index("ix_orders_ship_phone_bidx", table_name="orders")
     op.drop_index("ix_customers_email_bidx", table_name="customers")
