@@ -110,10 +110,11 @@ def _truncate_all(url: str) -> None:
     from core import db
     from core.models import Base
 
-    engine = db.get_engine(url)
+    engine = db.make_engine(url)  # not the checked factory: the last test may have left other data keys
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture
