@@ -49,7 +49,9 @@ class Encrypted(TypeDecorator[str]):
 
     class Comparator(TypeDecorator.Comparator[str]):
         def operate(self, op: OperatorType, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
-            if op in _NULL_TESTS or (op in (operators.eq, operators.ne) and other == (None,)):
+            # IS [NOT] NULL, and column against column (SQLAlchemy matches columns that way)
+            if op in _NULL_TESTS or (op in (operators.eq, operators.ne) and len(other) == 1
+                                     and (other[0] is None or isinstance(other[0], ColumnElement))):
                 return super().operate(op, *other, **kwargs)
             raise TypeError(f"{getattr(op, '__name__', op)} on an encrypted column: use its blind index")
 
