@@ -103,6 +103,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.api_orders": {"order"},
     "core.services.api_tokens": {"user"},
     "core.services.backup": {"backup"},
+    "core.services.data_keys": {"keys"},
     "core.services.catalog": {"order", "stock"},
     "core.services.customers": {"customer"},
     "core.services.customer_profiles": {"customer"},
@@ -271,7 +272,7 @@ def test_the_matrix_keeps_the_shops_rules() -> None:
         return PERMISSIONS[action]
 
     everything = set(PERMISSIONS)
-    admin_only = {"user.manage", "settings.edit", "backup.run"}
+    admin_only = {"user.manage", "settings.edit", "backup.run", "keys.manage"}
     assert all("admin" in roles(a) for a in everything)  # the owner's account can do all
     assert {a for a in everything if "manager" not in roles(a)} == admin_only  # manager: all but users/settings
     assert {"order.create", "order.view"} <= {a for a in everything if "clerk" in roles(a)}
