@@ -27,7 +27,7 @@ from core.models.personal import Encrypted
 
 def column_length(column: Column[Any]) -> int:
     """The declared length of a ``String(n)`` column: the longest text it can store."""
-    if isinstance(column.type, Encrypted):  # personal data: the plain text's limit
+    if isinstance(column.type, Encrypted) and column.type.length is not None:  # personal data: the plain text's limit
         return column.type.length
     if not isinstance(column.type, String) or column.type.length is None:
         raise TypeError(f"{column} is not a String column with a length")
