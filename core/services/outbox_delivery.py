@@ -33,6 +33,7 @@ from core import config, environment, i18n, mailer
 from core.backoff import Backoff
 from core.db import rowcount, unit_of_work
 from core.models import Notification
+from core.pii import mask_email
 from core.refdata import shop_profile
 from core.timeutil import utcnow
 
@@ -137,7 +138,10 @@ def _sent(session: Session, notification_id: int) -> None:
 def _failed(session: Session, row: _Due, exc: mailer.MailFailed) -> bool:
     """Record a failed try; True when the row is given up (``failed``)."""
     gave_up = exc.permanent or row.attempts >= MAX_ATTEMPTS
-    values: dict[str, Any] = {"last_error": exc.reply[:MAX_ERROR]}
+    # servers echo the address they refuse ("<li@example.com>: Recipient address rejected"): the
+    # recipient is encrypted, so its echo is stored masked
+    reply = exc.reply.replace(row.recipient, str(mask_email(row.recipient))) if row.recipient else exc.reply
+    values: dict[str, Any] = {"last_error": reply[:MAX_ERROR]}
     if gave_up:
         values |= {"status": "failed", "next_attempt_at": None, "status_reason": REFUSED if exc.permanent else GAVE_UP}
     else:
