@@ -17,6 +17,7 @@ from core import config
 from core.errors import OMSError
 from core.i18n import LANGUAGES
 from core.permissions import Actor
+from core.services.data_keys import ready
 from core.services.shop_setup import needs_setup
 from core.services.users import authenticate
 from core.webui import client_id, label, show_error, sign_out, t
@@ -160,6 +161,11 @@ def _run_navigation(actor: Actor) -> None:
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/storefront:", layout="wide")
 _language_switch()
+try:  # a missing or wrong data key stops here, with its reason, before anything is shown
+    ready()
+except OMSError as exc:
+    show_error(exc)
+    st.stop()
 if st.session_state.get("username") and st.session_state.get("role"):
     _run_navigation(Actor(st.session_state["username"], st.session_state["role"]))
 else:

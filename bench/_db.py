@@ -11,14 +11,22 @@ from collections.abc import Callable
 
 from sqlalchemy import create_engine, text
 
-from core import db
+from core import datakeys, db
 from core.reference import seed_reference
 from core.schema import upgrade
 from data.demo_reference import seed_demo_reference
 
 
+def ephemeral_key() -> None:
+    """Personal data is encrypted (docs/security.md): a benchmark without a configured key runs
+    with a throw-away one in its own environment, never a key file in the user's home."""
+    if not os.environ.get(datakeys.ENV_KEY) and not datakeys.key_file_path().exists():
+        os.environ[datakeys.ENV_KEY] = datakeys.new_ring("env").to_json()
+
+
 def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
     """A migrated database with the demo shop's reference rows only, and a function that removes it."""
+    ephemeral_key()
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
         admin = create_engine(url, isolation_level="AUTOCOMMIT")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.models import AuditLog
 from core.permissions import Actor
+from core.pii import MASKERS
 from core.timeutil import utcnow
 
 _INSERT = insert(AuditLog.__table__)
@@ -29,9 +30,17 @@ def record(
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        before=_jsonable(before),
-        after=_jsonable(after),
+        before=_jsonable(_masked(before)),
+        after=_jsonable(_masked(after)),
     ))
+
+
+def _masked(value: Any) -> Any:
+    """Personal data never reaches the audit trail in clear (it is encrypted everywhere else):
+    phones, e-mails and addresses are kept masked, as a role without ``customer.pii`` sees them."""
+    if isinstance(value, dict):
+        return {k: (MASKERS[k](v) if k in MASKERS else _masked(v)) for k, v in value.items()}
+    return value
 
 
 def _jsonable(value: Any) -> Any:

@@ -25,10 +25,16 @@ BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    upgrade(db.get_engine())
-    with db.transaction() as s:
-        seed_reference(s)
+    from core.services.data_keys import init_keys
+
+    with db.before_keys():
+        upgrade(db.get_engine())
+        with db.transaction() as s:
+            seed_reference(s)
     print(f"schema up to date: {config.database_url()}")
+    keys = init_keys(SYSTEM)
+    print(f"personal data encrypted with key {keys.kid} ({keys.key_file})"
+          + ("; new key file: keep a copy apart from the backups" if keys.created_file else ""))
     if args.demo:
         from data.demo import load_demo
 

@@ -25,13 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import environment
-from core.errors import Busy, FieldIssue, OMSError, Unavailable, ValidationError
+from core import datakeys, environment
+from core.errors import Busy, FieldIssue, OMSError, Refused, Unavailable, ValidationError
 
 _factories: dict[str, sessionmaker[Session]] = {}
 log = logging.getLogger("oms.db")
@@ -84,13 +84,52 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    """One session factory (and engine) per database URL per process."""
+    """One session factory (and engine) per database URL per process. The first use checks the
+    data keys (:func:`check_keys`): a process without the right key never shows anything."""
     key = url or environment.database_url()
     factory = _factories.get(key)
     if factory is None:
-        factory = sessionmaker(make_engine(key), expire_on_commit=False)
+        engine = make_engine(key)
+        try:
+            check_keys(engine)
+        except OMSError:
+            engine.dispose()
+            raise
+        factory = sessionmaker(engine, expire_on_commit=False)
         _factories[key] = factory
     return factory
+
+
+_key_check = threading.local()
+
+
+@contextmanager
+def before_keys() -> Iterator[None]:
+    """Let this thread open a database whose data is not encrypted yet (``oms init`` and
+    ``oms keys init``, which encrypt it); a missing or wrong key is still refused."""
+    _key_check.lenient = True
+    try:
+        yield
+    finally:
+        _key_check.lenient = False
+
+
+def check_keys(engine: Engine) -> None:
+    """Refuse a database the process cannot read: its data keys (``data_keys``: key ids with
+    check values) must all be in the process's key ring (``keys.missing`` / ``keys.wrong``), and
+    a database holding customers or orders must have been encrypted (``keys.not_initialised``).
+    A database before migration 0021 passes: ``oms init`` brings it there."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("data_keys"):
+            return
+        rows = conn.execute(text("SELECT kid, check_value, index_check FROM data_keys WHERE state <> 'retired'")).all()
+        if not rows:
+            if getattr(_key_check, "lenient", False):
+                return
+            if conn.execute(text("SELECT 1 FROM customers UNION ALL SELECT 1 FROM orders LIMIT 1")).first():
+                raise Refused("keys.not_initialised")
+            return
+    datakeys.verify([(r.kid, r.check_value, r.index_check) for r in rows])
 
 
 def get_engine(url: str | None = None) -> Engine:

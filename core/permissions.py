@@ -77,6 +77,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settings.edit": frozenset({"admin"}),
     "user.manage": frozenset({"admin"}),
     "backup.run": frozenset({"admin"}),
+    "keys.manage": frozenset({"admin"}),
 }
 
 

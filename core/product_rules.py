@@ -22,10 +22,13 @@ from sqlalchemy import Column, String
 
 from core.errors import FieldIssue
 from core.models import Product, ProductBarcode
+from core.models.personal import Encrypted
 
 
 def column_length(column: Column[Any]) -> int:
     """The declared length of a ``String(n)`` column: the longest text it can store."""
+    if isinstance(column.type, Encrypted) and column.type.length is not None:  # personal data: the plain text's limit
+        return column.type.length
     if not isinstance(column.type, String) or column.type.length is None:
         raise TypeError(f"{column} is not a String column with a length")
     return column.type.length

@@ -49,7 +49,10 @@ from core.models import (
     User,
     Warehouse,
 )
+from core.models.personal import INDEXES, Encrypted, with_indexes
 from core.passwords import generate_password, hash_password
+from core.permissions import SYSTEM
+from core.services import data_keys
 from core.services.orders import STATUSES
 from core.timeutil import shop_tz, utcnow
 from data import demo_reference
@@ -97,6 +100,8 @@ def load_demo(
     engine = db.get_engine(url)
     with engine.connect() as conn:
         _require_empty(conn)
+    # the demo runs encrypted like any shop: a key file is made when none is configured
+    data_keys.init_keys(SYSTEM, url=url)
     with db.transaction(url) as session:  # the demo shop's channels, warehouses and rules
         demo_reference.seed_demo_reference(session)
     report(0.0, "simulating two years of business")
@@ -249,6 +254,8 @@ class _Writer:
         self.written = 0
 
     def insert(self, table: Table, rows: list[dict[str, Any]], message: str) -> None:
+        if table.name in INDEXES:  # the blind indexes of the personal data (core.models.personal)
+            rows = [with_indexes(table.name, row) for row in rows]
         if self.conn.dialect.name == "postgresql":
             self._copy(table, rows)
         else:
@@ -273,9 +280,10 @@ class _Writer:
                     and isinstance(c.default, ScalarElementColumnDefault | CallableColumnDefault)}
         columns = given + list(defaults)
         as_json = [isinstance(table.c[c].type, JSON) for c in columns]
-        # COPY bypasses the column types: money goes in as the cents its type would store
-        money = [Money().bind_processor(self.conn.dialect) if isinstance(table.c[c].type, Money) else None
-                 for c in columns]
+        # COPY bypasses the column types: money goes in as the cents its type would store,
+        # personal data as its ciphertext
+        money = [table.c[c].type.bind_processor(self.conn.dialect) if isinstance(table.c[c].type, Money | Encrypted)
+                 else None for c in columns]
         raw = self.conn.connection.driver_connection
         assert raw is not None, "an open Connection has its driver connection"
         cursor = raw.cursor()  # psycopg, inside our transaction

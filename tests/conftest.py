@@ -41,6 +41,13 @@ os.environ["OMS_JOBS_DB"] = str(Path(tempfile.mkdtemp(prefix="oms-test-jobs-")) 
 os.environ["OMS_BACKUP_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 for _name in ("OMS_BACKUP_KEY_FILE", "OMS_BACKUP_TARGET_DIR", "OMS_BACKUP_DIR"):
     os.environ.pop(_name, None)
+# Personal data is encrypted in every test database (docs/security.md) with this throw-away
+# key ring, given in the environment like a container would: never the developer's key file.
+TEST_KEYS = (
+    '{"format": "oms-data-keys/1", "active": "k1", "index_key": "dGVzdC1pbmRleC1rZXktMzItYnl0ZXMtbG9uZy0hISE=", '
+    '"keys": {"k1": "dGVzdC1kYXRhLWtleS0xLTMyLWJ5dGVzLWxvbmctISE="}}')
+os.environ["OMS_DATA_KEY"] = TEST_KEYS
+os.environ.pop("OMS_KEY_FILE", None)
 
 BACKEND = os.environ.get("OMS_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("OMS_TEST_PG_ADMIN_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
@@ -53,9 +60,21 @@ def _seed(url: str) -> None:
     from core.reference import seed_reference
     from data.demo_reference import seed_demo_reference
 
-    with db.transaction(url) as s:
+    with db.before_keys(), db.transaction(url) as s:
         seed_reference(s)
         seed_demo_reference(s)
+        _register_test_key(s)
+
+
+def _register_test_key(session: object) -> None:
+    """The test key as ``oms keys init`` registers it: the databases under test are encrypted."""
+    from core import datakeys
+    from core.models import DataKey
+    from core.timeutil import utcnow
+
+    ring = datakeys.current()
+    session.add(DataKey(kid=ring.active, check_value=ring.check_value(ring.active),  # type: ignore[attr-defined]
+                        index_check=ring.index_check(), state="active", created_at=utcnow(), completed_at=utcnow()))
 
 
 @pytest.fixture(scope="session")
@@ -97,10 +116,11 @@ def _truncate_all(url: str) -> None:
     from core import db
     from core.models import Base
 
-    engine = db.get_engine(url)
+    engine = db.make_engine(url)  # not the checked factory: the last test may have left other data keys
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.engine import Dialect
 
 from core.models import Money
+from core.models.personal import INDEXES, digest
 
 _PROBE = dt.datetime(2001, 2, 3, 4, 5, 6, 7)
 _SQLITE_TEXT = "%Y-%m-%d %H:%M:%S.%f"
@@ -55,6 +56,23 @@ class Same:
 
 def _processor(table: Table, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
     return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _blind_indexes(table: Table, columns: dict[str, Any]) -> dict[str, Any]:
+    """The blind-index columns of the encrypted columns given (this insert runs no column
+    defaults, so it fills them itself; core.models.personal)."""
+    out: dict[str, Any] = {}
+    for source, pairs in INDEXES.get(table.name, {}).items():
+        if source not in columns:
+            continue
+        values = columns[source]
+        for index, kind in pairs:
+            if isinstance(values, Same):
+                out[index] = Same(digest(kind, values.value))
+            else:
+                plain = values.astype(object).where(values.notna(), None) if isinstance(values, pd.Series) else values
+                out[index] = [digest(kind, v) for v in plain]
+    return out
 
 
 def _column(table: Table, name: str, values: Any, dialect: Dialect, rows: int) -> Sequence[Any]:
@@ -106,6 +124,7 @@ def insert_columns(conn: Connection, table: Table, columns: dict[str, Any], chun
     SQL is safe."""
     if not columns:
         return
+    columns = {**columns, **_blind_indexes(table, columns)}
     dialect = conn.dialect
     names = list(columns)
     rows = next(len(v.values if isinstance(v, Cents) else v) for v in columns.values() if not isinstance(v, Same))

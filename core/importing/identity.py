@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.geo import normalise_province
 from core.importing.bulk import Same, insert_columns
 from core.models import Customer, CustomerIdentity
+from core.models.personal import digest
 from core.numbering import reserve_values
 from core.timeutil import utcnow
 
@@ -114,8 +115,8 @@ def _lookup(session: Session, persons: list[_Person]) -> None:
         for part in chunks(sorted(ids)):
             accounts.update({(r.channel_id, r.external_id): r.customer_id
                              for r in conn.execute(stmt, {"ch": ch, "ids": part})})
-    phones = _first_ids(session, _C.c.phone, {p.phone for p in persons if p.phone})
-    emails = _first_ids(session, _C.c.email, {p.email for p in persons if p.email})
+    phones = _first_ids(session, _C.c.phone_bidx, "phone", {p.phone for p in persons if p.phone})
+    emails = _first_ids(session, _C.c.email_bidx, "email", {p.email for p in persons if p.email})
     for p in persons:
         hit = next((accounts[a] for a in sorted(p.accounts) if a in accounts), None)
         if hit is not None:
@@ -126,14 +127,15 @@ def _lookup(session: Session, persons: list[_Person]) -> None:
             p.customer_id, p.matched_by = emails[p.email], "email"
 
 
-def _first_ids(session: Session, column: ColumnElement[str | None], values: set[str]) -> dict[str, int]:
+def _first_ids(session: Session, column: ColumnElement[str | None], kind: str, values: set[str]) -> dict[str, int]:
     """value → the oldest customer id holding it, or the profile that one was merged into
-    (find_or_create's rule)."""
+    (find_or_create's rule). Matched on the blind index ``column`` (digests of ``kind``)."""
     found: dict[str, int] = {}
+    by_digest = {digest(kind, v): v for v in values}
     stmt = select(column, func.coalesce(_C.c.merged_into_id, _C.c.id)).where(
         column.in_(bindparam("v", expanding=True))).order_by(_C.c.id.desc())
-    for part in chunks(sorted(values)):
-        found.update({r[0]: r[1] for r in session.connection().execute(stmt, {"v": part})})
+    for part in chunks(sorted(d for d in by_digest if d is not None)):
+        found.update({by_digest[r[0]]: r[1] for r in session.connection().execute(stmt, {"v": part})})
     return found
 
 

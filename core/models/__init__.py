@@ -46,6 +46,7 @@ from core.models.floor import (
 )
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
+from core.models.personal import DataKey
 from core.models.planning import (
     Forecast,
     ForecastRun,
@@ -93,6 +94,7 @@ __all__ = [
     "Base",
     "Bin",
     "Carrier",
+    "DataKey",
     "Channel",
     "ChannelStockOverride",
     "ChannelStockPolicy",

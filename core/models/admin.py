@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
+from core.models.personal import Encrypted, EncryptedJSON
 
 # --- configuration, people, audit ------------------------------------------------------------
 
@@ -99,8 +100,9 @@ class ImportBatch(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20))  # dry_run|rejected|imported|partial|failed
     message: Mapped[str | None] = mapped_column(Text)
-    # what the attempt did: orders created/skipped, customers merged, … (core.services.imports)
-    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # what the attempt did: orders created/skipped, customers merged, … (core.services.imports);
+    # sealed with the data key: the merges quote phones and e-mails (0021)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64))
 
@@ -111,9 +113,10 @@ class ImportError_(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
     row: Mapped[int] = mapped_column(Integer)
     field: Mapped[str | None] = mapped_column(String(64))
-    value: Mapped[str | None] = mapped_column(Text)
+    # the rejected value and source row may be personal data: sealed with the data key (0021)
+    value: Mapped[str | None] = mapped_column(Encrypted())
     message: Mapped[str] = mapped_column(Text)
-    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
 
 
 class DQRun(Base):
@@ -152,7 +155,7 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms|email|webhook
-    recipient: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(Encrypted(200))  # a phone or e-mail: encrypted at rest
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -17,32 +17,37 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
+from core.models.personal import Encrypted, index_column
 
 # --- customers -------------------------------------------------------------------------------
 
 
 class Customer(Base):
     __tablename__ = "customers"
-    # One live customer per normalised phone; profiles merged into another keep their phone
-    # (it still finds the survivor), customers without a phone are not constrained.
+    # One live customer per normalised phone (its blind index: the phone itself is encrypted,
+    # 0021); profiles merged into another keep their phone (it still finds the survivor),
+    # customers without a phone are not constrained.
     __table_args__ = (
         Index(
             "uq_customers_phone",
-            "phone",
+            "phone_bidx",
             unique=True,
-            sqlite_where=text("phone IS NOT NULL AND merged_into_id IS NULL"),
-            postgresql_where=text("phone IS NOT NULL AND merged_into_id IS NULL"),
+            sqlite_where=text("phone_bidx IS NOT NULL AND merged_into_id IS NULL"),
+            postgresql_where=text("phone_bidx IS NOT NULL AND merged_into_id IS NULL"),
         ),
+        Index("ix_customers_phone_last4_bidx", "phone_last4_bidx"),
+        Index("ix_customers_email_bidx", "email_bidx"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20))  # unique when set: uq_customers_phone (0009)
-    email: Mapped[str | None] = mapped_column(String(200), index=True)
+    # personal data, encrypted at rest (core.models.personal); found through the blind indexes
+    phone: Mapped[str | None] = mapped_column(Encrypted(20))
+    email: Mapped[str | None] = mapped_column(Encrypted(200))
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))
     district: Mapped[str | None] = mapped_column(String(32))
-    address: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(Encrypted(300))
     tier: Mapped[str] = mapped_column(String(16), default="normal")
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -50,6 +55,9 @@ class Customer(Base):
     # identities moved there; the row stays for the record and lookups follow the pointer
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    phone_bidx: Mapped[str | None] = index_column("phone", "phone")
+    phone_last4_bidx: Mapped[str | None] = index_column("phone", "last4")
+    email_bidx: Mapped[str | None] = index_column("email", "email")
 
 
 class CustomerIdentity(Base):

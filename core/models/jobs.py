@@ -19,13 +19,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
+from core.models.personal import EncryptedBytes, EncryptedJSON
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -51,7 +51,8 @@ class Job(Base):
     message_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(64))  # message code of the failure
-    error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # a refusal's parameters may quote a rejected value (a phone): sealed with the data key (0021)
+    error_params: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     error_detail: Mapped[str | None] = mapped_column(Text)  # English text / traceback for the log
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -69,4 +70,4 @@ class JobFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(300))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(EncryptedBytes())  # sealed with the data key: imports hold personal data

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, Money
+from core.models.personal import Encrypted, index_column
 
 # --- orders ----------------------------------------------------------------------------------
 
@@ -29,6 +30,8 @@ class Order(Base):
         CheckConstraint("total >= 0", name="total_nonneg"),
         CheckConstraint("version >= 1", name="version_positive"),
         Index("ix_orders_status_placed", "status", "placed_at"),
+        Index("ix_orders_ship_phone_bidx", "ship_phone_bidx"),
+        Index("ix_orders_ship_phone_last4_bidx", "ship_phone_last4_bidx"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -40,12 +43,14 @@ class Order(Base):
     payment_status: Mapped[str] = mapped_column(String(20), default="unpaid")
     payment_method: Mapped[str | None] = mapped_column(String(20))
     delivery_method: Mapped[str] = mapped_column(String(20), default="express")
-    ship_name: Mapped[str | None] = mapped_column(String(100))
-    ship_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # the ship-to person: encrypted at rest (core.models.personal); province/city stay plain
+    # for analytics by region
+    ship_name: Mapped[str | None] = mapped_column(Encrypted(100))
+    ship_phone: Mapped[str | None] = mapped_column(Encrypted(20))
     ship_province: Mapped[str | None] = mapped_column(String(32))
     ship_city: Mapped[str | None] = mapped_column(String(32))
     ship_district: Mapped[str | None] = mapped_column(String(32))
-    ship_address: Mapped[str | None] = mapped_column(String(300))
+    ship_address: Mapped[str | None] = mapped_column(Encrypted(300))
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     subtotal: Mapped[Decimal] = mapped_column(Money)
@@ -66,6 +71,8 @@ class Order(Base):
     # indexed (migration 0005): the analytics refresh finds changed orders by it
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    ship_phone_bidx: Mapped[str | None] = index_column("ship_phone", "phone")
+    ship_phone_last4_bidx: Mapped[str | None] = index_column("ship_phone", "last4")
 
 
 class OrderLine(Base):

@@ -32,6 +32,7 @@ from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.geo import normalise_province
 from core.importing.fields import TIERS as TIERS  # the tiers a profile may hold (the page's choices)
 from core.models import Channel, Customer, CustomerIdentity, Order
+from core.models.personal import digest, with_indexes
 from core.permissions import Actor, require
 from core.product_rules import column_length
 from core.searchbox import search_text
@@ -132,10 +133,9 @@ def _list_stmt(query: str, include_merged: bool) -> Select[*tuple[Any, ...]]:
     if q:
         conds = [Customer.name.contains(q, autoescape=True), Customer.code == q.upper()]
         digits = customers.normalise_phone(q)
-        if digits and len(digits) >= 4:
-            conds.append(Customer.phone.contains(digits, autoescape=True))
+        conds += customers.phone_conditions(Customer.phone_bidx, Customer.phone_last4_bidx, digits)
         if "@" in q:
-            conds.append(Customer.email == customers.normalise_email(q))
+            conds.append(Customer.email_bidx == digest("email", customers.normalise_email(q)))
         stmt = stmt.where(or_(*conds))
     if not include_merged:
         stmt = stmt.where(Customer.merged_into_id.is_(None))
@@ -205,8 +205,9 @@ def _holder(session: Session, field: str, value: str | None, own_id: int) -> Any
     if not value:
         return None
     survivor = customers.SURVIVOR
+    index = Customer.__table__.c[f"{field}_bidx"]  # phone and e-mail are encrypted: their blind index
     return session.execute(customers.resolved(survivor.c.code, survivor.c.name).where(
-        Customer.__table__.c[field] == value, survivor.c.id != own_id).order_by(Customer.__table__.c.id).limit(1)
+        index == digest(field, value), survivor.c.id != own_id).order_by(Customer.__table__.c.id).limit(1)
     ).first()
 
 
@@ -264,7 +265,8 @@ def update_customer(session: Session, customer_id: int, edit: CustomerEdit, acto
     before = _values(current)
     changed = sorted(k for k in PROFILE_FIELDS if values[k] != before[k])
     if changed:
-        session.execute(update(Customer).where(Customer.id == customer_id).values(**{k: values[k] for k in changed}))
+        session.execute(update(Customer).where(Customer.id == customer_id).values(
+            **with_indexes("customers", {k: values[k] for k in changed})))
         session.expire(current)
         audit.record(session, actor, "customer.update", "customer", current.code,
                      before={k: before[k] for k in changed}, after={k: values[k] for k in changed})
@@ -304,7 +306,7 @@ def merge_customers(session: Session, survivor_id: int, merged_id: int, actor: A
     if "vip" in (survivor.tier, merged.tier) and survivor.tier != "vip":
         gains["tier"] = "vip"
     if gains:
-        session.execute(update(Customer).where(Customer.id == survivor_id).values(**gains))
+        session.execute(update(Customer).where(Customer.id == survivor_id).values(**with_indexes("customers", gains)))
     session.execute(update(Customer).where(Customer.id == merged_id).values(merged_into_id=survivor_id,
                                                                             merged_at=now))
     session.expire_all()

@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core import datakeys
 from core.db import read_only
 from core.domain.contacts import contact_issues as contact_issues
 from core.domain.contacts import is_readable_phone as is_readable_phone
@@ -24,6 +25,7 @@ from core.domain.contacts import is_valid_mobile as is_valid_mobile
 from core.domain.contacts import normalise_email as normalise_email
 from core.domain.contacts import normalise_phone as normalise_phone
 from core.models import Customer, Order
+from core.models.personal import digest
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
 from core.searchbox import search_text
@@ -43,8 +45,9 @@ def resolved(*columns: Any) -> Select[Any]:
 
 _LOOKUP = resolved(SURVIVOR.c.id, SURVIVOR.c.code, SURVIVOR.c.name, SURVIVOR.c.phone, SURVIVOR.c.tier
                    ).order_by(_C.c.id).limit(1)
-_BY_PHONE = _LOOKUP.where(_C.c.phone == bindparam("v"))
-_BY_EMAIL = _LOOKUP.where(_C.c.email == bindparam("v"))
+# phones and e-mails are encrypted: found by their blind indexes (core.models.personal)
+_BY_PHONE = _LOOKUP.where(_C.c.phone_bidx == bindparam("v"))
+_BY_EMAIL = _LOOKUP.where(_C.c.email_bidx == bindparam("v"))
 # One customer per phone (unique index ``uq_customers_phone``): a racer's insert does nothing
 # and the lookup after it finds the winner's row.
 _INSERTS = {name: dialect.insert(_C).on_conflict_do_nothing().returning(_C.c.id)
@@ -81,9 +84,9 @@ def find_or_create(
     """
     phone, email = normalise_phone(phone), normalise_email(email)
     conn = session.connection()
-    row = conn.execute(_BY_PHONE, {"v": phone}).first() if phone else None
+    row = conn.execute(_BY_PHONE, {"v": digest("phone", phone)}).first() if phone else None
     if row is None and email:
-        row = conn.execute(_BY_EMAIL, {"v": email}).first()
+        row = conn.execute(_BY_EMAIL, {"v": digest("email", email)}).first()
     if row is not None:
         return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
     code = next_customer_code(session)
@@ -92,14 +95,26 @@ def find_or_create(
         district=district, address=address, tier="normal", tags=[], created_at=utcnow(),
     )).scalar_one_or_none()
     if new_id is None:  # a concurrent first order for this phone committed it a moment ago
-        row = conn.execute(_BY_PHONE, {"v": phone}).one()
+        row = conn.execute(_BY_PHONE, {"v": digest("phone", phone)}).one()
         return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
     return CustomerRef(new_id, code, name.strip(), phone, "normal", True)
 
 
+def phone_conditions(full: Any, last4: Any, digits: str | None) -> list[Any]:
+    """Search conditions for a typed phone on a table's blind indexes: the whole normalised
+    number, or (exactly four digits) its last four."""
+    if not digits or len(digits) < 4:
+        return []
+    if len(digits) == 4:
+        return [last4 == datakeys.last4(digits)]
+    return [full == digest("phone", digits)]
+
+
 @read_only
 def search_customers(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
-    """Customers whose phone, name or code contains ``query``, most active first."""
+    """Customers whose name contains ``query``, whose code is it, or whose phone is it (the
+    whole number, or its last four digits: phones are encrypted and found through their blind
+    indexes), most active first."""
     require(actor, "customer.view")
     query = search_text(query)
     columns = ["id", "code", "name", "phone", "province", "city", "district", "address", "tier", "orders"]
@@ -108,8 +123,7 @@ def search_customers(session: Session, query: str, actor: Actor, limit: int = 20
     digits = normalise_phone(query)
     conds = [Customer.name.contains(query, autoescape=True), Customer.code == query.upper()]
     live = Customer.merged_into_id.is_(None)  # a merged profile lives on in its survivor
-    if digits and len(digits) >= 4:
-        conds.append(Customer.phone.contains(digits, autoescape=True))
+    conds += phone_conditions(Customer.phone_bidx, Customer.phone_last4_bidx, digits)
     order_count = (
         select(func.count(Order.id)).where(Order.customer_id == Customer.id).correlate(Customer).scalar_subquery()
     )

@@ -21,6 +21,7 @@ from core.geo import normalise_province
 from core.importing.identity import Resolution, chunks, resolve
 from core.importing.prepare import stock_levels
 from core.models import Customer, Product, Supplier
+from core.models.personal import with_indexes
 from core.permissions import Actor
 from core.product_rules import DEFAULT_CATEGORY
 from core.services.orders import lock_for_arrival, reserve_backorders
@@ -230,7 +231,7 @@ def write_customers(session: Session, people: pd.DataFrame, rows: pd.DataFrame, 
         if not changes:
             continue
         before = {k: getattr(current, k) for k in changes}
-        session.execute(update(Customer).where(Customer.id == cid).values(**changes))
+        session.execute(update(Customer).where(Customer.id == cid).values(**with_indexes("customers", changes)))
         audit.record(session, actor, "customer.import_update", "customer", current.code, before=before, after=changes)
         updated += 1
     return CustomerResult(resolution, updated)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from core import refdata
+from core import datakeys, refdata
 from core.attempts import retry_after, take_turns
 from core.backoff import Backoff
 from core.db import unit_of_work
@@ -107,10 +107,11 @@ def _progress(session: Session, order_id: int) -> tuple[RMAProgress, ...]:
     return tuple(RMAProgress(r.number, r.kind, r.status, tuple(steps[r.id])) for r in rmas)
 
 
-def phone_matches(stored_phone: str | None, last4: str) -> bool:
-    """Constant-time comparison of the stored phone's last four digits with ``last4``."""
-    digits = _DIGITS.sub("", stored_phone or "")
-    return len(digits) >= 4 and hmac.compare_digest(digits[-4:], last4)
+def phone_matches(stored_last4_index: str | None, last4: str) -> bool:
+    """Constant-time comparison of the order's blind index of its phone's last four digits
+    with the index of ``last4``: the public lookup never decrypts the phone."""
+    wanted = datakeys.last4(last4)
+    return stored_last4_index is not None and wanted is not None and hmac.compare_digest(stored_last4_index, wanted)
 
 
 @unit_of_work
@@ -139,9 +140,9 @@ def lookup_order(session: Session, number: str, phone_last4: str, client: str) -
     take_turns(session, f"lookup-client:{client}", f"lookup-order:{number}")
     now = utcnow()
     _check_limits(session, client, number, now)
-    order = session.execute(select(Order.id, Order.status, Order.carrier, Order.tracking_no, Order.ship_phone)
-                            .where(Order.number == number)).first()
-    found = order is not None and phone_matches(order.ship_phone, last4)
+    order = session.execute(select(Order.id, Order.status, Order.carrier, Order.tracking_no,
+                                   Order.ship_phone_last4_bidx).where(Order.number == number)).first()
+    found = order is not None and phone_matches(order.ship_phone_last4_bidx, last4)
     session.execute(insert(LookupAttempt).values(at=now, client=client, order_number=number, success=found))
     session.execute(delete(LookupAttempt).where(LookupAttempt.at < now - dt.timedelta(days=KEEP_DAYS)))
     if not found:

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from core.backoff import Backoff
 from core.db import rowcount, unit_of_work
 from core.models import Notification
+from core.pii import mask_email, mask_phone
 from core.services.outbox_senders import Due, EmailSender, Outcome, Sender, SmsSender, Unavailable
 from core.timeutil import utcnow
 
@@ -147,12 +148,19 @@ def _claim(session: Session, channel: str) -> list[Due]:
                    for r in rows), key=lambda d: d.id)
 
 
+_MASKS = {"email": mask_email, "sms": mask_phone}
+
+
 def _record(row: Due, outcome: Outcome) -> str:
     """Write one try's outcome; which count it adds to: ``sent``, ``retrying`` or ``failed``."""
     if outcome.error is None:
         record_sent([row.id])
         return "sent"
-    return "failed" if record_failure(row.id, row.attempts, outcome.error, outcome.permanent, MESSAGES) else "retrying"
+    # servers echo the address they refuse ("<li@example.com>: Recipient address rejected"): the
+    # recipient is encrypted at rest, so its echo is stored masked
+    error = outcome.error.replace(row.recipient, str(_MASKS[row.channel](row.recipient))) if row.recipient \
+        else outcome.error
+    return "failed" if record_failure(row.id, row.attempts, error, outcome.permanent, MESSAGES) else "retrying"
 
 
 @unit_of_work

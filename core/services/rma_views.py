@@ -101,8 +101,7 @@ def list_rmas(session: Session, actor: Actor, *, statuses: list[str] | None = No
         conds = [Return.number.contains(q.upper(), autoescape=True), Order.number.contains(q.upper(), autoescape=True),
                  Customer.name.contains(q, autoescape=True)]
         digits = customers.normalise_phone(q)
-        if digits and len(digits) >= 4:
-            conds.append(Order.ship_phone.contains(digits, autoescape=True))
+        conds += customers.phone_conditions(Order.ship_phone_bidx, Order.ship_phone_last4_bidx, digits)
         stmt = stmt.where(or_(*conds))
     return _rma_frame(session, stmt.order_by(Return.created_at.desc(), Return.id.desc()).limit(limit), actor)
 

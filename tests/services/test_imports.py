@@ -32,6 +32,7 @@ from core.models import (
     Supplier,
     Warehouse,
 )
+from core.models.personal import digest
 from core.permissions import Actor
 from core.services import imports
 from core.services.imports import ImportOptions, SourceFile
@@ -173,7 +174,8 @@ def test_the_same_person_across_channels_is_one_customer(db_url: str) -> None:
     assert "13800138001" in jd.merges["phone"].tolist()
     assert jd.merges.set_index("phone").loc["13800138001", "matched_by"] == "phone"
     with db.transaction() as s:
-        wangfang = s.execute(select(Customer).where(Customer.phone == "13800138001")).scalars().all()
+        wangfang = s.execute(select(Customer).where(Customer.phone_bidx == digest("phone", "13800138001"))
+                             ).scalars().all()
         assert len(wangfang) == 1
         accounts = set(s.execute(select(CustomerIdentity.external_id)
                                  .where(CustomerIdentity.customer_id == wangfang[0].id)).scalars())

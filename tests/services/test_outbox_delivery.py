@@ -51,14 +51,16 @@ def test_an_email_is_sent_and_marked_sent(smtp: Inbox) -> None:
 
 
 def test_a_refused_address_fails_at_once_and_a_busy_server_is_tried_again_later(smtp: Inbox) -> None:
-    smtp.replies = {"nobody@example.com": "550 5.1.1 no such mailbox", "later@example.com": "451 4.3.0 try later"}
+    smtp.replies = {"nobody@example.com": "550 5.1.1 <nobody@example.com>: no such mailbox",
+                    "later@example.com": "451 4.3.0 try later"}
     _order("nobody@example.com", "TEA")
     _order("later@example.com", "CUP")
     now = utcnow()
     assert outbox_delivery.deliver_due() == outbox_delivery.DeliveryResult(sent=0, retrying=1, failed=1, waiting=2)
     refused, later = _rows()["nobody@example.com"], _rows()["later@example.com"]
     assert (refused.status, refused.status_reason) == ("failed", "outbox.reason.refused")
-    assert refused.last_error == "550 5.1.1 no such mailbox"
+    # the server's echo of the (encrypted) recipient is stored masked
+    assert refused.last_error == "550 5.1.1 <n****@example.com>: no such mailbox"
     assert (later.status, later.status_reason, later.attempts) == ("pending", "outbox.reason.retrying", 1)
     assert later.last_error == "451 4.3.0 try later" and later.next_attempt_at is not None
     assert dt.timedelta(seconds=55) <= later.next_attempt_at - now <= dt.timedelta(seconds=65)  # 1 minute

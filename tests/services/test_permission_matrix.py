@@ -125,6 +125,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.backup": {"backup"},
     "core.services.backup_schedule": {"backup"},
     "core.services.bins": {"stock"},
+    "core.services.data_keys": {"keys"},
     "core.services.catalog": {"order", "stock"},
     "core.services.channel_stock": {"stock", "allocation"},
     "core.services.customers": {"customer"},
@@ -296,7 +297,7 @@ def test_the_matrix_keeps_the_shops_rules() -> None:
         return PERMISSIONS[action]
 
     everything = set(PERMISSIONS)
-    admin_only = {"user.manage", "settings.edit", "backup.run"}
+    admin_only = {"user.manage", "settings.edit", "backup.run", "keys.manage"}
     assert all("admin" in roles(a) for a in everything)  # the owner's account can do all
     assert {a for a in everything if "manager" not in roles(a)} == admin_only  # manager: all but users/settings
     assert {"order.create", "order.view"} <= {a for a in everything if "clerk" in roles(a)}

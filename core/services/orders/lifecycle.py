@@ -31,6 +31,7 @@ from core.models import (
     Product,
     Warehouse,
 )
+from core.models.personal import with_indexes
 from core.permissions import Actor, require
 from core.services import customers, webhook_events
 from core.services.orders import holds
@@ -56,7 +57,7 @@ def bump_version(session: Session, order: Any, expected_version: int | None, val
     version = order.version if expected_version is None else expected_version
     result = session.execute(
         update(Order).where(Order.id == order.id, Order.version == version)
-        .values(**values, version=Order.version + 1, updated_at=utcnow())
+        .values(**with_indexes("orders", values), version=Order.version + 1, updated_at=utcnow())
     )
     if rowcount(result) != 1:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",

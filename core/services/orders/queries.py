@@ -56,9 +56,9 @@ def _search_stmt(query: str, statuses: list[str] | None, channels: list[str] | N
         digits = customers.normalise_phone(q)
         conds = [Order.number == q.upper(), Order.number.contains(q.upper(), autoescape=True),
                  Order.external_ref == q, Customer.name.contains(q, autoescape=True)]
-        if digits and len(digits) >= 4:
-            conds += [Order.ship_phone.contains(digits, autoescape=True),
-                      Customer.phone.contains(digits, autoescape=True)]
+        # phones are encrypted: the whole number or its last four, through the blind indexes
+        conds += customers.phone_conditions(Order.ship_phone_bidx, Order.ship_phone_last4_bidx, digits)
+        conds += customers.phone_conditions(Customer.phone_bidx, Customer.phone_last4_bidx, digits)
         stmt = stmt.where(or_(*conds))
     if statuses:
         stmt = stmt.where(Order.status.in_(statuses))

@@ -1,0 +1,186 @@
+"""Personal data at rest: the encrypted column type, the blind-index columns beside it, and the
+register of which columns of which tables hold what (docs/security.md, "Protecting data").
+
+The register is the one list ``oms keys init``/``rotate`` walk, the migration widens and the
+tests check: a new column holding a phone, an e-mail or an address goes here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import DateTime, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.operators import OperatorType
+
+from core import datakeys
+from core.errors import Refused
+from core.models.base import Base
+
+# What SQL may do with an encrypted column: test for NULL and nothing else. Comparing, matching
+# or sorting ciphertext would silently find nothing (every value has a fresh nonce), so it
+# fails loudly instead; searches go through the blind-index columns.
+_NULL_TESTS: frozenset[OperatorType] = frozenset({operators.is_, operators.is_not})
+
+
+class Encrypted(TypeDecorator[str]):
+    """Personal data: ``str`` in Python, AES-256-GCM ciphertext naming its key id in a TEXT
+    column (:mod:`core.datakeys`). Every write encrypts with the process's active key; every
+    read decrypts with whichever key id the value names. A value without the ciphertext prefix
+    is a row ``oms keys init`` has not reached yet, and reads as it is.
+
+    Only ``IS [NOT] NULL`` is allowed in SQL: compare through the blind-index column instead.
+    ``length`` is the plain text's limit (validation reads it, :func:`core.product_rules.column_length`).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        self.length = length  # the longest plain text the column takes (the ciphertext is longer)
+
+    class Comparator(TypeDecorator.Comparator[str]):
+        def operate(self, op: OperatorType, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
+            # IS [NOT] NULL, and column against column (SQLAlchemy matches columns that way)
+            if op in _NULL_TESTS or (op in (operators.eq, operators.ne) and len(other) == 1
+                                     and (other[0] is None or isinstance(other[0], ColumnElement))):
+                return super().operate(op, *other, **kwargs)
+            raise TypeError(f"{getattr(op, '__name__', op)} on an encrypted column: use its blind index")
+
+        def reverse_operate(self, op: OperatorType, other: Any, **kwargs: Any) -> ColumnElement[Any]:
+            raise TypeError(f"{getattr(op, '__name__', op)} on an encrypted column: use its blind index")
+
+    comparator_factory = Comparator
+
+    @property
+    def python_type(self) -> type[str]:
+        return str
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else datakeys.current().encrypt(str(value))
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
+        raise TypeError("personal data is never rendered into SQL text")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or not datakeys.is_ciphertext(value):
+            return value
+        try:
+            return datakeys.current().decrypt(value)
+        except Refused as exc:
+            if exc.key != "keys.unknown_id":
+                raise
+            datakeys.forget()  # a rotation in another process may just have added this key id
+            return datakeys.current().decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document that may quote personal data (an import's merges and rejected rows, a
+    failed job's field issues): its JSON text sealed like :class:`Encrypted`. Read in Python
+    only — SQL never looks inside it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else datakeys.current().encrypt(json.dumps(value, ensure_ascii=False))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):  # a JSON column's value before 0021 (PostgreSQL decoded it)
+            return value
+        return json.loads(Encrypted().process_result_value(value, dialect) or "null")
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """A file kept for a job (an uploaded import holds phones and addresses), sealed with the
+    data key like :class:`Encrypted`; a value without the prefix (written before 0021) reads as
+    it is."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else datakeys.current().encrypt_bytes(bytes(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        blob = bytes(value)
+        return datakeys.current().decrypt_bytes(blob) if blob.startswith(datakeys.PREFIX.encode()) else blob
+
+
+# --- blind indexes ---------------------------------------------------------------------------
+
+def digest(kind: str, value: str | None) -> str | None:
+    """The blind index of a normalised value: ``kind`` phone|email, or last4 (of a phone)."""
+    return datakeys.last4(value) if kind == "last4" else datakeys.blind(kind, value)
+
+
+def _insert_default(source: str, kind: str) -> Callable[[DefaultExecutionContext], str | None]:
+    def compute(context: DefaultExecutionContext) -> str | None:
+        return digest(kind, context.get_current_parameters().get(source))
+
+    return compute
+
+
+def index_column(source: str, kind: str) -> Mapped[str | None]:
+    """A blind-index column filled on insert from ``source`` in the same row (Core inserts,
+    executemany and the ORM alike); an UPDATE that changes ``source`` sets it through
+    :func:`with_indexes`."""
+    return mapped_column(String(64), default=_insert_default(source, kind))
+
+
+# table → encrypted column → the blind indexes computed from it (index column, kind)
+INDEXES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "customers": {"phone": (("phone_bidx", "phone"), ("phone_last4_bidx", "last4")),
+                  "email": (("email_bidx", "email"),)},
+    "orders": {"ship_phone": (("ship_phone_bidx", "phone"), ("ship_phone_last4_bidx", "last4"))},
+}
+
+# table → its encrypted columns (what init and rotation walk); job_files are transient and
+# keep the key they were written with until the job is done
+ENCRYPTED: dict[str, tuple[str, ...]] = {
+    "customers": ("phone", "email", "address"),
+    "orders": ("ship_name", "ship_phone", "ship_address"),
+    "notifications": ("recipient",),
+    "import_batches": ("stats",),
+    "import_errors": ("value", "raw"),
+    "jobs": ("error_params",),
+}
+
+
+def with_indexes(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` of an UPDATE plus the blind indexes of the encrypted columns it changes."""
+    extra = {index: digest(kind, values[source])
+             for source, pairs in INDEXES.get(table, {}).items() if source in values
+             for index, kind in pairs}
+    return {**values, **extra}
+
+
+# --- the keys a database was encrypted with --------------------------------------------------
+
+
+class DataKey(Base):
+    """A data key id this database's ciphertext may name, with a check value (an HMAC of a
+    constant — never the key) so a process can tell a missing or wrong key before it shows
+    anything. ``state``: active (new values), retiring (being re-encrypted away), retired.
+    ``progress`` holds the resumable position of the encryption pass that moves rows to it."""
+
+    __tablename__ = "data_keys"
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)
+    check_value: Mapped[str] = mapped_column(String(64))
+    index_check: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    progress: Mapped[str | None] = mapped_column(Text)
