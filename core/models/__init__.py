@@ -30,6 +30,7 @@ from core.models.admin import (
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.customers import Customer, CustomerIdentity
+from core.models.finance import Payment
 from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
@@ -103,6 +104,7 @@ __all__ = [
     "OrderLine",
     "POLine",
     "PackScan",
+    "Payment",
     "PickList",
     "PickListOrder",
     "PlanningEvent",

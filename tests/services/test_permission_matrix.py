@@ -115,6 +115,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.master_data": {"masterdata", "supplier"},
     "core.services.orders": {"order"},
     "core.services.outbox": {"notification"},
+    "core.services.payments": {"finance"},
     "core.services.planning_calendar": {"forecast"},
     "core.services.product_master": {"product"},
     "core.services.purchasing": {"purchase", "stock"},
