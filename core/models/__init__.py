@@ -30,7 +30,7 @@ from core.models.admin import (
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.customers import Customer, CustomerIdentity
-from core.models.finance import Payment
+from core.models.finance import Payment, SettlementDifference, SettlementLine
 from core.models.floor import PackScan, PickList, PickListOrder, StockAdjustment
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
@@ -119,6 +119,8 @@ __all__ = [
     "Rule",
     "Sequence",
     "Setting",
+    "SettlementDifference",
+    "SettlementLine",
     "StockAdjustment",
     "StockLevel",
     "StockMovement",

@@ -4,7 +4,8 @@
   and deliver the outbox (:func:`core.services.outbox_delivery.deliver_due`);
 - every :data:`SUMMARY_MINUTES` minutes: queue a summary refresh when something was written
   since the last one — the dashboards' freshness (they only read);
-- daily: delete finished jobs older than 30 days.
+- daily: delete finished jobs older than 30 days; re-match the payout statements and alert on
+  money unmatched for more than ``finance.alert_days`` days (docs/finance.md).
 
 Several workers on one queue each run a scheduler; the work is safe to do twice at once (the
 reaper's updates are conditional, outbox rows are leased, a summary refresh is queued at most
@@ -19,7 +20,7 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import outbox_delivery
+from core.services import outbox_delivery, settlements
 
 log = logging.getLogger("oms.worker")
 
@@ -49,9 +50,16 @@ def purge() -> None:
         log.info("deleted %d finished jobs older than %s", deleted, records.KEEP_FINISHED)
 
 
+def reconcile() -> None:
+    counts = settlements.daily_reconciliation()
+    if counts["alerts"]:
+        log.warning("settlement reconciliation: %d differences unmatched for too long", counts["alerts"])
+
+
 def register(huey: Huey) -> None:
     """Schedule the periodic work on ``huey`` (every worker process does this at start)."""
     huey.periodic_task(crontab(), name="oms.reap")(reap)
     huey.periodic_task(crontab(), name="oms.outbox")(deliver_outbox)
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)
+    huey.periodic_task(crontab(minute="17", hour="3"), name="oms.reconcile")(reconcile)
