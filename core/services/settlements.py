@@ -116,7 +116,7 @@ def rematch(session: Session, channel_ids: list[int], window_days: int = rules.D
     lines, payments, order_keys = _load(conn, channel_ids)
     result = rules.match(lines[rules.LINE_COLUMNS], payments, order_keys, window_days=window_days)
     _store_pairs(conn, lines, result.pairs)
-    found = _store_differences(conn, channel_ids, result.differences, payments)
+    found = _store_differences(conn, channel_ids, result.differences)
     return {"matched": len(result.pairs), "differences": found}
 
 
@@ -139,26 +139,31 @@ def _store_pairs(conn: Connection, lines: pd.DataFrame, pairs: pd.DataFrame) -> 
         conn.exec_driver_sql(sql, records[start:start + CHUNK])
 
 
-def _store_differences(conn: Connection, channel_ids: list[int], diffs: pd.DataFrame, payments: pd.DataFrame) -> int:
-    conn.execute(delete(_D).where(_D.c.channel_id.in_(channel_ids), _D.c.resolved_at.is_(None)))
-    resolved = {(k, -1 if line is None else line, -1 if pay is None else pay) for k, line, pay in conn.execute(
-        select(_D.c.kind, _D.c.line_id, _D.c.payment_id).where(_D.c.channel_id.in_(channel_ids),
-                                                                 _D.c.resolved_at.is_not(None)))}
-    if resolved:
-        keep = [(k, line, pay) not in resolved for k, line, pay in
-                zip(diffs["kind"], diffs["line_id"], diffs["payment_id"], strict=True)]
-        diffs = diffs[np.array(keep, dtype=bool)]
+def _store_differences(conn: Connection, channel_ids: list[int], diffs: pd.DataFrame) -> int:
+    """Keep each difference's row (its id, which alerts name, and when it was first found) while
+    a run still finds it; delete the open ones no longer found; add the new ones. A resolved
+    difference stays resolved."""
+    stored = {(k, -1 if line is None else line, -1 if pay is None else pay): (did, done) for did, k, line, pay, done
+              in conn.execute(select(_D.c.id, _D.c.kind, _D.c.line_id, _D.c.payment_id, _D.c.resolved_at)
+                              .where(_D.c.channel_id.in_(channel_ids)))}
+    found = list(zip(diffs["kind"], diffs["line_id"].astype(np.int64).tolist(),
+                     diffs["payment_id"].astype(np.int64).tolist(), strict=True))
+    now_found = set(found)
+    gone = sorted(did for key, (did, done) in stored.items() if done is None and key not in now_found)
+    for start in range(0, len(gone), CHUNK):
+        conn.execute(delete(_D).where(_D.c.id.in_(gone[start:start + CHUNK])))
+    diffs = diffs[np.array([key not in stored for key in found], dtype=bool)] if found else diffs
     if diffs.empty:
-        return 0
+        return sum(1 for key in found if stored.get(key, (0, None))[1] is None)
     insert_columns(conn, _D, {
         "kind": diffs["kind"].tolist(), "channel_id": diffs["channel_id"].tolist(),
-        "line_id": diffs["line_id"].where(diffs["line_id"] >= 0, None).astype(object).tolist(),
-        "payment_id": diffs["payment_id"].where(diffs["payment_id"] >= 0, None).astype(object).tolist(),
+        "line_id": [i if i >= 0 else None for i in diffs["line_id"].astype(np.int64).tolist()],
+        "payment_id": [i if i >= 0 else None for i in diffs["payment_id"].astype(np.int64).tolist()],
         "expected": Cents(diffs["expected"].astype(float)), "actual": Cents(diffs["actual"].astype(float)),
         "day": pd.Series((diffs["day"].to_numpy() * _DAY).astype("datetime64[s]")),
         "found_at": Same(utcnow()), "resolved_at": Same(None), "resolved_by": Same(None), "reason": Same(None),
     })
-    return len(diffs)
+    return sum(1 for key in found if stored.get(key, (0, None))[1] is None)
 
 
 @unit_of_work
