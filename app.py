@@ -36,6 +36,7 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("dashboards", "pages/products.py", "page.products", ":material/category:", "dashboard.view"),
     ("dashboards", "pages/fulfillment_kpis.py", "page.fulfillment_kpis", ":material/timer:", "dashboard.view"),
     ("dashboards", "pages/stock_health.py", "page.stock_health", ":material/health_and_safety:", "dashboard.view"),
+    ("dashboards", "pages/finance.py", "page.finance", ":material/account_balance:", "finance.view"),
     ("orders", "pages/order_entry.py", "page.order_entry", ":material/add_shopping_cart:", "order.create"),
     ("orders", "pages/orders.py", "page.orders", ":material/receipt_long:", "order.view"),
     ("orders", "pages/import_data.py", "page.import_data", ":material/upload_file:", "order.import"),

@@ -73,6 +73,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "masterdata.view": _OFFICE | {"buyer"},
     "masterdata.edit": _OFFICE,
     "supplier.edit": _OFFICE | {"buyer"},
+    # finance (issue 21): money in and out — the shop's owner and manager keep the books
+    # (docs/finance.md says why there is no separate finance role)
+    "finance.view": _OFFICE,  # payments, settlements, differences, finance views
+    "finance.record": _OFFICE,  # a payment recorded by hand after entry
+    "finance.import": _OFFICE,  # settlement statements
+    "finance.resolve": _OFFICE,  # close a settlement difference with a reason
+    "finance.export": _OFFICE,  # the accountant's voucher file; marks days exported
     # administration
     "settings.edit": frozenset({"admin"}),
     "user.manage": frozenset({"admin"}),

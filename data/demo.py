@@ -24,6 +24,7 @@ from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefa
 
 from core import db
 from core.domain import totals
+from core.domain.payments import RECEIVED_AT_ENTRY
 from core.errors import Conflict
 from core.geo import PROVINCES
 from core.models import (
@@ -36,6 +37,7 @@ from core.models import (
     Order,
     OrderEvent,
     OrderLine,
+    Payment,
     POLine,
     Product,
     ProductBarcode,
@@ -476,9 +478,28 @@ def _write_orders(w: _Writer, ctx: _Context, start: int, end: int) -> None:
         "created_by": [T.CHANNELS[ch].created_by for ch in o.channel[sl].tolist()],
         "updated_at": _times(updated), "version": version.tolist(),
     }), "orders")
+    _write_payments(w, ctx, start, end)
     last = o.line_start[end] if end < o.size else world.lines.size
     _write_lines(w, ctx, int(o.line_start[start]), int(last))
     w.insert(OrderEvent.__table__, _event_rows(ctx, events, tracking, start), "order timelines")
+
+
+def _write_payments(w: _Writer, ctx: _Context, start: int, end: int) -> None:
+    """The payment row of every order that was paid (as order entry writes it): its total,
+    at approval (else placement), by the order's payment method."""
+    world = ctx.world
+    o, f = world.orders, world.orders.flow
+    sl = slice(start, end)
+    received = np.isin(world.payment_status[sl], RECEIVED_AT_ENTRY) & (o.total[sl] > 0)
+    pick = np.flatnonzero(received) + start
+    at = np.where(f.approved[pick] >= 0, f.approved[pick], o.placed[pick])
+    w.insert(Payment.__table__, _rows({
+        "order_id": (ctx.order_id + pick).tolist(), "kind": ["payment"] * pick.size,
+        "method": world.payment_method[pick].tolist(), "provider_ref": [None] * pick.size,
+        "amount": _money(o.total[pick]), "fee": [Decimal(0)] * pick.size, "at": _times(at),
+        "status": ["succeeded"] * pick.size, "refund_id": [None] * pick.size,
+        "created_by": [T.CHANNELS[ch].created_by for ch in o.channel[pick].tolist()],
+    }), "payments")
 
 
 def _write_lines(w: _Writer, ctx: _Context, first: int, last: int) -> None:

@@ -223,3 +223,30 @@ def customer_suite(*, fields: Sequence[Field], mapped: set[str], channels: Itera
         return checks
 
     return build
+
+
+def settlement_suite(*, fields: Sequence[Field], mapped: set[str], channels: Iterable[str],
+                     kinds: Iterable[str]) -> Builder:
+    """Payout statement lines (issue 21): a readable date and amount, not zero and within the
+    money limit (fees too), a known kind and channel, a date not in the future, references
+    that fit their column."""
+    limit = float(rulebook.MAX_AMOUNT * 100)
+
+    def build(gxe: Any) -> list[Any]:
+        checks = _required(gxe, fields) + _readable(gxe, fields, mapped) + [
+            _flag(gxe, "_nonzero", True, "zero_amount", "amount"),
+            _flag(gxe, "_has_channel", True, "no_channel", "channel"),
+            _in(gxe, "channel_v", channels, "unknown_value", "channel"),
+            _flag(gxe, "_future", False, "future_date", "settled_at"),
+            _flag(gxe, "_too_old", False, "rb_date_range", "settled_at"),
+        ]
+        checks += [gxe.ExpectColumnValuesToBeBetween(column=f"{name}_v", min_value=-limit, max_value=limit,
+                                                     meta=_meta("rb_too_large", name))
+                   for name in ("amount", "fee", "commission", "net") if name in mapped]
+        checks += [gxe.ExpectColumnValueLengthsToBeBetween(column=name, max_value=100, meta=_meta("rb_too_long", name))
+                   for name in ("provider_ref", "order_ref") if name in mapped]
+        if "kind" in mapped:
+            checks.append(_in(gxe, "kind_v", kinds, "unknown_value", "kind"))
+        return checks
+
+    return build

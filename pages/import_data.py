@@ -117,7 +117,8 @@ def _progress_bar() -> Any:
 
 
 def _kind() -> str:
-    kinds = ["orders", "customers"] + (["products", "stock"] if actor.can("stock.import") else [])
+    kinds = ["orders", "customers"] + (["products", "stock"] if actor.can("stock.import") else []) + (
+        ["settlements"] if actor.can("finance.import") else [])
     names = {k: t(f"imp.kind.{k}") for k in kinds}  # resolved now: AppTest formats outside the run
     return st.segmented_control(t("imp.kind"), kinds, format_func=names.__getitem__, key="imp_kind",
                                 default="orders") or "orders"
@@ -148,7 +149,7 @@ def _options(kind: str, profile: imports.Profile, dry_run: bool = False) -> impo
 
 def _settings(kind: str, profile: imports.Profile | None) -> None:
     left, right = st.columns(2)
-    if kind in ("orders", "customers"):
+    if kind in ("orders", "customers", "settlements"):
         channels = cached_read(catalog.list_channels)
         names = dict(zip(channels["code"], channels["name"], strict=True))
         left.selectbox(t("imp.channel"), ["", *names], key="imp_channel",

@@ -63,7 +63,7 @@ CUSTOMER_RESET: dict[str, Any] = {
     "oe_cust_error": None, "oe_cust_pick": None, **{f"oe_{f}": "" for f in CUSTOMER_FIELDS},
 }
 ORDER_RESET: dict[str, Any] = {
-    "oe_note": "", "oe_discount": 0.0, "oe_shipping": 0.0, "oe_backorder": False, "oe_product_query": "",
+    "oe_note": "", "oe_payment_ref": "", "oe_discount": 0.0, "oe_shipping": 0.0, "oe_backorder": False, "oe_product_query": "",
     "oe_warehouse": "", "oe_scan": None, "oe_error": None,
 }
 
@@ -239,6 +239,7 @@ def _order_input() -> OrderInput:
         customer_name=fields["name"], phone=fields["phone"] or None, province=fields["province"] or None,
         city=fields["city"] or None, district=fields["district"] or None, address=fields["address"] or None,
         payment_method=method, payment_status=status,
+        payment_ref=((state.get("oe_payment_ref") or "").strip() or None) if status == "paid" else None,
         delivery_method=state.get("oe_delivery") or DELIVERY_METHODS[0],
         shipping_fee=_money_input("oe_shipping"), discount=_money_input("oe_discount"),
         warehouse=state.get("oe_warehouse") or None, note=(state.get("oe_note") or "").strip() or None,
@@ -397,7 +398,9 @@ def _options_section(error: OMSError | None) -> None:
     right.radio(t("field.delivery_method"), DELIVERY_METHODS, horizontal=True, key="oe_delivery",
                 format_func=labels("delivery", DELIVERY_METHODS).__getitem__, persist_state="session")
     with left:
-        field_issues(error, "payment_method", "payment_status")
+        if PAYMENT_PRESETS[state.get("oe_payment") or next(iter(PAYMENT_PRESETS))][1] == "paid":
+            st.text_input(t("entry.payment_ref"), key="oe_payment_ref", max_chars=100, help=t("entry.payment_ref_help"))
+        field_issues(error, "payment_method", "payment_status", "payment_ref")
     with right:
         field_issues(error, "delivery_method")
     fee, discount, backorder = st.columns(3, vertical_alignment="bottom")

@@ -1,4 +1,4 @@
-"""``oms import orders|products|stock|customers FILE…`` and ``oms dq run``.
+"""``oms import orders|products|stock|customers|settlements FILE…`` and ``oms dq run``.
 
 Both call the same services as the Import and Data Quality pages. Exit codes: 0 — everything
 imported (or a clean dry run / all checks passed); 1 — rows were rejected or quarantined, or a
@@ -92,7 +92,7 @@ def _dq_run(_args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("import", help="import orders, products, stock counts or customers from files")
+    p = subparsers.add_parser("import", help="import orders, products, stock counts, customers or settlement statements from files")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("files", nargs="+", metavar="FILE", help="CSV/XLSX file(s); several for a multi-file export")
     p.add_argument("--profile", help="mapping profile: a .yaml path or a saved/shipped name "

@@ -342,11 +342,6 @@ def check_refund_decision(number: str, requested_by: str | None, approve: bool, 
         raise Refused("rb.own_request", reference=number)
 
 
-def payment_status_after_refund(refunded: Decimal, total: Decimal) -> str:
-    """The order's payment status once ``refunded`` (all refunds so far) has been paid back."""
-    return "refunded" if refunded >= total else "partially_refunded"
-
-
 # --- the RMA state machine -----------------------------------------------------------------------
 
 

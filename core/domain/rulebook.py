@@ -35,7 +35,10 @@ STATUSES = (
 )
 OPEN_STATUSES = ("pending_review", "confirmed", "picking", "packed", "on_hold", "backordered")
 PAYMENT_METHODS = ("cash", "wechat_pay", "alipay", "card", "bank_transfer", "cod", "platform")
-PAYMENT_STATUSES = ("unpaid", "paid", "partially_refunded", "refunded")
+PAYMENT_STATUSES = ("unpaid", "paid", "partially_refunded", "refunded")  # what entry and imports may state
+# every status an order can have: "partially_paid" only results from recorded payments
+# (core.domain.payments), no input may state it
+ORDER_PAYMENT_STATUSES = (*PAYMENT_STATUSES, "partially_paid")
 DELIVERY_METHODS = ("express", "same_day", "pickup", "freight")
 
 MAX_LINE_QTY = 100_000  # per order line: more is a typo (an extra zero, a barcode in the qty box)
@@ -50,7 +53,7 @@ FUTURE_SLACK = dt.timedelta(days=1)  # clocks of channels and tills disagree by 
 TEXT_WIDTHS: dict[str, int] = {
     "customer_name": 100, "ship_name": 100, "phone": 20, "ship_phone": 20, "email": 200,
     "province": 32, "ship_province": 32, "city": 32, "ship_city": 32, "district": 32, "ship_district": 32,
-    "address": 300, "ship_address": 300, "external_ref": 100, "carrier": 32, "tracking_no": 64,
+    "address": 300, "ship_address": 300, "external_ref": 100, "payment_ref": 100, "carrier": 32, "tracking_no": 64,
     "note": 2000,  # a Text column: bounded here so a 1 MB paste cannot land in every order screen
 }
 ADDRESS_FIELDS = ("province", "city", "district", "address")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("orders", "products", "stock", "customers")
+KINDS = ("orders", "products", "stock", "customers", "settlements")
 # kind of value → parser in core.importing.parse
 TYPES = ("text", "code", "date", "money", "qty", "int", "phone", "email", "bool")
 
@@ -109,9 +109,33 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     _f("tags", "text", "标签", "tags"),
 )
 
+# Payout statements of payment providers and platforms (issue 21, docs/finance.md): one row per
+# money movement. ``amount`` is the gross amount of the payment or refund (a refund may be
+# given as a negative amount instead of a ``kind``); ``fee`` and ``commission`` are what the
+# provider or platform kept; ``net`` what reached the shop (computed when absent).
+SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
+    _f("settled_at", "date", "入账时间", "结算时间", "账务时间", "交易时间", "发生时间", "settled_at", "date",
+       required=True),
+    _f("amount", "money", "收入金额", "订单金额", "交易金额", "商品金额", "amount", "gross", required=True),
+    _f("kind", "code", "收支类型", "业务类型", "账务类型", "交易类型", "kind", "type"),
+    _f("provider_ref", "text", "支付宝交易号", "微信支付单号", "微信订单号", "交易号", "流水号", "provider_ref",
+       "transaction_id"),
+    _f("order_ref", "text", "商户订单号", "订单编号", "订单号", "店铺订单号", "order_ref", "order_id"),
+    _f("fee", "money", "手续费", "服务费", "支付手续费", "fee"),
+    _f("commission", "money", "佣金", "技术服务费", "平台佣金", "commission"),
+    _f("net", "money", "结算金额", "实收金额", "入账金额", "net"),
+    _f("channel", "code", "渠道", "店铺", "channel"),
+    _f("note", "text", "备注", "note", "remark"),
+)
+
 FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "orders": ORDER_FIELDS, "products": PRODUCT_FIELDS, "stock": STOCK_FIELDS, "customers": CUSTOMER_FIELDS,
+    "settlements": SETTLEMENT_FIELDS,
 }
+# settlements: what a statement row's ``kind`` may be after the profile's value mapping; rows
+# mapped to "skip" (a withdrawal, a fee deduction row) are left out and reported as skipped
+SETTLEMENT_KINDS = ("payment", "refund")
+SETTLEMENT_SKIP = "skip"
 
 # What each kind's status targets mean (orders): "open" goes through create_order (numbering,
 # reservation or backorder, review rules); the others are history, stored as they were.

@@ -20,13 +20,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import barcodes, refdata
+from core.domain import rulebook
 from core.importing import orders as order_rules
-from core.importing.fields import FIELDS, ORDER_TARGETS, TIERS, spec
+from core.importing.fields import FIELDS, ORDER_TARGETS, SETTLEMENT_KINDS, SETTLEMENT_SKIP, TIERS, spec
 from core.importing.identity import chunks
 from core.importing.issues import Issue
 from core.importing.profile import Profile
 from core.importing.stage import Staged, stage
-from core.models import Channel, Order, Product, StockLevel, StockMovement, Warehouse
+from core.models import Channel, Order, Product, SettlementLine, StockLevel, StockMovement, Warehouse
 from core.refdata import RefData
 from expectations import imports as suites
 from expectations.runner import SuiteResult, validate
@@ -259,6 +260,58 @@ def _customers(staged: Staged, options: ImportOptions, ref: RefData) -> Prepared
     return _judge(Prepared(options, staged, frame, list(staged.issues), None, ref), "import.customers", builder)
 
 
+def _settlements(session: Session, staged: Staged, options: ImportOptions, ref: RefData, now: dt.datetime) -> Prepared:
+    """Statement lines: the channel from the file or the import's option; a line stored by an
+    earlier import of the same statement (same channel, kind, reference, time and amount) is
+    skipped and said so, so importing a statement twice never looks like a double payout."""
+    skip = staged.frame["kind_v"].eq(SETTLEMENT_SKIP).fillna(False).astype(bool)
+    skipped = [Issue("skipped_status", "kind", str(f), int(r), options.profile.columns.get("kind"), str(v), "", "info",
+                     None) for f, r, v in zip(staged.frame.loc[skip, "_file"], staged.frame.loc[skip, "_row"],
+                                               staged.frame.loc[skip, "kind"], strict=True)]
+    frame = without(staged.frame, skip).copy(deep=False)
+    frame["channel_v"] = frame["channel_v"].where(frame["channel_v"].notna(), options.channel)
+    frame["_has_channel"] = frame["channel_v"].notna()
+    frame["_nonzero"] = frame["amount_v"].isna() | frame["amount_v"].ne(0)
+    frame["_future"] = (frame["settled_at_v"] > pd.Timestamp(rulebook.latest_date(now))).fillna(False).astype(bool)
+    frame["_too_old"] = (frame["settled_at_v"] < pd.Timestamp(rulebook.EARLIEST_DATE)).fillna(False).astype(bool)
+    stored = _stored_lines(session, frame, ref)
+    keys = _line_keys(frame)
+    again = keys.isin(stored)
+    issues = list(staged.issues) + skipped + [
+        Issue("already_imported", "provider_ref", str(f), int(r), None, None if k is None else str(k), "", "info", None)
+        for f, r, k in zip(frame.loc[again, "_file"], frame.loc[again, "_row"],
+                           frame.loc[again, "provider_ref"].where(frame.loc[again, "provider_ref"].notna(),
+                                                                  frame.loc[again, "order_ref"]), strict=True)]
+    frame = without(frame, again)
+    mapped = set(options.profile.columns) | set(options.profile.constants) | ({"channel"} if options.channel else set())
+    builder = suites.settlement_suite(fields=FIELDS["settlements"], mapped=mapped, channels=ref.channels,
+                                      kinds=SETTLEMENT_KINDS)
+    return _judge(Prepared(options, staged, frame, issues, None, ref, int(skip.sum() + again.sum())),
+                  "import.settlements", builder)
+
+
+def _line_keys(frame: pd.DataFrame) -> pd.Series:
+    """A statement line's identity: channel, signed cents, time and reference."""
+    ref = frame["provider_ref"].where(frame["provider_ref"].notna(), frame["order_ref"]).fillna("")
+    return (frame["channel_v"].fillna("").astype(str) + "|" + frame["amount_v"].abs().fillna(0).astype("int64").astype(str)
+            + "|" + frame["settled_at_v"].astype(str) + "|" + ref.astype(str))
+
+
+def _stored_lines(session: Session, frame: pd.DataFrame, ref: RefData) -> set[str]:
+    """Keys (:func:`_line_keys`) of the lines already stored in the file's channels and dates."""
+    times = frame["settled_at_v"].dropna()
+    channels = {c.id: code for code, c in ref.channels.items() if code in set(frame["channel_v"].dropna())}
+    if times.empty or not channels:
+        return set()
+    line = SettlementLine.__table__
+    rows = session.execute(select(line.c.channel_id, line.c.amount, line.c.settled_at, line.c.provider_ref,
+                                  line.c.order_ref).where(
+        line.c.channel_id.in_(sorted(channels)), line.c.settled_at >= times.min().to_pydatetime(),
+        line.c.settled_at <= times.max().to_pydatetime())).all()
+    return {f"{channels[r.channel_id]}|{int(r.amount * 100)}|{pd.Timestamp(r.settled_at)}|{r.provider_ref or r.order_ref or ''}"
+            for r in rows}
+
+
 def _judge(p: Prepared, suite_name: str, builder: Callable[[Any], list[Any]]) -> Prepared:
     p.frame = p.frame.reset_index(drop=True)
     p.frame["_i"] = np.arange(len(p.frame))
@@ -291,6 +344,8 @@ def prepare(session: Session, tables: list[Any], options: ImportOptions, now: dt
         return _products_kind(session, staged, options, ref)
     if options.kind == "stock":
         return _stock(session, staged, options, ref)
+    if options.kind == "settlements":
+        return _settlements(session, staged, options, ref, now)
     return _customers(staged, options, ref)
 
 

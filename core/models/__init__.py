@@ -32,6 +32,7 @@ from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RM
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
+from core.models.finance import Payment, SettlementDifference, SettlementLine
 from core.models.floor import (
     BIN_ZONES,
     Bin,
@@ -127,6 +128,7 @@ __all__ = [
     "OrderLine",
     "POLine",
     "PackScan",
+    "Payment",
     "PickList",
     "PickListOrder",
     "PlanningEvent",
@@ -141,6 +143,8 @@ __all__ = [
     "Rule",
     "Sequence",
     "Setting",
+    "SettlementDifference",
+    "SettlementLine",
     "SortScan",
     "StockAdjustment",
     "StockLevel",

@@ -77,9 +77,9 @@ from core.models import (
 )
 from core.numbering import next_number
 from core.permissions import SYSTEM, Actor, require
+from core.services import payments, webhook_events
 from core.services import return_policy as policy
 from core.services import rma_records as records
-from core.services import webhook_events
 from core.services.orders import LineInput, OrderInput, create_order, lock_for_arrival, reserve_backorders
 from core.timeutil import to_local, utcnow
 
@@ -479,17 +479,21 @@ def _refund_approval(session: Session, order: Any, value: Decimal) -> dict[str, 
 
 
 def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, computed: Decimal,
-         refunded_before: Decimal, note: str | None, payload: dict[str, Any]) -> RefundResult:
-    """Write the refund, the RMA's amount, the order's payment status, timeline and audit."""
-    session.execute(insert(Refund).values(return_id=rma.id, order_id=order.id, amount=value, computed_amount=computed,
-                                          method=order.payment_method, at=utcnow(), actor=actor.username, note=note))
+         note: str | None, payload: dict[str, Any]) -> RefundResult:
+    """Write the refund and its refund payment row (which derives the order's payment status),
+    the RMA's amount, timeline and audit."""
+    now = utcnow()
+    refund_id = session.execute(insert(Refund).values(
+        return_id=rma.id, order_id=order.id, amount=value, computed_amount=computed, method=order.payment_method,
+        at=now, actor=actor.username, note=note).returning(Refund.id)).scalar_one()
     values: dict[str, Any] = {"refund_amount": value, "refund_request_amount": None, "refund_request_by": None,
                               "refund_request_at": None, "refund_request_note": None}
     if rma.status == "closed":
         values["resolution"] = "refunded"
     session.execute(update(Return).where(Return.id == rma.id).values(**values))
-    payment_status = returns.payment_status_after_refund(refunded_before + value, order.total)
-    session.execute(update(Order).where(Order.id == order.id).values(payment_status=payment_status))
+    payment_status = payments.write_row(session, order_id=order.id, kind="refund", amount=value,
+                                        method=order.payment_method, at=now, created_by=actor.username,
+                                        refund_id=refund_id)
     _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
     _record(session, rma, order, actor, "refunded", rma.status, rma.status, note,
             {"amount": str(value), "computed": str(computed), "payment_status": payment_status, **payload})
@@ -537,7 +541,7 @@ def refund_rma(session: Session, rma_id: int, actor: Actor, *, amount: Decimal |
         raise RMAValidationError(issues)
     why = _refund_approval(session, order, value)
     if why is None:
-        return _pay(session, rma, order, actor, value, computed, refunded_before, clean, {})
+        return _pay(session, rma, order, actor, value, computed, clean, {})
     session.execute(update(Return).where(Return.id == rma.id).values(
         refund_request_amount=value, refund_request_by=actor.username, refund_request_at=utcnow(),
         refund_request_note=clean))
@@ -569,7 +573,7 @@ def decide_refund(session: Session, rma_id: int, approve: bool, actor: Actor, *,
         raise RMAValidationError(issues)
     payload = {"requested_by": rma.refund_request_by, "approved_by": actor.username}
     if approve:
-        return _pay(session, rma, order, actor, value, computed, refunded_before, rma.refund_request_note, payload)
+        return _pay(session, rma, order, actor, value, computed, rma.refund_request_note, payload)
     session.execute(update(Return).where(Return.id == rma.id).values(
         refund_request_amount=None, refund_request_by=None, refund_request_at=None, refund_request_note=None))
     _record(session, rma, order, actor, "refund_rejected", rma.status, rma.status, clean,

@@ -27,7 +27,7 @@ from core.db import read_only, transaction, unit_of_work
 from core.errors import NotFound
 from core.models import DQRun, Order, OrderLine, Product, StockLevel, StockMovement, Warehouse, cents
 from core.permissions import Actor, require
-from core.services.orders import OPEN_STATUSES, PAYMENT_STATUSES, STATUSES
+from core.services.orders import OPEN_STATUSES, ORDER_PAYMENT_STATUSES, STATUSES
 from core.timeutil import utcnow
 from expectations import database as suites
 from expectations.runner import ExpectationResult, SuiteResult, validate
@@ -155,7 +155,7 @@ def _measure(session: Session, now: dt.datetime, progress: Progress) -> list[Sui
     results = [validate("db.stock_levels", stock_frame(session), suites.stock_suite(limit), suites.STOCK_INDEX)]
     low, high = session.execute(select(func.min(Order.id), func.max(Order.id))).one()
     parts: list[SuiteResult] = []
-    build = suites.order_suite(limit, STATUSES, PAYMENT_STATUSES)
+    build = suites.order_suite(limit, STATUSES, ORDER_PAYMENT_STATUSES)
     if low is not None:
         for start in range(low, high + 1, ORDER_CHUNK):
             progress(0.3 + 0.6 * (start - low) / max(high - low + 1, 1), "orders")

@@ -23,16 +23,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core import stock
-from core.domain import rulebook, totals
+from core.domain import payments, rulebook, totals
 from core.domain.rules import first_action
 from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
-from core.models import Order, OrderEvent, OrderLine, StockLevel
+from core.models import Order, OrderEvent, OrderLine, Payment, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
@@ -205,6 +205,7 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": Same(0),
     })
     progress(0.85)
+    _write_payments(conn, heads, paid, order_ids, actor)
     insert_columns(conn, _E, {
         "order_id": order_ids, "at": placed, "actor": Same(actor.username), "from_status": Same(None),
         "to_status": status.tolist(), "note": Same(note),
@@ -216,6 +217,23 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         movements = _deduct(session, lines, dict(zip(order_ids, numbers, strict=True)), actor)
     progress(1.0)
     return HistoryResult(n, len(rows), movements)
+
+
+def _write_payments(conn: Connection, heads: pd.DataFrame, paid: pd.Series, order_ids: list[int], actor: Actor) -> None:
+    """One payment row of the whole total per order the history says was paid (as order entry
+    writes, :func:`core.domain.payments.entry_payment`); settlement matching finds it by the
+    order's channel reference."""
+    received = (paid.isin(payments.RECEIVED_AT_ENTRY) & heads["_total"].gt(0)).to_numpy()
+    if not received.any():
+        return
+    chosen = heads[received]
+    insert_columns(conn, Payment.__table__, {
+        "order_id": [i for i, keep in zip(order_ids, received, strict=True) if keep],
+        "kind": Same("payment"), "method": _values(chosen["payment_method_v"]),
+        "provider_ref": Same(None), "amount": Cents(chosen["_total"]), "fee": Same(0),
+        "at": chosen["placed_at_v"], "status": Same("succeeded"), "refund_id": Same(None),
+        "created_by": Same(actor.username),
+    })
 
 
 def shortfalls(session: Session, rows: pd.DataFrame, ref: RefData, product_ids: dict[str, int]) -> dict[str, str]:

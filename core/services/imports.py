@@ -48,6 +48,7 @@ from core.permissions import Actor, require
 from core.services import jobs
 from core.services.import_master import create_missing_products, write_customers, write_products, write_stock
 from core.services.import_orders import order_heads, per_line, shortfalls, write_history, write_open
+from core.services.settlements import write_lines
 from core.timeutil import utcnow
 
 __all__ = [
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 KIND_PERMISSION = {"orders": "order.import", "customers": "order.import", "products": "stock.import",
-                   "stock": "stock.import"}
+                   "stock": "stock.import", "settlements": "finance.import"}
 PREVIEW_ROWS = 20
 STORED_MERGES = 500
 WROTE = ("imported", "partial")  # statuses of an import that wrote rows
@@ -491,6 +492,9 @@ def _write(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: int, act
                   for pos, reserved in sr.failed.items()}
         return _Outcome({"initial": sr.initial, "counted": sr.counted, "unchanged": sr.unchanged,
                          "backorders_confirmed": len(sr.backorders_confirmed)}, failed)
+    if kind == "settlements":
+        return _Outcome(write_lines(session, rows, channel_ids={code: c.id for code, c in p.ref.channels.items()},
+                                    batch_id=batch_id))
     people = _people(rows, p)
     cr = write_customers(session, people, rows, actor=actor, channel_codes={c.id: c.code for c in p.ref.channels.values()})
     return _Outcome({"customers_created": cr.resolution.created, "customers_matched": cr.resolution.matched,

@@ -9,7 +9,8 @@
   since the last one — the dashboards' freshness (they only read);
 - every minute: queue a scheduled backup when one is due, and raise the alert when the newest
   good backup is older than its schedule (:func:`core.services.backup_schedule.tick`);
-- daily: delete finished jobs older than 30 days.
+- daily: delete finished jobs older than 30 days; re-match the payout statements and alert on
+  money unmatched for more than ``finance.alert_days`` days (docs/finance.md).
 
 Several workers on one queue each run a scheduler; the work is safe to do twice at once (the
 reaper's updates are conditional, outbox rows are leased, a summary refresh and a backup are
@@ -25,7 +26,7 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import backup_schedule, channel_stock, outbox_delivery, webhook_delivery
+from core.services import backup_schedule, channel_stock, outbox_delivery, settlements, webhook_delivery
 
 log = logging.getLogger("oms.worker")
 
@@ -70,6 +71,12 @@ def purge() -> None:
         log.info("deleted %d finished jobs older than %s", deleted, records.KEEP_FINISHED)
 
 
+def reconcile() -> None:
+    counts = settlements.daily_reconciliation()
+    if counts["alerts"]:
+        log.warning("settlement reconciliation: %d differences unmatched for too long", counts["alerts"])
+
+
 def register(huey: Huey) -> None:
     """Schedule the periodic work on ``huey`` (every worker process does this at start)."""
     huey.periodic_task(crontab(), name="oms.reap")(reap)
@@ -79,3 +86,4 @@ def register(huey: Huey) -> None:
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
     huey.periodic_task(crontab(), name="oms.backups")(backups)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)
+    huey.periodic_task(crontab(minute="17", hour="3"), name="oms.reconcile")(reconcile)

@@ -277,11 +277,6 @@ def test_a_waiting_refund_is_approved_by_someone_other_than_its_requester() -> N
     assert caught.value.key == "rb.refund_no_request"
 
 
-def test_the_order_is_refunded_once_everything_paid_came_back() -> None:
-    assert returns.payment_status_after_refund(D("325.00"), D("325.00")) == "refunded"
-    assert returns.payment_status_after_refund(D("90.00"), D("325.00")) == "partially_refunded"
-
-
 # --- the RMA state machine -------------------------------------------------------------------------
 
 

@@ -19,7 +19,8 @@ from core.permissions import ROLES
 
 # role -> {section code: pages}, written out by hand so a page moved to the wrong section or
 # shown to the wrong role is seen here (not re-derived from app.py's own table).
-_DASHBOARDS = ["dashboard", "sales", "channels", "customers", "products", "fulfillment_kpis", "stock_health"]
+_DASHBOARDS = ["dashboard", "sales", "channels", "customers", "products", "fulfillment_kpis", "stock_health",
+               "finance"]
 _OFFICE = {
     "dashboards": _DASHBOARDS,
     "orders": ["order_entry", "orders", "import_data", "customer_profiles"],

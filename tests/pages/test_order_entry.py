@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import AuditLog, Customer, Order, OrderLine, StockLevel
+from core.models import AuditLog, Customer, Order, OrderLine, Payment, StockLevel
 from core.services import catalog
 from tests.factories import CLERK, make_product
 
@@ -179,3 +179,33 @@ def test_basket_templates_save_load_delete(entry: AppTest) -> None:
     assert entry.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": 1}]
     entry.button(key="oe_template_delete").click().run()
     assert catalog.list_basket_templates(CLERK) == []
+
+
+def test_a_paid_order_records_its_payment_with_the_slip_reference(entry: AppTest) -> None:
+    make_product("TEA-2", "25.00", {"SH": 10})
+    _fill(entry, **ADDRESS)
+    _scan(entry, "TEA-2")
+    entry.radio(key="oe_payment").set_value("alipay_paid").run()
+    entry.text_input(key="oe_payment_ref").input(" 2026120722001 ").run()
+    entry.button(key="oe_submit").click().run()
+    assert not entry.exception and not _errors(entry)
+    with db.transaction() as s:
+        order = s.execute(select(Order)).scalar_one()
+        payment = s.execute(select(Payment)).scalar_one()
+    assert (order.payment_status, order.payment_method) == ("paid", "alipay")
+    assert (payment.order_id, payment.kind, payment.method, payment.provider_ref, payment.amount) == (
+        order.id, "payment", "alipay", "2026120722001", 25)
+    assert entry.text_input(key="oe_payment_ref").value == ""  # cleared with the order
+
+
+def test_an_unpaid_order_asks_for_no_reference_and_records_no_payment(entry: AppTest) -> None:
+    make_product("TEA-3", "25.00", {"SH": 10})
+    _fill(entry, **ADDRESS)
+    _scan(entry, "TEA-3")
+    entry.radio(key="oe_payment").set_value("transfer_unpaid").run()
+    assert "oe_payment_ref" not in [w.key for w in entry.text_input]
+    entry.button(key="oe_submit").click().run()
+    assert not entry.exception and not _errors(entry)
+    with db.transaction() as s:
+        assert s.execute(select(Order.payment_status)).scalar_one() == "unpaid"
+        assert s.execute(select(func.count()).select_from(Payment)).scalar_one() == 0

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from core.domain import quantities, rulebook
-from core.models import Customer, Money, Order, Product
+from core.models import Customer, Money, Order, Payment, Product
 from core.services.shop_settings import BY_FIELD
 
 NOW = dt.datetime(2026, 11, 25, 4, 0)
@@ -22,7 +22,7 @@ def test_text_widths_are_the_widths_of_the_columns_they_are_stored_in() -> None:
               "email": c.email, "province": o.ship_province, "ship_province": o.ship_province, "city": o.ship_city,
               "ship_city": o.ship_city, "district": o.ship_district, "ship_district": o.ship_district,
               "address": o.ship_address, "ship_address": o.ship_address, "external_ref": o.external_ref,
-              "carrier": o.carrier, "tracking_no": o.tracking_no}
+              "payment_ref": Payment.__table__.c.provider_ref, "carrier": o.carrier, "tracking_no": o.tracking_no}
     assert set(rulebook.TEXT_WIDTHS) == set(stored) | {"note"}  # note is Text: the rulebook bounds it
     for name, column in stored.items():
         assert rulebook.TEXT_WIDTHS[name] == column.type.length, name

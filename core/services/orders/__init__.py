@@ -7,7 +7,14 @@ machine's tables (``orders.TRANSITIONS`` …), which live in :mod:`core.domain.o
 """
 
 from core.domain.order_flow import EDITABLE_FIELDS, PERMISSION_FOR_TARGET, TIMESTAMP_FOR_TARGET, TRANSITIONS
-from core.domain.rulebook import DELIVERY_METHODS, OPEN_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
+from core.domain.rulebook import (
+    DELIVERY_METHODS,
+    OPEN_STATUSES,
+    ORDER_PAYMENT_STATUSES,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
+    STATUSES,
+)
 from core.services.orders.backorders import lock_for_arrival, lock_orders_and_stock, reserve_backorders
 from core.services.orders.entry import LineInput, OrderInput, OrderResult, create_order
 from core.services.orders.lifecycle import packing_requires_scan, transition, update_order
@@ -23,7 +30,7 @@ from core.services.orders.queries import (
 )
 
 __all__ = [
-    "DELIVERY_METHODS", "EDITABLE_FIELDS", "OPEN_STATUSES", "PAYMENT_METHODS", "PAYMENT_STATUSES",
+    "DELIVERY_METHODS", "EDITABLE_FIELDS", "OPEN_STATUSES", "ORDER_PAYMENT_STATUSES", "PAYMENT_METHODS", "PAYMENT_STATUSES",
     "PERMISSION_FOR_TARGET", "SEARCH_COLUMNS", "STATUSES", "TIMESTAMP_FOR_TARGET", "TRANSITIONS",
     "LineInput", "OrderDetail", "OrderInput", "OrderResult", "create_order", "lock_for_arrival",
     "count_orders", "export_orders", "lock_orders_and_stock", "order_detail", "order_id_by_number", "order_id_for",

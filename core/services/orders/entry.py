@@ -46,7 +46,7 @@ from core.models import (
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.refdata import RefData, WarehouseRef
-from core.services import customers, webhook_events
+from core.services import customers, payments, webhook_events
 from core.timeutil import utcnow
 
 CENT = Decimal("0.01")
@@ -77,6 +77,7 @@ class OrderInput:
     address: str | None = None
     payment_method: str | None = None
     payment_status: str = "unpaid"
+    payment_ref: str | None = None  # the provider's transaction number of a paid order (settlement matching)
     delivery_method: str = "express"
     shipping_fee: Decimal = Decimal("0")
     discount: Decimal = Decimal("0")
@@ -114,7 +115,7 @@ def _validate_header(data: OrderInput) -> list[FieldIssue]:
     if not data.lines:
         issues.append(FieldIssue("lines", "issue.no_lines"))
     header = {name: getattr(data, name) for name in (
-        "payment_method", "payment_status", "delivery_method", "priority", "customer_name", "email",
+        "payment_method", "payment_status", "payment_ref", "delivery_method", "priority", "customer_name", "email",
         *rulebook.ADDRESS_FIELDS, "external_ref", "note", "placed_at")}
     issues += rulebook.validate_header(header, utcnow(), require_address=data.require_address)
     if data.customer_id is None and not data.walk_in:
@@ -327,6 +328,9 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
              warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
         for ln, share in zip(lines, amounts.shares, strict=True)
     ])
+    payments.entry_row(session, order_id=order_id, stated=data.payment_status, total=total,
+                       method=data.payment_method, provider_ref=rulebook.clean_ref(data.payment_ref), at=placed_at,
+                       created_by=actor.username)
     note = f"rule: {rule.name}" if rule and status != "backordered" else None
     conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
                                      to_status=status, note=note))

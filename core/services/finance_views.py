@@ -1,0 +1,119 @@
+"""The finance views (issue 21): per shop-local day and channel what was sold, refunded, kept
+as fees and received, the cost of the goods shipped and the gross margin; and what each
+channel still owes (receivables).
+
+Bases, so the figures can be checked by hand:
+- **sales** by the day an order shipped (revenue when the goods leave; cancelled orders never
+  count): gross = lines + shipping, discounts = the order discount, net sales = the total;
+- **refunds** by the day the refund row was written (core.services.payments);
+- **fees** (fee + commission) and **net received** by the statement's settlement day;
+- **COGS** = units shipped × the product's unit cost. The OMS does not record a cost per
+  shipment yet (the ledger holds quantities only), so this is today's unit cost; sales of
+  products without a known cost are shown as ``uncosted_sales`` and left out of the margin;
+- **gross margin** = net sales − refunds − COGS (of the costed sales).
+
+A period is at most :data:`MAX_DAYS` days: the rows are read once and summed in pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.db import read_only
+from core.domain.money import from_cents
+from core.errors import FieldIssue, ValidationError
+from core.models import Channel, Order, OrderLine, Payment, Product, SettlementLine, cents
+from core.permissions import Actor, require
+from core.timeutil import shop_tz, utcnow
+
+MAX_DAYS = 366
+MEASURES = ["gross_sales", "discounts", "net_sales", "refunds", "fees", "net_received", "cogs", "uncosted_sales",
+            "gross_margin"]
+DAILY_COLUMNS = ["day", "channel", *MEASURES]
+RECEIVABLE_COLUMNS = ["channel", "unpaid_shipped", "paid_not_paid_out", "receivable"]
+
+
+def _local_day(values: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(values).dt.tz_localize("UTC").dt.tz_convert(shop_tz().key)
+    return stamps.dt.date
+
+
+def _window(days: int, now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError([FieldIssue("days", "rb.between", value=days, params={"low": 1, "high": MAX_DAYS})])
+    end = now or utcnow()
+    return end - dt.timedelta(days=days), end
+
+
+@read_only
+def daily_finance(session: Session, actor: Actor, days: int = 30, *, channels: list[str] | None = None,
+                  now: dt.datetime | None = None) -> pd.DataFrame:
+    """:data:`DAILY_COLUMNS` per local day and channel over the last ``days`` days (money as
+    Decimal), oldest day first."""
+    require(actor, "finance.view")
+    start, end = _window(days, now)
+    o, ln, p, s, c = Order.__table__, OrderLine.__table__, Payment.__table__, SettlementLine.__table__, Channel.__table__
+    shipped = o.c.shipped_at.between(start, end) & (o.c.status != "cancelled")
+    sales = pd.DataFrame(session.execute(
+        select(o.c.shipped_at, c.c.code, cents(o.c.subtotal + o.c.shipping_fee), cents(o.c.discount), cents(o.c.total))
+        .join(c, c.c.id == o.c.channel_id).where(shipped)).all(),
+        columns=["at", "channel", "gross_sales", "discounts", "net_sales"])
+    cost = pd.DataFrame(session.execute(
+        select(o.c.shipped_at, c.c.code, cents(ln.c.qty_shipped * Product.unit_cost),
+               cents(func.coalesce(ln.c.line_total - ln.c.discount_share, 0)), Product.unit_cost.is_(None))
+        .join(c, c.c.id == o.c.channel_id).join(ln, ln.c.order_id == o.c.id).join(Product, Product.id == ln.c.product_id)
+        .where(shipped, ln.c.qty_shipped > 0)).all(), columns=["at", "channel", "cogs", "line_sales", "uncosted"])
+    cost["uncosted_sales"] = np.where(cost["uncosted"].astype(bool), cost["line_sales"], 0)
+    cost["cogs"] = cost["cogs"].fillna(0)
+    refunds = pd.DataFrame(session.execute(
+        select(p.c.at, c.c.code, cents(p.c.amount)).join(o, o.c.id == p.c.order_id).join(c, c.c.id == o.c.channel_id)
+        .where(p.c.kind == "refund", p.c.status == "succeeded", p.c.at.between(start, end))).all(),
+        columns=["at", "channel", "refunds"])
+    payouts = pd.DataFrame(session.execute(
+        select(s.c.settled_at, c.c.code, cents(s.c.fee + s.c.commission), cents(s.c.net))
+        .join(c, c.c.id == s.c.channel_id).where(s.c.settled_at.between(start, end))).all(),
+        columns=["at", "channel", "fees", "net_received"])
+    parts = [frame.assign(day=_local_day(frame["at"])).drop(columns="at")
+             for frame in (sales, cost[["at", "channel", "cogs", "uncosted_sales"]], refunds, payouts) if len(frame)]
+    if not parts:
+        return pd.DataFrame(columns=DAILY_COLUMNS)
+    frame = pd.concat(parts, ignore_index=True).groupby(["day", "channel"], as_index=False).sum(numeric_only=True)
+    for column in MEASURES:
+        frame[column] = frame[column].fillna(0).astype(np.int64) if column in frame else 0
+    frame["gross_margin"] = frame["net_sales"] - frame["refunds"] - frame["cogs"] - frame["uncosted_sales"]
+    if channels:
+        frame = frame[frame["channel"].isin(channels)]
+    for column in MEASURES:
+        frame[column] = frame[column].map(from_cents)
+    return frame[DAILY_COLUMNS].sort_values(["day", "channel"], ignore_index=True)
+
+
+@read_only
+def receivables(session: Session, actor: Actor) -> pd.DataFrame:
+    """Per channel, what is owed to the shop for goods already shipped: shipped orders not paid
+    at all (cash on delivery, bank transfer) and — in channels settled by statements — payments
+    no statement has paid out yet (cash at the till is never "paid out")."""
+    require(actor, "finance.view")
+    o, p, s, c = Order.__table__, Payment.__table__, SettlementLine.__table__, Channel.__table__
+    shipped = o.c.shipped_at.is_not(None) & (o.c.status != "cancelled")
+    unpaid: dict[str, int] = dict(session.execute(
+        select(c.c.code, cents(func.sum(o.c.total))).join(c, c.c.id == o.c.channel_id)
+        .where(shipped, o.c.payment_status == "unpaid").group_by(c.c.code)).all())
+    paid_out = select(s.c.payment_id).where(s.c.payment_id.is_not(None))
+    open_money: dict[str, int] = dict(session.execute(
+        select(c.c.code, cents(func.sum(p.c.amount))).join(o, o.c.id == p.c.order_id).join(c, c.c.id == o.c.channel_id)
+        .where(shipped, p.c.kind == "payment", p.c.status == "succeeded", p.c.id.not_in(paid_out),
+               o.c.channel_id.in_(select(s.c.channel_id).distinct()))
+        .group_by(c.c.code)).all())
+    codes = sorted(set(unpaid) | set(open_money))
+    frame = pd.DataFrame({"channel": codes, "unpaid_shipped": [int(unpaid.get(k) or 0) for k in codes],
+                          "paid_not_paid_out": [int(open_money.get(k) or 0) for k in codes]})
+    frame["receivable"] = frame["unpaid_shipped"] + frame["paid_not_paid_out"]
+    for column in RECEIVABLE_COLUMNS[1:]:
+        frame[column] = frame[column].map(from_cents)
+    return frame[RECEIVABLE_COLUMNS]
