@@ -182,8 +182,9 @@ def _encrypt_all(kid: str, actor: Actor, action: str, batch: int, progress: Prog
         retired = [k.kid for k in s.scalars(select(DataKey).where(DataKey.state == "retiring"))]
         for old in s.scalars(select(DataKey).where(DataKey.state == "retiring")):
             old.state = "retired"
-        audit.record(s, actor, action, "data_key", kid, None,
-                     {"kid": kid, "rows_rewritten": written, "values_verified": checked, "retired": retired})
+        if written or retired:  # registering a key on an empty database changes no data
+            audit.record(s, actor, action, "data_key", kid, None,
+                         {"kid": kid, "rows_rewritten": written, "values_verified": checked, "retired": retired})
     return written, checked
 
 
