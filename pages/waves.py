@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.errors import OMSError
 from core.services import catalog, waves
-from core.services.fulfillment import pick_list
+from core.services.fulfillment import list_pick_lists, pick_list
 from core.services.waves import MAX_LINES, MAX_ORDERS, SHORT_REASONS, WaveRule
 from core.timeutil import utcnow
 from core.webui import (
@@ -82,7 +82,7 @@ def _new_tab() -> None:
 
 
 def _choose_wave(key: str) -> int | None:
-    listed = waves.list_waves(actor)
+    listed = list_pick_lists(actor, kind="wave")
     if listed.empty:
         st.info(t("wave.none"))
         return None
@@ -147,7 +147,7 @@ def _short_form(wave_id: int) -> None:
 
 
 def _list_tab() -> None:
-    listed = waves.list_waves(actor)
+    listed = list_pick_lists(actor, kind="wave")
     if listed.empty:
         st.info(t("wave.none"))
         return

@@ -312,17 +312,22 @@ PICK_LIST_COLUMNS = ["id", "number", "warehouse", "created_at", "created_by", "o
 
 
 @read_only
-def list_pick_lists(session: Session, actor: Actor, *, limit: int = 100) -> pd.DataFrame:
-    """Recent pick lists with how many of their orders are still being picked."""
+def list_pick_lists(session: Session, actor: Actor, *, limit: int = 100, kind: str | None = None) -> pd.DataFrame:
+    """Recent pick lists (of one ``kind``: ``list`` or ``wave``, when given) with how many of
+    their orders are still being picked."""
     require(actor, "order.view")
     open_ = func.sum(case((Order.status == "picking", 1), else_=0))
-    rows = session.execute(
+    stmt = (
         select(PickList.id, PickList.number, Warehouse.code, PickList.created_at, PickList.created_by,
                func.count(PickListOrder.id), open_)
         .join(Warehouse, Warehouse.id == PickList.warehouse_id)
         .join(PickListOrder, PickListOrder.pick_list_id == PickList.id)
         .join(Order, Order.id == PickListOrder.order_id)
-        .group_by(PickList.id, PickList.number, Warehouse.code, PickList.created_at, PickList.created_by)
+    )
+    if kind is not None:
+        stmt = stmt.where(PickList.kind == kind)
+    rows = session.execute(
+        stmt.group_by(PickList.id, PickList.number, Warehouse.code, PickList.created_at, PickList.created_by)
         .order_by(PickList.created_at.desc(), PickList.id.desc()).limit(limit)
     ).all()
     frame = pd.DataFrame(rows, columns=PICK_LIST_COLUMNS)

@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 import pandas as pd
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -53,7 +53,6 @@ from core.timeutil import utcnow
 
 # for the page, which reaches the rules through this service
 MAX_ORDERS, MAX_LINES, SHORT_REASONS = rules.MAX_WAVE_ORDERS, rules.MAX_WAVE_LINES, rules.SHORT_REASONS
-WAVE_COLUMNS = ["id", "number", "warehouse", "created_at", "created_by", "orders", "open_orders"]
 SLOT_COLUMNS = ["slot", "number", "status", "units", "sorted", "sent_back"]
 
 
@@ -174,26 +173,6 @@ def create_wave(session: Session, warehouse: str, rule: WaveRule, actor: Actor) 
     audit.record(session, actor, "wave.create", "pick_list", number,
                  after={"warehouse": wh_code, "rule": rule_json, "orders": list(info.orders), "units": info.units})
     return info
-
-
-@read_only
-def list_waves(session: Session, actor: Actor, *, limit: int = 100) -> pd.DataFrame:
-    """Recent waves with how many of their orders are still being picked or sorted."""
-    require(actor, "order.view")
-    open_ = func.sum(case((Order.status == "picking", 1), else_=0))
-    rows = session.execute(
-        select(PickList.id, PickList.number, Warehouse.code, PickList.created_at, PickList.created_by,
-               func.count(PickListOrder.id), open_)
-        .join(Warehouse, Warehouse.id == PickList.warehouse_id)
-        .join(PickListOrder, PickListOrder.pick_list_id == PickList.id)
-        .join(Order, Order.id == PickListOrder.order_id)
-        .where(PickList.kind == "wave")
-        .group_by(PickList.id, PickList.number, Warehouse.code, PickList.created_at, PickList.created_by)
-        .order_by(PickList.created_at.desc(), PickList.id.desc()).limit(limit)).all()
-    frame = pd.DataFrame(rows, columns=WAVE_COLUMNS)
-    frame["open_orders"] = frame["open_orders"].fillna(0).astype(int)
-    return frame
-
 
 
 def _wave(session: Session, wave_id: int, *, lock: bool = False) -> PickList:

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
-from core.services import orders, waves
+from core.services import orders
+from core.services.fulfillment import list_pick_lists
 from tests.factories import CLERK, WAREHOUSE, make_product, order_input
 
 PAGE = "pages/waves.py"
@@ -28,7 +29,7 @@ def test_create_sort_and_report_short(logged_in: Callable[..., AppTest]) -> None
     assert en("wave.preview", n=2) in [m.value for m in at.markdown]
     at = at.button(key="wv_create").click().run()
     assert not at.exception and not at.error
-    [wave] = waves.list_waves(WAREHOUSE).itertuples()
+    [wave] = list_pick_lists(WAREHOUSE, kind="wave").itertuples()
     assert at.success[0].value == en("wave.created", number=wave.number, orders=2, units=3)
 
     at.text_input(key="wv_scan").set_value("TEA-1").run()

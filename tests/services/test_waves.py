@@ -16,7 +16,7 @@ from core.errors import PermissionDenied, Refused, ValidationError
 from core.models import Alert, Order, Product, SortScan
 from core.services import bins, orders, waves
 from core.services.bins import BinInput
-from core.services.fulfillment import ScanRefused, pick_list, scan_item
+from core.services.fulfillment import ScanRefused, list_pick_lists, pick_list, scan_item
 from tests.factories import CLERK, SERVICE, WAREHOUSE, make_product, order_input
 
 
@@ -64,7 +64,7 @@ def test_a_rule_takes_the_most_urgent_fitting_orders_into_slots(floor: dict[str,
     slots = waves.wave_slots(wave.id, WAREHOUSE)
     assert list(zip(slots["slot"], slots["number"], slots["units"], strict=True)) == [
         (1, floor["urgent"], 2), (2, floor["mixed"], 2)]
-    assert list(waves.list_waves(WAREHOUSE)["number"]) == [wave.number]
+    assert list(list_pick_lists(WAREHOUSE, kind="wave")["number"]) == [wave.number]
 
 
 def test_refusals_write_nothing(floor: dict[str, str]) -> None:
@@ -81,7 +81,7 @@ def test_refusals_write_nothing(floor: dict[str, str]) -> None:
         waves.create_wave("SH", WaveRule(), WAREHOUSE)
     assert err.value.issues[0].message == "bin_issue.no_home_bin_in"
     assert [_status(n) for n in floor.values()] == ["confirmed"] * 4
-    assert waves.list_waves(WAREHOUSE).empty
+    assert list_pick_lists(WAREHOUSE, kind="wave").empty
 
 
 def test_sort_to_order_fills_the_most_urgent_slot_first(floor: dict[str, str]) -> None:
