@@ -12,8 +12,10 @@ from collections.abc import Callable
 from sqlalchemy import create_engine, text
 
 from core import datakeys, db
+from core.permissions import SYSTEM
 from core.reference import seed_reference
 from core.schema import upgrade
+from core.services import data_keys
 from data.demo_reference import seed_demo_reference
 
 
@@ -51,4 +53,5 @@ def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
     with db.transaction(target) as s:
         seed_reference(s)
         seed_demo_reference(s)
+    data_keys.init_keys(SYSTEM, url=target)  # registered like `oms init` does: other processes (the API) accept it
     return target, cleanup
