@@ -37,10 +37,13 @@ os.environ.pop("REDIS_URL", None)
 os.environ["OMS_JOBS_DB"] = str(Path(tempfile.mkdtemp(prefix="oms-test-jobs-")) / "oms-jobs.db")
 
 # Backups are encrypted: a backup key of this session's own, never the developer's key file or
-# second backup location (tests of the key and the schedule set their own).
+# second backup location (tests of the key and the schedule set their own), and backups in a
+# folder of the session's own: a scheduled backup a worker runs during the tests must not land in
+# the checkout's data/backups.
 os.environ["OMS_BACKUP_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
-for _name in ("OMS_BACKUP_KEY_FILE", "OMS_BACKUP_TARGET_DIR", "OMS_BACKUP_DIR"):
+for _name in ("OMS_BACKUP_KEY_FILE", "OMS_BACKUP_TARGET_DIR"):
     os.environ.pop(_name, None)
+os.environ["OMS_BACKUP_DIR"] = tempfile.mkdtemp(prefix="oms-test-backups-")
 # Personal data is encrypted in every test database (docs/security.md) with this throw-away
 # key ring, given in the environment like a container would: never the developer's key file.
 TEST_KEYS = (
