@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -389,12 +390,30 @@ def _sqlite_backup(source: Path, target: Path) -> int:
 
 def backup_now(actor: Actor) -> BackupResult:
     """A timestamped backup into :func:`backup_dir` (the admin page's button)."""
-    return backup(backup_dir() / backup_name(utcnow()), actor)
+    return backup(new_backup_path(backup_dir(), utcnow()), actor)
 
 
-def backup_name(at: dt.datetime) -> str:
-    """The file name of a backup made at ``at``: sorts by time, one suffix for both backends."""
-    return f"oms-{at.strftime('%Y%m%d-%H%M%S')}{SUFFIX}"
+def new_backup_path(folder: Path, at: dt.datetime) -> Path:
+    """A free file name for a backup made at ``at``: ``oms-YYYYmmdd-HHMMSS.omsbak``, and
+    ``…-2``, ``…-3`` for further backups in the same second, so a second backup (the button
+    right after the schedule) never replaces the first."""
+    stamp = f"oms-{at.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{stamp}{SUFFIX}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stamp}-{n}{SUFFIX}"
+    return path
+
+
+_NAME = re.compile(r"oms-(\d{8}-\d{6})(?:-(\d+))?")
+
+
+def _age_key(path: Path) -> tuple[str, int, str]:
+    """Sorts backups by the time in their name, then by their number within that second."""
+    match = _NAME.match(path.stem)
+    if match is None:
+        return ("", 0, path.name)
+    return (match[1], int(match[2] or 1), path.name)
 
 
 def backup_files(folder: Path) -> list[Path]:
@@ -402,7 +421,7 @@ def backup_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.glob("oms-*") if p.suffix in (SUFFIX, *LEGACY_SUFFIXES) and p.is_file()),
-                  reverse=True)
+                  key=_age_key, reverse=True)
 
 
 def list_backups(actor: Actor) -> pd.DataFrame:

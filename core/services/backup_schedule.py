@@ -245,7 +245,7 @@ def run_scheduled(actor: Actor, progress: Progress | None = None) -> dict[str, A
     require(actor, PERMISSION)
     report = progress or (lambda _done, _total, _message: None)
     folder = target_dir()
-    path = folder / backup.backup_name(utcnow())
+    path = backup.new_backup_path(folder, utcnow())
     try:
         report(0, 3, "backups.progress.writing")
         made = backup.backup(path, actor)

@@ -164,3 +164,15 @@ def test_run_now_goes_through_the_worker_and_the_cli_runs_in_the_foreground(
     assert main(["backup-schedule", "status"]) == 0
     out = capsys.readouterr().out
     assert "last run: succeeded" in out and f"location: {second}" in out
+
+
+def test_backups_in_the_same_second_keep_both_and_sort_newest_first(second: Path) -> None:
+    """A run right after another (the button after the schedule) used to replace the first file."""
+    _, status = _run_at(T0)
+    assert status == "succeeded"
+    with pin(T0):
+        made = backup.backup(backup.new_backup_path(second, T0), SYSTEM).path
+    first = f"oms-{T0:%Y%m%d-%H%M%S}.omsbak"
+    assert made.name == f"oms-{T0:%Y%m%d-%H%M%S}-2.omsbak" and _files(second) == sorted([first, made.name])
+    assert [p.name for p in backup.backup_files(second)] == [made.name, first]
+    assert backup.new_backup_path(second, T0).name.endswith("-3.omsbak")
