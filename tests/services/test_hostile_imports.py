@@ -38,10 +38,10 @@ HOSTILE: list[tuple[str, Callable[[], bytes], str]] = [
 def test_a_hostile_file_is_refused_and_nothing_is_written(db_url: str, name: str, build: Callable[[], bytes],
                                                           code: str) -> None:
     before = counts()
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: a busy machine cannot fail the ceiling
     with pytest.raises(ImportFileError) as caught:
         run("orders", Source(name, build()))
-    assert time.monotonic() - started < 10  # generous: a shared 2-core machine
+    assert time.process_time() - started < 10
     assert caught.value.code == code
     assert counts() == before
     with db.transaction() as s:
