@@ -37,6 +37,7 @@ lint:
 
 browser-deps:
 	bash .ci/ensure-chromium
+	bash .ci/ensure-pdf-fonts
 
 # the job tests run on SqliteHuey and on RedisHuey (a Redis server on 127.0.0.1:6379)
 test-sqlite:

@@ -11,6 +11,9 @@ wins; ``OMS_TZ``, ``OMS_CURRENCY`` and ``OMS_LANG`` are the defaults until it ha
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
+
 from core.environment import (
     DEFAULT_DB_PATH,
     PROJECT_ROOT,
@@ -23,8 +26,8 @@ from core.environment import (
 from core.refdata import shop_profile
 
 __all__ = [
-    "DEFAULT_DB_PATH", "PROJECT_ROOT", "currency", "database_url", "default_language", "env_currency",
-    "env_language", "env_timezone", "idle_timeout_minutes", "shop_timezone",
+    "DEFAULT_DB_PATH", "PROJECT_ROOT", "Letterhead", "currency", "database_url", "default_language", "env_currency",
+    "env_language", "env_timezone", "idle_timeout_minutes", "letterhead", "shop_timezone",
 ]
 
 
@@ -47,3 +50,21 @@ def currency() -> str:
 def default_language() -> str:
     """The UI language a session starts in (each user can switch)."""
     return _stored("language") or env_language()
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The shop as printed at the top of its documents (and as the sender on labels)."""
+
+    name: str
+    address: str = ""
+    phone: str = ""
+    logo: bytes | None = None  # PNG or JPEG, checked when it was uploaded (core.services.shop_setup)
+
+
+def letterhead() -> Letterhead:
+    """The shop's name, address, phone and logo as its printed documents show them."""
+    profile = shop_profile()
+    logo = profile.get("logo")
+    return Letterhead(name=str(profile.get("name") or ""), address=str(profile.get("address") or ""),
+                      phone=str(profile.get("phone") or ""), logo=base64.b64decode(logo) if logo else None)

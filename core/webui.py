@@ -23,12 +23,12 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import analytics, config, i18n, pii
 from core.clients import client_key
+from core.documents.order_slip import render_order_slip, render_packing_slip
 from core.errors import FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.exports import csv_part, to_csv_bytes, to_xlsx_bytes  # re-exported: the pages' download helpers
 from core.permissions import ROLES, Actor
 from core.services import users
 from core.services.orders import OrderDetail
-from core.slips import render_slip
 from core.timeutil import TIME_FORMAT, format_time, shop_tz
 
 T = TypeVar("T")
@@ -285,13 +285,26 @@ def protect(df: pd.DataFrame) -> pd.DataFrame:
     return pii.mask_frame(df, actor, _PII_HEADERS)
 
 
-def slip_download(number: str, load_detail: Callable[[], OrderDetail], key: str) -> None:
-    """Download button for an order's printable slip; the detail is read only when clicked."""
-    language = lang()
-    st.download_button(
-        t("common.slip"), data=lambda: render_slip(load_detail(), language).encode("utf-8"),
-        file_name=f"{number}.html", mime="text/html", key=key, on_click="ignore", icon=":material/print:",
-    )
+PDF_MIME = "application/pdf"
+
+
+def pdf_download(label_key: str, render: Callable[[], bytes], file_name: str, key: str, *,
+                 container: Any = None) -> None:
+    """Download button for a printable PDF; ``render`` runs only when it is clicked."""
+    (container or st).download_button(t(label_key), data=render, file_name=file_name, mime=PDF_MIME, key=key,
+                                      on_click="ignore", icon=":material/print:")
+
+
+def slip_download(number: str, load_detail: Callable[[], OrderDetail], key: str, *, packing: bool = False) -> None:
+    """The order slip as a PDF (and with ``packing`` the packing slip beside it), on the shop's
+    letterhead in the reader's language; the detail is read only when a button is clicked."""
+    language, head, currency = lang(), config.letterhead(), config.currency()
+    columns = st.columns(2) if packing else [st]
+    pdf_download("doc.order_slip", lambda: render_order_slip(load_detail(), head, language, currency),
+                 f"{number}.pdf", key, container=columns[0])
+    if packing:
+        pdf_download("doc.packing_slip", lambda: render_packing_slip(load_detail(), head, language),
+                     f"{number}-packing.pdf", f"{key}_packing", container=columns[1])
 
 
 def show_tabs(tabs: dict[str, Callable[[], None]]) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import config
+from core.documents.rma_label import render_rma_label
 from core.errors import OMSError
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import aftersales, catalog, customers, return_policy, rma_views
@@ -31,9 +33,11 @@ from core.webui import (
     guard_page,
     label,
     labels,
+    lang,
     local_time,
     localize_times,
     money,
+    pdf_download,
     qty_column,
     show_notice,
     show_table,
@@ -248,6 +252,10 @@ def rma_panel(rma_id: int, prefix: str) -> None:
     events = translate_values(localize_times(detail.events, "at"), rma_event="rma_event",
                               from_status="rma_status", to_status="rma_status")
     show_table(events)
+    if detail.header.get("kind") != "refund_only" and detail.header.get("status") in ("requested", "approved"):
+        head, language = config.letterhead(), lang()
+        pdf_download("doc.rma_label", lambda: render_rma_label(detail, head, language),
+                     f"{detail.header['number']}.pdf", f"{prefix}_label_{rma_id}")
     show_notice(state.get(f"{prefix}_notice"))
     _actions(rma_id, detail, prefix)
 

@@ -27,6 +27,7 @@ from core.services.fulfillment import (
     ship_bulk,
     ship_order,
 )
+from core.services.orders import order_detail
 from core.webui import (
     CSV_MIME,
     EMPTY_CELL,
@@ -42,6 +43,7 @@ from core.webui import (
     localize_times,
     show_notice,
     show_table,
+    slip_download,
     t,
     to_csv_bytes,
     translate_values,
@@ -208,6 +210,8 @@ def _pack_tab() -> None:
     scanned, units = int(progress["scanned"].sum()), int(progress["qty"].sum())
     st.progress(scanned / units if units else 0.0, text=t("fl.pack_progress", scanned=scanned, units=units))
     show_table(progress)
+    number = options[order_id].split(" · ")[0]
+    slip_download(number, lambda: order_detail(int(order_id), actor), key=f"fl_slip_{order_id}", packing=True)
 
 
 # --- ship and deliver ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.documents.order_slip import ship_address
 from core.errors import OMSError
 from core.searchbox import MAX_SEARCH_CHARS
 from core.services import catalog, rma_views
@@ -28,7 +29,6 @@ from core.services.orders import (
     search_orders,
     transition,
 )
-from core.slips import ship_address
 from core.timeutil import local_day_start_utc
 from core.webui import (
     Notice,

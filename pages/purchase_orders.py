@@ -14,6 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from core import config
+from core.documents.purchase_order import render_purchase_order
 from core.errors import OMSError
 from core.locales.planning import COLUMNS, PO_STATUS
 from core.searchbox import MAX_SEARCH_CHARS
@@ -36,9 +38,11 @@ from core.webui import (
     attempt,
     guard_page,
     labels,
+    lang,
     local_time,
     localize_times,
     money,
+    pdf_download,
     show_notice,
     show_table,
     t,
@@ -191,6 +195,9 @@ def _detail(po_id: int) -> None:
                   expected=local_time(header["expected_at"]) or "—"))
     if header.get("note"):
         st.caption(header["note"])
+    head, language, currency = config.letterhead(), lang(), config.currency()
+    pdf_download("doc.purchase_order", lambda: render_purchase_order(detail, head, language, currency),
+                 f"{header['number']}.pdf", f"po_pdf_{po_id}")
     show_table(detail.lines.drop(columns=["line_id"]).assign(
         unit_cost=[float(v) for v in detail.lines["unit_cost"]],
         line_total=[float(v) for v in detail.lines["line_total"]]), f"po_{header['number']}", prefix=COLUMNS)

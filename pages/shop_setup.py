@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from core import config
+from core.documents.fonts import embedded
 from core.errors import OMSError
 from core.iso_currencies import ISO_4217
 from core.services import master_data as md
 from core.services.shop_setup import (
     LANGUAGES,
+    SHOP_ADDRESS_MAX,
     SHOP_NAME_MAX,
     SetupRequest,
     SetupResult,
+    ShopProfile,
     needs_setup,
+    set_shop_logo,
     set_up_shop,
     shop_profile,
 )
@@ -61,6 +66,42 @@ def _existing(frame: pd.DataFrame | None) -> None:
         st.caption(t("setup.existing", items=", ".join(f"{r.code} {r.name}" for r in frame.itertuples())))
 
 
+def _save_logo(remove: bool) -> None:
+    upload = state.get(f"su_logo_{state.get('su_rev', 0)}")
+    if not remove and upload is None:
+        return
+    try:
+        set_shop_logo(None if remove or upload is None else upload.getvalue(), actor)
+    except OMSError as exc:
+        state["su_logo_error"] = exc
+        return
+    state["su_logo_done"] = "setup.logo_removed" if remove else "setup.logo_saved"
+    state["su_rev"] = state.get("su_rev", 0) + 1
+
+
+def _letterhead(profile: ShopProfile) -> None:
+    """Address, phone (saved with the profile) and the logo (saved on its own) of the documents."""
+    st.subheader(t("setup.letterhead"))
+    st.caption(t("setup.letterhead_help"))
+    left, right = st.columns(2)
+    left.text_input(t("field.shop_address"), value=profile.shop_address, key="su_address",
+                    max_chars=SHOP_ADDRESS_MAX)
+    right.text_input(t("field.shop_phone"), value=profile.shop_phone, key="su_phone", max_chars=32)
+    logo = config.letterhead().logo
+    if logo:
+        st.image(logo, width=160)
+    st.file_uploader(t("setup.logo"), type=["png", "jpg", "jpeg"], key=f"su_logo_{state.get('su_rev', 0)}")
+    save, remove = st.columns(2)
+    save.button(t("setup.logo_save"), key="su_logo_save", on_click=_save_logo, args=(False,))
+    remove.button(t("setup.logo_remove"), key="su_logo_remove", on_click=_save_logo, args=(True,), disabled=not logo)
+    if (error := state.pop("su_logo_error", None)) is not None:
+        show_error(error)
+    if (done := state.pop("su_logo_done", None)) is not None:
+        st.success(t(done))
+    if not embedded():
+        st.caption(t("setup.font_fallback"))
+
+
 def _show_result(result: SetupResult) -> None:
     if not result.changed_anything:
         st.info(t("setup.nothing_changed"))
@@ -88,6 +129,7 @@ if profile is not None:
                    index=CURRENCIES.index(profile.currency) if profile.currency in CURRENCIES else None)
     right.radio(t("field.language"), LANGUAGES, index=LANGUAGES.index(profile.language), horizontal=True,
                 format_func=LANGUAGE_NAMES.__getitem__, key="su_language", help=t("setup.language_help"))
+    _letterhead(profile)
     st.subheader(t("setup.warehouses"))
     st.caption(t("setup.warehouses_help"))
     _existing(attempt(md.list_warehouses, actor))
@@ -105,7 +147,8 @@ if profile is not None:
                                                  format_func=kinds.__getitem__)})
     if st.button(t("setup.save"), key="su_save", type="primary"):
         request = SetupRequest(
-            shop_name=state.get("su_name") or "", timezone=state.get("su_tz") or "",
+            shop_name=state.get("su_name") or "", shop_address=state.get("su_address") or "",
+            shop_phone=state.get("su_phone") or "", timezone=state.get("su_tz") or "",
             currency=state.get("su_currency") or "", language=state.get("su_language") or "",
             warehouses=_rows(warehouses, ["code", "name"]),  # type: ignore[arg-type]
             channels=_rows(channels, ["code", "name", "kind"]))  # type: ignore[arg-type]

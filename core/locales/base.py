@@ -25,7 +25,6 @@ ZH: dict[str, str] = {
     # common
     "common.download_csv": "下载 CSV",
     "common.download_xlsx": "下载 Excel",
-    "common.slip": "下载订单小票（可打印）",
     "common.all": "全部",
     "list.page_size": "每页行数",
     "list.page": "页码（共 {pages} 页）",
@@ -269,7 +268,6 @@ ZH: dict[str, str] = {
     # slip
     "slip.title": "订单小票",
     "slip.thanks": "感谢惠顾！如有问题请凭订单号联系我们。",
-    "slip.print": "打印",
 }
 
 EN: dict[str, str] = {
@@ -297,7 +295,6 @@ EN: dict[str, str] = {
     # common
     "common.download_csv": "Download CSV",
     "common.download_xlsx": "Download Excel",
-    "common.slip": "Download order slip (printable)",
     "common.all": "All",
     "list.page_size": "Rows per page",
     "list.page": "Page (of {pages})",
@@ -542,5 +539,4 @@ EN: dict[str, str] = {
     # slip
     "slip.title": "Order slip",
     "slip.thanks": "Thank you! Quote the order number if you need to contact us.",
-    "slip.print": "Print",
 }

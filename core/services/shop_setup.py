@@ -13,9 +13,14 @@ nothing: one bad value anywhere and nothing is written.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,8 +35,14 @@ from core.timeutil import utcnow
 
 LANGUAGES = ("zh", "en")
 SHOP_NAME_MAX = 100
-PROFILE_FIELDS = ("shop_name", "timezone", "currency", "language")
-_STORED = {"shop_name": "name", "timezone": "timezone", "currency": "currency", "language": "language"}
+SHOP_ADDRESS_MAX = 200
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_MAX_PIXELS = 2000
+LOGO_FORMATS = ("PNG", "JPEG")
+_PHONE = re.compile(r"[0-9+\- ]{3,32}")
+PROFILE_FIELDS = ("shop_name", "shop_address", "shop_phone", "timezone", "currency", "language")
+_STORED = {"shop_name": "name", "shop_address": "address", "shop_phone": "phone", "timezone": "timezone",
+           "currency": "currency", "language": "language"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class ShopProfile:
     """The shop as the app uses it: stored values, else the environment's defaults."""
 
     shop_name: str
+    shop_address: str
+    shop_phone: str
     timezone: str
     currency: str
     language: str
@@ -51,6 +64,8 @@ class SetupRequest:
     channels ``(code, name, kind)``."""
 
     shop_name: str | None = None
+    shop_address: str | None = None  # the letterhead's address and phone ('' clears them)
+    shop_phone: str | None = None
     timezone: str | None = None
     currency: str | None = None
     language: str | None = None
@@ -94,7 +109,7 @@ def needs_setup(session: Session) -> bool:
 
 
 def _effective(stored: dict[str, str]) -> ShopProfile:
-    defaults = {"shop_name": "", "timezone": config.env_timezone(), "currency": config.env_currency(),
+    defaults = {"shop_name": "", "shop_address": "", "shop_phone": "", "timezone": config.env_timezone(), "currency": config.env_currency(),
                 "language": config.env_language()}
     values = {f: stored.get(_STORED[f]) or defaults[f] for f in PROFILE_FIELDS}
     return ShopProfile(**values, stored=tuple(f for f in PROFILE_FIELDS if stored.get(_STORED[f])))
@@ -116,6 +131,16 @@ def _profile_values(request: SetupRequest, issues: list[FieldIssue]) -> dict[str
         elif len(name) > SHOP_NAME_MAX:
             issues.append(FieldIssue("shop_name", "issue.too_long", value=name, params={"n": SHOP_NAME_MAX}))
         values["shop_name"] = name
+    if request.shop_address is not None:
+        address = " ".join(request.shop_address.split())
+        if len(address) > SHOP_ADDRESS_MAX:
+            issues.append(FieldIssue("shop_address", "issue.too_long", value=address, params={"n": SHOP_ADDRESS_MAX}))
+        values["shop_address"] = address
+    if request.shop_phone is not None:
+        phone = request.shop_phone.strip()
+        if phone and not _PHONE.fullmatch(phone):
+            issues.append(FieldIssue("shop_phone", "setup.issue_phone", value=phone, params={"value": phone}))
+        values["shop_phone"] = phone
     if request.timezone is not None:
         tz = request.timezone.strip()
         if tz not in zoneinfo.available_timezones():
@@ -159,10 +184,56 @@ def _checked_rows(request: SetupRequest, issues: list[FieldIssue]) -> list[tuple
     return rows
 
 
+def _logo_issue(data: bytes) -> FieldIssue | None:
+    """Why ``data`` cannot be the shop's logo, or None: bounded in bytes before it is opened,
+    then in pixels (a small file can still declare a huge image), and PNG or JPEG only."""
+    if len(data) > LOGO_MAX_BYTES:
+        return FieldIssue("logo", "setup.issue_logo_size",
+                          params={"size_kb": -(-len(data) // 1024), "limit_kb": LOGO_MAX_BYTES // 1024})
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt, (width, height) = image.format, image.size
+            if fmt in LOGO_FORMATS and max(width, height) <= LOGO_MAX_PIXELS:
+                image.verify()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return FieldIssue("logo", "setup.issue_logo_format")
+    if fmt not in LOGO_FORMATS:
+        return FieldIssue("logo", "setup.issue_logo_format")
+    if max(width, height) > LOGO_MAX_PIXELS:
+        return FieldIssue("logo", "setup.issue_logo_pixels",
+                          params={"width": width, "height": height, "limit": LOGO_MAX_PIXELS})
+    return None
+
+
+@unit_of_work
+def set_shop_logo(session: Session, data: bytes | None, actor: Actor) -> None:
+    """Store (or with ``None`` remove) the logo printed on the shop's documents; refused with
+    the reason and nothing stored when it is too large, not an image, or too many pixels."""
+    require(actor, "settings.edit")
+    if data is not None and (issue := _logo_issue(data)) is not None:
+        raise ValidationError([issue])
+    row = session.get(Setting, refdata.SHOP_KEY)
+    stored = dict(row.value) if row is not None else {}
+    before = stored.pop("logo", None)
+    if data is not None:
+        stored["logo"] = base64.b64encode(data).decode("ascii")
+    if row is None:
+        session.add(Setting(key=refdata.SHOP_KEY, value=stored, updated_at=utcnow(), updated_by=actor.username))
+    else:
+        row.value, row.updated_at, row.updated_by = stored, utcnow(), actor.username
+    session.flush()
+    refdata.bump(session)
+
+    def digest(value: str | None) -> str | None:
+        return hashlib.sha256(value.encode()).hexdigest()[:12] if value else None
+    audit.record(session, actor, "shop.logo", "settings", refdata.SHOP_KEY,
+                 before={"logo": digest(before)}, after={"logo": digest(stored.get("logo"))})
+
+
 def _apply_profile(session: Session, values: dict[str, str], actor: Actor) -> dict[str, tuple[str | None, str]]:
     row = session.get(Setting, refdata.SHOP_KEY)
     stored = dict(row.value) if row is not None else {}
-    changes = {f: (stored.get(_STORED[f]), v) for f, v in values.items() if stored.get(_STORED[f]) != v}
+    changes = {f: (stored.get(_STORED[f]), v) for f, v in values.items() if (stored.get(_STORED[f]) or "") != v}
     if not changes:
         return {}
     new = {**stored, **{_STORED[f]: v for f, (_, v) in changes.items()}}

@@ -76,6 +76,7 @@ def test_open_an_rma_and_take_it_to_the_refund(logged_in: Callable[..., AppTest]
     assert [s.value for s in at.success] == [en("desk.opened", number=number, refund="¥50.00")]
     rma_id = at.session_state["as_rma_d"]
     assert at.subheader[1].value == en("desk.detail", number=number)
+    assert en("doc.rma_label") in [b.label for b in at.get("download_button")]  # for the return parcel
     assert f"d_to_approved_{rma_id}" not in [b.key for b in at.button]  # nobody approves their own request
     boss = _desk(logged_in, "manager", order.number, username="boss")
     boss.session_state["as_rma_d"] = rma_id

@@ -78,7 +78,7 @@ def test_enter_order_with_barcode_and_search(entry: AppTest) -> None:
     assert (line.qty, line.qty_reserved, reserved) == (3, 3, 3)
     assert entry.session_state["oe_basket"] == []  # cleared after success
     assert entry.text_input(key="oe_name").value == ""
-    assert [b.label for b in entry.download_button] == [translate("common.slip", "en")]
+    assert [b.label for b in entry.download_button] == [translate("doc.order_slip", "en")]
 
 
 def test_customer_search_fills_the_form(entry: AppTest) -> None:

@@ -50,7 +50,7 @@ def test_search_by_number(logged_in: Callable[..., AppTest], two_orders: tuple[O
     assert at.subheader[0].value == translate("orders.detail", "en", number=first.number)
     lines = at.dataframe[1].value
     assert lines[translate("field.qty_reserved", "en")].tolist() == [1]
-    assert [b.label for b in at.download_button][-1] == translate("common.slip", "en")
+    assert [b.label for b in at.download_button][-1] == translate("doc.order_slip", "en")
 
 
 def test_search_by_phone_and_filters(logged_in: Callable[..., AppTest],

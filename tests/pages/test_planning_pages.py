@@ -123,6 +123,7 @@ def test_purchase_order_page_send_and_cancel(logged_in: Callable[..., AppTest]) 
     po = create_purchase_order(supplier, warehouse_id("SH"), [POLineInput(tea, 10)], BUYER)
     at = logged_in("buyer", page="pages/purchase_orders.py")
     assert at.subheader[0].value == _en("plan.po_detail", number=po.number)
+    assert _en("doc.purchase_order") in [b.label for b in at.get("download_button")]
     line_key = next(w.key for w in at.number_input if w.key.startswith("po_qty_"))
     at.number_input(key=line_key).set_value(12)
     _button(at, f"po_save_{po.id}")
