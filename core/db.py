@@ -258,11 +258,11 @@ def _as_refusal(exc: DBAPIError) -> OMSError | None:
         # Last line of defence for input a service did not range-check (PostgreSQL refuses
         # what SQLite stores; services should name the field themselves, as create_order does).
         if "nul (0x00)" in text:
-            return ValidationError([FieldIssue("input", "the text contains a NUL character")])
+            return ValidationError([FieldIssue("input", "issue.bad_text")])
         if "too long" in text:
-            return ValidationError([FieldIssue("input", "the text is longer than its field allows")])
+            return ValidationError([FieldIssue("input", "issue.bad_text")])
         if "out of range" in text or "overflow" in text:
-            return ValidationError([FieldIssue("input", "a number is too large")])
+            return ValidationError([FieldIssue("input", "issue.number_too_large")])
     return None
 
 

@@ -44,12 +44,12 @@ class Filters:
     def __post_init__(self) -> None:
         issues = []
         if self.end < self.start:
-            issues.append(FieldIssue("date_to", "must not be before the start date", value=str(self.end)))
+            issues.append(FieldIssue("date_to", "issue.end_before_start", value=str(self.end)))
         elif (self.end - self.start).days >= MAX_DAYS:
-            issues.append(FieldIssue("date_to", f"at most {MAX_DAYS} days", value=str(self.end)))
+            issues.append(FieldIssue("date_to", "issue.max_days", value=str(self.end), params={"n": MAX_DAYS}))
         unknown = [r for r in self.regions if r not in REGIONS and r != UNKNOWN_REGION]
         if unknown:
-            issues.append(FieldIssue("region", f"must be one of {', '.join(REGIONS)}", value=unknown[0]))
+            issues.append(FieldIssue("region", "issue.one_of", value=unknown[0], params={"choices": ", ".join(REGIONS)}))
         if issues:
             raise ValidationError(issues)
 

@@ -28,7 +28,7 @@ SHOWN_ROWS = 10
 def _files(paths: list[str]) -> list[imports.SourceFile]:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
-        raise ValidationError([FieldIssue("file", "no such file", value=p) for p in missing])
+        raise ValidationError([FieldIssue("file", "issue.no_such_file", value=p, params={"value": p}) for p in missing])
     limit = max_bytes()
     for p in paths:  # refuse a huge file before reading it into memory
         if (size := Path(p).stat().st_size) > limit:

@@ -159,11 +159,11 @@ def acknowledge(session: Session, alert_ids: list[int], actor: Actor) -> int:
     require(actor, "alert.ack")
     ids = sorted({int(i) for i in alert_ids})
     if not ids:
-        raise ValidationError([FieldIssue("alerts", "pick at least one alert")])
+        raise ValidationError([FieldIssue("alerts", "inv_issue.pick_alerts")])
     known = set(session.execute(select(Alert.id).where(Alert.id.in_(ids))).scalars())
     missing = [i for i in ids if i not in known]
     if missing:
-        raise ValidationError([FieldIssue("alerts", f"no alert {i}", value=i) for i in missing])
+        raise ValidationError([FieldIssue("alerts", "issue.no_alert", value=i, params={"id": i}) for i in missing])
     done = rowcount(session.execute(update(Alert).where(Alert.id.in_(ids), Alert.acknowledged_at.is_(None))
                                     .values(acknowledged_by=actor.username, acknowledged_at=utcnow())))
     audit.record(session, actor, "alert.ack", "alert", None, after={"ids": ids, "acknowledged": done})

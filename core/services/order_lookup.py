@@ -126,15 +126,15 @@ def lookup_order(session: Session, number: str, phone_last4: str, client: str) -
     last4 = (phone_last4 or "").strip()
     issues = []
     if not number:
-        issues.append(FieldIssue("number", "required"))
+        issues.append(FieldIssue("number", "issue.required"))
     elif len(number) > MAX_NUMBER:
-        issues.append(FieldIssue("number", f"at most {MAX_NUMBER} characters", value=len(number)))
+        issues.append(FieldIssue("number", "issue.too_long", value=len(number), params={"n": MAX_NUMBER}))
     elif not _NUMBER.fullmatch(number):
-        issues.append(FieldIssue("number", "not a valid order number"))
+        issues.append(FieldIssue("number", "issue.lookup_number"))
     if not re.fullmatch(r"\d{4}", last4):
-        issues.append(FieldIssue("lookup_last4", "enter exactly the last 4 digits of the phone"))
+        issues.append(FieldIssue("lookup_last4", "issue.lookup_last4"))
     if not client or len(client) > 64:
-        issues.append(FieldIssue("lookup_client", "missing session"))
+        issues.append(FieldIssue("lookup_client", "issue.lookup_session"))
     if issues:
         raise LookupInvalid(issues)
     take_turns(session, f"lookup-client:{client}", f"lookup-order:{number}")

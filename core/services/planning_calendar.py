@@ -31,24 +31,25 @@ def add_event(session: Session, kind: str, name: str, start: dt.date | None, end
     issues: list[FieldIssue] = []
     name = (name or "").strip()
     if kind not in KINDS:
-        issues.append(FieldIssue("kind", f"must be one of {', '.join(KINDS)}", value=kind))
+        issues.append(FieldIssue("kind", "issue.one_of", value=kind, params={"choices": ", ".join(KINDS)}))
     if not name:
-        issues.append(FieldIssue("name", "required"))
+        issues.append(FieldIssue("name", "issue.required"))
     elif len(name) > MAX_NAME:
-        issues.append(FieldIssue("name", f"at most {MAX_NAME} characters"))
+        issues.append(FieldIssue("name", "issue.too_long", params={"n": MAX_NAME}))
     if not isinstance(start, dt.date) or not isinstance(end, dt.date):
-        issues.append(FieldIssue("start_date", "required"))
+        issues.append(FieldIssue("start_date", "issue.required"))
     elif end < start:
-        issues.append(FieldIssue("end_date", "must not be before the start date", value=end))
+        issues.append(FieldIssue("end_date", "issue.end_before_start", value=end))
     elif (end - start).days >= MAX_DAYS:
-        issues.append(FieldIssue("end_date", f"at most {MAX_DAYS} days", value=end))
+        issues.append(FieldIssue("end_date", "issue.max_days", value=end, params={"n": MAX_DAYS}))
     warehouse_id = None
     if warehouse:
         if kind == "promotion":
-            issues.append(FieldIssue("warehouse", "promotions apply to the whole shop", value=warehouse))
+            issues.append(FieldIssue("warehouse", "issue.promo_whole_shop", value=warehouse))
         warehouse_id = session.execute(select(Warehouse.id).where(Warehouse.code == warehouse)).scalar_one_or_none()
         if warehouse_id is None:
-            issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {warehouse}", value=warehouse))
+            issues.append(FieldIssue("warehouse", "issue.unknown_value", value=warehouse,
+                                             params={"value": warehouse}))
     if issues:
         raise ValidationError(issues)
     event = PlanningEvent(kind=kind, name=name, start_date=start, end_date=end, warehouse_id=warehouse_id,

@@ -94,15 +94,16 @@ def update_return_policy(session: Session, windows: dict[str, int], refund_shipp
         select(Channel.code, Channel.return_window_days).where(Channel.active.is_(True)))}
     issues: list[FieldIssue] = []
     if refund_shipping not in SHIPPING_POLICIES:
-        issues.append(FieldIssue("rma_shipping_policy", f"must be one of {', '.join(SHIPPING_POLICIES)}",
-                                 value=refund_shipping))
+        issues.append(FieldIssue("rma_shipping_policy", "issue.one_of", value=refund_shipping,
+                                 params={"choices": ", ".join(SHIPPING_POLICIES)}))
     for code, days in windows.items():
         if code not in current:
-            issues.append(FieldIssue("channel", f"unknown channel {code}", value=code))
+            issues.append(FieldIssue("channel", "issue.unknown_value", value=code, params={"value": code}))
         elif not isinstance(days, int) or isinstance(days, bool):
-            issues.append(FieldIssue("rma_window_days", "must be a whole number", value=days))
+            issues.append(FieldIssue("rma_window_days", "issue.whole_number", value=days))
         elif not 0 <= days <= MAX_WINDOW_DAYS:
-            issues.append(FieldIssue("rma_window_days", f"must be between 0 and {MAX_WINDOW_DAYS}", value=days))
+            issues.append(FieldIssue("rma_window_days", "issue.between", value=days,
+                                          params={"low": 0, "high": MAX_WINDOW_DAYS}))
     if issues:
         raise ValidationError(issues)
     changed = {code: days for code, days in windows.items() if current[code] != days}

@@ -61,24 +61,32 @@ SPECS: tuple[SettingSpec, ...] = (
 BY_FIELD = {spec.field: spec for spec in SPECS}
 
 
+class _NotValid(ValueError):
+    """Why a raw value is not a setting's type: a message code and its parameters."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
 def _typed(spec: SettingSpec, raw: Any) -> Any:
-    """``raw`` as the spec's type; raises ValueError with the reason when it is not one."""
+    """``raw`` as the spec's type; raises :class:`_NotValid` with the reason when it is not one."""
     if spec.kind is bool:
         if not isinstance(raw, bool):
-            raise ValueError("must be yes or no")
+            raise _NotValid("issue.yes_no")
         return raw
     if isinstance(raw, bool):
-        raise ValueError("not a number")
+        raise _NotValid("issue.not_a_number")
     try:
         number = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise ValueError("not a number") from None
+        raise _NotValid("issue.not_a_number") from None
     if not number.is_finite():
-        raise ValueError("not a number")
+        raise _NotValid("issue.not_a_number")
     if spec.kind is int and number != number.to_integral_value():
-        raise ValueError("must be a whole number")
+        raise _NotValid("issue.whole_number")
     if (spec.low is not None and number < spec.low) or (spec.high is not None and number > spec.high):
-        raise ValueError(f"must be between {spec.low} and {spec.high}")
+        raise _NotValid("issue.between", low=spec.low, high=spec.high)
     return int(number) if spec.kind is int else number.quantize(Decimal("0.01"))
 
 
@@ -116,12 +124,12 @@ def update_settings(session: Session, values: dict[str, Any], actor: Actor) -> d
     for field, raw in values.items():
         spec = BY_FIELD.get(field)
         if spec is None:
-            issues.append(FieldIssue(field, "unknown setting", value=raw))
+            issues.append(FieldIssue(field, "issue.unknown_setting", value=raw))
             continue
         try:
             typed[field] = _typed(spec, raw)
-        except ValueError as exc:
-            issues.append(FieldIssue(field, str(exc), value=raw))
+        except _NotValid as exc:
+            issues.append(FieldIssue(field, exc.key, value=raw, params=exc.params))
     if issues:
         raise ValidationError(issues)
     before = _current(session)

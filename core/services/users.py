@@ -73,13 +73,14 @@ def create_user(
     issues = []
     username = username.strip()
     if not username:
-        issues.append(FieldIssue("username", "required"))
+        issues.append(FieldIssue("username", "issue.required"))
     elif len(username) > MAX_USERNAME:
-        issues.append(FieldIssue("username", f"at most {MAX_USERNAME} characters", value=username))
+        issues.append(FieldIssue("username", "issue.too_long", value=username, params={"n": MAX_USERNAME}))
     if display_name and len(display_name) > MAX_DISPLAY_NAME:
-        issues.append(FieldIssue("display_name", f"at most {MAX_DISPLAY_NAME} characters", value=display_name))
+        issues.append(FieldIssue("display_name", "issue.too_long", value=display_name,
+                                 params={"n": MAX_DISPLAY_NAME}))
     if role not in ROLES:
-        issues.append(FieldIssue("role", f"must be one of {', '.join(ROLES)}", value=role))
+        issues.append(FieldIssue("role", "issue.one_of", value=role, params={"choices": ", ".join(ROLES)}))
     issues += password_issues(password, username)
     if issues:
         raise ValidationError(issues)
@@ -226,10 +227,10 @@ def change_role(session: Session, username: str, role: str, actor: Actor) -> Use
     """Give an account another role; the last active admin keeps the admin role."""
     require(actor, "user.manage")
     if role not in ROLES:
-        raise ValidationError([FieldIssue("role", f"must be one of {', '.join(ROLES)}", value=role)])
+        raise ValidationError([FieldIssue("role", "issue.one_of", value=role, params={"choices": ", ".join(ROLES)})])
     user = _user_for_update(session, username)
     if role != "admin" and _is_last_admin(session, user):
-        raise ValidationError([FieldIssue("role", "the last active admin must stay admin", value=role)])
+        raise ValidationError([FieldIssue("role", "issue.last_admin", value=role)])
     before = user.role
     user.role = role
     audit.record(session, actor, "user.role", "user", user.id, before={"username": username, "role": before},
@@ -246,9 +247,9 @@ def set_active(session: Session, username: str, active: bool, actor: Actor) -> U
     require(actor, "user.manage")
     user = _user_for_update(session, username)
     if not active and user.username == actor.username:
-        raise ValidationError([FieldIssue("active", "you cannot deactivate your own account")])
+        raise ValidationError([FieldIssue("active", "issue.self_deactivate")])
     if not active and _is_last_admin(session, user):
-        raise ValidationError([FieldIssue("active", "the last active admin cannot be deactivated")])
+        raise ValidationError([FieldIssue("active", "issue.last_admin")])
     before = user.active
     user.active = active
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,

@@ -8,15 +8,17 @@ import pytest
 from sqlalchemy import func, select
 
 from core import db
+from core.config import letterhead
+from core.documents.pick_list import pick_list_csv_frame, render_pick_list
 from core.errors import PermissionDenied, Refused, ValidationError
 from core.models import AuditLog, Bin, MovementBin, Order, StockMovement
-from core.picklists import pick_list_csv_frame, render_pick_list
 from core.services import bins, orders
 from core.services.bins import BinInput
 from core.services.fulfillment import create_pick_lists, pick_list
 from core.services.inventory import receive_adhoc
 from core.services.purchasing import receive_po
 from tests.factories import CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
+from tests.pdf_text import pdf_text
 from tests.services.test_purchasing import _po
 
 
@@ -72,8 +74,8 @@ def test_pick_lists_walk_the_bins_in_order_and_print_each_bin(stocked: None) -> 
     assert list(zip(doc.items["bin"], doc.items["sku"], doc.items["qty"], strict=True)) == [
         ("C-01", "C", 3), ("A-01", "A", 3), ("B-01", "B", 1)]
     assert list(doc.orders["bin"]) == ["A-01", "B-01", "C-01", "A-01"]  # per order, in walking order
-    html = render_pick_list(doc, "zh")
-    assert html.index("C-01") < html.index("A-01") < html.index("B-01") and "货位" in html
+    text = pdf_text(render_pick_list(doc, letterhead(), "zh"))
+    assert text.index("C-01") < text.index("A-01") < text.index("B-01") and "货位" in text
     assert list(pick_list_csv_frame(doc)["bin"]) == ["C-01", "A-01", "B-01"]
 
 

@@ -5,7 +5,6 @@ the document's number, the lines, the masked phone — with the Chinese font emb
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from PIL import Image
@@ -28,6 +27,7 @@ from core.services.purchasing import POLineInput, create_purchase_order, po_deta
 from core.services.shop_setup import SetupRequest, set_shop_logo, set_up_shop
 from tests.aftersales_data import delivered_order
 from tests.factories import ADMIN, BUYER, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
+from tests.pdf_text import pdf_text
 from tests.planning_data import make_supplier, warehouse_id
 
 SHOP = "茶语小铺"
@@ -48,12 +48,7 @@ def shop(db_url: str) -> config.Letterhead:
 
 
 def _text(pdf: bytes) -> str:
-    assert pdf.startswith(b"%PDF-")
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    return pdf_text(pdf)
 
 
 def test_the_letterhead_comes_from_shop_setup(shop: config.Letterhead) -> None:
@@ -66,13 +61,13 @@ def test_order_and_packing_slip(shop: config.Letterhead) -> None:
     made = orders.create_order(order_input(("TEA-1", 2)), CLERK)
     detail = orders.order_detail(made.id, CLERK)
     slip = render_order_slip(detail, shop, "zh", "CNY")
-    text = _flat(_text(slip))
+    text = (_text(slip))
     for expected in (SHOP, "订单小票", made.number, "商品TEA-1", "TEA-1", "138****8000", "¥50.00", "世纪大道"):
         assert expected in text, expected
     assert "13800138000" not in text  # a slip travels with the parcel: the phone is masked
     assert b"/FontFile2" in slip if fonts.embedded() else True  # the TrueType CJK font is in the file
     assert b"/Subtype /Image" in slip  # the logo
-    packing = _flat(_text(render_packing_slip(detail, shop, "en")))
+    packing = (_text(render_packing_slip(detail, shop, "en")))
     assert "Packingslip" in packing and made.number in packing and "¥" not in packing  # no prices
     assert "Lines:1·units:2" in packing
 
@@ -82,7 +77,7 @@ def test_pick_list_in_walk_order(shop: config.Letterhead) -> None:
     one = orders.create_order(order_input(("A", 2), ("B", 1)), CLERK)
     two = orders.create_order(order_input(("A", 3)), CLERK)
     [made] = create_pick_lists([one.id, two.id], WAREHOUSE)
-    text = _flat(_text(render_pick_list(pick_list(made.id, WAREHOUSE), shop, "zh")))
+    text = (_text(render_pick_list(pick_list(made.id, WAREHOUSE), shop, "zh")))
     assert "拣货单" in text and made.number in text and one.number in text and two.number in text
     assert "2个订单，共6件" in text
 
@@ -91,7 +86,7 @@ def test_purchase_order(shop: config.Letterhead) -> None:
     tea = make_product("TEA", "20.00", {"SH": 0})
     supplier = make_supplier("茶具厂", 5, 1, tea)
     po = create_purchase_order(supplier, warehouse_id("SH"), [POLineInput(tea, 12)], BUYER, note="春茶")
-    text = _flat(_text(render_purchase_order(po_detail(po.id, BUYER), shop, "en", "CNY")))
+    text = (_text(render_purchase_order(po_detail(po.id, BUYER), shop, "en", "CNY")))
     assert "Purchaseorder" in text and po.number in text and "茶具厂" in text and "春茶" in text
     assert "¥120.00" in text and SHOP in text  # 12 × 10.00, the supplier's cost
 
@@ -104,7 +99,7 @@ def test_rma_label_has_the_rma_barcode_and_the_shop_as_addressee(shop: config.Le
     pdf = render_rma_label(detail, shop, "zh")
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1 and round(float(reader.pages[0].mediabox.width) / 72 * 25.4) == 100
-    text = _flat(_text(pdf))
+    text = (_text(pdf))
     assert opened.number in text and order.number in text and SHOP in text and "质量问题" in text
 
 

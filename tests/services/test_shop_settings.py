@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from core import db
 from core.errors import PackNotVerified, PermissionDenied, ValidationError
+from core.i18n import translate
 from core.models import AuditLog, Order, Setting
 from core.services import fulfillment, orders
 from core.services.shop_settings import shop_settings, update_settings
@@ -60,13 +61,15 @@ def test_update_applies_at_once_and_is_audited(db_url: str) -> None:
     ({"delivery_overdue.days": "soon"}, "delivery_overdue.days", "not a number"),
     ({"adjustment_approval.amount": "-1"}, "adjustment_approval.amount", "must be between 0 and 10000000"),
     ({"packing.require_scan": "no"}, "packing.require_scan", "must be yes or no"),
-    ({"order_due.days": 3}, "order_due.days", "unknown setting"),
+    ({"order_due.days": 3}, "order_due.days", "no such setting"),
 ])
 def test_a_bad_value_names_its_field_and_writes_nothing(db_url: str, values: dict, field: str, reason: str) -> None:
     before = _settings_rows()
     with pytest.raises(ValidationError) as caught:
         update_settings({"fulfilment_sla.hours": 36, **values}, ADMIN)  # the good value is not written either
-    assert [(i.field, i.message) for i in caught.value.issues] == [(field, reason)]
+    assert [(i.field, translate(i.message, "en", **(i.params or {}))) for i in caught.value.issues] == [
+        (field, reason)]
+    assert all(i.message.startswith("issue.") for i in caught.value.issues)  # a code, never English prose
     assert _settings_rows() == before
 
 

@@ -27,11 +27,12 @@ def accounts(db_url: str) -> None:
 def test_create_user_names_every_problem(db_url: str) -> None:
     with pytest.raises(ValidationError) as caught:
         users.create_user("x" * 65, "abc", "pirate", ADMIN, display_name="y" * 101)
-    assert sorted((i.field, i.message) for i in caught.value.issues) == [
-        ("display_name", "at most 100 characters"), ("password", "issue.pw_length"),
-        ("password", "issue.pw_mix"), ("role", "must be one of admin, manager, buyer, "
-                                                                     "warehouse, service, clerk"),
-        ("username", "at most 64 characters")]
+    assert sorted((i.field, i.message, (i.params or {}).get("n") or (i.params or {}).get("choices"))
+                  for i in caught.value.issues) == [
+        ("display_name", "issue.too_long", 100), ("password", "issue.pw_length", 10),
+        ("password", "issue.pw_mix", None),
+        ("role", "issue.one_of", "admin, manager, buyer, warehouse, service, clerk"),
+        ("username", "issue.too_long", 64)]
 
 
 def test_unknown_and_inactive_users_look_the_same(accounts: None) -> None:
@@ -64,9 +65,9 @@ def test_role_change_deactivation_and_reset_are_audited(accounts: None) -> None:
 def test_the_shop_cannot_lock_itself_out(accounts: None) -> None:
     with pytest.raises(ValidationError, match="your own account"):
         users.set_active("root", False, ADMIN)
-    with pytest.raises(ValidationError, match="last active admin"):
+    with pytest.raises(ValidationError, match="active admin must remain"):
         users.change_role("root", "manager", ADMIN)
-    with pytest.raises(ValidationError, match="last active admin"):
+    with pytest.raises(ValidationError, match="active admin must remain"):
         users.set_active("root", False, Actor("other-admin", "admin"))
     users.create_user("root2", PASSWORD + "x", "admin", ADMIN)
     users.change_role("root", "manager", Actor("root2", "admin"))  # with a second admin it is fine

@@ -1,4 +1,4 @@
-"""The printable slip: complete, escaped, masked phone, local time, both languages."""
+"""The order slip PDF: complete, user text taken literally, masked phone, local time, both languages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from decimal import Decimal
 
 import pandas as pd
 
+from core.config import Letterhead
+from core.documents.order_slip import render_order_slip
 from core.services.orders import OrderDetail
-from core.slips import mask_phone, render_slip
+from tests.pdf_text import pdf_text
+
+SHOP = Letterhead("茶语小铺", "上海市浦东新区世纪大道 1 号", "021-5555 0100")
 
 
 def _detail() -> OrderDetail:
@@ -26,20 +30,14 @@ def _detail() -> OrderDetail:
 
 
 def test_slip_contains_the_order_in_chinese() -> None:
-    html = render_slip(_detail(), "zh")
-    for text in ("订单小票", "SO20260311-000001", "门店POS", "2026-03-10 23:59", "139****9000", "浦东新区 张江路 1 号",
-                 "绿茶", "¥75.00", "¥80.00", "微信支付", "已付款", "快递", 'charset="utf-8"'):
-        assert text in html, text
-    assert "13900139000" not in html
-    assert "李四 &lt;b&gt;" in html and "<b>" not in html  # data is escaped
+    text = pdf_text(render_order_slip(_detail(), SHOP, "zh", "CNY"))
+    for expected in ("茶语小铺", "订单小票", "SO20260311-000001", "门店POS", "2026-03-1023:59", "139****9000",
+                     "浦东新区张江路1号", "绿茶", "¥75.00", "¥80.00", "微信支付", "已付款", "快递"):
+        assert expected in text, expected
+    assert "13900139000" not in text
+    assert "李四<b>" in text  # user text is printed as typed, never read as markup
 
 
 def test_slip_in_english() -> None:
-    html = render_slip(_detail(), "en")
-    assert "Order slip" in html and "WeChat Pay" in html and "Shipping fee" in html
-
-
-def test_mask_phone() -> None:
-    assert mask_phone("13900139000") == "139****9000"
-    assert mask_phone("12345") == "12345"
-    assert mask_phone(None) == ""
+    text = pdf_text(render_order_slip(_detail(), SHOP, "en", "CNY"))
+    assert "Orderslip" in text and "WeChatPay" in text and "Shippingfee" in text
