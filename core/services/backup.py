@@ -217,14 +217,14 @@ def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[
     tables = set(inspect(engine).get_table_names())
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
-        raise ValidationError([FieldIssue("file", f"{source} is not an OMS backup: missing tables {', '.join(missing)}")])
+        raise ValidationError([FieldIssue("file", "backups.missing_tables", params={"file": source, "tables": ", ".join(missing)})])
     with engine.connect() as conn:
         revisions = _revisions(conn)
     known, _ = _known_revisions()
     unknown = [r for r in revisions if r not in known]
     if unknown:
-        raise ValidationError([FieldIssue(
-            "file", f"{source} comes from a newer version of the app (schema {', '.join(unknown)}); update the app first")])
+        raise ValidationError([FieldIssue("file", "backups.newer_schema",
+                                          params={"file": source, "revisions": ", ".join(unknown)})])
     tampered = schema_check.differences(_reference_schema(engine.url, revisions), _fingerprint(engine))
     if tampered:
         raise ValidationError(tampered)
@@ -237,7 +237,9 @@ def _verify(engine: Engine, source: str) -> tuple[dict[str, TableDigest], tuple[
     with Session(engine) as session, session.begin():
         breaches = invariants.check(session=session)
     if breaches:
-        raise ValidationError([FieldIssue("file", f"{b.check}: {b.key}: {b.detail}") for b in breaches])
+        raise ValidationError([FieldIssue("file", "backups.invariant",
+                                          params={"check": b.check, "record": b.key, "detail": b.detail})
+                               for b in breaches])
     return checksums, revisions
 
 
@@ -311,7 +313,7 @@ def backup(path: str | Path, actor: Actor, url: str | None = None) -> BackupResu
     parsed = _url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite" and target in _live_files(_sqlite_file(parsed)):
-        raise ValidationError([FieldIssue("file", f"{target} is the live database itself; choose another file")])
+        raise ValidationError([FieldIssue("file", "backups.live_file", params={"file": str(target)})])
     created = utcnow()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -466,7 +468,7 @@ def restore(path: str | Path, actor: Actor, url: str | None = None, *, allow_pla
     started = time.perf_counter()
     source = Path(path)
     if not source.is_file():
-        raise ValidationError([FieldIssue("file", f"no such file {source}")])
+        raise ValidationError([FieldIssue("file", "issue.no_such_file", params={"value": str(source)})])
     parsed = _url(url)
     live_url = parsed.render_as_string(hide_password=False)
     with tempfile.TemporaryDirectory(prefix="oms-restore-") as tmp:
@@ -539,7 +541,7 @@ def _restore_sqlite(source: Path, target: URL, name: str, manifest: dict[str, ob
     live = _sqlite_file(target)
     with source.open("rb") as fh:
         if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise ValidationError([FieldIssue("file", f"{name} is not a SQLite database backup")])
+            raise ValidationError([FieldIssue("file", "backups.not_sqlite", params={"file": name})])
     with tempfile.TemporaryDirectory(prefix="oms-restore-") as tmp:
         copy = Path(tmp) / "check.db"  # checked and restored from a private copy, never the user's file
         shutil.copyfile(source, copy)
@@ -552,9 +554,9 @@ def _restore_sqlite(source: Path, target: URL, name: str, manifest: dict[str, ob
         finally:
             conn.close()
         if not intact:
-            raise ValidationError([FieldIssue("file", f"{name} is damaged (integrity check failed)")])
+            raise ValidationError([FieldIssue("file", "backups.damaged", params={"file": name})])
         if dangling:
-            raise ValidationError([FieldIssue("file", f"{name} has rows pointing at missing rows")])
+            raise ValidationError([FieldIssue("file", "backups.dangling", params={"file": name})])
         pristine = Path(tmp) / "restore.db"  # what is restored: _verify may upgrade its own copy
         shutil.copyfile(copy, pristine)
         with _engine(f"sqlite:///{copy}") as engine:
@@ -576,7 +578,7 @@ def _restore_postgres(source: Path, live: URL, name: str, manifest: dict[str, ob
                       ) -> tuple[dict[str, TableDigest], tuple[str, ...]]:
     with source.open("rb") as fh:
         if fh.read(len(PG_MAGIC)) != PG_MAGIC:
-            raise ValidationError([FieldIssue("file", f"{name} is not a pg_dump (custom format) backup")])
+            raise ValidationError([FieldIssue("file", "backups.not_pg_dump", params={"file": name})])
     _run([_tool("pg_restore"), "--list", str(source)])
     with scratch_database(live, "oms_restore_check") as scratch:
         _pg_load(source, scratch)

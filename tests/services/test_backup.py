@@ -72,7 +72,7 @@ def test_refuses_a_file_that_is_not_a_backup(demo: str, tmp_path: Path) -> None:
     junk = tmp_path / "notes.db"
     junk.write_text("shopping list: tea, rice")
     _refused(junk, "not a")
-    _refused(tmp_path / "missing.db", "no such file")
+    _refused(tmp_path / "missing.db", "no such file: ")
 
 
 def test_refuses_a_backup_that_breaks_the_ledger(demo: str, tmp_path: Path) -> None:
