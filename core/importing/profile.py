@@ -162,7 +162,7 @@ def _str_map(value: Any, where: str, issues: list[FieldIssue]) -> dict[str, str]
     if value is None:
         return {}
     if not isinstance(value, dict):
-        issues.append(FieldIssue(where, "must be a mapping of names to values"))
+        issues.append(FieldIssue(where, "prof.issue_mapping"))
         return {}
     return {str(k).strip(): "" if v is None else str(v).strip() for k, v in value.items()}
 
@@ -173,7 +173,7 @@ def _str_list(value: Any, where: str, issues: list[FieldIssue]) -> tuple[str, ..
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list):
-        issues.append(FieldIssue(where, "must be a list"))
+        issues.append(FieldIssue(where, "prof.issue_list"))
         return ()
     return tuple(str(v) for v in value)
 
@@ -182,7 +182,7 @@ def _joins(files: Any, issues: list[FieldIssue]) -> tuple[str | None, tuple[Join
     if files is None:
         return None, ()
     if not isinstance(files, dict):
-        issues.append(FieldIssue("profile.files", "must be a mapping with main and join"))
+        issues.append(FieldIssue("profile.files", "prof.issue_files"))
         return None, ()
     joins: list[JoinSpec] = []
     for i, raw in enumerate(files.get("join") or [], start=1):
@@ -190,18 +190,18 @@ def _joins(files: Any, issues: list[FieldIssue]) -> tuple[str | None, tuple[Join
         if isinstance(raw, dict) and True in raw:  # YAML 1.1 reads an unquoted ``on:`` key as true
             raw = {("on" if k is True else k): v for k, v in raw.items()}
         if not isinstance(raw, dict) or not raw.get("match") or not raw.get("on"):
-            issues.append(FieldIssue(where, "needs match (file-name pattern) and on (key columns)"))
+            issues.append(FieldIssue(where, "prof.issue_join"))
             continue
         aggregate = _str_map(raw.get("aggregate"), where + ".aggregate", issues)
         bad = sorted(set(aggregate.values()) - set(AGGREGATES))
         if bad:
-            issues.append(FieldIssue(where + ".aggregate", f"must be one of {', '.join(AGGREGATES)}",
-                                     value=", ".join(bad)))
+            issues.append(FieldIssue(where + ".aggregate", "issue.one_of", value=", ".join(bad),
+                                     params={"choices": ", ".join(AGGREGATES)}))
         joins.append(JoinSpec(str(raw.get("role") or raw["match"]), str(raw["match"]),
                               _str_list(raw["on"], where + ".on", issues), bool(raw.get("lines", False)),
                               bool(raw.get("required", True)), aggregate))
     if sum(j.lines for j in joins) > 1:
-        issues.append(FieldIssue("profile.files.join", "at most one joined file can hold the order lines"))
+        issues.append(FieldIssue("profile.files.join", "prof.issue_two_line_files"))
     main = files.get("main")
     return (str(main) if main else None), tuple(joins)
 
@@ -211,18 +211,18 @@ def from_dict(raw: Any) -> Profile:
     problem (unknown field, bad status target, unknown timezone or encoding …) otherwise."""
     issues: list[FieldIssue] = []
     if not isinstance(raw, dict):
-        raise ValidationError([FieldIssue("profile", "must be a mapping (YAML key: value pairs)")])
+        raise ValidationError([FieldIssue("profile", "prof.issue_not_mapping")])
     for key in sorted(set(raw) - _TOP_KEYS):
-        issues.append(FieldIssue("profile", f"unknown key {key}", value=key))
+        issues.append(FieldIssue("profile", "prof.issue_unknown_key", value=key, params={"key": key}))
     name = str(raw.get("name") or "").strip()
     if not name:
-        issues.append(FieldIssue("profile.name", "required"))
+        issues.append(FieldIssue("profile.name", "issue.required"))
     elif len(name) > MAX_NAME:
-        issues.append(FieldIssue("profile.name", f"at most {MAX_NAME} characters", value=name))
+        issues.append(FieldIssue("profile.name", "issue.too_long", value=name, params={"n": MAX_NAME}))
 
     kind = str(raw.get("kind") or "")
     if kind not in KINDS:
-        issues.append(FieldIssue("profile.kind", f"must be one of {', '.join(KINDS)}", value=kind))
+        issues.append(FieldIssue("profile.kind", "issue.one_of", value=kind, params={"choices": ", ".join(KINDS)}))
         raise ValidationError(issues)
     read = raw.get("read") or {}
     encoding = str(read.get("encoding") or "auto")
@@ -230,14 +230,15 @@ def from_dict(raw: Any) -> Profile:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            issues.append(FieldIssue("profile.read.encoding", f"unknown encoding {encoding}", value=encoding))
+            issues.append(FieldIssue("profile.read.encoding", "prof.issue_encoding", value=encoding,
+                                          params={"value": encoding}))
     main, joins = _joins(raw.get("files"), issues)
     known = {f.name for f in FIELDS[kind]}
     columns = {k: v for k, v in _str_map(raw.get("columns"), "profile.columns", issues).items() if v}
     constants = {k: v for k, v in _str_map(raw.get("constants"), "profile.constants", issues).items() if v != ""}
     for where, mapping in (("profile.columns", columns), ("profile.constants", constants)):
         for name_ in sorted(set(mapping) - known):
-            issues.append(FieldIssue(where, f"unknown field {name_}", value=name_))
+            issues.append(FieldIssue(where, "prof.issue_unknown_field", value=name_, params={"name": name_}))
     dates = raw.get("dates") or {}
     formats = _str_list(dates.get("formats"), "profile.dates.formats", issues) or DEFAULT_DATE_FORMATS
     timezone = dates.get("timezone")
@@ -245,28 +246,28 @@ def from_dict(raw: Any) -> Profile:
         try:
             ZoneInfo(str(timezone))
         except (ZoneInfoNotFoundError, ValueError):
-            issues.append(FieldIssue("profile.dates.timezone", f"unknown timezone {timezone}", value=timezone))
+            issues.append(FieldIssue("profile.dates.timezone", "setup.issue_timezone", value=timezone,
+                                          params={"value": timezone}))
     statuses = _str_map(raw.get("statuses"), "profile.statuses", issues)
     if kind == "orders":
         for source, target in statuses.items():
             if target not in ORDER_TARGETS:
-                issues.append(FieldIssue("profile.statuses", f"must be one of {', '.join(ORDER_TARGETS)}",
-                                         value=f"{source}: {target}"))
+                issues.append(FieldIssue("profile.statuses", "issue.one_of", value=f"{source}: {target}",
+                                         params={"choices": ", ".join(ORDER_TARGETS)}))
     values_raw = raw.get("values") or {}
     values = {str(k): _str_map(v, f"profile.values.{k}", issues) for k, v in values_raw.items()} \
         if isinstance(values_raw, dict) else {}
     for name_ in sorted(set(values) - known):
-        issues.append(FieldIssue("profile.values", f"unknown field {name_}", value=name_))
+        issues.append(FieldIssue("profile.values", "prof.issue_unknown_field", value=name_, params={"name": name_}))
     amounts = raw.get("amounts") or {}
     decimal, thousands = str(amounts.get("decimal", ".")), str(amounts.get("thousands", ","))
     if decimal not in (".", ",") or decimal == thousands:
-        issues.append(FieldIssue("profile.amounts", "decimal must be . or , and differ from thousands",
-                                 value=decimal))
+        issues.append(FieldIssue("profile.amounts", "prof.issue_decimal", value=decimal))
     sum_over = _str_list(amounts.get("sum_over_lines"), "profile.amounts.sum_over_lines", issues)
     for name_ in sum_over:
         if name_ not in known or spec(kind, name_).type != "money":
-            issues.append(FieldIssue("profile.amounts.sum_over_lines", "only money fields can be summed",
-                                     value=name_))
+            issues.append(FieldIssue("profile.amounts.sum_over_lines", "prof.issue_sum_money", value=name_,
+                                     params={"name": name_}))
     lines = raw.get("lines") or {}
     repeated = str(lines.get("repeated", "sum")) if isinstance(lines, dict) else ""
     if repeated not in REPEATED_LINES:
@@ -287,7 +288,7 @@ def from_yaml(text: str) -> Profile:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationError([FieldIssue("profile", f"not valid YAML: {exc}")]) from None
+        raise ValidationError([FieldIssue("profile", "prof.issue_yaml", params={"reason": str(exc).splitlines()[0]})]) from None
     return from_dict(raw)
 
 
