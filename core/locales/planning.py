@@ -46,6 +46,13 @@ _COLUMNS_EN = {
 }
 
 ZH: dict[str, str] = {
+    "rp.issue_no_suggestion": "没有编号为 {id} 的补货建议",
+    "rp.issue_not_open": "补货建议 {id} 已是“{status}”状态，不能再处理",
+    "rp.issue_select": "请至少选择一条补货建议",
+    "rp.issue_qty": "数量必须大于 0；不需要就忽略这条建议",
+    "rp.issue_not_accepted": "补货建议 {id} 尚未接受",
+    "rp.issue_none_accepted": "没有已接受的补货建议可以下采购单",
+    "rp.issue_no_supplier": "{sku} 没有供应商，请先在商品资料中设置",
     "page.forecast": "需求预测",
     "page.replenishment": "补货建议",
     "page.purchase_orders": "采购单",
@@ -213,6 +220,13 @@ ZH: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "rp.issue_no_suggestion": "no suggestion {id}",
+    "rp.issue_not_open": "suggestion {id} is already {status}",
+    "rp.issue_select": "select at least one suggestion",
+    "rp.issue_qty": "must be greater than 0; dismiss the suggestion instead",
+    "rp.issue_not_accepted": "suggestion {id} is not accepted",
+    "rp.issue_none_accepted": "no accepted suggestions to order",
+    "rp.issue_no_supplier": "{sku} has no supplier; set one in the catalogue",
     "page.forecast": "Demand forecast",
     "page.replenishment": "Replenishment",
     "page.purchase_orders": "Purchase orders",

@@ -192,19 +192,19 @@ def _to_template(name: str, stored: dict[str, Any]) -> BasketTemplate:
 def _validate_template(session: Session, name: str, lines: list[tuple[str, int]]) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     if not name:
-        issues.append(FieldIssue("name", "required"))
+        issues.append(FieldIssue("name", "issue.required"))
     elif len(name) > MAX_TEMPLATE_NAME:
-        issues.append(FieldIssue("name", f"at most {MAX_TEMPLATE_NAME} characters", value=name))
+        issues.append(FieldIssue("name", "issue.too_long", value=name, params={"n": MAX_TEMPLATE_NAME}))
     if not lines:
-        issues.append(FieldIssue("lines", "a template needs at least one line"))
+        issues.append(FieldIssue("lines", "issue.no_lines"))
     active = set(session.execute(
         select(Product.sku).where(Product.sku.in_({sku for sku, _ in lines}), Product.active.is_(True))
     ).scalars())
     for row, (sku, qty) in enumerate(lines, start=1):
         if sku not in active:
-            issues.append(FieldIssue("sku", f"unknown SKU {sku}", row, sku))
+            issues.append(FieldIssue("sku", "issue.unknown_sku", row, sku, params={"sku": sku}))
         if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-            issues.append(FieldIssue("qty", "must be greater than 0", row, qty))
+            issues.append(FieldIssue("qty", "issue.positive", row, qty))
     return issues
 
 

@@ -189,7 +189,7 @@ def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", wor
     ``as_of`` on — or, with ``from_last_sale``, from the day after the last sale before it.
     Nothing after the history's last day reaches a fit or a backtest. A run with nothing to
     forecast fails with a reason (:class:`~core.errors.Refused`); returns the stored run."""
-    issues = [FieldIssue(name, "must be a whole number ≥ 1", value=value)
+    issues = [FieldIssue(name, "issue.whole_at_least", value=value, params={"n": 1})
               for name, value in (("workers", workers), ("folds", folds), ("history_days", history_days))
               if value is not None and (not isinstance(value, int) or value < 1)]
     if issues:

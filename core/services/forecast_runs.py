@@ -61,10 +61,10 @@ def check_params(horizon: object, backend: object) -> None:
     """Refuse a horizon or backend a run cannot take (also checked before a run is queued)."""
     issues = []
     if not isinstance(horizon, int) or not MIN_HORIZON <= horizon <= MAX_HORIZON:
-        issues.append(FieldIssue("horizon", f"must be a whole number from {MIN_HORIZON} to {MAX_HORIZON}",
-                                 value=horizon))
+        issues.append(FieldIssue("horizon", "issue.whole_between", value=horizon,
+                                 params={"low": MIN_HORIZON, "high": MAX_HORIZON}))
     if backend not in BACKENDS:
-        issues.append(FieldIssue("backend", f"must be one of {', '.join(BACKENDS)}", value=backend))
+        issues.append(FieldIssue("backend", "issue.one_of", value=backend, params={"choices": ", ".join(BACKENDS)}))
     if issues:
         raise ValidationError(issues)
 

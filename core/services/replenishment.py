@@ -171,9 +171,11 @@ def _checked(service_level: object, review_days: object, as_of: dt.date | None) 
     """The as-of date (default today) once the inputs of a computation are acceptable."""
     issues = []
     if not isinstance(service_level, int | float) or not 0.5 <= service_level <= 0.999:
-        issues.append(FieldIssue("service_level", "must be between 0.5 and 0.999", value=service_level))
+        issues.append(FieldIssue("service_level", "issue.between", value=service_level,
+                                 params={"low": 0.5, "high": 0.999}))
     if not isinstance(review_days, int) or isinstance(review_days, bool) or not 0 <= review_days <= 90:
-        issues.append(FieldIssue("review_days", "must be a whole number from 0 to 90", value=review_days))
+        issues.append(FieldIssue("review_days", "issue.whole_between", value=review_days,
+                                 params={"low": 0, "high": 90}))
     try:
         day = check_as_of(as_of)
     except ValidationError as exc:
@@ -278,9 +280,10 @@ def _open_suggestions(session: Session, ids: list[int]) -> dict[int, Replenishme
     issues = []
     for row, sid in enumerate(ids, start=1):
         if sid not in found:
-            issues.append(FieldIssue("suggestion", f"no suggestion {sid}", row, sid))
+            issues.append(FieldIssue("suggestion", "rp.issue_no_suggestion", row, sid, params={"id": sid}))
         elif found[sid].status != "open":
-            issues.append(FieldIssue("suggestion", f"suggestion {sid} is already {found[sid].status}", row, sid))
+            issues.append(FieldIssue("suggestion", "rp.issue_not_open", row, sid,
+                                     params={"id": sid, "status": found[sid].status}))
     if issues:
         raise ValidationError(issues)
     return found
@@ -292,10 +295,10 @@ def accept_suggestions(session: Session, decisions: dict[int, int | None], actor
     suggested) records the buyer's edit. Returns how many were accepted."""
     require(actor, "replenish.decide")
     if not decisions:
-        raise ValidationError([FieldIssue("suggestion", "select at least one suggestion")])
+        raise ValidationError([FieldIssue("suggestion", "rp.issue_select")])
     ids = sorted(decisions)
     found = _open_suggestions(session, ids)
-    issues = [FieldIssue("qty", "must be greater than 0; dismiss the suggestion instead", row, qty)
+    issues = [FieldIssue("qty", "rp.issue_qty", row, qty)
               for row, (_, qty) in enumerate(sorted(decisions.items()), start=1)
               if qty is not None and (not isinstance(qty, int) or qty <= 0)]
     if issues:
@@ -319,11 +322,11 @@ def dismiss_suggestions(session: Session, ids: list[int], reason: str, actor: Ac
     reason = (reason or "").strip()
     issues = []
     if not ids:
-        issues.append(FieldIssue("suggestion", "select at least one suggestion"))
+        issues.append(FieldIssue("suggestion", "rp.issue_select"))
     if not reason:
-        issues.append(FieldIssue("reason", "required"))
+        issues.append(FieldIssue("reason", "issue.required"))
     elif len(reason) > MAX_REASON:
-        issues.append(FieldIssue("reason", f"at most {MAX_REASON} characters"))
+        issues.append(FieldIssue("reason", "issue.too_long", params={"n": MAX_REASON}))
     if issues:
         raise ValidationError(issues)
     found = _open_suggestions(session, sorted(ids))
@@ -347,16 +350,16 @@ def create_draft_pos(session: Session, actor: Actor, suggestion_ids: list[int] |
     accepted = list(session.execute(stmt.order_by(ReplenishmentSuggestion.id)).scalars())
     if suggestion_ids is not None and len(accepted) != len(set(suggestion_ids)):
         missing = sorted(set(suggestion_ids) - {s.id for s in accepted})
-        raise ValidationError([FieldIssue("suggestion", f"suggestion {sid} is not accepted", row, sid)
+        raise ValidationError([FieldIssue("suggestion", "rp.issue_not_accepted", row, sid, params={"id": sid})
                                for row, sid in enumerate(missing, start=1)])
     if not accepted:
-        raise ValidationError([FieldIssue("suggestion", "no accepted suggestions to order")])
+        raise ValidationError([FieldIssue("suggestion", "rp.issue_none_accepted")])
     supplier_of = {pid: sup for pid, sup in session.execute(select(Product.id, Product.supplier_id).where(
         Product.id.in_([s.product_id for s in accepted]))) if sup is not None}
     skus = dict(session.execute(select(Product.id, Product.sku).where(
         Product.id.in_([s.product_id for s in accepted]))).all())
-    issues = [FieldIssue("supplier", f"{skus[s.product_id]} has no supplier; set one in the catalogue", row,
-                         skus[s.product_id])
+    issues = [FieldIssue("supplier", "rp.issue_no_supplier", row, skus[s.product_id],
+                         params={"sku": skus[s.product_id]})
               for row, s in enumerate(accepted, start=1) if supplier_of.get(s.product_id) is None]
     if issues:
         raise ValidationError(issues)
