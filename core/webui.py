@@ -204,7 +204,10 @@ def error_headline(exc: OMSError, what: str | None = None) -> str:
 
 def show_error(exc: OMSError, what: str | None = None) -> None:
     """Render a refused action: the translated reason (naming ``what`` was not saved, see
-    :func:`error_headline`), then every field issue or shortage."""
+    :func:`error_headline`), then every field issue or shortage. A refusal told by its own
+    message code says everything in its headline; a generic one's English detail (a tool's
+    output, an OS error) is for the admin only, folded away — never a caption in English under
+    a Chinese headline."""
     st.error(error_headline(exc, what))
     if isinstance(exc, ValidationError):
         st.markdown("\n".join(f"- {issue_text(i)}" for i in exc.issues))
@@ -214,8 +217,9 @@ def show_error(exc: OMSError, what: str | None = None) -> None:
                      available=s.available)
             for s in exc.shortages
         ))
-    else:
-        st.caption(exc.message)
+    elif exc.message != i18n.translate(exc.key, "en", **exc.params) and st.session_state.get("role") == "admin":
+        with st.expander(t("error.details")):  # a generic refusal's technical detail (English), admins only
+            st.code(exc.message, language=None)
 
 
 @dataclass(frozen=True)
