@@ -32,7 +32,7 @@ ZH: dict[str, str] = {
     # counting a bin
     "sc.tab_scan": "按货位扫码盘点",
     "sc.scan_help": "选择货位，逐件扫描货位上的商品；没扫到的商品按 0 计。先核对差异，再过账。",
-    "sc.bin": "货位",
+    "sc.no_bins": "这个仓库没有放着商品的货位。先在货位页设置货位和商品的默认货位。",
     "sc.open_bin": "开始盘点此货位",
     "sc.review": "差异（过账前核对）",
     "sc.no_differences": "与系统数量一致，没有差异。",
@@ -77,7 +77,7 @@ EN: dict[str, str] = {
     "rc.scan_commit": "Receive ({units} units)",
     "sc.tab_scan": "Scan-count a bin",
     "sc.scan_help": "Pick a bin and scan each unit on it; products not scanned count 0. Check the differences, then post.",
-    "sc.bin": "Bin",
+    "sc.no_bins": "No bin of this warehouse holds products. Set bins and products' home bins on the Bins page first.",
     "sc.open_bin": "Count this bin",
     "sc.review": "Differences (check before posting)",
     "sc.no_differences": "Matches the system: no differences.",
