@@ -46,6 +46,14 @@ ZH: dict[str, str] = {
     "tr.pick_transfer": "调拨单",
     "tr.scan_ship": "扫齐后调出",
     "tr.scan_receive": "确认调入（{units} 件）",
+    # gift rules (规则页：赠品规则；设置页：每单赠品上限)
+    "field.gifts.max_per_order": "每单最多赠品数",
+    "gift.max_per_order_help": "一个订单最多由赠品规则加几行赠品（按规则优先级取前几条）；0 表示不送赠品。",
+    "rule_kind.gift": "赠品",
+    "rl.facts_gift": "可用条件：订单金额、渠道、包含某 SKU（skus contains SKU）等；动作：赠品 SKU、数量、缺货时的替代 SKU。",
+    "rl.gift_sku": "赠品 SKU",
+    "rl.gift_qty": "赠品数量",
+    "rl.gift_fallback": "缺货时改送（可空）",
 }
 
 EN: dict[str, str] = {
@@ -90,4 +98,13 @@ EN: dict[str, str] = {
     "tr.pick_transfer": "Transfer",
     "tr.scan_ship": "Ship (all scanned)",
     "tr.scan_receive": "Receive ({units} units)",
+    "field.gifts.max_per_order": "Gifts per order (most)",
+    "gift.max_per_order_help": "The most gift lines gift rules add to one order (the first rules by priority); "
+                               "0 turns gifts off.",
+    "rule_kind.gift": "Gift",
+    "rl.facts_gift": "Conditions: order total, channel, contains a SKU (skus contains SKU) and the other order facts; "
+                     "action: the gift SKU, units, and a fallback SKU when it is out of stock.",
+    "rl.gift_sku": "Gift SKU",
+    "rl.gift_qty": "Gift units",
+    "rl.gift_fallback": "Fallback when out of stock (optional)",
 }
