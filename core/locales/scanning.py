@@ -50,6 +50,7 @@ ZH: dict[str, str] = {
     "field.gifts.max_per_order": "每单最多赠品数",
     "gift.max_per_order_help": "一个订单最多由赠品规则加几行赠品（按规则优先级取前几条）；0 表示不送赠品。",
     "rule_kind.gift": "赠品",
+    "field.is_gift": "赠品",
     "rl.facts_gift": "可用条件：订单金额、渠道、包含某 SKU（skus contains SKU）等；动作：赠品 SKU、数量、缺货时的替代 SKU。",
     "rl.gift_sku": "赠品 SKU",
     "rl.gift_qty": "赠品数量",
@@ -102,6 +103,7 @@ EN: dict[str, str] = {
     "gift.max_per_order_help": "The most gift lines gift rules add to one order (the first rules by priority); "
                                "0 turns gifts off.",
     "rule_kind.gift": "Gift",
+    "field.is_gift": "Gift",
     "rl.facts_gift": "Conditions: order total, channel, contains a SKU (skus contains SKU) and the other order facts; "
                      "action: the gift SKU, units, and a fallback SKU when it is out of stock.",
     "rl.gift_sku": "Gift SKU",

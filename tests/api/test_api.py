@@ -261,3 +261,19 @@ def test_oms_api_serve_serves_openapi_and_docs(db_url: str) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_order_created_through_the_api_earns_its_gift(api: Client) -> None:
+    """Gift rules (赠品) sit in create_order, so the API applies them like the order form."""
+    from core.services.rules_admin import RuleInput, save_rule
+    from tests.factories import MANAGER
+
+    make_product("A1", "10.00", stock_by_wh={"SH": 5})
+    make_product("GIFT", "1.00", stock_by_wh={"SH": 5})
+    save_rule(None, RuleInput("a1 gift", "gift", 1, {"field": "skus", "op": "contains", "value": "A1"},
+                              {"gift": "GIFT", "qty": 1}), MANAGER)
+    api.token = token()
+    made = api.call("POST", "/orders", body(("A1", 2)))
+    assert made.status == 201 and made.body["total"] == "20.00"
+    detail = orders.order_detail(orders.order_id_by_number(made.body["number"]), ADMIN)
+    assert detail.lines[["sku", "is_gift", "qty_reserved"]].values.tolist() == [["A1", False, 2], ["GIFT", True, 1]]

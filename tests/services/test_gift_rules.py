@@ -55,6 +55,7 @@ def test_each_trigger_adds_a_reserved_zero_priced_gift_line(shop: dict[str, int]
     tea = orders.create_order(order_input(("TEA-1", 1)), CLERK)
     assert tea.gifts == ("GIFT-B",) and tea.total == Decimal("100.00")  # the gift adds nothing to pay
     assert _lines(tea.id) == [("TEA-1", 1, Decimal("100.00"), 1, False), ("GIFT-B", 2, Decimal("0.00"), 2, True)]
+    assert orders.order_detail(tea.id, CLERK).lines["is_gift"].tolist() == [False, True]  # the order shows it
     big = orders.create_order(order_input(("CUP-1", 10)), CLERK)
     assert big.gifts == ("GIFT-B",)
     jd = orders.create_order(order_input(("CUP-1", 1), channel="JD"), CLERK)
