@@ -15,8 +15,9 @@ Writers that set ``products.barcode`` call :func:`index_primary` (new products) 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, union, update
+from sqlalchemy import Row, delete, insert, or_, select, union, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,6 +30,17 @@ CHUNK = 5000  # ids per IN list (bound-parameter limits)
 def has_barcode(code: object) -> ColumnElement[bool]:
     """Condition on ``products``: the product carries ``code`` (a value or a bind parameter)."""
     return or_(_P.c.barcode == code, _P.c.id.in_(select(_B.c.product_id).where(_B.c.barcode == code)))
+
+
+def product_by_code(session: Session, code: str) -> Row[Any, Any, Any] | None:
+    """``(id, sku, name)`` of the product a scanner read: one of its barcodes, or its SKU typed
+    when a label is unreadable (None for a blank code or one no product has). Every scan
+    station — pack bench, sorting wall, receiving, counting, transfers — asks this one question."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    return session.execute(select(_P.c.id, _P.c.sku, _P.c.name).where(has_barcode(code) | (_P.c.sku == code))
+                           .order_by(_P.c.id).limit(1)).first()
 
 
 def owners(session: Session, codes: Iterable[str]) -> dict[str, str]:

@@ -119,7 +119,7 @@ def _load(session: Session, version: int) -> RefData:
         r.code: WarehouseRef(r.id, r.code, r.name, r.region, r.ship_cost)
         for r in session.execute(select(Warehouse).where(Warehouse.active.is_(True))).scalars()
     }
-    rules = {kind: active_rules(session, kind) for kind in ("review", "allocation", "carrier", "tagging")}
+    rules = {kind: active_rules(session, kind) for kind in ("review", "allocation", "carrier", "tagging", "gift")}
     settings = {r.key: r.value for r in session.execute(select(Setting)).scalars()}
     subscriptions = tuple(
         SubscriptionRef(r.id, r.url, frozenset(r.events or ()), r.channel_id)

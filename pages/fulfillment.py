@@ -49,6 +49,7 @@ from core.webui import (
     translate_values,
 )
 from pages._pick_list_view import show_pick_list
+from pages._scan_box import scan_box
 
 actor = guard_page("order.fulfil")
 state = st.session_state
@@ -178,11 +179,7 @@ def _pick_lists_tab() -> None:
 # --- pack ------------------------------------------------------------------------------------
 
 
-def _scan(order_id: int) -> None:
-    code = (state.get("fl_scan") or "").strip()
-    state["fl_scan"] = ""  # ready for the next scan
-    if not code:
-        return
+def _scan(order_id: int, code: str) -> None:
     try:
         result = scan_item(order_id, code, actor)
     except OMSError as exc:
@@ -204,7 +201,7 @@ def _pack_tab() -> None:
     if order_id is None:
         show_notice(notice, what="order")
         return
-    st.text_input(t("fl.scan"), key="fl_scan", placeholder=t("fl.scan_hint"), on_change=_scan, args=(int(order_id),))
+    scan_box("fl_scan", lambda code: _scan(int(order_id), code), label=t("fl.scan"), placeholder=t("fl.scan_hint"))
     show_notice(notice, what="order")
     progress = pack_progress(int(order_id), actor)
     scanned, units = int(progress["scanned"].sum()), int(progress["qty"].sum())

@@ -132,6 +132,13 @@ def _action_editor(start: dict[str, Any], kind: str) -> None:
                      format_func=lambda c: "—" if c is None else f"{c} · {names.get(c, c)}")
     elif kind == "carrier":
         st.text_input(t("field.carrier"), key="rl_action_carrier")
+    elif kind == "gift":
+        sku, qty, fallback = st.columns(3)
+        sku.text_input(t("rl.gift_sku"), key="rl_action_gift", max_chars=64)
+        if state.get("rl_action_qty") is None:
+            state["rl_action_qty"] = 1
+        qty.number_input(t("rl.gift_qty"), min_value=1, max_value=10, step=1, key="rl_action_qty")
+        fallback.text_input(t("rl.gift_fallback"), key="rl_action_fallback", max_chars=64)
     else:
         st.text_input(t("rl.tag"), key="rl_action_tag")
         st.selectbox(t("rl.tier"), [None, *TIERS], key="rl_action_tier",

@@ -18,7 +18,7 @@ import streamlit as st
 
 from core.analytics import inventory
 from core.errors import OMSError, ValidationError
-from core.services import catalog
+from core.services import bins, catalog, scanning
 from core.services.inventory import (
     REASON_CODES,
     CountLine,
@@ -46,6 +46,7 @@ from core.webui import (
     t,
     translate_values,
 )
+from pages import _scan_box
 
 actor = guard_page("stock.adjust")
 state = st.session_state
@@ -135,6 +136,51 @@ def _count_tab() -> None:
         st.rerun()
 
 
+# --- scan-count a bin -----------------------------------------------------------------------
+
+BOTH_WAYS = ("data_correction", "other")  # reasons that fit a count going up or down
+
+
+def _scan_count_tab() -> None:
+    """Scan every unit on one bin; the tally is the counted quantity, unscanned products count 0."""
+    st.caption(t("sc.scan_help"))
+    warehouse = _warehouse_picker("sc_scan_wh")
+    layout = attempt(bins.list_bins, warehouse, actor)
+    if layout is None:
+        return
+    codes = [code for code, active, n in zip(layout["bin"], layout["active"], layout["products"], strict=True)
+             if active and n]
+    if not codes:
+        st.info(t("sc.no_bins"))
+        return
+    code = st.selectbox(t("field.bin"), codes, key="sc_scan_bin")
+    tally = _scan_box.scan_station("sc_scan", (warehouse, code),
+                                   lambda c, now: scanning.scan_count(warehouse, code, c, now, actor), what="count")
+    review = attempt(scanning.bin_count_review, warehouse, code, tally, actor)
+    if review is None:
+        return
+    st.markdown(f"**{t('sc.review')}**")
+    differ = review[review["delta"] != 0]
+    if differ.empty:
+        st.success(t("sc.no_differences"))
+    show_table(review.rename(columns={"delta": "difference"}))
+    reasons = {label("adj_reason", c): c for c in BOTH_WAYS}
+    reason = reasons[st.selectbox(t("sc.count_reason"), list(reasons), key="sc_scan_reason")]
+    post, clear = st.columns(2)
+    if post.button(t("sc.post_bin"), key="sc_scan_post", type="primary"):
+        expected = dict(zip(review["sku"], (int(n) for n in review["expected"]), strict=True))
+        try:
+            result = scanning.post_bin_count(warehouse, code, tally, expected, reason, actor)
+        except OMSError as exc:
+            show_error(exc, what="count")
+            return
+        _scan_box.clear("sc_scan")
+        _result_notice("sc.count_posted", lines=result.lines, matched=result.matched, posted=len(result.posted),
+                       pending=len(result.pending), released=len(result.released_orders))
+        st.rerun()
+    clear.button(t("scan.clear"), key="sc_scan_clear", on_click=_scan_box.clear, args=("sc_scan",))
+
+
 # --- single adjustment -----------------------------------------------------------------------
 
 
@@ -217,4 +263,4 @@ st.title(t("page.stock_count"))
 show_notice(state.pop("sc_notice", None), what="adjustment")
 show_tabs({t("sc.tab_count"): _count_tab, t("sc.tab_adjust"): _adjust_tab,
            **({t("sc.tab_approvals"): _approvals_tab} if actor.can("stock.approve") else {}),
-           t("sc.tab_history"): _history_tab})
+           t("sc.tab_history"): _history_tab, t("sc.tab_scan"): _scan_count_tab})

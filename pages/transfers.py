@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.analytics import inventory
 from core.errors import OMSError
-from core.services import catalog
+from core.services import catalog, scanning
 from core.services.transfers import (
     STATUSES,
     TransferResult,
@@ -42,6 +42,7 @@ from core.webui import (
     t,
     translate_values,
 )
+from pages import _scan_box
 
 actor = guard_page("stock.transfer")
 state = st.session_state
@@ -166,6 +167,52 @@ def _list_tab() -> None:
         _detail(int(picked))
 
 
+# --- scan out at the source, scan in at the destination ---------------------------------------
+
+
+def _scan_tab(direction: scanning.Direction) -> None:
+    """Scan each unit of a transfer: out of the source (it ships only when all are scanned) or
+    into the destination (a receipt of what was scanned)."""
+    st.caption(t("tr.scan_out_help" if direction == "out" else "tr.scan_in_help"))
+    if direction == "in" and not actor.can("stock.receive"):
+        return
+    found = attempt(list_transfers, actor, statuses=["draft"] if direction == "out" else ["shipped", "partial"])
+    if found is None or found.empty:
+        st.info(t("tr.none_found"))
+        return
+    options = {int(r.id): f"{r.number} · {r.from_warehouse} → {r.to_warehouse}" for r in found.itertuples()}
+    transfer_id = st.selectbox(t("tr.pick_transfer"), list(options), format_func=options.__getitem__,
+                               key=f"tr_scan_{direction}_pick")
+    if transfer_id is None:
+        return
+    key = f"tr_scan_{direction}"
+    tally = _scan_box.scan_station(
+        key, transfer_id, lambda code, now: scanning.scan_transfer(transfer_id, direction, code, now, actor),
+        what="transfer")
+    detail = attempt(transfer_detail, transfer_id, actor)
+    if detail is None:
+        return
+    show_table(pd.DataFrame([(ln.sku, ln.qty if direction == "out" else ln.qty_shipped - ln.qty_received,
+                              tally.get(ln.sku, 0)) for ln in detail.lines], columns=["sku", "to_scan", "scanned"])
+               .rename(columns={"to_scan": t("scan.col_limit"), "scanned": t("scan.col_scanned")}))
+    units = sum(tally.values())
+    close_short = direction == "in" and st.checkbox(t("tr.close_short"), key=f"{key}_short",
+                                                    help=t("tr.close_short_help"))
+    go, clear = st.columns(2)
+    label_ = t("tr.scan_ship") if direction == "out" else t("tr.scan_receive", units=units)
+    if go.button(label_, key=f"{key}_commit", type="primary", disabled=not units and not close_short):
+        try:
+            result = (scanning.ship_scanned_transfer(transfer_id, tally, actor) if direction == "out" else
+                      scanning.receive_scanned_transfer(transfer_id, tally, actor, close_short=close_short))
+        except OMSError as exc:
+            show_error(exc, what="transfer")
+            return
+        _scan_box.clear(key)
+        _done("tr.shipped" if direction == "out" else "tr.received", result)
+        st.rerun()
+    clear.button(t("scan.clear"), key=f"{key}_clear", on_click=_scan_box.clear, args=(key,))
+
+
 def _transit_tab() -> None:
     transit = cached_read(inventory.in_transit)
     if transit.empty:
@@ -176,10 +223,15 @@ def _transit_tab() -> None:
 
 st.title(t("page.transfers"))
 show_notice(state.pop("tr_notice", None), what="transfer")
-list_tab, new_tab, transit_tab = st.tabs([t("tr.tab_list"), t("tr.tab_new"), t("tr.tab_transit")])
+list_tab, new_tab, out_tab, in_tab, transit_tab = st.tabs([
+    t("tr.tab_list"), t("tr.tab_new"), t("tr.tab_scan_out"), t("tr.tab_scan_in"), t("tr.tab_transit")])
 with list_tab:
     _list_tab()
 with new_tab:
     _new_tab()
+with out_tab:
+    _scan_tab("out")
+with in_tab:
+    _scan_tab("in")
 with transit_tab:
     _transit_tab()

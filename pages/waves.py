@@ -31,6 +31,7 @@ from core.webui import (
     translate_values,
 )
 from pages._pick_list_view import show_pick_list
+from pages._scan_box import scan_box
 
 actor = guard_page("order.fulfil")
 state = st.session_state
@@ -93,11 +94,7 @@ def _choose_wave(key: str) -> int | None:
     return None if picked is None else int(picked)
 
 
-def _sort(wave_id: int) -> None:
-    code = (state.get("wv_scan") or "").strip()
-    state["wv_scan"] = ""  # ready for the next scan
-    if not code:
-        return
+def _sort(wave_id: int, code: str) -> None:
     try:
         state["wv_sorted"] = waves.sort_scan(wave_id, code, actor)
         state.pop("wv_sort_error", None)
@@ -110,7 +107,7 @@ def _sort_tab() -> None:
     wave_id = _choose_wave("wv_sort_wave")
     if wave_id is None:
         return
-    st.text_input(t("wave.scan"), key="wv_scan", help=t("wave.scan_help"), on_change=_sort, args=(wave_id,))
+    scan_box("wv_scan", lambda code: _sort(wave_id, code), label=t("wave.scan"), help=t("wave.scan_help"))
     if (error := state.pop("wv_sort_error", None)) is not None:
         show_error(error)
     if (done := state.pop("wv_sorted", None)) is not None:

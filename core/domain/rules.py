@@ -98,10 +98,10 @@ def matches(condition: dict[str, Any], facts: dict[str, Any]) -> bool:
 
 def order_facts(*, total: Decimal, channel: str, province: str | None, address_complete: bool,
                 delivery_method: str, lines: Iterable[tuple[int, Mapping[str, Any]]],
-                customer_tier: str | None = None) -> dict[str, Any]:
+                customer_tier: str | None = None, skus: Iterable[str] = ()) -> dict[str, Any]:
     """The facts review, allocation and carrier rules see for one order.
 
-    ``lines`` are ``(qty, product attributes)``. Order creation and the rule preview both build
+    ``lines`` are ``(qty, product attributes)``; ``skus`` the SKUs ordered. Order creation and the rule preview both build
     facts here, so a previewed rule catches exactly the orders it would have caught when placed.
     """
     items = list(lines)
@@ -112,6 +112,7 @@ def order_facts(*, total: Decimal, channel: str, province: str | None, address_c
         "delivery_method": delivery_method,
         "has_cold_chain": any(attrs.get("cold_chain") for _, attrs in items),
         "has_bulky": any(attrs.get("bulky") for _, attrs in items),
+        "skus": sorted(set(skus)),  # "contains SKU" (gift rules)
     }
     if customer_tier is not None:  # unknown until the customer is resolved; absent never matches
         facts["customer_tier"] = customer_tier

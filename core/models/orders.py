@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -99,6 +101,9 @@ class OrderLine(Base):
     qty_reserved: Mapped[int] = mapped_column(Integer, default=0)
     qty_shipped: Mapped[int] = mapped_column(Integer, default=0)
     qty_returned: Mapped[int] = mapped_column(Integer, default=0)
+    # a gift (赠品) added by a gift rule: price 0, reserved and picked like any line, demand but
+    # no revenue (core.domain.gifts; migration 0027_scan_gifts)
+    is_gift: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OrderEvent(Base):

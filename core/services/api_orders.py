@@ -36,6 +36,7 @@ def order_result_record(result: OrderResult) -> dict[str, Any]:
     record["total"] = str(result.total)
     record["shortages"] = [asdict(s) for s in result.shortages]
     record["split_to"] = list(result.split_to)
+    record["gifts"], record["gifts_skipped"] = list(result.gifts), list(result.gifts_skipped)
     return record
 
 

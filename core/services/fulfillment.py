@@ -21,8 +21,7 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, refdata, stock
-from core.barcodes import has_barcode
+from core import audit, barcodes, refdata, stock
 from core.db import read_only, unit_of_work
 from core.domain import order_flow
 from core.errors import (
@@ -384,9 +383,6 @@ _PACK_LINES = (
     .join(Warehouse.__table__, Warehouse.__table__.c.id == _OL.c.warehouse_id)
     .where(_OL.c.order_id == bindparam("oid")).order_by(_OL.c.line_no)
 )
-# a scanned code: any of the product's barcodes, or its SKU typed when a label is unreadable
-_PRODUCT_BY_CODE = select(_PR.c.id, _PR.c.sku, _PR.c.name).where(
-    has_barcode(bindparam("code")) | (_PR.c.sku == bindparam("code"))).order_by(_PR.c.id).limit(1)
 _INSERT_SCAN = insert(PackScan.__table__)
 
 
@@ -417,7 +413,7 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     holds.check_not_held(session, order_id, order.number, "packed")  # not one unit into an intercepted parcel
     code = (barcode or "").strip()
     lines = _pack_lines(session, order_id)
-    product = session.connection().execute(_PRODUCT_BY_CODE, {"code": code}).first() if code else None
+    product = barcodes.product_by_code(session, code)
     if product is None:
         raise ScanRefused("pack.unknown_barcode", f"barcode {code!r} belongs to no product", barcode=code)
     mine = [ln for ln in lines if ln.product_id == product.id]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain.gifts import MAX_GIFT_QTY
 from core.domain.rules import OPERATORS as OPERATORS  # the rule editor page offers them
 from core.domain.rules import condition_values, matches, order_facts
 from core.errors import FieldIssue, NotFound, ValidationError
@@ -35,10 +36,10 @@ from core.permissions import Actor, require
 from core.services.orders import OPEN_STATUSES
 from core.timeutil import utcnow
 
-KINDS = ("review", "allocation", "carrier", "tagging")
+KINDS = ("review", "allocation", "carrier", "tagging", "gift")
 COMBINATORS = ("all", "any")
 ORDER_FIELDS = ("total", "channel", "province", "region", "address_complete", "item_count", "line_count",
-                "delivery_method", "has_cold_chain", "has_bulky", "customer_tier")
+                "delivery_method", "has_cold_chain", "has_bulky", "customer_tier", "skus")
 CUSTOMER_FIELDS = ("lifetime_spend", "order_count", "customer_tier", "province", "region")
 # Allocation runs before the customer is looked up, so it cannot test the tier.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -46,14 +47,17 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "allocation": tuple(f for f in ORDER_FIELDS if f != "customer_tier"),
     "carrier": ORDER_FIELDS,
     "tagging": CUSTOMER_FIELDS,
+    "gift": ORDER_FIELDS,
 }
 NUMERIC_FIELDS = frozenset({"total", "item_count", "line_count", "lifetime_spend", "order_count"})
 BOOLEAN_FIELDS = frozenset({"address_complete", "has_cold_chain", "has_bulky"})
+LIST_FIELDS = frozenset({"skus"})  # tested with ``contains`` (the order contains SKU Y)
 ACTION_KEYS: dict[str, tuple[str, ...]] = {
     "review": ("status", "priority"),
     "allocation": ("warehouse",),
     "carrier": ("carrier",),
     "tagging": ("tag", "tier", "priority"),
+    "gift": ("gift", "qty", "fallback"),
 }
 REVIEW_STATUSES = ("confirmed", "pending_review", "on_hold")
 TIERS = ("normal", "vip")
@@ -191,8 +195,12 @@ def _condition_issues(condition: Any, kind: str, issues: list[FieldIssue], path:
                                  row, field))
     elif op in ("==", "!=") and value in (None, ""):
         issues.append(FieldIssue(where, f"{op} needs a value", row, value))
-    elif op == "contains":
-        issues.append(FieldIssue(where, "contains applies to list fields, and rules have none", row, op))
+    elif op == "contains" and field not in LIST_FIELDS:
+        issues.append(FieldIssue(where, f"contains applies to list fields ({', '.join(sorted(LIST_FIELDS))})", row, op))
+    elif op == "contains" and not str(value or "").strip():
+        issues.append(FieldIssue(where, "contains needs a value", row, value))
+    elif field in LIST_FIELDS and op != "contains":
+        issues.append(FieldIssue(where, f"{field} is tested with contains", row, op))
 
 
 def _row_of(path: str) -> int | None:
@@ -210,6 +218,11 @@ def _reference_issues(session: Session, data: RuleInput, issues: list[FieldIssue
     channels = set(session.execute(select(Channel.code)).scalars())
     for code in sorted(condition_values(data.condition, "channel") - channels):
         issues.append(FieldIssue("condition", "issue.unknown_value", value=code, params={"value": code}))
+    if data.kind == "gift" and isinstance(data.action, dict):
+        named = {str(data.action.get(k) or "").strip() for k in ("gift", "fallback")} - {""}
+        known = set(session.execute(select(Product.sku).where(Product.sku.in_(named), Product.active.is_(True))).scalars())
+        for sku in sorted(named - known):
+            issues.append(FieldIssue("gift", "issue.unknown_value", value=sku, params={"value": sku}))
     if isinstance(data.action, dict) and "warehouse" in data.action:
         code = data.action["warehouse"]
         active = session.execute(select(Warehouse.active).where(Warehouse.code == str(code))).scalar_one_or_none()
@@ -234,8 +247,20 @@ def _action_issues(kind: str, action: Any, issues: list[FieldIssue]) -> None:
     for key in ("carrier", "tag"):
         if key in action and not str(action[key] or "").strip():
             issues.append(FieldIssue(key, "required"))
+    if kind == "gift":
+        _gift_issues(action, issues)
     if "tier" in action and action["tier"] not in TIERS:
         issues.append(FieldIssue("tier", f"must be one of {', '.join(TIERS)}", value=action["tier"]))
+
+
+def _gift_issues(action: dict[str, Any], issues: list[FieldIssue]) -> None:
+    """A gift rule names its gift SKU, whole units 1…MAX_GIFT_QTY and optionally a fallback SKU
+    (whether they exist is checked against the catalog in :func:`_reference_issues`)."""
+    if not str(action.get("gift") or "").strip():
+        issues.append(FieldIssue("gift", "required"))
+    qty = action.get("qty", 1)
+    if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_GIFT_QTY:
+        issues.append(FieldIssue("qty", f"must be a whole number between 1 and {MAX_GIFT_QTY}", value=qty))
 
 
 def _validate(session: Session, data: RuleInput) -> RuleInput:
@@ -371,11 +396,14 @@ def preview_rule(session: Session, kind: str, condition: dict[str, Any], actor: 
     customer_ids = sorted({r.customer_id for r in recent if r.customer_id is not None})
     people = _customer_facts(session, customer_ids)
     lines: dict[int, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    for order_id, qty, attrs in session.execute(
-        select(OrderLine.order_id, OrderLine.qty, Product.attributes)
-        .join(Product, Product.id == OrderLine.product_id).where(OrderLine.order_id.in_(ids))
+    skus: dict[int, list[str]] = defaultdict(list)
+    for order_id, qty, attrs, sku in session.execute(
+        select(OrderLine.order_id, OrderLine.qty, Product.attributes, Product.sku)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id.in_(ids), OrderLine.is_gift.is_(False))  # the order as placed
     ):
         lines[order_id].append((qty, attrs or {}))
+        skus[order_id].append(sku)
     caught = []
     for r in recent:
         person = people.get(r.customer_id, {})
@@ -385,7 +413,7 @@ def preview_rule(session: Session, kind: str, condition: dict[str, Any], actor: 
             complete = all((r.ship_province, (r.ship_city or "").strip(), (r.ship_district or "").strip(),
                             (r.ship_address or "").strip()))
             facts = order_facts(total=r.total, channel=r.code, province=r.ship_province, address_complete=complete,
-                                delivery_method=r.delivery_method, lines=lines[r.id],
+                                delivery_method=r.delivery_method, lines=lines[r.id], skus=skus[r.id],
                                 customer_tier=None if kind == "allocation" else person.get("customer_tier"))
         if matches(condition, facts):
             caught.append((r.number, r.placed_at, r.code, r.ship_province, r.total, r.status))

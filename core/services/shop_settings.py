@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, unit_of_work
+from core.domain.gifts import DEFAULT_GIFTS_PER_ORDER, MAX_GIFTS_PER_ORDER
 from core.domain.quantities import DEFAULT_APPROVAL_UNITS, MAX_ROW_QTY
 from core.errors import FieldIssue, ValidationError
 from core.models import Setting
@@ -51,6 +52,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("adjustment_approval", "units", int, DEFAULT_APPROVAL_UNITS, Decimal(1), Decimal(MAX_ROW_QTY)),
     SettingSpec("refund_approval", "amount", Decimal, Decimal("1000.00"), Decimal(0), Decimal(10_000_000)),
     SettingSpec("packing", "require_scan", bool, True),
+    # gift rules (core.domain.gifts): at most this many gift lines per order
+    SettingSpec("gifts", "max_per_order", int, DEFAULT_GIFTS_PER_ORDER, Decimal(0), Decimal(MAX_GIFTS_PER_ORDER)),
     # scheduled backups (core.services.backup_schedule): daily at 02:30 shop time, 7 generations
     SettingSpec("backup_schedule", "enabled", bool, True),
     SettingSpec("backup_schedule", "hour", int, 2, Decimal(0), Decimal(23)),

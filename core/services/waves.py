@@ -26,8 +26,7 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.barcodes import has_barcode
+from core import audit, barcodes
 from core.db import read_only, unit_of_work
 from core.domain import waves as rules
 from core.domain.waves import WaveRule as WaveRule  # the page builds rules through this service
@@ -221,8 +220,7 @@ def sort_scan(session: Session, wave_id: int, code: str, actor: Actor) -> SortRe
     require(actor, "order.fulfil")
     wave = _wave(session, wave_id, lock=True)
     code = (code or "").strip()
-    product = session.execute(select(Product.id, Product.sku, Product.name).where(
-        has_barcode(code) | (Product.sku == code)).order_by(Product.id).limit(1)).first() if code else None
+    product = barcodes.product_by_code(session, code)
     if product is None:
         raise ScanRefused("pack.unknown_barcode", f"barcode {code!r} belongs to no product", barcode=code)
     lines = _wave_lines(session, wave)

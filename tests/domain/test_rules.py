@@ -82,10 +82,10 @@ def test_condition_values_finds_every_value_a_rule_names_for_a_field() -> None:
 
 def test_an_orders_facts_carry_its_region_counts_and_product_flags() -> None:
     facts = order_facts(total=Decimal("99.00"), channel="POS", province="浙江省", address_complete=False,
-                        delivery_method="express", lines=[(2, {"cold_chain": True}), (1, {})])
+                        delivery_method="express", lines=[(2, {"cold_chain": True}), (1, {})], skus=["B", "A", "B"])
     assert facts == {"total": Decimal("99.00"), "channel": "POS", "province": "浙江省", "region": "华东",
                      "address_complete": False, "item_count": 3, "line_count": 2, "delivery_method": "express",
-                     "has_cold_chain": True, "has_bulky": False}
+                     "has_cold_chain": True, "has_bulky": False, "skus": ["A", "B"]}
 
 
 def test_a_pickup_order_counts_as_having_a_complete_address() -> None:

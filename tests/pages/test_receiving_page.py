@@ -98,3 +98,27 @@ def test_a_warehouse_with_bins_puts_each_line_away_into_the_bin_shown(logged_in:
     assert _stock(tea) == (3, 0)
     with db.transaction() as s:
         assert s.execute(select(Bin.code).join(MovementBin, MovementBin.bin_id == Bin.id)).scalars().all() == ["R-01"]
+
+
+def test_scan_to_receive_counts_up_refuses_strays_and_receives_once(logged_in: Callable[..., AppTest]) -> None:
+    tea = make_product("TEA-1", "25.00", {"SH": 0})
+    make_product("CUP-1", "9.00")
+    _po(tea, 2)
+    at = logged_in("warehouse", page=PAGE)
+    for code in ("TEA-1", "TEA-1"):
+        at.text_input(key="rc_scan_box").input(code).run()
+        assert not at.exception
+    assert at.text_input(key="rc_scan_box").value == ""  # emptied for the next scan
+    assert en("scan.ok", sku="TEA-1", name="商品 TEA-1", units=2, limit=2) in [s.value for s in at.success]
+    at.text_input(key="rc_scan_box").input("TEA-1").run()  # a third: the PO takes two
+    assert en("scan.extra_on_po", number="PO-R1", qty=2, sku="TEA-1") in [e.value for e in at.error]
+    at.text_input(key="rc_scan_box").input("CUP-1").run()
+    assert en("scan.not_on_po", sku="CUP-1", name="商品 CUP-1", number="PO-R1") in [e.value for e in at.error]
+    assert _stock(tea) == (0, 0)  # scans write nothing
+    sheet = at.data_editor[-1].value
+    assert sheet[["sku", "outstanding", "scanned"]].values.tolist() == [["TEA-1", 2, 2]]
+    at.button(key="rc_scan_commit").click().run()
+    assert not at.exception
+    assert at.success[0].value == en("rc.po_received", number="PO-R1", units=2, status=en("rc_po_status.received"),
+                                     released="—")
+    assert _stock(tea) == (2, 0)

@@ -75,3 +75,20 @@ def test_only_rule_editors_get_the_page(logged_in: Callable[..., AppTest]) -> No
     except ValueError:  # not registered for this role at all
         return
     assert en("error.permission") in [e.value for e in at.error]
+
+
+def test_save_a_gift_rule_and_the_next_order_gets_its_gift(logged_in: Callable[..., AppTest]) -> None:
+    make_product("TEA-1", "25.00", {"SH": 10})
+    make_product("CUP-GIFT", "1.00", {"SH": 10})
+    at = logged_in("manager", page=PAGE)
+    rev = at.session_state["rl_rev"]
+    at.text_input(key=f"rl_name_{rev}").input("买茶送杯")
+    at.selectbox(key=f"rl_kind_{rev}").set_value("gift").run()
+    _rows(at, [{"field": "skus", "op": "contains", "value": "TEA-1"}])
+    at.text_input(key="rl_action_gift").input("CUP-GIFT")
+    at.number_input(key="rl_action_qty").set_value(2)
+    at.button(key="rl_save").click().run()
+    assert not at.exception
+    assert en("rl.saved", name="买茶送杯") in [s.value for s in at.success]
+    made = orders.create_order(order_input(("TEA-1", 1)), CLERK)
+    assert made.gifts == ("CUP-GIFT",) and made.total == 25

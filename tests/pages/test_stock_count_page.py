@@ -107,3 +107,31 @@ def test_a_manager_cannot_approve_their_own_large_adjustment(logged_in: Callable
     assert not other.button(key="sc_approve").disabled
     other.button(key="sc_approve").click().run()
     assert _on_hand(tea) == 1505
+
+
+def test_scan_count_of_a_bin_shows_differences_then_posts_them(logged_in: Callable[..., AppTest]) -> None:
+    from core.services import bins
+    from core.services.bins import BinInput
+    from tests.factories import WAREHOUSE
+
+    tea = make_product("TEA-1", "25.00", {"SH": 3})
+    cup = make_product("CUP-1", "8.00", {"SH": 1})
+    make_product("PEN-1", "2.00", {"SH": 5})
+    bins.save_bin(BinInput("SH", "A-01", "pick", 1), WAREHOUSE)
+    bins.save_bin(BinInput("SH", "B-01", "pick", 2), WAREHOUSE)
+    for sku, code in (("TEA-1", "A-01"), ("CUP-1", "A-01"), ("PEN-1", "B-01")):
+        bins.set_home_bin("SH", sku, code, WAREHOUSE)
+    at = logged_in("warehouse", page=PAGE)
+    at.selectbox(key="sc_scan_wh").set_value("SH").run()
+    at.selectbox(key="sc_scan_bin").set_value("A-01").run()
+    for code in ("TEA-1", "TEA-1"):
+        at.text_input(key="sc_scan_box").input(code).run()
+    at.text_input(key="sc_scan_box").input("PEN-1").run()  # lives in B-01
+    assert en("scan.not_in_bin", sku="PEN-1", name="商品 PEN-1", home="B-01", bin="A-01") in [e.value for e in at.error]
+    review = at.dataframe[-1].value
+    assert review[[en("field.expected"), en("field.counted")]].values.tolist() == [[1, 0], [3, 2]]  # CUP-1, TEA-1: both off by one
+    assert (_on_hand(tea), _on_hand(cup)) == (3, 1)  # nothing posted yet
+    at.button(key="sc_scan_post").click().run()
+    assert not at.exception
+    assert (_on_hand(tea), _on_hand(cup)) == (2, 0)
+    assert at.success[0].value == en("sc.count_posted", lines=2, matched=0, posted=2, pending=0, released=0)

@@ -61,3 +61,30 @@ def test_more_than_available_is_refused(logged_in: Callable[..., AppTest]) -> No
     assert any("SH" in m.value and en("error.line", row=1) in m.value for m in at.markdown)
     with db.transaction() as s:
         assert s.execute(select(Transfer.id)).first() is None
+
+
+def test_scan_out_then_scan_in(logged_in: Callable[..., AppTest]) -> None:
+    from core.services.transfers import create_transfer
+    from tests.factories import WAREHOUSE
+
+    tea = make_product("TEA-1", "25.00", {"SH": 10})
+    make_product("CUP-1", "8.00", {"SH": 10})
+    draft = create_transfer("SH", "GZ", [("TEA-1", 2)], WAREHOUSE)
+    at = logged_in("warehouse", page=PAGE)
+    at.text_input(key="tr_scan_out_box").input("TEA-1").run()
+    at.button(key="tr_scan_out_commit").click().run()  # one of two scanned: refused, nothing moves
+    assert _levels(tea) == {"SH": 10}
+    assert at.error[0].value == en("error.validation_what", what=en("what.transfer"))
+    at.text_input(key="tr_scan_out_box").input("CUP-1").run()
+    assert en("scan.not_on_transfer", sku="CUP-1", name="商品 CUP-1", number=draft.number) in [e.value for e in at.error]
+    at.text_input(key="tr_scan_out_box").input("TEA-1").run()
+    at.button(key="tr_scan_out_commit").click().run()
+    assert not at.exception and at.success[0].value == en("tr.shipped", number=draft.number)
+    assert _levels(tea) == {"SH": 8}
+    at.text_input(key="tr_scan_in_box").input("TEA-1").run()
+    at.text_input(key="tr_scan_in_box").input("TEA-1").run()
+    at.text_input(key="tr_scan_in_box").input("TEA-1").run()  # only two were shipped
+    assert en("scan.extra_on_transfer", sku="TEA-1", qty=2, number=draft.number) in [e.value for e in at.error]
+    at.button(key="tr_scan_in_commit").click().run()
+    assert not at.exception
+    assert _levels(tea) == {"SH": 8, "GZ": 2}

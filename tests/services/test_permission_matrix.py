@@ -140,6 +140,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.orders": {"order"},
     "core.services.outbox": {"notification"},
     "core.services.payments": {"finance"},
+    "core.services.scanning": {"stock"},
     "core.services.settlements": {"finance"},
     "core.services.finance_views": {"finance"},
     "core.services.planning_calendar": {"forecast"},
@@ -174,6 +175,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "core.services.jobs.get_job": {"job_id": _a_job},
     "core.services.jobs.cancel_job": {"job_id": _a_job},
     "core.services.jobs.retry_job": {"job_id": _a_failed_job},
+    "core.services.scanning.scan_transfer": {"direction": "out"},
 }
 
 

@@ -47,6 +47,7 @@ from core.numbering import next_number
 from core.permissions import Actor, require
 from core.refdata import RefData, WarehouseRef
 from core.services import customers, payments, webhook_events
+from core.services.orders import gifts
 from core.timeutil import utcnow
 
 CENT = Decimal("0.01")
@@ -104,6 +105,8 @@ class OrderResult:
     review_rule: str | None = None
     shortages: tuple[Shortage, ...] = field(default_factory=tuple)
     split_to: tuple[str, ...] = ()  # other warehouses serving some lines when the order is split
+    gifts: tuple[str, ...] = ()  # gift SKUs added by gift rules (core.domain.gifts)
+    gifts_skipped: tuple[str, ...] = ()  # gifts earned but out of stock, fallback included
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -278,7 +281,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     province = normalise_province(data.province)
     complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
     facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
-                        delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines])
+                        delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines],
+                        skus=[ln.sku for ln in lines])
     wh, split = _choose_warehouse(conn, ref, data, lines, facts, issues) if lines else (None, {})
     if issues:
         raise ValidationError(issues)
@@ -304,6 +308,10 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
             stock.release(session, ln.product_id, split.get(ln.product_id, wh).id, ln.qty)
         reserved = []
         status = "backordered"
+    # gifts after the order's own lines (their lock order); a backordered order holds no stock,
+    # so it earns no gift either — the event says so
+    gift_lines, gifts_skipped = (gifts.reserve_gifts(session, ref, facts, wh) if status != "backordered"
+                                 else ([], [f"{o.rule}: order backordered" for o in gifts.earned(ref, facts)]))
 
     now = utcnow()
     placed_at = data.placed_at or now
@@ -328,10 +336,17 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
              warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
         for ln, share in zip(lines, amounts.shares, strict=True)
     ])
+    if gift_lines:
+        conn.execute(_INSERT_LINES, [
+            dict(order_id=order_id, line_no=len(lines) + i, product_id=g.product_id, qty=g.qty, unit_price=Decimal(0),
+                 discount=Decimal(0), line_total=Decimal(0), discount_share=Decimal(0), warehouse_id=wh.id,
+                 qty_reserved=g.qty, qty_shipped=0, qty_returned=0, is_gift=True)
+            for i, g in enumerate(gift_lines, start=1)])
     payments.entry_row(session, order_id=order_id, stated=data.payment_status, total=total,
                        method=data.payment_method, provider_ref=rulebook.clean_ref(data.payment_ref), at=placed_at,
                        created_by=actor.username)
-    note = f"rule: {rule.name}" if rule and status != "backordered" else None
+    note = "; ".join([*([f"rule: {rule.name}"] if rule and status != "backordered" else []),
+                      *(f"gift skipped: {why}" for why in gifts_skipped)]) or None
     conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
                                      to_status=status, note=note))
     notify.queue(session, event="order.created", order_id=order_id,
@@ -343,6 +358,8 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
+        **({"gifts": [[g.sku, g.qty, g.rule] for g in gift_lines]} if gift_lines else {}),
+        **({"gifts_skipped": gifts_skipped} if gifts_skipped else {}),
         **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),
     })
     if status == "backordered":
@@ -355,4 +372,5 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     return OrderResult(order_id, number, status, total, wh.code, cust.id if cust else None,
                        cust.created if cust else False,
                        status == "backordered", rule.name if rule else None, tuple(shortages),
-                       tuple(sorted({w.code for w in split.values()})))
+                       tuple(sorted({w.code for w in split.values()})), tuple(g.sku for g in gift_lines),
+                       tuple(gifts_skipped))

@@ -164,12 +164,12 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
     lines = pd.DataFrame(session.execute(
         select(OrderLine.line_no, Product.sku, Product.name, OrderLine.qty, OrderLine.unit_price,
                OrderLine.discount, OrderLine.line_total, Warehouse.code.label("warehouse"),
-               OrderLine.qty_reserved, OrderLine.qty_shipped, OrderLine.qty_returned)
+               OrderLine.qty_reserved, OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.is_gift)
         .join(Product, Product.id == OrderLine.product_id)
         .outerjoin(Warehouse, Warehouse.id == OrderLine.warehouse_id)
         .where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
     ).all(), columns=["line_no", "sku", "name", "qty", "unit_price", "discount", "line_total", "warehouse",
-                      "qty_reserved", "qty_shipped", "qty_returned"])
+                      "qty_reserved", "qty_shipped", "qty_returned", "is_gift"])
     events = pd.DataFrame(session.execute(
         select(OrderEvent.at, OrderEvent.actor, OrderEvent.from_status, OrderEvent.to_status, OrderEvent.note)
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
