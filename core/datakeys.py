@@ -17,6 +17,15 @@ unique phone index work on them; without the index key nothing can be learnt fro
 The index key is separate from the data keys and is not rotated with them (a new index key
 would mean recomputing every digest; see docs/security.md).
 
+Cost (docs/security.md, "Protecting data"): within one order the same value goes to several
+rows — the customer's phone and address, the order's ship-to, the outbox recipient. Inside
+:func:`one_ciphertext_per_value` each distinct plain value is sealed once and its digests are
+computed once; the rows then hold the *same* ciphertext bytes (still a fresh random nonce per
+value and scope, never a nonce derived from the plain text). What that shows a reader of the
+database — these columns of this order hold the same value — the blind indexes show already
+for the phone, and for the address it only says "shipped to the customer's stored address".
+Across orders nothing is shared: two orders to one address keep different ciphertext.
+
 This module knows only the *data* keys. Backup encryption keeps its own key elsewhere.
 """
 
@@ -30,6 +39,9 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +93,7 @@ class KeyRing:
     index_key: bytes
     source: str  # "env" or the key file's path — never the key material
     _ciphers: dict[str, AESGCM] = field(default_factory=dict, compare=False, repr=False)
+    _index_mac: list[hmac.HMAC] = field(default_factory=list, compare=False, repr=False)
 
     def __repr__(self) -> str:  # never let a key reach a log through a repr
         return f"KeyRing(active={self.active!r}, ids={sorted(self.keys)}, source={self.source!r})"
@@ -130,7 +143,11 @@ class KeyRing:
         return hmac.new(self.index_key, _CHECK, hashlib.sha256).hexdigest()[:32]
 
     def blind(self, kind: str, value: str) -> str:
-        return hmac.new(self.index_key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+        if not self._index_mac:  # the keyed state is built once and copied per digest
+            self._index_mac.append(hmac.new(self.index_key, digestmod=hashlib.sha256))
+        mac = self._index_mac[0].copy()
+        mac.update(f"{kind}\x00{value}".encode())
+        return mac.hexdigest()
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "active": self.active, "index_key": _b64(self.index_key),
@@ -236,14 +253,53 @@ def forget() -> None:
         _cache.ring = _cache.stamp = None
 
 
+# plain value → its ciphertext / digest, for the length of one order (one_ciphertext_per_value)
+_memo: ContextVar[dict[tuple[str, str, str], str] | None] = ContextVar("oms_datakeys_memo", default=None)
+
+
+@contextmanager
+def one_ciphertext_per_value() -> Iterator[None]:
+    """Within this block (one order: its customer, order and outbox rows) each distinct value is
+    encrypted once and each digest computed once; the rows share the ciphertext (see the
+    module's docstring for why that is safe). Leaving the block forgets every value."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def seal(plaintext: str) -> str:
+    """``plaintext`` encrypted with the active key (once per value inside
+    :func:`one_ciphertext_per_value`)."""
+    ring = current()
+    memo = _memo.get()
+    if memo is None:
+        return ring.encrypt(plaintext)
+    key = ("seal", ring.active, plaintext)  # a rotation noticed mid-order seals anew under the new key
+    sealed = memo.get(key)
+    if sealed is None:
+        sealed = memo[key] = ring.encrypt(plaintext)
+    return sealed
+
+
 def blind(kind: str, value: str | None) -> str | None:
     """The blind index of a normalised value (None stays None)."""
-    return None if value is None else current().blind(kind, value)
+    if value is None:
+        return None
+    memo = _memo.get()
+    if memo is None:
+        return current().blind(kind, value)
+    key = ("blind", kind, value)
+    digest = memo.get(key)
+    if digest is None:
+        digest = memo[key] = current().blind(kind, value)
+    return digest
 
 
 def last4(phone: str | None) -> str | None:
     """The blind index of a phone's last four digits (the public order lookup's key)."""
-    return None if phone is None or len(phone) < 4 else current().blind("last4", phone[-4:])
+    return None if phone is None or len(phone) < 4 else blind("last4", phone[-4:])
 
 
 def verify(registered: list[tuple[str, str, str]]) -> None:

@@ -65,7 +65,7 @@ class Encrypted(TypeDecorator[str]):
         return str
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else datakeys.current().encrypt(str(value))
+        return None if value is None else datakeys.seal(str(value))
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> str:
         raise TypeError("personal data is never rendered into SQL text")

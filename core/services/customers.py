@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,8 +45,15 @@ def resolved(*columns: Any) -> Select[Any]:
 
 _LOOKUP = resolved(SURVIVOR.c.id, SURVIVOR.c.code, SURVIVOR.c.name, SURVIVOR.c.phone, SURVIVOR.c.tier
                    ).order_by(_C.c.id).limit(1)
-# phones and e-mails are encrypted: found by their blind indexes (core.models.personal)
-_BY_PHONE = _LOOKUP.where(_C.c.phone_bidx == bindparam("v"))
+# phones and e-mails are encrypted: found by their blind indexes (core.models.personal). The
+# phone's digest is indexed only for live profiles (the partial unique index below), so the
+# lookup asks twice, each half on an index: the live profile with it, and the merged profiles
+# (``merged_into_id > 0``: a range on its index; merged profiles are few). One condition on
+# the digest alone would read every customer row (PostgreSQL and SQLite alike).
+_PHONE_MATCHES = union_all(
+    select(_C.c.id).where(_C.c.phone_bidx == bindparam("v"), _C.c.merged_into_id.is_(None)),
+    select(_C.c.id).where(_C.c.phone_bidx == bindparam("v"), _C.c.merged_into_id > 0))
+_BY_PHONE = _LOOKUP.where(_C.c.id.in_(_PHONE_MATCHES))
 _BY_EMAIL = _LOOKUP.where(_C.c.email_bidx == bindparam("v"))
 # One customer per phone (unique index ``uq_customers_phone``): a racer's insert does nothing
 # and the lookup after it finds the winner's row.

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from core import audit, notify, refdata, stock
+from core import audit, datakeys, notify, refdata, stock
 from core.db import unit_of_work
 from core.domain import allocation, rulebook, totals
 from core.domain.rules import first_action, order_facts
@@ -260,6 +260,7 @@ def _reserve_lines(
 
 
 @unit_of_work
+@datakeys.one_ciphertext_per_value()  # the phone and address go to several rows: sealed once each
 def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResult:
     """Validate, allocate, reserve and store one order — all or nothing.
 
