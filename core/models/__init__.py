@@ -45,6 +45,7 @@ from core.models.floor import (
     SortScan,
     StockAdjustment,
 )
+from core.models.kits import KitComponent, OrderKitLine
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.orders import Order, OrderEvent, OrderLine
 from core.models.personal import DataKey
@@ -75,6 +76,7 @@ from core.models.summary import (
 )
 
 __all__ = [
+    "KitComponent", "OrderKitLine",
     "AggBasketPairDaily",
     "AggCohort",
     "AggCustomer",

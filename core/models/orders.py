@@ -99,6 +99,9 @@ class OrderLine(Base):
     qty_reserved: Mapped[int] = mapped_column(Integer, default=0)
     qty_shipped: Mapped[int] = mapped_column(Integer, default=0)
     qty_returned: Mapped[int] = mapped_column(Integer, default=0)
+    # a component line of a kit the customer bought (core.models.kits.OrderKitLine); None for
+    # a product ordered on its own (migration 0027_kits)
+    kit_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_kit_lines.id"), index=True)
 
 
 class OrderEvent(Base):

@@ -14,6 +14,7 @@ Order of work inside ``create_order`` is deliberate:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,9 +23,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from core import audit, notify, refdata, stock
+from core import audit, kits, notify, refdata, stock
 from core.db import unit_of_work
 from core.domain import allocation, rulebook, totals
+from core.domain.kits import component_lines
 from core.domain.rules import first_action, order_facts
 from core.errors import (
     Conflict,
@@ -39,6 +41,7 @@ from core.models import (
     Customer,
     Order,
     OrderEvent,
+    OrderKitLine,
     OrderLine,
     Product,
     StockLevel,
@@ -136,6 +139,7 @@ class _PricedLine:
     discount: Decimal
     line_total: Decimal
     attributes: dict[str, Any]
+    kit_no: int | None = None  # the line_no of the kit line this component line belongs to
 
 
 # Statements of the hot path are built once; executing a prebuilt Core statement on the
@@ -151,6 +155,7 @@ _CUSTOMER_BY_ID = customers.resolved(*customers.SURVIVOR.c["id", "name", "phone"
     Customer.__table__.c.id == bindparam("cid"))
 _INSERT_ORDER = insert(_O).returning(_O.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
+_INSERT_KIT_LINE = insert(OrderKitLine.__table__).returning(OrderKitLine.__table__.c.id)
 _INSERT_EVENT = insert(OrderEvent.__table__)
 _INSERT_ALERT = insert(Alert.__table__)
 
@@ -181,6 +186,33 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
             priced.append(_PricedLine(i, product.id, sku, qty, price, discount,
                                       totals.line_total(qty, price, discount), product.attributes or {}))
     return priced
+
+
+def _expand_kits(session: Session, priced: list[_PricedLine],
+                 issues: list[FieldIssue]) -> tuple[list[_PricedLine], list[_PricedLine]]:
+    """``(stock lines, kit lines)``: each kit line replaced by its component lines (numbered
+    right after it, carrying its amount — :func:`core.domain.kits.component_lines`); the kit
+    lines are kept apart as what the customer bought. Without kits the lines come back as
+    they are (one indexed look-up)."""
+    found = kits.components_of(session, {ln.product_id for ln in priced})
+    if not found:
+        return priced, []
+    lines: list[_PricedLine] = []
+    kit_lines: list[_PricedLine] = []
+    line_no = 0
+    for ln in priced:
+        line_no += 1
+        parts = found.get(ln.product_id)
+        if parts is None:
+            lines.append(dataclasses.replace(ln, line_no=line_no))
+            continue
+        kit_lines.append(dataclasses.replace(ln, line_no=line_no))
+        kit_no = line_no
+        for c in component_lines(ln.sku, ln.qty, ln.line_total, parts, ln.line_no, issues):
+            line_no += 1
+            lines.append(_PricedLine(line_no, c.product_id, c.sku, c.qty, c.unit_price, c.discount, c.line_total,
+                                     ln.attributes, kit_no))
+    return lines, kit_lines
 
 
 def _choose_warehouse(
@@ -272,7 +304,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     channel = ref.channels.get(data.channel)
     if channel is None:
         issues.append(FieldIssue("channel", f"unknown channel {data.channel}", value=data.channel))
-    lines = _price_lines(conn, data, issues)
+    lines, kit_lines = _expand_kits(session, _price_lines(conn, data, issues), issues)
     amounts = _totals(data, lines, issues)
     total = amounts.total
     province = normalise_province(data.province)
@@ -322,10 +354,14 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
         note=data.note, created_by=actor.username, updated_at=now, version=1,
     )).scalar_one()
     reserved_nos = {ln.line_no for ln in reserved}
+    kit_ids = {k.line_no: conn.execute(_INSERT_KIT_LINE, dict(
+        order_id=order_id, line_no=k.line_no, product_id=k.product_id, qty=k.qty, unit_price=k.unit_price,
+        discount=k.discount, line_total=k.line_total)).scalar_one() for k in kit_lines}
     conn.execute(_INSERT_LINES, [
         dict(order_id=order_id, line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty,
              unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total, discount_share=share,
-             warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
+             warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0,
+             qty_shipped=0, qty_returned=0, kit_line_id=None if ln.kit_no is None else kit_ids[ln.kit_no])
         for ln, share in zip(lines, amounts.shares, strict=True)
     ])
     payments.entry_row(session, order_id=order_id, stated=data.payment_status, total=total,
@@ -343,6 +379,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
+        **({"kits": [[k.sku, k.qty, k.unit_price] for k in kit_lines]} if kit_lines else {}),
         **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),
     })
     if status == "backordered":
