@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.domain.kits import Component
 from core.errors import Refused
-from core.models import KitComponent, Product, StockLevel
+from core.models import KitComponent, OrderKitLine, OrderLine, Product, StockLevel
 
 _KC, _SL = KitComponent.__table__, StockLevel.__table__
 
@@ -66,3 +66,16 @@ def derived_levels() -> Any:
         .group_by(_KC.c.kit_product_id, _SL.c.warehouse_id, counts.c.n)
         .having(func.count() == counts.c.n)
     )
+
+
+def kit_line_parts(session: Session, order_id: int) -> dict[int, list[tuple[int, int]]]:
+    """An order's kit lines: kit line_no → ``[(component line_no, units per kit)]``, so "the
+    customer returns one gift box" becomes the component units to return (after-sales)."""
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for kit_no, kit_qty, line_no, qty in session.execute(
+        select(OrderKitLine.line_no, OrderKitLine.qty, OrderLine.line_no, OrderLine.qty)
+        .join(OrderLine, OrderLine.kit_line_id == OrderKitLine.id)
+        .where(OrderKitLine.order_id == order_id).order_by(OrderKitLine.line_no, OrderLine.line_no)
+    ):
+        parts.setdefault(kit_no, []).append((line_no, qty // kit_qty))
+    return parts

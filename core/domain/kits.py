@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.domain.money import allocate, from_cents, to_cents
-from core.domain.rulebook import MAX_LINE_QTY
+from core.domain.rulebook import MAX_LINE_QTY, whole_number
 from core.errors import FieldIssue
 
 MAX_COMPONENTS = 50  # a bundle of more than fifty different SKUs is a typo or a misuse
@@ -63,11 +63,12 @@ def definition_issues(kit_sku: str, components: Sequence[tuple[str, object]]) ->
         elif sku in seen:
             issues.append(FieldIssue("sku", "kits.duplicate_component", row, sku))
         seen.add(sku)
-        if isinstance(qty, bool) or not isinstance(qty, int):
+        units = whole_number(qty)
+        if units is None:
             issues.append(FieldIssue("qty", "issue.whole_number", row, qty))
-        elif qty < 1:
+        elif units < 1:
             issues.append(FieldIssue("qty", "issue.positive", row, qty))
-        elif qty > MAX_COMPONENT_QTY:
+        elif units > MAX_COMPONENT_QTY:
             issues.append(FieldIssue("qty", "issue.at_most", row, qty, {"n": MAX_COMPONENT_QTY}))
     return issues
 

@@ -27,6 +27,8 @@ ZH: dict[str, str] = {
     "kits.col.component_sku": "子商品 SKU",
     "kits.col.component_name": "子商品名称",
     "kits.col.qty": "每套数量",
+    "kits.col.warehouse": "仓库",
+    "kits.col.available": "可组数量",
 }
 
 EN: dict[str, str] = {
@@ -58,4 +60,6 @@ EN: dict[str, str] = {
     "kits.col.component_sku": "Component SKU",
     "kits.col.component_name": "Component name",
     "kits.col.qty": "Units per kit",
+    "kits.col.warehouse": "Warehouse",
+    "kits.col.available": "Kits available",
 }

@@ -45,8 +45,8 @@ from core.models.floor import (
     SortScan,
     StockAdjustment,
 )
-from core.models.kits import KitComponent, OrderKitLine
 from core.models.jobs import JOB_STATUSES, Job, JobFile
+from core.models.kits import KitComponent, OrderKitLine
 from core.models.orders import Order, OrderEvent, OrderLine
 from core.models.personal import DataKey
 from core.models.planning import (

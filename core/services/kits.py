@@ -19,8 +19,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, kits
+from core.analytics import EXCLUDED_STATUSES
 from core.db import read_only, unit_of_work
 from core.domain.kits import definition_issues
+from core.domain.rulebook import whole_number
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.models import KitComponent, Order, OrderKitLine, OrderLine, Product, StockLevel, Warehouse
 from core.permissions import Actor, require
@@ -94,7 +96,7 @@ def save_kit(session: Session, kit_sku: str, components: Sequence[tuple[str, obj
     _lock(session, [kit_sku, *(sku for sku, _ in rows)])
     kit = _product(session, kit_sku)
     _check_kit(session, kit)
-    recipe = [(sku, int(qty)) for sku, qty in rows]  # type: ignore[call-overload]  # checked above
+    recipe = [(sku, int(whole_number(qty) or 0)) for sku, qty in rows]  # whole numbers: checked above
     issues = _component_issues(session, kit, recipe)
     if issues:
         raise ValidationError(issues)
@@ -153,13 +155,14 @@ def kit_availability(session: Session, actor: Actor) -> pd.DataFrame:
 
 @read_only
 def kit_sales(session: Session, actor: Actor, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """Kit sales and the component demand they made, orders placed in ``[start, end)`` and not
-    cancelled (``SALES_COLUMNS``): ``kind`` "kit" rows are what customers bought (units, amount
+    """Kit sales and the component demand they made, orders placed in ``[start, end)`` that
+    count as sales (:data:`core.analytics.EXCLUDED_STATUSES` left out, as in every report;
+    ``SALES_COLUMNS``): ``kind`` "kit" rows are what customers bought (units, amount
     of the kit lines); "component" rows are the units kits took of each component and the
     amount those component lines carry. The two amounts are the same money seen twice — add
     neither to the revenue of order lines, which already holds it once."""
     require(actor, "dashboard.view")
-    placed = (Order.placed_at >= start, Order.placed_at < end, Order.status != "cancelled")
+    placed = (Order.placed_at >= start, Order.placed_at < end, Order.status.not_in(EXCLUDED_STATUSES))
     sold = session.execute(
         select(Product.sku, Product.name, func.sum(OrderKitLine.qty), func.sum(OrderKitLine.line_total))
         .join(Order, Order.id == OrderKitLine.order_id).join(Product, Product.id == OrderKitLine.product_id)

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import func, select
 
 from core import db
+from core.analytics.demand import demand_history
 from core.errors import InsufficientStock, NotFound, Refused, ValidationError
 from core.models import Order, OrderKitLine, OrderLine
-from core.services import catalog, channel_stock, inventory, kits, orders
-from core.services import aftersales as rma
-from core.services.aftersales import Inspection, RMALine, RMARequest
 from core.permissions import Actor
-from tests.aftersales_data import delivered_order, stock_of
+from core.services import aftersales as rma
+from core.services import catalog, channel_stock, inventory, kits, orders
+from core.services.aftersales import Inspection, RMALine, RMARequest
+from tests.aftersales_data import delivered_order, returned_qty, stock_of
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
 
 D = Decimal
@@ -117,6 +118,17 @@ def test_a_kit_ships_and_returns_as_components(gift_box: dict[str, int]) -> None
     assert rma.refund_rma(opened.id, ADMIN).amount == D("45.00")  # the kit's price, not the list prices
 
 
+def test_returning_the_kit_line_returns_its_components(gift_box: dict[str, int]) -> None:
+    r = delivered_order(("GIFT", 2))
+    opened = rma.open_rma(RMARequest(r.id, "return", "size", (RMALine(1, 1),)), SERVICE)  # one of two boxes
+    assert returned_qty(r.id) == [2, 1]  # CUP 2 of 4, TEA 1 of 2 claimed
+    rma.transition_rma(opened.id, "approved", Actor("cs2", "service"))
+    rma.transition_rma(opened.id, "received", WAREHOUSE)
+    rma.inspect_rma(opened.id, [Inspection(2, 2, "SH"), Inspection(3, 1, "SH")], WAREHOUSE)
+    assert stock_of(gift_box["CUP"]) == (8, 0) and stock_of(gift_box["TEA"]) == (3, 0)
+    assert rma.refund_rma(opened.id, ADMIN).amount == D("45.00")
+
+
 def test_kit_sales_and_component_demand_are_reported_apart(gift_box: dict[str, int]) -> None:
     orders.create_order(order_input(("GIFT", 2), ("CUP", 1)), CLERK)
     start, end = dt.datetime(2026, 1, 1), dt.datetime(2027, 1, 1)
@@ -124,3 +136,11 @@ def test_kit_sales_and_component_demand_are_reported_apart(gift_box: dict[str, i
     assert sales.values.tolist() == [["kit", "GIFT", "商品 GIFT", 2, D("90.00")],
                                      ["component", "CUP", "商品 CUP", 4, D("36.00")],
                                      ["component", "TEA", "商品 TEA", 2, D("54.00")]]
+
+
+def test_forecast_demand_is_component_demand(gift_box: dict[str, int]) -> None:
+    orders.create_order(order_input(("GIFT", 2), ("CUP", 1)), CLERK)
+    day = dt.date(2026, 11, 25)
+    history = demand_history(day - dt.timedelta(days=1), day + dt.timedelta(days=1))
+    by_product = dict(zip(history["product_id"], history["qty"], strict=True))
+    assert by_product == {gift_box["CUP"]: 5, gift_box["TEA"]: 2}  # the kit itself has no demand of its own
