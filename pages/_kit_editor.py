@@ -61,9 +61,9 @@ def show(actor: Actor) -> None:
         if listed.empty:
             st.info(t("kits.none"))
         else:
-            show_table(listed, download="kits", prefix="kits.col")
+            show_table(listed, download="kits", prefix="kits_col")
             st.subheader(t("kits.availability"))
-            show_table(attempt(kits.kit_availability, actor), prefix="kits.col")
+            show_table(attempt(kits.kit_availability, actor), prefix="kits_col")
     with st.form("kit_form"):
         st.text_input(t("kits.kit_sku"), key="kit_sku", max_chars=64)
         st.text_area(t("kits.components"), key="kit_components", placeholder="CUP 2\nTEA 1", max_chars=4000)

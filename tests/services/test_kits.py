@@ -98,6 +98,10 @@ def test_a_kit_order_reserves_its_components_and_keeps_the_kit_line(gift_box: di
         assert s.execute(select(func.sum(OrderLine.line_total)).where(OrderLine.order_id == r.id)).scalar_one() \
             == s.execute(select(Order.subtotal).where(Order.id == r.id)).scalar_one()
     assert stock_of(gift_box["CUP"]) == (10, 4) and stock_of(gift_box["TEA"]) == (4, 3)
+    detail = orders.order_detail(r.id, MANAGER)
+    assert detail.kits[["line_no", "sku", "qty", "line_total"]].values.tolist() == [[1, "GIFT", 2, D("90.00")]]
+    assert detail.lines[["line_no", "sku", "kit_line"]].astype(object).where(detail.lines.notna(), None)\
+        .values.tolist() == [[2, "CUP", 1], [3, "TEA", 1], [4, "TEA", None]]
     with pytest.raises(InsufficientStock) as short:  # TEA: 1 free, 2 needed → named, nothing written
         orders.create_order(order_input(("GIFT", 2)), CLERK)
     assert [s.sku for s in short.value.shortages] == ["TEA"]
