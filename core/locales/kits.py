@@ -29,6 +29,15 @@ ZH: dict[str, str] = {
     "kits_col.component_name": "子商品名称",
     "kits_col.qty": "每套数量",
     "kits_col.warehouse": "仓库",
+    "kits_col.kind": "类型",
+    "kits_col.sku": "SKU",
+    "kits_col.name": "名称",
+    "kits_col.units": "件数",
+    "kits_col.amount": "金额",
+    "kits_kind.kit": "组合装销售",
+    "kits_kind.component": "子商品需求",
+    "kits.sales_title": "组合装销售与子商品需求",
+    "kits.sales_help": "组合装行是顾客买的东西；子商品行是这些组合装占用的子商品件数和它们分摊的金额。两者是同一笔钱，净销售额只算一次（按子商品行）。",
     "kits_col.available": "可组数量",
 }
 
@@ -63,5 +72,16 @@ EN: dict[str, str] = {
     "kits_col.component_name": "Component name",
     "kits_col.qty": "Units per kit",
     "kits_col.warehouse": "Warehouse",
+    "kits_col.kind": "Kind",
+    "kits_col.sku": "SKU",
+    "kits_col.name": "Name",
+    "kits_col.units": "Units",
+    "kits_col.amount": "Amount",
+    "kits_kind.kit": "Kit sales",
+    "kits_kind.component": "Component demand",
+    "kits.sales_title": "Kit sales and component demand",
+    "kits.sales_help": "Kit rows are what customers bought; component rows are the units those kits took of each "
+                       "component and the amount they carry. Both are the same money: net sales count it once "
+                       "(on the component lines).",
     "kits_col.available": "Kits available",
 }

@@ -26,6 +26,7 @@ from core.domain.rulebook import whole_number
 from core.errors import FieldIssue, NotFound, Refused, ValidationError
 from core.models import KitComponent, Order, OrderKitLine, OrderLine, Product, StockLevel, Warehouse
 from core.permissions import Actor, require
+from core.timeutil import local_day_start_utc
 
 EDIT = "product.edit"
 KIT_COLUMNS = ["kit_sku", "kit_name", "component_sku", "component_name", "qty"]
@@ -154,14 +155,16 @@ def kit_availability(session: Session, actor: Actor) -> pd.DataFrame:
 
 
 @read_only
-def kit_sales(session: Session, actor: Actor, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """Kit sales and the component demand they made, orders placed in ``[start, end)`` that
+def kit_sales(session: Session, actor: Actor, first_day: dt.date, last_day: dt.date) -> pd.DataFrame:
+    """Kit sales and the component demand they made, orders placed on the shop's local days
+    ``first_day`` … ``last_day`` that
     count as sales (:data:`core.analytics.EXCLUDED_STATUSES` left out, as in every report;
     ``SALES_COLUMNS``): ``kind`` "kit" rows are what customers bought (units, amount
     of the kit lines); "component" rows are the units kits took of each component and the
     amount those component lines carry. The two amounts are the same money seen twice — add
     neither to the revenue of order lines, which already holds it once."""
     require(actor, "dashboard.view")
+    start, end = local_day_start_utc(first_day), local_day_start_utc(last_day + dt.timedelta(days=1))
     placed = (Order.placed_at >= start, Order.placed_at < end, Order.status.not_in(EXCLUDED_STATUSES))
     sold = session.execute(
         select(Product.sku, Product.name, func.sum(OrderKitLine.qty), func.sum(OrderKitLine.line_total))

@@ -1,5 +1,6 @@
 """The kit editor (a tab of the product catalogue): make a product a kit of "SKU qty" lines,
-see what each warehouse can build, a refusal names the row and writes nothing, remove a kit."""
+see what each warehouse can build, a refusal names the row and writes nothing, remove a kit;
+the sales page shows kit sales beside component demand."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
-from core.services import kits
-from tests.factories import MANAGER, make_product
+from core.services import kits, orders
+from tests.factories import CLERK, MANAGER, make_product, order_input
 
 PRODUCTS = "pages/product_catalog.py"
 
@@ -54,3 +55,14 @@ def test_removing_a_kit_makes_it_a_product_again(logged_in: Callable[..., AppTes
     at = at.button(key="kit_remove").click().run()
     assert translate("kits.removed", "en", sku="GIFT") in [s.value for s in at.success]
     assert kits.list_kits(MANAGER).empty
+
+
+def test_the_sales_page_shows_kit_sales_and_component_demand(logged_in: Callable[..., AppTest], parts: None) -> None:
+    kits.save_kit("GIFT", [("CUP", 2), ("TEA", 1)], MANAGER)
+    orders.create_order(order_input(("GIFT", 2)), CLERK)
+    at = logged_in("manager", page="pages/sales.py")
+    assert not at.exception
+    assert translate("kits.sales_title", "en") in [h.value for h in at.subheader]
+    shown = at.dataframe[-1].value
+    assert shown.iloc[:, 1].tolist() == ["GIFT", "CUP", "TEA"]
+    assert shown.iloc[:, 3].tolist() == [2, 4, 2]

@@ -135,11 +135,11 @@ def test_returning_the_kit_line_returns_its_components(gift_box: dict[str, int])
 
 def test_kit_sales_and_component_demand_are_reported_apart(gift_box: dict[str, int]) -> None:
     orders.create_order(order_input(("GIFT", 2), ("CUP", 1)), CLERK)
-    start, end = dt.datetime(2026, 1, 1), dt.datetime(2027, 1, 1)
-    sales = kits.kit_sales(MANAGER, start, end)
+    sales = kits.kit_sales(MANAGER, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
     assert sales.values.tolist() == [["kit", "GIFT", "商品 GIFT", 2, D("90.00")],
                                      ["component", "CUP", "商品 CUP", 4, D("36.00")],
                                      ["component", "TEA", "商品 TEA", 2, D("54.00")]]
+    assert kits.kit_sales(MANAGER, dt.date(2026, 10, 1), dt.date(2026, 10, 31)).empty
 
 
 def test_forecast_demand_is_component_demand(gift_box: dict[str, int]) -> None:
