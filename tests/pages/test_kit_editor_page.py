@@ -66,3 +66,11 @@ def test_the_sales_page_shows_kit_sales_and_component_demand(logged_in: Callable
     shown = at.dataframe[-1].value
     assert shown.iloc[:, 1].tolist() == ["GIFT", "CUP", "TEA"]
     assert shown.iloc[:, 3].tolist() == [2, 4, 2]
+
+
+def test_the_inventory_page_lists_what_kits_each_warehouse_can_build(logged_in: Callable[..., AppTest],
+                                                                     parts: None) -> None:
+    kits.save_kit("GIFT", [("CUP", 2), ("TEA", 1)], MANAGER)
+    at = logged_in("warehouse", page="pages/inventory.py")
+    assert not at.exception
+    assert at.dataframe[-1].value.values.tolist() == [["GIFT", "SH", 2]]
