@@ -29,12 +29,13 @@ def components_of(session: Session, kit_ids: Iterable[int]) -> dict[int, list[Co
     if not ids:
         return {}
     found: dict[int, list[Component]] = {}
-    for kit, pid, sku, qty, price in session.execute(
-        select(KitComponent.kit_product_id, Product.id, Product.sku, KitComponent.qty, Product.unit_price)
+    for kit, pid, sku, qty, price, active in session.execute(
+        select(KitComponent.kit_product_id, Product.id, Product.sku, KitComponent.qty, Product.unit_price,
+               Product.active)
         .join(Product, Product.id == KitComponent.component_product_id)
         .where(KitComponent.kit_product_id.in_(ids)).order_by(KitComponent.kit_product_id, Product.sku)
     ):
-        found.setdefault(kit, []).append(Component(pid, sku, qty, price))
+        found.setdefault(kit, []).append(Component(pid, sku, qty, price, active))
     return found
 
 

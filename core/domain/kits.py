@@ -33,6 +33,7 @@ class Component:
     sku: str
     qty: int  # units in one kit
     list_price: Decimal
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,12 @@ def definition_issues(kit_sku: str, components: Sequence[tuple[str, object]]) ->
 def component_lines(kit_sku: str, kit_qty: int, line_total: Decimal, components: Sequence[Component],
                     row: int, issues: list[FieldIssue]) -> list[ComponentLine]:
     """The order lines ``kit_qty`` kits become, carrying ``line_total`` between them; an issue
-    (naming the kit's row) when a component's units would exceed one order line's bound."""
+    (naming the kit's row) when a component is discontinued or its units would exceed one
+    order line's bound."""
     for c in components:
+        if not c.active:
+            issues.append(FieldIssue("sku", "kits.component_discontinued", row, kit_sku, {"kit": kit_sku, "sku": c.sku}))
+            return []
         if kit_qty * c.qty > MAX_LINE_QTY:
             issues.append(FieldIssue("qty", "kits.component_qty_too_large", row, kit_qty,
                                      {"kit": kit_sku, "sku": c.sku, "n": MAX_LINE_QTY}))

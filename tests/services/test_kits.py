@@ -15,7 +15,7 @@ from core.errors import InsufficientStock, NotFound, Refused, ValidationError
 from core.models import Order, OrderKitLine, OrderLine
 from core.permissions import Actor
 from core.services import aftersales as rma
-from core.services import catalog, channel_stock, inventory, kits, orders
+from core.services import catalog, channel_stock, inventory, kits, orders, product_master
 from core.services.aftersales import Inspection, RMALine, RMARequest
 from tests.aftersales_data import delivered_order, returned_qty, stock_of
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input
@@ -106,6 +106,11 @@ def test_a_kit_order_reserves_its_components_and_keeps_the_kit_line(gift_box: di
         orders.create_order(order_input(("GIFT", 2)), CLERK)
     assert [s.sku for s in short.value.shortages] == ["TEA"]
     assert stock_of(gift_box["CUP"]) == (10, 4)
+    product_master.set_product_active(gift_box["TEA"], False, MANAGER)
+    with pytest.raises(ValidationError) as err:  # a discontinued component stops the kit, named
+        orders.create_order(order_input(("GIFT", 1)), CLERK)
+    assert [(i.message, i.row, i.params) for i in err.value.issues] == [
+        ("kits.component_discontinued", 1, {"kit": "GIFT", "sku": "TEA"})]
     orders.transition(r.id, "cancelled", MANAGER, note="changed mind")  # releases the components
     assert stock_of(gift_box["CUP"]) == (10, 0) and stock_of(gift_box["TEA"]) == (4, 0)
 
