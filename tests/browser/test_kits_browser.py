@@ -32,13 +32,13 @@ def test_an_admin_makes_a_kit_in_the_browser(page: object, demo_server: DemoServ
     first, second = _gift_box(demo_server.database_url)
     _log_in(page, demo_server, "admin")
     _open(page, "Product catalogue")
-    page.get_by_role("tab", name="Kits and bundles").click()  # type: ignore[attr-defined]
+    page.get_by_role("tab", name="Kits and bundles").click(no_wait_after=True)  # type: ignore[attr-defined]
     _box(page, "Kit SKU").fill("GIFT-BOX")
     page.get_by_role("textbox", name="Components (one SKU and units per kit per row)").fill(  # type: ignore[attr-defined]
         f"{first} 2\n{second} 1")
     page.get_by_role("button", name="Save kit").click()  # type: ignore[attr-defined]
     _settle(page)
-    page.get_by_role("tab", name="Kits and bundles").click()  # type: ignore[attr-defined]
+    page.get_by_role("tab", name="Kits and bundles").click(no_wait_after=True)  # type: ignore[attr-defined]
     page.get_by_text("Kit GIFT-BOX saved").wait_for()  # type: ignore[attr-defined]
     page.get_by_text("Kits each warehouse can build").wait_for()  # type: ignore[attr-defined]
     screenshot(page, "kit_editor")
