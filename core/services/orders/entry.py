@@ -6,7 +6,9 @@ ORM's unit-of-work bookkeeping would triple its cost (measured in docs/benchmark
 Order of work inside ``create_order`` is deliberate:
 1. every check that needs no lock (input, SKUs, channel, duplicates) — a bad order writes
    nothing and holds no lock;
-2. stock reservation, one conditional UPDATE per line in (product, warehouse) order;
+2. stock reservation, one conditional UPDATE per line in (product, warehouse) order — a kit
+   line has become its component lines by then (:func:`_expand_kits`), so kits and single
+   components meet on the same rows in the same order;
 3. the document number and the inserts last, so the single hot ``sequences`` row is locked
    only for the last moments of the transaction (on PostgreSQL that row serialises writers).
 
