@@ -99,9 +99,3 @@ def component_lines(kit_sku: str, kit_qty: int, line_total: Decimal, components:
                                    from_cents(unit_cents * qty - shares[i]), from_cents(shares[i])))
     return lines
 
-
-def kit_available(component_free: Sequence[tuple[int, int]]) -> int:
-    """How many kits ``(free units, units per kit)`` of every component make (never below 0)."""
-    if not component_free:
-        return 0
-    return max(0, min(free // per_kit for free, per_kit in component_free))
