@@ -10,7 +10,8 @@ points to a PostgreSQL server):
 
 then a wave (``core.services.waves``) of ``WAVE_ORDERS`` fresh orders of one warehouse and its
 consolidated pick list (``wave_pick_lines_per_s``: order lines through choose → slot → pick
-list), then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
+list), then 16 writers racing kits and their components for scarce components
+(``kit_race_oversold``, must be 0: ``bench/kit_race.py``), then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
 times :func:`core.services.reconciliation.run_reconciliation`, the function behind ``oms reconcile``, which
 must find nothing. Prints one JSON line.
 
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bench._db import fresh_database  # noqa: E402
+from bench.kit_race import race  # noqa: E402
 from core import db  # noqa: E402
 from core.models import Order, OrderLine, Product, StockLevel, StockMovement, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
@@ -180,6 +182,7 @@ def main() -> None:
     try:
         stages = _flow(url, args.orders)
         wave = _wave(WAVE_ORDERS * 4)
+        kit_race = race(writers=16)
         movements = _top_up_ledger(url, args.movements)
         start = time.perf_counter()
         report = run_reconciliation(MANAGER)
@@ -194,6 +197,9 @@ def main() -> None:
         "end_to_end_orders_per_s": round(args.orders / flow_s, 1),
         "wave_orders": wave["wave_orders"], "wave_lines": wave["wave_lines"],
         "wave_pick_lines_per_s": round(wave["wave_lines"] / wave["wave_seconds"]),
+        "kit_race_oversold": kit_race["oversold"],
+        "kit_race": {k: kit_race[k] for k in ("writers", "orders", "won", "refused", "errors", "deadlocks",
+                                              "mismatched")},
         "reconcile": {"movements": movements, "seconds": round(reconcile_s, 2), "discrepancies":
                       len(report.discrepancies), "goal_s": 5.0, "met": reconcile_s < 5.0},
     }))

@@ -30,6 +30,7 @@ from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core import kits
 from core.db import rowcount
 from core.domain.quantities import MAX_ON_HAND
 from core.errors import Refused
@@ -127,11 +128,14 @@ def post_movement(
     ``consume_reserved``, takes the same units out of the reservation — a shipment). Returns
     False when the stock is not there; the caller turns that into a clear error. A positive
     movement that would take on_hand past ``MAX_ON_HAND`` is refused (services check it first
-    with the SKU named; this is the guard no caller can skip). ``bin_id``: the bin the units
+    with the SKU named; this is the guard no caller can skip), and so is one for a kit, which
+    holds no stock of its own (:func:`core.kits.refuse_stock`). ``bin_id``: the bin the units
     went into (a putaway), kept in ``movement_bins`` beside the ledger row.
     """
     if qty_delta == 0:
         return True
+    if qty_delta > 0:
+        kits.refuse_stock(session, product_id)
     ensure_level(session, product_id, warehouse_id)
     key = and_(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
     if consume_reserved:

@@ -1,6 +1,7 @@
 """Inventory: stock by product × warehouse — on hand, reserved, available, in transit, safety stock,
 days of cover — with filters, rows under safety stock highlighted, and a product view with the
-product's ledger history (who moved what, why, from which document) and its stock over time.
+product's ledger history (who moved what, why, from which document) and its stock over time;
+kits (组合装), which hold no stock, below with what each warehouse can build of them.
 
 Reads only (``core.analytics.inventory`` through ``cached_read``); costs and stock value are shown
 to roles with ``cost.view``.
@@ -14,9 +15,10 @@ import streamlit as st
 
 from core.analytics import inventory
 from core.searchbox import MAX_SEARCH_CHARS
-from core.services import catalog
+from core.services import catalog, kits
 from core.webui import (
     EMPTY_CELL,
+    attempt,
     cached_read,
     download_all,
     download_buttons,
@@ -142,3 +144,9 @@ else:
     _stock_table(stock_view)
     st.divider()
     _product_view(stock_view, filters["warehouse"])  # type: ignore[arg-type]
+
+buildable = attempt(kits.kit_availability, actor)
+if buildable is not None and not buildable.empty:
+    with st.expander(t("kits.availability"), icon=":material/inventory_2:"):
+        st.caption(t("kits.help"))
+        show_table(buildable, download="kits_available", prefix="kits_col")

@@ -128,6 +128,9 @@ def _header(detail: OrderDetail) -> None:
 
 
 def _lines_and_events(detail: OrderDetail) -> None:
+    if not detail.kits.empty:  # what the customer bought; the lines below are its components
+        st.markdown(f"**{t('kits.title')}**")
+        show_table(detail.kits)
     st.markdown(f"**{t('orders.lines')}**")
     show_table(detail.lines)
     st.markdown(f"**{t('orders.timeline')}**")

@@ -1,6 +1,6 @@
 """The product catalogue for admins, managers and buyers: find a product by SKU, name or any
 of its barcodes, download the whole table, create a product, edit one, deactivate or reactivate
-it, delete one nothing refers to yet.
+it, delete one nothing refers to yet, and make a product a kit of others (``_kit_editor``).
 
 Every button is one call into ``core.services.product_master`` (validated, audited, one
 transaction); a refusal is shown with each wrong field and the form keeps what was typed.
@@ -19,6 +19,7 @@ from core.searchbox import MAX_SEARCH_CHARS
 from core.services import product_master
 from core.services.product_master import ProductDraft, ProductRecord, rules
 from core.webui import Notice, attempt, guard_page, show_notice, show_table, t
+from pages import _kit_editor as kit_editor
 
 actor = guard_page("product.edit")
 state = st.session_state
@@ -154,8 +155,10 @@ if found is not None:
     else:
         show_table(found.drop(columns=["id"]), download="products", prefix="mdp_col",
                    money=("unit_price", "unit_cost"))
-    new_tab, edit_tab = st.tabs([t("mdp.new_product"), t("mdp.edit_product")])
+    new_tab, edit_tab, kit_tab = st.tabs([t("mdp.new_product"), t("mdp.edit_product"), t("kits.title")])
     with new_tab:
         _new_product(supplier_list)
     with edit_tab:
         _edit_product(found, supplier_list)
+    with kit_tab:
+        kit_editor.show(actor)

@@ -1,6 +1,7 @@
 """Sales analysis for managers: net sales, orders, units, order value and gross margin against
 the previous period; the trend per channel by day, week or month; when customers buy (hour ×
-weekday); and what 618 / 双11 / 双12 brought compared with the weeks before.
+weekday); what 618 / 双11 / 双12 brought compared with the weeks before; and, when the shop sells
+kits, kit sales beside the component demand they made (core.services.kits.kit_sales).
 
 One cached analytics call per rerun (core.analytics.dashboards.sales_dashboard) on the summary
 tables the worker keeps up to date; the page itself never writes.
@@ -13,10 +14,11 @@ import streamlit as st
 
 from core.analytics import channels, sales
 from core.analytics.dashboards import sales_dashboard
-from core.webui import guard_page, money, t, translate_values
+from core.services import kits as kit_sales
+from core.webui import attempt, guard_page, money, show_table, t, translate_values
 from pages import _dashboard_kit as kit
 
-guard_page("dashboard.view")
+actor = guard_page("dashboard.view")
 
 filters, fresh = kit.open_dashboard("page.sales")
 grain = st.segmented_control(t("an_grain"), sales.GRAINS, default="day", key="an_sales_grain",
@@ -81,3 +83,10 @@ else:
     fig.add_hline(y=1.0, line_dash="dot")
     kit.chart(fig, "sales_promotions")
 kit.table(translate_values(dash.promotions, event="an_event"), "sales_promotions")
+
+# --- kits and bundles --------------------------------------------------------------------------
+bundles = attempt(kit_sales.kit_sales, actor, filters.start, filters.end)
+if bundles is not None and not bundles.empty:
+    st.subheader(t("kits.sales_title"))
+    st.caption(t("kits.sales_help"))
+    show_table(translate_values(bundles, kind="kits_kind"), download="kit_sales", prefix="kits_col", money=("amount",))

@@ -46,6 +46,7 @@ from core.models.floor import (
     StockAdjustment,
 )
 from core.models.jobs import JOB_STATUSES, Job, JobFile
+from core.models.kits import KitComponent, OrderKitLine
 from core.models.orders import Order, OrderEvent, OrderLine
 from core.models.personal import DataKey
 from core.models.planning import (
@@ -75,6 +76,7 @@ from core.models.summary import (
 )
 
 __all__ = [
+    "KitComponent", "OrderKitLine",
     "AggBasketPairDaily",
     "AggCohort",
     "AggCustomer",

@@ -104,6 +104,9 @@ class OrderLine(Base):
     # a gift (赠品) added by a gift rule: price 0, reserved and picked like any line, demand but
     # no revenue (core.domain.gifts; migration 0027_scan_gifts)
     is_gift: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # a component line of a kit the customer bought (core.models.kits.OrderKitLine); None for
+    # a product ordered on its own (migration 0027_kits)
+    kit_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_kit_lines.id"), index=True)
 
 
 class OrderEvent(Base):

@@ -34,6 +34,7 @@ Decisions that keep the books right:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,7 +43,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, events, notify, refdata, stock
+from core import audit, events, kits, notify, refdata, stock
 from core.db import rowcount, unit_of_work
 from core.domain import returns
 from core.domain.returns import (
@@ -275,6 +276,23 @@ def _breaches(req: RMARequest, order: Any, rule: policy.ReturnPolicy, paid_value
     return found, params
 
 
+def _kits_as_components(session: Session, req: RMARequest) -> RMARequest:
+    """A request naming a kit line (what the customer bought) returns its components: n kits →
+    n × units per kit of each component line, which is what is restocked and refunded. (An
+    exchange names the lines it swaps, components included, since a replacement is one SKU.)"""
+    parts = kits.kit_line_parts(session, req.order_id)
+    if not any(ln.line_no in parts for ln in req.lines):
+        return req
+    units: dict[int, RMALine] = {}
+    for ln in req.lines:
+        whole_kit = parts.get(ln.line_no) if ln.replacement_sku is None else None
+        for line_no, per_kit in whole_kit or [(ln.line_no, 1)]:
+            qty = ln.qty * per_kit
+            before = units.get(line_no)
+            units[line_no] = RMALine(line_no, qty + (before.qty if before else 0), ln.replacement_sku)
+    return dataclasses.replace(req, lines=tuple(units.values()))
+
+
 @unit_of_work
 def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     """Open an RMA for some units of a shipped order.
@@ -288,6 +306,7 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     returns.check_returnable_order(order.number, order.status)
     _touch_order(session, order.id)  # lock the order first: claims below are read after the lock
     lines = records.order_lines(session, order.id)
+    req = _kits_as_components(session, req)
     issues: list[FieldIssue] = []
     note = _clean_note(req.note, issues)
     replacements = _validate_request(session, req, order, lines, issues)

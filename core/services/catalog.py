@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, kits
 from core.barcodes import has_barcode
 from core.db import read_only, unit_of_work
 from core.errors import FieldIssue, NotFound, ValidationError
@@ -57,12 +57,17 @@ class BasketTemplate:
 
 
 def _available_by_product() -> Any:
-    """Σ(on_hand − reserved) per product over active warehouses, as a joinable subquery."""
+    """Σ(on_hand − reserved) per product over active warehouses, a kit's derived from its
+    components' (:func:`core.kits.derived_levels`), as a joinable subquery."""
+    free = union_all(
+        select(StockLevel.product_id, StockLevel.warehouse_id,
+               (StockLevel.on_hand - StockLevel.reserved).label("available")),
+        kits.derived_levels()).subquery()
     return (
-        select(StockLevel.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"))
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        select(free.c.product_id, func.sum(free.c.available).label("available"))
+        .join(Warehouse, Warehouse.id == free.c.warehouse_id)
         .where(Warehouse.active.is_(True))
-        .group_by(StockLevel.product_id)
+        .group_by(free.c.product_id)
         .subquery()
     )
 
@@ -143,15 +148,21 @@ def product_by_barcode(session: Session, barcode: str, actor: Actor) -> ProductI
 
 @read_only
 def availability(session: Session, skus: list[str], actor: Actor) -> pd.DataFrame:
-    """Stock of ``skus`` per active warehouse (only warehouses that hold a stock row)."""
+    """Stock of ``skus`` per active warehouse (only warehouses that hold a stock row). A kit
+    holds none of its own: its rows show 0 on hand and reserved and the kits its components
+    can build as available, in every warehouse that stocks all of them."""
     require(actor, "stock.view")
     if not skus:
         return pd.DataFrame(columns=AVAILABILITY_COLUMNS)
+    kit = kits.derived_levels().subquery()
+    free = union_all(
+        select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.reserved,
+               (StockLevel.on_hand - StockLevel.reserved).label("available")),
+        select(kit.c.product_id, kit.c.warehouse_id, literal(0), literal(0), kit.c.available)).subquery()
     rows = session.execute(
-        select(Product.sku, Warehouse.code, StockLevel.on_hand, StockLevel.reserved,
-               (StockLevel.on_hand - StockLevel.reserved).label("available"))
-        .join(Product, Product.id == StockLevel.product_id)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        select(Product.sku, Warehouse.code, free.c.on_hand, free.c.reserved, free.c.available)
+        .join(Product, Product.id == free.c.product_id)
+        .join(Warehouse, Warehouse.id == free.c.warehouse_id)
         .where(Product.sku.in_(set(skus)), Warehouse.active.is_(True))
         .order_by(Product.sku, Warehouse.code)
     ).all()

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import audit, events
+from core import audit, events, kits
 from core import product_rules as fr
 from core.db import read_only, rowcount, unit_of_work
 from core.domain import channel_stock as rules
@@ -140,13 +140,18 @@ def _overrides(session: Session, product_ids: list[int]) -> dict[int, dict[int, 
 
 
 def _available(session: Session, product_ids: list[int]) -> dict[int, int]:
-    """Units free to promise per product: Σ (on hand − reserved) over active warehouses, less
+    """Units free to promise per product: Σ (on hand − reserved) over active warehouses (a
+    kit's: the kits its components build, :func:`core.kits.derived_levels`), less
     what backordered orders still wait for (not below 0 per product: ``figures`` clamps)."""
+    levels = union_all(
+        select(StockLevel.product_id, StockLevel.warehouse_id,
+               (StockLevel.on_hand - StockLevel.reserved).label("available")),
+        kits.derived_levels()).subquery()
     free = dict(session.execute(
-        select(StockLevel.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(Warehouse.active.is_(True), StockLevel.product_id.in_(product_ids))
-        .group_by(StockLevel.product_id)).all())
+        select(levels.c.product_id, func.sum(levels.c.available))
+        .join(Warehouse, Warehouse.id == levels.c.warehouse_id)
+        .where(Warehouse.active.is_(True), levels.c.product_id.in_(product_ids))
+        .group_by(levels.c.product_id)).all())
     waiting = dict(session.execute(
         select(OrderLine.product_id, func.sum(OrderLine.qty - OrderLine.qty_reserved))
         .join(Order, Order.id == OrderLine.order_id)

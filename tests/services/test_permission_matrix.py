@@ -135,6 +135,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.fulfillment": {"order"},
     "core.services.imports": {"order", "stock", "finance"},
     "core.services.inventory": {"stock"},
+    "core.services.kits": {"product", "stock", "dashboard"},
     "core.services.jobs": {"forecast", "replenish", "order", "stock", "dashboard"},
     "core.services.master_data": {"masterdata", "supplier"},
     "core.services.orders": {"order"},

@@ -6,7 +6,9 @@ ORM's unit-of-work bookkeeping would triple its cost (measured in docs/benchmark
 Order of work inside ``create_order`` is deliberate:
 1. every check that needs no lock (input, SKUs, channel, duplicates) — a bad order writes
    nothing and holds no lock;
-2. stock reservation, one conditional UPDATE per line in (product, warehouse) order;
+2. stock reservation, one conditional UPDATE per line in (product, warehouse) order — a kit
+   line has become its component lines by then (:func:`_expand_kits`), so kits and single
+   components meet on the same rows in the same order;
 3. the document number and the inserts last, so the single hot ``sequences`` row is locked
    only for the last moments of the transaction (on PostgreSQL that row serialises writers).
 
@@ -14,6 +16,7 @@ Order of work inside ``create_order`` is deliberate:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,9 +25,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from core import audit, datakeys, notify, refdata, stock
+from core import audit, datakeys, kits, notify, refdata, stock
 from core.db import unit_of_work
 from core.domain import allocation, rulebook, totals
+from core.domain.kits import component_lines
 from core.domain.rules import first_action, order_facts
 from core.errors import (
     Conflict,
@@ -39,6 +43,7 @@ from core.models import (
     Customer,
     Order,
     OrderEvent,
+    OrderKitLine,
     OrderLine,
     Product,
     StockLevel,
@@ -139,6 +144,7 @@ class _PricedLine:
     discount: Decimal
     line_total: Decimal
     attributes: dict[str, Any]
+    kit_no: int | None = None  # the line_no of the kit line this component line belongs to
 
 
 # Statements of the hot path are built once; executing a prebuilt Core statement on the
@@ -154,6 +160,7 @@ _CUSTOMER_BY_ID = customers.resolved(*customers.SURVIVOR.c["id", "name", "phone"
     Customer.__table__.c.id == bindparam("cid"))
 _INSERT_ORDER = insert(_O).returning(_O.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
+_INSERT_KIT_LINE = insert(OrderKitLine.__table__).returning(OrderKitLine.__table__.c.id)
 _INSERT_EVENT = insert(OrderEvent.__table__)
 _INSERT_ALERT = insert(Alert.__table__)
 
@@ -184,6 +191,33 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
             priced.append(_PricedLine(i, product.id, sku, qty, price, discount,
                                       totals.line_total(qty, price, discount), product.attributes or {}))
     return priced
+
+
+def _expand_kits(session: Session, priced: list[_PricedLine],
+                 issues: list[FieldIssue]) -> tuple[list[_PricedLine], list[_PricedLine]]:
+    """``(stock lines, kit lines)``: each kit line replaced by its component lines (numbered
+    right after it, carrying its amount — :func:`core.domain.kits.component_lines`); the kit
+    lines are kept apart as what the customer bought. Without kits the lines come back as
+    they are (one indexed look-up)."""
+    found = kits.components_of(session, {ln.product_id for ln in priced})
+    if not found:
+        return priced, []
+    lines: list[_PricedLine] = []
+    kit_lines: list[_PricedLine] = []
+    line_no = 0
+    for ln in priced:
+        line_no += 1
+        parts = found.get(ln.product_id)
+        if parts is None:
+            lines.append(dataclasses.replace(ln, line_no=line_no))
+            continue
+        kit_lines.append(dataclasses.replace(ln, line_no=line_no))
+        kit_no = line_no
+        for c in component_lines(ln.sku, ln.qty, ln.line_total, parts, ln.line_no, issues):
+            line_no += 1
+            lines.append(_PricedLine(line_no, c.product_id, c.sku, c.qty, c.unit_price, c.discount, c.line_total,
+                                     ln.attributes, kit_no))
+    return lines, kit_lines
 
 
 def _choose_warehouse(
@@ -276,14 +310,14 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     channel = ref.channels.get(data.channel)
     if channel is None:
         issues.append(FieldIssue("channel", f"unknown channel {data.channel}", value=data.channel))
-    lines = _price_lines(conn, data, issues)
+    lines, kit_lines = _expand_kits(session, _price_lines(conn, data, issues), issues)
     amounts = _totals(data, lines, issues)
     total = amounts.total
     province = normalise_province(data.province)
     complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
     facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
                         delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines],
-                        skus=[ln.sku for ln in lines])
+                        skus=[*(ln.sku for ln in lines), *(k.sku for k in kit_lines)])  # a kit counts by its own SKU too
     wh, split = _choose_warehouse(conn, ref, data, lines, facts, issues) if lines else (None, {})
     if issues:
         raise ValidationError(issues)
@@ -331,15 +365,20 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
         note=data.note, created_by=actor.username, updated_at=now, version=1,
     )).scalar_one()
     reserved_nos = {ln.line_no for ln in reserved}
+    kit_ids = {k.line_no: conn.execute(_INSERT_KIT_LINE, dict(
+        order_id=order_id, line_no=k.line_no, product_id=k.product_id, qty=k.qty, unit_price=k.unit_price,
+        discount=k.discount, line_total=k.line_total)).scalar_one() for k in kit_lines}
     conn.execute(_INSERT_LINES, [
         dict(order_id=order_id, line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty,
              unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total, discount_share=share,
-             warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0, qty_shipped=0, qty_returned=0)
+             warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0,
+             qty_shipped=0, qty_returned=0, kit_line_id=None if ln.kit_no is None else kit_ids[ln.kit_no])
         for ln, share in zip(lines, amounts.shares, strict=True)
     ])
     if gift_lines:
+        last_no = max(ln.line_no for ln in [*lines, *kit_lines])  # kit and component lines share the numbering
         conn.execute(_INSERT_LINES, [
-            dict(order_id=order_id, line_no=len(lines) + i, product_id=g.product_id, qty=g.qty, unit_price=Decimal(0),
+            dict(order_id=order_id, line_no=last_no + i, product_id=g.product_id, qty=g.qty, unit_price=Decimal(0),
                  discount=Decimal(0), line_total=Decimal(0), discount_share=Decimal(0), warehouse_id=wh.id,
                  qty_reserved=g.qty, qty_shipped=0, qty_returned=0, is_gift=True)
             for i, g in enumerate(gift_lines, start=1)])
@@ -359,6 +398,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     audit.record(session, actor, "order.create", "order", number, after={
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
+        **({"kits": [[k.sku, k.qty, k.unit_price] for k in kit_lines]} if kit_lines else {}),
         **({"gifts": [[g.sku, g.qty, g.rule] for g in gift_lines]} if gift_lines else {}),
         **({"gifts_skipped": gifts_skipped} if gifts_skipped else {}),
         **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),

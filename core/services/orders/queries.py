@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from core.models import (
     Customer,
     Order,
     OrderEvent,
+    OrderKitLine,
     OrderLine,
     Product,
     Warehouse,
@@ -30,6 +32,8 @@ from core.permissions import Actor, require
 from core.searchbox import search_text
 from core.services import customers
 from core.services.orders.lifecycle import packing_requires_scan
+
+KIT_LINE_COLUMNS = ["line_no", "sku", "name", "qty", "unit_price", "discount", "line_total"]
 
 # --- reads -----------------------------------------------------------------------------------
 
@@ -140,6 +144,9 @@ class OrderDetail:
     lines: pd.DataFrame
     events: pd.DataFrame
     allowed_transitions: tuple[str, ...]
+    # what the customer bought as kits (组合装); their component lines are in ``lines`` with
+    # the kit's line number in ``kit_line``
+    kits: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=KIT_LINE_COLUMNS))
 
 
 @read_only
@@ -164,19 +171,26 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
     lines = pd.DataFrame(session.execute(
         select(OrderLine.line_no, Product.sku, Product.name, OrderLine.qty, OrderLine.unit_price,
                OrderLine.discount, OrderLine.line_total, Warehouse.code.label("warehouse"),
-               OrderLine.qty_reserved, OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.is_gift)
+               OrderLine.qty_reserved, OrderLine.qty_shipped, OrderLine.qty_returned, OrderLine.is_gift,
+               OrderKitLine.line_no)
         .join(Product, Product.id == OrderLine.product_id)
         .outerjoin(Warehouse, Warehouse.id == OrderLine.warehouse_id)
+        .outerjoin(OrderKitLine, OrderKitLine.id == OrderLine.kit_line_id)
         .where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
     ).all(), columns=["line_no", "sku", "name", "qty", "unit_price", "discount", "line_total", "warehouse",
-                      "qty_reserved", "qty_shipped", "qty_returned", "is_gift"])
+                      "qty_reserved", "qty_shipped", "qty_returned", "is_gift", "kit_line"])
+    kits = pd.DataFrame(session.execute(
+        select(OrderKitLine.line_no, Product.sku, Product.name, OrderKitLine.qty, OrderKitLine.unit_price,
+               OrderKitLine.discount, OrderKitLine.line_total)
+        .join(Product, Product.id == OrderKitLine.product_id)
+        .where(OrderKitLine.order_id == order_id).order_by(OrderKitLine.line_no)).all(), columns=KIT_LINE_COLUMNS)
     events = pd.DataFrame(session.execute(
         select(OrderEvent.at, OrderEvent.actor, OrderEvent.from_status, OrderEvent.to_status, OrderEvent.note)
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
     ).all(), columns=["at", "actor", "from_status", "to_status", "note"])
     allowed = order_flow.next_states(order_flow.OrderState(o.number, o.status, o.created_by), actor,
                                      packing_by_scan=packing_requires_scan(session))
-    return OrderDetail(header, lines, events, allowed)
+    return OrderDetail(header, lines, events, allowed, kits)
 
 
 @read_only
