@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027_kits"
-down_revision = "0024_settlements"
+down_revision = "0027_scan_gifts"
 branch_labels = None
 depends_on = None
 
