@@ -46,7 +46,7 @@ from core.models.floor import (
     StockAdjustment,
 )
 from core.models.jobs import JOB_STATUSES, Job, JobFile
-from core.models.orders import Order, OrderEvent, OrderLine
+from core.models.orders import MergeGroup, Order, OrderEvent, OrderLine
 from core.models.personal import DataKey
 from core.models.planning import (
     Forecast,
@@ -123,6 +123,7 @@ __all__ = [
     "cents",
     "NAMING",
     "Notification",
+    "MergeGroup",
     "Order",
     "OrderEvent",
     "OrderLine",
