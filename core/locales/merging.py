@@ -43,6 +43,15 @@ ZH: dict[str, str] = {
     "merge.col.group": "合单号",
     "merge.col.orders": "订单",
     "merge.col.how": "方式",
+    "merge.col.number": "订单号",
+    "merge.col.customer": "客户",
+    "merge.col.placed_at": "下单时间",
+    "merge.col.total": "金额",
+    "merge.col.status": "状态",
+    "merge.col.created_at": "合单时间",
+    "merge.col.created_by": "操作人",
+    "what.merged_shipment": "合单",
+    "fl.tab_merge": "合单",
 }
 
 EN: dict[str, str] = {
@@ -90,4 +99,13 @@ EN: dict[str, str] = {
     "merge.col.group": "Merged shipment",
     "merge.col.orders": "Orders",
     "merge.col.how": "How",
+    "merge.col.number": "Order",
+    "merge.col.customer": "Customer",
+    "merge.col.placed_at": "Placed",
+    "merge.col.total": "Total",
+    "merge.col.status": "Status",
+    "merge.col.created_at": "Merged at",
+    "merge.col.created_by": "By",
+    "what.merged_shipment": "merged shipment",
+    "fl.tab_merge": "Merged orders",
 }

@@ -382,3 +382,12 @@ def merge_groups(session: Session, actor: Actor) -> pd.DataFrame:
     return pd.DataFrame([(g, ", ".join(r.order for r in rs), ", ".join(sorted({r.status for r in rs})), rs[0].name,
                           rs[0].how, rs[0].created_at, rs[0].created_by) for g, rs in by_group.items()],
                         columns=GROUP_COLUMNS)
+
+
+@read_only
+def shipment_for(session: Session, number: str, actor: Actor) -> tuple[str, tuple[str, ...]] | None:
+    """The merged shipment order ``number`` travels in: its number and every order in it."""
+    require(actor, "order.view")
+    oid = session.execute(select(Order.id).where(Order.number == str(number or "").strip().upper())).scalar()
+    found = group_of(session, int(oid)) if oid is not None else None
+    return None if found is None else (found[0], tuple(m.number for m in found[1]))
