@@ -591,17 +591,19 @@ def _with_groups(session: Session, todo: list[tuple[int, str, str]], known: dict
     tracking number); refused, naming the order, when one of those is not packed or is on the
     file with another tracking number."""
     listed = {oid: tracking for oid, _, tracking in todo}
+    grouped = merging.in_groups(session, list(listed))  # one query when nothing is merged
     out = list(todo)
-    for oid, carrier, tracking in todo:
+    for oid, carrier, tracking in todo if grouped else ():
         group = merging.group_of(session, oid)
-        for m in (group[1] if group else []):
+        if group is None:
+            continue
+        for m in group[1]:
             if m.id == oid:
                 continue
             if m.status != "packed":
-                raise Refused("merge.ship_not_packed", group=group[0] if group else "", number=m.number,
-                              status=m.status)
+                raise Refused("merge.ship_not_packed", group=group[0], number=m.number, status=m.status)
             if m.id in listed and listed[m.id] != tracking:
-                raise Refused("merge.bulk_two_tracking", group=group[0] if group else "", number=m.number)
+                raise Refused("merge.bulk_two_tracking", group=group[0], number=m.number)
             if m.id not in listed:
                 listed[m.id] = tracking
                 out.append((m.id, carrier, tracking))

@@ -103,34 +103,44 @@ def _blocked(session: Session, ids: list[int]) -> set[int]:
     return out
 
 
-def proposals(session: Session, *, limit: int | None = None) -> list[Proposal]:
-    """Merges the rule would make now: per destination, the eligible orders not yet in a group,
-    joining the group already going there if there is one. One GROUP BY over the index
-    ``ix_orders_merge`` finds the destinations with two or more eligible orders."""
+def _scan(session: Session, limit: int | None) -> tuple[list[Proposal], dict[int, Any]]:
+    """The proposals and the rows of their orders. One GROUP BY over the index
+    ``ix_orders_merge`` finds the destinations with two or more eligible orders; one join reads
+    those orders with whether each is intercepted or split (EXISTS on the holds' and lines'
+    indexes) — nothing is decrypted and nothing is read order by order."""
     key_cols = (Order.customer_id, Order.channel_id, Order.warehouse_id, Order.merge_key)
     dests = (select(*key_cols).where(_eligible()).group_by(*key_cols)
              .having(func.count() > 1, func.count(Order.merge_group_id) < func.count()).subquery())
+    held = select(OrderHold.id).where(OrderHold.order_id == Order.id, OrderHold.released_at.is_(None)).exists()
+    split = select(OrderLine.id).where(OrderLine.order_id == Order.id, OrderLine.warehouse_id != Order.warehouse_id)
     rows = session.execute(
-        select(Order.id, Order.merge_group_id, *key_cols)
+        select(Order.id, Order.number, Order.merge_group_id, Order.placed_at, Order.total, Customer.name,
+               (held | split.exists()).label("blocked"), *key_cols)
         .join(dests, and_(Order.customer_id == dests.c.customer_id, Order.merge_key == dests.c.merge_key,
                           Order.channel_id == dests.c.channel_id,
                           Order.warehouse_id.is_not_distinct_from(dests.c.warehouse_id)))
+        .outerjoin(Customer, Customer.id == Order.customer_id)
         .where(_eligible()).order_by(Order.id)).all()
-    blocked = _blocked(session, [r.id for r in rows])
     members: dict[tuple[int, int, int | None, str], list[Any]] = defaultdict(list)
     for r in rows:
-        if r.id not in blocked or r.merge_group_id is not None:
+        if not r.blocked or r.merge_group_id is not None:
             members[(r.customer_id, r.channel_id, r.warehouse_id, r.merge_key)].append(r)
     out: list[Proposal] = []
     for key, found in members.items():
         groups = sorted({r.merge_group_id for r in found if r.merge_group_id is not None})
-        loose = tuple(r.id for r in found if r.merge_group_id is None and r.id not in blocked)
+        loose = tuple(r.id for r in found if r.merge_group_id is None and not r.blocked)
         if not loose or (not groups and len(loose) < 2):
             continue
         out.append(Proposal(key, groups[0] if groups else None, loose[: rules.MAX_GROUP_ORDERS]))
         if limit is not None and len(out) >= limit:
             break
-    return out
+    return out, {r.id: r for r in rows}
+
+
+def proposals(session: Session, *, limit: int | None = None) -> list[Proposal]:
+    """Merges the rule would make now: per destination, the eligible orders not yet in a group,
+    joining the group already going there if there is one."""
+    return _scan(session, limit)[0]
 
 
 @read_only
@@ -138,16 +148,12 @@ def merge_candidates(session: Session, actor: Actor) -> pd.DataFrame:
     """What merging would do now, one row per order: the proposal it belongs to, the group it
     would join (empty for a new one), its number, customer, placed time and total."""
     require(actor, "order.view")
-    found = proposals(session)
-    ids = [oid for p in found for oid in p.order_ids]
+    found, heads = _scan(session, None)
     group_ids = [p.group_id for p in found if p.group_id is not None]
-    heads: dict[int, Any] = {}
-    for start in range(0, len(ids), _CHUNK):
-        heads.update({r.id: r for r in session.execute(
-            select(Order.id, Order.number, Order.channel_id, Order.placed_at, Order.total, Customer.name)
-            .outerjoin(Customer, Customer.id == Order.customer_id).where(Order.id.in_(ids[start:start + _CHUNK])))})
-    numbers = dict(session.execute(select(MergeGroup.id, MergeGroup.number)
-                                   .where(MergeGroup.id.in_(group_ids))).all()) if group_ids else {}
+    numbers: dict[int, str] = {}
+    for start in range(0, len(group_ids), _CHUNK):
+        numbers.update(session.execute(select(MergeGroup.id, MergeGroup.number)
+                                       .where(MergeGroup.id.in_(group_ids[start:start + _CHUNK]))).tuples())
     rows = [(n, numbers.get(p.group_id, "") if p.group_id else "", heads[oid].number, heads[oid].name,
              heads[oid].channel_id, heads[oid].placed_at, heads[oid].total)
             for n, p in enumerate(found, start=1) for oid in p.order_ids]
@@ -354,6 +360,15 @@ def shipment_of(session: Session, order_ids: Iterable[int]) -> list[int]:
         return ids
     more = session.execute(select(Order.id).where(Order.merge_group_id.in_(groups)).order_by(Order.id)).scalars()
     return list(dict.fromkeys([*ids, *more]))
+
+
+def in_groups(session: Session, order_ids: list[int]) -> set[int]:
+    """Those of ``order_ids`` that travel in a merged shipment."""
+    out: set[int] = set()
+    for start in range(0, len(order_ids), _CHUNK):
+        out.update(session.execute(select(Order.id).where(Order.id.in_(order_ids[start:start + _CHUNK]),
+                                                          Order.merge_group_id.is_not(None))).scalars())
+    return out
 
 
 def group_of(session: Session, order_id: int) -> tuple[str, list[Any]] | None:

@@ -14,6 +14,7 @@ from core.errors import NotFound, PermissionDenied, Refused
 from core.models import AuditLog, MergeGroup, Order, OrderEvent
 from core.services import fulfillment, merging, orders, shop_settings, waves
 from core.services.orders import holds
+from core.worker import periodic
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 
 
@@ -69,9 +70,11 @@ def test_candidates_match_the_same_door_written_differently(stock: None) -> None
 def test_the_rule_runs_only_when_the_shop_turned_it_on(stock: None) -> None:
     _order()
     _order()
-    assert merging.auto_merge() == ()  # the worker's periodic job, setting off
+    periodic.merge_orders()  # the worker's periodic job, setting off: nothing
+    assert _groups() == 0
     shop_settings.update_settings({"merge_orders.auto": True}, ADMIN)
-    assert len(merging.auto_merge()) == 1
+    periodic.merge_orders()
+    assert _groups() == 1
 
 
 def test_manual_merge_refusals_name_the_order_and_why_and_write_nothing(stock: None) -> None:
@@ -82,7 +85,10 @@ def test_manual_merge_refusals_name_the_order_and_why_and_write_nothing(stock: N
     merging.set_do_not_merge(apart.number, True, CLERK)
     picked = _order()
     fulfillment.create_pick_lists([picked.id], WAREHOUSE)
-    cases = [([a.number, other.number], "merge.other_address", other.number),
+    held = _order()
+    holds.intercept(held.number, "refund_requested", SERVICE)
+    cases = [([a.number, held.number], "merge.held", held.number),
+             ([a.number, other.number], "merge.other_address", other.number),
              ([a.number, shop.number], "merge.other_shop", shop.number),
              ([a.number, apart.number], "merge.do_not_merge", apart.number),
              ([a.number, picked.number], "merge.not_open", picked.number)]
@@ -186,3 +192,15 @@ def test_keys_missing_from_before_the_migration_are_filled(stock: None) -> None:
     assert merging.merge_candidates(MANAGER).empty
     [made] = merging.auto_merge(WAREHOUSE, force=True)
     assert made.orders == (a.number, b.number)
+
+
+def test_a_carrier_file_with_two_tracking_numbers_for_one_group_is_refused(stock: None) -> None:
+    a, b = _order(), _order()
+    merging.merge_orders([a.number, b.number], WAREHOUSE)
+    fulfillment.create_pick_lists([a.id], WAREHOUSE)
+    pack_by_scan(a.id)
+    pack_by_scan(b.id)
+    with pytest.raises(Refused) as refused:
+        fulfillment.ship_bulk(f"order,carrier,tracking\n{a.number},SF,SF1\n{b.number},SF,SF2\n".encode(), WAREHOUSE)
+    assert (refused.value.key, refused.value.params["number"]) == ("merge.bulk_two_tracking", b.number)
+    assert _row(a.number).status == "packed"
