@@ -143,7 +143,7 @@ def _address_key_default(context: DefaultExecutionContext) -> str | None:
 
 def address_key_column() -> Mapped[str | None]:
     """The orders' merge key, filled on insert from the four ship-to parts of the same row; an
-    UPDATE that changes a part sets it through :func:`with_indexes` (given the whole address)."""
+    UPDATE of the address sets it through :func:`with_indexes`, given all four parts."""
     return mapped_column(String(64), default=_address_key_default)
 
 
@@ -185,10 +185,9 @@ def with_indexes(table: str, values: dict[str, Any]) -> dict[str, Any]:
     extra = {index: digest(kind, values[source])
              for source, pairs in INDEXES.get(table, {}).items() if source in values
              for index, kind in pairs}
-    if table == "orders" and any(part in values for part in ADDRESS_PARTS):
-        missing = [part for part in ADDRESS_PARTS if part not in values]
-        if missing:  # a key of half an address would match the wrong door
-            raise TypeError(f"an address change needs all of its parts; missing {missing}")
+    if table == "orders" and all(part in values for part in ADDRESS_PARTS):
+        # the merge key needs the whole address (an edit passes all four parts); re-encrypting
+        # only the street under a new data key leaves it as it is (the index key never rotates)
         extra["merge_key"] = address_key(*(values[part] for part in ADDRESS_PARTS))
     return {**values, **extra}
 
