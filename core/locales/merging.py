@@ -18,6 +18,7 @@ ZH: dict[str, str] = {
     "merge.ship_not_packed": "合单 {group} 要一起发货：订单 {number} 还是 {status}，请先打包",
     "merge.bulk_two_tracking": "合单 {group} 只能有一个运单号：订单 {number} 在文件里填了另一个运单号",
     "merge_issue.two_orders": "至少选择两个订单",
+    "merge.move_with_group": "订单 {number} 属于合单 {group}，要和同组订单一起拣货、发货（在履约页面操作，或先撤销合单）",
     "merge.setting_auto": "自动合单",
     "merge.setting_auto_help": "开启后，同一客户、同一店铺、同一收货地址的已确认订单由后台任务自动合成一个包裹。",
     "field.merge_orders.auto": "自动合单",
@@ -72,6 +73,8 @@ EN: dict[str, str] = {
     "merge.ship_not_packed": "merged shipment {group} ships together: order {number} is {status}; pack it first",
     "merge.bulk_two_tracking": "merged shipment {group} has one tracking number: order {number} has another on the file",
     "merge_issue.two_orders": "choose at least two orders",
+    "merge.move_with_group": "order {number} travels in merged shipment {group}: pick and ship it with the group "
+                             "(on the fulfilment page), or undo the merge first",
     "merge.setting_auto": "Merge orders automatically",
     "merge.setting_auto_help": "When on, a background job merges confirmed orders of one customer and shop going to "
                                "the same address into one parcel.",

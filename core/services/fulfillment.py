@@ -280,7 +280,7 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
     require(actor, "order.fulfil")
     ids, found = _batch_in_status(session, merging.shipment_of(session, order_ids), "confirmed", "picked")
     for oid in sorted(ids):
-        orders.transition(oid, "picking", actor, note="pick list", session=session)
+        orders.transition(oid, "picking", actor, note="pick list", with_group=True, session=session)
     units: dict[int, int] = defaultdict(int)
     members: dict[int, list[int]] = defaultdict(list)
     for oid, wh_id, qty in session.execute(
@@ -447,8 +447,10 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
         need = sum(ln.qty for ln in mine)
         raise ScanRefused("pack.extra_unit", f"extra unit: order {order.number} needs {need} × {mine[0].sku}, "
                                              f"all already scanned", sku=mine[0].sku, qty=need, number=order.number)
-    if order.status == "confirmed":
-        orders.transition(order_id, "picking", actor, note="packing started", session=session)
+    if order.status == "confirmed":  # a merged shipment starts picking as a whole
+        group = merging.group_of(session, order_id)
+        for oid in [m.id for m in group[1] if m.status == "confirmed"] if group else [order_id]:
+            orders.transition(oid, "picking", actor, note="packing started", with_group=True, session=session)
     session.connection().execute(_INSERT_SCAN, dict(order_id=order_id, order_line_id=open_line.id, barcode=code,
                                                     qty=1, at=utcnow(), actor=actor.username))
     scanned = sum(int(ln.scanned) for ln in lines) + 1
@@ -503,7 +505,8 @@ def _ship_group(session: Session, order_id: int, group: tuple[str, list[Any]], c
     version = 0
     for m in members:
         v = orders.transition(m.id, "shipped", actor, expected_version=expected_version if m.id == order_id else None,
-                              carrier=carrier, tracking_no=tracking, note=f"merged shipment {number}", session=session)
+                              carrier=carrier, tracking_no=tracking, note=f"merged shipment {number}", with_group=True,
+                              session=session)
         version = v if m.id == order_id else version
     return version
 
@@ -580,6 +583,7 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
     orders.lock_orders_and_stock(session, [order_id for order_id, _, _ in todo])  # one lock order for all
     for order_id, carrier, tracking in sorted(todo):
         orders.transition(order_id, "shipped", actor, carrier=carrier, tracking_no=tracking, note="bulk upload",
+                          with_group=True,
                           session=session)
     shipped = tuple(known[n].number for n in numbers)
     audit.record(session, actor, "order.ship_bulk", "order", None, after={"orders": list(shipped)})

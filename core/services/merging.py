@@ -362,6 +362,18 @@ def shipment_of(session: Session, order_ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys([*ids, *more]))
 
 
+# the floor moves a merged shipment makes as one parcel
+TOGETHER = frozenset({"picking", "shipped"})
+
+
+def check_not_grouped(session: Session, order_id: int, number: str) -> None:
+    """Refuse moving one order of a merged shipment on its own (an API call, a script): picking
+    and shipping take the whole group."""
+    found = group_of(session, order_id)
+    if found is not None:
+        raise Refused("merge.move_with_group", number=number, group=found[0])
+
+
 def in_groups(session: Session, order_ids: list[int]) -> set[int]:
     """Those of ``order_ids`` that travel in a merged shipment."""
     out: set[int] = set()

@@ -177,7 +177,7 @@ def create_wave(session: Session, warehouse: str, rule: WaveRule, actor: Actor) 
     if issues:
         raise ValidationError(issues)
     for oid in slots:  # the order's version guards against a change racing the wave
-        orders.transition(oid, "picking", actor, note="wave", session=session)
+        orders.transition(oid, "picking", actor, note="wave", with_group=True, session=session)
     number = next_number(session, "WV")
     rule_json = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in asdict(rule).items()}
     wave_id = session.execute(insert(PickList).values(

@@ -28,7 +28,14 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import backup_schedule, channel_stock, merging, outbox_delivery, settlements, webhook_delivery
+from core.services import (
+    backup_schedule,
+    channel_stock,
+    merging,
+    outbox_delivery,
+    settlements,
+    webhook_delivery,
+)
 
 log = logging.getLogger("oms.worker")
 

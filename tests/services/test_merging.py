@@ -204,3 +204,15 @@ def test_a_carrier_file_with_two_tracking_numbers_for_one_group_is_refused(stock
         fulfillment.ship_bulk(f"order,carrier,tracking\n{a.number},SF,SF1\n{b.number},SF,SF2\n".encode(), WAREHOUSE)
     assert (refused.value.key, refused.value.params["number"]) == ("merge.bulk_two_tracking", b.number)
     assert _row(a.number).status == "packed"
+
+
+def test_one_order_of_a_group_never_moves_on_its_own(stock: None) -> None:
+    a, b = _order(), _order()
+    made = merging.merge_orders([a.number, b.number], WAREHOUSE)
+    with pytest.raises(Refused) as refused:  # an API call or a script moving one order
+        orders.transition(a.id, "picking", WAREHOUSE)
+    assert (refused.value.key, refused.value.params) == ("merge.move_with_group",
+                                                         {"number": a.number, "group": made.group})
+    barcode = fulfillment.pack_progress(a.id, WAREHOUSE)["barcode"].iloc[0]
+    fulfillment.scan_item(b.id, barcode, WAREHOUSE)  # packing straight from the queue starts the whole group
+    assert (_row(b.number).status, _row(a.number).status) == ("packed", "picking")  # a started with its group

@@ -141,8 +141,13 @@ def transition(
     note: str | None = None,
     carrier: str | None = None,
     tracking_no: str | None = None,
+    with_group: bool = False,
 ) -> int:
     """The one door through which an order changes status. Returns the new version.
+
+    An order of a merged shipment moves to picking or shipped only together with its group
+    (``with_group``: the pick list, the wave, the pack bench and shipping move the whole group);
+    alone it is refused, naming the order and the group (core.services.merging).
 
     Checks the edge and the role, applies the stock side effects (confirm reserves what is
     missing, cancel releases, ship turns reservations into ledger shipments), writes the
@@ -152,6 +157,8 @@ def transition(
     order = load_for_update(session, order_id)
     require(actor, order_flow.edge_permission(order.status, to_status))
     holds.check_not_held(session, order_id, order.number, to_status)
+    if not with_group and to_status in merging.TOGETHER:
+        merging.check_not_grouped(session, order_id, order.number)
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
