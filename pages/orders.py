@@ -64,10 +64,11 @@ HEADER_FIELDS: tuple[tuple[str, str], ...] = (
 
 def _do_transition(order_id: int, to_status: str, version: int) -> None:
     """Button callback: one transition() call with the version shown on screen."""
-    shipping = {"carrier": state.get(f"ol_carrier_{order_id}"), "tracking_no": state.get(f"ol_tracking_{order_id}")}
+    shipping = to_status == "shipped"
     try:
         transition(order_id, to_status, actor, expected_version=version,
-                   **(shipping if to_status == "shipped" else {}))
+                   carrier=state.get(f"ol_carrier_{order_id}") if shipping else None,
+                   tracking_no=state.get(f"ol_tracking_{order_id}") if shipping else None)
     except OMSError as exc:
         state["ol_notice"] = exc
         return
