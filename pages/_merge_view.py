@@ -48,7 +48,8 @@ def merge_tab(actor: Actor) -> None:
     st.caption(t("merge.intro"))
     show_notice(st.session_state.pop(NOTICE, None), what="merged_shipment")
     st.subheader(t("merge.candidates"))
-    candidates = attempt(merging.merge_candidates, actor)
+    # one GROUP BY over every open order: asked for, not run on each rerun of the page's tabs
+    candidates = attempt(merging.merge_candidates, actor) if st.toggle(t("merge.find"), key="fl_merge_find") else None
     if candidates is not None and candidates.empty:
         st.info(t("merge.no_candidates"))
     elif candidates is not None:

@@ -23,6 +23,7 @@ def test_merge_all_then_undo_on_the_fulfilment_page(logged_in: Callable[..., App
     far = orders.create_order(order_input(("TEA-1", 1), address="别处 1 号"), CLERK)
     at = logged_in("warehouse", page="pages/fulfillment.py")
     assert not at.exception
+    at.toggle(key="fl_merge_find").set_value(True).run()
     candidates = next(d.value for d in at.dataframe if en("merge.col.proposal") in d.value.columns)
     assert sorted(candidates[en("merge.col.number")]) == [a.number, b.number]
 
