@@ -54,7 +54,7 @@ def merge_tab(actor: Actor) -> None:
         st.info(t("merge.no_candidates"))
     elif candidates is not None:
         show_table(localize_times(candidates.drop(columns=["channel_id"]), "placed_at"), "merge_candidates",
-                   prefix="merge.col")
+                   prefix="merge_col")
         st.button(t("merge.merge_all"), key="fl_merge_all", type="primary", on_click=_merge_all, args=(actor,))
     confirmed = attempt(fulfilment_queue, actor, statuses=["confirmed"])
     if confirmed is not None and not confirmed.empty:
@@ -67,6 +67,6 @@ def merge_tab(actor: Actor) -> None:
     if groups is not None and groups.empty:
         st.info(t("merge.no_groups"))
     elif groups is not None:
-        show_table(localize_times(groups, "created_at"), "merged_shipments", prefix="merge.col")
-        st.selectbox(t("merge.col.group"), list(groups["group"]), key="fl_merge_group")
+        show_table(localize_times(groups, "created_at"), "merged_shipments", prefix="merge_col")
+        st.selectbox(t("merge_col.group"), list(groups["group"]), key="fl_merge_group")
         st.button(t("merge.undo"), key="fl_merge_undo", on_click=_undo, args=(actor,))

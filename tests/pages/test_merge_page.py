@@ -24,8 +24,8 @@ def test_merge_all_then_undo_on_the_fulfilment_page(logged_in: Callable[..., App
     at = logged_in("warehouse", page="pages/fulfillment.py")
     assert not at.exception
     at.toggle(key="fl_merge_find").set_value(True).run()
-    candidates = next(d.value for d in at.dataframe if en("merge.col.proposal") in d.value.columns)
-    assert sorted(candidates[en("merge.col.number")]) == [a.number, b.number]
+    candidates = next(d.value for d in at.dataframe if en("merge_col.proposal") in d.value.columns)
+    assert sorted(candidates[en("merge_col.number")]) == [a.number, b.number]
 
     at.multiselect(key="fl_merge_orders").set_value([a.number, far.number])
     at.button(key="fl_merge_chosen").click().run()
