@@ -11,11 +11,15 @@ points to a PostgreSQL server):
 then a wave (``core.services.waves``) of ``WAVE_ORDERS`` fresh orders of one warehouse and its
 consolidated pick list (``wave_pick_lines_per_s``: order lines through choose → slot → pick
 list), then 16 writers racing kits and their components for scarce components
-(``kit_race_oversold``, must be 0: ``bench/kit_race.py``), then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
+(``kit_race_oversold``, must be 0: ``bench/kit_race.py``), then ``merge_candidates_s``:
+:func:`core.services.merging.merge_candidates` among ``--open-orders`` confirmed orders (inserted
+with their address digests; one customer in nine has a second order to the same door, so 20 % of
+the orders are candidates), then tops the ledger up to ``--movements`` rows (bulk insert, stock
+rows kept consistent) and
 times :func:`core.services.reconciliation.run_reconciliation`, the function behind ``oms reconcile``, which
 must find nothing. Prints one JSON line.
 
-    python bench/fulfillment.py [--orders 10000] [--movements 1000000]
+    python bench/fulfillment.py [--orders 10000] [--movements 1000000] [--open-orders 100000]
 """
 
 from __future__ import annotations
@@ -35,9 +39,19 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 from bench._db import fresh_database  # noqa: E402
 from bench.kit_race import race  # noqa: E402
 from core import db  # noqa: E402
-from core.models import Order, OrderLine, Product, StockLevel, StockMovement, Warehouse  # noqa: E402
+from core.models import (  # noqa: E402
+    Channel,
+    Customer,
+    Order,
+    OrderLine,
+    Product,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
 from core.permissions import Actor  # noqa: E402
 from core.services.fulfillment import create_pick_lists, pick_list, scan_item, ship_bulk  # noqa: E402
+from core.services.merging import merge_candidates  # noqa: E402
 from core.services.orders import LineInput, OrderInput, create_order  # noqa: E402
 from core.services.reconciliation import run_reconciliation  # noqa: E402
 from core.services.waves import WaveRule, create_wave  # noqa: E402
@@ -142,6 +156,39 @@ def _wave(n: int) -> dict[str, float]:
             "wave_seconds": seconds}
 
 
+def _merge_candidates(n: int) -> dict[str, float]:
+    """Seconds to find the merge candidates among ``n`` open orders: the last tenth are second
+    orders of the first customers, to the same door written another way."""
+    now = utcnow()
+    customers = n - n // 10
+    with db.transaction() as s:
+        first = int(s.execute(select(func.coalesce(func.max(Customer.id), 0))).scalar_one()) + 1
+        s.execute(insert(Customer), [dict(id=first + k, code=f"MB{k:07d}", name=f"合单客户 {k}", tier="normal", tags=[],
+                                          created_at=now) for k in range(customers)])
+        channel = s.execute(select(Channel.id).where(Channel.code == "PHONE")).scalar_one()
+        warehouse, product = s.execute(select(Warehouse.id)).scalars().first(), s.execute(select(Product.id)).scalars().first()
+        for start in range(0, n, 20_000):
+            rows = []
+            for i in range(start, min(n, start + 20_000)):
+                k = i if i < customers else i - customers
+                province, city, district = PROVINCES[k % len(PROVINCES)]
+                address = f"测试路 {k} 号 3 号楼" if i < customers else f"{province}{city}测试路{k}号3幢"
+                rows.append(dict(number=f"MB{i:09d}", channel_id=channel, customer_id=first + k, status="confirmed",
+                                 ship_name="合单客户", ship_phone=f"139{k:08d}", ship_province=province, ship_city=city,
+                                 ship_district=district, ship_address=address,
+                                 warehouse_id=warehouse, subtotal=Decimal("19.90"), total=Decimal("19.90"),
+                                 placed_at=now, updated_at=now))
+            ids = s.execute(insert(Order).returning(Order.id), rows).scalars().all()
+            s.execute(insert(OrderLine), [dict(order_id=oid, line_no=1, product_id=product, qty=1,
+                                               unit_price=Decimal("19.90"), line_total=Decimal("19.90"),
+                                               warehouse_id=warehouse) for oid in ids])
+    start = time.perf_counter()
+    found = merge_candidates(MANAGER)
+    seconds = time.perf_counter() - start
+    return {"open_orders": n, "merge_candidate_orders": len(found),
+            "merge_proposals": int(found["proposal"].max()) if len(found) else 0, "merge_candidates_s": seconds}
+
+
 def _top_up_ledger(url: str, total: int) -> int:
     """Bulk-insert receipt/adjustment movements until the ledger holds ``total`` rows, then bring
     on_hand in line (as if every movement had gone through core.stock)."""
@@ -176,6 +223,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--movements", type=int, default=1_000_000)
+    parser.add_argument("--open-orders", type=int, default=100_000)
     args = parser.parse_args()
     url, cleanup = fresh_database("fulfillment")
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
@@ -187,6 +235,7 @@ def main() -> None:
         start = time.perf_counter()
         report = run_reconciliation(MANAGER)
         reconcile_s = time.perf_counter() - start
+        merge = _merge_candidates(args.open_orders)  # after reconciling: these orders reserve nothing
     finally:
         cleanup()
     flow_s = stages["allocate"] + stages["pick"] + stages["pack"] + stages["ship"]
@@ -200,6 +249,8 @@ def main() -> None:
         "kit_race_oversold": kit_race["oversold"],
         "kit_race": {k: kit_race[k] for k in ("writers", "orders", "won", "refused", "errors", "deadlocks",
                                               "mismatched")},
+        "merge_candidates_s": round(merge["merge_candidates_s"], 2), "merge_open_orders": merge["open_orders"],
+        "merge_candidate_orders": merge["merge_candidate_orders"], "merge_proposals": merge["merge_proposals"],
         "reconcile": {"movements": movements, "seconds": round(reconcile_s, 2), "discrepancies":
                       len(report.discrepancies), "goal_s": 5.0, "met": reconcile_s < 5.0},
     }))

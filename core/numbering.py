@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from core.models import Sequence
 from core.timeutil import local_today
 
-SEQUENCES = ("SO", "RMA", "PO", "TR", "CUST", "REF", "PL", "WV")  # REF: reference-data version (core.refdata); PL: pick lists; WV: waves
+# REF: reference-data version (core.refdata); PL: pick lists; WV: waves; MG: merged shipments
+SEQUENCES = ("SO", "RMA", "PO", "TR", "CUST", "REF", "PL", "WV", "MG")
 
 
 _T = Sequence.__table__

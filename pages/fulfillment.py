@@ -48,6 +48,7 @@ from core.webui import (
     to_csv_bytes,
     translate_values,
 )
+from pages._merge_view import merge_tab
 from pages._pick_list_view import show_pick_list
 from pages._scan_box import scan_box
 
@@ -287,7 +288,8 @@ def _deliver_tab() -> None:
 
 
 st.title(t("page.fulfillment"))
-tabs = st.tabs([t("fl.tab_queue"), t("fl.tab_pick_lists"), t("fl.tab_pack"), t("fl.tab_ship"), t("fl.tab_deliver")])
+tabs = st.tabs([t("fl.tab_queue"), t("fl.tab_pick_lists"), t("fl.tab_pack"), t("fl.tab_ship"), t("fl.tab_deliver"),
+                t("fl.tab_merge")])
 with tabs[0]:
     _queue_tab()
 with tabs[1]:
@@ -298,3 +300,5 @@ with tabs[3]:
     _ship_tab()
 with tabs[4]:
     _deliver_tab()
+with tabs[5]:
+    merge_tab(actor)

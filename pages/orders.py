@@ -18,7 +18,7 @@ import streamlit as st
 from core.documents.order_slip import ship_address
 from core.errors import OMSError
 from core.searchbox import MAX_SEARCH_CHARS
-from core.services import catalog, rma_views
+from core.services import catalog, merging, rma_views
 from core.services.orders import (
     STATUSES,
     OrderDetail,
@@ -64,10 +64,11 @@ HEADER_FIELDS: tuple[tuple[str, str], ...] = (
 
 def _do_transition(order_id: int, to_status: str, version: int) -> None:
     """Button callback: one transition() call with the version shown on screen."""
-    shipping = {"carrier": state.get(f"ol_carrier_{order_id}"), "tracking_no": state.get(f"ol_tracking_{order_id}")}
+    shipping = to_status == "shipped"
     try:
         transition(order_id, to_status, actor, expected_version=version,
-                   **(shipping if to_status == "shipped" else {}))
+                   carrier=state.get(f"ol_carrier_{order_id}") if shipping else None,
+                   tracking_no=state.get(f"ol_tracking_{order_id}") if shipping else None)
     except OMSError as exc:
         state["ol_notice"] = exc
         return
@@ -213,6 +214,24 @@ def _holds(number: str, status: str) -> None:
         go.button(t("hold.intercept"), key=f"ol_intercept_{number}", on_click=_intercept, args=(number,))
 
 
+def _set_do_not_merge(number: str) -> None:
+    try:
+        merging.set_do_not_merge(number, bool(state.get(f"ol_no_merge_{number}")), actor)
+    except OMSError as exc:
+        state["ol_notice"] = exc
+
+
+def _merging(number: str, header: dict[str, object]) -> None:
+    """Merged orders (合单): the shipment this order travels in, and the do-not-merge mark."""
+    shipment = attempt(merging.shipment_for, number, actor)
+    if shipment is not None:
+        group, numbers = shipment
+        st.info(t("merge.in_group", group=group, orders=", ".join(n for n in numbers if n != number)))
+    if actor.can("order.edit") and header["status"] in ("pending_review", "confirmed", "on_hold", "backordered"):
+        st.checkbox(t("merge.do_not_merge_flag"), value=bool(header.get("do_not_merge")), key=f"ol_no_merge_{number}",
+                    help=t("merge.do_not_merge_help"), on_change=_set_do_not_merge, args=(number,))
+
+
 def _detail(order_id: int) -> None:
     detail = attempt(order_detail, order_id, actor)
     if detail is None:
@@ -227,6 +246,7 @@ def _detail(order_id: int) -> None:
     st.markdown(f"**{t('orders.actions')}**")
     show_notice(state.get("ol_notice"), what="order")
     _holds(number, str(detail.header["status"]))
+    _merging(number, detail.header)
     _actions(order_id, detail)
 
 

@@ -28,6 +28,7 @@ def _save() -> None:
         "refund_approval.amount": state["set_refund_approval"],
         "packing.require_scan": state["set_require_scan"],
         "gifts.max_per_order": state["set_gifts_per_order"],
+        "merge_orders.auto": state["set_merge_auto"],
         "backup_schedule.enabled": state["set_backup_enabled"],
         "backup_schedule.hour": state["set_backup_hour"],
         "backup_schedule.minute": state["set_backup_minute"],
@@ -64,6 +65,8 @@ if current is not None:
         st.number_input(t("field.gifts.max_per_order"), min_value=0, max_value=10, step=1,
                         value=int(current["gifts.max_per_order"]), key="set_gifts_per_order",
                         help=t("gift.max_per_order_help"))
+        st.toggle(t("merge.setting_auto"), value=bool(current["merge_orders.auto"]),
+                  key="set_merge_auto", help=t("merge.setting_auto_help"))
         st.subheader(t("shop_settings.stock"))
         # money as typed text, parsed to Decimal by the service (never through a float)
         st.text_input(t("shop_settings.approval_amount"), value=str(current["adjustment_approval.amount"]),

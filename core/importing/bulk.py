@@ -32,7 +32,7 @@ from sqlalchemy import Connection, DateTime, Table
 from sqlalchemy.engine import Dialect
 
 from core.models import Money
-from core.models.personal import INDEXES, digest
+from core.models.personal import ADDRESS_PARTS, INDEXES, address_key, digest
 
 _PROBE = dt.datetime(2001, 2, 3, 4, 5, 6, 7)
 _SQLITE_TEXT = "%Y-%m-%d %H:%M:%S.%f"
@@ -72,7 +72,20 @@ def _blind_indexes(table: Table, columns: dict[str, Any]) -> dict[str, Any]:
             else:
                 plain = values.astype(object).where(values.notna(), None) if isinstance(values, pd.Series) else values
                 out[index] = [digest(kind, v) for v in plain]
+    if table.name == "orders" and all(part in columns for part in ADDRESS_PARTS):  # the merge key
+        parts = [_plain(columns[part]) for part in ADDRESS_PARTS]
+        rows = max((len(p) for p in parts if isinstance(p, list)), default=1)
+        out["merge_key"] = [address_key(*(p[i] if isinstance(p, list) else p for p in parts)) for i in range(rows)]
     return out
+
+
+def _plain(values: Any) -> Any:
+    """A column's values as a list (None for missing), or its one value when it is ``Same``."""
+    if isinstance(values, Same):
+        return values.value
+    if isinstance(values, pd.Series):
+        return values.astype(object).where(values.notna(), None).tolist()
+    return list(values)
 
 
 def _column(table: Table, name: str, values: Any, dialect: Dialect, rows: int) -> Sequence[Any]:

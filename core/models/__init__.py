@@ -47,7 +47,7 @@ from core.models.floor import (
 )
 from core.models.jobs import JOB_STATUSES, Job, JobFile
 from core.models.kits import KitComponent, OrderKitLine
-from core.models.orders import Order, OrderEvent, OrderLine
+from core.models.orders import MergeGroup, Order, OrderEvent, OrderLine
 from core.models.personal import DataKey
 from core.models.planning import (
     Forecast,
@@ -125,6 +125,7 @@ __all__ = [
     "cents",
     "NAMING",
     "Notification",
+    "MergeGroup",
     "Order",
     "OrderEvent",
     "OrderLine",

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, Money
-from core.models.personal import Encrypted, index_column
+from core.models.personal import Encrypted, address_key_column, index_column
 
 # --- orders ----------------------------------------------------------------------------------
 
@@ -34,6 +34,8 @@ class Order(Base):
         Index("ix_orders_status_placed", "status", "placed_at"),
         Index("ix_orders_ship_phone_bidx", "ship_phone_bidx"),
         Index("ix_orders_ship_phone_last4_bidx", "ship_phone_last4_bidx"),
+        # merge candidates: open orders grouped by customer and address digest (migration 0027)
+        Index("ix_orders_merge", "status", "customer_id", "merge_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -75,6 +77,30 @@ class Order(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     ship_phone_bidx: Mapped[str | None] = index_column("ship_phone", "phone")
     ship_phone_last4_bidx: Mapped[str | None] = index_column("ship_phone", "last4")
+    # merged orders (合单, core.services.merging): the ship-to address's blind index, the
+    # "never merge this one" flag and the shipment the order shares with others
+    merge_key: Mapped[str | None] = address_key_column()
+    do_not_merge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    merge_group_id: Mapped[int | None] = mapped_column(ForeignKey("merge_groups.id"), index=True)
+
+
+class MergeGroup(Base):
+    """Orders of one customer and shop going to one door, shipped as one parcel. Each order keeps
+    its number, lines and payments; the group only says they travel together. ``undone_at`` set:
+    split again before picking (its orders no longer point here; the audit log keeps who was in)."""
+
+    __tablename__ = "merge_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    merge_key: Mapped[str] = mapped_column(String(64))
+    how: Mapped[str] = mapped_column(String(8))  # auto | manual
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class OrderLine(Base):

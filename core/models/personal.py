@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.operators import OperatorType
 
 from core import datakeys
+from core.domain.merging import normalise_address
 from core.errors import Refused
 from core.models.base import Base
 
@@ -126,6 +127,26 @@ def digest(kind: str, value: str | None) -> str | None:
     return datakeys.last4(value) if kind == "last4" else datakeys.blind(kind, value)
 
 
+def address_key(province: str | None, city: str | None, district: str | None, address: str | None) -> str | None:
+    """The blind index of a normalised ship-to address (:func:`core.domain.merging.normalise_address`):
+    two orders to the same door have the same key, and the key reveals nothing of the address."""
+    return datakeys.blind("address", normalise_address(province, city, district, address))
+
+
+ADDRESS_PARTS = ("ship_province", "ship_city", "ship_district", "ship_address")
+
+
+def _address_key_default(context: DefaultExecutionContext) -> str | None:
+    values = context.get_current_parameters()
+    return address_key(*(values.get(part) for part in ADDRESS_PARTS))
+
+
+def address_key_column() -> Mapped[str | None]:
+    """The orders' merge key, filled on insert from the four ship-to parts of the same row; an
+    UPDATE of the address sets it through :func:`with_indexes`, given all four parts."""
+    return mapped_column(String(64), default=_address_key_default)
+
+
 def _insert_default(source: str, kind: str) -> Callable[[DefaultExecutionContext], str | None]:
     def compute(context: DefaultExecutionContext) -> str | None:
         return digest(kind, context.get_current_parameters().get(source))
@@ -164,6 +185,10 @@ def with_indexes(table: str, values: dict[str, Any]) -> dict[str, Any]:
     extra = {index: digest(kind, values[source])
              for source, pairs in INDEXES.get(table, {}).items() if source in values
              for index, kind in pairs}
+    if table == "orders" and all(part in values for part in ADDRESS_PARTS):
+        # the merge key needs the whole address (an edit passes all four parts); re-encrypting
+        # only the street under a new data key leaves it as it is (the index key never rotates)
+        extra["merge_key"] = address_key(*(values[part] for part in ADDRESS_PARTS))
     return {**values, **extra}
 
 

@@ -29,6 +29,7 @@ from core.errors import (
     InsufficientStock,
     NotFound,
     OMSError,
+    Refused,
     Shortage,
     StaleVersion,
     ValidationError,
@@ -47,7 +48,7 @@ from core.models import (
 )
 from core.numbering import next_number
 from core.permissions import Actor, require
-from core.services import bins, orders
+from core.services import bins, merging, orders
 from core.services.orders import holds, lifecycle
 from core.timeutil import utcnow
 
@@ -273,11 +274,12 @@ def _batch_in_status(session: Session, order_ids: list[int], status: str, verb: 
 @unit_of_work
 def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> tuple[PickListInfo, ...]:
     """Batch confirmed orders into pick lists, one per warehouse their lines ship from, and move
-    each order to ``picking``. A split order appears on the list of every warehouse involved."""
+    each order to ``picking``. A split order appears on the list of every warehouse involved; an
+    order of a merged shipment brings the group's other orders along (one parcel, one pick)."""
     require(actor, "order.fulfil")
-    ids, found = _batch_in_status(session, order_ids, "confirmed", "picked")
+    ids, found = _batch_in_status(session, merging.shipment_of(session, order_ids), "confirmed", "picked")
     for oid in sorted(ids):
-        orders.transition(oid, "picking", actor, note="pick list", session=session)
+        orders.transition(oid, "picking", actor, note="pick list", with_group=True, session=session)
     units: dict[int, int] = defaultdict(int)
     members: dict[int, list[int]] = defaultdict(list)
     for oid, wh_id, qty in session.execute(
@@ -398,6 +400,20 @@ def pack_progress(session: Session, order_id: int, actor: Actor) -> pd.DataFrame
                          for r in _pack_lines(session, order_id)], columns=PACK_COLUMNS)
 
 
+def _order_needing(session: Session, order_id: int, code: str) -> int:
+    """The order of ``order_id``'s merged shipment that still needs a unit of the product
+    ``code`` names (``order_id`` itself first): the pack bench fills a group from one scan box."""
+    group = merging.group_of(session, order_id)
+    product = barcodes.product_by_code(session, code) if code and group else None
+    if group is None or product is None:
+        return order_id
+    for member in sorted(group[1], key=lambda m: m.id != order_id):
+        if member.status in ("confirmed", "picking") and any(
+                ln.product_id == product.id and ln.scanned < ln.qty for ln in _pack_lines(session, member.id)):
+            return int(member.id)
+    return order_id
+
+
 @unit_of_work
 def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> ScanResult:
     """Verify one scanned unit (its barcode, or its SKU typed when a label is unreadable) against
@@ -408,10 +424,11 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     picking with its first good scan (small shops pack straight from the queue).
     """
     require(actor, "order.fulfil")
+    code = (barcode or "").strip()
+    order_id = _order_needing(session, order_id, code)
     order = lifecycle.load_for_update(session, order_id)
     order_flow.check_scannable(order.number, order.status)
     holds.check_not_held(session, order_id, order.number, "packed")  # not one unit into an intercepted parcel
-    code = (barcode or "").strip()
     lines = _pack_lines(session, order_id)
     product = barcodes.product_by_code(session, code)
     if product is None:
@@ -426,8 +443,10 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
         need = sum(ln.qty for ln in mine)
         raise ScanRefused("pack.extra_unit", f"extra unit: order {order.number} needs {need} × {mine[0].sku}, "
                                              f"all already scanned", sku=mine[0].sku, qty=need, number=order.number)
-    if order.status == "confirmed":
-        orders.transition(order_id, "picking", actor, note="packing started", session=session)
+    if order.status == "confirmed":  # a merged shipment starts picking as a whole
+        group = merging.group_of(session, order_id)
+        for oid in [m.id for m in group[1] if m.status == "confirmed"] if group else [order_id]:
+            orders.transition(oid, "picking", actor, note="packing started", with_group=True, session=session)
     session.connection().execute(_INSERT_SCAN, dict(order_id=order_id, order_line_id=open_line.id, barcode=code,
                                                     qty=1, at=utcnow(), actor=actor.username))
     scanned = sum(int(ln.scanned) for ln in lines) + 1
@@ -463,8 +482,29 @@ def ship_order(session: Session, order_id: int, carrier: str | None, tracking_no
     issues = order_flow.shipping_issues(order.number, order.status, order.delivery_method, carrier, tracking, None)
     if issues:
         raise ValidationError(issues)
-    return orders.transition(order_id, "shipped", actor, expected_version=expected_version, carrier=carrier,
-                             tracking_no=tracking, session=session)
+    group = merging.group_of(session, order_id)
+    if group is None:
+        return orders.transition(order_id, "shipped", actor, expected_version=expected_version, carrier=carrier,
+                                 tracking_no=tracking, session=session)
+    return _ship_group(session, order_id, group, carrier, tracking, actor, expected_version)
+
+
+def _ship_group(session: Session, order_id: int, group: tuple[str, list[Any]], carrier: str, tracking: str,
+                actor: Actor, expected_version: int | None) -> int:
+    """Ship every order of a merged shipment with one carrier and tracking number; each order
+    moves (and tells its channel) on its own. Refused, naming the order, while one is not packed."""
+    number, members = group
+    for m in members:
+        if m.status != "packed":
+            raise Refused("merge.ship_not_packed", group=number, number=m.number, status=m.status)
+    orders.lock_orders_and_stock(session, [m.id for m in members])
+    version = 0
+    for m in members:
+        v = orders.transition(m.id, "shipped", actor, expected_version=expected_version if m.id == order_id else None,
+                              carrier=carrier, tracking_no=tracking, note=f"merged shipment {number}", with_group=True,
+                              session=session)
+        version = v if m.id == order_id else version
+    return version
 
 
 def _read_tracking_csv(data: bytes) -> pd.DataFrame:
@@ -535,13 +575,39 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
             todo.append((order.id, carrier, tracking))
     if issues:
         raise ValidationError(issues)
+    todo = _with_groups(session, todo, known)
     orders.lock_orders_and_stock(session, [order_id for order_id, _, _ in todo])  # one lock order for all
     for order_id, carrier, tracking in sorted(todo):
         orders.transition(order_id, "shipped", actor, carrier=carrier, tracking_no=tracking, note="bulk upload",
+                          with_group=True,
                           session=session)
     shipped = tuple(known[n].number for n in numbers)
     audit.record(session, actor, "order.ship_bulk", "order", None, after={"orders": list(shipped)})
     return BulkShipResult(shipped)
+
+
+def _with_groups(session: Session, todo: list[tuple[int, str, str]], known: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """A carrier file's rows plus the other orders of their merged shipments (same carrier and
+    tracking number); refused, naming the order, when one of those is not packed or is on the
+    file with another tracking number."""
+    listed = {oid: tracking for oid, _, tracking in todo}
+    grouped = merging.in_groups(session, list(listed))  # one query when nothing is merged
+    out = list(todo)
+    for oid, carrier, tracking in todo if grouped else ():
+        group = merging.group_of(session, oid)
+        if group is None:
+            continue
+        for m in group[1]:
+            if m.id == oid:
+                continue
+            if m.status != "packed":
+                raise Refused("merge.ship_not_packed", group=group[0], number=m.number, status=m.status)
+            if m.id in listed and listed[m.id] != tracking:
+                raise Refused("merge.bulk_two_tracking", group=group[0], number=m.number)
+            if m.id not in listed:
+                listed[m.id] = tracking
+                out.append((m.id, carrier, tracking))
+    return out
 
 
 @unit_of_work

@@ -54,6 +54,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("packing", "require_scan", bool, True),
     # gift rules (core.domain.gifts): at most this many gift lines per order
     SettingSpec("gifts", "max_per_order", int, DEFAULT_GIFTS_PER_ORDER, Decimal(0), Decimal(MAX_GIFTS_PER_ORDER)),
+    # merged orders (合单, core.services.merging): the rule merges candidates by itself
+    SettingSpec("merge_orders", "auto", bool, False),
     # scheduled backups (core.services.backup_schedule): daily at 02:30 shop time, 7 generations
     SettingSpec("backup_schedule", "enabled", bool, True),
     SettingSpec("backup_schedule", "hour", int, 2, Decimal(0), Decimal(23)),

@@ -98,13 +98,14 @@ def _check(rule: WaveRule) -> None:
         raise ValidationError(issues)
 
 
-def _candidates(session: Session, warehouse_id: int, rule: WaveRule) -> list[rules.Candidate]:
+def _candidates(session: Session, warehouse_id: int, rule: WaveRule) -> tuple[list[rules.Candidate], dict[int, list[int]]]:
     """Confirmed orders every line of which ships from the warehouse (SQL narrows by carrier and
-    due time; the domain applies the rest)."""
+    due time; the domain applies the rest), and the parcels: a merged shipment is one candidate
+    under its oldest order's id, taken whole or not at all (``parcels``: that id → its orders)."""
     elsewhere = select(OrderLine.id).where(OrderLine.order_id == Order.id, OrderLine.warehouse_id != warehouse_id)
     here = select(OrderLine.id).where(OrderLine.order_id == Order.id, OrderLine.warehouse_id == warehouse_id)
     held = select(OrderHold.id).where(OrderHold.order_id == Order.id, OrderHold.released_at.is_(None))
-    stmt = select(Order.id, Order.priority, Order.due_by, Order.placed_at, Order.carrier).where(
+    stmt = select(Order.id, Order.priority, Order.due_by, Order.placed_at, Order.carrier, Order.merge_group_id).where(
         Order.status == "confirmed", here.exists(), ~elsewhere.exists(), ~held.exists())
     if rule.carrier is not None:
         stmt = stmt.where(Order.carrier == rule.carrier)
@@ -112,7 +113,7 @@ def _candidates(session: Session, warehouse_id: int, rule: WaveRule) -> list[rul
         stmt = stmt.where(Order.due_by <= rule.due_before)
     heads = {r.id: r for r in session.execute(stmt)}
     if not heads:
-        return []
+        return [], {}
     units: dict[int, int] = dict.fromkeys(heads, 0)
     lines: dict[int, int] = dict.fromkeys(heads, 0)
     zones: dict[int, set[str]] = {oid: set() for oid in heads}
@@ -127,8 +128,20 @@ def _candidates(session: Session, warehouse_id: int, rule: WaveRule) -> list[rul
             units[oid] += int(qty)
             lines[oid] += 1
             zones[oid].add(zone)
-    return [rules.Candidate(oid, int(h.priority or 0), h.due_by, h.placed_at, h.carrier, units[oid], lines[oid],
-                            frozenset(zones[oid])) for oid, h in heads.items()]
+    parcels: dict[int, list[int]] = {oid: [oid] for oid, h in heads.items() if h.merge_group_id is None}
+    groups = {h.merge_group_id for h in heads.values() if h.merge_group_id is not None}
+    for gid in sorted(groups):
+        members = sorted(session.execute(select(Order.id).where(Order.merge_group_id == gid)).scalars())
+        if all(m in heads for m in members):  # a group one of whose orders the rule leaves out waits
+            parcels[members[0]] = members
+    out = []
+    for lead, members in parcels.items():
+        hs = [heads[m] for m in members]
+        out.append(rules.Candidate(
+            lead, max(int(h.priority or 0) for h in hs), min((h.due_by for h in hs if h.due_by), default=None),
+            min(h.placed_at for h in hs), heads[lead].carrier, sum(units[m] for m in members),
+            sum(lines[m] for m in members), frozenset().union(*(zones[m] for m in members))))
+    return out, parcels
 
 
 @read_only
@@ -137,10 +150,13 @@ def preview_wave(session: Session, warehouse: str, rule: WaveRule, actor: Actor)
     require(actor, "order.fulfil")
     _check(rule)
     wh_id, _ = _warehouse(session, warehouse)
-    candidates = {c.order_id: c for c in _candidates(session, wh_id, rule)}
-    chosen = rules.choose(rule, list(candidates.values()))
-    numbers = dict(session.execute(select(Order.id, Order.number).where(Order.id.in_(chosen))).all()) if chosen else {}
-    return pd.DataFrame([(slot, numbers[oid], candidates[oid].units, candidates[oid].lines)
+    found, parcels = _candidates(session, wh_id, rule)
+    candidates = {c.order_id: c for c in found}
+    chosen = rules.choose(rule, found)
+    ids = [m for oid in chosen for m in parcels[oid]]
+    numbers = dict(session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).all()) if ids else {}
+    return pd.DataFrame([(slot, " + ".join(numbers[m] for m in parcels[oid]), candidates[oid].units,
+                          candidates[oid].lines)
                          for slot, oid in enumerate(chosen, start=1)], columns=["slot", "number", "units", "lines"])
 
 
@@ -150,24 +166,26 @@ def create_wave(session: Session, warehouse: str, rule: WaveRule, actor: Actor) 
     require(actor, "order.fulfil")
     _check(rule)
     wh_id, wh_code = _warehouse(session, warehouse)
-    candidates = {c.order_id: c for c in _candidates(session, wh_id, rule)}
-    chosen = rules.choose(rule, list(candidates.values()))
+    found, parcels = _candidates(session, wh_id, rule)
+    candidates = {c.order_id: c for c in found}
+    chosen = rules.choose(rule, found)
     if not chosen:
         raise Refused("wave.empty", warehouse=wh_code)
-    issues = bins.missing_home_bins(session, wh_id, wh_code, chosen)
+    slots = {m: slot for slot, oid in enumerate(chosen, start=1) for m in parcels[oid]}  # a merged parcel: one slot
+    issues = bins.missing_home_bins(session, wh_id, wh_code, list(slots))
     if issues:
         raise ValidationError(issues)
-    for oid in chosen:  # the order's version guards against a change racing the wave
-        orders.transition(oid, "picking", actor, note="wave", session=session)
+    for oid in slots:  # the order's version guards against a change racing the wave
+        orders.transition(oid, "picking", actor, note="wave", with_group=True, session=session)
     number = next_number(session, "WV")
     rule_json = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in asdict(rule).items()}
     wave_id = session.execute(insert(PickList).values(
         number=number, warehouse_id=wh_id, created_at=utcnow(), created_by=actor.username, kind="wave",
         rule=rule_json).returning(PickList.id)).scalar_one()
     session.execute(insert(PickListOrder), [{"pick_list_id": wave_id, "order_id": oid, "slot": slot}
-                                            for slot, oid in enumerate(chosen, start=1)])
-    numbers = dict(session.execute(select(Order.id, Order.number).where(Order.id.in_(chosen))).all())
-    info = WaveInfo(wave_id, number, wh_code, tuple(numbers[o] for o in chosen),
+                                            for oid, slot in slots.items()])
+    numbers = dict(session.execute(select(Order.id, Order.number).where(Order.id.in_(list(slots)))).all())
+    info = WaveInfo(wave_id, number, wh_code, tuple(numbers[o] for o in slots),
                     sum(candidates[o].lines for o in chosen), sum(candidates[o].units for o in chosen))
     audit.record(session, actor, "wave.create", "pick_list", number,
                  after={"warehouse": wh_code, "rule": rule_json, "orders": list(info.orders), "units": info.units})
@@ -268,16 +286,15 @@ def report_short(session: Session, wave_id: int, sku: str, missing: int, reason:
     for ln in mine:
         per_slot[ln[0]] = per_slot.get(ln[0], 0) + ln[5] - ln[6]
     slots = rules.short_orders(missing, sorted(per_slot.items()))
-    back = {ln[0]: (ln[1], ln[2]) for ln in lines if ln[0] in slots}
-    for slot in slots:
-        order_id, number = back[slot]
+    back = {ln[1]: ln[2] for ln in lines if ln[0] in slots}  # a merged parcel's orders share a slot
+    for order_id in back:
         orders.transition(order_id, "confirmed", actor, note=f"short pick on {wave.number}: {sku} ({reason})",
                           session=session)
         session.execute(update(PickListOrder).where(PickListOrder.pick_list_id == wave.id,
                                                     PickListOrder.order_id == order_id).values(sent_back=reason))
         session.execute(delete(SortScan).where(SortScan.pick_list_id == wave.id, SortScan.order_line_id.in_(
             select(OrderLine.id).where(OrderLine.order_id == order_id))))
-    numbers = tuple(back[s][1] for s in slots)
+    numbers = tuple(back.values())
     session.execute(insert(Alert).values(
         kind="pick_short", severity="warning", entity="pick_list", entity_id=wave.number, created_at=utcnow(),
         message=f"{sku} short by {missing} on {wave.number} ({reason}): {', '.join(numbers)} back in the queue; "

@@ -9,6 +9,8 @@
   since the last one — the dashboards' freshness (they only read);
 - every minute: queue a scheduled backup when one is due, and raise the alert when the newest
   good backup is older than its schedule (:func:`core.services.backup_schedule.tick`);
+- every minute: merge open orders to the same door when the shop turned the rule on
+  (:func:`core.services.merging.auto_merge`; nothing while the setting is off);
 - daily: delete finished jobs older than 30 days; re-match the payout statements and alert on
   money unmatched for more than ``finance.alert_days`` days (docs/finance.md).
 
@@ -26,7 +28,14 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
-from core.services import backup_schedule, channel_stock, outbox_delivery, settlements, webhook_delivery
+from core.services import (
+    backup_schedule,
+    channel_stock,
+    merging,
+    outbox_delivery,
+    settlements,
+    webhook_delivery,
+)
 
 log = logging.getLogger("oms.worker")
 
@@ -65,6 +74,12 @@ def backups() -> int | None:
     return backup_schedule.tick()
 
 
+def merge_orders() -> None:
+    made = merging.auto_merge()
+    if made:
+        log.info("merged orders: %d shipments (%s)", len(made), ", ".join(m.group for m in made[:10]))
+
+
 def purge() -> None:
     deleted = records.purge()
     if deleted:
@@ -85,5 +100,6 @@ def register(huey: Huey) -> None:
     huey.periodic_task(crontab(), name="oms.channel_stock")(sync_channel_stock)
     huey.periodic_task(crontab(minute=f"*/{SUMMARY_MINUTES}"), name="oms.summaries")(refresh_summaries)
     huey.periodic_task(crontab(), name="oms.backups")(backups)
+    huey.periodic_task(crontab(), name="oms.merge_orders")(merge_orders)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)
     huey.periodic_task(crontab(minute="17", hour="3"), name="oms.reconcile")(reconcile)

@@ -1,7 +1,7 @@
 """kits and bundles (组合装): kit components, the kit lines of orders, component lines' kit
 
 Revision ID: 0027_kits
-Revises: 0024_settlements
+Revises: 0027_scan_gifts
 Create Date: 2026-12-07
 """
 

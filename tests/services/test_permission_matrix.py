@@ -43,6 +43,8 @@ NO_CHECK: dict[str, str] = {
                                             "set_up_shop checked masterdata.edit / supplier.edit first)",
     "core.services.orders.holds.place": "write step inside intercept's and update_order's transactions, which "
                                          "checked order.edit first",
+    "core.services.merging.leave_on_change": "write step inside transition's and update_order's transactions, "
+                                              "which checked the move's own permission first",
     "core.services.forecast_runs.fail_run": "bookkeeping called by run_forecast for the run it started under "
                                             "forecast.run (records why the run stopped)",
     **{f"core.services.import_{name}": "write step inside run_import's transaction, which checked the kind's "
@@ -138,6 +140,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.kits": {"product", "stock", "dashboard"},
     "core.services.jobs": {"forecast", "replenish", "order", "stock", "dashboard"},
     "core.services.master_data": {"masterdata", "supplier"},
+    "core.services.merging": {"order"},
     "core.services.orders": {"order"},
     "core.services.outbox": {"notification"},
     "core.services.payments": {"finance"},

@@ -31,9 +31,9 @@ from core.models import (
     Product,
     Warehouse,
 )
-from core.models.personal import with_indexes
+from core.models.personal import ADDRESS_PARTS, with_indexes
 from core.permissions import Actor, require
-from core.services import customers, webhook_events
+from core.services import customers, merging, webhook_events
 from core.services.orders import holds
 from core.timeutil import utcnow
 
@@ -141,8 +141,13 @@ def transition(
     note: str | None = None,
     carrier: str | None = None,
     tracking_no: str | None = None,
+    with_group: bool = False,
 ) -> int:
     """The one door through which an order changes status. Returns the new version.
+
+    An order of a merged shipment moves to picking or shipped only together with its group
+    (``with_group``: the pick list, the wave, the pack bench and shipping move the whole group);
+    alone it is refused, naming the order and the group (core.services.merging).
 
     Checks the edge and the role, applies the stock side effects (confirm reserves what is
     missing, cancel releases, ship turns reservations into ledger shipments), writes the
@@ -152,6 +157,8 @@ def transition(
     order = load_for_update(session, order_id)
     require(actor, order_flow.edge_permission(order.status, to_status))
     holds.check_not_held(session, order_id, order.number, to_status)
+    if not with_group and to_status in merging.TOGETHER:
+        merging.check_not_grouped(session, order_id, order.number)
     if expected_version is not None and expected_version != order.version:
         raise StaleVersion(f"order {order.number} was changed by someone else; reload and try again",
                            number=order.number)
@@ -173,6 +180,8 @@ def transition(
         _release_all(session, order_id)
     elif plan.stock == "ship_all":
         _ship_all(session, order_id, order.number, actor)
+    if to_status == "cancelled" or (order.status == "picking" and to_status == "confirmed"):
+        merging.leave_on_change(session, order_id, actor, "left the merged shipment")  # no longer in its parcel
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=order.status, to_status=to_status, note=note))
     if plan.notify_customer:
@@ -210,11 +219,15 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
     if "priority" in changes:  # 5.0 or Decimal("5") passed the rulebook as a whole number: store 5
         changes["priority"] = rulebook.whole_number(changes["priority"])
     before = {k: getattr(current, k) for k in changes}
-    version = bump_version(session, current, expected_version, changes)
+    address = {part: changes.get(part, getattr(current, part)) for part in ADDRESS_PARTS
+               if any(p in changes for p in ADDRESS_PARTS)}  # the merge key needs the whole address
+    version = bump_version(session, current, expected_version, {**address, **changes})
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=current.status, to_status=current.status,
                                               note="edited: " + ", ".join(sorted(changes))))
     moved = any(k.startswith("ship_") and before[k] != changes[k] for k in changes)
+    if moved and current.status == "confirmed":  # the merged parcel goes to the old address
+        merging.leave_on_change(session, order_id, actor, "address changed, left the merged shipment")
     if moved and current.status in order_flow.HOLD_ON_ADDRESS_CHANGE:  # the parcel may carry the old address
         holds.place(session, order_id, current.number, current.status, "address_changed", None, actor)
     audit.record(session, actor, "order.edit", "order", current.number, before=before, after=changes)
