@@ -1,7 +1,7 @@
 """merged orders (合单): merge_groups, and each order's merge key, do-not-merge flag and group
 
 Revision ID: 0027_merge_groups
-Revises: 0024_settlements
+Revises: 0027_kits
 Create Date: 2026-12-07
 
 ``orders.merge_key`` is an HMAC digest of the normalised ship-to address (the address itself is
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027_merge_groups"
-down_revision = "0024_settlements"
+down_revision = "0027_kits"
 branch_labels = None
 depends_on = None
 
