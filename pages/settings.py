@@ -27,6 +27,7 @@ def _save() -> None:
         "adjustment_approval.units": state["set_approval_units"],
         "refund_approval.amount": state["set_refund_approval"],
         "packing.require_scan": state["set_require_scan"],
+        "weighing.tolerance_pct": state["set_weigh_tolerance"],
         "backup_schedule.enabled": state["set_backup_enabled"],
         "backup_schedule.hour": state["set_backup_hour"],
         "backup_schedule.minute": state["set_backup_minute"],
@@ -60,6 +61,9 @@ if current is not None:
                            help=t("shop_settings.overdue_days_help"))
         st.toggle(t("shop_settings.require_scan"), value=bool(current["packing.require_scan"]),
                   key="set_require_scan", help=t("shop_settings.require_scan_help"))
+        st.number_input(t("shop_settings.weigh_tolerance"), min_value=1, max_value=100, step=1,
+                        value=int(current["weighing.tolerance_pct"]), key="set_weigh_tolerance",
+                        help=t("shop_settings.weigh_tolerance_help"))
         st.subheader(t("shop_settings.stock"))
         # money as typed text, parsed to Decimal by the service (never through a float)
         st.text_input(t("shop_settings.approval_amount"), value=str(current["adjustment_approval.amount"]),

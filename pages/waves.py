@@ -15,6 +15,7 @@ import streamlit as st
 from core.errors import OMSError
 from core.services import catalog, waves
 from core.services.fulfillment import list_pick_lists, pick_list
+from core.services.labels import print_wave_labels
 from core.services.waves import MAX_LINES, MAX_ORDERS, SHORT_REASONS, WaveRule
 from core.timeutil import utcnow
 from core.webui import (
@@ -30,6 +31,7 @@ from core.webui import (
     t,
     translate_values,
 )
+from pages._label_view import label_buttons
 from pages._pick_list_view import show_pick_list
 
 actor = guard_page("order.fulfil")
@@ -159,6 +161,9 @@ def _list_tab() -> None:
     if doc is not None:
         st.subheader(t("wave.download_pick"))
         show_pick_list(doc, "wv_pick_list")
+        st.subheader(t("label.wave_title"))
+        st.caption(t("label.wave_help"))
+        label_buttons("wv_labels", f"{doc.number}_labels.pdf", lambda: print_wave_labels(wave_id, actor))
 
 
 st.title(t("page.waves"))

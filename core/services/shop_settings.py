@@ -51,6 +51,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("adjustment_approval", "units", int, DEFAULT_APPROVAL_UNITS, Decimal(1), Decimal(MAX_ROW_QTY)),
     SettingSpec("refund_approval", "amount", Decimal, Decimal("1000.00"), Decimal(0), Decimal(10_000_000)),
     SettingSpec("packing", "require_scan", bool, True),
+    # a weighed parcel further than this from its expected weight ships only when confirmed
+    SettingSpec("weighing", "tolerance_pct", int, 10, Decimal(1), Decimal(100)),
     # scheduled backups (core.services.backup_schedule): daily at 02:30 shop time, 7 generations
     SettingSpec("backup_schedule", "enabled", bool, True),
     SettingSpec("backup_schedule", "hour", int, 2, Decimal(0), Decimal(23)),
