@@ -16,7 +16,16 @@ from core.domain import parcels
 from core.errors import NotFound, PermissionDenied, Refused, ValidationError
 from core.labels import render_labels
 from core.models import Alert, Order, Product, TrackingRange
-from core.services import carriers, labels, master_data, orders, rules_admin, shop_settings, tracking_numbers, waves
+from core.services import (
+    carriers,
+    labels,
+    master_data,
+    orders,
+    rules_admin,
+    shop_settings,
+    tracking_numbers,
+    waves,
+)
 from core.services.fulfillment import ship_bulk, ship_order
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 

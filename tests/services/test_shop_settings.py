@@ -26,6 +26,7 @@ def test_defaults_are_read_typed(db_url: str) -> None:
     assert shop_settings(ADMIN) == {"fulfilment_sla.hours": 24, "order_due.hours": 48, "delivery_overdue.days": 7,
                                     "adjustment_approval.amount": Decimal("2000.00"), "adjustment_approval.units": 1000,
                                     "refund_approval.amount": Decimal("1000.00"), "packing.require_scan": True,
+                                    "weighing.tolerance_pct": 10,
                                     "backup_schedule.enabled": True, "backup_schedule.hour": 2,
                                     "backup_schedule.minute": 30, "backup_schedule.every_days": 1,
                                     "backup_schedule.keep": 7}
