@@ -10,11 +10,10 @@ glyphs; no font file ships with the app). The content comes from
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Sequence
 
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode import code128, qr
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -25,6 +24,7 @@ from core.domain.parcels import Label
 PAGE = (100 * mm, 150 * mm)
 FONT = "STSong-Light"
 MARGIN = 4 * mm
+QR_BORDER = 2  # quiet zone, in modules
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
@@ -73,12 +73,26 @@ def _page(pdf: canvas.Canvas, label: Label) -> None:
     pdf.line(MARGIN, y, width - MARGIN, y)
     weight = f"{label.weight_kg} kg" if label.weight_kg is not None else ""
     _block(pdf, y - 2, "单", [" ".join(label.orders), weight], 9)
-    code = qr.QrCodeWidget(label.qr_data)
-    x0, y0, x1, y1 = code.getBounds()
     side = 28 * mm
-    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
-    drawing.add(code)
-    renderPDF.draw(drawing, pdf, width - MARGIN - side, MARGIN)
+    _qr(pdf, label.qr_data, width - MARGIN - side, MARGIN, side)
+
+
+def _qr(pdf: canvas.Canvas, data: str, x: float, y: float, side: float) -> None:
+    """A QR code of ``data`` as filled rectangles, one per run of dark modules in a row — drawn
+    on the canvas directly: the graphics-widget route costs ~0.1 s a label."""
+    code = qr.QrCodeWidget(data)
+    code.qr.make()
+    modules = code.qr.modules
+    box = side / (len(modules) + 2 * QR_BORDER)
+    pdf.setFillColorRGB(0, 0, 0)
+    for r, row in enumerate(modules):
+        c = 0
+        for dark, run in itertools.groupby(bool(m) for m in row):
+            count = len(list(run))
+            if dark:
+                pdf.rect(x + (c + QR_BORDER) * box, y + side - (r + QR_BORDER + 1) * box, count * box, box,
+                         stroke=0, fill=1)
+            c += count
 
 
 def render_labels(labels: Sequence[Label], *, compress: bool = True) -> bytes:

@@ -43,9 +43,9 @@ def _ranges(code: str, actor: Actor) -> None:
     with st.form(f"tr_form_{code}", clear_on_submit=True):
         prefix_col, first_col, last_col, width_col = st.columns(4)
         prefix = prefix_col.text_input(t("tracking_range.prefix"), max_chars=16, key=f"tr_prefix_{code}")
-        first = first_col.number_input(t("tracking_range.first"), min_value=0, max_value=10**18 - 1, step=1,
+        first = first_col.number_input(t("tracking_range.first"), min_value=0, max_value=2**53 - 1, step=1,
                                        key=f"tr_first_{code}")
-        last = last_col.number_input(t("tracking_range.last"), min_value=0, max_value=10**18 - 1, step=1,
+        last = last_col.number_input(t("tracking_range.last"), min_value=0, max_value=2**53 - 1, step=1,
                                      key=f"tr_last_{code}")
         width = width_col.number_input(t("tracking_range.width"), min_value=1, max_value=tracking_numbers.MAX_WIDTH,
                                        value=12, step=1, key=f"tr_width_{code}")
