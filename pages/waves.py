@@ -167,7 +167,8 @@ def _list_tab() -> None:
 
 
 st.title(t("page.waves"))
-show_notice(state.pop("wv_notice", None))
+with st.container():  # always there, so the tabs keep their place (and the open tab) when a notice goes
+    show_notice(state.pop("wv_notice", None))
 new_tab, sort_tab, list_tab = st.tabs([t("wave.tab_new"), t("wave.tab_sort"), t("wave.tab_list")])
 with new_tab:
     _new_tab()
