@@ -16,6 +16,8 @@ list), then 16 writers racing kits and their components for scarce components
 with their address digests; one customer in nine has a second order to the same door, so 20 % of
 the orders are candidates), then tops the ledger up to ``--movements`` rows (bulk insert, stock
 rows kept consistent) and
+list), and the wave's shipping labels (``label_pdf_ms``: one label, number taken and PDF drawn;
+``wave_labels_pdf_s``: the wave's labels as one PDF), then tops the ledger up to ``--movements`` rows (bulk insert, stock rows kept consistent) and
 times :func:`core.services.reconciliation.run_reconciliation`, the function behind ``oms reconcile``, which
 must find nothing. Prints one JSON line.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import sys
 import time
 from decimal import Decimal
@@ -39,7 +42,10 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 from bench._db import fresh_database  # noqa: E402
 from bench.kit_race import race  # noqa: E402
 from core import db  # noqa: E402
+from core.documents.shipping_label import render_labels  # noqa: E402
 from core.models import (  # noqa: E402
+    Carrier,
+    CarrierRate,
     Channel,
     Customer,
     Order,
@@ -47,10 +53,12 @@ from core.models import (  # noqa: E402
     Product,
     StockLevel,
     StockMovement,
+    TrackingRange,
     Warehouse,
 )
 from core.permissions import Actor  # noqa: E402
 from core.services.fulfillment import create_pick_lists, pick_list, scan_item, ship_bulk  # noqa: E402
+from core.services.labels import print_labels, print_wave_labels, wave_orders  # noqa: E402
 from core.services.merging import merge_candidates  # noqa: E402
 from core.services.orders import LineInput, OrderInput, create_order  # noqa: E402
 from core.services.reconciliation import run_reconciliation  # noqa: E402
@@ -153,7 +161,29 @@ def _wave(n: int) -> dict[str, float]:
     doc = pick_list(wave.id, PACKER)
     seconds = time.perf_counter() - start
     return {"wave_orders": len(wave.orders), "wave_lines": wave.lines, "wave_pick_items": len(doc.items),
-            "wave_seconds": seconds}
+            "wave_seconds": seconds, "wave_id": wave.id}
+
+
+def _labels(wave_id: int) -> dict[str, float]:
+    """Shipping labels for the wave: ``label_pdf_ms`` is the median of 20 single labels (a
+    tracking number taken from the carrier's range, the PDF drawn), ``wave_labels_pdf_s`` the
+    whole wave as one PDF (numbers for the rest taken in one transaction)."""
+    with db.transaction() as s:  # every carrier gets a price list for anywhere and a number range
+        for carrier_id, code in s.execute(select(Carrier.id, Carrier.code)).all():
+            s.execute(insert(CarrierRate).values(carrier_id=carrier_id, province="*", max_kg=Decimal(1000),
+                                                 cost=Decimal("10.00")))
+            s.execute(insert(TrackingRange).values(carrier_id=carrier_id, prefix=code[:2], next_no=1,
+                                                   end_no=10**9, width=10, active=True))
+    ids = wave_orders(wave_id, PACKER)
+    singles = []
+    for order_id in ids[:20]:
+        start = time.perf_counter()
+        render_labels(print_labels([order_id], PACKER))
+        singles.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    pdf = render_labels(print_wave_labels(wave_id, PACKER))
+    return {"label_pdf_ms": statistics.median(singles) * 1000, "wave_labels_pdf_s": time.perf_counter() - start,
+            "wave_labels": len(ids), "wave_labels_pdf_kb": len(pdf) / 1024}
 
 
 def _merge_candidates(n: int) -> dict[str, float]:
@@ -231,6 +261,7 @@ def main() -> None:
         stages = _flow(url, args.orders)
         wave = _wave(WAVE_ORDERS * 4)
         kit_race = race(writers=16)
+        labels = _labels(int(wave["wave_id"]))
         movements = _top_up_ledger(url, args.movements)
         start = time.perf_counter()
         report = run_reconciliation(MANAGER)
@@ -251,6 +282,9 @@ def main() -> None:
                                               "mismatched")},
         "merge_candidates_s": round(merge["merge_candidates_s"], 2), "merge_open_orders": merge["open_orders"],
         "merge_candidate_orders": merge["merge_candidate_orders"], "merge_proposals": merge["merge_proposals"],
+        "label_pdf_ms": round(labels["label_pdf_ms"], 1), "wave_labels": labels["wave_labels"],
+        "wave_labels_pdf_s": round(labels["wave_labels_pdf_s"], 2),
+        "wave_labels_pdf_kb": round(labels["wave_labels_pdf_kb"]),
         "reconcile": {"movements": movements, "seconds": round(reconcile_s, 2), "discrepancies":
                       len(report.discrepancies), "goal_s": 5.0, "met": reconcile_s < 5.0},
     }))

@@ -9,11 +9,15 @@ is refused with the reason in the packer's language and nothing is recorded.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import pandas as pd
 import streamlit as st
 
-from core.errors import OMSError
+from core.documents.shipping_label import render_labels
+from core.errors import FieldIssue, OMSError, ValidationError
 from core.services import catalog
+from core.services.carriers import suggest_carrier
 from core.services.fulfillment import (
     QUEUE_STATUSES,
     create_pick_lists,
@@ -27,6 +31,7 @@ from core.services.fulfillment import (
     ship_bulk,
     ship_order,
 )
+from core.services.labels import print_labels
 from core.services.orders import order_detail
 from core.webui import (
     CSV_MIME,
@@ -48,6 +53,7 @@ from core.webui import (
     to_csv_bytes,
     translate_values,
 )
+from pages._label_view import label_buttons, offer_pdf
 from pages._merge_view import merge_tab
 from pages._pick_list_view import show_pick_list
 from pages._scan_box import scan_box
@@ -215,17 +221,43 @@ def _pack_tab() -> None:
 # --- ship and deliver ------------------------------------------------------------------------
 
 
+def _weight() -> Decimal | None:
+    """The scale's reading (a USB scale types it into the box like a keyboard); None if empty."""
+    raw = str(state.get("fl_weight") or "").strip()
+    if not raw:
+        return None
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError([FieldIssue("weight", "issue.not_a_number", value=raw)]) from None
+
+
 def _ship_one() -> None:
     order_id = state.get("fl_ship_order")
     if order_id is None:
         return
     try:
-        ship_order(int(order_id), state.get("fl_carrier"), state.get("fl_tracking"), actor)
+        ship_order(int(order_id), state.get("fl_carrier"), state.get("fl_tracking"), actor, weighed_kg=_weight(),
+                   confirm_weight=bool(state.get("fl_weight_ok")))
+        state["fl_label_pdf"] = (f"label_{int(order_id)}.pdf", render_labels(print_labels([int(order_id)], actor)))
     except OMSError as exc:
+        state["fl_weight_off"] = getattr(exc, "key", "") == "carrier.weight_off"
         _keep("fl_ship_notice", exc)
         return
-    state.update(fl_tracking="", fl_ship_order=None)
+    state.update(fl_tracking="", fl_weight="", fl_weight_ok=False, fl_weight_off=False, fl_ship_order=None,
+                 fl_carrier="")
     _keep("fl_ship_notice", Notice("success", "fl.shipped_one"))
+
+
+def _carrier_hint(order_id: int) -> None:
+    """Which carrier the order goes with (its rule's or the cheapest) and the weight to expect."""
+    choice = attempt(suggest_carrier, order_id, actor)
+    if choice is None:
+        return
+    how = t("label.forced") if choice.forced else t("label.cheapest")
+    cost = t("label.cost", cost=choice.cost) if choice.cost is not None else ""
+    st.caption(t("label.choice", carrier=choice.name, how=how, cost=cost, kg=choice.expected_kg)
+               + (" " + t("label.unweighed", n=choice.unweighed_lines) if choice.unweighed_lines else ""))
 
 
 def _ship_file() -> None:
@@ -249,12 +281,22 @@ def _ship_tab() -> None:
     st.markdown(f"**{t('fl.ship_one')}**")
     order_id = st.selectbox(t("fl.packed_order"), list(options), index=None, format_func=options.__getitem__,
                             key="fl_ship_order", placeholder=t("fl.pick_order"))
+    if order_id is not None:
+        _carrier_hint(int(order_id))
     carrier_col, tracking_col = st.columns(2)
     if order_id is not None and not state.get("fl_carrier") and isinstance(carriers.get(order_id), str):
         state["fl_carrier"] = carriers[order_id]  # the carrier rule's choice as a starting point
-    carrier_col.text_input(t("field.carrier"), key="fl_carrier")
-    tracking_col.text_input(t("field.tracking_no"), key="fl_tracking")
-    st.button(t("fl.ship"), key="fl_ship", type="primary", on_click=_ship_one, disabled=order_id is None)
+    carrier_col.text_input(t("field.carrier"), key="fl_carrier", help=t("label.carrier_help"))
+    tracking_col.text_input(t("field.tracking_no"), key="fl_tracking", help=t("label.tracking_help"))
+    st.text_input(t("label.weight"), key="fl_weight", help=t("label.weight_help"), placeholder="1.250")
+    if state.get("fl_weight_off"):
+        st.checkbox(t("label.weight_confirm"), key="fl_weight_ok")
+    label_col, ship_col = st.columns(2)
+    with label_col:
+        label_buttons("fl_label_pre", "labels.pdf", lambda: print_labels([int(order_id or 0)], actor),
+                      disabled=order_id is None)
+    ship_col.button(t("fl.ship"), key="fl_ship", type="primary", on_click=_ship_one, disabled=order_id is None)
+    offer_pdf("fl_label")
     st.divider()
     st.markdown(f"**{t('fl.ship_bulk')}**")
     st.caption(t("fl.ship_bulk_help"))

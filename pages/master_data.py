@@ -28,6 +28,7 @@ from core.webui import (
     t,
     translate_values,
 )
+from pages._carrier_rates_view import carrier_rates_and_ranges
 
 actor = guard_page("masterdata.view")
 state = st.session_state
@@ -242,7 +243,9 @@ def _suppliers_tab() -> None:
 def _save_carrier(picked: str) -> None:
     suffix = picked or "new"
     data = md.CarrierInput(code=state.get(f"md_ca_code_{suffix}") or "", name=state.get(f"md_ca_name_{suffix}") or "",
-                           tracking_url=state.get(f"md_ca_url_{suffix}") or "")
+                           tracking_url=state.get(f"md_ca_url_{suffix}") or "",
+                           services=state.get(f"md_ca_services_{suffix}") or "",
+                           tracking_pattern=state.get(f"md_ca_pattern_{suffix}") or "")
     if picked == NEW:
         _create("md_ca", lambda: md.create_carrier(data, actor), md.normalise_code(data.code))
     else:
@@ -270,6 +273,12 @@ def _carriers_tab() -> None:
                          max_chars=md.CARRIER_NAME_MAX)
         st.text_input(t("field.tracking_url"), value=_value(current, "tracking_url"), key=f"md_ca_url_{suffix}",
                       max_chars=md.TRACKING_URL_MAX, placeholder="https://…{tracking_no}")
+        left, right = st.columns(2)
+        left.text_input(t("field.services"), value=_value(current, "services"), key=f"md_ca_services_{suffix}",
+                        max_chars=md.CARRIER_TEXT_MAX, placeholder="标快, 特快")
+        right.text_input(t("field.tracking_pattern"), value=_value(current, "tracking_pattern"),
+                         key=f"md_ca_pattern_{suffix}", max_chars=md.CARRIER_TEXT_MAX, placeholder=r"SF\d{12}",
+                         help=t("md.tracking_pattern_help"))
         st.form_submit_button(t("md.save"), type="primary", key="md_ca_save", on_click=_save_carrier, args=(picked,))
     if current is not None:
         _row_buttons(
@@ -277,6 +286,7 @@ def _carriers_tab() -> None:
             lambda active: _run(lambda: md.set_carrier_active(picked, active, actor),
                                 Notice("success", "md.activated" if active else "md.deactivated", {"item": picked})),
             lambda: _run(lambda: md.delete_carrier(picked, actor), Notice("success", "md.deleted", {"item": picked})))
+        carrier_rates_and_ranges(picked, actor)
 
 
 st.title(t("page.master_data"))

@@ -29,6 +29,7 @@ def _save() -> None:
         "packing.require_scan": state["set_require_scan"],
         "gifts.max_per_order": state["set_gifts_per_order"],
         "merge_orders.auto": state["set_merge_auto"],
+        "weighing.tolerance_pct": state["set_weigh_tolerance"],
         "backup_schedule.enabled": state["set_backup_enabled"],
         "backup_schedule.hour": state["set_backup_hour"],
         "backup_schedule.minute": state["set_backup_minute"],
@@ -67,6 +68,9 @@ if current is not None:
                         help=t("gift.max_per_order_help"))
         st.toggle(t("merge.setting_auto"), value=bool(current["merge_orders.auto"]),
                   key="set_merge_auto", help=t("merge.setting_auto_help"))
+        st.number_input(t("shop_settings.weigh_tolerance"), min_value=1, max_value=100, step=1,
+                        value=int(current["weighing.tolerance_pct"]), key="set_weigh_tolerance",
+                        help=t("shop_settings.weigh_tolerance_help"))
         st.subheader(t("shop_settings.stock"))
         # money as typed text, parsed to Decimal by the service (never through a float)
         st.text_input(t("shop_settings.approval_amount"), value=str(current["adjustment_approval.amount"]),

@@ -15,6 +15,7 @@ import streamlit as st
 from core.errors import OMSError
 from core.services import catalog, waves
 from core.services.fulfillment import list_pick_lists, pick_list
+from core.services.labels import print_wave_labels
 from core.services.waves import MAX_LINES, MAX_ORDERS, SHORT_REASONS, WaveRule
 from core.timeutil import utcnow
 from core.webui import (
@@ -30,6 +31,7 @@ from core.webui import (
     t,
     translate_values,
 )
+from pages._label_view import label_buttons
 from pages._pick_list_view import show_pick_list
 from pages._scan_box import scan_box
 
@@ -156,10 +158,14 @@ def _list_tab() -> None:
     if doc is not None:
         st.subheader(t("wave.download_pick"))
         show_pick_list(doc, "wv_pick_list")
+        st.subheader(t("label.wave_title"))
+        st.caption(t("label.wave_help"))
+        label_buttons("wv_labels", f"{doc.number}_labels.pdf", lambda: print_wave_labels(wave_id, actor))
 
 
 st.title(t("page.waves"))
-show_notice(state.pop("wv_notice", None))
+with st.container():  # always there, so the tabs keep their place (and the open tab) when a notice goes
+    show_notice(state.pop("wv_notice", None))
 new_tab, sort_tab, list_tab = st.tabs([t("wave.tab_new"), t("wave.tab_sort"), t("wave.tab_list")])
 with new_tab:
     _new_tab()

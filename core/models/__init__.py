@@ -30,6 +30,7 @@ from core.models.admin import (
 )
 from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RMAEvent
 from core.models.base import NAMING, Base, Money, as_money, cents
+from core.models.carriers import ANY_PROVINCE, CarrierRate, TrackingRange
 from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
 from core.models.finance import Payment, SettlementDifference, SettlementLine
@@ -77,6 +78,9 @@ from core.models.summary import (
 
 __all__ = [
     "KitComponent", "OrderKitLine",
+    "ANY_PROVINCE",
+    "CarrierRate",
+    "TrackingRange",
     "AggBasketPairDaily",
     "AggCohort",
     "AggCustomer",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -70,6 +71,8 @@ class Order(Base):
     due_by: Mapped[dt.datetime | None] = mapped_column(DateTime)
     carrier: Mapped[str | None] = mapped_column(String(32))
     tracking_no: Mapped[str | None] = mapped_column(String(64))
+    # weighed at dispatch, kg (migration 0027_carrier_rates); None = not weighed
+    parcel_weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(9, 3))
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
     # indexed (migration 0005): the analytics refresh finds changed orders by it

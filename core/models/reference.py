@@ -71,6 +71,10 @@ class Carrier(Base):
     name: Mapped[str] = mapped_column(String(32), unique=True)  # as orders.carrier holds it
     tracking_url: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # migration 0027: the services it sells ("标快, 特快", comma-separated) and the pattern every
+    # tracking number of it matches (a regular expression; None = not checked)
+    services: Mapped[str | None] = mapped_column(String(200))
+    tracking_pattern: Mapped[str | None] = mapped_column(String(200))
 
 
 class Product(Base):

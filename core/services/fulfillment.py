@@ -15,6 +15,7 @@ import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -48,7 +49,7 @@ from core.models import (
 )
 from core.numbering import next_number
 from core.permissions import Actor, require
-from core.services import bins, merging, orders
+from core.services import bins, carriers, merging, orders, tracking_numbers
 from core.services.orders import holds, lifecycle
 from core.timeutil import utcnow
 
@@ -463,25 +464,44 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
 
 def _load_for_shipping(session: Session, where: Any) -> list[Any]:
     return list(session.execute(select(Order.id, Order.number, Order.status, Order.delivery_method,
-                                       Order.carrier).where(where)))
+                                       Order.carrier, Order.tracking_no).where(where)))
 
 
+@tracking_numbers.alert_when_exhausted
 @unit_of_work
 def ship_order(session: Session, order_id: int, carrier: str | None, tracking_no: str | None, actor: Actor,
-               *, expected_version: int | None = None) -> int:
+               *, expected_version: int | None = None, weighed_kg: Decimal | None = None,
+               confirm_weight: bool = False) -> int:
     """Ship a packed order with its carrier and tracking number (each line leaves the warehouse
-    it was reserved in). Returns the new version."""
+    it was reserved in). Returns the new version.
+
+    The carrier defaults to the order's (its rule's, or the cheapest: core.services.carriers);
+    the tracking number to the one its label was printed with, else the carrier's next
+    pre-allocated number. A typed number must match the carrier's pattern. ``weighed_kg`` (the
+    scale at the desk) further than the shop's tolerance from the expected weight is refused
+    until ``confirm_weight``; it is kept on the order."""
     require(actor, "order.fulfil")
     found = _load_for_shipping(session, Order.id == order_id)
     if not found:
         raise NotFound(f"no order {order_id}", order_id=order_id)
     order = found[0]
-    carrier = (carrier or order.carrier or "").strip()
-    tracking = (tracking_no or "").strip()
+    typed = (tracking_no or "").strip()
     order_flow.check_shippable(order.number, order.status)  # the state machine's refusal, with the packing hint
+    carrier = (carrier or order.carrier or "").strip()
+    if not carrier and order_flow.needs_tracking(order.delivery_method):
+        carrier = carriers.cheapest_name(session, order_id) or ""
+    tracking = typed or (order.tracking_no or "")
+    if typed and (issue := carriers.tracking_issue(session, order.number, carrier, typed, None)):
+        raise ValidationError([issue])
+    carriers.check_dispatch(session, order_id, order.number, weighed_kg, confirm_weight)
+    if not tracking and order_flow.needs_tracking(order.delivery_method) \
+            and (known := carriers.carrier_row(session, carrier)) is not None:
+        tracking = tracking_numbers.allocate(session, known.id, known.code, known.name) or ""
     issues = order_flow.shipping_issues(order.number, order.status, order.delivery_method, carrier, tracking, None)
     if issues:
         raise ValidationError(issues)
+    if weighed_kg is not None:
+        session.execute(update(Order).where(Order.id == order_id).values(parcel_weight_kg=weighed_kg))
     group = merging.group_of(session, order_id)
     if group is None:
         return orders.transition(order_id, "shipped", actor, expected_version=expected_version, carrier=carrier,
@@ -570,6 +590,8 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
         seen_tracking[tracking] = row
         row_issues = order_flow.shipping_issues(order.number, order.status, order.delivery_method, carrier,
                                                 tracking, row)
+        if not row_issues and (bad := carriers.tracking_issue(session, order.number, carrier, tracking, row)):
+            row_issues.append(bad)
         issues.extend(row_issues)
         if not row_issues:
             todo.append((order.id, carrier, tracking))

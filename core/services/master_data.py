@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from core import audit, refdata
 from core import product_rules as fr
 from core.db import read_only, unit_of_work
+from core.domain import parcels
 from core.domain.rules import condition_values
 from core.errors import FieldIssue, Refused, ValidationError
 from core.geo import normalise_province, region_of
@@ -56,12 +57,12 @@ SUPPLIER_NAME_MAX, CONTACT_MAX = 128, 128
 REGION_MAX, PROVINCE_MAX, CITY_MAX, ADDRESS_MAX = 16, 32, 32, 200
 LEAD_TIME_MAX, MOQ_MAX, RETURN_WINDOW_MAX = 365, 1_000_000, 365
 SHIP_COST_MAX = Decimal("10000.00")
-CARRIER_NAME_MAX, TRACKING_URL_MAX = 32, 300  # a carrier's name as orders.carrier holds it
+CARRIER_NAME_MAX, TRACKING_URL_MAX, CARRIER_TEXT_MAX = 32, 300, 200  # a carrier's name as orders.carrier holds it
 
 WAREHOUSE_COLUMNS = ["code", "name", "region", "province", "city", "address", "is_store", "ship_cost", "active"]
 CHANNEL_COLUMNS = ["code", "name", "kind", "return_window_days", "active"]
 SUPPLIER_COLUMNS = ["id", "name", "contact", "supplier_lead_time_days", "moq", "active"]
-CARRIER_COLUMNS = ["code", "name", "tracking_url", "active"]
+CARRIER_COLUMNS = ["code", "name", "services", "tracking_pattern", "tracking_url", "active"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class CarrierInput:
     code: str
     name: str
     tracking_url: str = ""  # blank: shipment messages carry no link
+    services: str = ""  # what it sells, comma-separated ("标快, 特快"); the first is printed on labels
+    tracking_pattern: str = ""  # regular expression every tracking number matches; blank: not checked
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,15 @@ def carrier_values(data: CarrierInput) -> dict[str, Any]:
         "code": _code(data.code, issues),
         "name": fr.bounded_text(data.name, "name", CARRIER_NAME_MAX, issues, required=True),
         "tracking_url": fr.bounded_text(data.tracking_url, "tracking_url", TRACKING_URL_MAX, issues) or None,
+        "services": ", ".join(p.strip() for p in fr.bounded_text(data.services, "services", CARRIER_TEXT_MAX,
+                                                                 issues).replace("，", ",").split(",")
+                              if p.strip()) or None,
+        "tracking_pattern": fr.bounded_text(data.tracking_pattern, "tracking_pattern", CARRIER_TEXT_MAX,
+                                            issues) or None,
     }
+    if values["tracking_pattern"] and (why := parcels.pattern_error(values["tracking_pattern"])):
+        issues.append(FieldIssue("tracking_pattern", "md.issue_tracking_pattern", value=values["tracking_pattern"],
+                                 params={"why": why}))
     url = values["tracking_url"]
     if url is not None and not any(i.field == "tracking_url" for i in issues):
         rest = url.replace(TRACKING_PLACEHOLDER, "", 1)

@@ -56,6 +56,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("gifts", "max_per_order", int, DEFAULT_GIFTS_PER_ORDER, Decimal(0), Decimal(MAX_GIFTS_PER_ORDER)),
     # merged orders (合单, core.services.merging): the rule merges candidates by itself
     SettingSpec("merge_orders", "auto", bool, False),
+    # a weighed parcel further than this from its expected weight ships only when confirmed
+    SettingSpec("weighing", "tolerance_pct", int, 10, Decimal(1), Decimal(100)),
     # scheduled backups (core.services.backup_schedule): daily at 02:30 shop time, 7 generations
     SettingSpec("backup_schedule", "enabled", bool, True),
     SettingSpec("backup_schedule", "hour", int, 2, Decimal(0), Decimal(23)),

@@ -28,6 +28,7 @@ def test_defaults_are_read_typed(db_url: str) -> None:
                                     "adjustment_approval.amount": Decimal("2000.00"), "adjustment_approval.units": 1000,
                                     "refund_approval.amount": Decimal("1000.00"), "packing.require_scan": True,
                                     "gifts.max_per_order": 2, "merge_orders.auto": False,
+                                    "weighing.tolerance_pct": 10,
                                     "backup_schedule.enabled": True, "backup_schedule.hour": 2,
                                     "backup_schedule.minute": 30, "backup_schedule.every_days": 1,
                                     "backup_schedule.keep": 7}
