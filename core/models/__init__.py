@@ -32,7 +32,7 @@ from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RM
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
-from core.models.finance import Payment, SettlementDifference, SettlementLine
+from core.models.finance import AccountMapping, JournalExport, Payment, SettlementDifference, SettlementLine
 from core.models.floor import (
     BIN_ZONES,
     Bin,
@@ -75,6 +75,7 @@ from core.models.summary import (
 )
 
 __all__ = [
+    "AccountMapping",
     "AggBasketPairDaily",
     "AggCohort",
     "AggCustomer",
@@ -112,6 +113,7 @@ __all__ = [
     "JOB_STATUSES",
     "Job",
     "JobFile",
+    "JournalExport",
     "LoginAttempt",
     "LookupAttempt",
     "MOVEMENT_KINDS",

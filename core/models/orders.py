@@ -99,6 +99,9 @@ class OrderLine(Base):
     qty_reserved: Mapped[int] = mapped_column(Integer, default=0)
     qty_shipped: Mapped[int] = mapped_column(Integer, default=0)
     qty_returned: Mapped[int] = mapped_column(Integer, default=0)
+    # the product's unit cost when the line shipped (0027): the cost of goods stays what it was
+    # when a later purchase changes the product's cost; None = shipped without a known cost
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)
 
 
 class OrderEvent(Base):

@@ -1,0 +1,65 @@
+"""fin_cogs_export: the cost of goods recorded at shipping, and the accountant's export (issue 21)
+
+- ``order_lines.unit_cost``: the product's unit cost when the line shipped. Backfilled for lines
+  already shipped from the products' **current** unit cost (the only cost known; docs/finance.md).
+- ``return_lines.restocked_at``: when returned units went back to stock (their cost leaves COGS
+  that day). Backfilled from the ledger's ``return_restock`` movements.
+- ``account_mappings``: the shop's own account codes for each journal entry (defaults in
+  ``core.domain.journal`` when a row is missing).
+- ``journal_exports``: one row per day and export (layout, checksum of the day's journal, who, when).
+
+Revision ID: 0027_fin_cogs_export
+Revises: 0024_settlements
+Create Date: 2026-12-07
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0027_fin_cogs_export"
+down_revision = "0024_settlements"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("journal_exports"):  # a version table rewound past this revision
+        return
+    with op.batch_alter_table("order_lines") as batch:
+        batch.add_column(sa.Column("unit_cost", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("return_lines") as batch:
+        batch.add_column(sa.Column("restocked_at", sa.DateTime(), nullable=True))
+    op.execute("UPDATE order_lines SET unit_cost = (SELECT p.unit_cost FROM products p WHERE p.id = order_lines.product_id)"
+               " WHERE qty_shipped > 0")
+    op.execute("UPDATE return_lines SET restocked_at = (SELECT MIN(m.at) FROM stock_movements m"
+               " WHERE m.kind = 'return_restock' AND m.ref_type = 'return' AND m.ref_id = return_lines.return_id)"
+               " WHERE restocked_qty > 0")
+    op.create_table(
+        "account_mappings",
+        sa.Column("entry", sa.String(length=16), nullable=False),
+        sa.Column("code", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("updated_by", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("entry", name=op.f("pk_account_mappings")),
+    )
+    op.create_table(
+        "journal_exports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("layout", sa.String(length=16), nullable=False),
+        sa.Column("checksum", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_exports")),
+    )
+    op.create_index("ix_journal_exports_day", "journal_exports", ["day", "at"])
+
+
+def downgrade() -> None:
+    op.drop_table("journal_exports")
+    op.drop_table("account_mappings")
+    with op.batch_alter_table("return_lines") as batch:
+        batch.drop_column("restocked_at")
+    with op.batch_alter_table("order_lines") as batch:
+        batch.drop_column("unit_cost")
