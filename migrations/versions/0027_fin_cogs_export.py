@@ -25,10 +25,8 @@ depends_on = None
 def upgrade() -> None:
     if sa.inspect(op.get_bind()).has_table("journal_exports"):  # a version table rewound past this revision
         return
-    with op.batch_alter_table("order_lines") as batch:
-        batch.add_column(sa.Column("unit_cost", sa.BigInteger(), nullable=True))
-    with op.batch_alter_table("return_lines") as batch:
-        batch.add_column(sa.Column("restocked_at", sa.DateTime(), nullable=True))
+    op.add_column("order_lines", sa.Column("unit_cost", sa.BigInteger(), nullable=True))
+    op.add_column("return_lines", sa.Column("restocked_at", sa.DateTime(), nullable=True))
     op.execute("UPDATE order_lines SET unit_cost = (SELECT p.unit_cost FROM products p WHERE p.id = order_lines.product_id)"
                " WHERE qty_shipped > 0")
     op.execute("UPDATE return_lines SET restocked_at = (SELECT MIN(m.at) FROM stock_movements m"
@@ -59,7 +57,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("journal_exports")
     op.drop_table("account_mappings")
-    with op.batch_alter_table("return_lines") as batch:
-        batch.drop_column("restocked_at")
-    with op.batch_alter_table("order_lines") as batch:
-        batch.drop_column("unit_cost")
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of order_lines would drop a
+    # table that return_lines and the scans refer to, which SQLite refuses with foreign keys on
+    op.drop_column("return_lines", "restocked_at")
+    op.drop_column("order_lines", "unit_cost")
