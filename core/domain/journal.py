@@ -108,7 +108,7 @@ def voucher_file(lines: pd.DataFrame, layout: str, accounts: Mapping[str, tuple[
                  summary: Summary, preparer: str) -> pd.DataFrame:
     """The journal as the rows of one layout's file.
 
-    ``generic_*``: one row per entry with day, voucher, kind, channel, entry, account, amounts.
+    ``generic_*``: one row per entry with day, voucher, voucher kind, channel, entry, account, amounts.
     ``kingdee`` (金蝶 KIS/K3/云星空 凭证引入) and ``yonyou`` (用友 T3/T+/U8 凭证导入): the
     Chinese column heads those import templates use, voucher word 记, amounts in yuan with two
     places. ``summary(kind, channel, day)`` writes the 摘要 in the shop's language."""
@@ -119,7 +119,7 @@ def voucher_file(lines: pd.DataFrame, layout: str, accounts: Mapping[str, tuple[
     day = lines["day"].map(lambda d: d.isoformat())
     entry_no = lines.groupby(["day", "voucher"]).cumcount() + 1
     if layout in ("generic_csv", "generic_xlsx"):
-        return pd.DataFrame({"day": day, "voucher": lines["voucher"], "line": entry_no, "kind": lines["kind"],
+        return pd.DataFrame({"day": day, "voucher": lines["voucher"], "line": entry_no, "voucher_kind": lines["kind"],
                              "channel": lines["channel"], "entry": lines["entry"], "account_code": code,
                              "account_name": name, "summary": memo, "debit": debit, "credit": credit})
     period = lines["day"].map(lambda d: d.month)

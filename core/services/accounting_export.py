@@ -34,6 +34,7 @@ from core.permissions import Actor, require
 from core.services.finance_views import MAX_DAYS, daily_cents
 from core.timeutil import local_day_start_utc, local_today, utcnow
 
+ENTRIES, LAYOUTS = journal.ENTRIES, journal.LAYOUTS  # for the page (pages do not import core.domain)
 MAPPING_COLUMNS = ["entry", "code", "name", "default_code", "default_name"]
 EXPORT_COLUMNS = ["day", "layout", "exported_at", "exported_by", "changed"]
 ALERT_KIND = "journal_changed"

@@ -25,7 +25,17 @@ from core.services.imports import ImportOptions, SourceFile
 from core.services.orders import create_order, transition
 from core.timeutil import local_today, pin
 from tests.conftest import TEST_NOW
-from tests.factories import ADMIN, BUYER, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
+from tests.factories import (
+    ADMIN,
+    BUYER,
+    CLERK,
+    MANAGER,
+    SERVICE,
+    WAREHOUSE,
+    make_product,
+    order_input,
+    pack_by_scan,
+)
 
 D = Decimal
 START = TEST_NOW - dt.timedelta(days=20)
