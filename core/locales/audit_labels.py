@@ -117,6 +117,8 @@ ZH = {
     "entity.bin": "货位",
     "entity.data_key": "数据密钥",
     "entity.settlement_difference": "对账差异",
+    "entity.journal": "会计凭证",
+    "entity.account_mapping": "会计科目对照",
     "entity.webhook": "Webhook 订阅",
 }
 
@@ -236,5 +238,7 @@ EN = {
     "entity.bin": "Bin",
     "entity.data_key": "Data key",
     "entity.settlement_difference": "Settlement difference",
+    "entity.journal": "Accounting journal",
+    "entity.account_mapping": "Account mapping",
     "entity.webhook": "Webhook subscription",
 }
