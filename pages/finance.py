@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.errors import OMSError
 from core.services import accounting_export, finance_views, settlements
+from core.services.jobs import JOURNAL, JobView, latest_job
 from core.timeutil import local_today
 from core.webui import (
     XLSX_MIME,
@@ -33,6 +34,7 @@ from core.webui import (
     show_tabs,
     t,
 )
+from pages import _job_panel as job_panel
 
 actor = guard_page("finance.view")
 state = st.session_state
@@ -135,10 +137,18 @@ def _differences(notice: object) -> None:
 
 def _export() -> None:
     """The export button's callback: one service call (it marks the days exported); the file
-    is kept for the download button on the next run."""
+    is kept for the download button on the next run. A range longer than
+    ``accounting_export.JOB_DAYS`` days goes to a background job (the panel below shows it)."""
+    start, end = state["fin_exp_from"], state["fin_exp_to"]
+    again, language = bool(state.get("fin_exp_again")), lang()
     try:
-        result = accounting_export.export_journal(state["fin_exp_from"], state["fin_exp_to"], state["fin_exp_layout"],
-                                                  actor, again=bool(state.get("fin_exp_again")), lang=lang())
+        if (end - start).days + 1 > accounting_export.JOB_DAYS:
+            accounting_export.start_export(start, end, state["fin_exp_layout"], actor, again=again, lang=language)
+            state.pop("fin_export_file", None)
+            state["fin_exp_again"] = False
+            return
+        result = accounting_export.export_journal(start, end, state["fin_exp_layout"], actor, again=again,
+                                                  lang=language)
     except OMSError as exc:
         state["fin_notice"] = exc
         return
@@ -146,6 +156,21 @@ def _export() -> None:
     state["fin_notice"] = Notice("success", "fin.exported", {"days": result.days, "vouchers": result.vouchers,
                                                              "debit": money(result.debit / 100).lstrip("¥")})
     state["fin_exp_again"] = False
+
+
+def _download(name: str, data: bytes) -> None:
+    st.download_button(t("fin.export_download"), data=data, file_name=name, key="fin_exp_download",
+                       mime="text/csv" if name.endswith(".csv") else XLSX_MIME)
+
+
+def _job_done(job: JobView) -> None:
+    """A finished export job: what it exported and its file."""
+    result = job.result or {}
+    st.success(t("fin.exported", days=result.get("days"), vouchers=result.get("vouchers"),
+                 debit=money((result.get("debit") or 0) / 100).lstrip("¥")))
+    built = attempt(accounting_export.job_file, job.id, actor)
+    if built is not None and "fin_export_file" not in state:
+        _download(*built)
 
 
 def _save_accounts() -> None:
@@ -205,9 +230,8 @@ def _export_tab(notice: object) -> None:
         st.button(t("fin.export_button"), key="fin_exp_build", on_click=_export, type="primary")
         built = state.get("fin_export_file")
         if built:
-            name, data = built
-            st.download_button(t("fin.export_download"), data=data, file_name=name, key="fin_exp_download",
-                               mime="text/csv" if name.endswith(".csv") else XLSX_MIME)
+            _download(*built)
+        job_panel.show(attempt(latest_job, JOURNAL, actor, mine=True), actor, key="fin_exp_job", outcome=_job_done)
     _exported_days()
     if isinstance(start, dt.date) and isinstance(end, dt.date):
         st.subheader(t("fin.export_preview"))

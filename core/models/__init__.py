@@ -32,7 +32,14 @@ from core.models.aftersales import LookupAttempt, Refund, Return, ReturnLine, RM
 from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
-from core.models.finance import AccountMapping, JournalExport, Payment, SettlementDifference, SettlementLine
+from core.models.finance import (
+    AccountMapping,
+    JournalExport,
+    JournalFile,
+    Payment,
+    SettlementDifference,
+    SettlementLine,
+)
 from core.models.floor import (
     BIN_ZONES,
     Bin,
@@ -114,6 +121,7 @@ __all__ = [
     "Job",
     "JobFile",
     "JournalExport",
+    "JournalFile",
     "LoginAttempt",
     "LookupAttempt",
     "MOVEMENT_KINDS",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, Money
@@ -131,4 +131,15 @@ class JournalExport(Base):
     layout: Mapped[str] = mapped_column(String(16))
     checksum: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class JournalFile(Base):
+    """The voucher file a background export job built, kept for the page's download (the
+    job's own ``job_files`` are its inputs and are deleted when it ends)."""
+
+    __tablename__ = "journal_files"
+    job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[dt.datetime] = mapped_column(DateTime)

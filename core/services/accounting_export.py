@@ -29,8 +29,11 @@ from core.domain import journal
 from core.errors import FieldIssue, Refused, ValidationError
 from core.exports import to_csv_bytes, to_xlsx_bytes
 from core.i18n import translate
+from core.jobs import kinds
 from core.models import AccountMapping, Alert, JournalExport
+from core.models import JournalFile as StoredFile
 from core.permissions import Actor, require
+from core.services import jobs
 from core.services.finance_views import MAX_DAYS, daily_cents
 from core.timeutil import local_day_start_utc, local_today, utcnow
 
@@ -38,6 +41,7 @@ ENTRIES, LAYOUTS = journal.ENTRIES, journal.LAYOUTS  # for the page (pages do no
 MAPPING_COLUMNS = ["entry", "code", "name", "default_code", "default_name"]
 EXPORT_COLUMNS = ["day", "layout", "exported_at", "exported_by", "changed"]
 ALERT_KIND = "journal_changed"
+JOB_DAYS = 31  # a longer range is built by a background job (a year took 9–17 s on a loaded machine)
 
 
 @dataclass(frozen=True)
@@ -156,11 +160,7 @@ def export_journal(session: Session, start: dt.date, end: dt.date, layout: str, 
     if layout not in journal.LAYOUTS:
         raise ValidationError([FieldIssue("layout", "fin_export.unknown_layout", value=layout)])
     days = _days(start, end)
-    before = _latest_exports(session, days)
-    done = tuple(sorted(before["day"]))
-    if done and not again:
-        shown = ", ".join(d.isoformat() for d in done[:5]) + (" …" if len(done) > 5 else "")
-        raise Refused("fin_export.already_exported", days=shown, count=len(done))
+    done = _refuse_exported(session, days, again)
     lines = _lines(session, start, end)
     rows = journal.voucher_file(lines, layout, _accounts(session), _summary(lang), actor.username)
     data = to_csv_bytes(rows) if layout == "generic_csv" else to_xlsx_bytes(rows, "凭证" if layout in (
@@ -178,6 +178,50 @@ def export_journal(session: Session, start: dt.date, end: dt.date, layout: str, 
     suffix = "csv" if layout == "generic_csv" else "xlsx"
     return JournalFile(f"journal_{start:%Y%m%d}_{end:%Y%m%d}_{layout}.{suffix}", data, len(days), vouchers, debit,
                        done)
+
+
+def _refuse_exported(session: Session, days: list[dt.date], again: bool) -> tuple[dt.date, ...]:
+    done = tuple(sorted(_latest_exports(session, days)["day"]))
+    if done and not again:
+        shown = ", ".join(d.isoformat() for d in done[:5]) + (" …" if len(done) > 5 else "")
+        raise Refused("fin_export.already_exported", days=shown, count=len(done))
+    return done
+
+
+@read_only
+def _check_export(session: Session, start: dt.date, end: dt.date, layout: str, actor: Actor, again: bool) -> None:
+    require(actor, "finance.export")
+    if layout not in journal.LAYOUTS:
+        raise ValidationError([FieldIssue("layout", "fin_export.unknown_layout", value=layout)])
+    _refuse_exported(session, _days(start, end), again)
+
+
+def start_export(start: dt.date, end: dt.date, layout: str, actor: Actor, *, again: bool = False,
+                 lang: str = "zh") -> int:
+    """The export of a long range as a background job (:data:`core.jobs.kinds.JOURNAL`): the
+    same checks now (so a refusal shows at once), the file kept with the job
+    (:func:`job_file`). Returns the job's id."""
+    _check_export(start, end, layout, actor, again)
+    return jobs.submit(kinds.JOURNAL, {"start": start.isoformat(), "end": end.isoformat(), "layout": layout,
+                                       "again": again, "lang": lang}, actor, "finance.export")
+
+
+@unit_of_work
+def export_to_job(session: Session, job_id: int, start: dt.date, end: dt.date, layout: str, actor: Actor, *,
+                  again: bool = False, lang: str = "zh") -> JournalFile:
+    """The job's work: :func:`export_journal` and its file stored with the job, one transaction
+    (a worker killed half-way leaves neither marks nor file, and the retry starts clean)."""
+    result = export_journal(start, end, layout, actor, again=again, lang=lang, session=session)
+    session.add(StoredFile(job_id=job_id, name=result.name, data=result.data, at=utcnow()))
+    return result
+
+
+@read_only
+def job_file(session: Session, job_id: int, actor: Actor) -> tuple[str, bytes] | None:
+    """The voucher file an export job built (None while it has none)."""
+    require(actor, "finance.export")
+    found = session.execute(select(StoredFile.name, StoredFile.data).where(StoredFile.job_id == job_id)).first()
+    return None if found is None else (found.name, bytes(found.data))
 
 
 @read_only

@@ -7,6 +7,8 @@
 - ``account_mappings``: the shop's own account codes for each journal entry (defaults in
   ``core.domain.journal`` when a row is missing).
 - ``journal_exports``: one row per day and export (layout, checksum of the day's journal, who, when).
+- ``journal_files``: the voucher file a background export job built (a job's own files are
+  its inputs, deleted when it ends).
 
 Revision ID: 0027_fin_cogs_export
 Revises: 0024_settlements
@@ -52,9 +54,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_exports")),
     )
     op.create_index("ix_journal_exports_day", "journal_exports", ["day", "at"])
+    op.create_table(
+        "journal_files",
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("job_id", name=op.f("pk_journal_files")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("journal_files")
     op.drop_table("journal_exports")
     op.drop_table("account_mappings")
     # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of order_lines would drop a

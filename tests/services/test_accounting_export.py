@@ -36,6 +36,7 @@ from tests.factories import (
     order_input,
     pack_by_scan,
 )
+from tests.jobs_support import running_worker, wait_for
 
 D = Decimal
 START = TEST_NOW - dt.timedelta(days=20)
@@ -217,3 +218,21 @@ def test_only_finance_roles_export_and_map_accounts(db_url: str, actor: object) 
                  lambda: export.journal_preview(actor, FIRST, LAST)):  # type: ignore[arg-type]
         with pytest.raises(PermissionDenied):
             call()
+
+
+def test_a_long_range_is_exported_by_a_background_job_that_keeps_the_file(month: None) -> None:
+    start = LAST - dt.timedelta(days=export.JOB_DAYS + 10)
+    job_id = export.start_export(start, LAST, "kingdee", MANAGER)
+    with running_worker():
+        done = wait_for(job_id)
+    assert done.status == "succeeded", done.error()
+    assert done.result is not None and done.result["days"] == (LAST - start).days + 1
+    built = export.job_file(job_id, MANAGER)
+    assert built is not None and built[0].endswith("_kingdee.xlsx")
+    rows = _read(built[1], "kingdee")
+    assert rows["借方金额"].map(D).sum() == D(done.result["debit"]).scaleb(-2)
+    assert len(export.exported_days(MANAGER)) == (LAST - start).days + 1
+    with pytest.raises(Refused):  # refused at once, not in the worker
+        export.start_export(start, LAST, "kingdee", MANAGER)
+    with pytest.raises(PermissionDenied):
+        export.job_file(job_id, CLERK)
