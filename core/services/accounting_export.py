@@ -30,8 +30,7 @@ from core.errors import FieldIssue, Refused, ValidationError
 from core.exports import to_csv_bytes, to_xlsx_bytes
 from core.i18n import translate
 from core.jobs import kinds
-from core.models import AccountMapping, Alert, JournalExport
-from core.models import JournalFile as StoredFile
+from core.models import AccountMapping, Alert, JournalExport, JournalFile
 from core.permissions import Actor, require
 from core.services import jobs
 from core.services.finance_views import MAX_DAYS, daily_cents
@@ -45,7 +44,7 @@ JOB_DAYS = 31  # a longer range is built by a background job (a year took 9–17
 
 
 @dataclass(frozen=True)
-class JournalFile:
+class VoucherFile:
     """One export: the file's name and bytes, and what it holds."""
 
     name: str
@@ -150,17 +149,13 @@ def _latest_exports(session: Session, days: list[dt.date] | None = None) -> pd.D
 
 @unit_of_work
 def export_journal(session: Session, start: dt.date, end: dt.date, layout: str, actor: Actor, *,
-                   again: bool = False, lang: str = "zh") -> JournalFile:
+                   again: bool = False, lang: str = "zh") -> VoucherFile:
     """The voucher file of the local days ``start..end`` in ``layout``
     (:data:`core.domain.journal.LAYOUTS`), and every day of it marked exported (audited).
 
     Refused (``fin_export.already_exported``, with the days) when a day was exported before,
     unless ``again``: the accountant would book it twice."""
-    require(actor, "finance.export")
-    if layout not in journal.LAYOUTS:
-        raise ValidationError([FieldIssue("layout", "fin_export.unknown_layout", value=layout)])
-    days = _days(start, end)
-    done = _refuse_exported(session, days, again)
+    days, done = _checked(session, start, end, layout, actor, again)
     lines = _lines(session, start, end)
     rows = journal.voucher_file(lines, layout, _accounts(session), _summary(lang), actor.username)
     data = to_csv_bytes(rows) if layout == "generic_csv" else to_xlsx_bytes(rows, "凭证" if layout in (
@@ -176,24 +171,28 @@ def export_journal(session: Session, start: dt.date, end: dt.date, layout: str, 
                  None, {"layout": layout, "days": len(days), "vouchers": vouchers, "debit_cents": debit,
                         "again": [d.isoformat() for d in done]})
     suffix = "csv" if layout == "generic_csv" else "xlsx"
-    return JournalFile(f"journal_{start:%Y%m%d}_{end:%Y%m%d}_{layout}.{suffix}", data, len(days), vouchers, debit,
+    return VoucherFile(f"journal_{start:%Y%m%d}_{end:%Y%m%d}_{layout}.{suffix}", data, len(days), vouchers, debit,
                        done)
 
 
-def _refuse_exported(session: Session, days: list[dt.date], again: bool) -> tuple[dt.date, ...]:
+def _checked(session: Session, start: dt.date, end: dt.date, layout: str, actor: Actor,
+             again: bool) -> tuple[list[dt.date], tuple[dt.date, ...]]:
+    """An export's checks: the right, the layout, the range, and the days exported before
+    (refused unless ``again``). Returns the days and those exported before."""
+    require(actor, "finance.export")
+    if layout not in journal.LAYOUTS:
+        raise ValidationError([FieldIssue("layout", "fin_export.unknown_layout", value=layout)])
+    days = _days(start, end)
     done = tuple(sorted(_latest_exports(session, days)["day"]))
     if done and not again:
         shown = ", ".join(d.isoformat() for d in done[:5]) + (" …" if len(done) > 5 else "")
         raise Refused("fin_export.already_exported", days=shown, count=len(done))
-    return done
+    return days, done
 
 
 @read_only
 def _check_export(session: Session, start: dt.date, end: dt.date, layout: str, actor: Actor, again: bool) -> None:
-    require(actor, "finance.export")
-    if layout not in journal.LAYOUTS:
-        raise ValidationError([FieldIssue("layout", "fin_export.unknown_layout", value=layout)])
-    _refuse_exported(session, _days(start, end), again)
+    _checked(session, start, end, layout, actor, again)
 
 
 def start_export(start: dt.date, end: dt.date, layout: str, actor: Actor, *, again: bool = False,
@@ -208,11 +207,11 @@ def start_export(start: dt.date, end: dt.date, layout: str, actor: Actor, *, aga
 
 @unit_of_work
 def export_to_job(session: Session, job_id: int, start: dt.date, end: dt.date, layout: str, actor: Actor, *,
-                  again: bool = False, lang: str = "zh") -> JournalFile:
+                  again: bool = False, lang: str = "zh") -> VoucherFile:
     """The job's work: :func:`export_journal` and its file stored with the job, one transaction
     (a worker killed half-way leaves neither marks nor file, and the retry starts clean)."""
     result = export_journal(start, end, layout, actor, again=again, lang=lang, session=session)
-    session.add(StoredFile(job_id=job_id, name=result.name, data=result.data, at=utcnow()))
+    session.add(JournalFile(job_id=job_id, name=result.name, data=result.data, at=utcnow()))
     return result
 
 
@@ -220,7 +219,7 @@ def export_to_job(session: Session, job_id: int, start: dt.date, end: dt.date, l
 def job_file(session: Session, job_id: int, actor: Actor) -> tuple[str, bytes] | None:
     """The voucher file an export job built (None while it has none)."""
     require(actor, "finance.export")
-    found = session.execute(select(StoredFile.name, StoredFile.data).where(StoredFile.job_id == job_id)).first()
+    found = session.execute(select(JournalFile.name, JournalFile.data).where(JournalFile.job_id == job_id)).first()
     return None if found is None else (found.name, bytes(found.data))
 
 
