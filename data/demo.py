@@ -507,6 +507,7 @@ def _write_lines(w: _Writer, ctx: _Context, first: int, last: int) -> None:
     ln, o, r = world.lines, world.orders, world.returns
     sl = slice(first, last)
     order = ln.order[sl]
+    cost = np.array([r["unit_cost"] for r in world.catalogue.rows], dtype=np.int64)
     returned = np.zeros(last - first, dtype=np.int64)
     inside = (r.line >= first) & (r.line < last)
     returned[r.line[inside] - first] = r.qty[inside]
@@ -521,6 +522,9 @@ def _write_lines(w: _Writer, ctx: _Context, first: int, last: int) -> None:
         "discount_share": _money(shares), "warehouse_id": ctx.warehouses[o.warehouse[order]].tolist(),
         "qty_reserved": world.stock.line_reserved[sl].tolist(),
         "qty_shipped": np.where(o.flow.shipped[order] >= 0, ln.qty[sl], 0).tolist(), "qty_returned": returned.tolist(),
+        # the cost of goods recorded at shipping (the demo's costs never change)
+        "unit_cost": [c if shipped else None for c, shipped in zip(
+            _money(cost[ln.product[sl]]), (o.flow.shipped[order] >= 0).tolist(), strict=True)],
     }), "order lines")
 
 
@@ -624,6 +628,8 @@ def _write_returns(w: _Writer, ctx: _Context) -> None:
         "return_id": (ctx.return_id + r.line_return).tolist(), "order_line_id": (ctx.line_id + r.line).tolist(),
         "qty": r.qty.tolist(), "condition": np.where(r.restocked > 0, "resellable", "damaged").tolist(),
         "restocked_qty": r.restocked.tolist(),
+        "restocked_at": [at if k > 0 else None for at, k in zip(_times(r.closed[r.line_return]), r.restocked.tolist(),
+                                                                 strict=True)],
         "warehouse_id": ctx.warehouses[o.warehouse[lines.order[r.line]]].tolist(), "refund_amount": _money(r.refund),
     }), "return lines")
 

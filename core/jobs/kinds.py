@@ -8,3 +8,4 @@ REPLENISH = "replenish.suggest"  # core.services.replenishment.generate_suggesti
 IMPORT = "import.run"  # core.services.imports.run_import (files above OMS_IMPORT_JOB_MB)
 SUMMARY = "summary.refresh"  # core.analytics.summary.refresh (periodic, and after imports)
 BACKUP = "backup.scheduled"  # core.services.backup_schedule.run_scheduled (periodic, and the Backup page)
+JOURNAL = "finance.export_journal"  # core.services.accounting_export.start_export (ranges above JOB_DAYS)

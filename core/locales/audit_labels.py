@@ -107,6 +107,8 @@ ZH = {
     "action.channel_stock.override_removed": "删除单品渠道库存设置",
     "action.finance.record_payment": "登记收款",
     "action.finance.resolve_difference": "处理对账差异",
+    "action.finance.export_journal": "导出会计凭证",
+    "action.finance.set_accounts": "修改会计科目对照",
     "action.import.settlements": "导入结算单",
     "action.order.hold": "拦截订单",
     "action.order.release_hold": "解除拦截",
@@ -121,6 +123,8 @@ ZH = {
     "entity.bin": "货位",
     "entity.data_key": "数据密钥",
     "entity.settlement_difference": "对账差异",
+    "entity.journal": "会计凭证",
+    "entity.account_mapping": "会计科目对照",
     "entity.webhook": "Webhook 订阅",
 }
 
@@ -230,6 +234,8 @@ EN = {
     "action.channel_stock.override_removed": "SKU channel stock override removed",
     "action.finance.record_payment": "Payment recorded",
     "action.finance.resolve_difference": "Settlement difference resolved",
+    "action.finance.export_journal": "Accounting vouchers exported",
+    "action.finance.set_accounts": "Account mapping changed",
     "action.import.settlements": "Settlements imported",
     "action.order.hold": "Order intercepted",
     "action.order.release_hold": "Interception released",
@@ -244,5 +250,7 @@ EN = {
     "entity.bin": "Bin",
     "entity.data_key": "Data key",
     "entity.settlement_difference": "Settlement difference",
+    "entity.journal": "Accounting journal",
+    "entity.account_mapping": "Account mapping",
     "entity.webhook": "Webhook subscription",
 }

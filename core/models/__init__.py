@@ -33,7 +33,14 @@ from core.models.base import NAMING, Base, Money, as_money, cents
 from core.models.carriers import ANY_PROVINCE, CarrierRate, TrackingRange
 from core.models.channel_stock import ChannelStockOverride, ChannelStockPolicy, ChannelStockPublished
 from core.models.customers import Customer, CustomerIdentity
-from core.models.finance import Payment, SettlementDifference, SettlementLine
+from core.models.finance import (
+    AccountMapping,
+    JournalExport,
+    JournalFile,
+    Payment,
+    SettlementDifference,
+    SettlementLine,
+)
 from core.models.floor import (
     BIN_ZONES,
     Bin,
@@ -81,6 +88,7 @@ __all__ = [
     "ANY_PROVINCE",
     "CarrierRate",
     "TrackingRange",
+    "AccountMapping",
     "AggBasketPairDaily",
     "AggCohort",
     "AggCustomer",
@@ -118,6 +126,8 @@ __all__ = [
     "JOB_STATUSES",
     "Job",
     "JobFile",
+    "JournalExport",
+    "JournalFile",
     "LoginAttempt",
     "LookupAttempt",
     "MOVEMENT_KINDS",

@@ -68,6 +68,8 @@ class ReturnLine(Base):
     # exchange: the product sent in its place (None → the same SKU); inspection: why written off (0004)
     replacement_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     damage_reason: Mapped[str | None] = mapped_column(String(200))
+    # when the resellable units went back to stock (0027): their shipped cost leaves COGS that day
+    restocked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 # --- after-sales (issue 5, migration 0004) ---------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, Money
@@ -104,3 +104,42 @@ class SettlementDifference(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class AccountMapping(Base):
+    """The shop's account (科目) for one journal entry — ``receivable``, ``revenue``, ``cogs``,
+    ``inventory``, ``fees``, ``bank`` (:data:`core.domain.journal.ENTRIES`). A missing row means
+    the Chinese chart-of-accounts default (:data:`core.domain.journal.DEFAULT_ACCOUNTS`)."""
+
+    __tablename__ = "account_mappings"
+    entry: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(60))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class JournalExport(Base):
+    """One shop-local day handed to the accountant in one export: the layout, the checksum of
+    the day's journal as exported (a later change to the day's money shows as another checksum),
+    who and when. A day exported twice has two rows; the latest is the one compared."""
+
+    __tablename__ = "journal_exports"
+    __table_args__ = (Index("ix_journal_exports_day", "day", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    layout: Mapped[str] = mapped_column(String(16))
+    checksum: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class JournalFile(Base):
+    """The voucher file a background export job built, kept for the page's download (the
+    job's own ``job_files`` are its inputs and are deleted when it ends)."""
+
+    __tablename__ = "journal_files"
+    job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -136,6 +136,9 @@ class OrderLine(Base):
     # a component line of a kit the customer bought (core.models.kits.OrderKitLine); None for
     # a product ordered on its own (migration 0027_kits)
     kit_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_kit_lines.id"), index=True)
+    # the product's unit cost when the line shipped (0027): the cost of goods stays what it was
+    # when a later purchase changes the product's cost; None = shipped without a known cost
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)
 
 
 class OrderEvent(Base):

@@ -473,7 +473,7 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
                 raise IllegalTransition(f"stock of {ln.sku} changed during the write-off; try again", sku=ln.sku)
         session.execute(update(ReturnLine).where(ReturnLine.id == ln.id).values(
             condition=returns.condition(ln.qty, res.restock_qty), restocked_qty=res.restock_qty, warehouse_id=wh_id,
-            damage_reason=reason if damaged else None))
+            damage_reason=reason if damaged else None, restocked_at=utcnow() if res.restock_qty else None))
         restocked += res.restock_qty
         written_off += damaged
     released: list[str] = []

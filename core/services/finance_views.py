@@ -7,9 +7,10 @@ Bases, so the figures can be checked by hand:
   count): gross = lines + shipping, discounts = the order discount, net sales = the total;
 - **refunds** by the day the refund row was written (core.services.payments);
 - **fees** (fee + commission) and **net received** by the statement's settlement day;
-- **COGS** = units shipped × the product's unit cost. The OMS does not record a cost per
-  shipment yet (the ledger holds quantities only), so this is today's unit cost; sales of
-  products without a known cost are shown as ``uncosted_sales`` and left out of the margin;
+- **COGS** = units shipped × the unit cost recorded on the line when it shipped (a later cost
+  change leaves past margins alone), by the day it shipped, less units returned to stock × the
+  same cost by the day they were restocked; sales of lines shipped without a known cost are
+  shown as ``uncosted_sales`` and left out of the margin;
 - **gross margin** = net sales − refunds − COGS (of the costed sales).
 
 A period is at most :data:`MAX_DAYS` days: the rows are read once and summed in pandas.
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from core.db import read_only
 from core.domain.money import from_cents
 from core.errors import FieldIssue, ValidationError
-from core.models import Channel, Order, OrderLine, Payment, Product, SettlementLine, cents
+from core.models import Channel, Order, OrderLine, Payment, ReturnLine, SettlementLine, cents
 from core.permissions import Actor, require
 from core.timeutil import shop_tz, utcnow
 
@@ -50,26 +51,29 @@ def _window(days: int, now: dt.datetime | None) -> tuple[dt.datetime, dt.datetim
     return end - dt.timedelta(days=days), end
 
 
-@read_only
-def daily_finance(session: Session, actor: Actor, days: int = 30, *, channels: list[str] | None = None,
-                  now: dt.datetime | None = None) -> pd.DataFrame:
-    """:data:`DAILY_COLUMNS` per local day and channel over the last ``days`` days (money as
-    Decimal), oldest day first."""
-    require(actor, "finance.view")
-    start, end = _window(days, now)
+def daily_cents(session: Session, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """:data:`DAILY_COLUMNS` in whole cents (int64) per local day and channel for money that
+    moved in ``[start, end]`` (UTC), every channel; no permission check — the callers (the
+    finance view, the accounting journal) check theirs."""
     o, ln, p, s, c = Order.__table__, OrderLine.__table__, Payment.__table__, SettlementLine.__table__, Channel.__table__
+    rl = ReturnLine.__table__
     shipped = o.c.shipped_at.between(start, end) & (o.c.status != "cancelled")
     sales = pd.DataFrame(session.execute(
         select(o.c.shipped_at, c.c.code, cents(o.c.subtotal + o.c.shipping_fee), cents(o.c.discount), cents(o.c.total))
         .join(c, c.c.id == o.c.channel_id).where(shipped)).all(),
         columns=["at", "channel", "gross_sales", "discounts", "net_sales"])
     cost = pd.DataFrame(session.execute(
-        select(o.c.shipped_at, c.c.code, cents(ln.c.qty_shipped * Product.unit_cost),
-               cents(func.coalesce(ln.c.line_total - ln.c.discount_share, 0)), Product.unit_cost.is_(None))
-        .join(c, c.c.id == o.c.channel_id).join(ln, ln.c.order_id == o.c.id).join(Product, Product.id == ln.c.product_id)
+        select(o.c.shipped_at, c.c.code, cents(ln.c.qty_shipped * ln.c.unit_cost),
+               cents(func.coalesce(ln.c.line_total - ln.c.discount_share, 0)), ln.c.unit_cost.is_(None))
+        .join(c, c.c.id == o.c.channel_id).join(ln, ln.c.order_id == o.c.id)
         .where(shipped, ln.c.qty_shipped > 0)).all(), columns=["at", "channel", "cogs", "line_sales", "uncosted"])
     cost["uncosted_sales"] = np.where(cost["uncosted"].astype(bool), cost["line_sales"], 0)
     cost["cogs"] = cost["cogs"].fillna(0)
+    restocked = pd.DataFrame(session.execute(  # units back in stock take their shipped cost out of COGS
+        select(rl.c.restocked_at, c.c.code, cents(-rl.c.restocked_qty * ln.c.unit_cost))
+        .join(ln, ln.c.id == rl.c.order_line_id).join(o, o.c.id == ln.c.order_id).join(c, c.c.id == o.c.channel_id)
+        .where(rl.c.restocked_at.between(start, end), rl.c.restocked_qty > 0, ln.c.unit_cost.is_not(None))).all(),
+        columns=["at", "channel", "cogs"])
     refunds = pd.DataFrame(session.execute(
         select(p.c.at, c.c.code, cents(p.c.amount)).join(o, o.c.id == p.c.order_id).join(c, c.c.id == o.c.channel_id)
         .where(p.c.kind == "refund", p.c.status == "succeeded", p.c.at.between(start, end))).all(),
@@ -79,18 +83,30 @@ def daily_finance(session: Session, actor: Actor, days: int = 30, *, channels: l
         .join(c, c.c.id == s.c.channel_id).where(s.c.settled_at.between(start, end))).all(),
         columns=["at", "channel", "fees", "net_received"])
     parts = [frame.assign(day=_local_day(frame["at"])).drop(columns="at")
-             for frame in (sales, cost[["at", "channel", "cogs", "uncosted_sales"]], refunds, payouts) if len(frame)]
+             for frame in (sales, cost[["at", "channel", "cogs", "uncosted_sales"]], restocked, refunds, payouts)
+             if len(frame)]
     if not parts:
-        return pd.DataFrame(columns=DAILY_COLUMNS)
+        return pd.DataFrame({column: pd.Series(dtype=object if column in ("day", "channel") else np.int64)
+                             for column in DAILY_COLUMNS})
     frame = pd.concat(parts, ignore_index=True).groupby(["day", "channel"], as_index=False).sum(numeric_only=True)
     for column in MEASURES:
         frame[column] = frame[column].fillna(0).astype(np.int64) if column in frame else 0
     frame["gross_margin"] = frame["net_sales"] - frame["refunds"] - frame["cogs"] - frame["uncosted_sales"]
+    return frame[DAILY_COLUMNS].sort_values(["day", "channel"], ignore_index=True)
+
+
+@read_only
+def daily_finance(session: Session, actor: Actor, days: int = 30, *, channels: list[str] | None = None,
+                  now: dt.datetime | None = None) -> pd.DataFrame:
+    """:data:`DAILY_COLUMNS` per local day and channel over the last ``days`` days (money as
+    Decimal), oldest day first."""
+    require(actor, "finance.view")
+    frame = daily_cents(session, *_window(days, now))
     if channels:
         frame = frame[frame["channel"].isin(channels)]
     for column in MEASURES:
         frame[column] = frame[column].map(from_cents)
-    return frame[DAILY_COLUMNS].sort_values(["day", "channel"], ignore_index=True)
+    return frame.reset_index(drop=True)
 
 
 @read_only

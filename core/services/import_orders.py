@@ -32,7 +32,7 @@ from core.domain.rules import first_action
 from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
-from core.models import Order, OrderEvent, OrderLine, Payment, StockLevel
+from core.models import Order, OrderEvent, OrderLine, Payment, Product, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
@@ -203,6 +203,7 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         "line_total": Cents(rows["_line_total"]), "discount_share": Cents(pd.Series(shares)),
         "warehouse_id": line_wh, "qty_reserved": Same(0),
         "qty_shipped": qty.where(line_shipped, 0).tolist(), "qty_returned": Same(0),
+        "unit_cost": _costs_at_shipping(conn, line_product, line_shipped),
     })
     progress(0.85)
     _write_payments(conn, heads, paid, order_ids, actor)
@@ -217,6 +218,12 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         movements = _deduct(session, lines, dict(zip(order_ids, numbers, strict=True)), actor)
     progress(1.0)
     return HistoryResult(n, len(rows), movements)
+
+
+def _costs_at_shipping(conn: Connection, product_ids: list[int], shipped: pd.Series) -> list[Decimal | None]:
+    """Each shipped line's cost of goods, as shipping records it: the product's unit cost now."""
+    costs = dict(conn.execute(select(Product.id, Product.unit_cost).where(Product.id.in_(set(product_ids)))).all())
+    return [costs.get(pid) if ship else None for pid, ship in zip(product_ids, shipped.tolist(), strict=True)]
 
 
 def _write_payments(conn: Connection, heads: pd.DataFrame, paid: pd.Series, order_ids: list[int], actor: Actor) -> None:

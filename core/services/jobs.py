@@ -22,13 +22,13 @@ from core import audit
 from core.db import read_only, unit_of_work
 from core.errors import NotFound, Refused
 from core.jobs import kinds, records
-from core.jobs.kinds import FORECAST, IMPORT, REPLENISH, SUMMARY
+from core.jobs.kinds import FORECAST, IMPORT, JOURNAL, REPLENISH, SUMMARY
 from core.jobs.records import JobView
 from core.models import Job
 from core.permissions import Actor, require
 from core.timeutil import utcnow
 
-__all__ = ["FORECAST", "IMPORT", "REPLENISH", "SUMMARY", "JobView", "cancel_job", "get_job", "latest_job", "retry_job",
+__all__ = ["FORECAST", "IMPORT", "JOURNAL", "REPLENISH", "SUMMARY", "JobView", "cancel_job", "get_job", "latest_job", "retry_job",
            "submit"]
 
 SHARED = frozenset({kinds.FORECAST, kinds.REPLENISH, kinds.SUMMARY, kinds.BACKUP})  # one at a time per shop
@@ -38,6 +38,7 @@ VIEW: dict[str, tuple[str, ...]] = {  # who may see the jobs of a kind (any of t
     kinds.IMPORT: ("order.import", "stock.import"),
     kinds.SUMMARY: ("dashboard.view",),
     kinds.BACKUP: ("backup.run",),
+    kinds.JOURNAL: ("finance.export",),
 }
 SYSTEM_PERMISSION = "dashboard.view"  # jobs the system started (no permission in their params)
 

@@ -15,7 +15,7 @@ from typing import Any
 from core.analytics import summary
 from core.jobs import kinds
 from core.jobs.runtime import Handler, JobContext, register
-from core.services import backup_schedule, forecast_pipeline, imports, replenishment
+from core.services import accounting_export, backup_schedule, forecast_pipeline, imports, replenishment
 
 
 def _day(text: object) -> dt.date | None:
@@ -68,8 +68,18 @@ def scheduled_backup(ctx: JobContext) -> dict[str, Any]:
         done, total, message))
 
 
+def journal_export(ctx: JobContext) -> dict[str, Any]:
+    """The accountant's voucher file of a long range; the file is kept with the job."""
+    p = ctx.params
+    ctx.progress(0, 1, "job.msg.computing")
+    result = accounting_export.export_to_job(ctx.job_id, dt.date.fromisoformat(p["start"]),
+                                             dt.date.fromisoformat(p["end"]), str(p["layout"]), ctx.actor,
+                                             again=bool(p.get("again")), lang=str(p.get("lang") or "zh"))
+    return {"name": result.name, "days": result.days, "vouchers": result.vouchers, "debit": result.debit}
+
+
 HANDLERS: dict[str, Handler] = {kinds.FORECAST: forecast, kinds.REPLENISH: suggestions, kinds.IMPORT: import_files,
-            kinds.SUMMARY: refresh_summaries, kinds.BACKUP: scheduled_backup}
+            kinds.SUMMARY: refresh_summaries, kinds.BACKUP: scheduled_backup, kinds.JOURNAL: journal_export}
 
 
 def register_all() -> None:

@@ -12,7 +12,8 @@
 - every minute: merge open orders to the same door when the shop turned the rule on
   (:func:`core.services.merging.auto_merge`; nothing while the setting is off);
 - daily: delete finished jobs older than 30 days; re-match the payout statements and alert on
-  money unmatched for more than ``finance.alert_days`` days (docs/finance.md).
+  money unmatched for more than ``finance.alert_days`` days, and alert on exported accounting
+  days whose journal changed since (docs/finance.md).
 
 Several workers on one queue each run a scheduler; the work is safe to do twice at once (the
 reaper's updates are conditional, outbox rows are leased, a summary refresh and a backup are
@@ -28,7 +29,9 @@ from huey import Huey, crontab
 
 from core.analytics import summary
 from core.jobs import kinds, records
+from core.permissions import SYSTEM
 from core.services import (
+    accounting_export,
     backup_schedule,
     channel_stock,
     merging,
@@ -92,6 +95,13 @@ def reconcile() -> None:
         log.warning("settlement reconciliation: %d differences unmatched for too long", counts["alerts"])
 
 
+def journal_check() -> None:
+    """Exported days whose journal changed since (a late shipment, a new refund): one alert each."""
+    raised = accounting_export.alert_changed_exports(SYSTEM)
+    if raised:
+        log.warning("accounting export: %d exported days changed since their export", raised)
+
+
 def register(huey: Huey) -> None:
     """Schedule the periodic work on ``huey`` (every worker process does this at start)."""
     huey.periodic_task(crontab(), name="oms.reap")(reap)
@@ -103,3 +113,4 @@ def register(huey: Huey) -> None:
     huey.periodic_task(crontab(), name="oms.merge_orders")(merge_orders)
     huey.periodic_task(crontab(minute="7", hour="3"), name="oms.purge")(purge)
     huey.periodic_task(crontab(minute="17", hour="3"), name="oms.reconcile")(reconcile)
+    huey.periodic_task(crontab(minute="27", hour="3"), name="oms.journal_check")(journal_check)

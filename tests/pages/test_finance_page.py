@@ -4,16 +4,18 @@ reason, an empty reason is refused next to the field, and other roles cannot ope
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import SettlementDifference
+from core.models import AccountMapping, JournalExport, SettlementDifference
 from data.payouts import PLANTED, as_csv, statement
+from tests.conftest import TEST_NOW
 from tests.services.test_settlements import _import, _month_of_orders
 
 PAGE = "pages/finance.py"
@@ -48,13 +50,13 @@ def test_the_page_shows_figures_receivables_and_every_planted_difference(
 def test_finance_resolves_a_difference_with_a_reason(month: dict[str, str], logged_in: Callable[..., AppTest]) -> None:
     at = logged_in("manager", username="boss", page=PAGE)
     first = at.selectbox(key="fin_resolve_id").value
-    at.button[-1].click().run()  # no reason
+    at.button(key="fin_resolve_submit").click().run()  # no reason
     assert not at.exception
     assert translate("issue.required", "en") in " ".join(e.value for e in at.error) + " ".join(
         c.value for c in at.caption)
     at.selectbox(key="fin_resolve_id").set_value(first)
     at.text_input(key="fin_resolve_reason").input("平台扣罚，11 月罚单")
-    at.button[-1].click().run()
+    at.button(key="fin_resolve_submit").click().run()
     assert not at.exception
     assert [s.value for s in at.success][0] == translate("fin.resolved", "en", id=first)
     with db.transaction() as s:
@@ -75,3 +77,37 @@ def test_a_statement_is_imported_on_the_import_page(db_url: str, logged_in: Call
     at.run()
     assert not at.exception
     assert at.selectbox(key="imp_profile_settlements").value == "generic-settlements"
+
+
+def test_the_export_tab_exports_marks_refuses_a_second_time_and_maps_accounts(
+        month: dict[str, str], logged_in: Callable[..., AppTest]) -> None:
+    at = logged_in("manager", username="boss", page=PAGE)
+    assert [tab.label for tab in at.tabs] == [translate("fin.tab_figures", "en"), translate("fin.tab_export", "en")]
+    start, end = TEST_NOW.date() - dt.timedelta(days=31), TEST_NOW.date() - dt.timedelta(days=1)
+    at.date_input(key="fin_exp_from").set_value(start)
+    at.date_input(key="fin_exp_to").set_value(end).run()
+    preview = _table(at, translate("fin_col.account_code", "en"))
+    debit, credit = (preview[translate(f"fin_col.{c}", "en")].sum() for c in ("debit", "credit"))
+    assert debit == credit > 0
+    at.button(key="fin_exp_build").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success][0].startswith("Exported 31 day(s)")
+    assert any(b.proto.label == translate("fin.export_download", "en") for b in at.get("download_button"))
+    days = _table(at, translate("fin_col.exported_at", "en"))
+    assert len(days) == 31
+    at.button(key="fin_exp_build").click().run()  # the same days again, without the confirmation
+    assert translate("fin_export.already_exported", "en", count=31, days="")[:20] in at.error[0].value
+    at.checkbox(key="fin_exp_again").check().run()
+    at.button(key="fin_exp_build").click().run()
+    assert [s.value for s in at.success][0].startswith("Exported 31 day(s)")
+    at.text_input(key="fin_acc_code_bank").input("100201")
+    at.text_input(key="fin_acc_name_bank").input("银行存款-招商银行")
+    at.button(key="fin_accounts_submit").click().run()
+    assert [s.value for s in at.success][0] == translate("fin.accounts_saved", "en")
+    at.text_input(key="fin_acc_code_fees").input("手续费")
+    at.button(key="fin_accounts_submit").click().run()
+    assert translate("fin_export.code_digits", "en") in " ".join(e.value for e in at.error) + " ".join(
+        c.value for c in at.caption)
+    with db.transaction() as s:
+        assert s.execute(select(AccountMapping.code).where(AccountMapping.entry == "bank")).scalar_one() == "100201"
+        assert s.execute(select(func.count()).select_from(JournalExport)).scalar_one() == 62

@@ -33,7 +33,7 @@ def test_carriers_come_with_0020_and_go_with_its_downgrade(empty_engine: Engine)
 
 
 def test_rates_ranges_and_parcel_weight_come_with_0027_and_go_with_its_downgrade(empty_engine: Engine) -> None:
-    upgrade(empty_engine, ("0024_settlements",))
+    upgrade(empty_engine, ("0027_merge_groups",))
     upgrade(empty_engine, ("0027_carrier_rates",))
     assert {"carrier_rates", "tracking_ranges"} <= _tables(empty_engine)
     assert {"services", "tracking_pattern"} <= {c["name"] for c in inspect(empty_engine).get_columns("carriers")}
@@ -41,7 +41,7 @@ def test_rates_ranges_and_parcel_weight_come_with_0027_and_go_with_its_downgrade
     cfg = alembic_config(empty_engine)
     with empty_engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0024_settlements")
+        command.downgrade(cfg, "0027_merge_groups")
         conn.commit()
     assert not {"carrier_rates", "tracking_ranges"} & _tables(empty_engine)
     assert "parcel_weight_kg" not in {c["name"] for c in inspect(empty_engine).get_columns("orders")}

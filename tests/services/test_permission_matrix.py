@@ -150,6 +150,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.scanning": {"stock"},
     "core.services.settlements": {"finance"},
     "core.services.finance_views": {"finance"},
+    "core.services.accounting_export": {"finance"},
     "core.services.planning_calendar": {"forecast"},
     "core.services.product_master": {"product"},
     "core.services.purchasing": {"purchase", "stock"},

@@ -109,8 +109,12 @@ def _ship_all(session: Session, order_id: int, number: str, actor: Actor) -> Non
         if not ok:
             raise IllegalTransition(f"stock for {ln.sku} in {ln.warehouse} no longer matches its reservation",
                                     sku=ln.sku)
+        # the cost of goods is the product's cost now, kept on the line (a later cost change
+        # leaves it); a line shipped in parts keeps the cost of its first shipment
+        cost_now = select(Product.unit_cost).where(Product.id == ln.product_id).scalar_subquery()
         session.execute(update(OrderLine).where(OrderLine.id == ln.id)
-                        .values(qty_shipped=OrderLine.qty_shipped + qty, qty_reserved=0))
+                        .values(qty_shipped=OrderLine.qty_shipped + qty, qty_reserved=0,
+                                unit_cost=func.coalesce(OrderLine.unit_cost, cost_now)))
 
 
 def packing_requires_scan(session: Session) -> bool:
