@@ -91,8 +91,9 @@ def test_a_statement_is_imported_its_differences_seen_and_one_resolved(page: obj
     _open(page, "Finance")
     _settle(page)
     offered = _differences_offered(page)
-    for kind in PLANTED:  # every planted difference is offered, named by its kind and order
+    for kind in PLANTED:  # every planted difference is offered, named by its kind and order — and nothing else
         assert any(KIND_LABELS[kind] in o and planted[kind] in o for o in offered), (kind, planted[kind], offered)
+    assert len(offered) == len(PLANTED), offered
     _to_top(page.get_by_role("heading", name="Settlement statements"))  # type: ignore[attr-defined]
     screenshot(page, "finance_02_differences")
 
