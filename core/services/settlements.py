@@ -16,14 +16,17 @@ pure (:mod:`core.domain.settlement_match`); here it is loaded, run and written:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, refdata
+from core.analytics.sqltime import epoch_seconds
 from core.db import read_only, unit_of_work
 from core.domain import settlement_match as rules
 from core.domain.money import from_cents
@@ -39,12 +42,9 @@ ALERT_KIND = "unmatched_money"
 _L, _D, _P = SettlementLine.__table__, SettlementDifference.__table__, Payment.__table__
 _DAY = 86_400
 CHUNK = 20_000
-
-
-def _days(values: Any) -> np.ndarray:
-    """UTC datetimes → whole days since 1970-01-01."""
-    seconds: np.ndarray = pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[s]").astype(np.int64)
-    return seconds // _DAY
+PG_CHUNK = 100_000  # lines per PostgreSQL update (three arrays of this length travel as parameters)
+SQLITE_CACHE_KIB = 256 * 1024
+KEY_CHUNK = 500  # order references per look-up query (bound parameters stay well below SQLite's limit)
 
 
 # --- import step -----------------------------------------------------------------------------
@@ -78,31 +78,54 @@ def write_lines(session: Session, rows: pd.DataFrame, *, channel_ids: dict[str, 
 # --- matching --------------------------------------------------------------------------------
 
 
-def _frame(conn: Connection, stmt: Any, columns: list[str]) -> pd.DataFrame:
-    """A query's rows as columns (building the frame from Row objects costs pandas ~20 µs of
-    attribute probing per row; a million lines would spend 20 s on it)."""
-    data = list(zip(*conn.execute(stmt).fetchall(), strict=True))
-    return pd.DataFrame({c: list(data[i]) if data else [] for i, c in enumerate(columns)})
+def _columns(conn: Connection, stmt: Any, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as columns, straight from the driver's cursor: a million rows through
+    SQLAlchemy's Row objects and pandas' per-row probing cost seconds; plain tuples transposed
+    by ``zip`` cost a fraction (only integers and strings are read: days and cents are computed
+    by the database)."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+    rows = conn.exec_driver_sql(compiled.string, args).cursor.fetchall()
+    data = list(zip(*rows, strict=True))
+    # text stays numpy objects: pandas' default Arrow strings cost a conversion at every lookup
+    return pd.DataFrame({c: pd.Series(data[i] if data else [], dtype=object) if c in _TEXT else
+                         np.array(data[i] if data else [], dtype=np.int64) for i, c in enumerate(columns)})
+
+
+_TEXT = {"kind", "provider_ref", "order_ref", "key", "external_ref"}
+
+
+def _day(column: Any, dialect: str) -> Any:
+    """Whole UTC days since 1970-01-01, computed by the database."""
+    return epoch_seconds(column, dialect) // _DAY
 
 
 def _load(conn: Connection, channel_ids: list[int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    o = Order.__table__
-    lines = _frame(conn, select(
+    """The channels' statement lines and succeeded payments, and the orders named by the
+    ``order_ref`` of lines whose transaction number names no payment (looked up by chunks of
+    references, not loaded whole)."""
+    o, dialect = Order.__table__, conn.dialect.name
+    lines = _columns(conn, select(
         _L.c.id, _L.c.channel_id, _L.c.kind, _L.c.provider_ref, _L.c.order_ref, cents(_L.c.amount),
-        cents(_L.c.fee + _L.c.commission), _L.c.settled_at, _L.c.payment_id)
+        cents(_L.c.fee + _L.c.commission), _day(_L.c.settled_at, dialect), func.coalesce(_L.c.payment_id, -1))
         .where(_L.c.channel_id.in_(channel_ids)), [*rules.LINE_COLUMNS, "payment_id"])
-    payments = _frame(conn, select(
-        _P.c.id, _P.c.order_id, o.c.channel_id, _P.c.kind, _P.c.provider_ref, cents(_P.c.amount), _P.c.at)
+    payments = _columns(conn, select(
+        _P.c.id, _P.c.order_id, o.c.channel_id, _P.c.kind, _P.c.provider_ref, cents(_P.c.amount),
+        _day(_P.c.at, dialect))
         .join(o, o.c.id == _P.c.order_id)
         .where(o.c.channel_id.in_(channel_ids), _P.c.status == "succeeded"), rules.PAYMENT_COLUMNS)
-    keys = _frame(conn, select(o.c.id, o.c.channel_id, o.c.number, o.c.external_ref)
-                  .where(o.c.channel_id.in_(channel_ids), o.c.id.in_(select(_P.c.order_id).distinct())),
-                  ["order_id", "channel_id", "number", "external_ref"])
-    order_keys = pd.concat([keys[["order_id", "channel_id", "number"]].set_axis(rules.ORDER_KEY_COLUMNS, axis=1),
-                            keys[["order_id", "channel_id", "external_ref"]].dropna()
+    wanted = lines.loc[rules.by_provider_ref(lines, payments) < 0, "order_ref"].dropna().unique().tolist()
+    keys = [_columns(conn, select(o.c.id, o.c.channel_id, o.c.number, o.c.external_ref)
+                     .where(o.c.channel_id.in_(channel_ids),
+                            or_(o.c.number.in_(chunk), o.c.external_ref.in_(chunk))),
+                     ["order_id", "channel_id", "key", "external_ref"])
+            for chunk in (wanted[i:i + KEY_CHUNK] for i in range(0, len(wanted), KEY_CHUNK))]
+    found = pd.concat(keys, ignore_index=True) if keys else \
+        pd.DataFrame({c: [] for c in ["order_id", "channel_id", "key", "external_ref"]})
+    order_keys = pd.concat([found[rules.ORDER_KEY_COLUMNS],
+                            found[["order_id", "channel_id", "external_ref"]].dropna()
                             .set_axis(rules.ORDER_KEY_COLUMNS, axis=1)], ignore_index=True)
-    lines["day"] = _days(lines["day"]) if len(lines) else lines["day"]
-    payments["day"] = _days(payments["day"]) if len(payments) else payments["day"]
     return lines, payments, order_keys
 
 
@@ -113,28 +136,54 @@ def rematch(session: Session, channel_ids: list[int], window_days: int = rules.D
     if not channel_ids:
         return {"matched": 0, "differences": 0}
     conn = session.connection()
-    lines, payments, order_keys = _load(conn, channel_ids)
-    result = rules.match(lines[rules.LINE_COLUMNS], payments, order_keys, window_days=window_days)
-    _store_pairs(conn, lines, result.pairs)
-    found = _store_differences(conn, channel_ids, result.differences)
+    with _big_cache(conn):
+        lines, payments, order_keys = _load(conn, channel_ids)
+        result = rules.match(lines[rules.LINE_COLUMNS], payments, order_keys, window_days=window_days)
+        _store_pairs(conn, lines, result.pairs)
+        found = _store_differences(conn, channel_ids, result.differences)
     return {"matched": len(result.pairs), "differences": found}
 
 
+@contextmanager
+def _big_cache(conn: Connection) -> Iterator[None]:
+    """SQLite's page cache (2 MB by default) raised for one run: a million line updates in one
+    transaction touch the table and its payment index far beyond 2 MB, and pages evicted from
+    the cache are read back again and again. Restored afterwards (the connection is pooled)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
 def _store_pairs(conn: Connection, lines: pd.DataFrame, pairs: pd.DataFrame) -> None:
-    """Write each line's payment and how it matched — only for lines whose match changed."""
-    now = pd.DataFrame({"id": lines["id"].to_numpy()}).merge(pairs.rename(columns={"line_id": "id"}), on="id",
-                                                              how="left")
-    before = lines["payment_id"].fillna(-1).astype(np.int64).to_numpy()
-    after = now["payment_id"].fillna(-1).astype(np.int64).to_numpy()
-    changed = now[before != after]
-    # the driver's executemany: compiling parameters per row through SQLAlchemy would cost more
-    # than the updates themselves (the table and column names are ours, not input)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"UPDATE {_L.name} SET payment_id = {mark}, matched_by = {mark} WHERE id = {mark}"
-    pids = changed["payment_id"].fillna(-1).astype(np.int64).tolist()
-    hows = changed["matched_by"].astype(object).where(changed["matched_by"].notna(), None).tolist()
-    records = [(p if p >= 0 else None, h, i) for p, h, i in zip(pids, hows, changed["id"].astype(np.int64).tolist(),
-                                                                  strict=True)]
+    """Write each line's payment and how it matched — only for lines whose match changed —
+    through the driver in chunks: compiling parameters per row through SQLAlchemy would cost
+    more than the updates themselves (the table and column names are ours, not input).
+    SQLite takes an ``executemany`` of updates by id; PostgreSQL one update per chunk joined
+    to the chunk's arrays (an executemany there is a round trip per line)."""
+    ids = lines["id"].to_numpy(np.int64)
+    at = pd.Index(ids).get_indexer(pairs["line_id"].to_numpy(np.int64))
+    after = np.full(len(ids), -1, dtype=np.int64)
+    after[at] = pairs["payment_id"].to_numpy(np.int64)
+    how = np.full(len(ids), None, dtype=object)
+    how[at] = pairs["matched_by"].to_numpy(dtype=object)
+    changed = np.flatnonzero(after != lines["payment_id"].to_numpy(np.int64))
+    pids = [p if p >= 0 else None for p in after[changed].tolist()]
+    hows, line_ids = how[changed].tolist(), ids[changed].tolist()
+    if conn.dialect.name == "postgresql":
+        sql = (f"UPDATE {_L.name} AS l SET payment_id = v.p, matched_by = v.m "
+               "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(i, p, m) WHERE l.id = v.i")
+        for start in range(0, len(line_ids), PG_CHUNK):
+            end = start + PG_CHUNK
+            conn.exec_driver_sql(sql, (line_ids[start:end], pids[start:end], hows[start:end]))
+        return
+    sql = f"UPDATE {_L.name} SET payment_id = ?, matched_by = ? WHERE id = ?"
+    records = list(zip(pids, hows, line_ids, strict=True))
     for start in range(0, len(records), CHUNK):
         conn.exec_driver_sql(sql, records[start:start + CHUNK])
 

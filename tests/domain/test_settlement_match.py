@@ -56,3 +56,16 @@ def test_every_planted_difference_is_found_and_nothing_else() -> None:
         ("refund_without_payout", -1, 6, 2000, 0),
         ("fee_difference", 107, -1, 120, 200),
     ])
+
+
+def test_the_usual_fee_rate_survives_cent_rounding_and_one_line_at_another_rate() -> None:
+    """Fees rounded to the cent at 0.6 %: ten sales of one ¥19.90 product (fee ¥0.12, a ratio
+    of 0.603 %) and fifteen larger orders. Only the line charged 1 % is off the rate (taken as
+    the most common rounded ratio, 0.603 %, the rate flagged every large order)."""
+    amounts = [1990] * 10 + [150_000 + 7919 * i for i in range(15)]
+    payments = [(i + 1, i + 1, 1, "payment", f"P-{i}", a, 100) for i, a in enumerate(amounts)]
+    lines = [(100 + i, 1, "payment", f"P-{i}", None, a, round(a * (0.01 if i == 20 else 0.006)), 101)
+             for i, a in enumerate(amounts)]
+    result = match(pd.DataFrame(lines, columns=LINE_COLUMNS), pd.DataFrame(payments, columns=PAYMENT_COLUMNS),
+                   pd.DataFrame([], columns=ORDER_KEY_COLUMNS))
+    assert [(r.kind, r.line_id) for r in result.differences.itertuples()] == [("fee_difference", 120)]
