@@ -111,6 +111,7 @@ def holdout_metrics(results: list[SeriesResult]) -> dict[str, object]:
             "goal_10pct_better": gain is not None and gain >= 0.10,
             "goal_bias_within_3pct": sel_fig["bias"] is not None and abs(sel_fig["bias"]) <= 0.03,
             "interval_coverage_80": None if pool.coverage is None else round(pool.coverage, 4),
+            "interval_pit_coverage_80": None if pool.coverage_pit is None else round(pool.coverage_pit, 4),
             "models": {k: _figures(v) for k, v in sorted(pool.models.items())}, "selected_models": pool.chosen}
 
 
@@ -212,7 +213,8 @@ def main() -> int:
     log(f"demo: {len(tasks)} series ({sum(t.use_prophet for t in tasks)} with Prophet); backtest")
     backtest, holdout = run_metrics(tasks, config, args.workers)
     out["demo"] = {"orders": args.orders, "load_seconds": round(load_seconds, 1), "backtest": backtest,
-                   "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"]}
+                   "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"],
+                   "interval_pit_coverage_80": holdout["interval_pit_coverage_80"]}
     olist = olist_tasks(Path(args.olist_dir), args.prophet_max_series)
     if olist is None:
         out["olist"] = {"skipped": f"{args.olist_dir} not found"}
@@ -220,7 +222,8 @@ def main() -> int:
         log(f"olist: {len(olist[0])} series")
         backtest, holdout = run_metrics(*olist, args.workers)
         out["olist"] = {"source": "shared/data/olist-sample (olist_order_items_dataset.csv)", "backtest": backtest,
-                        "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"]}
+                        "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"],
+                   "interval_pit_coverage_80": holdout["interval_pit_coverage_80"]}
     scale: dict[str, object] = {}
     for n in [int(x) for x in args.scale.split(",") if x.strip()]:
         log(f"scale: {n} series")

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.combination import demand_class, with_combination
+from forecasting.intervals import scaled_errors
 from forecasting.models import MA_WINDOW, SEASON, YOY_LAG, Model, Window
 
 WEEK = 7
@@ -60,7 +61,8 @@ class Scores:
     days: int = 0
     mase_values: list[float] = field(default_factory=list)
     lead_errors: list[float] = field(default_factory=list)
-    # actual − forecast on each open day: the empirical distribution the 80 % band is cut from
+    # (actual − forecast) ÷ the day's error scale on each open day: what the 80 % band is cut
+    # from (:mod:`forecasting.intervals`)
     residuals: list[float] = field(default_factory=list, repr=False)
 
     @staticmethod
@@ -160,7 +162,7 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
         err_sum=float(err.sum()), actual_sum=float(a.sum()),
         sq_err_daily=float(np.square(err).sum()), days=int(err.size),
         mase_values=[mae / scale if scale > 0 else math.nan], lead_errors=[lead_err],
-        residuals=(-err).tolist(),
+        residuals=scaled_errors(a[open_], f[open_]).tolist(),
     )
 
 
