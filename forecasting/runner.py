@@ -37,7 +37,7 @@ from forecasting.backtest import (
     profile_for,
     score_fold,
 )
-from forecasting.combination import COMBO
+from forecasting.combination import COMBO, demand_class
 from forecasting.intervals import band, pit_inside
 from forecasting.models import BASELINE, MA_WINDOW, MODELS, YOY_LAG, Model, Window
 from forecasting.profile import SHOP, GroupDemand, Profile
@@ -55,6 +55,9 @@ PROPHET_MIN_NONZERO = 0.3  # share of open days with demand
 PROPHET_MIN_DAYS = 180
 BATCH_TARGET = 40
 INLINE_MAX_SERIES = 3_000
+# per demand class (forecasting.combination): the library models worth a fit (forecasting.library_models)
+LIBRARY_MODELS: dict[str, tuple[str, ...]] = {"smooth": ("ets", "theta"), "erratic": ("ets", "theta"),
+                                              "intermittent": ("adida", "imapa"), "lumpy": ("adida", "imapa")}
 
 Progress = Callable[[int, int], None]
 
@@ -199,8 +202,15 @@ def _final(window: Window, model: str, models: dict[str, Model], combine: bool) 
 
 
 def _candidates(task: SeriesTask, config: RunConfig, reference: np.ndarray | None) -> list[str]:
+    """The models tried on a series: the level models (with the category's season when it has
+    a year of history), the shop-profile one, the library models of its demand class (weekly
+    ETS and Theta where demand is regular enough to show a week; ADIDA and IMAPA where it is
+    intermittent), and Prophet where the budget gave it."""
+    klass = demand_class(task.y[task.open][-YOY_LAG:])
+    library = [f"yoy_{name}" if reference is not None and f"yoy_{name}" in MODELS else name
+               for name in LIBRARY_MODELS[klass]]
     return [*(CHEAP_MODELS if reference is None else SEASONAL_MODELS), *(("seasonal_ma",) if config.profiles else ()),
-            *(("prophet",) if task.use_prophet else ())]
+            *library, *(("prophet",) if task.use_prophet else ())]
 
 
 def reference_for(task: SeriesTask, config: RunConfig) -> np.ndarray | None:
