@@ -64,6 +64,9 @@ class Scores:
     # (actual − forecast) ÷ the day's error scale on each open day: what the 80 % band is cut
     # from (:mod:`forecasting.intervals`)
     residuals: list[float] = field(default_factory=list, repr=False)
+    # actual − forecast on every day of every fold, oldest fold first (closed days 0): the last
+    # ``horizon`` are the latest fold's, aligned by date across series (forecasting.reconcile)
+    daily_errors: list[float] = field(default_factory=list, repr=False)
 
     @staticmethod
     def _ratio(num: float, den: float) -> float | None:
@@ -104,6 +107,7 @@ class Scores:
         self.mase_values += other.mase_values
         self.lead_errors += other.lead_errors
         self.residuals += other.residuals
+        self.daily_errors += other.daily_errors
 
     def summary(self) -> dict[str, float | None]:
         """The figures a person reads, plus the sums that pool (stored as JSON)."""
@@ -162,7 +166,7 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
         err_sum=float(err.sum()), actual_sum=float(a.sum()),
         sq_err_daily=float(np.square(err).sum()), days=int(err.size),
         mase_values=[mae / scale if scale > 0 else math.nan], lead_errors=[lead_err],
-        residuals=scaled_errors(a[open_], f[open_]).tolist(),
+        residuals=scaled_errors(a[open_], f[open_]).tolist(), daily_errors=(a - f).tolist(),
     )
 
 

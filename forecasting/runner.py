@@ -116,6 +116,9 @@ class SeriesResult:
     sigma_windows: int = 0
     # the same holdout days counted by the PIT of counts (forecasting.intervals.pit_inside)
     coverage_pit: float = 0.0
+    # the chosen model's forecast of the holdout days (empty without a holdout): the base
+    # forecast forecasting.reconcile reconciles when choosing a method on the holdout
+    holdout_yhat: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     @property
     def selected(self) -> Scores:
@@ -158,7 +161,7 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
                              profiles=config.profiles, reference=reference, combine=config.combine)
     model = select_model(scores, folds)
     holdout: dict[str, Scores] = {}
-    coverage, coverage_pit = (0, 0), 0.0
+    coverage, coverage_pit, holdout_yhat = (0, 0), 0.0, np.zeros(0)
     if cut is not None:
         window = Window(past.start, past.y, past.open, past.future_open, config.holidays,
                         profile_for(config.profiles, past.start, cut, config.horizon), reference)
@@ -170,6 +173,7 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
         inside = (task.y[cut:] >= low - 1e-9) & (task.y[cut:] <= high + 1e-9)
         coverage = (int(inside[past.future_open].sum()), int(past.future_open.sum()))
         coverage_pit = pit_inside(task.y[cut:], forecasts[model], errors, past.future_open)
+        holdout_yhat = forecasts[model]
     full_reference = reference_for(task, config)
     window = Window(task.start, task.y, task.open, task.future_open, config.holidays,
                     profile_for(config.profiles, task.start, len(task.y), len(task.future_open)), full_reference)
@@ -189,7 +193,7 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
     lower, upper = band(yhat, chosen.residuals if folds else [], sigma_daily, task.future_open)
     return SeriesResult(task.product_id, task.warehouse_id, model, len(task.y), folds, task.lead_time, scores,
                         sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage, method, len(lead_errors),
-                        coverage_pit)
+                        coverage_pit, holdout_yhat)
 
 
 def _final(window: Window, model: str, models: dict[str, Model], combine: bool) -> np.ndarray:
