@@ -271,10 +271,10 @@ def main() -> int:
         out["olist"] = {"skipped": f"{args.olist_dir} not found"}
     else:
         log(f"olist: {len(olist[0])} series")
-        backtest, holdout = run_metrics(*olist, args.workers)
+        backtest, holdout, reconciled = run_metrics(*olist, args.workers)
         out["olist"] = {"source": "shared/data/olist-sample (olist_order_items_dataset.csv)", "backtest": backtest,
                         "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"],
-                   "interval_pit_coverage_80": holdout["interval_pit_coverage_80"]}
+                        "interval_pit_coverage_80": holdout["interval_pit_coverage_80"], "reconciliation": reconciled}
     scale: dict[str, object] = {}
     for n in [int(x) for x in args.scale.split(",") if x.strip()]:
         log(f"scale: {n} series")
