@@ -49,6 +49,7 @@ from core.services.forecast_pipeline import PROPHET_MAX_SERIES  # noqa: E402
 from forecasting.backtest import Scores  # noqa: E402
 from forecasting.calendar import builtin_promotions, prophet_holidays  # noqa: E402
 from forecasting.profile import group_demand, shop_profiles, total_demand  # noqa: E402
+from forecasting.reconcile import METHODS, Hierarchy, choose, hierarchy, projection  # noqa: E402
 from forecasting.runner import RunConfig, SeriesResult, SeriesTask, default_workers, pool_holdout, run_all  # noqa: E402
 from forecasting.series import build_tasks  # noqa: E402
 
@@ -76,13 +77,16 @@ def _figures(scores: Scores) -> dict[str, float | None]:
             "mase": r(scores.mase)}
 
 
-def run_metrics(tasks: list[SeriesTask], config: RunConfig, workers: int) -> tuple[dict[str, object], dict[str, object]]:
+def run_metrics(tasks: list[SeriesTask], config: RunConfig,
+                workers: int) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
     """The production run, reported twice: its backtest (the folds the selection was made on)
-    and its final holdout (the last 28 days, which the selection never saw)."""
+    and its final holdout (the last 28 days, which the selection never saw); then the
+    reconciliation of its holdout forecasts with the SKU, category and shop totals."""
     started, cpu = time.perf_counter(), cpu_seconds()
     results = run_all(tasks, config, workers=workers)
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    return backtest_metrics(results, seconds, cpu, sum(t.use_prophet for t in tasks)), holdout_metrics(results)
+    return (backtest_metrics(results, seconds, cpu, sum(t.use_prophet for t in tasks)), holdout_metrics(results),
+            reconciliation_metrics(tasks, results, config, workers))
 
 
 def backtest_metrics(results: list[SeriesResult], seconds: float, cpu: float, prophet: int) -> dict[str, object]:
@@ -111,7 +115,55 @@ def holdout_metrics(results: list[SeriesResult]) -> dict[str, object]:
             "goal_10pct_better": gain is not None and gain >= 0.10,
             "goal_bias_within_3pct": sel_fig["bias"] is not None and abs(sel_fig["bias"]) <= 0.03,
             "interval_coverage_80": None if pool.coverage is None else round(pool.coverage, 4),
+            "interval_pit_coverage_80": None if pool.coverage_pit is None else round(pool.coverage_pit, 4),
             "models": {k: _figures(v) for k, v in sorted(pool.models.items())}, "selected_models": pool.chosen}
+
+
+def aggregate_tasks(tasks: list[SeriesTask], h: Hierarchy, last: dt.date) -> list[SeriesTask]:
+    """One task per total row of ``h`` (shop, category, SKU): the daily sums of its bottom series
+    up to ``last`` (every day open: the bench has no closures)."""
+    first = min(t.start for t in tasks)
+    days = (last - first).days + 1
+    bottom = np.zeros((len(tasks), days))
+    for j, t in enumerate(tasks):
+        bottom[j, (t.start - first).days:] = t.y
+    out = []
+    for i, (level, _key) in enumerate(h.rows[:len(h.rows) - h.bottom]):
+        y = h.S[i] @ bottom
+        begin = int(np.flatnonzero(y > 0)[0]) if (y > 0).any() else 0
+        out.append(SeriesTask(product_id=-(i + 1), warehouse_id=0, start=first + dt.timedelta(days=begin),
+                              y=y[begin:], open=np.ones(days - begin, dtype=bool),
+                              future_open=np.ones(HORIZON, dtype=bool), lead_time=HORIZON, use_prophet=False,
+                              group=tasks[int(np.flatnonzero(h.S[i])[0])].group if level != "total" else None))
+    return out
+
+
+def reconciliation_metrics(tasks: list[SeriesTask], results: list[SeriesResult], config: RunConfig,
+                           workers: int) -> dict[str, object]:
+    """Holdout WAPE of the 28-day totals per level (shop, category, SKU, SKU × warehouse) for the
+    base forecasts (each level on its own: incoherent) and for bottom-up, top-down and
+    MinT-shrink (forecasting.reconcile), and the method the holdout chooses. The bottom series
+    are those with a holdout and the full number of folds (so the latest fold's errors line up by
+    date); the totals are their sums, forecast by the same runner (Prophet off for them)."""
+    started, cpu = time.perf_counter(), cpu_seconds()
+    by_key = {(r.product_id, r.warehouse_id): r for r in results}
+    keep = [t for t in tasks if len(by_key[(t.product_id, t.warehouse_id)].holdout_yhat) == HORIZON]
+    last = max(t.last_day for t in keep)
+    keep = [t for t in keep if t.last_day == last]
+    h = hierarchy([(t.product_id, t.warehouse_id) for t in keep], {t.product_id: t.group for t in keep})
+    totals = aggregate_tasks(keep, h, last)
+    top = {r.product_id: r for r in run_all(totals, config, workers=workers)}  # sorted by id: map back
+    rows = [*(top[t.product_id] for t in totals), *(by_key[(t.product_id, t.warehouse_id)] for t in keep)]
+    tasks_by_row = [*totals, *keep]
+    base = np.vstack([r.holdout_yhat if len(r.holdout_yhat) == HORIZON else np.zeros(HORIZON) for r in rows])
+    actual = np.vstack([t.y[-HORIZON:] for t in tasks_by_row])
+    errors = np.vstack([np.asarray(r.selected.daily_errors[-HORIZON:] or [0.0] * HORIZON) for r in rows]).T
+    share = np.array([t.y[:-HORIZON].sum() for t in keep])
+    projections = {m: projection(h, m, history_share=share, errors=errors) for m in METHODS}
+    best, scores = choose(h, base, actual, projections)
+    return {"bottom_series": h.bottom, "rows": len(h.rows), "chosen": best,
+            "wape_28d": {k: {lv: round(v, 4) for lv, v in sc.items()} for k, sc in scores.items()},
+            "seconds": round(time.perf_counter() - started, 1), "cpu_seconds": round(cpu_seconds() - cpu, 1)}
 
 
 def _with_28d_lead(tasks: list[SeriesTask]) -> list[SeriesTask]:
@@ -210,17 +262,19 @@ def main() -> int:
     log(f"demo data: {args.orders} orders")
     tasks, config, load_seconds = demo_tasks(args.orders, args.seed, args.prophet_max_series)
     log(f"demo: {len(tasks)} series ({sum(t.use_prophet for t in tasks)} with Prophet); backtest")
-    backtest, holdout = run_metrics(tasks, config, args.workers)
+    backtest, holdout, reconciled = run_metrics(tasks, config, args.workers)
     out["demo"] = {"orders": args.orders, "load_seconds": round(load_seconds, 1), "backtest": backtest,
-                   "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"]}
+                   "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"],
+                   "interval_pit_coverage_80": holdout["interval_pit_coverage_80"], "reconciliation": reconciled}
     olist = olist_tasks(Path(args.olist_dir), args.prophet_max_series)
     if olist is None:
         out["olist"] = {"skipped": f"{args.olist_dir} not found"}
     else:
         log(f"olist: {len(olist[0])} series")
-        backtest, holdout = run_metrics(*olist, args.workers)
+        backtest, holdout, reconciled = run_metrics(*olist, args.workers)
         out["olist"] = {"source": "shared/data/olist-sample (olist_order_items_dataset.csv)", "backtest": backtest,
-                        "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"]}
+                        "holdout": holdout, "interval_coverage_80": holdout["interval_coverage_80"],
+                        "interval_pit_coverage_80": holdout["interval_pit_coverage_80"], "reconciliation": reconciled}
     scale: dict[str, object] = {}
     for n in [int(x) for x in args.scale.split(",") if x.strip()]:
         log(f"scale: {n} series")

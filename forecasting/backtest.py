@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.combination import demand_class, with_combination
+from forecasting.intervals import scaled_errors
 from forecasting.models import MA_WINDOW, SEASON, YOY_LAG, Model, Window
 
 WEEK = 7
@@ -60,8 +61,12 @@ class Scores:
     days: int = 0
     mase_values: list[float] = field(default_factory=list)
     lead_errors: list[float] = field(default_factory=list)
-    # actual − forecast on each open day: the empirical distribution the 80 % band is cut from
+    # (actual − forecast) ÷ the day's error scale on each open day: what the 80 % band is cut
+    # from (:mod:`forecasting.intervals`)
     residuals: list[float] = field(default_factory=list, repr=False)
+    # actual − forecast on every day of every fold, oldest fold first (closed days 0): the last
+    # ``horizon`` are the latest fold's, aligned by date across series (forecasting.reconcile)
+    daily_errors: list[float] = field(default_factory=list, repr=False)
 
     @staticmethod
     def _ratio(num: float, den: float) -> float | None:
@@ -102,6 +107,7 @@ class Scores:
         self.mase_values += other.mase_values
         self.lead_errors += other.lead_errors
         self.residuals += other.residuals
+        self.daily_errors += other.daily_errors
 
     def summary(self) -> dict[str, float | None]:
         """The figures a person reads, plus the sums that pool (stored as JSON)."""
@@ -160,7 +166,7 @@ def score_fold(actual: np.ndarray, forecast: np.ndarray, open_: np.ndarray, lead
         err_sum=float(err.sum()), actual_sum=float(a.sum()),
         sq_err_daily=float(np.square(err).sum()), days=int(err.size),
         mase_values=[mae / scale if scale > 0 else math.nan], lead_errors=[lead_err],
-        residuals=(-err).tolist(),
+        residuals=scaled_errors(a[open_], f[open_]).tolist(), daily_errors=(a - f).tolist(),
     )
 
 

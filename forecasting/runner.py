@@ -37,7 +37,8 @@ from forecasting.backtest import (
     profile_for,
     score_fold,
 )
-from forecasting.combination import COMBO
+from forecasting.combination import COMBO, demand_class
+from forecasting.intervals import band, pit_inside
 from forecasting.models import BASELINE, MA_WINDOW, MODELS, YOY_LAG, Model, Window
 from forecasting.profile import SHOP, GroupDemand, Profile
 from forecasting.selection import select_model
@@ -49,14 +50,14 @@ CHEAP_MODELS = ("ma28", "snaive", "croston", "tsb")
 # demo's holdout without Prophet: 8 % better than the moving average with both, 10 % with the
 # seasonal ones only).
 SEASONAL_MODELS = ("ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb")
-INTERVAL_Z = 1.2816  # 80 % interval: the band a buyer should expect most days to fall in
-INTERVAL_LOW, INTERVAL_HIGH = 0.1, 0.9
-MIN_RESIDUALS = 20  # backtest days needed before the band is cut from their errors
 PROPHET_MIN_RATE = 0.5  # units per open day over the last year
 PROPHET_MIN_NONZERO = 0.3  # share of open days with demand
 PROPHET_MIN_DAYS = 180
 BATCH_TARGET = 40
 INLINE_MAX_SERIES = 3_000
+# per demand class (forecasting.combination): the library models worth a fit (forecasting.library_models)
+LIBRARY_MODELS: dict[str, tuple[str, ...]] = {"smooth": ("ets", "theta"), "erratic": ("ets", "theta"),
+                                              "intermittent": ("adida", "imapa"), "lumpy": ("adida", "imapa")}
 
 Progress = Callable[[int, int], None]
 
@@ -113,6 +114,11 @@ class SeriesResult:
     # forecast error × √L) or "demand" (no backtest: spread of demand), over how many windows
     sigma_method: str = "demand"
     sigma_windows: int = 0
+    # the same holdout days counted by the PIT of counts (forecasting.intervals.pit_inside)
+    coverage_pit: float = 0.0
+    # the chosen model's forecast of the holdout days (empty without a holdout): the base
+    # forecast forecasting.reconcile reconciles when choosing a method on the holdout
+    holdout_yhat: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     @property
     def selected(self) -> Scores:
@@ -155,16 +161,19 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
                              profiles=config.profiles, reference=reference, combine=config.combine)
     model = select_model(scores, folds)
     holdout: dict[str, Scores] = {}
-    coverage = (0, 0)
+    coverage, coverage_pit, holdout_yhat = (0, 0), 0.0, np.zeros(0)
     if cut is not None:
         window = Window(past.start, past.y, past.open, past.future_open, config.holidays,
                         profile_for(config.profiles, past.start, cut, config.horizon), reference)
         scale = mase_scale(past.y, past.open)
         forecasts = forecast_all(window, models, config.combine)
         holdout = {name: score_fold(task.y[cut:], f, task.open[cut:], lead, scale) for name, f in forecasts.items()}
-        low, high = interval(forecasts[model], scores[model].residuals, scores[model].sigma_daily, past.future_open)
+        errors = scores[model].residuals
+        low, high = band(forecasts[model], errors, scores[model].sigma_daily, past.future_open)
         inside = (task.y[cut:] >= low - 1e-9) & (task.y[cut:] <= high + 1e-9)
         coverage = (int(inside[past.future_open].sum()), int(past.future_open.sum()))
+        coverage_pit = pit_inside(task.y[cut:], forecasts[model], errors, past.future_open)
+        holdout_yhat = forecasts[model]
     full_reference = reference_for(task, config)
     window = Window(task.start, task.y, task.open, task.future_open, config.holidays,
                     profile_for(config.profiles, task.start, len(task.y), len(task.future_open)), full_reference)
@@ -181,9 +190,10 @@ def run_series(task: SeriesTask, config: RunConfig) -> SeriesResult:
     from_daily = math.sqrt(task.lead_time) * sigma_daily
     sigma_lead = max(from_daily, from_lead)
     method = "demand" if not folds else ("lead_error" if from_lead >= from_daily else "daily_error")
-    lower, upper = interval(yhat, chosen.residuals if folds else [], sigma_daily, task.future_open)
+    lower, upper = band(yhat, chosen.residuals if folds else [], sigma_daily, task.future_open)
     return SeriesResult(task.product_id, task.warehouse_id, model, len(task.y), folds, task.lead_time, scores,
-                        sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage, method, len(lead_errors))
+                        sigma_daily, sigma_lead, yhat, lower, upper, holdout, coverage, method, len(lead_errors),
+                        coverage_pit, holdout_yhat)
 
 
 def _final(window: Window, model: str, models: dict[str, Model], combine: bool) -> np.ndarray:
@@ -196,20 +206,15 @@ def _final(window: Window, model: str, models: dict[str, Model], combine: bool) 
 
 
 def _candidates(task: SeriesTask, config: RunConfig, reference: np.ndarray | None) -> list[str]:
+    """The models tried on a series: the level models (with the category's season when it has
+    a year of history), the shop-profile one, the library models of its demand class (weekly
+    ETS and Theta where demand is regular enough to show a week; ADIDA and IMAPA where it is
+    intermittent), and Prophet where the budget gave it."""
+    klass = demand_class(task.y[task.open][-YOY_LAG:])
+    library = [f"yoy_{name}" if reference is not None and f"yoy_{name}" in MODELS else name
+               for name in LIBRARY_MODELS[klass]]
     return [*(CHEAP_MODELS if reference is None else SEASONAL_MODELS), *(("seasonal_ma",) if config.profiles else ()),
-            *(("prophet",) if task.use_prophet else ())]
-
-
-def interval(yhat: np.ndarray, residuals: list[float], sigma_daily: float,
-             future_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 80 % band: the forecast plus the 10th and 90th percentiles of the backtest's daily
-    errors (empirical, so a skewed, zero-heavy SKU gets a skewed band); with too few errors
-    to cut percentiles from, ± z·σ of the daily error."""
-    if len(residuals) >= MIN_RESIDUALS:
-        low, high = np.quantile(np.asarray(residuals), [INTERVAL_LOW, INTERVAL_HIGH])
-    else:
-        low, high = -INTERVAL_Z * sigma_daily, INTERVAL_Z * sigma_daily
-    return np.clip(yhat + low, 0.0, None) * future_open, np.clip(yhat + high, 0.0, None) * future_open
+            *library, *(("prophet",) if task.use_prophet else ())]
 
 
 def reference_for(task: SeriesTask, config: RunConfig) -> np.ndarray | None:
@@ -342,6 +347,7 @@ class HoldoutPool:
     chosen: dict[str, int] = field(default_factory=dict)  # model → series it was chosen for
     inside: int = 0  # holdout open days inside the 80 % band
     days: int = 0  # holdout open days
+    inside_pit: float = 0.0  # the same days counted by the PIT of counts
 
     @property
     def baseline(self) -> Scores:
@@ -358,6 +364,12 @@ class HoldoutPool:
         """Share of holdout days inside the 80 % band cut from the folds before them (0.8 is right)."""
         return self.inside / self.days if self.days else None
 
+    @property
+    def coverage_pit(self) -> float | None:
+        """The same share by the PIT of counts (:func:`forecasting.intervals.pit_inside`): 0.8
+        is right for sparse SKUs too, whose whole-unit bands cannot hold 80 % of days."""
+        return self.inside_pit / self.days if self.days else None
+
 
 def pool_holdout(results: Iterable[SeriesResult]) -> HoldoutPool:
     pool = HoldoutPool()
@@ -368,6 +380,7 @@ def pool_holdout(results: Iterable[SeriesResult]) -> HoldoutPool:
         pool.selected.add(r.holdout_selected)
         pool.chosen[r.model] = pool.chosen.get(r.model, 0) + 1
         pool.inside, pool.days = pool.inside + r.coverage[0], pool.days + r.coverage[1]
+        pool.inside_pit += r.coverage_pit
         for name, scores in r.holdout.items():
             pool.models.setdefault(name, Scores()).add(scores)
     return pool

@@ -97,10 +97,12 @@ def holdout_metrics(results: list[SeriesResult]) -> dict[str, Any]:
     """The holdout figures pooled over the series that have one: per candidate, for the chosen
     models, and the gain of the chosen models over the 28-day moving average on the same days
     (``gain_vs_ma28`` = 1 − chosen lead-time WAPE ÷ moving average's; positive = better), and
-    the share of holdout days inside the 80 % band (``interval_coverage_80``; 0.8 is right)."""
+    the share of holdout days inside the 80 % band (``interval_coverage_80``) and the same share
+    by the PIT of counts (``interval_pit_coverage_80``; 0.8 is right, see forecasting.intervals)."""
     pool = pool_holdout(results)
     return {"series": pool.series, "selected": _figures(pool.selected), "ma28": _figures(pool.baseline),
             "gain_vs_ma28": pool.gain, "interval_coverage_80": pool.coverage,
+            "interval_pit_coverage_80": pool.coverage_pit,
             "models": {name: _figures(s) for name, s in pool.models.items()}}
 
 

@@ -53,7 +53,8 @@ def _same(a: list[runner.SeriesResult], b: list[runner.SeriesResult]) -> None:
 def test_series_result_carries_backtest_and_interval() -> None:
     result = run_series(_tasks(1)[0], RunConfig())
     assert result.folds == 3 and result.model in {"ma28", "croston", "tsb", "combo"}
-    assert set(result.scores) == {"ma28", "snaive", "croston", "tsb", "combo"}
+    # an intermittent series: the library's ADIDA and IMAPA are scored beside (never chosen)
+    assert set(result.scores) == {"ma28", "snaive", "croston", "tsb", "combo", "adida", "imapa"}
     assert (result.lower <= result.yhat).all() and (result.yhat <= result.upper).all()
     assert result.sigma_lead_time >= np.sqrt(7) * result.sigma_daily - 1e-9
 
@@ -69,14 +70,14 @@ def test_a_seasonal_sku_gets_its_categorys_season_from_last_year() -> None:
     result = run_series(task, config)
     # the seasonal level models replace the flat ones, and the moving average (lagging the
     # season by two weeks) loses every fold to the one that follows last year's season exactly
-    assert set(result.scores) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb", "combo"}
+    assert set(result.scores) == {"ma28", "snaive", "yoy_ma", "yoy_croston", "yoy_tsb", "combo", "ets", "theta"}
     # (or the combination of the seasonal level models, which all follow it)
     assert result.model in {"yoy_ma", "combo"}
     np.testing.assert_allclose(result.yhat, 0.05 * category[days:], rtol=0.02)
     # the shop's total stands in for a category without one; no group history at all: flat models
     assert result.scores == run_series(replace(task, group="tees"), replace(
         config, groups={SHOP: config.groups["coats"]})).scores
-    assert set(run_series(task, RunConfig()).scores) == {"ma28", "snaive", "croston", "tsb", "combo"}
+    assert set(run_series(task, RunConfig()).scores) == {"ma28", "snaive", "croston", "tsb", "combo", "ets", "theta"}
 
 
 def test_process_pool_matches_inline(monkeypatch: pytest.MonkeyPatch, page_as_main: None) -> None:
