@@ -762,7 +762,7 @@ EN: dict[str, str] = {
     "fl.scan": "Scan item barcode",
     "fl.scan_hint": "A scanner submits by itself; or type a SKU and press Enter",
     "fl.scan_ok": "✓ {sku} {name}: line {line}/{of}, order {scanned}/{units}",
-    "fl.scan_packed": "✓ {sku}: all {units} units of {number} verified — packed.",
+    "fl.scan_packed": "✓ {sku}: {number} verified in full ({units}) — packed.",
     "fl.pack_progress": "{scanned}/{units} units scanned",
     "fl.ship_one": "Ship one order",
     "fl.packed_order": "Packed order",

@@ -185,3 +185,16 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: object, demo_server: DemoServer) -> Iterator[object]:
+    """A tab of a phone-sized browser (390 × 844, English, downloads allowed) for floor screens."""
+    context = browser.new_context(viewport=PHONE, locale="en-US", accept_downloads=True)  # type: ignore[attr-defined]
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()

@@ -1,14 +1,12 @@
 """The warehouse floor on a phone (390 × 844): a wave of one urgent order, sort-to-order by
 scanning, pack by scanning, weigh, ship, and the shipping label downloaded as a PDF — in a
-real Chromium against ``streamlit run app.py``. Screenshots for docs/inventory.md (Carriers,
-Shipping labels) land in test-artifacts/."""
+real Chromium against ``streamlit run app.py``. Screenshots for docs/inventory.md (Waves, Pick,
+pack & ship, Carriers, Shipping labels) land in test-artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select, update
 
 from core import db
@@ -20,17 +18,6 @@ from tests.browser.test_new_shop import _choose, _settle, _to_top
 from tests.browser.test_smoke import _box, _log_in
 from tests.factories import order_input
 from tests.pdf_text import pdf_text
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser: object, demo_server: DemoServer) -> Iterator[object]:
-    context = browser.new_context(viewport=PHONE, locale="en-US", accept_downloads=True)  # type: ignore[attr-defined]
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    yield tab
-    context.close()
 
 
 def _urgent_order(url: str) -> tuple[int, str, str, str]:
@@ -103,6 +90,7 @@ def test_wave_sort_pack_weigh_ship_label_on_a_phone(phone: object, demo_server: 
     _settle(page)
     _scan(page, "Scan an item", barcode)
     page.get_by_role("heading", name="Into slot 1").wait_for()  # type: ignore[attr-defined]
+    screenshot(page, "waves_sort_phone")
 
     _go(page, "Pick, pack & ship")
     page.get_by_role("tab", name="Pack").click()  # type: ignore[attr-defined]
@@ -111,6 +99,7 @@ def test_wave_sort_pack_weigh_ship_label_on_a_phone(phone: object, demo_server: 
     _scan(page, "Scan item barcode", barcode)
     page.get_by_text("verified — packed", exact=False).wait_for()  # type: ignore[attr-defined]
     _settle(page)
+    screenshot(page, "pack_phone")
 
     page.get_by_role("tab", name="Ship").click()  # type: ignore[attr-defined]
     _settle(page)
