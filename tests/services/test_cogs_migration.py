@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import Engine, text
 
-from core import db
-from core.schema import alembic_config, upgrade
-from core.schema_check import differences, fingerprint
+from core.schema import upgrade
 from tests.conftest import BACKEND
+from tests.migration_support import downgrade, schema_differences
 from tests.services.test_money_migration import engine  # noqa: F401 - the fixture: an empty database
 
 BEFORE = "0027_carrier_rates"  # the revision before 0027_fin_cogs_export
@@ -64,19 +62,11 @@ def test_shipped_lines_get_the_current_cost_and_restocked_returns_their_day(engi
 def test_the_downgrade_brings_back_the_old_schema(engine: Engine, tmp_path: Path) -> None:  # noqa: F811
     _old_database(engine)
     upgrade(engine)
-    cfg = alembic_config(engine)
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, BEFORE)
-        conn.commit()
+    downgrade(engine, BEFORE)
     with engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM order_lines").scalar_one() == 3
     if BACKEND == "sqlite":
-        reference = db.make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-        upgrade(reference, (BEFORE,))
-        with reference.connect() as a, engine.connect() as b:
-            assert [i.params for i in differences(fingerprint(a), fingerprint(b))] == []
-        reference.dispose()
+        assert schema_differences(engine, BEFORE, tmp_path) == []
     else:
         with engine.connect() as c:
             assert c.exec_driver_sql("SELECT to_regclass('journal_exports')").scalar_one() is None

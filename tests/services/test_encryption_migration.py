@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
 from core import datakeys, db
 from core.errors import Refused
-from core.schema import alembic_config, upgrade
-from core.schema_check import differences, fingerprint
+from core.schema import upgrade
 from core.services import customers, data_keys
 from tests.conftest import BACKEND, PG_ADMIN_URL
 from tests.factories import ADMIN, SERVICE
+from tests.migration_support import downgrade, schema_differences
 
 BEFORE = "0020_notification_templates"
 
@@ -72,11 +71,7 @@ def _value(engine: Engine, sql: str) -> object:
 
 
 def _downgrade(engine: Engine) -> None:
-    cfg = alembic_config(engine)
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, BEFORE)
-        conn.commit()
+    downgrade(engine, BEFORE)
 
 
 def test_an_old_database_is_refused_until_init_has_encrypted_it(engine: Engine) -> None:
@@ -105,11 +100,7 @@ def test_the_downgrade_brings_back_the_old_schema(engine: Engine, tmp_path: Path
     _downgrade(engine)
     assert _value(engine, "SELECT phone FROM customers WHERE id = 3") == "13800000003"
     if BACKEND == "sqlite":
-        reference = db.make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-        upgrade(reference, (BEFORE,))
-        with reference.connect() as a, engine.connect() as b:
-            assert [i.params for i in differences(fingerprint(a), fingerprint(b))] == []
-        reference.dispose()
+        assert schema_differences(engine, BEFORE, tmp_path) == []
     else:
         with engine.connect() as c:
             kind = c.exec_driver_sql("SELECT character_maximum_length FROM information_schema.columns "

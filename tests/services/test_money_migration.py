@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from core import db, invariants
-from core.schema import alembic_config, upgrade
-from core.schema_check import differences, fingerprint
+from core.schema import upgrade
 from core.services import backup
 from tests.conftest import BACKEND
 from tests.factories import ADMIN
+from tests.migration_support import downgrade, schema_differences
 
 BEFORE = "0014_jobs"
 # Rows as the app wrote them before 0015 (money in yuan). Order 1: three ¥10 lines with ¥10 off;
@@ -95,19 +94,11 @@ def test_float_money_becomes_exact_cents_and_old_discounts_are_split(engine: Eng
 def test_the_downgrade_brings_back_the_old_schema_and_amounts(engine: Engine, tmp_path: Path) -> None:
     _old_database(engine)
     upgrade(engine)
-    cfg = alembic_config(engine)
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, BEFORE)
-        conn.commit()
+    downgrade(engine, BEFORE)
     assert float(_value(engine, "SELECT total FROM orders WHERE id = 1")) == 20.0
     assert float(_value(engine, "SELECT sum(line_total) FROM order_lines WHERE order_id = 2")) == pytest.approx(20.29)
     if BACKEND == "sqlite":
-        reference = db.make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-        upgrade(reference, (BEFORE,))
-        with reference.connect() as a, engine.connect() as b:
-            assert [i.params for i in differences(fingerprint(a), fingerprint(b))] == []
-        reference.dispose()
+        assert schema_differences(engine, BEFORE, tmp_path) == []
     else:
         with engine.connect() as c:
             kind = c.exec_driver_sql("SELECT data_type FROM information_schema.columns "

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from core import db
 from core.domain.payments import derived_status
 from core.models import Order, Payment
-from core.schema import alembic_config, upgrade
-from core.schema_check import differences, fingerprint
+from core.schema import upgrade
 from tests.conftest import BACKEND
+from tests.migration_support import downgrade, schema_differences
 from tests.services.test_money_migration import engine  # noqa: F401 - the fixture: an empty database
 
 BEFORE = "0021_field_encryption"
@@ -63,19 +61,11 @@ def test_paid_orders_and_refunds_get_their_rows_and_the_status_stays(engine: Eng
 def test_the_downgrade_brings_back_the_old_schema(engine: Engine, tmp_path: Path) -> None:  # noqa: F811
     _old_database(engine)
     upgrade(engine)
-    cfg = alembic_config(engine)
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, BEFORE)
-        conn.commit()
+    downgrade(engine, BEFORE)
     with engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM orders").scalar_one() == len(ORDERS)
     if BACKEND == "sqlite":
-        reference = db.make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
-        upgrade(reference, (BEFORE,))
-        with reference.connect() as a, engine.connect() as b:
-            assert [i.params for i in differences(fingerprint(a), fingerprint(b))] == []
-        reference.dispose()
+        assert schema_differences(engine, BEFORE, tmp_path) == []
     else:
         with engine.connect() as c:
             assert c.exec_driver_sql("SELECT to_regclass('payments')").scalar_one() is None
