@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.domain.money import from_cents
 
-ENTRIES = ("receivable", "revenue", "cogs", "inventory", "fees", "bank")
+ENTRIES = ("receivable", "revenue", "cogs", "inventory", "fees", "bank", "cash")
 DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
     "receivable": ("1122", "应收账款"),
     "revenue": ("6001", "主营业务收入"),
@@ -36,7 +36,12 @@ DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
     "inventory": ("1405", "库存商品"),
     "fees": ("6601", "销售费用"),
     "bank": ("1002", "银行存款"),
+    "cash": ("1001", "库存现金"),
 }
+# Money that reaches the shop without a platform's statement: cash at the till and bank
+# transfers (and the refunds paid back the same way) settle the receivable on the day they were
+# recorded; every other method is settled by its statement (the "settlement" voucher).
+DIRECT_METHODS = {"cash": "cash", "bank_transfer": "bank"}  # payment method → account entry
 # (voucher kind, measure of the finance views, debit entry, credit entry) in voucher order
 POSTINGS: tuple[tuple[str, str, str, str], ...] = (
     ("sales", "net_sales", "receivable", "revenue"),
@@ -44,8 +49,13 @@ POSTINGS: tuple[tuple[str, str, str, str], ...] = (
     ("cogs", "cogs", "cogs", "inventory"),
     ("settlement", "net_received", "bank", "receivable"),
     ("settlement", "fees", "fees", "receivable"),
+    ("receipts", "cash_received", "cash", "receivable"),
+    ("receipts", "bank_received", "bank", "receivable"),
+    ("receipts", "cash_refunded", "receivable", "cash"),
+    ("receipts", "bank_refunded", "receivable", "bank"),
 )
-VOUCHER_KINDS = ("sales", "refunds", "cogs", "settlement")
+VOUCHER_KINDS = ("sales", "refunds", "cogs", "settlement", "receipts")
+DIRECT_MEASURES = ("cash_received", "bank_received", "cash_refunded", "bank_refunded")
 LINE_COLUMNS = ["day", "voucher", "kind", "channel", "entry", "debit", "credit"]
 LAYOUTS = ("generic_csv", "generic_xlsx", "kingdee", "yonyou")
 Summary = Callable[[str, str, dt.date], str]  # (voucher kind, channel, day) → 摘要
@@ -61,7 +71,7 @@ def journal_lines(daily: pd.DataFrame) -> pd.DataFrame:
         for kind in VOUCHER_KINDS:
             for channel, figures in zip(of_day["channel"], of_day.to_dict("records"), strict=True):
                 for posting_kind, measure, debit, credit in POSTINGS:
-                    amount = int(figures[measure])
+                    amount = int(figures.get(measure) or 0)  # a measure a day lacks moved nothing
                     if posting_kind != kind or amount == 0:
                         continue
                     if amount < 0:

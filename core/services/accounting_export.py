@@ -33,7 +33,7 @@ from core.jobs import kinds
 from core.models import AccountMapping, Alert, JournalExport, JournalFile
 from core.permissions import Actor, require
 from core.services import jobs
-from core.services.finance_views import MAX_DAYS, daily_cents
+from core.services.finance_views import MAX_DAYS, daily_cents, direct_cents
 from core.timeutil import local_day_start_utc, local_today, utcnow
 
 ENTRIES, LAYOUTS = journal.ENTRIES, journal.LAYOUTS  # for the page (pages do not import core.domain)
@@ -117,8 +117,10 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
 def _lines(session: Session, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The journal of the local days ``start..end`` in cents (every channel: the books are whole)."""
     stop = local_day_start_utc(end + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
-    daily = daily_cents(session, local_day_start_utc(start), stop)
-    lines = journal.journal_lines(daily)
+    since = local_day_start_utc(start)
+    daily = daily_cents(session, since, stop).merge(direct_cents(session, since, stop), on=["day", "channel"],
+                                                    how="outer")
+    lines = journal.journal_lines(daily.fillna(0))
     if journal.unbalanced(lines):  # never, by construction: a guard against a future posting
         raise Refused("fin_export.unbalanced")
     return lines

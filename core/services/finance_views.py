@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import read_only
+from core.domain import journal
 from core.domain.money import from_cents
 from core.errors import FieldIssue, ValidationError
 from core.models import Channel, Order, OrderLine, Payment, ReturnLine, SettlementLine, cents
@@ -93,6 +94,25 @@ def daily_cents(session: Session, start: dt.datetime, end: dt.datetime) -> pd.Da
         frame[column] = frame[column].fillna(0).astype(np.int64) if column in frame else 0
     frame["gross_margin"] = frame["net_sales"] - frame["refunds"] - frame["cogs"] - frame["uncosted_sales"]
     return frame[DAILY_COLUMNS].sort_values(["day", "channel"], ignore_index=True)
+
+
+def direct_cents(session: Session, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """``day, channel`` and :data:`core.domain.journal.DIRECT_MEASURES` in whole cents: payments
+    and refunds in cash or by bank transfer recorded in ``[start, end]`` (UTC) — the money no
+    settlement statement will ever report, which the journal books on the day it moved."""
+    o, p, c = Order.__table__, Payment.__table__, Channel.__table__
+    rows = pd.DataFrame(session.execute(
+        select(p.c.at, c.c.code, p.c.kind, p.c.method, cents(p.c.amount))
+        .join(o, o.c.id == p.c.order_id).join(c, c.c.id == o.c.channel_id)
+        .where(p.c.status == "succeeded", p.c.method.in_(journal.DIRECT_METHODS), p.c.at.between(start, end))).all(),
+        columns=["at", "channel", "kind", "method", "amount"])
+    if rows.empty:
+        return pd.DataFrame(columns=["day", "channel", *journal.DIRECT_MEASURES])
+    rows["measure"] = (rows["method"].map(journal.DIRECT_METHODS) + "_"
+                       + rows["kind"].map({"payment": "received", "refund": "refunded"}))
+    table = rows.assign(day=_local_day(rows["at"])).pivot_table(
+        index=["day", "channel"], columns="measure", values="amount", aggfunc="sum", fill_value=0)
+    return table.reindex(columns=list(journal.DIRECT_MEASURES), fill_value=0).astype(np.int64).reset_index()
 
 
 @read_only

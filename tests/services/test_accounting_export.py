@@ -180,6 +180,23 @@ def test_a_day_changed_after_its_export_is_flagged_and_alerted_once(month: None)
     assert export.exported_days(MANAGER, changed_only=True).empty
 
 
+def test_cash_and_bank_transfers_settle_the_receivable_on_the_day_they_moved(month: None) -> None:
+    """No statement will ever report money taken at the till or by transfer: the journal books it
+    (and a refund paid back the same way) on its own day, Dr cash or bank / Cr receivable."""
+    with pin(START + dt.timedelta(days=5)):
+        create_order(order_input(("CUP", 1), payment_method="cash"), CLERK)
+        create_order(order_input(("TEA", 2), payment_method="bank_transfer"), CLERK)
+    rows = _read(export.export_journal(FIRST, LAST, "generic_csv", MANAGER).data, "generic_csv")
+    rows[["debit", "credit"]] = rows[["debit", "credit"]].map(D)
+    receipts = rows[rows["voucher_kind"] == "receipts"]
+    by_account = receipts.groupby("account_code")[["debit", "credit"]].sum()
+    assert by_account.loc["1001"].tolist() == [D("40.00"), 0] and by_account.loc["1002"].tolist() == [D("50.00"), 0]
+    assert by_account.loc["1122"].tolist() == [0, D("90.00")]
+    assert set(receipts["day"]) == {str((START + dt.timedelta(days=5)).date())}
+    per_voucher = rows.groupby(["day", "voucher"])[["debit", "credit"]].sum()
+    assert (per_voucher["debit"] == per_voucher["credit"]).all()
+
+
 def test_the_account_mapping_is_the_shops_own_and_checked(month: None) -> None:
     export.set_account_mapping({"bank": ("100201", "银行存款-招商银行"), "fees": ("660105", "销售费用-平台手续费")},
                                MANAGER)
@@ -189,7 +206,7 @@ def test_the_account_mapping_is_the_shops_own_and_checked(month: None) -> None:
     rows = _read(export.export_journal(FIRST, LAST, "kingdee", MANAGER).data, "kingdee")
     assert {"100201", "660105"} <= set(rows["科目代码"]) and "1002" not in set(rows["科目代码"])
     with pytest.raises(ValidationError) as bad:
-        export.set_account_mapping({"bank": ("银行", "x"), "cash": ("1001", "库存现金"), "cogs": ("6401", "")},
+        export.set_account_mapping({"bank": ("银行", "x"), "petty": ("1001", "备用金"), "cogs": ("6401", "")},
                                    MANAGER)
     assert {(i.field, i.message) for i in bad.value.issues} == {
         ("code", "fin_export.code_digits"), ("entry", "fin_export.unknown_entry"), ("name", "issue.required")}
