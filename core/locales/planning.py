@@ -46,6 +46,10 @@ _COLUMNS_EN = {
 }
 
 ZH: dict[str, str] = {
+    "plan.issue_keep_a_line": "采购单至少要有一行；不需要了请取消采购单",
+    "plan.issue_over_receipt": "{sku}：订购 {ordered}，已收 {received}，不能再收 {qty}",
+    "plan.issue_po_not_open": "采购单 {id} 不是发往 {warehouse} 的未完成采购单",
+    "plan.issue_nothing_to_move": "没有要调拨的数量：源仓库保留了全部库存",
     "rp.issue_no_suggestion": "没有编号为 {id} 的补货建议",
     "rp.issue_not_open": "补货建议 {id} 已是“{status}”状态，不能再处理",
     "rp.issue_select": "请至少选择一条补货建议",
@@ -226,6 +230,10 @@ ZH: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "plan.issue_keep_a_line": "a purchase order needs at least one line; cancel it instead",
+    "plan.issue_over_receipt": "{sku}: ordered {ordered}, already received {received}, cannot receive {qty} more",
+    "plan.issue_po_not_open": "purchase order {id} is not an open order into {warehouse}",
+    "plan.issue_nothing_to_move": "nothing to transfer: the source keeps every unit",
     "rp.issue_no_suggestion": "no suggestion {id}",
     "rp.issue_not_open": "suggestion {id} is already {status}",
     "rp.issue_select": "select at least one suggestion",

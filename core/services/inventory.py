@@ -93,7 +93,7 @@ def reference(adjustment_id: int) -> str:
 def _warehouse(session: Session, code: str, issues: list[FieldIssue]) -> WarehouseRef | None:
     wh = refdata.snapshot(session).warehouses.get((code or "").strip())
     if wh is None:
-        issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {code}", value=code))
+        issues.append(FieldIssue("warehouse", "issue.unknown_value", value=code, params={"value": code}))
     return wh
 
 
@@ -105,7 +105,7 @@ def _products(session: Session, skus: list[str]) -> dict[str, tuple[int, Decimal
 
 def _note_issue(note: str | None, issues: list[FieldIssue], row: int | None = None) -> None:
     if note is not None and len(note) > MAX_NOTE:
-        issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters", row))
+        issues.append(FieldIssue("note", "issue.too_long", row, params={"n": MAX_NOTE}))
 
 
 def _approval_amount(session: Session) -> Decimal:
@@ -142,7 +142,7 @@ def _post(session: Session, adj_id: int, kind: str, product_id: int, warehouse_i
                                  kind=kind, actor=actor.username, reason=reason, ref_type="adjustment", ref_id=adj_id)
     on_hand, reserved = _level(session, product_id, warehouse_id)
     if not posted:
-        raise ValidationError([FieldIssue("qty_delta", _shortfall(sku, warehouse, on_hand, reserved, qty), value=qty)])
+        raise ValidationError([_shortfall(sku, warehouse, on_hand, reserved, qty)])
     return on_hand
 
 
@@ -153,9 +153,10 @@ def _on_hand_change(on_hand_after: int | None, qty: int) -> tuple[dict[str, int]
     return {"on_hand": on_hand_after - qty}, {"on_hand": on_hand_after}
 
 
-def _shortfall(sku: str, warehouse: str, on_hand: int, reserved: int, qty: int) -> str:
-    return (f"{sku} @ {warehouse}: removing {-qty} would leave {on_hand + qty} on hand but {reserved} are "
-            f"reserved for orders; release or move those orders first")
+def _shortfall(sku: str, warehouse: str, on_hand: int, reserved: int, qty: int) -> FieldIssue:
+    """Why removing ``-qty`` units is refused: it would leave fewer on hand than are reserved."""
+    return FieldIssue("qty_delta", "inv_issue.reserved_shortfall", value=qty, params={
+        "sku": sku, "warehouse": warehouse, "qty": -qty, "left": on_hand + qty, "reserved": reserved})
 
 
 def _level(session: Session, product_id: int, warehouse_id: int) -> tuple[int, int]:
@@ -194,7 +195,7 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
     sku = barcodes.to_skus(session, [sku]).get(sku, sku)  # a scanned barcode names its product
     product = _products(session, [sku]).get(sku)
     if product is None:
-        issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", value=sku))
+        issues.append(FieldIssue("sku", "issue.unknown_sku" if sku else "issue.required", value=sku, params={"sku": sku}))
     delta, qty_issues = q.check_qty(qty_delta, "qty_delta", signed=True)
     issues += qty_issues
     if delta is not None:
@@ -205,7 +206,7 @@ def adjust_stock(session: Session, sku: str, warehouse: str, qty_delta: int, rea
         on_hand, reserved = _level(session, product[0], wh.id)
         issues += q.check_ceiling(on_hand, delta, "qty_delta", sku=sku)
         if on_hand + delta < reserved:
-            issues.append(FieldIssue("qty_delta", _shortfall(sku, wh.code, on_hand, reserved, delta), value=delta))
+            issues.append(_shortfall(sku, wh.code, on_hand, reserved, delta))
     if issues:
         raise ValidationError(issues)
     assert wh is not None and product is not None and delta is not None
@@ -249,7 +250,7 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
     issues: list[FieldIssue] = []
     wh = _warehouse(session, warehouse, issues)
     if not lines:
-        issues.append(FieldIssue("lines", "the count sheet is empty"))
+        issues.append(FieldIssue("lines", "inv_issue.empty_sheet"))
     products = _products(session, [str(ln.sku or "").strip() for ln in lines])
     levels: dict[int, tuple[int, int]] = {}
     if wh is not None and products:
@@ -261,10 +262,10 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
     for row, ln in enumerate(lines, start=1):
         sku = str(ln.sku or "").strip()
         if sku not in products:
-            issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", row, sku))
+            issues.append(FieldIssue("sku", "issue.unknown_sku" if sku else "issue.required", row, sku, params={"sku": sku}))
             continue
         if sku in seen:
-            issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
+            issues.append(FieldIssue("sku", "inv_issue.listed_twice", row, sku, params={"sku": sku}))
             continue
         seen.add(sku)
         counted, count_issues = q.check_qty(ln.counted, "counted", row, allow_zero=True)
@@ -274,9 +275,8 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
         pid, cost = products[sku]
         on_hand, reserved = levels.get(pid, (0, 0))
         if ln.expected != on_hand:
-            issues.append(FieldIssue("expected", f"{sku}: the system quantity changed from {ln.expected} to "
-                                                 f"{on_hand} since the sheet was opened; reload and recount",
-                                     row, ln.expected))
+            issues.append(FieldIssue("expected", "inv_issue.stale_sheet", row, ln.expected,
+                                     params={"sku": sku, "was": ln.expected, "now": on_hand}))
             continue
         delta = counted - on_hand
         _note_issue(ln.note, issues, row)
@@ -287,8 +287,8 @@ def post_count(session: Session, warehouse: str, lines: list[CountLine], actor: 
             issues += reason_issues
             continue
         if counted < reserved:
-            issues.append(FieldIssue("counted", f"{sku}: counted {ln.counted} but {reserved} are reserved for "
-                                                f"orders; release or move those orders first", row, ln.counted))
+            issues.append(FieldIssue("counted", "inv_issue.counted_below_reserved", row, ln.counted,
+                                     params={"sku": sku, "counted": ln.counted, "reserved": reserved}))
             continue
         diffs.append((ln, pid, _value(delta, cost, "counted", issues, row), delta, cost is not None))
     if issues:
@@ -353,8 +353,7 @@ def decide_adjustment(session: Session, adjustment_id: int, approve: bool, actor
     if approve and not issues and adj.qty_delta < 0:
         on_hand, reserved = _level(session, adj.product_id, adj.warehouse_id)
         if on_hand + adj.qty_delta < reserved:
-            issues.append(FieldIssue("qty_delta", _shortfall(sku, code, on_hand, reserved, adj.qty_delta),
-                                     value=adj.qty_delta))
+            issues.append(_shortfall(sku, code, on_hand, reserved, adj.qty_delta))
     if issues:
         raise ValidationError(issues)
     released: list[str] = []
@@ -419,7 +418,7 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
     issues: list[FieldIssue] = []
     wh = _warehouse(session, warehouse, issues)
     if not lines:
-        issues.append(FieldIssue("lines", "nothing to receive"))
+        issues.append(FieldIssue("lines", "inv_issue.nothing_to_receive"))
     typed = [str(code or "").strip() for code, _ in lines]
     scanned = barcodes.to_skus(session, typed)  # a line may give a barcode instead of the SKU
     lines = [(scanned.get(code, code), qty) for code, (_, qty) in zip(typed, lines, strict=True)]
@@ -430,9 +429,9 @@ def receive_adhoc(session: Session, warehouse: str, lines: list[tuple[str, int]]
     for row, (raw, qty) in enumerate(lines, start=1):
         sku = str(raw or "").strip()
         if sku not in products:
-            issues.append(FieldIssue("sku", f"unknown SKU {sku}" if sku else "required", row, sku))
+            issues.append(FieldIssue("sku", "issue.unknown_sku" if sku else "issue.required", row, sku, params={"sku": sku}))
         elif sku in seen:
-            issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
+            issues.append(FieldIssue("sku", "inv_issue.listed_twice", row, sku, params={"sku": sku}))
         else:
             good, qty_issues = q.check_qty(qty, "qty", row)
             issues += qty_issues

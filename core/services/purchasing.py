@@ -66,13 +66,13 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
     for row, (line_id, qty) in enumerate(sorted(quantities.items()), start=1):
         line = lines.get(line_id)
         if line is None:
-            issues.append(FieldIssue("po_line", f"line {line_id} is not on {po.number}", row, line_id))
+            issues.append(FieldIssue("po_line", "inv_issue.not_on_document", row, line_id,
+                                     params={"line": line_id, "number": po.number}))
         elif bad := check_qty(qty, "qty", row, allow_zero=True)[1]:
             issues += bad
         elif line.qty_received + qty > line.qty_ordered:
-            issues.append(FieldIssue(
-                "qty", f"{skus[line.product_id]}: ordered {line.qty_ordered}, already received "
-                       f"{line.qty_received}, cannot receive {qty} more", row, qty))
+            issues.append(FieldIssue("qty", "plan.issue_over_receipt", row, qty, params={
+                "sku": skus[line.product_id], "ordered": line.qty_ordered, "received": line.qty_received, "qty": qty}))
     if issues:
         raise ValidationError(issues)
     quantities = {line_id: int(qty) for line_id, qty in quantities.items()}  # 5.0 from a grid → 5
@@ -96,7 +96,7 @@ def receive_po(session: Session, po_id: int, quantities: dict[int, int], actor: 
         received += qty
         arrived.append(line.product_id)
     if received == 0:
-        raise ValidationError([FieldIssue("qty", "nothing to receive")])
+        raise ValidationError([FieldIssue("qty", "inv_issue.nothing_to_receive")])
     session.flush()
     complete = all(ln.qty_received >= ln.qty_ordered for ln in
                    session.execute(select(POLine).where(POLine.po_id == po_id)).scalars())
@@ -168,7 +168,7 @@ def _refresh_total(session: Session, po: PurchaseOrder) -> None:
 
 def _note_issue(note: str | None, issues: list[FieldIssue]) -> None:
     if note is not None and len(note) > MAX_NOTE:
-        issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters"))
+        issues.append(FieldIssue("note", "issue.too_long", params={"n": MAX_NOTE}))
 
 
 def _product_costs(session: Session, lines: list[POLineInput]) -> dict[int, Decimal | None]:
@@ -183,9 +183,9 @@ def _line_issues(line: POLineInput, row: int, costs: dict[int, Decimal | None], 
     cent in [0, max] — or no cost at all for a product whose cost is unknown."""
     issues: list[FieldIssue] = []
     if line.product_id not in costs:
-        issues.append(FieldIssue("product", f"unknown product {line.product_id}", row, line.product_id))
+        issues.append(FieldIssue("product", "issue.unknown_value", row, line.product_id, params={"value": line.product_id}))
     elif line.product_id in seen:
-        issues.append(FieldIssue("product", "listed twice", row, line.product_id))
+        issues.append(FieldIssue("product", "issue.rma_listed_twice", row, line.product_id))
     seen.add(line.product_id)
     issues += check_qty(line.qty, "qty", row)[1]
     if line.unit_cost is not None:
@@ -237,13 +237,13 @@ def create_purchase_order(session: Session, supplier_id: int, warehouse_id: int,
     issues: list[FieldIssue] = []
     if session.execute(select(Supplier.id).where(Supplier.id == supplier_id, Supplier.active.is_(True))
                        ).first() is None:
-        issues.append(FieldIssue("supplier", f"unknown or inactive supplier {supplier_id}", value=supplier_id))
+        issues.append(FieldIssue("supplier", "issue.unknown_value", value=supplier_id, params={"value": supplier_id}))
     if session.execute(select(Warehouse.id).where(Warehouse.id == warehouse_id, Warehouse.active.is_(True))
                        ).first() is None:
-        issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {warehouse_id}", value=warehouse_id))
+        issues.append(FieldIssue("warehouse", "issue.unknown_value", value=warehouse_id, params={"value": warehouse_id}))
     _note_issue(note, issues)
     if not lines:
-        issues.append(FieldIssue("lines", "a purchase order needs at least one line"))
+        issues.append(FieldIssue("lines", "inv_issue.no_lines"))
     costs = _product_costs(session, lines)
     seen: set[int] = set()
     for row, line in enumerate(lines, start=1):
@@ -277,12 +277,13 @@ def update_draft(session: Session, po_id: int, quantities: dict[int, int], actor
     issues: list[FieldIssue] = []
     for row, (line_id, qty) in enumerate(sorted(quantities.items()), start=1):
         if line_id not in lines:
-            issues.append(FieldIssue("po_line", f"line {line_id} is not on {po.number}", row, line_id))
+            issues.append(FieldIssue("po_line", "inv_issue.not_on_document", row, line_id,
+                                     params={"line": line_id, "number": po.number}))
         else:
             issues += check_qty(qty, "qty", row, allow_zero=True)[1]
     _note_issue(note, issues)
     if not issues and all(quantities.get(lid, ln.qty_ordered) == 0 for lid, ln in lines.items()):
-        issues.append(FieldIssue("lines", "a purchase order needs at least one line; cancel it instead"))
+        issues.append(FieldIssue("lines", "plan.issue_keep_a_line"))
     if issues:
         raise ValidationError(issues)
     before = {str(lid): ln.qty_ordered for lid, ln in lines.items()}
@@ -353,9 +354,9 @@ def cancel_po(session: Session, po_id: int, reason: str, actor: Actor) -> POInfo
                                 number=po.number)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError([FieldIssue("reason", "required")])
+        raise ValidationError([FieldIssue("reason", "issue.required")])
     if len(reason) > MAX_NOTE:
-        raise ValidationError([FieldIssue("reason", f"at most {MAX_NOTE} characters")])
+        raise ValidationError([FieldIssue("reason", "issue.too_long", params={"n": MAX_NOTE})])
     before = po.status
     po.status = "cancelled"
     po.note = f"{po.note}\n{reason}" if po.note else reason

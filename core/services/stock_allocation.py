@@ -90,8 +90,8 @@ def _proposal(session: Session, product_id: int, source: str, po_id: int | None,
         raise NotFound(f"no product {product_id}", product_id=product_id)
     needs = _needs(session, [product_id], service_level)
     if source not in set(needs["warehouse"]):
-        raise ValidationError([FieldIssue("from_warehouse", f"unknown or inactive warehouse {source}",
-                                          value=source)])
+        raise ValidationError([FieldIssue("from_warehouse", "issue.unknown_value", value=source,
+                                          params={"value": source})])
     at_source = needs["warehouse"] == source
     on_hand_pool = max(int(needs.loc[at_source, "available"].iloc[0]), 0)
     incoming = 0
@@ -100,8 +100,8 @@ def _proposal(session: Session, product_id: int, source: str, po_id: int | None,
                              .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
                              .where(PurchaseOrder.id == po_id)).one_or_none()
         if po is None or po.status not in ("draft", *RECEIVABLE_STATUSES) or po.code != source:
-            raise ValidationError([FieldIssue("purchase_order", f"purchase order {po_id} is not an open order "
-                                                                f"into {source}", value=po_id)])
+            raise ValidationError([FieldIssue("purchase_order", "plan.issue_po_not_open", value=po_id,
+                                              params={"id": po_id, "warehouse": source})])
         incoming = int(session.execute(select(func.coalesce(func.sum(POLine.qty_ordered - POLine.qty_received), 0))
                                        .where(POLine.po_id == po_id, POLine.product_id == product_id)).scalar_one())
     # the source's own units are the pool: it takes part in the split with nothing "available"
@@ -154,7 +154,7 @@ def accept(session: Session, product_id: int, source: str, actor: Actor, *, po_i
     proposal = _proposal(session, product_id, source, po_id, service_level)
     moves = proposal.table[proposal.table["transfer"] > 0]
     if moves.empty:
-        raise ValidationError([FieldIssue("allocated", "nothing to transfer: the source keeps every unit")])
+        raise ValidationError([FieldIssue("allocated", "plan.issue_nothing_to_move")])
     transfers = [
         create_transfer(source, row.warehouse, [(proposal.sku, int(row.transfer))], actor,
                         note=f"allocation of scarce stock ({proposal.sku})", session=session)

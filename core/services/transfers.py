@@ -105,7 +105,7 @@ def _validate_lines(session: Session, lines: list[tuple[str, int]], source_id: i
                     source_code: str, issues: list[FieldIssue]) -> list[tuple[int, int]]:
     """``[(sku, qty)]`` → ``[(product_id, qty)]``; every problem is reported with its line."""
     if not lines:
-        issues.append(FieldIssue("lines", "a transfer needs at least one line"))
+        issues.append(FieldIssue("lines", "inv_issue.no_lines"))
         return []
     skus = sorted({str(sku or "").strip() for sku, _ in lines})
     products = dict(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
@@ -119,13 +119,13 @@ def _validate_lines(session: Session, lines: list[tuple[str, int]], source_id: i
     for row, (raw_sku, raw_qty) in enumerate(lines, start=1):
         sku = str(raw_sku or "").strip()
         if not sku:
-            issues.append(FieldIssue("sku", "required", row))
+            issues.append(FieldIssue("sku", "issue.required", row))
             continue
         if sku not in products:
-            issues.append(FieldIssue("sku", f"unknown SKU {sku}", row, sku))
+            issues.append(FieldIssue("sku", "issue.unknown_sku", row, sku, params={"sku": sku}))
             continue
         if sku in seen:
-            issues.append(FieldIssue("sku", f"SKU {sku} is listed twice", row, sku))
+            issues.append(FieldIssue("sku", "inv_issue.listed_twice", row, sku, params={"sku": sku}))
             continue
         seen.add(sku)
         qty, qty_issues = check_qty(raw_qty, "qty", row)
@@ -134,7 +134,8 @@ def _validate_lines(session: Session, lines: list[tuple[str, int]], source_id: i
             continue
         have = int(available.get(products[sku], 0))
         if source_id is not None and qty > have:
-            issues.append(FieldIssue("qty", f"only {have} of {sku} available in {source_code}", row, qty))
+            issues.append(FieldIssue("qty", "inv_issue.only_available", row, qty,
+                                     params={"n": have, "sku": sku, "warehouse": source_code}))
             continue
         out.append((products[sku], qty))
     return out
@@ -158,15 +159,15 @@ def create_transfer(session: Session, from_warehouse: str, to_warehouse: str, li
     source = warehouses.get((from_warehouse or "").strip())
     target = warehouses.get((to_warehouse or "").strip())
     if source is None:
-        issues.append(FieldIssue("from_warehouse", f"unknown or inactive warehouse {from_warehouse}",
+        issues.append(FieldIssue("from_warehouse", "issue.unknown_value", params={"value": from_warehouse},
                                  value=from_warehouse))
     if target is None:
-        issues.append(FieldIssue("to_warehouse", f"unknown or inactive warehouse {to_warehouse}",
+        issues.append(FieldIssue("to_warehouse", "issue.unknown_value", params={"value": to_warehouse},
                                  value=to_warehouse))
     if source is not None and target is not None and source.id == target.id:
-        issues.append(FieldIssue("to_warehouse", "must differ from the source warehouse", value=to_warehouse))
+        issues.append(FieldIssue("to_warehouse", "inv_issue.same_warehouse", value=to_warehouse))
     if note is not None and len(note) > MAX_NOTE:
-        issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters"))
+        issues.append(FieldIssue("note", "issue.too_long", params={"n": MAX_NOTE}))
     products = _validate_lines(session, lines, source.id if source else None,
                                source.code if source else "", issues)
     if issues:
@@ -239,20 +240,20 @@ def receive_transfer(session: Session, transfer_id: int, quantities: dict[int, i
     for row, (line_id, qty) in enumerate(sorted(quantities.items()), start=1):
         line = lines.get(line_id)
         if line is None:
-            issues.append(FieldIssue("transfer_line", f"line {line_id} is not on {transfer.number}", row, line_id))
+            issues.append(FieldIssue("transfer_line", "inv_issue.not_on_document", row, line_id,
+                                     params={"line": line_id, "number": transfer.number}))
         elif bad := check_qty(qty, "qty", row, allow_zero=True)[1]:
             issues += bad
         elif line.qty_received + qty > line.qty_shipped:
-            issues.append(FieldIssue(
-                "qty", f"{line.sku}: shipped {line.qty_shipped}, already received {line.qty_received}, "
-                       f"cannot receive {qty} more", row, qty))
+            issues.append(FieldIssue("qty", "inv_issue.over_receipt", row, qty, params={
+                "sku": line.sku, "shipped": line.qty_shipped, "received": line.qty_received, "qty": qty}))
     if note is not None and len(note) > MAX_NOTE:
-        issues.append(FieldIssue("note", f"at most {MAX_NOTE} characters"))
+        issues.append(FieldIssue("note", "issue.too_long", params={"n": MAX_NOTE}))
     if not issues:
         quantities = {line_id: int(qty) for line_id, qty in quantities.items()}  # 5.0 from a grid → 5
     received = sum(quantities.values()) if not issues else 0
     if not issues and received == 0 and not close_short:
-        issues.append(FieldIssue("qty", "nothing to receive"))
+        issues.append(FieldIssue("qty", "inv_issue.nothing_to_receive"))
     if issues:
         raise ValidationError(issues)
     arrived: list[int] = []

@@ -230,7 +230,7 @@ def test_receiving_and_stock_adjustments_take_any_barcode_for_the_sku(db_url: st
     assert receipt.units == 4
     with pytest.raises(ValidationError) as exc:  # a barcode and the SKU of one product: listed twice
         inventory.receive_adhoc("SH", [("TEA-001", 1), ("6901234567892", 1)], WAREHOUSE)
-    assert exc.value.issues[0].row == 2 and "listed twice" in exc.value.issues[0].message
+    assert exc.value.issues[0].row == 2 and exc.value.issues[0].message == "inv_issue.listed_twice"
     adjusted = inventory.adjust_stock("6901234567892", "SH", -1, "damage", WAREHOUSE)
     assert adjusted.sku == rec.sku and adjusted.status == "posted"
     assert catalog.availability(["TEA-001"], CLERK)["on_hand"].tolist() == [3]
