@@ -188,7 +188,7 @@ def shipment_fields(delivery_method: str | None, carrier: str | None, tracking_n
     refuses a parcel without a tracking number."""
     tracking = (tracking_no or "").strip()
     if not tracking and needs_tracking(delivery_method):
-        raise ValidationError([FieldIssue("tracking_no", "required to ship")])
+        raise ValidationError([FieldIssue("tracking_no", "issue.required")])
     return {"carrier": (carrier or "").strip() or None, "tracking_no": tracking or None}
 
 
@@ -199,12 +199,12 @@ def shipping_issues(number: str, status: str, delivery_method: str | None, carri
     number."""
     issues = []
     if status != "packed":
-        issues.append(FieldIssue("order", f"{number} is {status}; only packed orders can ship", row, number))
+        issues.append(FieldIssue("order", "inv_issue.not_shippable", row, number, params={"number": number, "status": status}))
     if needs_tracking(delivery_method):
         if not carrier:
-            issues.append(FieldIssue("carrier", "required", row))
+            issues.append(FieldIssue("carrier", "issue.required", row))
         if not tracking:
-            issues.append(FieldIssue("tracking_no", "required", row))
+            issues.append(FieldIssue("tracking_no", "issue.required", row))
     return issues
 
 

@@ -71,13 +71,13 @@ def _info(row: ApiToken) -> TokenInfo:
 def _check(name: str, role: str, scopes: list[str]) -> list[FieldIssue]:
     issues = []
     if not name:
-        issues.append(FieldIssue("name", "required"))
+        issues.append(FieldIssue("name", "issue.required"))
     elif len(name) > MAX_NAME:
         issues.append(FieldIssue("name", "issue.at_most", value=name, params={"n": MAX_NAME}))
     if role not in ROLES:
         issues.append(FieldIssue("role", "api.unknown_role", value=role, params={"roles": ", ".join(ROLES)}))
     if not scopes:
-        issues.append(FieldIssue("scopes", "required"))
+        issues.append(FieldIssue("scopes", "issue.required"))
     for i, scope in enumerate(scopes):
         if scope not in SCOPES:
             issues.append(FieldIssue("scopes", "api.unknown_scope", row=i + 1, value=scope,

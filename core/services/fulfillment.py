@@ -200,8 +200,8 @@ def move_to_warehouse(session: Session, order_id: int, to_warehouse: str, actor:
     order_flow.check_movable(order.number, order.status)
     target = refdata.snapshot(session).warehouses.get((to_warehouse or "").strip())
     if target is None:
-        raise ValidationError([FieldIssue("warehouse", f"unknown or inactive warehouse {to_warehouse}",
-                                          value=to_warehouse)])
+        raise ValidationError([FieldIssue("warehouse", "issue.unknown_value", value=to_warehouse,
+                                          params={"value": to_warehouse})])
     lines = session.execute(
         select(OrderLine.id, OrderLine.line_no, OrderLine.product_id, OrderLine.warehouse_id,
                OrderLine.qty_reserved, Product.sku, Warehouse.code)
@@ -211,10 +211,11 @@ def move_to_warehouse(session: Session, order_id: int, to_warehouse: str, actor:
     ).all()
     known = {ln.line_no for ln in lines}
     wanted = set(line_nos) if line_nos else known
-    issues = [FieldIssue("line_no", f"order {order.number} has no line {n}", n, n) for n in sorted(wanted - known)]
+    issues = [FieldIssue("line_no", "inv_issue.no_such_line", n, n, params={"number": order.number, "line": n}) for n in sorted(wanted - known)]
     moving = [ln for ln in lines if ln.line_no in wanted and ln.warehouse_id != target.id]
     if not issues and not moving:
-        issues.append(FieldIssue("warehouse", f"already served from {target.code}", value=target.code))
+        issues.append(FieldIssue("warehouse", "inv_issue.already_there", value=target.code,
+                                    params={"warehouse": target.code}))
     if issues:
         raise ValidationError(issues)
     all_lines_there = len(moving) + sum(1 for ln in lines if ln.warehouse_id == target.id) == len(lines)
@@ -253,20 +254,21 @@ def _orders_by_id(session: Session, order_ids: list[int]) -> dict[int, Any]:
 
 
 def _batch_in_status(session: Session, order_ids: list[int], status: str, verb: str) -> tuple[list[int], dict[int, Any]]:
-    """De-duplicated ids and their rows, refusing the whole batch (naming each bad row) unless
-    every order exists and is in ``status`` — batch actions are all or none."""
+    """De-duplicated ids and their rows, refusing the whole batch (naming each bad row,
+    ``inv_issue.not_<verb>``) unless every order exists and is in ``status`` — batch actions are
+    all or none."""
     ids = list(dict.fromkeys(int(i) for i in order_ids))
     if not ids:
-        raise ValidationError([FieldIssue("orders", "pick at least one order")])
+        raise ValidationError([FieldIssue("orders", "inv_issue.pick_orders")])
     found = _orders_by_id(session, ids)
     issues = []
     for row, oid in enumerate(ids, start=1):
         o = found.get(oid)
         if o is None:
-            issues.append(FieldIssue("order", f"no order {oid}", row, oid))
+            issues.append(FieldIssue("order", "inv_issue.no_order", row, oid, params={"number": oid}))
         elif o.status != status:
-            issues.append(FieldIssue("order", f"{o.number} is {o.status}; only {status} orders can be {verb}",
-                                     row, o.number))
+            issues.append(FieldIssue("order", f"inv_issue.not_{verb}", row, o.number,
+                                     params={"number": o.number, "status": o.status}))
     if issues:
         raise ValidationError(issues)
     return ids, found
@@ -278,7 +280,7 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
     each order to ``picking``. A split order appears on the list of every warehouse involved; an
     order of a merged shipment brings the group's other orders along (one parcel, one pick)."""
     require(actor, "order.fulfil")
-    ids, found = _batch_in_status(session, merging.shipment_of(session, order_ids), "confirmed", "picked")
+    ids, found = _batch_in_status(session, merging.shipment_of(session, order_ids), "confirmed", "pickable")
     for oid in sorted(ids):
         orders.transition(oid, "picking", actor, note="pick list", with_group=True, session=session)
     units: dict[int, int] = defaultdict(int)
@@ -536,22 +538,22 @@ def _read_tracking_csv(data: bytes) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ValidationError([FieldIssue("file", f"not a readable CSV file: {exc}")]) from exc
+            raise ValidationError([FieldIssue("file", "inv_issue.bad_csv", params={"reason": str(exc)})]) from exc
     else:
-        raise ValidationError([FieldIssue("file", "not a UTF-8 or GB18030 text file")])
+        raise ValidationError([FieldIssue("file", "inv_issue.bad_encoding")])
     columns = {str(c).strip().lower(): c for c in frame.columns}
     picked: dict[str, str] = {}
     issues = []
     for name, accepted in (("order", ORDER_HEADERS), ("carrier", CARRIER_HEADERS), ("tracking", TRACKING_HEADERS)):
         match = next((columns[h] for h in accepted if h in columns), None)
         if match is None:
-            issues.append(FieldIssue("file", f"missing column {name} (one of: {', '.join(accepted)})"))
+            issues.append(FieldIssue("file", "inv_issue.missing_column", params={"name": name, "accepted": ", ".join(accepted)}))
         else:
             picked[name] = match
     if issues:
         raise ValidationError(issues)
     if len(frame) > MAX_BULK_ROWS:
-        raise ValidationError([FieldIssue("file", f"at most {MAX_BULK_ROWS} rows per upload")])
+        raise ValidationError([FieldIssue("file", "inv_issue.too_many_rows", params={"n": MAX_BULK_ROWS})])
     out = pd.DataFrame({name: frame[col].astype(str).str.strip() for name, col in picked.items()})
     out["row"] = range(2, len(out) + 2)  # line 1 is the header
     return out[out[["order", "carrier", "tracking"]].ne("").any(axis=1)]
@@ -567,7 +569,7 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
     require(actor, "order.fulfil")
     rows = _read_tracking_csv(data)
     if rows.empty:
-        raise ValidationError([FieldIssue("file", "no rows to ship")])
+        raise ValidationError([FieldIssue("file", "inv_issue.no_rows")])
     numbers = [n.upper() for n in rows["order"]]
     known = {o.number: o for o in _load_for_shipping(session, Order.number.in_(set(numbers)))}
     issues: list[FieldIssue] = []
@@ -577,15 +579,17 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
     for number, carrier, tracking, row in zip(numbers, rows["carrier"], rows["tracking"], rows["row"], strict=True):
         order = known.get(number)
         if order is None:
-            issues.append(FieldIssue("order", f"no order {number}" if number else "required", row, number))
+            issues.append(FieldIssue("order", "inv_issue.no_order" if number else "issue.required", row, number,
+                                     params={"number": number}))
             continue
         if number in seen_orders:
-            issues.append(FieldIssue("order", f"{number} is already on line {seen_orders[number]}", row, number))
+            issues.append(FieldIssue("order", "inv_issue.duplicate_in_file", row, number,
+                                     params={"value": number, "line": seen_orders[number]}))
             continue
         seen_orders[number] = row
         if tracking and tracking in seen_tracking:
-            issues.append(FieldIssue("tracking_no", f"tracking number {tracking} is already on line "
-                                                    f"{seen_tracking[tracking]}", row, tracking))
+            issues.append(FieldIssue("tracking_no", "inv_issue.duplicate_in_file", row, tracking,
+                                     params={"value": tracking, "line": seen_tracking[tracking]}))
             continue
         seen_tracking[tracking] = row
         row_issues = order_flow.shipping_issues(order.number, order.status, order.delivery_method, carrier,
@@ -636,7 +640,7 @@ def _with_groups(session: Session, todo: list[tuple[int, str, str]], known: dict
 def mark_delivered(session: Session, order_ids: list[int], actor: Actor) -> tuple[str, ...]:
     """Record delivery of shipped orders (all or none); returns their numbers."""
     require(actor, "order.deliver")
-    ids, found = _batch_in_status(session, order_ids, "shipped", "delivered")
+    ids, found = _batch_in_status(session, order_ids, "shipped", "deliverable")
     for oid in sorted(ids):
         orders.transition(oid, "delivered", actor, session=session)
     return tuple(found[oid].number for oid in ids)

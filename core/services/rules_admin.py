@@ -246,7 +246,7 @@ def _action_issues(kind: str, action: Any, issues: list[FieldIssue]) -> None:
                                  value=action["priority"]))
     for key in ("carrier", "tag"):
         if key in action and not str(action[key] or "").strip():
-            issues.append(FieldIssue(key, "required"))
+            issues.append(FieldIssue(key, "issue.required"))
     if kind == "gift":
         _gift_issues(action, issues)
     if "tier" in action and action["tier"] not in TIERS:
@@ -257,7 +257,7 @@ def _gift_issues(action: dict[str, Any], issues: list[FieldIssue]) -> None:
     """A gift rule names its gift SKU, whole units 1…MAX_GIFT_QTY and optionally a fallback SKU
     (whether they exist is checked against the catalog in :func:`_reference_issues`)."""
     if not str(action.get("gift") or "").strip():
-        issues.append(FieldIssue("gift", "required"))
+        issues.append(FieldIssue("gift", "issue.required"))
     qty = action.get("qty", 1)
     if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_GIFT_QTY:
         issues.append(FieldIssue("qty", f"must be a whole number between 1 and {MAX_GIFT_QTY}", value=qty))
@@ -267,7 +267,7 @@ def _validate(session: Session, data: RuleInput) -> RuleInput:
     issues: list[FieldIssue] = []
     name = (data.name or "").strip()
     if not name:
-        issues.append(FieldIssue("name", "required"))
+        issues.append(FieldIssue("name", "issue.required"))
     elif len(name) > MAX_NAME:
         issues.append(FieldIssue("name", f"at most {MAX_NAME} characters"))
     if data.kind not in KINDS:

@@ -87,7 +87,7 @@ def _info(row: WebhookSubscription, channel: str | None) -> SubscriptionInfo:
 def url_issue(url: str) -> FieldIssue | None:
     """Why ``url`` cannot receive webhooks, or None: http(s) with a host, at most MAX_URL."""
     if not url:
-        return FieldIssue("url", "required")
+        return FieldIssue("url", "issue.required")
     if len(url) > MAX_URL:
         return FieldIssue("url", "issue.at_most", value=url[:80], params={"n": MAX_URL})
     try:
@@ -104,7 +104,7 @@ def url_issue(url: str) -> FieldIssue | None:
 
 def _event_issues(names: list[str], actor: Actor) -> list[FieldIssue]:
     if not names:
-        return [FieldIssue("events", "required")]
+        return [FieldIssue("events", "issue.required")]
     issues = []
     for i, name in enumerate(names):
         if name != events.ALL and name not in events.EVENTS:

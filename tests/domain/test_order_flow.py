@@ -233,7 +233,7 @@ def test_packing_by_hand_is_refused_while_units_are_unscanned() -> None:
 def test_a_parcel_ships_only_with_a_tracking_number_trimmed() -> None:
     with pytest.raises(ValidationError) as caught:
         shipment_fields("express", "SF", "  ")
-    assert [(i.field, i.message) for i in caught.value.issues] == [("tracking_no", "required to ship")]
+    assert [(i.field, i.message) for i in caught.value.issues] == [("tracking_no", "issue.required")]
     assert shipment_fields("express", " SF ", " SF123 ") == {"carrier": "SF", "tracking_no": "SF123"}
     assert shipment_fields("freight", None, "T1") == {"carrier": None, "tracking_no": "T1"}
 
@@ -245,8 +245,9 @@ def test_a_customer_collecting_in_store_needs_no_tracking_number() -> None:
 def test_the_warehouse_desk_ships_only_packed_orders_with_carrier_and_tracking() -> None:
     issues = shipping_issues("SO-4", "picking", "express", "", "", 7)
     assert [(i.field, i.message, i.row) for i in issues] == [
-        ("order", "SO-4 is picking; only packed orders can ship", 7), ("carrier", "required", 7),
-        ("tracking_no", "required", 7)]
+        ("order", "inv_issue.not_shippable", 7), ("carrier", "issue.required", 7),
+        ("tracking_no", "issue.required", 7)]
+    assert issues[0].params == {"number": "SO-4", "status": "picking"}
     assert shipping_issues("SO-4", "packed", "express", "SF", "T1", None) == []
     assert shipping_issues("SO-4", "packed", "pickup", "", "", None) == []
 

@@ -188,7 +188,7 @@ def test_used_products_are_deactivated_never_deleted(db_url: str) -> None:
     assert not rec.active and rec.in_use
     with pytest.raises(ValidationError) as refused:  # order entry refuses a discontinued product
         create_order(order_input(("USED", 1)), CLERK)
-    assert refused.value.issues[0].message == "SKU USED is discontinued"
+    assert (refused.value.issues[0].message, refused.value.issues[0].params) == ("issue.discontinued", {"sku": "USED"})
     assert product_master.set_product_active(used, True, MANAGER).active
 
 

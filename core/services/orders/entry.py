@@ -175,11 +175,11 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
         sku = (ln.sku or "").strip()
         product = products.get(sku)
         if not sku:
-            issues.append(FieldIssue("sku", "required", i))
+            issues.append(FieldIssue("sku", "issue.required", i))
         elif product is None:
-            issues.append(FieldIssue("sku", f"unknown SKU {sku}", i, sku))
+            issues.append(FieldIssue("sku", "issue.unknown_sku", i, sku, params={"sku": sku}))
         elif not product.active:
-            issues.append(FieldIssue("sku", f"SKU {sku} is discontinued", i, sku))
+            issues.append(FieldIssue("sku", "issue.discontinued", i, sku, params={"sku": sku}))
         price = ln.unit_price if ln.unit_price is not None else (product.unit_price if product else 0)
         qty, line_issues = rulebook.validate_line({"qty": ln.qty, "unit_price": price, "discount": ln.discount}, i)
         issues += line_issues
@@ -230,13 +230,13 @@ def _choose_warehouse(
     read here. The second element is empty unless the order is split.
     """
     if not ref.warehouses:
-        issues.append(FieldIssue("warehouse", "no active warehouse is set up"))
+        issues.append(FieldIssue("warehouse", "issue.no_warehouse"))
         return None, {}
     if data.warehouse:
         wh = ref.warehouses.get(data.warehouse)
         if wh is None:
-            issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {data.warehouse}",
-                                     value=data.warehouse))
+            issues.append(FieldIssue("warehouse", "issue.unknown_value", value=data.warehouse,
+                                     params={"value": data.warehouse}))
         return wh, {}
     preferred, _ = first_action(ref.rules["allocation"], facts, "warehouse")
     need = allocation.units_needed((ln.product_id, ln.qty) for ln in lines)
@@ -269,7 +269,7 @@ def _customer(conn: Connection, session: Session, data: OrderInput,
     if data.customer_id is not None:
         row = conn.execute(_CUSTOMER_BY_ID, {"cid": data.customer_id}).first()
         if row is None:
-            raise ValidationError([FieldIssue("customer_id", f"no customer {data.customer_id}")])
+            raise ValidationError([FieldIssue("customer_id", "issue.unknown_value", params={"value": data.customer_id})])
         return customers.CustomerRef(row.id, "", row.name, row.phone, row.tier, False)
     return customers.find_or_create(
         session, name=data.customer_name, phone=data.phone, email=data.email, province=province,
@@ -309,7 +309,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     issues = _validate_header(data)
     channel = ref.channels.get(data.channel)
     if channel is None:
-        issues.append(FieldIssue("channel", f"unknown channel {data.channel}", value=data.channel))
+        issues.append(FieldIssue("channel", "issue.unknown_value", value=data.channel, params={"value": data.channel}))
     lines, kit_lines = _expand_kits(session, _price_lines(conn, data, issues), issues)
     amounts = _totals(data, lines, issues)
     total = amounts.total
