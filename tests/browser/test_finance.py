@@ -60,7 +60,14 @@ def _busiest_channel(database_url: str) -> tuple[str, pd.DataFrame]:
 def _differences_offered(page: object) -> list[str]:
     """The open differences the resolve form offers (id · kind · order), read from its list."""
     box = page.get_by_role("combobox", name="Difference", exact=True)  # type: ignore[attr-defined]
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box.click()
+    try:  # the list renders after the click; a click that lands during a rerun only focuses the box
+        page.get_by_role("option").first.wait_for(timeout=5_000)  # type: ignore[attr-defined]
+    except PlaywrightTimeout:
+        box.press("ArrowDown")  # the keyboard opens a focused select box's list
+        page.get_by_role("option").first.wait_for()  # type: ignore[attr-defined]
     options = page.get_by_role("option").all_inner_texts()  # type: ignore[attr-defined]
     page.keyboard.press("Escape")  # type: ignore[attr-defined]
     _settle(page)
@@ -89,6 +96,7 @@ def test_a_statement_is_imported_its_differences_seen_and_one_resolved(page: obj
     screenshot(page, "finance_01_statement_imported")
 
     _open(page, "Finance")
+    page.get_by_role("heading", name="Differences").wait_for(timeout=90_000)  # type: ignore[attr-defined]
     _settle(page)
     offered = _differences_offered(page)
     for kind in PLANTED:  # every planted difference is offered, named by its kind and order — and nothing else

@@ -97,7 +97,7 @@ def test_wave_sort_pack_weigh_ship_label_on_a_phone(phone: object, demo_server: 
     _settle(page)
     _pick_containing(page, "Order to pack", number)
     _scan(page, "Scan item barcode", barcode)
-    page.get_by_text("verified — packed", exact=False).wait_for()  # type: ignore[attr-defined]
+    page.get_by_text("— packed.", exact=False).wait_for()  # type: ignore[attr-defined]
     _settle(page)
     screenshot(page, "pack_phone")
 
