@@ -196,11 +196,12 @@ def _condition_issues(condition: Any, kind: str, issues: list[FieldIssue], path:
     elif op in ("==", "!=") and value in (None, ""):
         issues.append(FieldIssue(where, f"{op} needs a value", row, value))
     elif op == "contains" and field not in LIST_FIELDS:
-        issues.append(FieldIssue(where, f"contains applies to list fields ({', '.join(sorted(LIST_FIELDS))})", row, op))
+        issues.append(FieldIssue(where, "inv_issue.contains_lists", row, op,
+                                 params={"fields": ", ".join(sorted(LIST_FIELDS))}))
     elif op == "contains" and not str(value or "").strip():
-        issues.append(FieldIssue(where, "contains needs a value", row, value))
+        issues.append(FieldIssue(where, "inv_issue.needs_value", row, value, params={"op": "contains"}))
     elif field in LIST_FIELDS and op != "contains":
-        issues.append(FieldIssue(where, f"{field} is tested with contains", row, op))
+        issues.append(FieldIssue(where, "inv_issue.list_needs_contains", row, op, params={"field": field}))
 
 
 def _row_of(path: str) -> int | None:
