@@ -8,10 +8,12 @@ that single integer, so an edited rule is in force for the very next order, in e
 
 Webhook subscriptions (``core.events``) are part of the snapshot too: every order change asks
 "does anybody want to hear of this?", and with the answer cached here a shop without
-subscribers pays no query for it. Any write to ``webhook_subscriptions`` through a session —
-ORM objects or ``insert``/``update``/``delete`` statements — bumps the version by itself (the
-listeners at the end of this module), so no caller can forget it and a new subscription hears
-the very next event, in every process.
+subscribers pays no query for it. So are the ids of the kit products: every order asks "is any
+of these lines a kit?", and the answer "no" — by far the usual one — costs no query. Any write
+to ``webhook_subscriptions`` or ``kit_components`` through a session — ORM objects or
+``insert``/``update``/``delete`` statements — bumps the version by itself (the listeners at the
+end of this module), so no caller can forget it and a new subscription hears the very next
+event, and a new kit is expanded on the very next order, in every process.
 
 The shop's profile (name, timezone, currency, language: the ``shop`` setting) is also read
 outside any transaction, by :mod:`core.config` on hot paths such as converting every timestamp
@@ -37,7 +39,7 @@ from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from core import db, environment
 from core.errors import OMSError
-from core.models import Channel, Sequence, Setting, Warehouse, WebhookSubscription
+from core.models import Channel, KitComponent, Sequence, Setting, Warehouse, WebhookSubscription
 from core.rules import RuleSpec, active_rules
 
 
@@ -77,6 +79,7 @@ class RefData:
     rules: dict[str, list[RuleSpec]]
     settings: dict[str, dict[str, Any]]
     subscriptions: tuple[SubscriptionRef, ...] = ()
+    kits: frozenset[int] = frozenset()  # product ids of the kits (core.kits)
 
     def setting(self, key: str, name: str, default: Any) -> Any:
         return self.settings.get(key, {}).get(name, default)
@@ -125,7 +128,8 @@ def _load(session: Session, version: int) -> RefData:
         SubscriptionRef(r.id, r.url, frozenset(r.events or ()), r.channel_id)
         for r in session.execute(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
                                  .order_by(WebhookSubscription.id)).scalars())
-    return RefData(version, channels, warehouses, rules, settings, subscriptions)
+    kits = frozenset(session.execute(select(KitComponent.kit_product_id).distinct()).scalars())
+    return RefData(version, channels, warehouses, rules, settings, subscriptions, kits)
 
 
 def snapshot(session: Session) -> RefData:
@@ -181,14 +185,16 @@ def clear_cache() -> None:
         _profiles.clear()
 
 
-# --- webhook subscriptions bump the version by themselves ---------------------------------------
+# --- webhook subscriptions and kit components bump the version by themselves ---------------------
+
+_SELF_BUMPING = (WebhookSubscription, KitComponent)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _subscription_statement(state: ORMExecuteState) -> None:
-    """``insert/update/delete(WebhookSubscription)`` run through a session."""
+def _reference_statement(state: ORMExecuteState) -> None:
+    """``insert/update/delete`` of a subscription or a kit component run through a session."""
     if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is WebhookSubscription:
+            and state.bind_mapper.class_ in _SELF_BUMPING:
         state.session.connection().execute(_BUMP)
         state.session.info["refdata_bumped"] = True
 
@@ -196,6 +202,10 @@ def _subscription_statement(state: ORMExecuteState) -> None:
 @event.listens_for(WebhookSubscription, "after_insert")
 @event.listens_for(WebhookSubscription, "after_update")
 @event.listens_for(WebhookSubscription, "after_delete")
-def _subscription_flushed(mapper: Mapper[Any], connection: Connection, target: WebhookSubscription) -> None:
-    """A subscription added, changed or deleted as an ORM object (flushed by the unit of work)."""
+@event.listens_for(KitComponent, "after_insert")
+@event.listens_for(KitComponent, "after_update")
+@event.listens_for(KitComponent, "after_delete")
+def _reference_flushed(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+    """A subscription or kit component added, changed or deleted as an ORM object (flushed by
+    the unit of work)."""
     connection.execute(_BUMP)

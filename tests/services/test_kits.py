@@ -115,6 +115,23 @@ def test_a_kit_order_reserves_its_components_and_keeps_the_kit_line(gift_box: di
     assert stock_of(gift_box["CUP"]) == (10, 0) and stock_of(gift_box["TEA"]) == (4, 0)
 
 
+def test_a_kit_defined_or_removed_counts_from_the_very_next_order(db_url: str) -> None:
+    """Orders learn which products are kits from the cached reference snapshot; saving or
+    removing a kit must refresh it, or the next order would sell the kit's own (absent) stock."""
+    make_product("CUP", "10.00", {"SH": 10})
+    make_product("GIFT", "45.00", {"SH": 3})  # stocked before it becomes a kit: sold as itself
+    first = orders.create_order(order_input(("GIFT", 1)), CLERK)  # the snapshot is cached now
+    assert [ln[0] for ln in _lines(first.id)] == ["GIFT"]
+    orders.transition(first.id, "cancelled", MANAGER, note="test")
+    inventory.adjust_stock("GIFT", "SH", -3, "damage", MANAGER)  # a kit holds no stock
+    kits.save_kit("GIFT", [("CUP", 2)], MANAGER)
+    second = orders.create_order(order_input(("GIFT", 1)), CLERK)
+    assert [ln[0] for ln in _lines(second.id)] == ["CUP"]
+    kits.remove_kit("GIFT", MANAGER)
+    with pytest.raises(InsufficientStock):  # a plain product again, with no stock
+        orders.create_order(order_input(("GIFT", 1)), CLERK)
+
+
 def test_a_kit_ships_and_returns_as_components(gift_box: dict[str, int]) -> None:
     r = delivered_order(("GIFT", 1))  # picked and packed by scanning CUP, CUP, TEA
     assert stock_of(gift_box["CUP"]) == (8, 0) and stock_of(gift_box["TEA"]) == (3, 0)

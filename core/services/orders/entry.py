@@ -193,13 +193,14 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue]) -
     return priced
 
 
-def _expand_kits(session: Session, priced: list[_PricedLine],
+def _expand_kits(session: Session, ref: RefData, priced: list[_PricedLine],
                  issues: list[FieldIssue]) -> tuple[list[_PricedLine], list[_PricedLine]]:
     """``(stock lines, kit lines)``: each kit line replaced by its component lines (numbered
     right after it, carrying its amount — :func:`core.domain.kits.component_lines`); the kit
     lines are kept apart as what the customer bought. Without kits the lines come back as
-    they are (one indexed look-up)."""
-    found = kits.components_of(session, {ln.product_id for ln in priced})
+    they are, without a query (the snapshot knows which products are kits)."""
+    ids = {ln.product_id for ln in priced}
+    found = kits.components_of(session, ids & ref.kits) if ids & ref.kits else {}
     if not found:
         return priced, []
     lines: list[_PricedLine] = []
@@ -310,7 +311,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     channel = ref.channels.get(data.channel)
     if channel is None:
         issues.append(FieldIssue("channel", "issue.unknown_value", value=data.channel, params={"value": data.channel}))
-    lines, kit_lines = _expand_kits(session, _price_lines(conn, data, issues), issues)
+    lines, kit_lines = _expand_kits(session, ref, _price_lines(conn, data, issues), issues)
     amounts = _totals(data, lines, issues)
     total = amounts.total
     province = normalise_province(data.province)
