@@ -149,8 +149,59 @@ def client_id() -> str:
 
 
 def money(amount: Decimal | float | int | None) -> str:
-    """``¥1,234.50`` in the shop's currency (``OMS_CURRENCY``)."""
-    return i18n.format_money(amount, config.currency())
+    """``¥1,234.50`` in the shop's currency (``OMS_CURRENCY``), written the user's language's way."""
+    return i18n.format_money(amount, config.currency(), lang())
+
+
+def number(value: Decimal | float | int | None, decimals: int = 0) -> str:
+    """A count or quantity with the user's language's separators."""
+    return i18n.format_number(value, lang(), decimals)
+
+
+def percent(ratio: Decimal | float | None, decimals: int = 1) -> str:
+    """A ratio as a percent in the user's language (0.123 → 12.3%)."""
+    return i18n.format_percent(ratio, lang(), decimals)
+
+
+# Date ticks in Chinese by zoom level (d3-time-format; plotly's own labels are English month
+# names such as "Nov 2026", and Streamlit's plotly bundle carries no locale dictionaries).
+_ZH_DATE_TICKS = (
+    {"dtickrange": [None, 86_400_000], "value": "%-m月%-d日 %H:%M"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%-m月%-d日"},
+    {"dtickrange": ["M1", "M12"], "value": "%Y年%-m月"},
+    {"dtickrange": ["M12", None], "value": "%Y年"},
+)
+_DATE_HOVER = {"zh": "%Y年%-m月%-d日", "en": "%b %-d, %Y"}
+
+
+def _holds_dates(values: Any) -> bool:
+    """Whether an axis' values are days or times (plotly keeps them as given: timestamps,
+    dates or ISO strings)."""
+    if values is None or len(values) == 0:
+        return False
+    first = values[0]
+    if isinstance(first, str):
+        return len(first) >= 10 and first[4] == "-" and first[7] == "-" and first[:4].isdigit()
+    return isinstance(first, (dt.date, pd.Timestamp)) or pd.api.types.is_datetime64_any_dtype(
+        getattr(values, "dtype", None))
+
+
+def localize_figure(fig: Any, language: str) -> Any:
+    """Number separators, date ticks and hover dates in ``language`` on every date axis."""
+    locale = i18n.LOCALES.get(language, i18n.LOCALES["zh"])
+    fig.update_layout(separators=i18n.number_symbols(locale))
+    date_axes = {getattr(trace, "xaxis", None) or "x" for trace in fig.data
+                 if _holds_dates(getattr(trace, "x", None))}
+    for axis in date_axes:
+        name = "xaxis" + axis[1:]
+        fig.layout[name].update(hoverformat=_DATE_HOVER.get(language, _DATE_HOVER["zh"]),
+                                **({"tickformatstops": list(_ZH_DATE_TICKS)} if language == "zh" else {}))
+    return fig
+
+
+def show_chart(fig: Any, **kwargs: Any) -> None:
+    """``st.plotly_chart`` with the figure's dates and numbers in the user's language."""
+    st.plotly_chart(localize_figure(fig, lang()), **kwargs)
 
 
 def local_time(ts: dt.datetime | None, fmt: str = TIME_FORMAT) -> str:

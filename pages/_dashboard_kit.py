@@ -18,12 +18,24 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import webui
 from core.analytics import summary
 from core.analytics.filters import UNKNOWN_REGION, Filters, filter_options
 from core.analytics.takeaway import Takeaway
 from core.errors import OMSError, ValidationError
 from core.timeutil import local_today
-from core.webui import cached_read, label, labels, local_time, money, show_error, show_table, t
+from core.webui import (
+    cached_read,
+    label,
+    labels,
+    local_time,
+    money,
+    number,
+    percent,
+    show_error,
+    show_table,
+    t,
+)
 
 T = TypeVar("T")
 
@@ -144,7 +156,7 @@ def takeaway(tk: Takeaway | None) -> None:
 def chart(fig: go.Figure, key: str) -> None:
     """A plotly chart in the dashboards' style (compact margins, legend on top)."""
     fig.update_layout(margin={"t": 30, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h", "y": 1.1})
-    st.plotly_chart(fig, key=key)
+    webui.show_chart(fig, key=key)
 
 
 def table(df: pd.DataFrame, basename: str, title_key: str = "an.table", *, expanded: bool = False) -> None:
@@ -160,7 +172,7 @@ def cost_and_walk_in_notes(kpis: pd.Series) -> None:
     if kpis.get("uncosted_sales"):
         st.caption(t("imh.cost_unknown_lines", amount=money(kpis["uncosted_sales"])))
     if kpis.get("walk_in_orders"):
-        st.caption(t("imh.walk_in_orders", n=f"{int(kpis['walk_in_orders']):,}"))
+        st.caption(t("imh.walk_in_orders", n=number(int(kpis['walk_in_orders']))))
 
 
 def coded(values: Iterable[Any], prefix: str) -> list[str]:
@@ -204,4 +216,4 @@ def delta_points(current: float | None, previous: float | None) -> str | None:
 
 
 def rate(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+    return "—" if value is None or pd.isna(value) else percent(value)

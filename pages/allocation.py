@@ -16,7 +16,17 @@ from core.errors import OMSError
 from core.locales.planning import COLUMNS
 from core.services.catalog import list_warehouses
 from core.services.stock_allocation import AllocationProposal, accept, candidates, propose
-from core.webui import Notice, attempt, cached_read, guard_page, show_notice, show_table, t
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    guard_page,
+    percent,
+    show_chart,
+    show_notice,
+    show_table,
+    t,
+)
 from pages._planning_charts import allocation_figure
 
 actor = guard_page("allocation.decide")
@@ -47,7 +57,7 @@ def _explain(proposal: AllocationProposal) -> str:
                        rest=proposal.pool - int(table["floor"].sum())))
     for row in table.itertuples(index=False):
         lines.append(t("plan.alloc.row", warehouse=row.warehouse, demand=f"{row.demand_lead_time:.1f}",
-                       share=f"{row.share_of_demand:.0%}", ss=row.safety_stock, available=row.available,
+                       share=percent(row.share_of_demand, 0), ss=row.safety_stock, available=row.available,
                        need=row.need, floor=row.floor, allocated=row.allocated))
     return "\n".join(f"- {line}" for line in lines)
 
@@ -65,7 +75,7 @@ def _proposal_section(product_id: int, default_source: str, warehouses: list[str
         return
     show_table(proposal.table[TABLE_COLUMNS], f"allocation_{proposal.sku}", prefix=COLUMNS,
                percent=("share_of_demand",))
-    st.plotly_chart(allocation_figure(proposal.table, {k: t(f"plan.col.{k}") for k in ("need", "floor", "allocated")}
+    show_chart(allocation_figure(proposal.table, {k: t(f"plan.col.{k}") for k in ("need", "floor", "allocated")}
                                       | {"units": t("plan.chart.units")}), key="al_chart")
     st.markdown(_explain(proposal))
     show_notice(state.get("al_notice"))

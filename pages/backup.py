@@ -28,6 +28,7 @@ from core.webui import (
     label,
     local_time,
     localize_times,
+    number,
     show_notice,
     show_table,
     t,
@@ -130,4 +131,4 @@ with st.expander(t("backups.contents")):
     summary = attempt(backup.database_summary, actor)
     if summary is not None:
         show_table(summary)
-        st.caption(t("backups.rows_total", rows=f"{int(summary['row_count'].sum()):,}"))
+        st.caption(t("backups.rows_total", rows=number(int(summary['row_count'].sum()))))

@@ -15,7 +15,18 @@ import streamlit as st
 from core.errors import OMSError
 from core.services import channel_stock as cs
 from core.services.catalog import list_channels
-from core.webui import Notice, attempt, cached_read, guard_page, label, show_notice, show_table, show_tabs, t
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    guard_page,
+    label,
+    show_chart,
+    show_notice,
+    show_table,
+    show_tabs,
+    t,
+)
 
 actor = guard_page("allocation.decide")
 state = st.session_state
@@ -54,7 +65,7 @@ def _chart(wide: pd.DataFrame, channels: list[str]) -> None:
                     labels={"sku": label("field", "sku"), "ats": label("field", "ats"), "channel": t("cs.channel")})
     figure.add_scatter(x=top["sku"], y=top["available"], mode="markers", name=label("field", "available"),
                        marker={"symbol": "line-ew-open", "size": 18, "color": "black"})
-    st.plotly_chart(figure, key="cs_chart")
+    show_chart(figure, key="cs_chart")
 
 
 def _figures() -> None:

@@ -15,7 +15,17 @@ import plotly.express as px
 import streamlit as st
 
 from core import analytics
-from core.webui import cached_read, guard_page, money, show_table, t, translate_values
+from core.webui import (
+    cached_read,
+    guard_page,
+    money,
+    number,
+    percent,
+    show_chart,
+    show_table,
+    t,
+    translate_values,
+)
 
 guard_page("dashboard.view")
 
@@ -37,7 +47,7 @@ def _kpi_column(days: int, title_key: str) -> pd.DataFrame:
     st.markdown(f"**{t(title_key)}**")
     help_text = t("dash.delta_help", days=days)
     st.metric(t("dash.revenue"), money(cur["revenue"]), _change(cur["revenue"], prev["revenue"]), help=help_text)
-    st.metric(t("dash.orders"), f"{cur['orders']:,}", _change(cur["orders"], prev["orders"]), help=help_text)
+    st.metric(t("dash.orders"), number(cur['orders']), _change(cur["orders"], prev["orders"]), help=help_text)
     st.metric(t("dash.aov"), "—" if pd.isna(cur["aov"]) else money(cur["aov"]),
               _change(cur["aov"], prev["aov"]), help=help_text)
     return kpis.reset_index().assign(days=days)
@@ -52,14 +62,14 @@ def _trend(daily: pd.DataFrame) -> None:
                  labels={"day": t("field.day"), "revenue": t("dash.revenue"), "channel": t("field.channel")})
     fig.update_layout(legend_title_text=t("field.channel"), margin={"t": 10, "b": 10})
     fig.update_xaxes(tickformat="%m-%d")  # no English month names on a Chinese screen
-    st.plotly_chart(fig, key="dash_trend")
+    show_chart(fig, key="dash_trend")
 
 
 def _takeaway(totals: pd.DataFrame, days: int) -> None:
     if totals.empty or not totals["revenue"].sum():
         return
     top = totals.iloc[0]
-    st.info(t("dash.takeaway", channel=top["channel"], share=f"{top['share']:.0%}", days=days,
+    st.info(t("dash.takeaway", channel=top["channel"], share=percent(top['share'], 0), days=days,
               revenue=money(top["revenue"]), total=money(sum(totals["revenue"], Decimal("0")))))
 
 

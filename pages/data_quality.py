@@ -24,6 +24,7 @@ from core.webui import (
     lang,
     local_time,
     localize_times,
+    show_chart,
     show_notice,
     show_table,
     t,
@@ -68,7 +69,7 @@ def _chart(runs: pd.DataFrame) -> None:
     fig = px.bar(shown, x="at", y="failed_expectations", color="suite", title=t("quality.chart"),
                  labels={"at": t("quality.col.at"), "failed_expectations": t("quality.col.failed_expectations"),
                          "suite": t("quality.col.suite")})
-    st.plotly_chart(fig)
+    show_chart(fig)
 
 
 def _run_detail(runs: pd.DataFrame) -> None:

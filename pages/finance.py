@@ -29,6 +29,7 @@ from core.webui import (
     label,
     lang,
     money,
+    show_chart,
     show_notice,
     show_table,
     show_tabs,
@@ -69,7 +70,7 @@ def _figures() -> None:
     fig = px.bar(long, x="day", y="amount", color="measure", barmode="group",
                  labels={"day": label("fin_col", "day"), "amount": "¥", "measure": ""})
     fig.update_layout(margin={"t": 10, "b": 10})
-    st.plotly_chart(fig, key="fin_chart")
+    show_chart(fig, key="fin_chart")
     st.subheader(t("fin.daily"))
     st.caption(t("fin.daily_caption"))
     show_table(daily, download="finance_daily", prefix="fin_col", money=finance_views.MEASURES)

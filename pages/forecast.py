@@ -42,6 +42,8 @@ from core.webui import (
     guard_page,
     labels,
     local_time,
+    percent,
+    show_chart,
     show_notice,
     show_table,
     t,
@@ -145,13 +147,13 @@ def _accuracy_section() -> None:
     st.caption(t("plan.by_model_hint"))
     shown = models.assign(model=[t(f"plan.model.{m}") for m in models["model"]])
     table(shown, "model_accuracy")
-    st.plotly_chart(accuracy_figure(shown, {c: t(f"plan.col.{c}") for c in ("wape_weekly", "wape_lead_time")}),
+    show_chart(accuracy_figure(shown, {c: t(f"plan.col.{c}") for c in ("wape_weekly", "wape_lead_time")}),
                     key="fc_accuracy_chart")
     _series_section(run["id"])
 
 
-def _percent(value: object) -> str:
-    return "—" if value is None else f"{value:.1%}"
+def _percent(value: float | None) -> str:
+    return "—" if value is None else percent(value)
 
 
 def _holdout_section(run_id: int, horizon: int) -> None:
@@ -189,7 +191,7 @@ def _series_section(run_id: int) -> None:
     picked = st.selectbox(t("plan.pick_series"), list(keys), format_func=keys.__getitem__, key="fc_series")
     if picked is not None:
         chart = cached_read(series_chart, run_id, picked[0], picked[1])
-        st.plotly_chart(forecast_figure(chart, chart_labels()), key="fc_series_chart")
+        show_chart(forecast_figure(chart, chart_labels()), key="fc_series_chart")
 
 
 def chart_labels() -> dict[str, str]:

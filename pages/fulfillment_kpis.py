@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.analytics import fulfillment
 from core.analytics.dashboards import fulfillment_dashboard
-from core.webui import guard_page, localize_times, t, translate_values
+from core.webui import guard_page, localize_times, number, t, translate_values
 from pages import _dashboard_kit as kit
 
 guard_page("dashboard.view")
@@ -29,7 +29,7 @@ mean_ship = stages.at["ship", "mean_hours"]
 cols[0].metric(t("an.ful.mean_ship"), "—" if pd.isna(mean_ship) else t("an.hours", n=f"{mean_ship:.1f}"))
 cols[1].metric(t("an.ful.within_24h"), kit.rate(stages.at["ship", "within_24h"]))
 cols[2].metric(t("an.ful.on_time"), kit.rate(on_time / (on_time + late) if on_time + late else None))
-cols[3].metric(t("an.ful.open_overdue"), f"{open_overdue:,}")
+cols[3].metric(t("an.ful.open_overdue"), number(open_overdue))
 kit.table(translate_values(dash.stages, stage="an_stage"), "fulfillment_stages")
 
 # --- distributions -----------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from core.webui import (
     label,
     lang,
     localize_times,
+    number,
     show_error,
     show_notice,
     show_table,
@@ -368,8 +369,8 @@ def _result(report: imports.ImportReport) -> None:
         st.success(t("imp.done", summary=t("imp.status.imported")))
     elif report.status == "dry_run":
         w = report.would_import()
-        st.info(t("imh.dry_run" if report.kind == "orders" else "imh.dry_run_rows", orders=f"{w['orders']:,}",
-                  lines=f"{w['lines']:,}", rows=f"{w['rows']:,}", refused=f"{w['refused']:,}"))
+        st.info(t("imh.dry_run" if report.kind == "orders" else "imh.dry_run_rows", orders=number(w['orders']),
+                  lines=number(w['lines']), rows=number(w['rows']), refused=number(w['refused'])))
     counts = {k: v for k, v in report.counts.items() if v and not k.startswith("would_")}
     if counts:
         st.markdown(f"**{t('imp.counts')}**")

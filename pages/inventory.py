@@ -27,7 +27,9 @@ from core.webui import (
     localize_columns,
     localize_times,
     money,
+    number,
     pager,
+    show_chart,
     show_table,
     t,
     translate_values,
@@ -57,10 +59,10 @@ def _filters() -> dict[str, object]:
 
 def _metrics(view: pd.DataFrame) -> None:
     cols = st.columns(5 if "stock_value" in view else 4)
-    cols[0].metric(t("inv.rows"), f"{len(view):,}")
-    cols[1].metric(t("field.on_hand"), f"{int(view['on_hand'].sum()):,}")
-    cols[2].metric(t("field.in_transit"), f"{int(view['in_transit'].sum()):,}")
-    cols[3].metric(t("inv.below_count"), f"{int(view['below_safety'].sum()):,}")
+    cols[0].metric(t("inv.rows"), number(len(view)))
+    cols[1].metric(t("field.on_hand"), number(int(view['on_hand'].sum())))
+    cols[2].metric(t("field.in_transit"), number(int(view['in_transit'].sum())))
+    cols[3].metric(t("inv.below_count"), number(int(view['below_safety'].sum())))
     if "stock_value" in view:  # products whose cost is unknown have no value: counted apart
         unknown = int(view["stock_value"].isna().sum())
         cols[4].metric(t("field.stock_value"), money(sum(v for v in view["stock_value"] if v is not None and v == v)),
@@ -114,7 +116,7 @@ def _history_chart(product_id: int, warehouse: str | None, safety: pd.DataFrame)
                           annotation_text=t("inv.safety_line", warehouse=row.warehouse))
     fig.update_layout(margin={"t": 10, "b": 10})
     fig.update_xaxes(tickformat="%m-%d")
-    st.plotly_chart(fig, key="inv_chart")
+    show_chart(fig, key="inv_chart")
     with st.expander(t("dash.tables"), icon=":material/table:"):
         show_table(series, download=f"stock_history_{product_id}")
 

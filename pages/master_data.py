@@ -275,7 +275,7 @@ def _carriers_tab() -> None:
                       max_chars=md.TRACKING_URL_MAX, placeholder="https://…{tracking_no}")
         left, right = st.columns(2)
         left.text_input(t("field.services"), value=_value(current, "services"), key=f"md_ca_services_{suffix}",
-                        max_chars=md.CARRIER_TEXT_MAX, placeholder="标快, 特快")
+                        max_chars=md.CARRIER_TEXT_MAX, placeholder=t("md.services_placeholder"))
         right.text_input(t("field.tracking_pattern"), value=_value(current, "tracking_pattern"),
                          key=f"md_ca_pattern_{suffix}", max_chars=md.CARRIER_TEXT_MAX, placeholder=r"SF\d{12}",
                          help=t("md.tracking_pattern_help"))

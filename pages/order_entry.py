@@ -33,6 +33,7 @@ from core.webui import (
     label,
     labels,
     money,
+    percent,
     qty_column,
     show_notice,
     slip_download,
@@ -427,7 +428,7 @@ def _suggestions_section() -> None:
     for row in hits.itertuples(index=False):
         text, add = st.columns([6, 1], vertical_alignment="center")
         text.markdown(f"**{row.name}** · {row.sku} · {money(row.unit_price)} — " + t(
-            "an.addons.because", sku=row.because, confidence=f"{row.confidence:.0%}", lift=f"{row.lift:.1f}"))
+            "an.addons.because", sku=row.because, confidence=percent(row.confidence, 0), lift=f"{row.lift:.1f}"))
         add.button(t("an.addons.add"), key=f"oe_addon_{row.sku}", on_click=_add, args=(row.sku, 1),
                    icon=":material/add:")
 

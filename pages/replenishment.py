@@ -31,7 +31,18 @@ from core.services.replenishment import (
     start_suggestions,
 )
 from core.timeutil import local_today
-from core.webui import Notice, attempt, cached_read, guard_page, money, show_notice, show_table, t
+from core.webui import (
+    Notice,
+    attempt,
+    cached_read,
+    guard_page,
+    money,
+    percent,
+    show_chart,
+    show_notice,
+    show_table,
+    t,
+)
 from pages import _job_panel as job_panel
 from pages._planning_charts import forecast_figure
 
@@ -108,7 +119,7 @@ def _explain(row: Any) -> str:
     parts = [
         t("plan.explain.demand", lead=row.lead_time_days, mu=f"{row.demand_lead_time:.1f}",
           daily=f"{row.daily_demand:.2f}", sigma=f"{row.demand_sigma:.1f}"),
-        t("plan.explain.safety", level=f"{row.service_level:.0%}", z=f"{row.z:.2f}", sigma=f"{row.demand_sigma:.1f}",
+        t("plan.explain.safety", level=percent(row.service_level, 0), z=f"{row.z:.2f}", sigma=f"{row.demand_sigma:.1f}",
           ss=row.safety_stock),
         t("plan.explain.reorder", mu=f"{row.demand_lead_time:.1f}", ss=row.safety_stock, rop=row.reorder_point,
           review=row.review_days, upto=row.order_up_to),
@@ -129,9 +140,9 @@ def _explain(row: Any) -> str:
 def _accuracy(row: Any) -> str:
     if pd.isna(row.model):
         return t("plan.no_accuracy")
-    wape = "—" if pd.isna(row.wape_lead_time) else f"{row.wape_lead_time:.0%}"
-    ma28 = "—" if pd.isna(row.ma28_wape_lead_time) else f"{row.ma28_wape_lead_time:.0%}"
-    weekly = "—" if pd.isna(row.wape_weekly) else f"{row.wape_weekly:.0%}"
+    wape = "—" if pd.isna(row.wape_lead_time) else percent(row.wape_lead_time, 0)
+    ma28 = "—" if pd.isna(row.ma28_wape_lead_time) else percent(row.ma28_wape_lead_time, 0)
+    weekly = "—" if pd.isna(row.wape_weekly) else percent(row.wape_weekly, 0)
     mase = "—" if pd.isna(row.mase) else f"{row.mase:.2f}"
     bias = "—" if pd.isna(row.bias) else f"{row.bias:+.0%}"
     return t("plan.accuracy_line", model=t(f"plan.model.{row.model}"), wape=wape, ma28=ma28, weekly=weekly, mase=mase,
@@ -148,7 +159,7 @@ def _row(row: Any) -> None:
               value=money(row.value))
     with st.expander(title):
         chart = cached_read(series_chart, int(row.run_id), int(row.product_id), int(row.warehouse_id))
-        st.plotly_chart(forecast_figure(chart, _chart_labels()), key=f"rp_chart_{row.id}")
+        show_chart(forecast_figure(chart, _chart_labels()), key=f"rp_chart_{row.id}")
         st.caption(_accuracy(row))
         st.markdown(_explain(row))
         qty_col, accept_col = st.columns([2, 1], vertical_alignment="bottom")
@@ -170,7 +181,7 @@ def _controls(run: dict[str, Any] | None) -> None:
         "asof.run_caption", as_of=metrics["as_of"], history_end=metrics.get("history_end"),
         first=metrics.get("first_day")) if metrics.get("as_of") else ""))
     level, review, as_of, go = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-    level.select_slider(t("plan.service_level"), SERVICE_LEVELS, value=0.95, format_func=lambda v: f"{v:.0%}",
+    level.select_slider(t("plan.service_level"), SERVICE_LEVELS, value=0.95, format_func=lambda v: percent(v, 0),
                         key="rp_level")
     review.number_input(t("plan.review_days"), min_value=0, max_value=90, value=7, key="rp_review")
     today = local_today()

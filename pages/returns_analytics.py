@@ -14,7 +14,17 @@ import plotly.express as px
 import streamlit as st
 
 from core.analytics import returns as ra
-from core.webui import cached_read, guard_page, label, money, show_table, t, translate_values
+from core.webui import (
+    cached_read,
+    guard_page,
+    label,
+    money,
+    percent,
+    show_chart,
+    show_table,
+    t,
+    translate_values,
+)
 
 guard_page("rma.view")
 
@@ -28,13 +38,13 @@ def _bar(frame: pd.DataFrame, x: str, y: str, key: str, color: str | None = None
     if percent:
         fig.update_yaxes(tickformat=".0%")
     fig.update_layout(margin={"t": 10, "b": 10}, legend_title_text=label("field", color) if color else None)
-    st.plotly_chart(fig, key=key)
+    show_chart(fig, key=key)
 
 
 def _kpis(days: int, by_category: pd.DataFrame, backlog: pd.DataFrame) -> None:
     shipped, returned = int(by_category["rma_shipped"].sum()), int(by_category["rma_returned"].sum())
     cols = st.columns(5)
-    cols[0].metric(t("ret.rate"), f"{returned / shipped:.1%}" if shipped else "—", help=t("ret.rate_help"))
+    cols[0].metric(t("ret.rate"), percent(returned / shipped) if shipped else "—", help=t("ret.rate_help"))
     cols[1].metric(t("ret.units"), f"{returned:,} / {shipped:,}")
     cols[2].metric(t("ret.refunds"), money(cached_read(ra.refunds_paid, days)))
     median = cached_read(ra.median_resolution_days, days)
@@ -49,8 +59,8 @@ def _flags(flags: pd.DataFrame) -> None:
         st.success(t("ret.no_flags"))
     else:
         for row in flagged.itertuples():
-            st.warning(t("ret.flag_line", sku=row.sku, name=row.name, rate=f"{row.rma_return_rate:.1%}",
-                         category=row.category, category_rate=f"{row.rma_category_rate:.1%}",
+            st.warning(t("ret.flag_line", sku=row.sku, name=row.name, rate=percent(row.rma_return_rate),
+                         category=row.category, category_rate=percent(row.rma_category_rate),
                          ratio=f"{row.rma_rate_ratio:.1f}", returned=row.rma_returned, shipped=row.rma_shipped))
     st.caption(t("ret.flag_rule", shipped=ra.FLAG_MIN_SHIPPED, returned=ra.FLAG_MIN_RETURNED, ratio=ra.FLAG_RATIO,
                  z=ra.FLAG_Z))

@@ -15,7 +15,7 @@ import streamlit as st
 from core.analytics import channels, sales
 from core.analytics.dashboards import sales_dashboard
 from core.services import kits as kit_sales
-from core.webui import attempt, guard_page, money, show_table, t, translate_values
+from core.webui import attempt, guard_page, money, number, show_table, t, translate_values
 from pages import _dashboard_kit as kit
 
 actor = guard_page("dashboard.view")
@@ -31,8 +31,8 @@ cur, prev = kpis.loc["current"], kpis.loc["previous"]
 help_text = t("an.vs_previous", days=filters.days)
 for col, (key, value, change) in zip(st.columns(6), (
         ("an.kpi.net_sales", money(cur["net_sales"]), kit.delta(cur["net_sales"], prev["net_sales"])),
-        ("an.kpi.orders", f"{cur['orders']:,}", kit.delta(cur["orders"], prev["orders"])),
-        ("an.kpi.units", f"{cur['units']:,}", kit.delta(cur["units"], prev["units"])),
+        ("an.kpi.orders", number(cur['orders']), kit.delta(cur["orders"], prev["orders"])),
+        ("an.kpi.units", number(cur['units']), kit.delta(cur["units"], prev["units"])),
         ("an.kpi.aov", money(cur["aov"]) if cur["aov"] is not None else "—", kit.delta(cur["aov"], prev["aov"])),
         ("an.kpi.gross_margin", money(cur["gross_margin"]), kit.delta(cur["gross_margin"], prev["gross_margin"])),
         ("an.kpi.return_rate", kit.rate(cur["return_rate"]), kit.delta_points(cur["return_rate"],

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.analytics import stock_health
 from core.analytics.dashboards import stock_dashboard
-from core.webui import guard_page, money, t
+from core.webui import guard_page, money, number, t
 from pages import _dashboard_kit as kit
 
 COVER_ALERT_DAYS = 7
@@ -27,7 +27,7 @@ cols[1].metric(t("an.stock.turnover"), "—" if summary["annual_turnover"] is No
                else f"{summary['annual_turnover']:.1f}×", help=t("an.stock.turnover_help"))
 cols[2].metric(t("an.stock.dead"), money(summary["dead_value"]), help=t("an.stock.dead_help",
                                                                         days=stock_health.DEAD_DAYS))
-cols[3].metric(t("an.stock.stockout_days"), f"{summary['stockout_days']:,}")
+cols[3].metric(t("an.stock.stockout_days"), number(summary['stockout_days']))
 cols[4].metric(t("an.stock.lost_sales"), money(summary["lost_sales"]), help=t("an.stock.lost_help"))
 if summary.get("cost_unknown"):
     st.caption(t("imh.stock_cost_unknown", n=summary["cost_unknown"]))

@@ -48,9 +48,9 @@ def render_order_slip(detail: OrderDetail, letterhead: Letterhead, lang: str, cu
     title = translate("slip.title", lang)
     columns = ("line_no", "sku", "name", "qty", *MONEY_COLUMNS)
     rows: list[list[Any]] = [
-        [ln.line_no, ln.sku, ln.name, ln.qty, *(format_money(getattr(ln, c), currency) for c in MONEY_COLUMNS)]
+        [ln.line_no, ln.sku, ln.name, ln.qty, *(format_money(getattr(ln, c), currency, lang) for c in MONEY_COLUMNS)]
         for ln in detail.lines.itertuples(index=False)]
-    rows += [["", "", "", "", "", translate(f"field.{k}", lang), format_money(h.get(k), currency)]
+    rows += [["", "", "", "", "", translate(f"field.{k}", lang), format_money(h.get(k), currency, lang)]
              for k in ("subtotal", "discount", "shipping_fee", "total")]
     story = [*layout.heading(letterhead, title, str(h.get("number")), width),
              layout.facts([(translate("field.status", lang), label("status", h.get("status"), lang)),

@@ -23,9 +23,9 @@ def render_purchase_order(po: PODetail, letterhead: Letterhead, lang: str, curre
         ("field.status", label(PO_STATUS, h.get("status"), lang)),
         ("field.created_at", format_time(h.get("created_at"))), ("field.sent_at", format_time(h.get("sent_at"))),
         ("field.expected_at", format_time(h.get("expected_at"))), ("field.note", h.get("note"))]
-    rows: list[list[Any]] = [[r.sku, r.name, int(r.qty_ordered), format_money(r.unit_cost, currency),
-                              format_money(r.line_total, currency)] for r in po.lines.itertuples(index=False)]
-    rows.append(["", "", "", translate("field.total", lang), format_money(h.get("total"), currency)])
+    rows: list[list[Any]] = [[r.sku, r.name, int(r.qty_ordered), format_money(r.unit_cost, currency, lang),
+                              format_money(r.line_total, currency, lang)] for r in po.lines.itertuples(index=False)]
+    rows.append(["", "", "", translate("field.total", lang), format_money(h.get("total"), currency, lang)])
     story = [*layout.heading(letterhead, title, str(h.get("number")), width),
              layout.facts([(translate(k, lang), v) for k, v in facts], width),
              layout.lines_table([translate(f"field.{c}", lang) for c in ("sku", "name", "qty_ordered", "unit_cost",

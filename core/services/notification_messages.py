@@ -125,7 +125,7 @@ def compose(event: str, payload: dict[str, Any], facts: OrderFacts, language: st
         return i18n.translate(key, language, **params)
 
     def money(value: Any) -> str:
-        return i18n.format_money(value if value not in (None, "") else None, currency)
+        return i18n.format_money(value if value not in (None, "") else None, currency, language)
 
     params = {k: "" if v is None else v for k, v in payload.items()}
     key = f"mail.event.{event}"

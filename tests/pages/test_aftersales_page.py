@@ -73,7 +73,7 @@ def test_open_an_rma_and_take_it_to_the_refund(logged_in: Callable[..., AppTest]
     assert not _errors(at), _errors(at)
     ((number, status),) = _rmas()
     assert status == "requested"
-    assert [s.value for s in at.success] == [en("desk.opened", number=number, refund="¥50.00")]
+    assert [s.value for s in at.success] == [en("desk.opened", number=number, refund="CN¥50.00")]
     rma_id = at.session_state["as_rma_d"]
     assert at.subheader[1].value == en("desk.detail", number=number)
     assert en("doc.rma_label") in [b.label for b in at.get("download_button")]  # for the return parcel
@@ -97,7 +97,7 @@ def test_open_an_rma_and_take_it_to_the_refund(logged_in: Callable[..., AppTest]
     assert stock_of(_product_id("TEA-1")) == (8, 0)  # 10 − 3 shipped + 1 back on the shelf
     at.number_input(key=f"d_amount_{rma_id}").set_value(50.0)
     at.button(key=f"d_refund_go_{rma_id}").click().run()
-    assert en("desk.refunded", amount="¥50.00", payment_status=en("payment_status.partially_refunded")) in [
+    assert en("desk.refunded", amount="CN¥50.00", payment_status=en("payment_status.partially_refunded")) in [
         s.value for s in at.success]
     at.button(key=f"d_to_closed_{rma_id}").click().run()
     assert _rmas() == [(number, "closed")]
@@ -134,7 +134,7 @@ def test_late_request_needs_a_manager_exception(logged_in: Callable[..., AppTest
     boss = _open(boss, late.id, 1)
     assert not _errors(boss), _errors(boss)
     ((number, _),) = _rmas()
-    assert [s.value for s in boss.success] == [en("desk.opened_override", number=number, refund="¥25.00")]
+    assert [s.value for s in boss.success] == [en("desk.opened_override", number=number, refund="CN¥25.00")]
 
 
 def test_queue_rejection_needs_a_note(logged_in: Callable[..., AppTest], order: OrderResult) -> None:
@@ -233,7 +233,7 @@ def test_a_refund_above_the_limit_waits_for_a_second_person(logged_in: Callable[
     at.run()
     at.button(key=f"d_refund_go_{opened.id}").click().run()
     assert [i.value for i in at.info if i.value.startswith("Refund of")][0] == en("rb.refund_requested",
-                                                                                  amount="¥50.00")
+                                                                                  amount="CN¥50.00")
     keys = [b.key for b in at.button]
     assert f"d_refund_approve_{opened.id}" not in keys and f"d_refund_reject_{opened.id}" in keys
     with db.transaction() as s:
@@ -243,5 +243,5 @@ def test_a_refund_above_the_limit_waits_for_a_second_person(logged_in: Callable[
     boss.run()
     boss.button(key=f"d_refund_approve_{opened.id}").click().run()
     assert not _errors(boss), _errors(boss)
-    assert en("desk.refunded", amount="¥50.00", payment_status=en("payment_status.partially_refunded")) in [
+    assert en("desk.refunded", amount="CN¥50.00", payment_status=en("payment_status.partially_refunded")) in [
         s.value for s in boss.success]

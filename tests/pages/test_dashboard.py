@@ -22,9 +22,9 @@ def test_dashboard_shows_new_orders(logged_in: Callable[..., AppTest]) -> None:
     at = logged_in("manager")  # managers land on the dashboard
     assert not at.exception
     today = _metrics(at)
-    assert today[translate("dash.revenue", "en")] == "¥50.00"
+    assert today[translate("dash.revenue", "en")] == "CN¥50.00"
     assert today[translate("dash.orders", "en")] == "1"
-    assert today[translate("dash.aov", "en")] == "¥50.00"
+    assert today[translate("dash.aov", "en")] == "CN¥50.00"
     assert at.get("plotly_chart"), "the trend chart is drawn"
     assert "电话/批发" in at.info[0].value and "100%" in at.info[0].value  # the takeaway
 
@@ -32,9 +32,9 @@ def test_dashboard_shows_new_orders(logged_in: Callable[..., AppTest]) -> None:
     at.run()
     assert not at.exception
     today = _metrics(at)
-    assert today[translate("dash.revenue", "en")] == "¥150.00"
+    assert today[translate("dash.revenue", "en")] == "CN¥150.00"
     assert today[translate("dash.orders", "en")] == "2"
-    assert today[translate("dash.aov", "en")] == "¥75.00"
+    assert today[translate("dash.aov", "en")] == "CN¥75.00"
     assert "天猫" in at.info[0].value and "67%" in at.info[0].value
     channels = at.dataframe[0].value
     assert channels[translate("field.channel", "en")].tolist() == ["天猫", "电话/批发"]
@@ -43,5 +43,5 @@ def test_dashboard_shows_new_orders(logged_in: Callable[..., AppTest]) -> None:
 def test_dashboard_without_sales(logged_in: Callable[..., AppTest]) -> None:
     at = logged_in("admin")
     assert not at.exception
-    assert _metrics(at)[translate("dash.revenue", "en")] == "¥0.00"
+    assert _metrics(at)[translate("dash.revenue", "en")] == "CN¥0.00"
     assert [i.value for i in at.info] == [translate("dash.no_sales", "en")]

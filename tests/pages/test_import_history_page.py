@@ -182,9 +182,9 @@ def test_dashboards_say_cost_unknown_instead_of_a_full_margin(logged_in: Callabl
     assert notes == {"KNOWN-1": "", "UNKNOWN-1": _en("imh.cost_unknown")}
     at.switch_page("pages/sales.py").run()
     assert not at.exception
-    assert _en("imh.cost_unknown_lines", amount="¥100.00") in [c.value for c in at.caption]
+    assert _en("imh.cost_unknown_lines", amount="CN¥100.00") in [c.value for c in at.caption]
     margin = {m.label: m.value for m in at.metric}[_en("an.kpi.gross_margin")]
-    assert margin == "¥50.00"  # the known product's margin only, not ¥150.00
+    assert margin == "CN¥50.00"  # the known product's margin only, not ¥150.00
 
 
 def test_stock_list_says_cost_unknown(logged_in: Callable[..., AppTest]) -> None:
@@ -195,7 +195,7 @@ def test_stock_list_says_cost_unknown(logged_in: Callable[..., AppTest]) -> None
     shown = shown.data if hasattr(shown, "data") else shown  # a Styler
     costs = dict(zip(shown[_en("field.sku")], shown[_en("field.unit_cost")], strict=True))
     assert costs["UNKNOWN-1"] is None or pd.isna(costs["UNKNOWN-1"])
-    assert at.metric[-1].value == "¥250.00"  # KNOWN-1's 5 units at cost 50; UNKNOWN-1 counted apart
+    assert at.metric[-1].value == "CN¥250.00"  # KNOWN-1's 5 units at cost 50; UNKNOWN-1 counted apart
 
 
 def test_the_order_list_labels_walk_in_sales(logged_in: Callable[..., AppTest]) -> None:

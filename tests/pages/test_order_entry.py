@@ -64,7 +64,7 @@ def test_enter_order_with_barcode_and_search(entry: AppTest) -> None:
     assert entry.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": 3}]
     editor = entry.data_editor[0].value
     assert editor["qty"].tolist() == [3] and editor["avail_SH"].tolist() == [10]
-    assert entry.metric[-1].value == "¥75.00"  # live total
+    assert entry.metric[-1].value == "CN¥75.00"  # live total
 
     entry.button(key="oe_submit").click().run()
     assert not entry.exception and not _errors(entry)

@@ -81,7 +81,7 @@ def test_the_order_confirmation_in_english_when_the_shop_speaks_english(smtp: In
     subject, text, html = _mail(smtp, number)
     assert subject == f"We have received your order {number}"
     assert text.startswith("Dear 张三,")
-    assert "· 商品 TEA (TEA) × 2  ¥25.00" in text and "Total: ¥55.00" in text and "Ships to: 上海市" in text
+    assert "· 商品 TEA (TEA) × 2  CN¥25.00" in text and "Total: CN¥55.00" in text and "Ships to: 上海市" in text
     assert '<html lang="en">' in html
     assert "您好" not in text
 
@@ -118,7 +118,7 @@ def test_the_refund_mail_names_the_amount_and_the_rma(smtp: Inbox, monkeypatch: 
     outbox_delivery.deliver_due()
     subject, text, _ = _mail(smtp, "refunded")
     assert subject == f"Your request {opened.number} has been refunded"
-    assert f"We have refunded ¥20.50 for request {opened.number} (order {order.number})." in text
+    assert f"We have refunded CN¥20.50 for request {opened.number} (order {order.number})." in text
 
 
 def test_other_events_keep_the_generic_mail(smtp: Inbox) -> None:

@@ -84,14 +84,22 @@ def test_translate_reason() -> None:
     assert i18n.translate_reason("something new", "zh") == "something new"
 
 
-def test_format_money_and_time() -> None:
+def test_format_money_number_percent_date_and_time_per_language() -> None:
     import datetime as dt
 
     assert i18n.format_money(Decimal("1234.5"), "CNY") == "¥1,234.50"
+    assert i18n.format_money(Decimal("1234.5"), "RMB", "zh") == "¥1,234.50"
     assert i18n.format_money(Decimal("-5"), "CNY") == "-¥5.00"
-    assert i18n.format_money("0.005", "USD") == "$0.01"
-    assert i18n.format_money(1, "CHF") == "CHF 1.00"
+    assert i18n.format_money(Decimal("1234.5"), "CNY", "en") == "CN¥1,234.50"  # CLDR: the yuan named abroad
+    assert i18n.format_money("0.005", "USD", "en") == "$0.01"  # half up, like the ledger
+    assert i18n.format_money(Decimal("1234"), "JPY", "en") == "¥1,234"  # the yen has no decimals
+    assert i18n.format_money(Decimal("1234"), "JPY", "zh") == "JP¥1,234"
+    assert i18n.format_money(1, "CHF", "en") == "CHF1.00"
     assert i18n.format_money(None, "CNY") == ""
+    assert i18n.format_number(12345.678, "zh", 1) == "12,345.7"
+    assert i18n.format_percent(0.1234, "en") == "12.3%" and i18n.format_percent(0.5, "zh", 0) == "50%"
+    assert i18n.format_date(dt.date(2026, 11, 25), "zh") == "2026年11月25日"
+    assert i18n.format_date(dt.date(2026, 11, 25), "en") == "Nov 25, 2026"
     assert timeutil.format_time(dt.datetime(2026, 3, 10, 15, 59)) == "2026-03-10 23:59"  # UTC → Asia/Shanghai
     assert timeutil.format_time(None) == ""
 
@@ -99,3 +107,108 @@ def test_format_money_and_time() -> None:
 def test_every_forecast_model_has_a_name_in_both_languages() -> None:
     for lang in i18n.LANGUAGES:
         assert [m for m in MODELS if not i18n.has_key(f"plan.model.{m}", lang)] == [], lang
+
+
+def test_plural_entries_follow_each_languages_rule() -> None:
+    assert i18n.translate("orders.found", "en", n=1) == "1 order found"
+    assert i18n.translate("orders.found", "en", n=13748) == "13748 orders found"
+    assert i18n.translate("orders.found", "en", n="13,748") == "13,748 orders found"  # passed formatted
+    assert i18n.translate("orders.found", "en", n=0) == "0 orders found"
+    assert i18n.translate("orders.found", "zh", n=1) == "找到 1 个订单"  # one form in Chinese
+    assert i18n.translate("shop_settings.saved", "en", n=1) == "Saved 1 change."
+    assert i18n.translate("orders.found", "en") == "{n} orders found"  # no count: the general form
+
+
+def test_catalogs_are_gettext_files_with_each_languages_plural_rule() -> None:
+    from babel.messages.pofile import read_po
+
+    files = sorted(i18n.CATALOG_DIR.glob("*/LC_MESSAGES/*.po"))
+    assert {f.parent.parent.name for f in files} == set(i18n.LANGUAGES)
+    domains = {lang: {f.stem for f in files if f.parent.parent.name == lang} for lang in i18n.LANGUAGES}
+    assert domains["zh"] == domains["en"]
+    for path in files:
+        lang = path.parent.parent.name
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=i18n.LOCALES[lang])
+        assert catalog.num_plurals == (1 if lang == "zh" else 2), path
+        plural_ids = {m.id[0] for m in catalog if isinstance(m.id, (tuple, list))}
+        assert plural_ids == {k for k in i18n.PLURALS[lang] if k in catalog}, path
+    assert set(i18n.PLURALS["zh"]) == set(i18n.PLURALS["en"])
+
+
+# The calls whose argument at this position is a message code: pages' ``t``, services' refusals
+# and field issues, notices (``Notice(kind, code)``) and direct look-ups.
+_CODE_ARGS = {"t": 0, "translate": 0, "Refused": 0, "has_key": 0, "Notice": 1, "FieldIssue": 1}
+_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+
+
+def _literals(node: object) -> list[str]:
+    """The string constants an argument can evaluate to (``"a.x" if c else "a.y"`` gives both)."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return [*_literals(node.body), *_literals(node.orelse)]
+    if isinstance(node, ast.BoolOp):
+        return [text for value in node.values for text in _literals(value)]
+    return []
+
+
+def _extracted_codes() -> dict[str, set[str]]:
+    """Every literal message code the code base passes to a translating call (the extraction
+    step of a gettext workflow, on the syntax tree so conditional codes count too)."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in [*UI_FILES, *sorted((ROOT / "core").rglob("*.py")), *sorted((ROOT / "api").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            position = _CODE_ARGS.get(name or "")
+            if position is None:
+                continue
+            args = [*node.args, *(k.value for k in node.keywords if k.arg in ("key", "message", "reason"))]
+            if len(node.args) > position:
+                args = [node.args[position]]
+            for code in (text for arg in args for text in _literals(arg)):
+                if _CODE.fullmatch(code):
+                    found.setdefault(code, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_extracted_code_is_in_both_catalogs() -> None:
+    found = _extracted_codes()
+    assert len(found) > 1000, "the extractor should find the code base's codes"
+    for lang in i18n.LANGUAGES:
+        missing = {code: sorted(where) for code, where in found.items()
+                   if code.split(".", 1)[0] in NAMESPACES and not i18n.has_key(code, lang)}
+        assert missing == {}, lang
+
+
+# Streamlit calls that put their first argument (or label/help/placeholder) on screen.
+_SHOWN = {"title", "header", "subheader", "caption", "markdown", "write", "info", "warning", "error", "success",
+          "button", "text_input", "number_input", "selectbox", "multiselect", "checkbox", "radio", "text_area",
+          "date_input", "metric", "download_button", "form_submit_button", "toggle", "expander", "tabs", "slider",
+          "select_slider", "file_uploader", "toast", "page_link", "popover", "link_button", "time_input"}
+_PROSE = re.compile(r"[A-Za-z]{2,}[ ,;:]+[A-Za-z]{2,}|[\u4e00-\u9fff]")
+
+
+def test_no_user_facing_literal_outside_the_catalogs() -> None:
+    """A page writes words only through message codes: a literal shown by Streamlit may hold
+    data-shaped examples (``SF\\d{12}``, ``CUP 2``) but no English phrase and no Chinese."""
+    import ast
+
+    offenders = []
+    for path in UI_FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SHOWN):
+                continue
+            shown = [*node.args[:1], *(k.value for k in node.keywords if k.arg in ("label", "help", "placeholder"))]
+            for arg in shown:
+                text = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else "".join(
+                    v.value for v in getattr(arg, "values", ()) if isinstance(v, ast.Constant) and isinstance(v.value, str))
+                if _PROSE.search(text):
+                    offenders.append(f"{path.name}:{node.lineno}: {text[:50]!r}")
+    assert offenders == []
