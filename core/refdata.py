@@ -171,6 +171,12 @@ def _read_profile(url: str) -> dict[str, Any]:
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
                                                   or not Path(parsed.database).exists()):
         return {}  # never create a database file just to look for settings
+    current = db.open_session(url)
+    if current is not None:  # read in the caller's transaction: no second connection (db.open_session)
+        try:
+            return dict(snapshot(current).settings.get(SHOP_KEY, {}))
+        except SQLAlchemyError:
+            pass  # that transaction has failed: read on a connection of its own, as below
     try:
         with db.transaction(url, readonly=True) as session:
             return dict(snapshot(session).settings.get(SHOP_KEY, {}))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import refdata
 from core.models import Sequence, Setting
-from core.numbering import SEQUENCES
+from core.numbering import SEQUENCES, align_pg_counters
 from core.timeutil import utcnow
 
 DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
@@ -38,4 +38,5 @@ def seed_reference(session: Session) -> None:
         if key not in have:
             session.add(Setting(key=key, value=value, updated_at=now, updated_by="system"))
     session.flush()
+    align_pg_counters(session.connection())
     refdata.bump(session)

@@ -52,6 +52,7 @@ from core.models import (
     Warehouse,
 )
 from core.models.personal import INDEXES, Encrypted, with_indexes
+from core.numbering import align_pg_counters, current_values
 from core.passwords import generate_password, hash_password
 from core.permissions import SYSTEM
 from core.services import data_keys
@@ -329,7 +330,7 @@ def _context(conn: Connection, w: _Writer, world: World) -> _Context:
     missing += [c for c in S.WAREHOUSE_CODES if c not in warehouses]
     if missing:
         raise Conflict(f"reference data is missing ({', '.join(missing)}); run `oms init` first")
-    seq = {name: int(v) for name, v in conn.execute(select(Sequence.name, Sequence.value)).all()}
+    seq = current_values(conn)
     clock, o, r = world.clock, world.orders, world.returns
     labels = [clock.date(d).strftime("%Y%m%d") for d in range(clock.days)]
     so, rma = seq.get("SO", 0), seq.get("RMA", 0)
@@ -369,6 +370,7 @@ def _write(conn: Connection, world: World, hashes: dict[str, str], seed: int,
         conn.execute(update(Sequence).where(Sequence.name == name).values(value=value))
     if conn.dialect.name == "postgresql":
         _resync_pg_sequences(conn)
+        align_pg_counters(conn)
     return world.stock.ledger.size
 
 

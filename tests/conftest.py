@@ -118,11 +118,14 @@ def _truncate_all(url: str) -> None:
 
     from core import db
     from core.models import Base
+    from core.numbering import PG_COUNTERS, pg_sequence
 
     engine = db.make_engine(url)  # not the checked factory: the last test may have left other data keys
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for counter in PG_COUNTERS:  # document counters are sequences of their own (core.numbering)
+            conn.execute(text(f"ALTER SEQUENCE IF EXISTS {pg_sequence(counter)} RESTART"))
     engine.dispose()
 
 
