@@ -8,7 +8,8 @@ and the CLI comes from the ``en`` catalog, so no prose is written twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 
@@ -17,6 +18,34 @@ def english(key: str, params: dict[str, Any] | None = None) -> str:
     from core.i18n import translate  # lazy: the catalogs import nothing from here
 
     return translate(key, "en", **(params or {}))
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message the system keeps in the database (an alert, a timeline note) told by its code:
+    stored as codes, translated when a page shows it, so a reader sees it in their language and
+    nobody parses English back. ``params`` must be JSON values (numbers, strings)."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def english(self) -> str:
+        from core.i18n import resolve_params  # lazy, as in english()
+
+        return english(self.key, resolve_params(self.params, "en"))
+
+
+def stored(column: str, note: str | Message | Sequence[Message] | None) -> dict[str, Any]:
+    """The values of a text ``column`` and its ``<column>_codes`` twin for ``note``: a person's
+    own words are kept as they are (no codes); messages keep their codes and, in the text
+    column, their English joined by "; " (logs, the CLI, a plain SQL reader)."""
+    if note is None or isinstance(note, str):
+        return {column: note, f"{column}_codes": None}
+    messages = [note] if isinstance(note, Message) else list(note)
+    if not messages:
+        return {column: None, f"{column}_codes": None}
+    return {column: "; ".join(m.english() for m in messages),
+            f"{column}_codes": [{"key": m.key, "params": m.params} for m in messages]}
 
 
 class OMSError(Exception):

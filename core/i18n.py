@@ -4,15 +4,14 @@ One function, :func:`translate`, turns a key into text; a missing key comes back
 itself so a gap is visible on screen but never crashes a page. A unit test keeps the zh and
 en catalogs on the same key set and checks every literal key the pages use.
 
-Service errors carry English messages for the CLI and logs; :func:`translate_reason` maps the
-recurring field-issue reasons to catalog keys and leaves anything else as it came.
+Services refuse with message codes and parameters (``FieldIssue.message``, ``OMSError.key``);
+the pages, the API and the CLI translate those codes — no English text is parsed back.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -50,8 +49,9 @@ CATALOGS: dict[str, dict[str, str]] = _load_catalogs()
 ZH, EN = CATALOGS["zh"], CATALOGS["en"]
 
 
-def translate(key: str, lang: str, **params: Any) -> str:
-    """The text for ``key`` in ``lang`` with ``params`` filled in; the key itself if unknown."""
+def translate(key: str, lang: str, /, **params: Any) -> str:
+    """The text for ``key`` in ``lang`` with ``params`` filled in; the key itself if unknown
+    (positional-only, so a parameter may be called ``key`` or ``lang``)."""
     catalog = CATALOGS.get(lang) or CATALOGS["zh"]
     text = catalog.get(key)
     if text is None:
@@ -73,51 +73,20 @@ def label(prefix: str, value: object, lang: str) -> str:
     return translate(key, lang) if has_key(key, lang) else str(value)
 
 
-# (pattern of a service's English reason, catalog key); named groups become parameters.
-_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), key) for pattern, key in (
-        (r"required", "issue.required"),
-        (r"required for delivery.*", "issue.address_incomplete"),
-        (r"required to ship", "issue.required"),
-        (r"an order needs at least one line|a template needs at least one line", "issue.no_lines"),
-        (r"a phone number or e-mail is required", "issue.phone_or_email"),
-        (r"not a valid phone number", "issue.bad_phone"),
-        (r"must be a whole number", "issue.whole_number"),
-        (r"must be greater than 0", "issue.positive"),
-        (r"not a number", "issue.not_a_number"),
-        (r"must not be negative", "issue.negative"),
-        (r"larger than the line amount", "issue.discount_too_large"),
-        (r"order discount is larger than the order amount", "issue.discount_too_large"),
-        (r"unknown SKU (?P<sku>.+)", "issue.unknown_sku"),
-        (r"SKU (?P<sku>.+) is discontinued", "issue.discontinued"),
-        (r"unknown channel (?P<value>.*)", "issue.unknown_value"),
-        (r"unknown or inactive warehouse (?P<value>.*)", "issue.unknown_value"),
-        (r"must be one of (?P<choices>.+)", "issue.one_of"),
-        (r"totals do not add up: .*", "issue.totals"),
-        (r"at most (?P<n>\d+) characters", "issue.too_long"),
-        (r"the last active admin (must stay admin|cannot be deactivated)", "issue.last_admin"),
-        (r"you cannot deactivate your own account", "issue.self_deactivate"),
-        (r"must be at most (?P<n>[\d.]+)", "issue.at_most"),
-        (r"the text (contains a NUL character|is longer than its field allows)", "issue.bad_text"),
-        (r"a number is too large", "issue.number_too_large"),
-    )
-)
-
-# A feature catalog (core.locales.<area>) may add its own reasons: REASONS = ((pattern, key), ...).
-_REASONS += tuple(
-    (re.compile(pattern), key)
-    for info in sorted(pkgutil.iter_modules(locales.__path__), key=lambda m: m.name)
-    for pattern, key in getattr(importlib.import_module(f"{locales.__name__}.{info.name}"), "REASONS", ())
-)
+def stored_text(codes: object, text: str | None, lang: str) -> str:
+    """A message kept in the database (core.errors.stored) in ``lang``: its codes translated and
+    joined by "; ", or — a person's note, a row written before codes were kept — the plain text."""
+    if isinstance(codes, list) and codes:
+        return "; ".join(translate(str(c.get("key", "")), lang, **resolve_params(c.get("params") or {}, lang))
+                         for c in codes if isinstance(c, dict))
+    return text or ""
 
 
-def translate_reason(message: str, lang: str) -> str:
-    """A FieldIssue's reason in ``lang`` when it is a known one, else the message unchanged."""
-    for pattern, key in _REASONS:
-        match = pattern.fullmatch(message)
-        if match:
-            return translate(key, lang, **match.groupdict())
-    return message
+def resolve_params(params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``params`` with every ``{"key": code}`` value replaced by that code's text — a stored
+    message naming a status or a kind (``{"key": "status.confirmed"}``) shows it translated."""
+    return {name: translate(str(value["key"]), lang) if isinstance(value, dict) and "key" in value else value
+            for name, value in params.items()}
 
 
 def format_money(amount: Decimal | float | int | str | None, currency: str) -> str:

@@ -12,7 +12,8 @@ ZH: dict[str, str] = {
     "error.rma_value": "换货商品价值 {replacement_value} 高于退回商品的已付金额 {paid}。需店长勾选“政策例外”并填写原因。",
     "error.rma_validation": "输入有误，售后单未保存：",
     "error.lookup_invalid": "请检查输入：",
-    # field-issue reasons (REASONS below)
+    "error.rma_refunded": "售后单 {number} 已经退过款。",
+    # field-issue reasons
     "issue.rma_not_paid": "订单未付款，无可退款金额",
     "issue.rma_no_lines": "请至少为一行填写退货数量",
     "issue.rma_no_such_line": "订单 {number} 没有第 {line} 行",
@@ -254,7 +255,8 @@ EN: dict[str, str] = {
     "error.rma_value": "The replacement is worth {replacement_value}, more than the {paid} paid for the returned items. A manager can tick “Policy exception” and give a reason.",
     "error.rma_validation": "Please check the RMA; nothing was saved:",
     "error.lookup_invalid": "Please check your input:",
-    # field-issue reasons (REASONS below)
+    "error.rma_refunded": "RMA {number} has already been refunded.",
+    # field-issue reasons
     "issue.rma_not_paid": "the order is not paid: there is nothing to refund",
     "issue.rma_no_lines": "enter a quantity on at least one line",
     "issue.rma_no_such_line": "order {number} has no line {line}",
@@ -484,27 +486,3 @@ EN: dict[str, str] = {
     "outbox.none": "No notifications match.",
     "outbox.found": "Showing {n} (at most {limit}, newest first)",
 }
-
-# (pattern of an after-sales FieldIssue reason, catalog key); merged by core.i18n
-REASONS: tuple[tuple[str, str], ...] = (
-    (r"the order is not paid: there is nothing to refund", "issue.rma_not_paid"),
-    (r"choose at least one line and quantity", "issue.rma_no_lines"),
-    (r"order (?P<number>\S+) has no line (?P<line>\d+)", "issue.rma_no_such_line"),
-    (r"listed twice", "issue.rma_listed_twice"),
-    (r"at most (?P<n>\d+) left to return \(shipped (?P<shipped>\d+), already returned (?P<returned>\d+)\)",
-     "issue.rma_over_return"),
-    (r"only an exchange has a replacement", "issue.rma_replacement_only_exchange"),
-    (r"already returned by someone else", "issue.rma_claimed"),
-    (r"required when overriding the return policy", "issue.rma_override_note"),
-    (r"required: tell the customer why", "issue.rma_reject_note"),
-    (r"not on this RMA", "issue.rma_not_on_rma"),
-    (r"must be between (?P<low>\d+) and (?P<high>\d+)", "issue.rma_between"),
-    (r"required for units that are written off", "issue.rma_damage_reason"),
-    (r"every returned line needs an inspection result", "issue.rma_inspect_all"),
-    (r"only (?P<amount>[\d.]+) of the order total is left to refund", "issue.rma_refund_remaining"),
-    (r"at most (?P<amount>[\d.]+) \(the computed refund\); a manager can refund more", "issue.rma_refund_limit"),
-    (r"required when refunding more than the computed amount", "issue.rma_refund_note"),
-    (r"enter exactly the last 4 digits of the phone", "issue.lookup_last4"),
-    (r"missing session", "issue.lookup_session"),
-    (r"not a valid order number", "issue.lookup_number"),
-)

@@ -147,7 +147,3 @@ EN: dict[str, str] = {
     "action.carrier.range_add": "Add tracking numbers",
     "action.label.number": "Take a tracking number for a label",
 }
-
-REASONS: tuple[tuple[str, str], ...] = (
-    (r"(?P<carrier>.+) has no tracking numbers left: add a number range", "alert_msg.tracking_exhausted"),
-)

@@ -141,6 +141,10 @@ ZH: dict[str, str] = {
     "fin.accounts_caption": "每个分录项目记入的科目；默认按《企业会计准则》科目表。",
     "fin.accounts_save": "保存科目对照",
     "fin.accounts_saved": "科目对照已保存。",
+    "alert_kind.journal_changed": "凭证导出后有变动",
+    "alert_msg.journal_changed": "{day} 的凭证在导出后有变动：请重新导出",
+    "alert_kind.unmatched_money": "结算差异未处理",
+    "alert_msg.settlement_difference": "{channel} {day} 的{kind}：应为 {expected}，实际结算 {actual}",
 }
 
 EN: dict[str, str] = {
@@ -284,4 +288,8 @@ EN: dict[str, str] = {
     "fin.accounts_caption": "The account each journal entry books to; the defaults follow the Chinese standard chart of accounts.",
     "fin.accounts_save": "Save the mapping",
     "fin.accounts_saved": "Account mapping saved.",
+    "alert_kind.journal_changed": "Journal changed after export",
+    "alert_msg.journal_changed": "journal of {day} changed after its export",
+    "alert_kind.unmatched_money": "Settlement difference open",
+    "alert_msg.settlement_difference": "{channel} {kind} on {day}: expected {expected}, paid out {actual}",
 }

@@ -12,6 +12,7 @@ ZH: dict[str, str] = {
     "page.data_quality": "数据质量",
     # import page
     "imp.title": "数据导入",
+    "imp.stock_changed": "导入期间库存有变动，请重新导入一次。",
     "imp.caption": "导入各渠道导出的订单、商品、库存和客户：先检查，再导入；有问题的行会列出行号、列和原因。",
     "imp.kind": "导入内容",
     "imp.kind.orders": "订单",
@@ -311,6 +312,7 @@ EN: dict[str, str] = {
     "page.import_data": "Import",
     "page.data_quality": "Data quality",
     "imp.title": "Import",
+    "imp.stock_changed": "Stock changed while importing; please run the import again.",
     "imp.caption": "Import orders, products, stock counts and customers from any channel's export: check first, "
                    "then import; every problem names its row, column and reason.",
     "imp.kind": "What to import",

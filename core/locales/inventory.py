@@ -2,7 +2,7 @@
 fulfilment (queue, pick lists, pack, ship, deliver), rules and alerts/reconciliation."""
 
 ZH: dict[str, str] = {
-    # field-issue reasons of the inventory/fulfilment services (see REASONS below)
+    # field-issue reasons of the inventory/fulfilment services
     "inv_issue.no_lines": "至少需要一行",
     "inv_issue.same_warehouse": "不能与调出仓相同",
     "inv_issue.listed_twice": "SKU {sku} 重复出现",
@@ -41,6 +41,10 @@ ZH: dict[str, str] = {
     "inv_issue.bad_json": "不是有效的 JSON",
     "inv_issue.priority_range": "必须是 {low} 到 {high} 之间的整数",
     "inv_issue.pick_alerts": "请至少选择一条预警",
+    "inv_issue.empty_condition": "条件不能为空",
+    "inv_issue.combine_list": "“{combine}”需要一组非空条件，且不能与其他内容并列",
+    "inv_issue.not_alone": "“not”只接一个条件，且不能与其他内容并列",
+    "inv_issue.unknown_action": "{kind} 规则没有动作 {action}（可用：{allowed}）",
     # pages
     "page.inventory": "库存",
     "page.stock_count": "盘点与调整",
@@ -225,7 +229,7 @@ ZH: dict[str, str] = {
     "action.customer.tagging": "客户标签",
     "action.alert.scan": "预警检查",
     "action.alert.ack": "确认预警",
-    # alert messages (core.services.alerts; see REASONS below)
+    # alert messages (core.services.alerts)
     "alert_msg.sla_breach": "{number} 已确认 {hours} 小时仍未发货（时限 {sla} 小时）",
     "alert_msg.overdue": "{number} 已超过应发货时间 {hours} 小时，当前状态：{status}",
     "alert_msg.due_soon": "{number} 将在 {hours} 小时内到期，当前状态：{status}",
@@ -421,7 +425,7 @@ ZH: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
-    # field-issue reasons of the inventory/fulfilment services (see REASONS below)
+    # field-issue reasons of the inventory/fulfilment services
     "inv_issue.no_lines": "at least one line is needed",
     "inv_issue.same_warehouse": "must differ from the source warehouse",
     "inv_issue.listed_twice": "SKU {sku} is listed twice",
@@ -460,6 +464,10 @@ EN: dict[str, str] = {
     "inv_issue.bad_json": "not valid JSON",
     "inv_issue.priority_range": "must be a whole number between {low} and {high}",
     "inv_issue.pick_alerts": "pick at least one alert",
+    "inv_issue.empty_condition": "must be a non-empty condition",
+    "inv_issue.combine_list": "'{combine}' needs a non-empty list and nothing beside it",
+    "inv_issue.not_alone": "'not' takes one condition and nothing beside it",
+    "inv_issue.unknown_action": "{action} is not an action of {kind} rules ({allowed})",
     # pages
     "page.inventory": "Inventory",
     "page.stock_count": "Stock count & adjustments",
@@ -644,7 +652,7 @@ EN: dict[str, str] = {
     "action.customer.tagging": "Customers tagged",
     "action.alert.scan": "Alert check",
     "action.alert.ack": "Alerts acknowledged",
-    # alert messages (core.services.alerts; see REASONS below)
+    # alert messages (core.services.alerts)
     "alert_msg.sla_breach": "{number} confirmed {hours} h ago and not shipped (SLA {sla} h)",
     "alert_msg.overdue": "{number} was due {hours} h ago and is still {status}",
     "alert_msg.due_soon": "{number} is due within {hours} h and is still {status}",
@@ -838,59 +846,3 @@ EN: dict[str, str] = {
     "al.reconcile_clean": "The latest reconciliation found no discrepancy.",
     "al.report_history": "Report history",
 }
-
-# Service reasons (core.services.transfers / inventory / fulfillment / rules_admin / alerts) →
-# catalog keys; named groups become parameters (merged into core.i18n.translate_reason).
-REASONS: tuple[tuple[str, str], ...] = (
-    (r"a transfer needs at least one line", "inv_issue.no_lines"),
-    (r"must differ from the source warehouse", "inv_issue.same_warehouse"),
-    (r"SKU (?P<sku>.+) is listed twice", "inv_issue.listed_twice"),
-    (r"only (?P<n>\d+) of (?P<sku>.+) available in (?P<warehouse>.+)", "inv_issue.only_available"),
-    (r"line (?P<line>\d+) is not on (?P<number>.+)", "inv_issue.not_on_document"),
-    (r"must be a whole number ≥ 0", "inv_issue.whole_nonneg"),
-    (r"(?P<sku>.+): shipped (?P<shipped>\d+), already received (?P<received>\d+), cannot receive (?P<qty>-?\d+) more",
-     "inv_issue.over_receipt"),
-    (r"nothing to receive", "inv_issue.nothing_to_receive"),
-    (r"must not be 0", "inv_issue.not_zero"),
-    (r"(?P<sku>.+) @ (?P<warehouse>.+): removing (?P<qty>\d+) would leave (?P<left>-?\d+) on hand but "
-     r"(?P<reserved>\d+) are reserved for orders; release or move those orders first", "inv_issue.reserved_shortfall"),
-    (r"the count sheet is empty", "inv_issue.empty_sheet"),
-    (r"(?P<sku>.+): the system quantity changed from (?P<was>-?\d+) to (?P<now>-?\d+) since the sheet was opened; "
-     r"reload and recount", "inv_issue.stale_sheet"),
-    (r"(?P<sku>.+): counted (?P<counted>\d+) but (?P<reserved>\d+) are reserved for orders; release or move those "
-     r"orders first", "inv_issue.counted_below_reserved"),
-    (r"order (?P<number>.+) has no line (?P<line>\d+)", "inv_issue.no_such_line"),
-    (r"already served from (?P<warehouse>.+)", "inv_issue.already_there"),
-    (r"pick at least one order", "inv_issue.pick_orders"),
-    (r"no order (?P<number>.+)", "inv_issue.no_order"),
-    (r"(?P<number>\S+) is (?P<status>\w+); only confirmed orders can be picked", "inv_issue.not_pickable"),
-    (r"(?P<number>\S+) is (?P<status>\w+); only packed orders can ship", "inv_issue.not_shippable"),
-    (r"(?P<number>\S+) is (?P<status>\w+); only shipped orders can be delivered", "inv_issue.not_deliverable"),
-    (r"not a readable CSV file: .*", "inv_issue.bad_csv"),
-    (r"not a UTF-8 or GB18030 text file", "inv_issue.bad_encoding"),
-    (r"missing column (?P<name>\w+) \(one of: (?P<accepted>.+)\)", "inv_issue.missing_column"),
-    (r"at most (?P<n>\d+) rows per upload", "inv_issue.too_many_rows"),
-    (r"no rows to ship", "inv_issue.no_rows"),
-    (r"(?:tracking number )?(?P<value>.+) is already on line (?P<line>\d+)", "inv_issue.duplicate_in_file"),
-    (r"unknown field '?(?P<field>[^']*)'? for (?P<kind>\w+) rules; .*", "inv_issue.unknown_fact"),
-    (r"unknown operator '?(?P<op>[^']*)'?; .*", "inv_issue.unknown_op"),
-    (r"(?P<op>\S+) compares a number field with a number", "inv_issue.needs_number"),
-    (r"(?P<op>\S+) needs a list of values", "inv_issue.needs_list"),
-    (r"(?P<op>\S+) only applies to yes/no fields .*", "inv_issue.needs_yes_no"),
-    (r"(?P<op>\S+) needs a value", "inv_issue.needs_value"),
-    (r"a rule needs an action", "inv_issue.no_action"),
-    (r"not valid JSON: .*", "inv_issue.bad_json"),
-    (r"must be a whole number between (?P<low>-?\d+) and (?P<high>-?\d+)", "inv_issue.priority_range"),
-    (r"pick at least one alert", "inv_issue.pick_alerts"),
-    # alert messages, translated for display by pages/alerts.py
-    (r"(?P<number>\S+) confirmed (?P<hours>\d+) h ago and not shipped \(SLA (?P<sla>\d+) h\)", "alert_msg.sla_breach"),
-    (r"(?P<number>\S+) was due (?P<hours>\d+) h ago and is still (?P<status>\w+)", "alert_msg.overdue"),
-    (r"(?P<number>\S+) is due within (?P<hours>\d+) h and is still (?P<status>\w+)", "alert_msg.due_soon"),
-    (r"(?P<number>\S+) shipped (?P<days>\d+) days ago \((?P<carrier>.*)\) and not delivered \(limit (?P<limit>\d+) days\)",
-     "alert_msg.delivery_overdue"),
-    (r"(?P<number>\S+) is waiting for stock \(reservation refused\)", "alert_msg.backorder"),
-    (r"(?P<sku>.+) in (?P<warehouse>\S+): (?P<available>-?\d+) available, safety stock (?P<safety>\d+)",
-     "alert_msg.below_safety"),
-    (r"(?P<sku>[^;]+): need (?P<need>\d+), (?P<available>-?\d+) available in (?P<warehouse>\S+)", "alert_msg.shortage"),
-    (r"stock reconciliation found (?P<n>\d+) discrepancies: (?P<detail>.*)", "alert_msg.reconciliation"),
-)

@@ -61,8 +61,3 @@ EN: dict[str, str] = {
     "issue.yes_no": "must be yes or no",
     "issue.unknown_setting": "no such setting",
 }
-
-REASONS: tuple[tuple[str, str], ...] = (
-    (r"must be yes or no", "issue.yes_no"),
-    (r"unknown setting", "issue.unknown_setting"),
-)

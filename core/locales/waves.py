@@ -99,8 +99,3 @@ EN: dict[str, str] = {
     "alert_kind.pick_short": "Short pick",
     "alert_msg.pick_short": "{sku} short by {missing} on {wave} ({reason}): {orders} back in the queue; count the bin",
 }
-
-REASONS: tuple[tuple[str, str], ...] = (
-    (r"(?P<sku>.+) short by (?P<missing>\d+) on (?P<wave>\S+) \((?P<reason>\w+)\): (?P<orders>.*) back in the queue; "
-     r"count the bin", "alert_msg.pick_short"),
-)

@@ -234,7 +234,7 @@ def _release_claims(session: Session, rma_id: int) -> None:
 def _clean_note(note: str | None, issues: list[FieldIssue], limit: int = MAX_NOTE, name: str = "note") -> str | None:
     text = (note or "").strip()
     if len(text) > limit:
-        issues.append(FieldIssue(name, f"at most {limit} characters", value=len(text)))
+        issues.append(FieldIssue(name, "issue.too_long", value=len(text), params={"n": limit}))
     return text or None
 
 
@@ -322,14 +322,14 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     if breaches:
         require(actor, "rma.override")
         if not note:
-            raise RMAValidationError([FieldIssue("note", "required when overriding the return policy")])
+            raise RMAValidationError([FieldIssue("note", "issue.rma_override_note")])
     for ln in sorted(req.lines, key=lambda x: lines[x.line_no].id):
         line = lines[ln.line_no]
         claimed = session.execute(
             update(OrderLine).where(OrderLine.id == line.id, OrderLine.qty_shipped - OrderLine.qty_returned >= ln.qty)
             .values(qty_returned=OrderLine.qty_returned + ln.qty))
         if rowcount(claimed) != 1:  # only possible if the lock above did not hold (it does)
-            raise RMAValidationError([FieldIssue("qty", "already returned by someone else", ln.line_no, ln.qty)])
+            raise RMAValidationError([FieldIssue("qty", "issue.rma_claimed", ln.line_no, ln.qty)])
     completes = returns.completes_order(lines.items(), {ln.line_no: ln.qty for ln in req.lines})
     goods_refund = returns.refunds_goods(req.kind)
     shipping = returns.shipping_refund(rule.refund_shipping, req.reason_code, req.kind, completes, shipping_paid)
@@ -401,7 +401,7 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     issues: list[FieldIssue] = []
     clean = _clean_note(note, issues)
     if to_status == "rejected" and not clean:
-        issues.append(FieldIssue("note", "required: tell the customer why"))
+        issues.append(FieldIssue("note", "issue.rma_reject_note"))
     if issues:
         raise RMAValidationError(issues)
     values: dict[str, Any] = {}
@@ -529,7 +529,7 @@ def _lock_for_refund(session: Session, rma_id: int, expected_status: str | None)
     _touch_order(session, rma.order_id)
     order = records.order_facts(session, rma.order_id)  # read after the lock: totals of concurrent refunds are in
     if session.execute(select(Refund.id).where(Refund.return_id == rma.id)).first() is not None:
-        raise Conflict(f"RMA {rma.number} has already been refunded", number=rma.number)
+        raise Conflict.coded("error.rma_refunded", number=rma.number)
     return rma, order
 
 
