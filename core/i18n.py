@@ -73,13 +73,13 @@ def label(prefix: str, value: object, lang: str) -> str:
     return translate(key, lang) if has_key(key, lang) else str(value)
 
 
-def stored_text(codes: object, text: str | None, lang: str) -> str:
+def stored_text(codes: object, text: object, lang: str) -> str:
     """A message kept in the database (core.errors.stored) in ``lang``: its codes translated and
     joined by "; ", or — a person's note, a row written before codes were kept — the plain text."""
     if isinstance(codes, list) and codes:
         return "; ".join(translate(str(c.get("key", "")), lang, **resolve_params(c.get("params") or {}, lang))
                          for c in codes if isinstance(c, dict))
-    return text or ""
+    return text if isinstance(text, str) else ""  # None, or a DataFrame's NaN
 
 
 def resolve_params(params: dict[str, Any], lang: str) -> dict[str, Any]:

@@ -180,7 +180,7 @@ def localize_columns(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: label("field", c) for c in df.columns})
 
 
-def stored_text(codes: object, text: str | None) -> str:
+def stored_text(codes: object, text: object) -> str:
     """A stored alert message or timeline note in the session's language (i18n.stored_text)."""
     return i18n.stored_text(codes, text, lang())
 
