@@ -146,7 +146,7 @@ def add_range(session: Session, carrier: str, prefix: str, first: int, last: int
     if not _PREFIX.fullmatch(prefix):
         issues.append(FieldIssue("prefix", "carrier.issue_prefix", value=prefix))
     if not 1 <= width <= MAX_WIDTH:
-        issues.append(FieldIssue("width", "issue.range", value=width, params={"lo": 1, "hi": MAX_WIDTH}))
+        issues.append(FieldIssue("width", "issue.between", value=width, params={"low": 1, "high": MAX_WIDTH}))
     elif not 0 <= first <= last < 10**width:
         issues.append(FieldIssue("last", "carrier.issue_range", value=last, params={"width": width}))
     if not issues:
