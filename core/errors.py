@@ -30,9 +30,7 @@ class Message:
     params: dict[str, Any] = field(default_factory=dict)
 
     def english(self) -> str:
-        from core.i18n import resolve_params  # lazy, as in english()
-
-        return english(self.key, resolve_params(self.params, "en"))
+        return english(self.key, self.params)
 
 
 def stored(column: str, note: str | Message | Sequence[Message] | None) -> dict[str, Any]:

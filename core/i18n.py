@@ -51,12 +51,18 @@ ZH, EN = CATALOGS["zh"], CATALOGS["en"]
 
 def translate(key: str, lang: str, /, **params: Any) -> str:
     """The text for ``key`` in ``lang`` with ``params`` filled in; the key itself if unknown
-    (positional-only, so a parameter may be called ``key`` or ``lang``)."""
+    (positional-only, so a parameter may be called ``key`` or ``lang``). A parameter given as
+    ``{"key": code}`` is itself translated: a refusal or a stored message that names a status
+    (``{"key": "status.confirmed"}``) shows the status's name in ``lang``."""
     catalog = CATALOGS.get(lang) or CATALOGS["zh"]
     text = catalog.get(key)
     if text is None:
         return key
-    return text.format_map(_Params(params)) if params else text
+    if not params:
+        return text
+    return text.format_map(_Params({
+        name: translate(str(value["key"]), lang) if isinstance(value, dict) and "key" in value else value
+        for name, value in params.items()}))
 
 
 def has_key(key: str, lang: str) -> bool:
@@ -77,16 +83,9 @@ def stored_text(codes: object, text: object, lang: str) -> str:
     """A message kept in the database (core.errors.stored) in ``lang``: its codes translated and
     joined by "; ", or — a person's note, a row written before codes were kept — the plain text."""
     if isinstance(codes, list) and codes:
-        return "; ".join(translate(str(c.get("key", "")), lang, **resolve_params(c.get("params") or {}, lang))
+        return "; ".join(translate(str(c.get("key", "")), lang, **dict(c.get("params") or {}))
                          for c in codes if isinstance(c, dict))
     return text if isinstance(text, str) else ""  # None, or a DataFrame's NaN
-
-
-def resolve_params(params: dict[str, Any], lang: str) -> dict[str, Any]:
-    """``params`` with every ``{"key": code}`` value replaced by that code's text — a stored
-    message naming a status or a kind (``{"key": "status.confirmed"}``) shows it translated."""
-    return {name: translate(str(value["key"]), lang) if isinstance(value, dict) and "key" in value else value
-            for name, value in params.items()}
 
 
 def format_money(amount: Decimal | float | int | str | None, currency: str) -> str:

@@ -132,9 +132,7 @@ def returnable_order(status: str) -> bool:
 
 def check_returnable_order(number: str, status: str) -> None:
     if not returnable_order(status):
-        raise IllegalTransition(
-            f"order {number} is {status}: only shipped orders can be returned (cancel it instead)",
-            number=number, status=status)
+        raise IllegalTransition.coded("rma_refusal.order_not_shipped", number=number, status={"key": f"status.{status}"})
 
 
 def replacement_sku(claim: Claim, lines: Mapping[int, ShippedLine]) -> str:
@@ -271,9 +269,8 @@ def refundable(kind: str, status: str, payment_status: str, already_refunded: bo
 
 def check_refundable_status(number: str, kind: str, status: str) -> None:
     if status not in REFUNDABLE_AT[kind]:
-        reason = ("an exchange is settled by its replacement order" if kind == "exchange"
-                  else f"an RMA that is {status} cannot be refunded")
-        raise IllegalTransition(f"RMA {number}: {reason}", number=number, from_status=status, to_status="refunded")
+        raise IllegalTransition.coded("rma_refusal.exchange_not_refunded" if kind == "exchange" else "rma_refusal.not_refundable_now",
+                                      number=number, status={"key": f"rma_status.{status}"})
 
 
 def refund_limit(actor: Actor, computed: Decimal, remaining: Decimal) -> Decimal:
@@ -355,7 +352,7 @@ def next_statuses(kind: str, status: str) -> tuple[str, ...]:
 def target_permission(to_status: str) -> str:
     """The permission a move to ``to_status`` needs; refuses a status that does not exist."""
     if to_status not in PERMISSION_FOR_TARGET:
-        raise IllegalTransition(f"unknown RMA status {to_status!r}", to_status=to_status)
+        raise IllegalTransition.coded("rma_refusal.unknown_status", to_status=to_status)
     return PERMISSION_FOR_TARGET[to_status]
 
 
@@ -378,11 +375,11 @@ def check_rma_transition(rma: RMAState, to_status: str, username: str) -> None:
     """Refuse a move the RMA state machine does not allow (inspection has its own door, with a
     result per line) and the opener approving their own request."""
     if to_status == "inspected":
-        raise IllegalTransition(f"RMA {rma.number}: inspection needs a result per line", number=rma.number,
-                                from_status=rma.status, to_status=to_status)
+        raise IllegalTransition.coded("rma_refusal.inspect_by_line", number=rma.number)
     if to_status not in next_statuses(rma.kind, rma.status):
-        raise IllegalTransition(f"RMA {rma.number} ({rma.kind}) cannot go from {rma.status} to {to_status}",
-                                number=rma.number, from_status=rma.status, to_status=to_status)
+        raise IllegalTransition.coded("rma_refusal.bad_move", number=rma.number, kind={"key": f"rma_kind.{rma.kind}"},
+                                      from_status={"key": f"rma_status.{rma.status}"},
+                                      to_status={"key": f"rma_status.{to_status}"})
     if approves_own_request(rma, to_status, username):
         raise Refused("rb.own_request", reference=rma.number)
 

@@ -242,6 +242,14 @@ ZH: dict[str, str] = {
     "outbox.dates": "生成日期",
     "outbox.none": "没有符合条件的通知。",
     "outbox.found": "显示 {n} 条（最多 {limit} 条，最新在前）",
+    "rma_refusal.order_not_shipped": "订单 {number} 当前为“{status}”：只有已发货的订单可以退货（未发货的请取消订单）",
+    "rma_refusal.exchange_not_refunded": "售后单 {number}：换货通过补发订单结算，不退款",
+    "rma_refusal.not_refundable_now": "售后单 {number} 当前为“{status}”，不能退款",
+    "rma_refusal.unknown_status": "未知的售后状态 {to_status}",
+    "rma_refusal.inspect_by_line": "售后单 {number}：质检需要逐行填写结果",
+    "rma_refusal.bad_move": "售后单 {number}（{kind}）不能从“{from_status}”变为“{to_status}”",
+    "rma_refusal.not_received": "售后单 {number} 当前为“{status}”：只有已收到的退货可以质检",
+    "rma_refusal.stock_changed": "{sku} 的库存在报废过程中发生变化，请重试",
 }
 
 EN: dict[str, str] = {
@@ -485,4 +493,12 @@ EN: dict[str, str] = {
     "outbox.dates": "Queued on",
     "outbox.none": "No notifications match.",
     "outbox.found": "Showing {n} (at most {limit}, newest first)",
+    "rma_refusal.order_not_shipped": "order {number} is {status}: only shipped orders can be returned (cancel it instead)",
+    "rma_refusal.exchange_not_refunded": "RMA {number}: an exchange is settled by its replacement order",
+    "rma_refusal.not_refundable_now": "RMA {number}: an RMA that is {status} cannot be refunded",
+    "rma_refusal.unknown_status": "unknown RMA status {to_status}",
+    "rma_refusal.inspect_by_line": "RMA {number}: inspection needs a result per line",
+    "rma_refusal.bad_move": "RMA {number} ({kind}) cannot go from {from_status} to {to_status}",
+    "rma_refusal.not_received": "RMA {number} is {status}: only received goods can be inspected",
+    "rma_refusal.stock_changed": "stock of {sku} changed during the write-off; try again",
 }

@@ -442,8 +442,8 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
     if expected_status is not None and expected_status != rma.status:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
     if rma.status != "received":
-        raise IllegalTransition(f"RMA {rma.number} is {rma.status}: only received goods can be inspected",
-                                number=rma.number, from_status=rma.status, to_status="inspected")
+        raise IllegalTransition.coded("rma_refusal.not_received", number=rma.number,
+                                      status={"key": f"rma_status.{rma.status}"})
     rma_lines = records.rma_lines(session, rma.id)
     warehouses = {code: wh.id for code, wh in refdata.snapshot(session).warehouses.items()}
     by_line, issues = returns.inspection_issues(rma_lines, results, warehouses)
@@ -470,7 +470,7 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
                                 reason=f"{rma.number} damaged, written off below", **ref)
             if not stock.post_movement(session, qty_delta=-damaged, kind="write_off",
                                        reason=f"{rma.number}: {reason}"[:200], **ref):
-                raise IllegalTransition(f"stock of {ln.sku} changed during the write-off; try again", sku=ln.sku)
+                raise IllegalTransition.coded("rma_refusal.stock_changed", sku=ln.sku)
         session.execute(update(ReturnLine).where(ReturnLine.id == ln.id).values(
             condition=returns.condition(ln.qty, res.restock_qty), restocked_qty=res.restock_qty, warehouse_id=wh_id,
             damage_reason=reason if damaged else None, restocked_at=utcnow() if res.restock_qty else None))

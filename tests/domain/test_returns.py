@@ -210,10 +210,12 @@ def test_an_rma_is_refunded_once_at_its_kinds_statuses_on_a_paid_order() -> None
 
 
 def test_refunding_an_exchange_or_an_rma_at_the_wrong_status_is_refused_saying_why() -> None:
-    with pytest.raises(IllegalTransition, match="an exchange is settled by its replacement order"):
+    with pytest.raises(IllegalTransition, match="an exchange is settled by its replacement order") as err:
         returns.check_refundable_status("RMA-1", "exchange", "received")
-    with pytest.raises(IllegalTransition, match="an RMA that is requested cannot be refunded"):
+    assert err.value.key == "rma_refusal.exchange_not_refunded"
+    with pytest.raises(IllegalTransition, match="an RMA that is Requested cannot be refunded") as err:
         returns.check_refundable_status("RMA-1", "return", "requested")
+    assert (err.value.key, err.value.params["status"]) == ("rma_refusal.not_refundable_now", {"key": "rma_status.requested"})
     returns.check_refundable_status("RMA-1", "return", "inspected")
 
 
@@ -321,7 +323,7 @@ def test_an_unknown_rma_status_is_refused_before_anything_else() -> None:
 def test_inspection_has_its_own_door_and_illegal_edges_are_refused() -> None:
     with pytest.raises(IllegalTransition, match="inspection needs a result per line"):
         returns.check_rma_transition(RMAState("RMA-1", "return", "received"), "inspected", "boss")
-    with pytest.raises(IllegalTransition, match=r"cannot go from approved to closed"):
+    with pytest.raises(IllegalTransition, match=r"\(Return\) cannot go from Approved to Closed"):
         returns.check_rma_transition(RMAState("RMA-1", "return", "approved"), "closed", "boss")
     returns.check_rma_transition(RMAState("RMA-1", "refund_only", "approved"), "closed", "boss")
 
