@@ -23,6 +23,10 @@ ZH: dict[str, str] = {
     "note.wave": "波次 {wave}",
     "note.short_pick": "{wave} 拣货缺货：{sku}（{reason}）",
     "note.imported": "导入：批次 #{batch}（{profile}）",
+    "note.rma_opened": "售后单 {rma} 已创建：{kind} {lines}，原因：{reason}",
+    "note.rma_released": "售后单 {rma} {status}：退货数量已释放",
+    "note.rma_replacement": "售后单 {rma}：补发订单 {order}",
+    "note.rma_refunded": "售后单 {rma} 已退款 {amount} → {payment_status}",
 }
 
 EN: dict[str, str] = {
@@ -48,4 +52,8 @@ EN: dict[str, str] = {
     "note.wave": "wave {wave}",
     "note.short_pick": "short pick on {wave}: {sku} ({reason})",
     "note.imported": "imported: batch #{batch} ({profile})",
+    "note.rma_opened": "{rma} opened: {kind} {lines}, reason {reason}",
+    "note.rma_released": "{rma} {status}: returned quantities released",
+    "note.rma_replacement": "{rma}: replacement order {order}",
+    "note.rma_refunded": "{rma} refunded {amount} → {payment_status}",
 }

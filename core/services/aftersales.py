@@ -61,10 +61,12 @@ from core.errors import (
     Conflict,
     FieldIssue,
     IllegalTransition,
+    Message,
     OMSError,
     Refused,
     StaleVersion,
     ValidationError,
+    stored,
 )
 from core.models import (
     Order,
@@ -199,9 +201,11 @@ def _touch_order(session: Session, order_id: int, **values: Any) -> None:
                     .values(version=Order.version + 1, updated_at=utcnow(), **values))
 
 
-def _order_event(session: Session, order: Any, actor: Actor, note: str) -> None:
+def _order_event(session: Session, order: Any, actor: Actor, note: Message) -> None:
+    """A line on the order's timeline about one of its RMAs (a message code, core.errors.stored)."""
     session.execute(insert(OrderEvent).values(order_id=order.id, at=utcnow(), actor=actor.username,
-                                              from_status=order.status, to_status=order.status, note=note))
+                                              from_status=order.status, to_status=order.status,
+                                              **stored("note", note)))
 
 
 def _record(session: Session, rma: Any, order: Any, actor: Actor, event: str, from_status: str | None,
@@ -351,7 +355,9 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     computed = returns.computed_refund(req.kind, amounts.values(), shipping)
     rma = records.rma_row(session, rma_id)
     units = ", ".join(f"{lines[ln.line_no].sku}×{ln.qty}" for ln in req.lines)
-    _order_event(session, order, actor, f"{number} opened: {req.kind} {units}, reason {req.reason_code}")
+    _order_event(session, order, actor, Message("note.rma_opened", {
+        "rma": number, "kind": {"key": f"rma_kind.{req.kind}"}, "lines": units,
+        "reason": {"key": f"rma_reason.{req.reason_code}"}}))
     override_note = f"policy override by {actor.username}: {'; '.join(breaches)}" if breaches else None
     _record(session, rma, order, actor, "opened", None, "requested",
             note="\n".join(x for x in (note, override_note) if x) or None,
@@ -416,11 +422,13 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     if to_status in ("rejected", "cancelled"):
         _touch_order(session, order.id)
         _release_claims(session, rma.id)
-        _order_event(session, order, actor, f"{rma.number} {to_status}: returned quantities released")
+        _order_event(session, order, actor, Message("note.rma_released", {
+            "rma": rma.number, "status": {"key": f"rma_status.{to_status}"}}))
     elif to_status == "received" and rma.kind == "exchange":
         replacement = _create_replacement(session, rma, order, actor)
         session.execute(update(Return).where(Return.id == rma.id).values(replacement_order_id=replacement.id))
-        _order_event(session, order, actor, f"{rma.number}: replacement order {replacement.number}")
+        _order_event(session, order, actor, Message("note.rma_replacement", {
+            "rma": rma.number, "order": replacement.number}))
     payload = {"replacement": replacement.number} if replacement else {}
     if "resolution" in values:
         payload["resolution"] = values["resolution"]
@@ -513,7 +521,8 @@ def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, c
     payment_status = payments.write_row(session, order_id=order.id, kind="refund", amount=value,
                                         method=order.payment_method, at=now, created_by=actor.username,
                                         refund_id=refund_id)
-    _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
+    _order_event(session, order, actor, Message("note.rma_refunded", {
+        "rma": rma.number, "amount": str(value), "payment_status": {"key": f"payment_status.{payment_status}"}}))
     _record(session, rma, order, actor, "refunded", rma.status, rma.status, note,
             {"amount": str(value), "computed": str(computed), "payment_status": payment_status, **payload})
     return RefundResult(rma.number, value, computed, payment_status)

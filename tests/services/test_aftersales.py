@@ -89,9 +89,10 @@ def test_refunds_follow_what_was_paid_then_the_order_is_refunded(db_url: str) ->
         assert s.execute(select(func.sum(Refund.amount))).scalar_one() == D("325.00")
         assert s.execute(select(Return.refund_amount).order_by(Return.id)).scalars().all() == [D("90.00"),
                                                                                                D("235.00")]
-        notes = s.execute(select(OrderEvent.note).where(OrderEvent.order_id == order.id,
-                                                        OrderEvent.note.contains("refunded"))).scalars().all()
-    assert len(notes) == 2 and notes[-1].endswith("→ refunded")
+        notes = s.execute(select(OrderEvent.note_codes).where(OrderEvent.order_id == order.id,
+                                                              OrderEvent.note.contains("refunded"))).scalars().all()
+    assert [n[0]["key"] for n in notes] == ["note.rma_refunded"] * 2
+    assert notes[-1][0]["params"]["payment_status"] == {"key": "payment_status.refunded"}
     assert returned_qty(order.id) == [3, 1]
 
 
