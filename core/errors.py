@@ -1,9 +1,11 @@
 """Domain errors. Each carries a translation key and parameters so the UI can show it in the
 user's language, and an English ``str()`` for the CLI and logs.
 
-New code refuses with message codes only: ``Refused("md.code_taken", code="SH")`` and
+Refusals are message codes only: ``Refused("md.code_taken", code="SH")`` and
 ``FieldIssue("code", "issue.code_taken", params={"code": "SH"})``; the English text for logs
-and the CLI comes from the ``en`` catalog, so no prose is written twice.
+and the CLI comes from the ``en`` catalog, so no prose is written twice. What the system keeps
+for people to read later (alerts, timeline notes) is a :class:`Message`, stored with
+:func:`stored` as codes beside its English.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class FieldIssue:
     """One problem with one input field (``row`` is set for multi-row inputs such as lines)."""
 
     field: str
-    message: str  # a message code ("issue.…", translated with ``params``) or a legacy English reason
+    message: str  # a message code ("issue.…", translated with ``params``; tests/unit/test_message_codes.py)
     row: int | None = None
     value: Any = None
     params: dict[str, Any] | None = None
