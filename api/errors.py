@@ -71,9 +71,7 @@ def body(code: str, message: str, fields: list[dict[str, Any]] | None = None) ->
 
 
 def _reason(issue: FieldIssue, lang: str) -> str:
-    if i18n.has_key(issue.message, lang):
-        return i18n.translate(issue.message, lang, **(issue.params or {}))
-    return i18n.translate_reason(issue.message, lang)
+    return i18n.translate(issue.message, lang, **(issue.params or {}))
 
 
 def status_of(exc: OMSError) -> int:
@@ -131,7 +129,7 @@ def request_invalid(request: Request, exc: Exception) -> JSONResponse:
         if err.get("type") == "extra_forbidden":
             reason = i18n.translate("api.unknown_field", lang)
         elif err.get("type") == "missing":
-            reason = i18n.translate_reason("required", lang)
+            reason = i18n.translate("issue.required", lang)
         else:
             reason = i18n.translate("api.bad_value", lang, detail=err.get("msg", ""))
         fields.append({"field": field, "row": row, "reason": reason})

@@ -1,14 +1,17 @@
 """Domain errors. Each carries a translation key and parameters so the UI can show it in the
 user's language, and an English ``str()`` for the CLI and logs.
 
-New code refuses with message codes only: ``Refused("md.code_taken", code="SH")`` and
+Refusals are message codes only: ``Refused("md.code_taken", code="SH")`` and
 ``FieldIssue("code", "issue.code_taken", params={"code": "SH"})``; the English text for logs
-and the CLI comes from the ``en`` catalog, so no prose is written twice.
+and the CLI comes from the ``en`` catalog, so no prose is written twice. What the system keeps
+for people to read later (alerts, timeline notes) is a :class:`Message`, stored with
+:func:`stored` as codes beside its English.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 
@@ -17,6 +20,32 @@ def english(key: str, params: dict[str, Any] | None = None) -> str:
     from core.i18n import translate  # lazy: the catalogs import nothing from here
 
     return translate(key, "en", **(params or {}))
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message the system keeps in the database (an alert, a timeline note) told by its code:
+    stored as codes, translated when a page shows it, so a reader sees it in their language and
+    nobody parses English back. ``params`` must be JSON values (numbers, strings)."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def english(self) -> str:
+        return english(self.key, self.params)
+
+
+def stored(column: str, note: str | Message | Sequence[Message] | None) -> dict[str, Any]:
+    """The values of a text ``column`` and its ``<column>_codes`` twin for ``note``: a person's
+    own words are kept as they are (no codes); messages keep their codes and, in the text
+    column, their English joined by "; " (logs, the CLI, a plain SQL reader)."""
+    if note is None or isinstance(note, str):
+        return {column: note, f"{column}_codes": None}
+    messages = [note] if isinstance(note, Message) else list(note)
+    if not messages:
+        return {column: None, f"{column}_codes": None}
+    return {column: "; ".join(m.english() for m in messages),
+            f"{column}_codes": [{"key": m.key, "params": m.params} for m in messages]}
 
 
 class OMSError(Exception):
@@ -44,7 +73,7 @@ class FieldIssue:
     """One problem with one input field (``row`` is set for multi-row inputs such as lines)."""
 
     field: str
-    message: str  # a message code ("issue.…", translated with ``params``) or a legacy English reason
+    message: str  # a message code ("issue.…", translated with ``params``; tests/unit/test_message_codes.py)
     row: int | None = None
     value: Any = None
     params: dict[str, Any] | None = None

@@ -231,17 +231,18 @@ def localize_columns(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: label("field", c) for c in df.columns})
 
 
+def stored_text(codes: object, text: object) -> str:
+    """A stored alert message or timeline note in the session's language (i18n.stored_text)."""
+    return i18n.stored_text(codes, text, lang())
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
 def issue_text(issue: FieldIssue) -> str:
     """"Line 2 · Quantity: must be greater than 0" in the session's language."""
     where = t("error.line", row=issue.row) + " · " if issue.row is not None else ""
-    if i18n.has_key(issue.message, lang()):
-        reason = t(issue.message, **(issue.params or {}))
-    else:
-        reason = i18n.translate_reason(issue.message, lang())
-    return f"{where}{label('field', issue.field)}: {reason}"
+    return f"{where}{label('field', issue.field)}: {t(issue.message, **(issue.params or {}))}"
 
 
 def error_headline(exc: OMSError, what: str | None = None) -> str:

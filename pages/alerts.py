@@ -12,7 +12,6 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import OMSError
-from core.i18n import translate_reason
 from core.services.alerts import SCANNED_KINDS, acknowledge, list_alerts, open_alert_counts, scan_alerts
 from core.services.reconciliation import (
     RUN_PERMISSION,
@@ -27,11 +26,11 @@ from core.webui import (
     guard_page,
     label,
     labels,
-    lang,
     local_time,
     localize_times,
     show_notice,
     show_table,
+    stored_text,
     t,
     translate_values,
 )
@@ -93,15 +92,15 @@ def _alerts() -> None:
     if found.empty:
         st.success(t("al.none"))
         return
-    shown = translate_values(localize_times(found.drop(columns=["id"]), "created_at", "acknowledged_at",
-                                            "resolved_at"), kind="alert_kind", severity="alert_severity",
-                             entity="entity")
-    shown["message"] = [translate_reason(m, lang()) for m in shown["message"]]  # stored in English
+    shown = translate_values(localize_times(found.drop(columns=["id", "message_codes"]), "created_at",
+                                            "acknowledged_at", "resolved_at"), kind="alert_kind",
+                             severity="alert_severity", entity="entity")
+    shown["message"] = [stored_text(c, m) for c, m in zip(found["message_codes"], found["message"], strict=True)]
     show_table(shown.astype(object).where(shown.notna(), ""), download="alerts")
     if not actor.can("alert.ack"):
         return
     open_ = found[found["acknowledged_at"].isna()]
-    options = {int(r.id): f"{label('alert_kind', r.kind)} · {translate_reason(r.message, lang())}"
+    options = {int(r.id): f"{label('alert_kind', r.kind)} · {stored_text(r.message_codes, r.message)}"
                for r in open_.itertuples()}
     st.multiselect(t("al.to_acknowledge"), list(options), format_func=options.__getitem__, key="al_ack",
                    placeholder=t("al.to_acknowledge_hint"))

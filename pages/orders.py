@@ -45,6 +45,7 @@ from core.webui import (
     show_notice,
     show_table,
     slip_download,
+    stored_text,
     t,
     translate_values,
 )
@@ -136,6 +137,7 @@ def _lines_and_events(detail: OrderDetail) -> None:
     show_table(detail.lines)
     st.markdown(f"**{t('orders.timeline')}**")
     events = translate_values(localize_times(detail.events, "at"), from_status="status", to_status="status")
+    events["note"] = [stored_text(c, n) for c, n in zip(events.pop("note_codes"), events["note"], strict=True)]
     show_table(events)
 
 

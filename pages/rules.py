@@ -74,7 +74,7 @@ def _condition(edited: pd.DataFrame | None, use_json: bool) -> dict[str, Any]:
         try:
             parsed = json.loads(state.get("rl_json") or "")
         except json.JSONDecodeError as exc:
-            raise ValidationError([FieldIssue("condition", f"not valid JSON: {exc.msg} (line {exc.lineno})")]) from exc
+            raise ValidationError([FieldIssue("condition", "inv_issue.bad_json", value=exc.lineno)]) from exc
         return parsed if isinstance(parsed, dict) else {}
     rows = [] if edited is None else [
         ("" if pd.isna(r.field) else str(r.field), "" if pd.isna(r.op) else str(r.op),

@@ -132,9 +132,7 @@ def returnable_order(status: str) -> bool:
 
 def check_returnable_order(number: str, status: str) -> None:
     if not returnable_order(status):
-        raise IllegalTransition(
-            f"order {number} is {status}: only shipped orders can be returned (cancel it instead)",
-            number=number, status=status)
+        raise IllegalTransition.coded("rma_refusal.order_not_shipped", number=number, status={"key": f"status.{status}"})
 
 
 def replacement_sku(claim: Claim, lines: Mapping[int, ShippedLine]) -> str:
@@ -156,41 +154,41 @@ def request_issues(
     """
     issues: list[FieldIssue] = []
     if kind not in KINDS:
-        issues.append(FieldIssue("rma_kind", f"must be one of {', '.join(KINDS)}", value=kind))
+        issues.append(FieldIssue("rma_kind", "issue.one_of", value=kind, params={"choices": ", ".join(KINDS)}))
     if reason_code not in REASON_CODES:
-        issues.append(FieldIssue("rma_reason", f"must be one of {', '.join(REASON_CODES)}", value=reason_code))
+        issues.append(FieldIssue("rma_reason", "issue.one_of", value=reason_code,
+                                 params={"choices": ", ".join(REASON_CODES)}))
     if kind == "refund_only" and payment_status not in REFUNDABLE_PAYMENT_STATUSES:
         issues.append(FieldIssue("rma_kind", "issue.rma_not_paid", value=kind))
     if not claims:
-        issues.append(FieldIssue("lines", "choose at least one line and quantity"))
+        issues.append(FieldIssue("lines", "issue.rma_no_lines"))
     replacements: dict[int, P] = {}
     seen: set[int] = set()
     for claim in claims:
         row = claim.line_no
         line = lines.get(row)
         if line is None:
-            issues.append(FieldIssue("line_no", f"order {number} has no line {row}", row, row))
+            issues.append(FieldIssue("line_no", "issue.rma_no_such_line", row, row, params={"number": number, "line": row}))
             continue
         if row in seen:
-            issues.append(FieldIssue("line_no", "listed twice", row, row))
+            issues.append(FieldIssue("line_no", "issue.rma_listed_twice", row, row))
         seen.add(row)
         if bad := check_qty(claim.qty, "qty", row)[1]:
             issues += bad
         elif claim.qty > returnable_units(line):
-            issues.append(FieldIssue(
-                "qty", f"at most {returnable_units(line)} left to return "
-                       f"(shipped {line.qty_shipped}, already returned {line.qty_returned})", row, claim.qty))
+            issues.append(FieldIssue("qty", "issue.rma_over_return", row, claim.qty, params={
+                "n": returnable_units(line), "shipped": line.qty_shipped, "returned": line.qty_returned}))
         if kind != "exchange":
             if (claim.replacement_sku or "").strip():
-                issues.append(FieldIssue("rma_replacement_sku", "only an exchange has a replacement", row,
+                issues.append(FieldIssue("rma_replacement_sku", "issue.rma_replacement_only_exchange", row,
                                          claim.replacement_sku))
             continue
         sku = replacement_sku(claim, lines)
         product = products.get(sku)
         if product is None:
-            issues.append(FieldIssue("rma_replacement_sku", f"unknown SKU {sku}", row, sku))
+            issues.append(FieldIssue("rma_replacement_sku", "issue.unknown_sku", row, sku, params={"sku": sku}))
         elif not product.active:
-            issues.append(FieldIssue("rma_replacement_sku", f"SKU {sku} is discontinued", row, sku))
+            issues.append(FieldIssue("rma_replacement_sku", "issue.discontinued", row, sku, params={"sku": sku}))
         else:
             replacements[row] = product
     return replacements, issues
@@ -271,9 +269,8 @@ def refundable(kind: str, status: str, payment_status: str, already_refunded: bo
 
 def check_refundable_status(number: str, kind: str, status: str) -> None:
     if status not in REFUNDABLE_AT[kind]:
-        reason = ("an exchange is settled by its replacement order" if kind == "exchange"
-                  else f"an RMA that is {status} cannot be refunded")
-        raise IllegalTransition(f"RMA {number}: {reason}", number=number, from_status=status, to_status="refunded")
+        raise IllegalTransition.coded("rma_refusal.exchange_not_refunded" if kind == "exchange" else "rma_refusal.not_refundable_now",
+                                      number=number, status={"key": f"rma_status.{status}"})
 
 
 def refund_limit(actor: Actor, computed: Decimal, remaining: Decimal) -> Decimal:
@@ -292,12 +289,12 @@ def parse_refund_amount(value: Decimal | str | float | None, computed: Decimal) 
         if not amount.is_finite():
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        return ZERO, [FieldIssue("rma_refund_amount", "not a number", value=value)]
+        return ZERO, [FieldIssue("rma_refund_amount", "issue.not_a_number", value=value)]
     if abs(amount) > MAX_AMOUNT:  # "1e400" is finite, but no money column holds it (and cents() would raise)
         return ZERO, [FieldIssue("rma_refund_amount", "hf.amount_out_of_range", value=str(value)[:40],
                                  params={"limit": str(MAX_AMOUNT)})]
     amount = cents(amount)
-    return amount, [] if amount > 0 else [FieldIssue("rma_refund_amount", "must be greater than 0", value=value)]
+    return amount, [] if amount > 0 else [FieldIssue("rma_refund_amount", "issue.positive", value=value)]
 
 
 def check_refund(payment_status: str, computed: Decimal, remaining: Decimal, value: Decimal, actor: Actor | None,
@@ -310,12 +307,11 @@ def check_refund(payment_status: str, computed: Decimal, remaining: Decimal, val
         issues.append(FieldIssue("payment_status", "issue.rma_not_paid", value=payment_status))
     elif not issues:
         if value > remaining:
-            issues.append(FieldIssue("rma_refund_amount", f"only {remaining} of the order total is left to refund",
-                                     value=value))
+            issues.append(FieldIssue("rma_refund_amount", "issue.rma_refund_remaining", value=value,
+                                     params={"amount": str(remaining)}))
         elif value > computed and actor is not None and not actor.can("rma.override"):
-            issues.append(FieldIssue("rma_refund_amount",
-                                     f"at most {computed} (the computed refund); a manager can refund more",
-                                     value=value))
+            issues.append(FieldIssue("rma_refund_amount", "issue.rma_refund_limit", value=value,
+                                     params={"amount": str(computed)}))
         elif value > computed and not note:
             issues.append(FieldIssue("note", "issue.rma_refund_note"))
 
@@ -356,7 +352,7 @@ def next_statuses(kind: str, status: str) -> tuple[str, ...]:
 def target_permission(to_status: str) -> str:
     """The permission a move to ``to_status`` needs; refuses a status that does not exist."""
     if to_status not in PERMISSION_FOR_TARGET:
-        raise IllegalTransition(f"unknown RMA status {to_status!r}", to_status=to_status)
+        raise IllegalTransition.coded("rma_refusal.unknown_status", to_status=to_status)
     return PERMISSION_FOR_TARGET[to_status]
 
 
@@ -379,11 +375,11 @@ def check_rma_transition(rma: RMAState, to_status: str, username: str) -> None:
     """Refuse a move the RMA state machine does not allow (inspection has its own door, with a
     result per line) and the opener approving their own request."""
     if to_status == "inspected":
-        raise IllegalTransition(f"RMA {rma.number}: inspection needs a result per line", number=rma.number,
-                                from_status=rma.status, to_status=to_status)
+        raise IllegalTransition.coded("rma_refusal.inspect_by_line", number=rma.number)
     if to_status not in next_statuses(rma.kind, rma.status):
-        raise IllegalTransition(f"RMA {rma.number} ({rma.kind}) cannot go from {rma.status} to {to_status}",
-                                number=rma.number, from_status=rma.status, to_status=to_status)
+        raise IllegalTransition.coded("rma_refusal.bad_move", number=rma.number, kind={"key": f"rma_kind.{rma.kind}"},
+                                      from_status={"key": f"rma_status.{rma.status}"},
+                                      to_status={"key": f"rma_status.{to_status}"})
     if approves_own_request(rma, to_status, username):
         raise Refused("rb.own_request", reference=rma.number)
 
@@ -455,28 +451,29 @@ def inspection_issues(returned: Iterable[ReturnedLine], results: Iterable[R],
         row = res.line_no
         line = expected.get(row)
         if line is None:
-            issues.append(FieldIssue("line_no", "not on this RMA", row, row))
+            issues.append(FieldIssue("line_no", "issue.rma_not_on_rma", row, row))
             continue
         if row in by_line:
-            issues.append(FieldIssue("line_no", "listed twice", row, row))
+            issues.append(FieldIssue("line_no", "issue.rma_listed_twice", row, row))
             continue
         by_line[row] = res
         if not isinstance(res.restock_qty, int) or isinstance(res.restock_qty, bool):
-            issues.append(FieldIssue("rma_restocked", "must be a whole number", row, res.restock_qty))
+            issues.append(FieldIssue("rma_restocked", "issue.whole_number", row, res.restock_qty))
             continue
         if not 0 <= res.restock_qty <= line.qty:
-            issues.append(FieldIssue("rma_restocked", f"must be between 0 and {line.qty}", row, res.restock_qty))
+            issues.append(FieldIssue("rma_restocked", "issue.rma_between", row, res.restock_qty,
+                                     params={"low": 0, "high": line.qty}))
         if res.warehouse not in known:
-            issues.append(FieldIssue("warehouse", f"unknown or inactive warehouse {res.warehouse}", row,
-                                     res.warehouse))
+            issues.append(FieldIssue("warehouse", "issue.unknown_value", row, res.warehouse,
+                                     params={"value": res.warehouse}))
         reason = (res.damage_reason or "").strip()
         if res.restock_qty < line.qty and not reason:
-            issues.append(FieldIssue("rma_damage_reason", "required for units that are written off", row))
+            issues.append(FieldIssue("rma_damage_reason", "issue.rma_damage_reason", row))
         if len(reason) > MAX_DAMAGE_REASON:
-            issues.append(FieldIssue("rma_damage_reason", f"at most {MAX_DAMAGE_REASON} characters", row,
-                                     len(reason)))
+            issues.append(FieldIssue("rma_damage_reason", "issue.too_long", row, len(reason),
+                                     params={"n": MAX_DAMAGE_REASON}))
     for row in sorted(set(expected) - set(by_line)):
-        issues.append(FieldIssue("rma_restocked", "every returned line needs an inspection result", row))
+        issues.append(FieldIssue("rma_restocked", "issue.rma_inspect_all", row))
     return by_line, issues
 
 

@@ -138,7 +138,9 @@ class Alert(Base):
     severity: Mapped[str] = mapped_column(String(8), default="warning")
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)  # English, for logs and the CLI
+    # the message as codes the pages translate (core.errors.Message; migration 0028; NULL on older rows)
+    message_codes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

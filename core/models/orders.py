@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -149,4 +151,6 @@ class OrderEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # a person's words, or the English of note_codes
+    # a note the system wrote, as codes the pages translate (core.errors.Message; migration 0028)
+    note_codes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

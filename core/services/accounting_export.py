@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import read_only, unit_of_work
 from core.domain import journal
-from core.errors import FieldIssue, Refused, ValidationError
+from core.errors import (
+    FieldIssue,
+    Message,
+    Refused,
+    ValidationError,
+    stored,
+)
 from core.exports import to_csv_bytes, to_xlsx_bytes
 from core.i18n import translate
 from core.jobs import kinds
@@ -264,6 +270,6 @@ def alert_changed_exports(session: Session, actor: Actor) -> int:
         now = utcnow()
         session.execute(insert(Alert), [dict(
             kind=ALERT_KIND, severity="warning", entity="journal_export", entity_id=str(export_id),
-            message=f"journal of {day.isoformat()} changed after its export", created_at=now,
+            **stored("message", Message("alert_msg.journal_changed", {"day": day.isoformat()})), created_at=now,
             acknowledged_by=None, acknowledged_at=None, resolved_at=None) for day, export_id in fresh])
     return len(fresh)

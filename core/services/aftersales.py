@@ -61,10 +61,12 @@ from core.errors import (
     Conflict,
     FieldIssue,
     IllegalTransition,
+    Message,
     OMSError,
     Refused,
     StaleVersion,
     ValidationError,
+    stored,
 )
 from core.models import (
     Order,
@@ -199,9 +201,11 @@ def _touch_order(session: Session, order_id: int, **values: Any) -> None:
                     .values(version=Order.version + 1, updated_at=utcnow(), **values))
 
 
-def _order_event(session: Session, order: Any, actor: Actor, note: str) -> None:
+def _order_event(session: Session, order: Any, actor: Actor, note: Message) -> None:
+    """A line on the order's timeline about one of its RMAs (a message code, core.errors.stored)."""
     session.execute(insert(OrderEvent).values(order_id=order.id, at=utcnow(), actor=actor.username,
-                                              from_status=order.status, to_status=order.status, note=note))
+                                              from_status=order.status, to_status=order.status,
+                                              **stored("note", note)))
 
 
 def _record(session: Session, rma: Any, order: Any, actor: Actor, event: str, from_status: str | None,
@@ -234,7 +238,7 @@ def _release_claims(session: Session, rma_id: int) -> None:
 def _clean_note(note: str | None, issues: list[FieldIssue], limit: int = MAX_NOTE, name: str = "note") -> str | None:
     text = (note or "").strip()
     if len(text) > limit:
-        issues.append(FieldIssue(name, f"at most {limit} characters", value=len(text)))
+        issues.append(FieldIssue(name, "issue.too_long", value=len(text), params={"n": limit}))
     return text or None
 
 
@@ -322,14 +326,14 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     if breaches:
         require(actor, "rma.override")
         if not note:
-            raise RMAValidationError([FieldIssue("note", "required when overriding the return policy")])
+            raise RMAValidationError([FieldIssue("note", "issue.rma_override_note")])
     for ln in sorted(req.lines, key=lambda x: lines[x.line_no].id):
         line = lines[ln.line_no]
         claimed = session.execute(
             update(OrderLine).where(OrderLine.id == line.id, OrderLine.qty_shipped - OrderLine.qty_returned >= ln.qty)
             .values(qty_returned=OrderLine.qty_returned + ln.qty))
         if rowcount(claimed) != 1:  # only possible if the lock above did not hold (it does)
-            raise RMAValidationError([FieldIssue("qty", "already returned by someone else", ln.line_no, ln.qty)])
+            raise RMAValidationError([FieldIssue("qty", "issue.rma_claimed", ln.line_no, ln.qty)])
     completes = returns.completes_order(lines.items(), {ln.line_no: ln.qty for ln in req.lines})
     goods_refund = returns.refunds_goods(req.kind)
     shipping = returns.shipping_refund(rule.refund_shipping, req.reason_code, req.kind, completes, shipping_paid)
@@ -351,7 +355,9 @@ def open_rma(session: Session, req: RMARequest, actor: Actor) -> RMAResult:
     computed = returns.computed_refund(req.kind, amounts.values(), shipping)
     rma = records.rma_row(session, rma_id)
     units = ", ".join(f"{lines[ln.line_no].sku}×{ln.qty}" for ln in req.lines)
-    _order_event(session, order, actor, f"{number} opened: {req.kind} {units}, reason {req.reason_code}")
+    _order_event(session, order, actor, Message("note.rma_opened", {
+        "rma": number, "kind": {"key": f"rma_kind.{req.kind}"}, "lines": units,
+        "reason": {"key": f"rma_reason.{req.reason_code}"}}))
     override_note = f"policy override by {actor.username}: {'; '.join(breaches)}" if breaches else None
     _record(session, rma, order, actor, "opened", None, "requested",
             note="\n".join(x for x in (note, override_note) if x) or None,
@@ -401,7 +407,7 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     issues: list[FieldIssue] = []
     clean = _clean_note(note, issues)
     if to_status == "rejected" and not clean:
-        issues.append(FieldIssue("note", "required: tell the customer why"))
+        issues.append(FieldIssue("note", "issue.rma_reject_note"))
     if issues:
         raise RMAValidationError(issues)
     values: dict[str, Any] = {}
@@ -416,11 +422,13 @@ def transition_rma(session: Session, rma_id: int, to_status: str, actor: Actor, 
     if to_status in ("rejected", "cancelled"):
         _touch_order(session, order.id)
         _release_claims(session, rma.id)
-        _order_event(session, order, actor, f"{rma.number} {to_status}: returned quantities released")
+        _order_event(session, order, actor, Message("note.rma_released", {
+            "rma": rma.number, "status": {"key": f"rma_status.{to_status}"}}))
     elif to_status == "received" and rma.kind == "exchange":
         replacement = _create_replacement(session, rma, order, actor)
         session.execute(update(Return).where(Return.id == rma.id).values(replacement_order_id=replacement.id))
-        _order_event(session, order, actor, f"{rma.number}: replacement order {replacement.number}")
+        _order_event(session, order, actor, Message("note.rma_replacement", {
+            "rma": rma.number, "order": replacement.number}))
     payload = {"replacement": replacement.number} if replacement else {}
     if "resolution" in values:
         payload["resolution"] = values["resolution"]
@@ -442,8 +450,8 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
     if expected_status is not None and expected_status != rma.status:
         raise StaleVersion(f"RMA {rma.number} was changed by someone else; reload and try again", number=rma.number)
     if rma.status != "received":
-        raise IllegalTransition(f"RMA {rma.number} is {rma.status}: only received goods can be inspected",
-                                number=rma.number, from_status=rma.status, to_status="inspected")
+        raise IllegalTransition.coded("rma_refusal.not_received", number=rma.number,
+                                      status={"key": f"rma_status.{rma.status}"})
     rma_lines = records.rma_lines(session, rma.id)
     warehouses = {code: wh.id for code, wh in refdata.snapshot(session).warehouses.items()}
     by_line, issues = returns.inspection_issues(rma_lines, results, warehouses)
@@ -470,7 +478,7 @@ def inspect_rma(session: Session, rma_id: int, results: list[Inspection], actor:
                                 reason=f"{rma.number} damaged, written off below", **ref)
             if not stock.post_movement(session, qty_delta=-damaged, kind="write_off",
                                        reason=f"{rma.number}: {reason}"[:200], **ref):
-                raise IllegalTransition(f"stock of {ln.sku} changed during the write-off; try again", sku=ln.sku)
+                raise IllegalTransition.coded("rma_refusal.stock_changed", sku=ln.sku)
         session.execute(update(ReturnLine).where(ReturnLine.id == ln.id).values(
             condition=returns.condition(ln.qty, res.restock_qty), restocked_qty=res.restock_qty, warehouse_id=wh_id,
             damage_reason=reason if damaged else None, restocked_at=utcnow() if res.restock_qty else None))
@@ -513,7 +521,8 @@ def _pay(session: Session, rma: Any, order: Any, actor: Actor, value: Decimal, c
     payment_status = payments.write_row(session, order_id=order.id, kind="refund", amount=value,
                                         method=order.payment_method, at=now, created_by=actor.username,
                                         refund_id=refund_id)
-    _order_event(session, order, actor, f"{rma.number} refunded {value} → {payment_status}")
+    _order_event(session, order, actor, Message("note.rma_refunded", {
+        "rma": rma.number, "amount": str(value), "payment_status": {"key": f"payment_status.{payment_status}"}}))
     _record(session, rma, order, actor, "refunded", rma.status, rma.status, note,
             {"amount": str(value), "computed": str(computed), "payment_status": payment_status, **payload})
     return RefundResult(rma.number, value, computed, payment_status)
@@ -529,7 +538,7 @@ def _lock_for_refund(session: Session, rma_id: int, expected_status: str | None)
     _touch_order(session, rma.order_id)
     order = records.order_facts(session, rma.order_id)  # read after the lock: totals of concurrent refunds are in
     if session.execute(select(Refund.id).where(Refund.return_id == rma.id)).first() is not None:
-        raise Conflict(f"RMA {rma.number} has already been refunded", number=rma.number)
+        raise Conflict.coded("error.rma_refunded", number=rma.number)
     return rma, order
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, refdata
 from core.db import read_only, rowcount, unit_of_work
-from core.errors import FieldIssue, ValidationError
+from core.errors import FieldIssue, Message, ValidationError, stored
 from core.models import Alert, Order, Product, StockLevel, Warehouse
 from core.permissions import Actor, require
 from core.timeutil import utcnow
@@ -45,7 +45,7 @@ class _Finding:
     kind: str
     entity: str
     entity_id: str
-    message: str
+    message: Message
     severity: str
 
 
@@ -61,16 +61,18 @@ def _order_findings(session: Session, now: dt.datetime) -> list[_Finding]:
     ):
         assert approved is not None  # NULL never passes the WHERE's comparison
         hours = int((now - approved).total_seconds() // 3600)
-        found.append(_Finding("sla_breach", "order", number,
-                              f"{number} confirmed {hours} h ago and not shipped (SLA {sla_hours} h)", "warning"))
+        found.append(_Finding("sla_breach", "order", number, Message("alert_msg.sla_breach", {
+            "number": number, "hours": hours, "sla": sla_hours}), "warning"))
     for number, due, status in session.execute(
         select(Order.number, Order.due_by, Order.status).where(
             Order.status.in_(UNSHIPPED), Order.due_by < now + dt.timedelta(hours=soon_hours))
     ):
         assert due is not None  # as above
         late = due < now
-        text = (f"{number} was due {int((now - due).total_seconds() // 3600)} h ago and is still {status}" if late
-                else f"{number} is due within {soon_hours} h and is still {status}")
+        label = {"key": f"status.{status}"}
+        text = (Message("alert_msg.overdue", {"number": number, "hours": int((now - due).total_seconds() // 3600),
+                                              "status": label}) if late
+                else Message("alert_msg.due_soon", {"number": number, "hours": soon_hours, "status": label}))
         found.append(_Finding("due_soon", "order", number, text, "critical" if late else "warning"))
     for number, shipped, carrier, tracking in session.execute(
         select(Order.number, Order.shipped_at, Order.carrier, Order.tracking_no).where(
@@ -78,11 +80,11 @@ def _order_findings(session: Session, now: dt.datetime) -> list[_Finding]:
     ):
         assert shipped is not None  # as above
         days = (now - shipped).days
-        found.append(_Finding("delivery_overdue", "order", number,
-                              f"{number} shipped {days} days ago ({(carrier or '?') + ' ' + (tracking or '')}) "
-                              f"and not delivered (limit {overdue_days} days)", "warning"))
+        found.append(_Finding("delivery_overdue", "order", number, Message("alert_msg.delivery_overdue", {
+            "number": number, "days": days, "carrier": (carrier or "?") + " " + (tracking or ""),
+            "limit": overdue_days}), "warning"))
     for (number,) in session.execute(select(Order.number).where(Order.status == "backordered")):
-        found.append(_Finding("backorder", "order", number, f"{number} is waiting for stock (reservation refused)",
+        found.append(_Finding("backorder", "order", number, Message("alert_msg.backorder", {"number": number}),
                               "warning"))
     return found
 
@@ -90,8 +92,8 @@ def _order_findings(session: Session, now: dt.datetime) -> list[_Finding]:
 def _stock_findings(session: Session) -> list[_Finding]:
     available = StockLevel.on_hand - StockLevel.reserved
     return [
-        _Finding("below_safety", "stock", f"{sku}@{code}",
-                 f"{sku} in {code}: {avail} available, safety stock {safety}", "warning")
+        _Finding("below_safety", "stock", f"{sku}@{code}", Message("alert_msg.below_safety", {
+            "sku": sku, "warehouse": code, "available": int(avail), "safety": int(safety)}), "warning")
         for sku, code, avail, safety in session.execute(
             select(Product.sku, Warehouse.code, available, StockLevel.safety_stock)
             .join(Product, Product.id == StockLevel.product_id)
@@ -114,8 +116,8 @@ def scan_alerts(session: Session, actor: Actor, now: dt.datetime | None = None) 
     new = [f for key, f in current.items() if key not in unresolved]
     if new:
         session.execute(insert(Alert), [
-            dict(kind=f.kind, severity=f.severity, entity=f.entity, entity_id=f.entity_id, message=f.message,
-                 created_at=now, acknowledged_by=None, acknowledged_at=None, resolved_at=None) for f in new])
+            dict(kind=f.kind, severity=f.severity, entity=f.entity, entity_id=f.entity_id,
+                 **stored("message", f.message), created_at=now, acknowledged_by=None, acknowledged_at=None, resolved_at=None) for f in new])
     cleared = [aid for key, aid in unresolved.items() if key not in current]
     if cleared:
         session.execute(update(Alert).where(Alert.id.in_(cleared)).values(resolved_at=now))
@@ -124,8 +126,8 @@ def scan_alerts(session: Session, actor: Actor, now: dt.datetime | None = None) 
     return ScanSummary(raised, len(cleared))
 
 
-ALERT_COLUMNS = ["id", "created_at", "kind", "severity", "entity", "entity_id", "message", "acknowledged_by",
-                 "acknowledged_at", "resolved_at"]
+ALERT_COLUMNS = ["id", "created_at", "kind", "severity", "entity", "entity_id", "message", "message_codes",
+                 "acknowledged_by", "acknowledged_at", "resolved_at"]
 
 
 @read_only

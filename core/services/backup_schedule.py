@@ -45,7 +45,12 @@ from sqlalchemy.orm import Session
 
 from core import audit, backup_crypto, config, db
 from core.db import read_only, unit_of_work
-from core.errors import OMSError, Refused, english
+from core.errors import (
+    Message,
+    OMSError,
+    Refused,
+    stored,
+)
 from core.jobs import kinds, records
 from core.jobs.records import JobView
 from core.models import Alert, Job
@@ -218,7 +223,8 @@ def _raise(session: Session, kind: str, code: str, params: dict[str, Any], now: 
     open_alert = session.execute(select(Alert.id).where(Alert.kind == kind, Alert.resolved_at.is_(None))).first()
     if open_alert is None:
         session.execute(insert(Alert).values(kind=kind, severity="critical", entity=ALERT_ENTITY,
-                                             entity_id=kind, message=english(code, params), created_at=now))
+                                             entity_id=kind, **stored("message", Message(code, params)),
+                                             created_at=now))
 
 
 def _resolve(session: Session, which: tuple[str, ...], now: dt.datetime) -> None:

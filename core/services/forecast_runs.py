@@ -81,8 +81,7 @@ def start_run(session: Session, actor: Actor, *, horizon: int, backend: str,
     for run in session.execute(select(ForecastRun).where(ForecastRun.status == "running")).scalars():
         reason = _abandoned(run, now)
         if reason is None:
-            raise Conflict(f"forecast run #{run.id} is still running (started {run.started_at:%H:%M} UTC)",
-                           run_id=run.id)
+            raise Conflict.coded("plan.run_busy", run_id=run.id, started=f"{run.started_at:%H:%M} UTC")
         run.status, run.finished_at, run.error = "failed", now, reason
         audit.record(session, actor, "forecast.abandon", "forecast_run", run.id, before={"status": "running"},
                      after={"status": "failed", "error": reason})

@@ -28,12 +28,14 @@ from core.domain import order_flow
 from core.errors import (
     FieldIssue,
     InsufficientStock,
+    Message,
     NotFound,
     OMSError,
     Refused,
     Shortage,
     StaleVersion,
     ValidationError,
+    stored,
 )
 from core.models import (
     Bin,
@@ -237,9 +239,11 @@ def move_to_warehouse(session: Session, order_id: int, to_warehouse: str, actor:
     session.execute(update(OrderLine).where(OrderLine.id.in_(moved_ids)).values(warehouse_id=target.id))
     session.execute(delete(PackScan).where(PackScan.order_line_id.in_(moved_ids)))  # packed elsewhere now
     moved = tuple(ln.sku for ln in sorted(moving, key=lambda x: x.line_no))
-    note = f"moved to {target.code}: " + ", ".join(f"{ln.sku} (from {ln.code})" for ln in moving)
+    note = Message("note.moved", {"warehouse": target.code,
+                                  "lines": ", ".join(f"{ln.sku} ({ln.code})" for ln in moving)})
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
-                                              from_status=order.status, to_status=order.status, note=note))
+                                              from_status=order.status, to_status=order.status,
+                                              **stored("note", note)))
     audit.record(session, actor, "order.reallocate", "order", order.number,
                  before={ln.sku: ln.code for ln in moving}, after={"warehouse": target.code, "lines": list(moved)})
     return MoveResult(order.number, version, moved, target.code)
@@ -282,7 +286,7 @@ def create_pick_lists(session: Session, order_ids: list[int], actor: Actor) -> t
     require(actor, "order.fulfil")
     ids, found = _batch_in_status(session, merging.shipment_of(session, order_ids), "confirmed", "pickable")
     for oid in sorted(ids):
-        orders.transition(oid, "picking", actor, note="pick list", with_group=True, session=session)
+        orders.transition(oid, "picking", actor, note=Message("note.pick_list"), with_group=True, session=session)
     units: dict[int, int] = defaultdict(int)
     members: dict[int, list[int]] = defaultdict(list)
     for oid, wh_id, qty in session.execute(
@@ -449,14 +453,14 @@ def scan_item(session: Session, order_id: int, barcode: str, actor: Actor) -> Sc
     if order.status == "confirmed":  # a merged shipment starts picking as a whole
         group = merging.group_of(session, order_id)
         for oid in [m.id for m in group[1] if m.status == "confirmed"] if group else [order_id]:
-            orders.transition(oid, "picking", actor, note="packing started", with_group=True, session=session)
+            orders.transition(oid, "picking", actor, note=Message("note.packing_started"), with_group=True, session=session)
     session.connection().execute(_INSERT_SCAN, dict(order_id=order_id, order_line_id=open_line.id, barcode=code,
                                                     qty=1, at=utcnow(), actor=actor.username))
     scanned = sum(int(ln.scanned) for ln in lines) + 1
     units = sum(ln.qty for ln in lines)
     packed = order_flow.pack_verified(scanned, units)
     if packed:
-        orders.transition(order_id, "packed", actor, note="all items verified by scan", session=session)
+        orders.transition(order_id, "packed", actor, note=Message("note.scan_verified"), session=session)
     return ScanResult(order.number, open_line.sku, open_line.name, int(open_line.scanned) + 1, open_line.qty,
                       scanned, units, packed)
 
@@ -523,7 +527,8 @@ def _ship_group(session: Session, order_id: int, group: tuple[str, list[Any]], c
     version = 0
     for m in members:
         v = orders.transition(m.id, "shipped", actor, expected_version=expected_version if m.id == order_id else None,
-                              carrier=carrier, tracking_no=tracking, note=f"merged shipment {number}", with_group=True,
+                              carrier=carrier, tracking_no=tracking, note=Message("note.merged_shipment", {"group": number}),
+                              with_group=True,
                               session=session)
         version = v if m.id == order_id else version
     return version
@@ -604,7 +609,7 @@ def ship_bulk(session: Session, data: bytes, actor: Actor) -> BulkShipResult:
     todo = _with_groups(session, todo, known)
     orders.lock_orders_and_stock(session, [order_id for order_id, _, _ in todo])  # one lock order for all
     for order_id, carrier, tracking in sorted(todo):
-        orders.transition(order_id, "shipped", actor, carrier=carrier, tracking_no=tracking, note="bulk upload",
+        orders.transition(order_id, "shipped", actor, carrier=carrier, tracking_no=tracking, note=Message("note.bulk_upload"),
                           with_group=True,
                           session=session)
     shipped = tuple(known[n].number for n in numbers)

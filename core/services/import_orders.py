@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 from core import stock
 from core.domain import payments, rulebook, totals
 from core.domain.rules import first_action
-from core.errors import Conflict, FieldIssue, InsufficientStock, OMSError, ValidationError
+from core.errors import (
+    Conflict,
+    FieldIssue,
+    InsufficientStock,
+    Message,
+    OMSError,
+    ValidationError,
+    stored,
+)
 from core.geo import normalise_province, region_of
 from core.importing.bulk import Cents, Same, insert_columns
 from core.models import Order, OrderEvent, OrderLine, Payment, Product, StockLevel
@@ -139,7 +147,7 @@ def _check_rulebook(heads: pd.DataFrame, rows: pd.DataFrame, now: dt.datetime) -
         raise ValidationError(issues)
 
 
-def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: RefData, note: str,
+def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: RefData, note: Message,
                   product_ids: dict[str, int], deduct_stock: bool, progress: Progress) -> HistoryResult:
     """Bulk-insert historical orders (``rows``: validated lines with ``customer_id``)."""
     if rows.empty:
@@ -209,7 +217,7 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     _write_payments(conn, heads, paid, order_ids, actor)
     insert_columns(conn, _E, {
         "order_id": order_ids, "at": placed, "actor": Same(actor.username), "from_status": Same(None),
-        "to_status": status.tolist(), "note": Same(note),
+        "to_status": status.tolist(), **{k: Same(v) for k, v in stored("note", note).items()},
     })
     movements = 0
     if deduct_stock:
@@ -285,7 +293,7 @@ def _deduct(session: Session, lines: pd.DataFrame, numbers: dict[int, str], acto
                                  qty_delta=-int(r.qty), kind="shipment", actor=actor.username,
                                  reason=numbers[int(r.order_id)], ref_type="order", ref_id=int(r.order_id))
         if not ok:  # stock moved between the check and now (another writer): refuse the import
-            raise Conflict("stock changed while importing; please run the import again")
+            raise Conflict.coded("imp.stock_changed")
         posted += 1
     return posted
 

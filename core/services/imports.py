@@ -32,7 +32,15 @@ from sqlalchemy.orm import Session
 
 from core import audit, environment, i18n
 from core.db import read_only, transaction, unit_of_work
-from core.errors import Conflict, FieldIssue, NotFound, OMSError, Refused, ValidationError
+from core.errors import (
+    Conflict,
+    FieldIssue,
+    Message,
+    NotFound,
+    OMSError,
+    Refused,
+    ValidationError,
+)
 from core.importing import profile as profiles
 from core.importing.bulk import roomy_cache
 from core.importing.fields import FIELDS, HISTORICAL, KINDS, ORDER_TARGETS
@@ -158,8 +166,8 @@ def _check_options(options: ImportOptions) -> None:
     if options.kind not in KINDS:
         issues.append(_not_one_of("kind", options.kind, KINDS))
     elif options.profile.kind != options.kind:
-        issues.append(FieldIssue("profile", f"profile {options.profile.name} is for {options.profile.kind}, "
-                                            f"not {options.kind}", value=options.profile.name))
+        issues.append(FieldIssue("profile", "imh.issue.profile_kind", value=options.profile.name, params={
+            "name": options.profile.name, "profile_kind": options.profile.kind, "kind": options.kind}))
     if options.on_error not in ON_ERROR:
         issues.append(_not_one_of("on_error", options.on_error, ON_ERROR))
     if options.repeated_lines is not None and options.repeated_lines not in REPEATED_LINES:
@@ -540,7 +548,7 @@ def _write_orders(session: Session, p: Prepared, rows: pd.DataFrame, batch_id: i
     customer_ids[named] = resolution.customer_ids
     rows = pd.concat([rows, pd.DataFrame({"customer_id": per_line(rows, customer_ids.tolist())}, index=rows.index)],
                      axis=1)  # one block added, not one more insert into a frame a hundred columns wide
-    note = f"imported: batch #{batch_id} ({p.options.profile.name or 'profile'})"
+    note = Message("note.imported", {"batch": batch_id, "profile": p.options.profile.name or "-"})
     n_hist = int(historical.sum())
     share = n_hist / max(len(rows), 1)
     history = write_history(session, without(rows, ~historical), actor=actor, ref=p.ref, note=note, product_ids=product_ids,
@@ -747,13 +755,12 @@ def save_profile(session: Session, profile: Profile, actor: Actor, *, overwrite:
         raise ValidationError([FieldIssue("profile.name", "imh.issue.profile_name", value=checked.name,
                                           params={"name": checked.name})])
     if checked.name in profiles.shipped():
-        raise Conflict(f"{checked.name} is a built-in profile; save your version under another name",
-                       name=checked.name)
+        raise Conflict.coded("imh.builtin_profile", name=checked.name)
     row = session.execute(select(ImportProfile).where(ImportProfile.name == checked.name)
                           .with_for_update()).scalar_one_or_none()
     before = row.definition if row is not None else None
     if row is not None and row.kind != checked.kind:
-        raise Conflict(f"profile {checked.name} exists for {row.kind}", name=checked.name)
+        raise Conflict.coded("imh.profile_other_kind", name=checked.name, kind=row.kind)
     if row is not None and not overwrite:
         raise Refused("imh.overwrite_needed", name=checked.name)
     definition = checked.to_dict()

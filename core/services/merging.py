@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session
 from core import audit, refdata
 from core.db import read_only, unit_of_work
 from core.domain import merging as rules
-from core.errors import FieldIssue, NotFound, Refused, ValidationError
+from core.errors import (
+    FieldIssue,
+    Message,
+    NotFound,
+    Refused,
+    ValidationError,
+    stored,
+)
 from core.models import Customer, MergeGroup, Order, OrderEvent, OrderHold, OrderLine
 from core.models.personal import address_key
 from core.numbering import next_number
@@ -190,7 +197,8 @@ def _join(session: Session, group_id: int, group_number: str, rows: Iterable[Any
     for r in rows:
         session.execute(update(Order).where(Order.id == r.id).values(merge_group_id=group_id))
         session.execute(insert(OrderEvent).values(order_id=r.id, at=now, actor=actor.username, from_status=r.status,
-                                                  to_status=r.status, note=f"merged: {group_number}"))
+                                                  to_status=r.status,
+                                                  **stored("note", Message("note.merged", {"group": group_number}))))
 
 
 def _members(session: Session, group_id: int) -> list[Any]:
@@ -285,12 +293,14 @@ def _group(session: Session, number: str, *, lock: bool = False) -> MergeGroup:
 
 
 def _leave(session: Session, group: MergeGroup, rows: list[Any], actor: Actor, why: str) -> None:
-    """Take ``rows`` out of ``group``; a group left with fewer than two orders is undone."""
+    """Take ``rows`` out of ``group``; a group left with fewer than two orders is undone. ``why``
+    is the timeline note's code (``note.merge_*``, told with the group's number)."""
     now = utcnow()
     for r in rows:
         session.execute(update(Order).where(Order.id == r.id).values(merge_group_id=None))
         session.execute(insert(OrderEvent).values(order_id=r.id, at=now, actor=actor.username, from_status=r.status,
-                                                  to_status=r.status, note=f"{why}: {group.number}"))
+                                                  to_status=r.status,
+                                                  **stored("note", Message(why, {"group": group.number}))))
     rest = _members(session, group.id)
     if len(rest) < 2:
         for r in rest:
@@ -309,7 +319,7 @@ def undo_merge(session: Session, group: str, actor: Actor) -> tuple[str, ...]:
     for m in members:
         if rows[m.id].status != rules.MERGEABLE_STATUS:
             raise Refused("merge.undo_too_late", group=found.number, number=m.number, status=rows[m.id].status)
-    _leave(session, found, members, actor, "merge undone")
+    _leave(session, found, members, actor, "note.merge_undone")
     audit.record(session, actor, "order.unmerge", "merge_group", found.number,
                  before={"orders": [m.number for m in members]})
     return tuple(m.number for m in members)
@@ -330,7 +340,7 @@ def set_do_not_merge(session: Session, number: str, flag: bool, actor: Actor) ->
         if row.status != rules.MERGEABLE_STATUS:
             raise Refused("merge.undo_too_late", group=row.number, number=row.number, status=row.status)
         group = session.execute(select(MergeGroup).where(MergeGroup.id == row.merge_group_id)).scalar_one()
-        _leave(session, group, [row], actor, "marked do not merge, left")
+        _leave(session, group, [row], actor, "note.merge_do_not_merge")
     session.execute(update(Order).where(Order.id == oid).values(do_not_merge=flag))
     audit.record(session, actor, "order.do_not_merge", "order", row.number, before={"do_not_merge": row.do_not_merge},
                  after={"do_not_merge": flag})

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import read_only, unit_of_work
+from core.errors import Message, stored
 from core.models import Alert, DQRun
 from core.permissions import Actor, require
 from core.reconcile import COLUMNS, ReconcileReport, stock_report
@@ -59,8 +60,8 @@ def run_reconciliation(session: Session, actor: Actor) -> ReconcileReport:
     elif not report.ok and open_alert is None:
         session.execute(insert(Alert).values(
             kind="reconciliation", severity="critical", entity="stock", entity_id=SUITE, created_at=report.at,
-            message=f"stock reconciliation found {len(report.discrepancies)} discrepancies: "
-                    + ", ".join(f"{k} {v}" for k, v in sorted(by_check.items()))))
+            **stored("message", Message("alert_msg.reconciliation", {
+                "n": len(report.discrepancies), "detail": ", ".join(f"{k} {v}" for k, v in sorted(by_check.items()))}))))
     audit.record(session, actor, "stock.reconcile", "dq_run", SUITE,
                  after={"ok": report.ok, "discrepancies": len(report.discrepancies)})
     return report

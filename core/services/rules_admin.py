@@ -29,7 +29,13 @@ from core.db import read_only, unit_of_work
 from core.domain.gifts import MAX_GIFT_QTY
 from core.domain.rules import OPERATORS as OPERATORS  # the rule editor page offers them
 from core.domain.rules import condition_values, matches, order_facts
-from core.errors import FieldIssue, NotFound, ValidationError
+from core.errors import (
+    FieldIssue,
+    Message,
+    NotFound,
+    ValidationError,
+    stored,
+)
 from core.geo import region_of
 from core.models import Channel, Customer, Order, OrderEvent, OrderLine, Product, Rule, Warehouse
 from core.permissions import Actor, require
@@ -158,20 +164,20 @@ def clauses_of(condition: dict[str, Any]) -> tuple[str, list[tuple[str, str, str
 def _condition_issues(condition: Any, kind: str, issues: list[FieldIssue], path: str = "condition") -> None:
     fields = FIELDS.get(kind, ())
     if not isinstance(condition, dict) or not condition:
-        issues.append(FieldIssue(path, "must be a non-empty condition"))
+        issues.append(FieldIssue(path, "inv_issue.empty_condition"))
         return
     for combine in ("all", "any"):
         if combine in condition:
             items = condition[combine]
             if len(condition) != 1 or not isinstance(items, list) or not items:
-                issues.append(FieldIssue(path, f"'{combine}' needs a non-empty list and nothing beside it"))
+                issues.append(FieldIssue(path, "inv_issue.combine_list", params={"combine": combine}))
                 return
             for i, item in enumerate(items, start=1):
                 _condition_issues(item, kind, issues, f"{path}.{combine}[{i}]")
             return
     if "not" in condition:
         if len(condition) != 1:
-            issues.append(FieldIssue(path, "'not' takes one condition and nothing beside it"))
+            issues.append(FieldIssue(path, "inv_issue.not_alone"))
             return
         _condition_issues(condition["not"], kind, issues, f"{path}.not")
         return
@@ -179,22 +185,23 @@ def _condition_issues(condition: Any, kind: str, issues: list[FieldIssue], path:
     row = _row_of(path)
     where = "condition" if row is not None else path
     if field not in fields:
-        issues.append(FieldIssue(where, f"unknown field {field!r} for {kind} rules; one of {', '.join(fields)}",
-                                 row, field))
+        issues.append(FieldIssue(where, "inv_issue.unknown_fact", row, field,
+                                 params={"field": field, "kind": kind, "fields": ", ".join(fields)}))
         return
     if op not in OPERATORS:
-        issues.append(FieldIssue(where, f"unknown operator {op!r}; one of {', '.join(OPERATORS)}", row, op))
+        issues.append(FieldIssue(where, "inv_issue.unknown_op", row, op,
+                                 params={"op": op, "operators": ", ".join(OPERATORS)}))
         return
     if op in (">", ">=", "<", "<=") and (field not in NUMERIC_FIELDS or isinstance(value, bool)
                                          or not isinstance(value, int | float)):
-        issues.append(FieldIssue(where, f"{op} compares a number field with a number", row, value))
+        issues.append(FieldIssue(where, "inv_issue.needs_number", row, value, params={"op": op}))
     elif op in ("in", "not_in") and (not isinstance(value, list) or not value):
-        issues.append(FieldIssue(where, f"{op} needs a list of values", row, value))
+        issues.append(FieldIssue(where, "inv_issue.needs_list", row, value, params={"op": op}))
     elif op in ("is_true", "is_false") and field not in BOOLEAN_FIELDS:
-        issues.append(FieldIssue(where, f"{op} only applies to yes/no fields ({', '.join(sorted(BOOLEAN_FIELDS))})",
-                                 row, field))
+        issues.append(FieldIssue(where, "inv_issue.needs_yes_no", row, field,
+                                 params={"op": op, "fields": ", ".join(sorted(BOOLEAN_FIELDS))}))
     elif op in ("==", "!=") and value in (None, ""):
-        issues.append(FieldIssue(where, f"{op} needs a value", row, value))
+        issues.append(FieldIssue(where, "inv_issue.needs_value", row, value, params={"op": op}))
     elif op == "contains" and field not in LIST_FIELDS:
         issues.append(FieldIssue(where, "inv_issue.contains_lists", row, op,
                                  params={"fields": ", ".join(sorted(LIST_FIELDS))}))
@@ -234,24 +241,25 @@ def _reference_issues(session: Session, data: RuleInput, issues: list[FieldIssue
 def _action_issues(kind: str, action: Any, issues: list[FieldIssue]) -> None:
     allowed = ACTION_KEYS.get(kind, ())
     if not isinstance(action, dict) or not action:
-        issues.append(FieldIssue("action", "a rule needs an action"))
+        issues.append(FieldIssue("action", "inv_issue.no_action"))
         return
     for key in sorted(set(action) - set(allowed)):
-        issues.append(FieldIssue("action", f"{key!r} is not an action of {kind} rules ({', '.join(allowed)})",
-                                 value=key))
+        issues.append(FieldIssue("action", "inv_issue.unknown_action", value=key,
+                                 params={"action": key, "kind": kind, "allowed": ", ".join(allowed)}))
     if "status" in action and action["status"] not in REVIEW_STATUSES:
-        issues.append(FieldIssue("status", f"must be one of {', '.join(REVIEW_STATUSES)}", value=action["status"]))
+        issues.append(FieldIssue("status", "issue.one_of", value=action["status"],
+                                 params={"choices": ", ".join(REVIEW_STATUSES)}))
     if "priority" in action and (isinstance(action["priority"], bool) or not isinstance(action["priority"], int)
                                  or not -1000 <= action["priority"] <= 1000):
-        issues.append(FieldIssue("priority", "must be a whole number between -1000 and 1000",
-                                 value=action["priority"]))
+        issues.append(FieldIssue("priority", "inv_issue.priority_range", value=action["priority"],
+                                 params={"low": -1000, "high": 1000}))
     for key in ("carrier", "tag"):
         if key in action and not str(action[key] or "").strip():
             issues.append(FieldIssue(key, "issue.required"))
     if kind == "gift":
         _gift_issues(action, issues)
     if "tier" in action and action["tier"] not in TIERS:
-        issues.append(FieldIssue("tier", f"must be one of {', '.join(TIERS)}", value=action["tier"]))
+        issues.append(FieldIssue("tier", "issue.one_of", value=action["tier"], params={"choices": ", ".join(TIERS)}))
 
 
 def _gift_issues(action: dict[str, Any], issues: list[FieldIssue]) -> None:
@@ -261,7 +269,7 @@ def _gift_issues(action: dict[str, Any], issues: list[FieldIssue]) -> None:
         issues.append(FieldIssue("gift", "issue.required"))
     qty = action.get("qty", 1)
     if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_GIFT_QTY:
-        issues.append(FieldIssue("qty", f"must be a whole number between 1 and {MAX_GIFT_QTY}", value=qty))
+        issues.append(FieldIssue("qty", "inv_issue.priority_range", value=qty, params={"low": 1, "high": MAX_GIFT_QTY}))
 
 
 def _validate(session: Session, data: RuleInput) -> RuleInput:
@@ -270,11 +278,12 @@ def _validate(session: Session, data: RuleInput) -> RuleInput:
     if not name:
         issues.append(FieldIssue("name", "issue.required"))
     elif len(name) > MAX_NAME:
-        issues.append(FieldIssue("name", f"at most {MAX_NAME} characters"))
+        issues.append(FieldIssue("name", "issue.too_long", params={"n": MAX_NAME}))
     if data.kind not in KINDS:
-        issues.append(FieldIssue("kind", f"must be one of {', '.join(KINDS)}", value=data.kind))
+        issues.append(FieldIssue("kind", "issue.one_of", value=data.kind, params={"choices": ", ".join(KINDS)}))
     if isinstance(data.priority, bool) or not isinstance(data.priority, int) or not 0 <= data.priority <= 10000:
-        issues.append(FieldIssue("priority", "must be a whole number between 0 and 10000", value=data.priority))
+        issues.append(FieldIssue("priority", "inv_issue.priority_range", value=data.priority,
+                                 params={"low": 0, "high": 10000}))
     if data.kind in KINDS:
         _condition_issues(data.condition, data.kind, issues)
         _action_issues(data.kind, data.action, issues)
@@ -381,7 +390,7 @@ def preview_rule(session: Session, kind: str, condition: dict[str, Any], actor: 
     require(actor, "rules.edit")
     issues: list[FieldIssue] = []
     if kind not in KINDS:
-        issues.append(FieldIssue("kind", f"must be one of {', '.join(KINDS)}", value=kind))
+        issues.append(FieldIssue("kind", "issue.one_of", value=kind, params={"choices": ", ".join(KINDS)}))
     else:
         _condition_issues(condition, kind, issues)
     if issues:
@@ -465,7 +474,8 @@ def apply_tagging(session: Session, actor: Actor) -> TaggingResult:
                         .values(priority=boosts[cid], version=Order.version + 1, updated_at=now))
         session.execute(insert(OrderEvent), [
             dict(order_id=o.id, at=now, actor=actor.username, from_status=o.status, to_status=o.status,
-                 note=f"customer tagged: priority {boosts[cid]}") for o in waiting])
+                 **stored("note", Message("note.customer_tagged", {"priority": boosts[cid]})))
+            for o in waiting])
         raised.extend(o.id for o in waiting)
     codes = tuple(session.execute(select(Customer.code).where(Customer.id.in_(changed))
                                   .order_by(Customer.code)).scalars()) if changed else ()

@@ -30,7 +30,14 @@ from core.analytics.sqltime import epoch_seconds
 from core.db import read_only, unit_of_work
 from core.domain import settlement_match as rules
 from core.domain.money import from_cents
-from core.errors import Conflict, FieldIssue, NotFound, ValidationError
+from core.errors import (
+    Conflict,
+    FieldIssue,
+    Message,
+    NotFound,
+    ValidationError,
+    stored,
+)
 from core.importing.bulk import Cents, Same, insert_columns
 from core.models import Alert, Channel, Order, Payment, SettlementDifference, SettlementLine, cents
 from core.permissions import SYSTEM, Actor, require
@@ -336,6 +343,8 @@ def raise_overdue_alerts(session: Session, actor: Actor, *, now: dt.datetime | N
     if rows:
         session.execute(insert(Alert), [dict(
             kind=ALERT_KIND, severity="warning", entity="settlement_difference", entity_id=str(r.id),
-            message=f"{r.code} {r.kind} on {r.day.date().isoformat()}: expected {r.expected}, paid out {r.actual}",
+            **stored("message", Message("alert_msg.settlement_difference", {
+                "channel": r.code, "kind": {"key": f"fin_kind.{r.kind}"}, "day": r.day.date().isoformat(),
+                "expected": str(r.expected), "actual": str(r.actual)})),
             created_at=moment, acknowledged_by=None, acknowledged_at=None, resolved_at=None) for r in rows])
     return len(rows)

@@ -21,7 +21,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import read_only, unit_of_work
-from core.errors import FieldIssue, NotFound, ValidationError
+from core.errors import (
+    FieldIssue,
+    NotFound,
+    ValidationError,
+)
 from core.models import ForecastSeries, POLine, Product, PurchaseOrder, StockLevel, Supplier, Warehouse
 from core.permissions import Actor, require
 from core.services.purchasing import RECEIVABLE_STATUSES

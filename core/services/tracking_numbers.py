@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import read_only, unit_of_work
 from core.domain import parcels
-from core.errors import FieldIssue, NotFound, Refused, ValidationError
+from core.errors import (
+    FieldIssue,
+    Message,
+    NotFound,
+    Refused,
+    ValidationError,
+    stored,
+)
 from core.models import Alert, Carrier, TrackingRange
 from core.permissions import Actor, require
 from core.timeutil import utcnow
@@ -107,7 +114,8 @@ def raise_exhausted_alert(session: Session, carrier_name: str) -> None:
     if open_ is None:
         session.execute(insert(Alert).values(
             kind="tracking_exhausted", severity="critical", entity="carrier", entity_id=carrier_name,
-            created_at=utcnow(), message=f"{carrier_name} has no tracking numbers left: add a number range"))
+            created_at=utcnow(),
+            **stored("message", Message("alert_msg.tracking_exhausted", {"carrier": carrier_name}))))
 
 
 @read_only

@@ -30,7 +30,14 @@ from core import audit, barcodes
 from core.db import read_only, unit_of_work
 from core.domain import waves as rules
 from core.domain.waves import WaveRule as WaveRule  # the page builds rules through this service
-from core.errors import FieldIssue, NotFound, Refused, ValidationError
+from core.errors import (
+    FieldIssue,
+    Message,
+    NotFound,
+    Refused,
+    ValidationError,
+    stored,
+)
 from core.models import (
     Alert,
     Bin,
@@ -175,9 +182,10 @@ def create_wave(session: Session, warehouse: str, rule: WaveRule, actor: Actor) 
     issues = bins.missing_home_bins(session, wh_id, wh_code, list(slots))
     if issues:
         raise ValidationError(issues)
-    for oid in slots:  # the order's version guards against a change racing the wave
-        orders.transition(oid, "picking", actor, note="wave", with_group=True, session=session)
     number = next_number(session, "WV")
+    for oid in slots:  # the order's version guards against a change racing the wave
+        orders.transition(oid, "picking", actor, note=Message("note.wave", {"wave": number}), with_group=True,
+                          session=session)
     rule_json = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in asdict(rule).items()}
     wave_id = session.execute(insert(PickList).values(
         number=number, warehouse_id=wh_id, created_at=utcnow(), created_by=actor.username, kind="wave",
@@ -288,7 +296,8 @@ def report_short(session: Session, wave_id: int, sku: str, missing: int, reason:
     slots = rules.short_orders(missing, sorted(per_slot.items()))
     back = {ln[1]: ln[2] for ln in lines if ln[0] in slots}  # a merged parcel's orders share a slot
     for order_id in back:
-        orders.transition(order_id, "confirmed", actor, note=f"short pick on {wave.number}: {sku} ({reason})",
+        orders.transition(order_id, "confirmed", actor, note=Message("note.short_pick", {
+            "wave": wave.number, "sku": sku, "reason": {"key": f"short_reason.{reason}"}}),
                           session=session)
         session.execute(update(PickListOrder).where(PickListOrder.pick_list_id == wave.id,
                                                     PickListOrder.order_id == order_id).values(sent_back=reason))
@@ -297,8 +306,9 @@ def report_short(session: Session, wave_id: int, sku: str, missing: int, reason:
     numbers = tuple(back.values())
     session.execute(insert(Alert).values(
         kind="pick_short", severity="warning", entity="pick_list", entity_id=wave.number, created_at=utcnow(),
-        message=f"{sku} short by {missing} on {wave.number} ({reason}): {', '.join(numbers)} back in the queue; "
-                f"count the bin"))
+        **stored("message", Message("alert_msg.pick_short", {
+            "sku": sku, "missing": missing, "wave": wave.number, "reason": {"key": f"short_reason.{reason}"},
+            "orders": ", ".join(numbers)}))))
     audit.record(session, actor, "wave.short", "pick_list", wave.number,
                  after={"sku": sku, "missing": missing, "reason": reason, "sent_back": list(numbers)})
     return ShortResult(sku, missing, numbers)

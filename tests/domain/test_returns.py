@@ -74,8 +74,9 @@ def test_only_shipped_goods_can_be_returned_an_unshipped_order_is_cancelled_inst
 def test_a_line_returns_at_most_what_shipped_less_what_is_already_under_an_rma() -> None:
     assert returns.returnable_units(LINES[1]) == 2
     assert _issues(claims=(Claim(1, 2),)) == []
-    assert _issues(claims=(Claim(1, 3),)) == [
-        ("qty", "at most 2 left to return (shipped 3, already returned 1)", 1)]
+    assert _issues(claims=(Claim(1, 3),)) == [("qty", "issue.rma_over_return", 1)]
+    _, issues = returns.request_issues("SO-1", "return", "size", "paid", (Claim(1, 3),), LINES, {})
+    assert [i.english() for i in issues] == ["at most 2 left to return (shipped 3, already returned 1)"]
 
 
 def test_a_claim_is_a_whole_positive_number_of_units() -> None:
@@ -85,11 +86,14 @@ def test_a_claim_is_a_whole_positive_number_of_units() -> None:
 
 def test_a_request_names_known_kinds_reasons_and_lines_each_once() -> None:
     assert _issues(kind="swap", reason="bored", claims=(Claim(9, 1), Claim(2, 1), Claim(2, 1))) == [
-        ("rma_kind", "must be one of return, exchange, refund_only", None),
-        ("rma_reason", "must be one of size, quality, damaged, wrong_item, not_as_described, no_reason_7d, other",
-         None),
-        ("line_no", "order SO-1 has no line 9", 9), ("line_no", "listed twice", 2)]
-    assert _issues(claims=()) == [("lines", "choose at least one line and quantity", None)]
+        ("rma_kind", "issue.one_of", None), ("rma_reason", "issue.one_of", None),
+        ("line_no", "issue.rma_no_such_line", 9), ("line_no", "issue.rma_listed_twice", 2)]
+    _, issues = returns.request_issues("SO-1", "swap", "bored", "paid", (Claim(9, 1),), LINES, {})
+    assert [i.english() for i in issues] == [
+        "must be one of: return, exchange, refund_only",
+        "must be one of: size, quality, damaged, wrong_item, not_as_described, no_reason_7d, other",
+        "order SO-1 has no line 9"]
+    assert _issues(claims=()) == [("lines", "issue.rma_no_lines", None)]
 
 
 def test_money_back_without_goods_is_asked_only_of_a_paid_order() -> None:
@@ -100,7 +104,7 @@ def test_money_back_without_goods_is_asked_only_of_a_paid_order() -> None:
 
 def test_only_an_exchange_has_a_replacement() -> None:
     assert _issues(claims=(Claim(2, 1, "CAP-RED"),)) == [
-        ("rma_replacement_sku", "only an exchange has a replacement", 2)]
+        ("rma_replacement_sku", "issue.rma_replacement_only_exchange", 2)]
 
 
 def test_an_exchange_sends_the_same_sku_unless_another_is_asked_for() -> None:
@@ -116,7 +120,10 @@ def test_an_exchange_sends_the_same_sku_unless_another_is_asked_for() -> None:
 def test_an_exchange_for_an_unknown_or_discontinued_sku_is_refused() -> None:
     products = {"OLD": Product("OLD", False, D("1.00"))}
     assert _issues(kind="exchange", claims=(Claim(1, 1, "NOPE"), Claim(2, 1, "OLD")), products=products) == [
-        ("rma_replacement_sku", "unknown SKU NOPE", 1), ("rma_replacement_sku", "SKU OLD is discontinued", 2)]
+        ("rma_replacement_sku", "issue.unknown_sku", 1), ("rma_replacement_sku", "issue.discontinued", 2)]
+    _, issues = returns.request_issues("SO-1", "exchange", "size", "paid", (Claim(1, 1, "NOPE"), Claim(2, 1, "OLD")),
+                                       LINES, products)
+    assert [i.english() for i in issues] == ["unknown SKU NOPE", "SKU OLD is discontinued"]
 
 
 def test_the_rma_that_brings_the_last_units_back_completes_the_order() -> None:
@@ -203,10 +210,12 @@ def test_an_rma_is_refunded_once_at_its_kinds_statuses_on_a_paid_order() -> None
 
 
 def test_refunding_an_exchange_or_an_rma_at_the_wrong_status_is_refused_saying_why() -> None:
-    with pytest.raises(IllegalTransition, match="an exchange is settled by its replacement order"):
+    with pytest.raises(IllegalTransition, match="an exchange is settled by its replacement order") as err:
         returns.check_refundable_status("RMA-1", "exchange", "received")
-    with pytest.raises(IllegalTransition, match="an RMA that is requested cannot be refunded"):
+    assert err.value.key == "rma_refusal.exchange_not_refunded"
+    with pytest.raises(IllegalTransition, match="an RMA that is Requested cannot be refunded") as err:
         returns.check_refundable_status("RMA-1", "return", "requested")
+    assert (err.value.key, err.value.params["status"]) == ("rma_refusal.not_refundable_now", {"key": "rma_status.requested"})
     returns.check_refundable_status("RMA-1", "return", "inspected")
 
 
@@ -219,10 +228,10 @@ def test_service_refunds_up_to_the_computed_amount_a_manager_up_to_what_is_left(
 
 
 @pytest.mark.parametrize(("typed", "amount", "message"), [
-    (None, D("90.00"), None), ("12.345", D("12.35"), None), ("abc", returns.ZERO, "not a number"),
-    ("NaN", returns.ZERO, "not a number"), ("Infinity", returns.ZERO, "not a number"),
-    ("1e400", returns.ZERO, "hf.amount_out_of_range"), ("0", D("0.00"), "must be greater than 0"),
-    ("-5", D("-5.00"), "must be greater than 0"),
+    (None, D("90.00"), None), ("12.345", D("12.35"), None), ("abc", returns.ZERO, "issue.not_a_number"),
+    ("NaN", returns.ZERO, "issue.not_a_number"), ("Infinity", returns.ZERO, "issue.not_a_number"),
+    ("1e400", returns.ZERO, "hf.amount_out_of_range"), ("0", D("0.00"), "issue.positive"),
+    ("-5", D("-5.00"), "issue.positive"),
 ])
 def test_a_typed_refund_amount_is_money_to_the_cent_above_zero(typed: str | None, amount: D,
                                                                message: str | None) -> None:
@@ -232,9 +241,10 @@ def test_a_typed_refund_amount_is_money_to_the_cent_above_zero(typed: str | None
 
 def _refund_issues(value: str, actor: Actor | None, note: str | None = None, payment: str = "paid",
                    prior: list[FieldIssue] | None = None) -> list[str]:
+    """The refusals as their English text (the ``en`` catalog's, figures filled in)."""
     issues = list(prior or [])
     returns.check_refund(payment, D("90.00"), D("100.00"), D(value), actor, note, issues)
-    return [i.message for i in issues]
+    return [i.english() for i in issues]
 
 
 def test_a_refund_never_exceeds_what_is_left_of_the_order_total() -> None:
@@ -244,19 +254,20 @@ def test_a_refund_never_exceeds_what_is_left_of_the_order_total() -> None:
 def test_above_the_computed_amount_only_a_manager_refunds_and_only_with_a_note() -> None:
     assert _refund_issues("95.00", CS1, "please") == [
         "at most 90.00 (the computed refund); a manager can refund more"]
-    assert _refund_issues("95.00", BOSS) == ["issue.rma_refund_note"]
+    assert _refund_issues("95.00", BOSS) == ["required when refunding more than the computed amount"]
     assert _refund_issues("95.00", BOSS, "goodwill") == []
     assert _refund_issues("90.00", CS1) == []
 
 
 def test_an_approved_request_above_the_computed_amount_still_needs_its_note() -> None:
-    assert _refund_issues("95.00", None) == ["issue.rma_refund_note"]
+    assert _refund_issues("95.00", None) == ["required when refunding more than the computed amount"]
     assert _refund_issues("95.00", None, "approved goodwill") == []
 
 
 def test_only_a_paid_order_is_refunded_and_a_bad_amount_is_not_judged_twice() -> None:
-    assert _refund_issues("10.00", BOSS, payment="unpaid") == ["issue.rma_not_paid"]
-    assert _refund_issues("500.00", CS1, prior=[FieldIssue("note", "too long")]) == ["too long"]
+    assert _refund_issues("10.00", BOSS, payment="unpaid") == ["the order is not paid: there is nothing to refund"]
+    assert _refund_issues("500.00", CS1, prior=[FieldIssue("note", "issue.too_long", params={"n": 200})]) == [
+        "at most 200 characters"]
 
 
 def test_a_large_refund_or_one_on_an_imported_order_waits_for_a_second_person() -> None:
@@ -312,7 +323,7 @@ def test_an_unknown_rma_status_is_refused_before_anything_else() -> None:
 def test_inspection_has_its_own_door_and_illegal_edges_are_refused() -> None:
     with pytest.raises(IllegalTransition, match="inspection needs a result per line"):
         returns.check_rma_transition(RMAState("RMA-1", "return", "received"), "inspected", "boss")
-    with pytest.raises(IllegalTransition, match=r"cannot go from approved to closed"):
+    with pytest.raises(IllegalTransition, match=r"\(Return\) cannot go from Approved to Closed"):
         returns.check_rma_transition(RMAState("RMA-1", "return", "approved"), "closed", "boss")
     returns.check_rma_transition(RMAState("RMA-1", "refund_only", "approved"), "closed", "boss")
 
@@ -363,8 +374,8 @@ def test_every_returned_line_gets_exactly_one_result_into_a_known_warehouse() ->
                                                            Result(5, 1, "SH")], ["SH", "GZ"])
     assert set(by_line) == {1}
     assert [(i.field, i.message, i.row) for i in issues] == [
-        ("line_no", "listed twice", 1), ("line_no", "not on this RMA", 5),
-        ("rma_restocked", "every returned line needs an inspection result", 2)]
+        ("line_no", "issue.rma_listed_twice", 1), ("line_no", "issue.rma_not_on_rma", 5),
+        ("rma_restocked", "issue.rma_inspect_all", 2)]
     _, issues = returns.inspection_issues(returned, [Result(1, 2, "XX"), Result(2, 1, "GZ")], ["SH", "GZ"])
     assert [(i.field, i.row) for i in issues] == [("warehouse", 1)]
 
@@ -374,15 +385,15 @@ def test_restocking_is_a_whole_number_between_nothing_and_every_unit() -> None:
     for bad, message in ((3, "must be between 0 and 2"), (-1, "must be between 0 and 2"),
                          (1.5, "must be a whole number"), (True, "must be a whole number")):
         _, issues = returns.inspection_issues(returned, [Result(1, bad, "SH", "torn")], ["SH"])  # type: ignore[arg-type]
-        assert [i.message for i in issues] == [message], bad
+        assert [i.english() for i in issues] == [message], bad
 
 
 def test_units_written_off_need_a_short_damage_reason() -> None:
     returned = [Claim(1, 2)]
     _, issues = returns.inspection_issues(returned, [Result(1, 1, "SH", "  ")], ["SH"])
-    assert [i.message for i in issues] == ["required for units that are written off"]
+    assert [i.message for i in issues] == ["issue.rma_damage_reason"]
     _, issues = returns.inspection_issues(returned, [Result(1, 0, "SH", "x" * 201)], ["SH"])
-    assert [i.message for i in issues] == ["at most 200 characters"]
+    assert [(i.message, i.params) for i in issues] == [("issue.too_long", {"n": 200})]
     assert returns.inspection_issues(returned, [Result(1, 2, "SH")], ["SH"])[1] == []
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from streamlit.testing.v1 import AppTest
 
 from core import db
 from core.i18n import translate
-from core.models import Order, StockLevel
+from core.models import Alert, Order, StockLevel
 from core.services import orders
 from core.timeutil import utcnow
 from tests.factories import CLERK, make_product, order_input
@@ -61,3 +61,18 @@ def test_reconciliation_shows_the_cause(logged_in: Callable[..., AppTest]) -> No
     assert report[[en("field.check"), en("field.sku"), en("field.cause")]].values.tolist() == [
         [en("recon_check.ledger"), "TEA-1", en("recon_cause.edited_outside_ledger")]]
     assert en("alert_kind.reconciliation") in at.dataframe[0].value[en("field.kind")].tolist()
+
+
+def test_messages_show_in_the_readers_language(logged_in: Callable[..., AppTest]) -> None:
+    """An alert keeps its message as codes, shown in the reader's language; a row written before
+    the codes were kept (migration 0028) shows its stored text."""
+    make_product("TEA-1", "25.00", {"SH": 1})
+    waiting = orders.create_order(order_input(("TEA-1", 3), allow_backorder=True), CLERK)
+    with db.transaction() as s:
+        s.execute(insert(Alert).values(kind="backorder", severity="warning", entity="order", entity_id="SO-OLD",
+                                       message="an alert from before", created_at=utcnow()))
+    at = logged_in("warehouse", page=PAGE, lang="zh")
+    messages = at.dataframe[0].value[translate("field.message", "zh")].tolist()
+    assert translate("alert_msg.shortage", "zh", sku="TEA-1", need=3, available=1, warehouse="SH") in messages
+    assert "an alert from before" in messages
+    assert waiting.status == "backordered"

@@ -130,3 +130,17 @@ def test_intercept_and_release(logged_in: Callable[..., AppTest], two_orders: tu
     at.button(key=f"ol_release_{first.number}").click().run()
     assert [s.value for s in at.success] == [translate("hold.released", "en", number=first.number, n=1)]
     assert banner not in [w.value for w in at.warning]
+
+
+def test_timeline_notes_show_in_the_readers_language(logged_in: Callable[..., AppTest],
+                                                     two_orders: tuple[OrderResult, OrderResult]) -> None:
+    """A note the system wrote is kept as codes and shown in the reader's language; a person's
+    own words are shown as typed."""
+    first, _ = two_orders
+    at = _open(logged_in, "service", first.number)
+    at.selectbox(key=f"ol_hold_reason_{first.number}").set_value("refund_requested")
+    at.button(key=f"ol_intercept_{first.number}").click().run()
+    at.session_state["lang"] = "zh"
+    at.run()
+    notes = at.dataframe[2].value[translate("field.note", "zh")].tolist()
+    assert translate("note.intercepted", "zh", reason=translate("hold_reason.refund_requested", "zh")) in notes

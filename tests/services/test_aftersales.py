@@ -89,9 +89,10 @@ def test_refunds_follow_what_was_paid_then_the_order_is_refunded(db_url: str) ->
         assert s.execute(select(func.sum(Refund.amount))).scalar_one() == D("325.00")
         assert s.execute(select(Return.refund_amount).order_by(Return.id)).scalars().all() == [D("90.00"),
                                                                                                D("235.00")]
-        notes = s.execute(select(OrderEvent.note).where(OrderEvent.order_id == order.id,
-                                                        OrderEvent.note.contains("refunded"))).scalars().all()
-    assert len(notes) == 2 and notes[-1].endswith("→ refunded")
+        notes = s.execute(select(OrderEvent.note_codes).where(OrderEvent.order_id == order.id,
+                                                              OrderEvent.note.contains("refunded"))).scalars().all()
+    assert [n[0]["key"] for n in notes] == ["note.rma_refunded"] * 2
+    assert notes[-1][0]["params"]["payment_status"] == {"key": "payment_status.refunded"}
     assert returned_qty(order.id) == [3, 1]
 
 
@@ -121,7 +122,8 @@ def test_over_return_is_refused_line_by_line_and_writes_nothing(db_url: str) -> 
     with pytest.raises(RMAValidationError) as err:
         rma.open_rma(_request(order.id, (1, 4), (2, 0), (9, 1)), SERVICE)
     issues = {(i.row, i.field, i.message) for i in err.value.issues}
-    assert (1, "qty", "at most 3 left to return (shipped 3, already returned 0)") in issues
+    assert (1, "qty", "issue.rma_over_return") in issues
+    assert "at most 3 left to return (shipped 3, already returned 0)" in str(err.value)
     assert (2, "qty", "issue.positive") in issues
     assert any(row == 9 and field == "line_no" for row, field, _ in issues)
     assert (_count(Return), _count(AuditLog), _count(Notification)) == before
@@ -223,7 +225,7 @@ def test_restock_and_write_off_keep_the_ledger_and_release_a_backorder(db_url: s
     with pytest.raises(RMAValidationError) as err:
         rma.inspect_rma(opened.id, [Inspection(1, 1, "SH")], WAREHOUSE)  # one unit written off without reason
     assert [(i.row, i.field) for i in err.value.issues] == [(1, "rma_damage_reason")]
-    with pytest.raises(RMAValidationError, match="unknown or inactive warehouse"):
+    with pytest.raises(RMAValidationError, match="warehouse: unknown or inactive: MARS"):
         rma.inspect_rma(opened.id, [Inspection(1, 2, "MARS")], WAREHOUSE)
     with pytest.raises(RMAValidationError, match="every returned line"):
         rma.inspect_rma(opened.id, [], WAREHOUSE)

@@ -92,7 +92,8 @@ def test_move_order_moves_reservations_with_stock_check(db_url: str) -> None:
     assert _levels(b) == {"SH": (5, 0), "GZ": (5, 1)}
     detail = orders.order_detail(r.id, MANAGER)
     assert detail.header["warehouse"] == "SH"  # not all lines moved
-    assert detail.events["note"].iloc[-1] == "moved to GZ: B (from SH)"
+    assert detail.events["note"].iloc[-1] == "moved to GZ: B (SH)"
+    assert detail.events["note_codes"].iloc[-1] == [{"key": "note.moved", "params": {"warehouse": "GZ", "lines": "B (SH)"}}]
 
     with db.transaction() as s:  # more A arrives in GZ → now the whole order can move
         gz = s.execute(select(Warehouse.id).where(Warehouse.code == "GZ")).scalar_one()

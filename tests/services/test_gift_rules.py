@@ -71,7 +71,7 @@ def test_a_gift_out_of_stock_falls_back_then_is_skipped_with_a_note(shop: dict[s
     with db.transaction() as s:  # the fallback runs out too
         s.execute(StockLevel.__table__.update().where(StockLevel.product_id == shop["GIFT-B"]).values(reserved=5))
     third = orders.create_order(order_input(("TEA-1", 1)), CLERK)
-    assert third.gifts == () and third.gifts_skipped == ("tea gift: GIFT-A, GIFT-B out of stock",)
+    assert third.gifts == () and third.gifts_skipped == ("gift skipped: tea gift: GIFT-A, GIFT-B out of stock",)
     assert third.status == "confirmed" and len(_lines(third.id)) == 1  # the order itself goes through
     with db.transaction(readonly=True) as s:
         note = s.execute(select(OrderEvent.note).where(OrderEvent.order_id == third.id)).scalar_one()
@@ -90,7 +90,7 @@ def test_a_backordered_order_earns_no_gift_and_says_so(shop: dict[str, int]) -> 
     _gift_rule("tea gift", {"field": "skus", "op": "contains", "value": "TEA-1"}, "GIFT-B")
     result = orders.create_order(order_input(("TEA-1", 60), allow_backorder=True), CLERK)
     assert result.status == "backordered" and result.gifts == ()
-    assert result.gifts_skipped == ("tea gift: order backordered",) and _reserved(shop["GIFT-B"]) == 0
+    assert result.gifts_skipped == ("gift skipped: tea gift: order backordered",) and _reserved(shop["GIFT-B"]) == 0
 
 
 def test_the_rule_editor_refuses_a_gift_rule_it_cannot_keep(shop: dict[str, int]) -> None:

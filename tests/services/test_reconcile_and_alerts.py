@@ -111,6 +111,10 @@ def test_alert_scan_raises_once_acknowledges_and_resolves(db_url: str) -> None:
     assert by_kind[("due_soon", fresh.number)][0] == "warning"
     assert "SLA 24 h" in by_kind[("sla_breach", late.number)][1]
     assert ("backorder", waiting.number) in by_kind
+    codes = dict(zip(zip(open_["kind"], open_["entity_id"], strict=True), open_["message_codes"], strict=True))
+    assert codes[("sla_breach", late.number)] == [{"key": "alert_msg.sla_breach",
+                                                    "params": {"number": late.number, "hours": 30, "sla": 24}}]
+    assert all(codes.values()), "every alert keeps its message as codes (shown in the reader's language)"
     assert scan_alerts(WAREHOUSE).raised == dict.fromkeys(summary.raised, 0)  # raised once per condition
 
     sla_id = int(open_[open_["kind"] == "sla_breach"]["id"].iloc[0])

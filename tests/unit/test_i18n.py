@@ -3,13 +3,16 @@ database can hold; translation and formatting behave at the edges."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from core import i18n, timeutil
+from core import i18n, locales, timeutil
+from core.errors import Message, stored
 from core.permissions import ROLES
 from core.services.master_data import CHANNEL_KINDS
 from core.services.orders import DELIVERY_METHODS, PAYMENT_METHODS, PAYMENT_STATUSES, STATUSES
@@ -77,11 +80,26 @@ def test_translate() -> None:
     assert i18n.label("status", None, "en") == ""
 
 
-def test_translate_reason() -> None:
-    assert i18n.translate_reason("must be greater than 0", "zh") == "必须大于 0"
-    assert i18n.translate_reason("unknown SKU AB-1", "en") == "unknown SKU AB-1"
-    assert i18n.translate_reason("unknown SKU AB-1", "zh") == "未知 SKU AB-1"
-    assert i18n.translate_reason("something new", "zh") == "something new"
+def test_no_english_is_parsed_back() -> None:
+    """Reasons are codes: the regex back-translation of English reasons is gone for good."""
+    assert not hasattr(i18n, "translate_reason")
+    assert all(not hasattr(importlib.import_module(f"core.locales.{m.name}"), "REASONS")
+               for m in pkgutil.iter_modules(locales.__path__))
+
+
+def test_a_parameter_may_be_called_key() -> None:
+    assert i18n.translate("prof.issue_unknown_key", "en", key="colour") == "unknown key colour"
+
+
+def test_stored_messages_are_translated_when_shown() -> None:
+    """Alerts and timeline notes keep codes (core.errors.stored); rows from before keep their text."""
+    values = stored("note", [Message("note.rule", {"rule": "VIP"}),
+                             Message("note.intercepted", {"reason": {"key": "hold_reason.other"}})])
+    assert values["note"] == "rule: VIP; intercepted: Other"
+    assert i18n.stored_text(values["note_codes"], values["note"], "zh") == "规则：VIP; 已拦截：其他"
+    assert i18n.stored_text(None, "an old English note", "zh") == "an old English note"
+    assert stored("note", "the clerk's own words") == {"note": "the clerk's own words", "note_codes": None}
+    assert stored("note", []) == {"note": None, "note_codes": None}
 
 
 def test_format_money_number_percent_date_and_time_per_language() -> None:

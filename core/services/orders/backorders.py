@@ -13,6 +13,7 @@ from core import stock
 from core.db import is_sqlite
 from core.errors import (
     InsufficientStock,
+    Message,
 )
 from core.models import (
     Order,
@@ -91,7 +92,7 @@ def reserve_backorders(session: Session, product_ids: list[int], warehouse_id: i
                 # The release is the system's rule, not the receiving clerk's decision (a
                 # warehouse role may not confirm orders), so it runs as SYSTEM and says who
                 # brought the stock in.
-                transition(order_id, "confirmed", SYSTEM, note=f"stock arrived ({actor.username})",
+                transition(order_id, "confirmed", SYSTEM, note=Message("note.stock_arrived", {"user": actor.username}),
                            session=session)
         except InsufficientStock:
             continue

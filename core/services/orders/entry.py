@@ -34,8 +34,10 @@ from core.errors import (
     Conflict,
     FieldIssue,
     InsufficientStock,
+    Message,
     Shortage,
     ValidationError,
+    stored,
 )
 from core.geo import normalise_province
 from core.models import (
@@ -347,7 +349,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     # gifts after the order's own lines (their lock order); a backordered order holds no stock,
     # so it earns no gift either — the event says so
     gift_lines, gifts_skipped = (gifts.reserve_gifts(session, ref, facts, wh) if status != "backordered"
-                                 else ([], [f"{o.rule}: order backordered" for o in gifts.earned(ref, facts)]))
+                                 else ([], [Message("note.gift_backordered", {"rule": o.rule}) for o in gifts.earned(ref, facts)]))
 
     now = utcnow()
     placed_at = data.placed_at or now
@@ -386,10 +388,10 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     payments.entry_row(session, order_id=order_id, stated=data.payment_status, total=total,
                        method=data.payment_method, provider_ref=rulebook.clean_ref(data.payment_ref), at=placed_at,
                        created_by=actor.username)
-    note = "; ".join([*([f"rule: {rule.name}"] if rule and status != "backordered" else []),
-                      *(f"gift skipped: {why}" for why in gifts_skipped)]) or None
+    note = [*([Message("note.rule", {"rule": rule.name})] if rule and status != "backordered" else []),
+            *gifts_skipped]
     conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
-                                     to_status=status, note=note))
+                                     to_status=status, **stored("note", note)))
     notify.queue(session, event="order.created", order_id=order_id,
                  phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), email=customers.normalise_email(data.email),
                  payload={"number": number, "status": status, "total": str(total)})
@@ -401,18 +403,19 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
         **({"kits": [[k.sku, k.qty, k.unit_price] for k in kit_lines]} if kit_lines else {}),
         **({"gifts": [[g.sku, g.qty, g.rule] for g in gift_lines]} if gift_lines else {}),
-        **({"gifts_skipped": gifts_skipped} if gifts_skipped else {}),
+        **({"gifts_skipped": [m.english() for m in gifts_skipped]} if gifts_skipped else {}),
         **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),
     })
     if status == "backordered":
         conn.execute(_INSERT_ALERT, dict(
             kind="backorder", severity="warning", entity="order", entity_id=number, created_at=now,
             acknowledged_by=None, acknowledged_at=None,
-            message="; ".join(f"{s.sku}: need {s.requested}, {s.available} available in {s.warehouse}"
-                              for s in shortages),
+            **stored("message", [Message("alert_msg.shortage", {
+                "sku": s.sku, "need": s.requested, "available": s.available, "warehouse": s.warehouse})
+                for s in shortages]),
         ))
     return OrderResult(order_id, number, status, total, wh.code, cust.id if cust else None,
                        cust.created if cust else False,
                        status == "backordered", rule.name if rule else None, tuple(shortages),
                        tuple(sorted({w.code for w in split.values()})), tuple(g.sku for g in gift_lines),
-                       tuple(gifts_skipped))
+                       tuple(m.english() for m in gifts_skipped))

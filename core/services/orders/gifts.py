@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import stock
 from core.domain import gifts
+from core.errors import Message
 from core.models import Product
 from core.refdata import RefData, WarehouseRef
 
@@ -35,9 +36,9 @@ def earned(ref: RefData, facts: dict[str, Any]) -> list[gifts.GiftOffer]:
 
 
 def reserve_gifts(session: Session, ref: RefData, facts: dict[str, Any],
-                  wh: WarehouseRef) -> tuple[list[GiftLine], list[str]]:
-    """The gift lines reserved in ``wh`` for an order with ``facts``, and a note for each gift
-    skipped (``"rule: SKU, FALLBACK out of stock"``)."""
+                  wh: WarehouseRef) -> tuple[list[GiftLine], list[Message]]:
+    """The gift lines reserved in ``wh`` for an order with ``facts``, and a timeline note for each
+    gift skipped (``note.gift_out_of_stock``: the rule and its SKUs, fallback included)."""
     offers = earned(ref, facts)
     if not offers:
         return [], []
@@ -45,11 +46,11 @@ def reserve_gifts(session: Session, ref: RefData, facts: dict[str, Any],
     ids = dict(session.execute(select(Product.sku, Product.id).where(
         Product.sku.in_(wanted), Product.active.is_(True))).all())
     lines: list[GiftLine] = []
-    skipped: list[str] = []
+    skipped: list[Message] = []
     for offer in offers:
         sku = next((s for s in offer.skus if s in ids and stock.reserve(session, ids[s], wh.id, offer.qty)), None)
         if sku is None:
-            skipped.append(f"{offer.rule}: {', '.join(offer.skus)} out of stock")
+            skipped.append(Message("note.gift_out_of_stock", {"rule": offer.rule, "skus": ", ".join(offer.skus)}))
         else:
             lines.append(GiftLine(ids[sku], sku, offer.qty, offer.rule))
     return lines, skipped

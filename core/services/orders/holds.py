@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import read_only, unit_of_work
 from core.domain import order_flow
-from core.errors import FieldIssue, NotFound, Refused, ValidationError
+from core.errors import (
+    FieldIssue,
+    Message,
+    NotFound,
+    Refused,
+    ValidationError,
+    stored,
+)
 from core.models import Order, OrderEvent, OrderHold
 from core.permissions import Actor, require
 from core.timeutil import utcnow
@@ -58,7 +65,8 @@ def place(session: Session, order_id: int, number: str, status: str, reason: str
     session.execute(insert(OrderHold).values(order_id=order_id, reason=reason, note=note, created_at=now,
                                              created_by=actor.username))
     session.execute(insert(OrderEvent).values(order_id=order_id, at=now, actor=actor.username, from_status=status,
-                                              to_status=status, note=f"intercepted: {reason}"))
+                                              to_status=status, **stored("note", Message(
+                                                  "note.intercepted", {"reason": {"key": f"hold_reason.{reason}"}}))))
     audit.record(session, actor, "order.hold", "order", number, after={"reason": reason, "note": note})
 
 
@@ -104,7 +112,7 @@ def release(session: Session, number: str, actor: Actor) -> int:
     session.execute(update(OrderHold).where(OrderHold.order_id == order_id, OrderHold.released_at.is_(None))
                     .values(released_at=now, released_by=actor.username))
     session.execute(insert(OrderEvent).values(order_id=order_id, at=now, actor=actor.username, from_status=status,
-                                              to_status=status, note="interception released"))
+                                              to_status=status, **stored("note", Message("note.hold_released"))))
     audit.record(session, actor, "order.release_hold", "order", number, before={"holds": reasons})
     return len(reasons)
 

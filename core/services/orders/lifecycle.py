@@ -17,10 +17,12 @@ from core.domain import order_flow, rulebook
 from core.errors import (
     IllegalTransition,
     InsufficientStock,
+    Message,
     NotFound,
     Shortage,
     StaleVersion,
     ValidationError,
+    stored,
 )
 from core.models import (
     Customer,
@@ -142,7 +144,7 @@ def transition(
     actor: Actor,
     *,
     expected_version: int | None = None,
-    note: str | None = None,
+    note: str | Message | None = None,
     carrier: str | None = None,
     tracking_no: str | None = None,
     with_group: bool = False,
@@ -185,9 +187,9 @@ def transition(
     elif plan.stock == "ship_all":
         _ship_all(session, order_id, order.number, actor)
     if to_status == "cancelled" or (order.status == "picking" and to_status == "confirmed"):
-        merging.leave_on_change(session, order_id, actor, "left the merged shipment")  # no longer in its parcel
+        merging.leave_on_change(session, order_id, actor, "note.merge_left")  # no longer in its parcel
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
-                                              from_status=order.status, to_status=to_status, note=note))
+                                              from_status=order.status, to_status=to_status, **stored("note", note)))
     if plan.notify_customer:
         notify.queue(session, event=f"order.{to_status}", order_id=order_id, phone=order.ship_phone, email=order.email,
                      payload={"number": order.number, "status": to_status, "carrier": values.get("carrier"),
@@ -228,10 +230,10 @@ def update_order(session: Session, order_id: int, changes: dict[str, Any], actor
     version = bump_version(session, current, expected_version, {**address, **changes})
     session.execute(insert(OrderEvent).values(order_id=order_id, at=utcnow(), actor=actor.username,
                                               from_status=current.status, to_status=current.status,
-                                              note="edited: " + ", ".join(sorted(changes))))
+                                              **stored("note", Message("note.edited", {"fields": ", ".join(sorted(changes))}))))
     moved = any(k.startswith("ship_") and before[k] != changes[k] for k in changes)
     if moved and current.status == "confirmed":  # the merged parcel goes to the old address
-        merging.leave_on_change(session, order_id, actor, "address changed, left the merged shipment")
+        merging.leave_on_change(session, order_id, actor, "note.merge_left_address")
     if moved and current.status in order_flow.HOLD_ON_ADDRESS_CHANGE:  # the parcel may carry the old address
         holds.place(session, order_id, current.number, current.status, "address_changed", None, actor)
     audit.record(session, actor, "order.edit", "order", current.number, before=before, after=changes)

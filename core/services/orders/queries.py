@@ -185,9 +185,10 @@ def order_detail(session: Session, order_id: int, actor: Actor) -> OrderDetail:
         .join(Product, Product.id == OrderKitLine.product_id)
         .where(OrderKitLine.order_id == order_id).order_by(OrderKitLine.line_no)).all(), columns=KIT_LINE_COLUMNS)
     events = pd.DataFrame(session.execute(
-        select(OrderEvent.at, OrderEvent.actor, OrderEvent.from_status, OrderEvent.to_status, OrderEvent.note)
+        select(OrderEvent.at, OrderEvent.actor, OrderEvent.from_status, OrderEvent.to_status, OrderEvent.note,
+               OrderEvent.note_codes)
         .where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
-    ).all(), columns=["at", "actor", "from_status", "to_status", "note"])
+    ).all(), columns=["at", "actor", "from_status", "to_status", "note", "note_codes"])
     allowed = order_flow.next_states(order_flow.OrderState(o.number, o.status, o.created_by), actor,
                                      packing_by_scan=packing_requires_scan(session))
     return OrderDetail(header, lines, events, allowed, kits)
