@@ -8,7 +8,7 @@
   reliably, which is why the codes are now stored).
 
 Revision ID: 0028_codes_stored_messages
-Revises: 0027_fin_cogs_export
+Revises: 0028_pg_counters
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_codes_stored_messages"
-down_revision = "0027_fin_cogs_export"
+down_revision = "0028_pg_counters"
 branch_labels = None
 depends_on = None
 

@@ -435,7 +435,7 @@ def test_cli_import_and_exit_codes(db_url: str, capsys: pytest.CaptureFixture[st
     report = tmp_path / "report.csv"
     assert main(["import", "orders", str(bad), "--channel", "WECHAT", "--report", str(report)]) == 1
     out = capsys.readouterr().out
-    assert "rejected" in out and "error   · qty [qty]: must be greater than 0: 0 — 1 rows (rows 2)" in out
+    assert "rejected" in out and "error   · qty [qty]: must be greater than 0: 0 — 1 row (row 2)" in out
     written = pd.read_csv(report)
     assert written.loc[written["severity"] == "error", "code"].tolist() == ["qty_positive"]
     assert main(["import", "orders", str(tmp_path / "missing.csv")]) == 2
