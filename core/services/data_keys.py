@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from core import audit, datakeys, db, environment
 from core.errors import Refused
 from core.models import Base, DataKey
-from core.models.personal import ENCRYPTED, with_indexes
+from core.models.personal import BY_SETTING, ENCRYPTED, with_indexes
 from core.permissions import Actor, require
 from core.timeutil import utcnow
 
@@ -83,10 +83,35 @@ def _register(session: Session, ring: datakeys.KeyRing, kid: str) -> None:
         other.state = "retiring"
 
 
-def _rewrite_batch(session: Session, table: Table, kid: str, after: int, batch: int,
-                   ring: datakeys.KeyRing) -> tuple[int, int]:
-    """Re-encrypt one batch of ``table`` (ids after ``after``) into ``kid``; (last id, rows written)."""
-    columns = ENCRYPTED[table.name]
+# What a column's value should become: sealed under this key id, or plain text (None).
+Target = Callable[[str, str], str | None]
+
+
+def columns_of(table: str) -> tuple[str, ...]:
+    """The columns a key pass walks: always encrypted, then encrypted by the shop's setting."""
+    return ENCRYPTED.get(table, ()) + BY_SETTING.get(table, ())
+
+
+def key_target(table: str, kid: str) -> Target:
+    """A key pass (init, rotation): every value under ``kid``; a name the setting left plain
+    stays plain (the names' conversion job is the one that changes that)."""
+    optional = BY_SETTING.get(table, ())
+    return lambda column, stored: None if column in optional and not datakeys.is_ciphertext(stored) else kid
+
+
+def _settled(stored: str | None, kid: str | None) -> bool:
+    if stored is None:
+        return True
+    if kid is None:
+        return not datakeys.is_ciphertext(stored)
+    return datakeys.is_ciphertext(stored) and datakeys.key_id_of(stored) == kid
+
+
+def rewrite_batch(session: Session, table: Table, columns: tuple[str, ...], target: Target, after: int,
+                  batch: int, ring: datakeys.KeyRing) -> tuple[int, int]:
+    """Bring one batch of ``table`` (ids after ``after``) to ``target``, blind indexes
+    recomputed; (last id or -1 when none was left, rows written). ``target`` names the active
+    key id or None (plain) per column."""
     rows = session.execute(select(table.c.id, *(_raw(table, c).label(c) for c in columns))
                            .where(table.c.id > after).order_by(table.c.id).limit(batch)).all()
     if not rows:
@@ -94,11 +119,12 @@ def _rewrite_batch(session: Session, table: Table, kid: str, after: int, batch: 
     changes: list[dict[str, Any]] = []
     for row in rows:
         stored = {c: getattr(row, c) for c in columns}
-        if all(v is None or (datakeys.is_ciphertext(v) and datakeys.key_id_of(v) == kid) for v in stored.values()):
+        wanted = {c: target(c, v) for c, v in stored.items() if v is not None}
+        if all(_settled(v, wanted.get(c)) for c, v in stored.items()):
             continue
         plain = {c: (ring.decrypt(v) if datakeys.is_ciphertext(v) else v) for c, v in stored.items()}
         # sealed here, written as text: a JSON column's plain value is its JSON text already
-        sealed = {c: None if v is None else ring.encrypt(v) for c, v in plain.items()}
+        sealed = {c: v if v is None or wanted[c] is None else ring.encrypt(v) for c, v in plain.items()}
         indexes = {k: v for k, v in with_indexes(table.name, plain).items() if k not in plain}
         changes.append({"_id": row.id, **{f"new_{k}": v for k, v in (sealed | indexes).items()},
                         **{f"old_{c}": v for c, v in stored.items()}})
@@ -124,7 +150,8 @@ def _pass(kid: str, batch: int, progress: Progress | None, url: str | None) -> i
                 assert key is not None
                 position = json.loads(key.progress or "{}")
                 after = int(position.get(name, 0))
-                last, n = _rewrite_batch(s, table, kid, after, batch, datakeys.current())
+                last, n = rewrite_batch(s, table, columns_of(name), key_target(name, kid), after, batch,
+                                        datakeys.current())
                 if last < 0:
                     break
                 written += n
@@ -138,8 +165,8 @@ def _verify(kid: str, batch: int, url: str | None) -> tuple[int, int]:
     """Read every encrypted value back: (values decrypted, values not yet under ``kid``).
     A value that does not decrypt raises ``keys.undecryptable``."""
     ring, checked, stale = datakeys.current(), 0, 0
-    for name, columns in ENCRYPTED.items():
-        table = Base.metadata.tables[name]
+    for name in ENCRYPTED:
+        table, columns, target = Base.metadata.tables[name], columns_of(name), key_target(name, kid)
         after = 0
         while True:
             with db.transaction(url, readonly=True) as s:
@@ -150,13 +177,12 @@ def _verify(kid: str, batch: int, url: str | None) -> tuple[int, int]:
             for row in rows:
                 for c in columns:
                     value = getattr(row, c)
-                    if value is None:
+                    if value is None or not _settled(value, target(c, value)):
+                        stale += value is not None
                         continue
-                    if not datakeys.is_ciphertext(value) or datakeys.key_id_of(value) != kid:
-                        stale += 1
-                        continue
-                    ring.decrypt(value)
-                    checked += 1
+                    if datakeys.is_ciphertext(value):
+                        ring.decrypt(value)
+                        checked += 1
             after = rows[-1].id
     return checked, stale
 
