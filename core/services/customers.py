@@ -117,14 +117,14 @@ def names_encrypted(session: Session) -> bool:
     return bool(refdata.snapshot(session).setting(refdata.NAMES_KEY, refdata.NAMES_ENCRYPT, False))
 
 
-def name_conditions(query: str, *, encrypted: bool) -> list[Any]:
+def name_conditions(typed: str, *, encrypted: bool) -> list[Any]:
     """Search conditions for a typed name on ``customers``: the exact (normalised) full name
     through its blind index, which works in both states; while names are plain, also any part
     of a name — never of a ciphertext the conversion job has not reached yet. With names
     encrypted a fragment of a name finds nothing: search by phone, code or number instead."""
-    conds: list[Any] = [_C.c.name_bidx == digest("name", query)]
+    conds: list[Any] = [_C.c.name_bidx == digest("name", typed)]
     if not encrypted:
-        conds.append(and_(plain(_C.c.name).contains(query, autoescape=True), not_ciphertext(_C.c.name)))
+        conds.append(and_(plain(_C.c.name).contains(typed, autoescape=True), not_ciphertext(_C.c.name)))
     return conds
 
 
