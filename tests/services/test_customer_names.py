@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text, update
 
-from core import datakeys, db
+from core import datakeys, db, refdata
 from core.errors import PermissionDenied, Refused, ValidationError
 from core.models import AuditLog, Customer, Setting
 from core.services import customer_names, customer_profiles, customers, data_keys
@@ -160,10 +160,24 @@ def test_a_killed_conversion_resumes_where_it_stopped(db_url: str) -> None:
     with db.transaction(readonly=True) as s:
         position = s.get(Setting, customer_names.PASS_KEY)
         assert position is not None and position.value == {"encrypt": True, "after": batches[-1]}
-    resumed = customer_names.convert_names(ADMIN, batch=5)
+    again: list[int] = []
+    resumed = customer_names.convert_names(ADMIN, batch=5, progress=lambda last_id, _top: again.append(last_id))
+    assert again[0] == batches[-1] + 5  # it carried on after the last batch committed
     assert (resumed.rewritten, resumed.verified) == (13, 23)  # only what was left
     assert all(v.startswith("enc:1:k1:") for v in _raw_names().values())
     assert customers.search_customers("顾客07", SERVICE)["name"].tolist() == ["顾客07"]
+
+
+def test_a_ciphertext_never_matches_a_partial_search(shop: list[Any]) -> None:
+    """Switched off, before its job has run: the names are still ciphertext, and searching for
+    a piece of ciphertext finds none of them; the whole name is still found by its index."""
+    with db.transaction() as s:
+        s.execute(update(Setting).where(Setting.key == "customer_names").values(value={"encrypt": False}))
+        refdata.bump(s)
+    for typed in ("enc:1:k1", "enc", "k1:"):
+        assert customers.search_customers(typed, SERVICE).empty, typed
+        assert customer_profiles.count_customers(SERVICE, typed) == 0
+    assert customers.search_customers("Li Lei", SERVICE)["name"].tolist() == ["Li Lei"]
 
 
 def test_a_name_written_without_its_index_fails_the_verification(shop: list[Any]) -> None:
