@@ -10,6 +10,7 @@ that number. None holds it."""
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from core import db, environment
 from core.models import Base
 from core.services import imports
 from core.services.aftersales import RMALine, RMARequest, open_rma
+from core.services.customer_profiles import CustomerEdit, update_customer
 from core.services.orders import create_order, export_orders, transition
 from tests.factories import ADMIN, CLERK, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 from tests.jobs_support import running_worker, wait_for
@@ -119,8 +121,13 @@ def test_a_full_workflow_leaves_the_phone_nowhere_in_clear(db_url: str, tmp_path
     named: list[pd.DataFrame] = []
     export_orders(SERVICE, named.append, query=f" {NAME} ")
     assert len(pd.concat(named)) == 1 + 30  # the order entered here and the imported ones (all named so)
+    # a profile edit: its audit row keeps the old and the new name masked
+    update_customer(placed.customer_id, CustomerEdit(name=f"{NAME}二", phone=PHONE, email=EMAIL, province="上海",
+                                                     city="上海市", district="浦东新区", address=STREET), SERVICE)
 
-    needles = [PHONE.encode(), EMAIL.encode(), STREET.encode(), NAME.encode()]
+    # as UTF-8 text, and as a JSON column holds it (json.dumps escapes Chinese: \\u6b27…)
+    needles = [form for value in (PHONE, EMAIL, STREET, NAME) for form in {value.encode(),
+                                                                          json.dumps(value)[1:-1].encode()}]
     stored = _database_text(db_url)
     logs = all_logs.read_bytes() + caplog.text.encode()
     jobs_file = environment.jobs_db_path()
