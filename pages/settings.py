@@ -57,6 +57,7 @@ def _switch_names() -> None:
         job_id = customer_names.switch_names(encrypt, actor)
     except OMSError as exc:
         state["names_notice"] = exc
+        state["set_names_encrypt"] = not encrypt  # the switch shows the setting, which did not change
         return
     state["names_notice"] = (Notice("info", "names.unchanged", {}) if job_id is None else
                              Notice("success", "names.switched_on" if encrypt else "names.switched_off", {"job": job_id}))
