@@ -152,7 +152,7 @@ def _listed(frame: pd.DataFrame) -> pd.DataFrame:
 def list_customers(session: Session, actor: Actor, query: str = "", *, include_merged: bool = False,
                    limit: int = paging.MAX_PAGE_SIZE, offset: int = 0) -> pd.DataFrame:
     """One page (``offset``, ``limit``) of customer profiles, or of those whose name contains
-    ``query``, whose code is it or whose phone contains its digits; :func:`count_customers`
+    ``query`` (is it, while names are encrypted), whose code is it or whose phone is it; :func:`count_customers`
     says how many match and :func:`export_customers` feeds them all (for maintenance)."""
     require(actor, "customer.view")
     return _listed(paging.page_rows(session, _list_stmt(session, query, include_merged), LIST_COLUMNS, offset, limit))
