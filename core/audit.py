@@ -8,8 +8,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.models import AuditLog
+from core.models.personal import names_sealed
 from core.permissions import Actor
-from core.pii import MASKERS
+from core.pii import MASKERS, mask_name
 from core.timeutil import utcnow
 
 _INSERT = insert(AuditLog.__table__)
@@ -24,22 +25,28 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
+    maskers = _NAMES_MASKED if entity == "customer" and names_sealed() else MASKERS
     session.connection().execute(_INSERT, dict(
         at=utcnow(),
         actor=actor.username,
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        before=_jsonable(_masked(before)),
-        after=_jsonable(_masked(after)),
+        before=_jsonable(_masked(before, maskers)),
+        after=_jsonable(_masked(after, maskers)),
     ))
 
 
-def _masked(value: Any) -> Any:
+# while customers' names are encrypted (the shop's setting), a customer's audit rows keep the
+# name masked too (张****): the trail says that it changed, and which profile, not what it says
+_NAMES_MASKED = {**MASKERS, "name": mask_name}
+
+
+def _masked(value: Any, maskers: dict[str, Any]) -> Any:
     """Personal data never reaches the audit trail in clear (it is encrypted everywhere else):
     phones, e-mails and addresses are kept masked, as a role without ``customer.pii`` sees them."""
     if isinstance(value, dict):
-        return {k: (MASKERS[k](v) if k in MASKERS else _masked(v)) for k, v in value.items()}
+        return {k: (maskers[k](v) if k in maskers else _masked(v, maskers)) for k, v in value.items()}
     return value
 
 

@@ -53,6 +53,14 @@ def mask_address(value: object) -> object:
     return value.strip()[:2] + MASK
 
 
+def mask_name(value: object) -> object:
+    """``欧阳娜娜`` → ``欧****``: the first character only (the audit trail of a shop whose
+    customers' names are encrypted)."""
+    if not isinstance(value, str) or not value.strip() or MASK in value:
+        return value
+    return value.strip()[:1] + MASK
+
+
 def mask_email(value: object) -> object:
     """``zhang.san@example.com`` → ``z****@example.com``."""
     if not isinstance(value, str) or "@" not in value:

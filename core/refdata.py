@@ -20,7 +20,11 @@ outside any transaction, by :mod:`core.config` on hot paths such as converting e
 of a table to local time. :func:`shop_profile` serves it from the same snapshot, re-checking
 the version at most every :data:`PROFILE_RECHECK_SECONDS`; a commit in this process that
 bumped the version forgets it at once, so the shop that just changed its timezone sees it
-on the next screen.
+on the next screen. Whether customers' names are written encrypted (:func:`names_sealed`, the
+``customer_names`` setting) is read the same way by the column type that writes them
+(:class:`core.models.personal.EncryptedBySetting`), which cannot see a session: another process
+follows a switch within those seconds, and the conversion job's closing check catches a name
+written in between.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from core import db, environment
 from core.errors import OMSError
-from core.models import Channel, KitComponent, Sequence, Setting, Warehouse, WebhookSubscription
+from core.models import Channel, KitComponent, Sequence, Setting, Warehouse, WebhookSubscription, personal
 from core.rules import RuleSpec, active_rules
 
 
@@ -88,10 +92,11 @@ class RefData:
 _VERSION = select(Sequence.value).where(Sequence.name == "REF")
 _BUMP = update(Sequence).where(Sequence.name == "REF").values(value=Sequence.value + 1)
 SHOP_KEY = "shop"  # the settings row holding the shop's profile (core.services.shop_setup)
+NAMES_KEY, NAMES_ENCRYPT = "customer_names", "encrypt"  # the setting (core.services.customer_names)
 PROFILE_RECHECK_SECONDS = 2.0
 _lock = threading.Lock()
 _cache: dict[str, RefData] = {}
-_profiles: dict[str, tuple[float, dict[str, Any]]] = {}  # database URL → (checked at, profile)
+_profiles: dict[str, tuple[float, dict[str, Any]]] = {}  # database URL → (checked at, settings)
 
 
 def bump(session: Session) -> None:
@@ -146,6 +151,20 @@ def snapshot(session: Session) -> RefData:
     return fresh
 
 
+def _settings() -> dict[str, dict[str, Any]]:
+    """The stored settings of the database in ``DATABASE_URL``, trusted for a couple of seconds."""
+    url = environment.database_url()
+    now = time.monotonic()
+    with _lock:
+        hit = _profiles.get(url)
+    if hit is not None and now - hit[0] < PROFILE_RECHECK_SECONDS:
+        return hit[1]
+    settings = _read_settings(url)
+    with _lock:
+        _profiles[url] = (now, settings)
+    return settings
+
+
 def shop_profile() -> dict[str, Any]:
     """The shop's stored profile (``{"name", "timezone", "currency", "language"}``, only what
     the shop has set) of the database in ``DATABASE_URL``; empty when there is none yet.
@@ -154,19 +173,19 @@ def shop_profile() -> dict[str, Any]:
     that does not exist (a SQLite file never created) or cannot be read yields an empty
     profile rather than an error, so the environment's defaults apply.
     """
-    url = environment.database_url()
-    now = time.monotonic()
-    with _lock:
-        hit = _profiles.get(url)
-    if hit is not None and now - hit[0] < PROFILE_RECHECK_SECONDS:
-        return hit[1]
-    profile = _read_profile(url)
-    with _lock:
-        _profiles[url] = (now, profile)
-    return profile
+    return dict(_settings().get(SHOP_KEY, {}))
 
 
-def _read_profile(url: str) -> dict[str, Any]:
+def names_sealed() -> bool:
+    """Whether customers' names are written encrypted (the ``customer_names`` setting; off
+    when never set), as cheaply as :func:`shop_profile`."""
+    return bool(_settings().get(NAMES_KEY, {}).get(NAMES_ENCRYPT, False))
+
+
+personal.seal_names_when(names_sealed)
+
+
+def _read_settings(url: str) -> dict[str, dict[str, Any]]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
                                                   or not Path(parsed.database).exists()):
@@ -174,12 +193,12 @@ def _read_profile(url: str) -> dict[str, Any]:
     current = db.open_session(url)
     if current is not None:  # read in the caller's transaction: no second connection (db.open_session)
         try:
-            return dict(snapshot(current).settings.get(SHOP_KEY, {}))
+            return dict(snapshot(current).settings)
         except SQLAlchemyError:
             pass  # that transaction has failed: read on a connection of its own, as below
     try:
         with db.transaction(url, readonly=True) as session:
-            return dict(snapshot(session).settings.get(SHOP_KEY, {}))
+            return dict(snapshot(session).settings)
     except (SQLAlchemyError, OMSError):
         return {}  # not migrated yet, or unreachable: the environment's defaults apply
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import refdata
-from core.models import Carrier, Channel, Rule, Warehouse
+from core.models import Carrier, Channel, Customer, Rule, Setting, Warehouse
 from core.timeutil import utcnow
 
 CHANNELS: list[tuple[str, str, str, int]] = [
@@ -69,7 +69,9 @@ RULES: list[tuple[str, str, int, dict[str, Any], dict[str, Any]]] = [
 
 
 def seed_demo_reference(session: Session) -> None:
-    """Insert the demo's missing channels, warehouses and carriers, and its rules when there are none."""
+    """Insert the demo's missing channels, warehouses and carriers, and its rules when there are
+    none; on a shop without customers, switch the encryption of customers' names on (the demo
+    and the tests run with every name encrypted; docs/security.md)."""
     have = set(session.execute(select(Channel.code)).scalars())
     for code, name, kind, window in CHANNELS:
         if code not in have:
@@ -88,5 +90,9 @@ def seed_demo_reference(session: Session) -> None:
         for name, kind, prio, cond, action in RULES:
             session.add(Rule(name=name, kind=kind, priority=prio, condition=cond, action=action,
                              active=True, updated_at=now, updated_by="system"))
+    if session.get(Setting, refdata.NAMES_KEY) is None and session.execute(select(Customer.id).limit(1)).first() is None:
+        # nothing to convert yet, so no job: the names are written encrypted from the first one
+        session.add(Setting(key=refdata.NAMES_KEY, value={refdata.NAMES_ENCRYPT: True}, updated_at=utcnow(),
+                            updated_by="system"))
     session.flush()
     refdata.bump(session)

@@ -2,7 +2,9 @@
 approval (second person), whether packing must be verified by scan, and the backup schedule.
 
 One form, saved all or nothing through :func:`core.services.shop_settings.update_settings`
-(validated, audited, effective on every user's next action).
+(validated, audited, effective on every user's next action). Below it, whether customers' names
+are encrypted at rest: a switch of its own (:func:`core.services.customer_names.switch_names`),
+because it starts a job that converts the stored names, shown with its progress.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import OMSError
+from core.services import customer_names
+from core.services.jobs import JobView
 from core.services.shop_settings import shop_settings, update_settings
 from core.webui import Notice, attempt, guard_page, show_notice, t
+from pages import _job_panel as job_panel
 
 actor = guard_page("settings.edit")
 state = st.session_state
@@ -43,6 +48,36 @@ def _save() -> None:
         return
     state["set_notice"] = (Notice("success", "shop_settings.saved", {"n": len(changed)}) if changed
                            else Notice("info", "shop_settings.unchanged", {}))
+
+
+def _switch_names() -> None:
+    """Toggle callback: the setting and its conversion job in one call."""
+    encrypt = bool(state["set_names_encrypt"])
+    try:
+        job_id = customer_names.switch_names(encrypt, actor)
+    except OMSError as exc:
+        state["names_notice"] = exc
+        state["set_names_encrypt"] = not encrypt  # the switch shows the setting, which did not change
+        return
+    state["names_notice"] = (Notice("info", "names.unchanged", {}) if job_id is None else
+                             Notice("success", "names.switched_on" if encrypt else "names.switched_off", {"job": job_id}))
+
+
+def _names_done(job: JobView) -> None:
+    result = job.result or {}
+    st.success(t("names.done", rewritten=result.get("rewritten", 0), verified=result.get("verified", 0)))
+
+
+def _names_section() -> None:
+    st.subheader(t("names.title"))
+    names = attempt(customer_names.names_state, actor)
+    if names is None:
+        return
+    st.toggle(t("names.setting"), value=names.encrypt, key="set_names_encrypt", help=t("names.setting_help"),
+              on_change=_switch_names, disabled=names.job is not None and names.job.active)
+    st.caption(t("names.state", sealed=names.sealed, plain=names.plain))
+    show_notice(state.pop("names_notice", None))
+    job_panel.show(names.job, actor, key="names_job", outcome=_names_done)
 
 
 st.title(t("page.settings"))
@@ -94,3 +129,4 @@ if current is not None:
                           value=int(current["backup_schedule.keep"]), key="set_backup_keep")
         st.form_submit_button(t("shop_settings.save"), type="primary", on_click=_save)
     show_notice(state.pop("set_notice", None), what="settings")
+    _names_section()

@@ -8,10 +8,12 @@ these names): the same person typed three ways by three clerks is one customer.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from core.errors import FieldIssue
 
 _DIGITS = re.compile(r"\D+")
+_SPACES = re.compile(r"\s+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -30,6 +32,17 @@ def normalise_phone(phone: str | None) -> str | None:
 def normalise_email(email: str | None) -> str | None:
     email = (email or "").strip().lower()
     return email or None
+
+
+def normalise_name(name: str | None) -> str | None:
+    """A person's name as the exact-name search compares it (the blind index of an encrypted
+    name): NFKC (full-width letters and spaces become plain ones), runs of white space one
+    space, trimmed, case-folded. ``张三``, `` 张三 `` and ``Zhang  SAN`` vs ``zhang san`` match;
+    a different spelling does not. None for empty input."""
+    if name is None:
+        return None
+    folded = _SPACES.sub(" ", unicodedata.normalize("NFKC", str(name))).strip().casefold()
+    return folded or None
 
 
 def is_valid_mobile(phone: str | None) -> bool:

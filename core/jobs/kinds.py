@@ -9,3 +9,4 @@ IMPORT = "import.run"  # core.services.imports.run_import (files above OMS_IMPOR
 SUMMARY = "summary.refresh"  # core.analytics.summary.refresh (periodic, and after imports)
 BACKUP = "backup.scheduled"  # core.services.backup_schedule.run_scheduled (periodic, and the Backup page)
 JOURNAL = "finance.export_journal"  # core.services.accounting_export.start_export (ranges above JOB_DAYS)
+NAMES = "names.convert"  # core.services.customer_names.convert_names (the setting switched on or off)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
-from core.models.personal import Encrypted, index_column
+from core.models.personal import Encrypted, EncryptedBySetting, index_column
 
 # --- customers -------------------------------------------------------------------------------
 
@@ -37,10 +37,13 @@ class Customer(Base):
         ),
         Index("ix_customers_phone_last4_bidx", "phone_last4_bidx"),
         Index("ix_customers_email_bidx", "email_bidx"),
+        Index("ix_customers_name_bidx", "name_bidx"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(100), index=True)
+    # plain, or encrypted while the shop's setting says so (0028); the exact-name search and
+    # de-duplication go through name_bidx in both states
+    name: Mapped[str] = mapped_column(EncryptedBySetting(100))
     # personal data, encrypted at rest (core.models.personal); found through the blind indexes
     phone: Mapped[str | None] = mapped_column(Encrypted(20))
     email: Mapped[str | None] = mapped_column(Encrypted(200))
@@ -58,6 +61,7 @@ class Customer(Base):
     phone_bidx: Mapped[str | None] = index_column("phone", "phone")
     phone_last4_bidx: Mapped[str | None] = index_column("phone", "last4")
     email_bidx: Mapped[str | None] = index_column("email", "email")
+    name_bidx: Mapped[str | None] = index_column("name", "name")
 
 
 class CustomerIdentity(Base):

@@ -1,8 +1,9 @@
-"""Personal data at rest: the encrypted column type, the blind-index columns beside it, and the
-register of which columns of which tables hold what (docs/security.md, "Protecting data").
+"""Personal data at rest: the encrypted column types, the blind-index columns beside them, and
+the register of which columns of which tables hold what (docs/security.md, "Protecting data").
 
 The register is the one list ``oms keys init``/``rotate`` walk, the migration widens and the
-tests check: a new column holding a phone, an e-mail or an address goes here.
+tests check: a new column holding a phone, an e-mail or an address goes here (``ENCRYPTED``),
+one encrypted only when the shop says so — customers' names — in ``BY_SETTING``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import DateTime, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy import DateTime, LargeBinary, String, Text, TypeDecorator, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.operators import OperatorType
 
 from core import datakeys
+from core.domain.contacts import normalise_name
 from core.domain.merging import normalise_address
 from core.errors import Refused
 from core.models.base import Base
@@ -72,15 +74,62 @@ class Encrypted(TypeDecorator[str]):
         raise TypeError("personal data is never rendered into SQL text")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None or not datakeys.is_ciphertext(value):
-            return value
-        try:
-            return datakeys.current().decrypt(value)
-        except Refused as exc:
-            if exc.key != "keys.unknown_id":
-                raise
-            datakeys.forget()  # a rotation in another process may just have added this key id
-            return datakeys.current().decrypt(value)
+        return reveal(value)
+
+
+def reveal(value: str | None) -> str | None:
+    """A stored value as it reads: decrypted when it is ciphertext, else as it is. Also for a
+    value selected raw (:func:`plain`) to decrypt it only when it is used."""
+    if value is None or not datakeys.is_ciphertext(value):
+        return value
+    try:
+        return datakeys.current().decrypt(value)
+    except Refused as exc:
+        if exc.key != "keys.unknown_id":
+            raise
+        datakeys.forget()  # a rotation in another process may just have added this key id
+        return datakeys.current().decrypt(value)
+
+
+# Whether names are written encrypted: the shop's setting, read by core.refdata (which this
+# layer may not import), which installs its reader here when it is imported. Until then — a
+# process that never imported core.refdata writes no names — names are written as they are.
+_name_policy: list[Callable[[], bool]] = []
+
+
+def seal_names_when(policy: Callable[[], bool]) -> None:
+    """Make ``policy()`` decide whether a name written from now on is encrypted."""
+    _name_policy[:] = [policy]
+
+
+def names_sealed() -> bool:
+    return bool(_name_policy) and _name_policy[0]()
+
+
+class EncryptedBySetting(Encrypted):
+    """A customer's name: encrypted like :class:`Encrypted` while the shop's setting
+    ``customer_names.encrypt`` is on, written as it is while it is off. Reads take either, so a
+    table half-way through the conversion job (``core.services.customer_names``) reads whole;
+    SQL may only test it for NULL either way — a query that must work in both states matches
+    the blind index (``name_bidx``) and, while names are plain, :func:`plain` of the column."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return datakeys.seal(str(value)) if names_sealed() else str(value)
+
+
+def plain(column: Any) -> Any:
+    """``column`` as text, for the SQL that works only on plain names (a partial-name LIKE while
+    the setting is off); pair it with :func:`not_ciphertext` so a ciphertext never matches."""
+    return type_coerce(column, Text())
+
+
+def not_ciphertext(column: Any) -> ColumnElement[bool]:
+    """``column`` holds no ciphertext (a row the conversion job has not decrypted yet)."""
+    return ~plain(column).startswith(datakeys.PREFIX, autoescape=True)
 
 
 class EncryptedJSON(TypeDecorator[Any]):
@@ -123,7 +172,10 @@ class EncryptedBytes(TypeDecorator[bytes]):
 # --- blind indexes ---------------------------------------------------------------------------
 
 def digest(kind: str, value: str | None) -> str | None:
-    """The blind index of a normalised value: ``kind`` phone|email, or last4 (of a phone)."""
+    """The blind index of a normalised value: ``kind`` phone|email, last4 (of a phone), or
+    name (normalised here: :func:`core.domain.contacts.normalise_name`)."""
+    if kind == "name":
+        return datakeys.blind(kind, normalise_name(value))
     return datakeys.last4(value) if kind == "last4" else datakeys.blind(kind, value)
 
 
@@ -164,7 +216,7 @@ def index_column(source: str, kind: str) -> Mapped[str | None]:
 # table → encrypted column → the blind indexes computed from it (index column, kind)
 INDEXES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "customers": {"phone": (("phone_bidx", "phone"), ("phone_last4_bidx", "last4")),
-                  "email": (("email_bidx", "email"),)},
+                  "email": (("email_bidx", "email"),), "name": (("name_bidx", "name"),)},
     "orders": {"ship_phone": (("ship_phone_bidx", "phone"), ("ship_phone_last4_bidx", "last4"))},
 }
 
@@ -178,6 +230,11 @@ ENCRYPTED: dict[str, tuple[str, ...]] = {
     "import_errors": ("value", "raw"),
     "jobs": ("error_params",),
 }
+
+# table → columns encrypted only while the shop's setting is on (EncryptedBySetting): the
+# conversion job moves them between plain and ciphertext, a rotation re-encrypts those that
+# are ciphertext and leaves plain ones plain
+BY_SETTING: dict[str, tuple[str, ...]] = {"customers": ("name",)}
 
 
 def with_indexes(table: str, values: dict[str, Any]) -> dict[str, Any]:

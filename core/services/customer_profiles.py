@@ -119,7 +119,7 @@ def _load(session: Session, customer_id: int, *, lock: bool = False) -> Customer
     return customer
 
 
-def _list_stmt(query: str, include_merged: bool) -> Select[*tuple[Any, ...]]:
+def _list_stmt(session: Session, query: str, include_merged: bool) -> Select[*tuple[Any, ...]]:
     """The one statement behind the list, its count and its full download, by code (unique)."""
     survivor = Customer.__table__.alias("survivor")
     order_count = select(Order.customer_id, func.count(Order.id).label("n")).group_by(Order.customer_id).subquery()
@@ -131,7 +131,7 @@ def _list_stmt(query: str, include_merged: bool) -> Select[*tuple[Any, ...]]:
             .order_by(Customer.code, Customer.id))
     q = search_text(query)
     if q:
-        conds = [Customer.name.contains(q, autoescape=True), Customer.code == q.upper()]
+        conds = [*customers.name_conditions(q, encrypted=customers.names_encrypted(session)), Customer.code == q.upper()]
         digits = customers.normalise_phone(q)
         conds += customers.phone_conditions(Customer.phone_bidx, Customer.phone_last4_bidx, digits)
         if "@" in q:
@@ -152,17 +152,17 @@ def _listed(frame: pd.DataFrame) -> pd.DataFrame:
 def list_customers(session: Session, actor: Actor, query: str = "", *, include_merged: bool = False,
                    limit: int = paging.MAX_PAGE_SIZE, offset: int = 0) -> pd.DataFrame:
     """One page (``offset``, ``limit``) of customer profiles, or of those whose name contains
-    ``query``, whose code is it or whose phone contains its digits; :func:`count_customers`
+    ``query`` (is it, while names are encrypted), whose code is it or whose phone is it; :func:`count_customers`
     says how many match and :func:`export_customers` feeds them all (for maintenance)."""
     require(actor, "customer.view")
-    return _listed(paging.page_rows(session, _list_stmt(query, include_merged), LIST_COLUMNS, offset, limit))
+    return _listed(paging.page_rows(session, _list_stmt(session, query, include_merged), LIST_COLUMNS, offset, limit))
 
 
 @read_only
 def count_customers(session: Session, actor: Actor, query: str = "", *, include_merged: bool = False) -> int:
     """How many profiles :func:`list_customers` finds, exactly."""
     require(actor, "customer.view")
-    return paging.count_rows(session, _list_stmt(query, include_merged))
+    return paging.count_rows(session, _list_stmt(session, query, include_merged))
 
 
 @read_only
@@ -171,7 +171,7 @@ def export_customers(session: Session, actor: Actor, sink: Callable[[pd.DataFram
     """Every profile :func:`list_customers` finds, no cap, handed to ``sink`` in chunks from one
     snapshot; returns the number of rows."""
     require(actor, "customer.view")
-    return paging.feed_chunks(session, _list_stmt(query, include_merged), LIST_COLUMNS,
+    return paging.feed_chunks(session, _list_stmt(session, query, include_merged), LIST_COLUMNS,
                               lambda chunk: sink(_listed(chunk)), chunk_size)
 
 

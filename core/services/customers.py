@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, bindparam, func, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import datakeys
+from core import datakeys, refdata
 from core.db import read_only
 from core.domain.contacts import contact_issues as contact_issues
 from core.domain.contacts import is_readable_phone as is_readable_phone
@@ -25,7 +25,7 @@ from core.domain.contacts import is_valid_mobile as is_valid_mobile
 from core.domain.contacts import normalise_email as normalise_email
 from core.domain.contacts import normalise_phone as normalise_phone
 from core.models import Customer, Order
-from core.models.personal import digest
+from core.models.personal import digest, not_ciphertext, plain, reveal
 from core.numbering import next_customer_code
 from core.permissions import Actor, require
 from core.searchbox import search_text
@@ -43,8 +43,8 @@ def resolved(*columns: Any) -> Select[Any]:
                                                                                             _C.c.id)))
 
 
-_LOOKUP = resolved(SURVIVOR.c.id, SURVIVOR.c.code, SURVIVOR.c.name, SURVIVOR.c.phone, SURVIVOR.c.tier
-                   ).order_by(_C.c.id).limit(1)
+_LOOKUP = resolved(SURVIVOR.c.id, SURVIVOR.c.code, plain(SURVIVOR.c.name).label("name"), SURVIVOR.c.phone,
+                   SURVIVOR.c.tier).order_by(_C.c.id).limit(1)
 # phones and e-mails are encrypted: found by their blind indexes (core.models.personal). The
 # phone's digest is indexed only for live profiles (the partial unique index below), so the
 # lookup asks twice, each half on an index: the live profile with it, and the merged profiles
@@ -65,10 +65,15 @@ _INSERTS = {name: dialect.insert(_C).on_conflict_do_nothing().returning(_C.c.id)
 class CustomerRef:
     id: int
     code: str
-    name: str
+    stored_name: str  # as stored (select it with personal.plain): decrypted only if an order uses it
     phone: str | None
     tier: str
     created: bool
+
+    @property
+    def name(self) -> str:
+        """The name (an order needs it only when its form left the ship-to name empty)."""
+        return reveal(self.stored_name) or ""
 
 
 def find_or_create(
@@ -107,6 +112,22 @@ def find_or_create(
     return CustomerRef(new_id, code, name.strip(), phone, "normal", True)
 
 
+def names_encrypted(session: Session) -> bool:
+    """Whether customers' names are stored encrypted (the setting; :mod:`core.services.customer_names`)."""
+    return bool(refdata.snapshot(session).setting(refdata.NAMES_KEY, refdata.NAMES_ENCRYPT, False))
+
+
+def name_conditions(typed: str, *, encrypted: bool) -> list[Any]:
+    """Search conditions for a typed name on ``customers``: the exact (normalised) full name
+    through its blind index, which works in both states; while names are plain, also any part
+    of a name — never of a ciphertext the conversion job has not reached yet. With names
+    encrypted a fragment of a name finds nothing: search by phone, code or number instead."""
+    conds: list[Any] = [_C.c.name_bidx == digest("name", typed)]
+    if not encrypted:
+        conds.append(and_(plain(_C.c.name).contains(typed, autoescape=True), not_ciphertext(_C.c.name)))
+    return conds
+
+
 def phone_conditions(full: Any, last4: Any, digits: str | None) -> list[Any]:
     """Search conditions for a typed phone on a table's blind indexes: the whole normalised
     number, or (exactly four digits) its last four."""
@@ -119,16 +140,16 @@ def phone_conditions(full: Any, last4: Any, digits: str | None) -> list[Any]:
 
 @read_only
 def search_customers(session: Session, query: str, actor: Actor, limit: int = 20) -> pd.DataFrame:
-    """Customers whose name contains ``query``, whose code is it, or whose phone is it (the
-    whole number, or its last four digits: phones are encrypted and found through their blind
-    indexes), most active first."""
+    """Customers whose name contains ``query`` (is it, when names are encrypted), whose code is
+    it, or whose phone is it (the whole number, or its last four digits: phones are encrypted
+    and found through their blind indexes), most active first."""
     require(actor, "customer.view")
     query = search_text(query)
     columns = ["id", "code", "name", "phone", "province", "city", "district", "address", "tier", "orders"]
     if not query:
         return pd.DataFrame(columns=columns)
     digits = normalise_phone(query)
-    conds = [Customer.name.contains(query, autoescape=True), Customer.code == query.upper()]
+    conds = [*name_conditions(query, encrypted=names_encrypted(session)), Customer.code == query.upper()]
     live = Customer.merged_into_id.is_(None)  # a merged profile lives on in its survivor
     conds += phone_conditions(Customer.phone_bidx, Customer.phone_last4_bidx, digits)
     order_count = (

@@ -3,7 +3,9 @@
 Both are the same resumable pass (:func:`_encrypt_all`): walk each table of
 ``core.models.personal.ENCRYPTED`` by id in batches, and rewrite each row whose values are
 plain text (init) or name another key id (rotation) — encrypted with the target key, blind
-indexes recomputed. One batch is one transaction and records its position in the target key's
+indexes recomputed. Customers' names (``BY_SETTING``) are re-encrypted when they are ciphertext
+and left as they are when plain: whether they are encrypted is the shop's setting, whose job
+(:mod:`core.services.customer_names`) uses the same batch rewrite (:func:`rewrite_batch`). One batch is one transaction and records its position in the target key's
 ``data_keys.progress``, so a killed run resumes where it stopped. The app keeps running: old key
 ids decrypt until the pass is done; a row the app changes meanwhile is left to the app (the
 UPDATE names the old value) and caught by the verification that ends every pass, which reads
@@ -21,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, bindparam, select, type_coerce, update
+from sqlalchemy import Table, Text, and_, bindparam, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from core import audit, datakeys, db, environment
 from core.errors import Refused
 from core.models import Base, DataKey
-from core.models.personal import ENCRYPTED, with_indexes
+from core.models.personal import BY_SETTING, ENCRYPTED, plain, with_indexes
 from core.permissions import Actor, require
 from core.timeutil import utcnow
 
@@ -45,11 +47,6 @@ class KeysResult:
     created_file: bool
     rewritten: int  # rows re-encrypted by this run
     verified: int  # values read back and decrypted
-
-
-def _raw(table: Table, column: str) -> Any:
-    """The stored text of an encrypted column (no decryption)."""
-    return type_coerce(table.c[column], Text())
 
 
 def _key_file_beside_data(path: Path, database_url: str | None) -> bool:
@@ -83,29 +80,55 @@ def _register(session: Session, ring: datakeys.KeyRing, kid: str) -> None:
         other.state = "retiring"
 
 
-def _rewrite_batch(session: Session, table: Table, kid: str, after: int, batch: int,
-                   ring: datakeys.KeyRing) -> tuple[int, int]:
-    """Re-encrypt one batch of ``table`` (ids after ``after``) into ``kid``; (last id, rows written)."""
-    columns = ENCRYPTED[table.name]
-    rows = session.execute(select(table.c.id, *(_raw(table, c).label(c) for c in columns))
+# What a column's value should become: sealed under this key id, or plain text (None).
+Target = Callable[[str, str], str | None]
+
+
+def columns_of(table: str) -> tuple[str, ...]:
+    """The columns a key pass walks: always encrypted, then encrypted by the shop's setting."""
+    return ENCRYPTED.get(table, ()) + BY_SETTING.get(table, ())
+
+
+def key_target(table: str, kid: str) -> Target:
+    """A key pass (init, rotation): every value under ``kid``; a name the setting left plain
+    stays plain (the names' conversion job is the one that changes that)."""
+    optional = BY_SETTING.get(table, ())
+    return lambda column, stored: None if column in optional and not datakeys.is_ciphertext(stored) else kid
+
+
+def _settled(stored: str | None, kid: str | None) -> bool:
+    if stored is None:
+        return True
+    if kid is None:
+        return not datakeys.is_ciphertext(stored)
+    return datakeys.is_ciphertext(stored) and datakeys.key_id_of(stored) == kid
+
+
+def rewrite_batch(session: Session, table: Table, columns: tuple[str, ...], target: Target, after: int,
+                  batch: int, ring: datakeys.KeyRing) -> tuple[int, int]:
+    """Bring one batch of ``table`` (ids after ``after``) to ``target``, blind indexes
+    recomputed; (last id or -1 when none was left, rows written). ``target`` names the active
+    key id or None (plain) per column."""
+    rows = session.execute(select(table.c.id, *(plain(table.c[c]).label(c) for c in columns))
                            .where(table.c.id > after).order_by(table.c.id).limit(batch)).all()
     if not rows:
         return -1, 0
     changes: list[dict[str, Any]] = []
     for row in rows:
         stored = {c: getattr(row, c) for c in columns}
-        if all(v is None or (datakeys.is_ciphertext(v) and datakeys.key_id_of(v) == kid) for v in stored.values()):
+        wanted = {c: target(c, v) for c, v in stored.items() if v is not None}
+        if all(_settled(v, wanted.get(c)) for c, v in stored.items()):
             continue
-        plain = {c: (ring.decrypt(v) if datakeys.is_ciphertext(v) else v) for c, v in stored.items()}
+        clear = {c: (ring.decrypt(v) if datakeys.is_ciphertext(v) else v) for c, v in stored.items()}
         # sealed here, written as text: a JSON column's plain value is its JSON text already
-        sealed = {c: None if v is None else ring.encrypt(v) for c, v in plain.items()}
-        indexes = {k: v for k, v in with_indexes(table.name, plain).items() if k not in plain}
+        sealed = {c: v if v is None or wanted[c] is None else ring.encrypt(v) for c, v in clear.items()}
+        indexes = {k: v for k, v in with_indexes(table.name, clear).items() if k not in clear}
         changes.append({"_id": row.id, **{f"new_{k}": v for k, v in (sealed | indexes).items()},
                         **{f"old_{c}": v for c, v in stored.items()}})
     if changes:
         names = [k[4:] for k in changes[0] if k.startswith("new_")]
         # the row still holds what was read: a value the app changed meanwhile is the app's
-        unchanged = and_(*(_raw(table, c).is_not_distinct_from(bindparam(f"old_{c}", type_=Text())) for c in columns))
+        unchanged = and_(*(plain(table.c[c]).is_not_distinct_from(bindparam(f"old_{c}", type_=Text())) for c in columns))
         stmt = (update(table).where(table.c.id == bindparam("_id"), unchanged)
                 .values({n: bindparam(f"new_{n}", type_=Text() if n in columns else table.c[n].type)
                          for n in names}))
@@ -124,7 +147,8 @@ def _pass(kid: str, batch: int, progress: Progress | None, url: str | None) -> i
                 assert key is not None
                 position = json.loads(key.progress or "{}")
                 after = int(position.get(name, 0))
-                last, n = _rewrite_batch(s, table, kid, after, batch, datakeys.current())
+                last, n = rewrite_batch(s, table, columns_of(name), key_target(name, kid), after, batch,
+                                        datakeys.current())
                 if last < 0:
                     break
                 written += n
@@ -138,12 +162,12 @@ def _verify(kid: str, batch: int, url: str | None) -> tuple[int, int]:
     """Read every encrypted value back: (values decrypted, values not yet under ``kid``).
     A value that does not decrypt raises ``keys.undecryptable``."""
     ring, checked, stale = datakeys.current(), 0, 0
-    for name, columns in ENCRYPTED.items():
-        table = Base.metadata.tables[name]
+    for name in ENCRYPTED:
+        table, columns, target = Base.metadata.tables[name], columns_of(name), key_target(name, kid)
         after = 0
         while True:
             with db.transaction(url, readonly=True) as s:
-                rows = s.execute(select(table.c.id, *(_raw(table, c).label(c) for c in columns))
+                rows = s.execute(select(table.c.id, *(plain(table.c[c]).label(c) for c in columns))
                                  .where(table.c.id > after).order_by(table.c.id).limit(batch * 4)).all()
             if not rows:
                 break
@@ -152,11 +176,12 @@ def _verify(kid: str, batch: int, url: str | None) -> tuple[int, int]:
                     value = getattr(row, c)
                     if value is None:
                         continue
-                    if not datakeys.is_ciphertext(value) or datakeys.key_id_of(value) != kid:
+                    if not _settled(value, target(c, value)):
                         stale += 1
                         continue
-                    ring.decrypt(value)
-                    checked += 1
+                    if datakeys.is_ciphertext(value):
+                        ring.decrypt(value)
+                        checked += 1
             after = rows[-1].id
     return checked, stale
 

@@ -31,7 +31,7 @@ from core.timeutil import utcnow
 __all__ = ["FORECAST", "IMPORT", "JOURNAL", "REPLENISH", "SUMMARY", "JobView", "cancel_job", "get_job", "latest_job", "retry_job",
            "submit"]
 
-SHARED = frozenset({kinds.FORECAST, kinds.REPLENISH, kinds.SUMMARY, kinds.BACKUP})  # one at a time per shop
+SHARED = frozenset({kinds.FORECAST, kinds.REPLENISH, kinds.SUMMARY, kinds.BACKUP, kinds.NAMES})  # one at a time per shop
 VIEW: dict[str, tuple[str, ...]] = {  # who may see the jobs of a kind (any of these)
     kinds.FORECAST: ("forecast.view",),
     kinds.REPLENISH: ("replenish.decide",),
@@ -39,6 +39,7 @@ VIEW: dict[str, tuple[str, ...]] = {  # who may see the jobs of a kind (any of t
     kinds.SUMMARY: ("dashboard.view",),
     kinds.BACKUP: ("backup.run",),
     kinds.JOURNAL: ("finance.export",),
+    kinds.NAMES: ("keys.manage",),
 }
 SYSTEM_PERMISSION = "dashboard.view"  # jobs the system started (no permission in their params)
 

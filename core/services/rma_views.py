@@ -86,7 +86,8 @@ def list_rmas(session: Session, actor: Actor, *, statuses: list[str] | None = No
               order_id: int | None = None, customer_id: int | None = None, limit: int = 200) -> pd.DataFrame:
     """RMAs, newest first: the service queue (by status), an order's or a customer's history.
 
-    ``query`` matches the RMA or order number, the customer's name, or (4+ digits) the phone.
+    ``query`` matches the RMA or order number, the customer's name (whole, when names are
+    encrypted), or (4+ digits) the phone.
     """
     require(actor, "rma.view")
     stmt = _rma_select()
@@ -99,7 +100,7 @@ def list_rmas(session: Session, actor: Actor, *, statuses: list[str] | None = No
     q = search_text(query)
     if q:
         conds = [Return.number.contains(q.upper(), autoescape=True), Order.number.contains(q.upper(), autoescape=True),
-                 Customer.name.contains(q, autoescape=True)]
+                 *customers.name_conditions(q, encrypted=customers.names_encrypted(session))]
         digits = customers.normalise_phone(q)
         conds += customers.phone_conditions(Order.ship_phone_bidx, Order.ship_phone_last4_bidx, digits)
         stmt = stmt.where(or_(*conds))

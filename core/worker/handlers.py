@@ -4,7 +4,9 @@ handler at its next progress report (:class:`core.jobs.runtime.JobCancelled`).
 
 Every handler may run twice for one job (a retry after its worker died): each service it calls
 writes its results in one transaction at the end (a forecast run, the suggestions, an import
-batch, a summary refresh), so a killed attempt left nothing behind and the next one starts clean.
+batch, a summary refresh), so a killed attempt left nothing behind and the next one starts clean
+— except the names' conversion, whose batches are each complete and idempotent, so the next
+attempt resumes after the last one committed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any
 from core.analytics import summary
 from core.jobs import kinds
 from core.jobs.runtime import Handler, JobContext, register
-from core.services import accounting_export, backup_schedule, forecast_pipeline, imports, replenishment
+from core.services import (
+    accounting_export,
+    backup_schedule,
+    customer_names,
+    forecast_pipeline,
+    imports,
+    replenishment,
+)
 
 
 def _day(text: object) -> dt.date | None:
@@ -78,8 +87,17 @@ def journal_export(ctx: JobContext) -> dict[str, Any]:
     return {"name": result.name, "days": result.days, "vouchers": result.vouchers, "debit": result.debit}
 
 
+def convert_names(ctx: JobContext) -> dict[str, Any]:
+    """Customers' names to the setting's state, in resumable batches (a killed attempt's
+    batches stay done: the next attempt carries on from the recorded position)."""
+    result = customer_names.convert_names(ctx.actor, progress=lambda last_id, top: ctx.progress(
+        last_id, top, "names.progress"))
+    return {"encrypt": result.encrypt, "rewritten": result.rewritten, "verified": result.verified}
+
+
 HANDLERS: dict[str, Handler] = {kinds.FORECAST: forecast, kinds.REPLENISH: suggestions, kinds.IMPORT: import_files,
-            kinds.SUMMARY: refresh_summaries, kinds.BACKUP: scheduled_backup, kinds.JOURNAL: journal_export}
+            kinds.SUMMARY: refresh_summaries, kinds.BACKUP: scheduled_backup, kinds.JOURNAL: journal_export,
+            kinds.NAMES: convert_names}
 
 
 def register_all() -> None:

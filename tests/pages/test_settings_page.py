@@ -1,5 +1,6 @@
 """Shop settings page (admin): the form saves every value in one audited update; other roles
-do not get the page. Orders page: with scanning required, packing points to the pack bench."""
+do not get the page; the switch that encrypts customers' names starts its job and shows it.
+Orders page: with scanning required, packing points to the pack bench."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
-from core.services import orders
+from core.services import customer_names, orders
 from core.services.shop_settings import shop_settings
 from tests.factories import ADMIN, CLERK, WAREHOUSE, make_product, order_input
 
@@ -44,6 +45,20 @@ def test_a_bad_amount_is_named_and_nothing_is_saved(logged_in: Callable[..., App
     at.text_input(key="set_approval_amount").input("1500.5")
     at.button[0].click().run()
     assert shop_settings(ADMIN)["adjustment_approval.amount"] == Decimal("1500.50")
+
+
+def test_switching_name_encryption_off_starts_its_job_and_shows_it(logged_in: Callable[..., AppTest]) -> None:
+    make_product("PG-1", "10.00", {"SH": 5})
+    orders.create_order(order_input(("PG-1", 1), customer_name="王五"), CLERK)
+    at = logged_in("admin", page=PAGE)
+    assert at.toggle(key="set_names_encrypt").value is True
+    assert translate("names.state", "en", sealed=1, plain=0) in [c.value for c in at.caption]
+    at.toggle(key="set_names_encrypt").set_value(False).run()
+    assert not at.exception, at.exception
+    state = customer_names.names_state(ADMIN)
+    assert state.encrypt is False and state.job is not None and state.job.status == "queued"
+    assert translate("names.switched_off", "en", job=state.job.id) in [s.value for s in at.success]
+    assert at.toggle(key="set_names_encrypt").disabled  # one conversion at a time
 
 
 def test_the_page_is_for_the_admin_only(logged_in: Callable[..., AppTest]) -> None:

@@ -26,6 +26,7 @@ def empty_shop(db_url: str) -> str:
     with db.transaction() as s:
         for model in (Rule, Warehouse, Channel):
             s.execute(delete(model))
+        s.execute(delete(Setting).where(Setting.key == refdata.NAMES_KEY))  # the demo shop's, not init's
         refdata.bump(s)
     return db_url
 

@@ -1,10 +1,13 @@
 """Migration 0021 and ``oms keys init`` on a database written before encryption: the upgrade
 adds the blind indexes (the app then refuses it until it is encrypted), init encrypts every
 plain value in batches and verifies it, and the downgrade brings the old schema back — refused
-while values are ciphertext. On SQLite and PostgreSQL."""
+while values are ciphertext. Migration 0028 likewise for customers' names: existing names stay
+plain until the shop switches their encryption on; its downgrade is refused while names are
+ciphertext. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from core import datakeys, db
+from core import datakeys, db, refdata
 from core.errors import Refused
 from core.schema import upgrade
-from core.services import customers, data_keys
+from core.services import customer_names, customers, data_keys
 from tests.conftest import BACKEND, PG_ADMIN_URL
 from tests.factories import ADMIN, SERVICE
 from tests.migration_support import downgrade, schema_differences
@@ -110,3 +113,47 @@ def test_the_downgrade_brings_back_the_old_schema(engine: Engine, tmp_path: Path
         assert (kind, gone) == (20, 0)
     upgrade(engine)  # and up again
     assert _value(engine, "SELECT count(*) FROM data_keys") == 0
+
+
+NAMES_BEFORE = "0028_codes_stored_messages"
+
+
+def _names(engine: Engine) -> list[str]:
+    with engine.connect() as c:
+        return [v for (v,) in c.execute(text("SELECT name FROM customers ORDER BY id"))]
+
+
+def _switch_names(engine: Engine, encrypt: bool) -> None:
+    """The setting as the Settings page leaves it, then its job's work (run here directly)."""
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM settings WHERE key = 'customer_names'"))
+        c.execute(text("INSERT INTO settings (key, value, updated_at, updated_by) VALUES ('customer_names', "
+                       ":v, '2026-11-25 04:00:00', 'admin')"), {"v": json.dumps({"encrypt": encrypt})})
+    refdata.clear_cache()  # (a database that old has no reference version to bump)
+    assert customer_names.convert_names(ADMIN, batch=7).encrypt is encrypt
+
+
+def test_names_stay_plain_through_0028_until_the_setting_encrypts_them(engine: Engine, tmp_path: Path) -> None:
+    _old_database(engine)
+    upgrade(engine, (NAMES_BEFORE,))
+    upgrade(engine)
+    assert _value(engine, "SELECT count(*) FROM customers WHERE name_bidx IS NULL") == 30
+    data_keys.init_keys(ADMIN, batch=7)  # phones, e-mails, addresses; the names are the setting's
+    assert set(_names(engine)) == {"老客"}
+    assert len(customers.search_customers("老", SERVICE)) == 20  # plain: a part of a name is found
+    _switch_names(engine, True)
+    assert all(v.startswith("enc:1:") for v in _names(engine))
+    assert _value(engine, "SELECT count(*) FROM customers WHERE name_bidx IS NULL") == 0
+    assert len(customers.search_customers("老客", SERVICE)) == 20 and customers.search_customers("老", SERVICE).empty
+    with pytest.raises(RuntimeError, match="encrypted names"):
+        downgrade(engine, NAMES_BEFORE)
+    _switch_names(engine, False)
+    downgrade(engine, NAMES_BEFORE)
+    assert set(_names(engine)) == {"老客"}
+    if BACKEND == "sqlite":
+        assert schema_differences(engine, NAMES_BEFORE, tmp_path) == []
+    else:
+        with engine.connect() as c:
+            length = c.exec_driver_sql("SELECT character_maximum_length FROM information_schema.columns "
+                                       "WHERE table_name = 'customers' AND column_name = 'name'").scalar_one()
+        assert length == 100

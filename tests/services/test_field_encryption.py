@@ -21,8 +21,8 @@ from sqlalchemy import func, select, text
 from core import datakeys, db
 from core.errors import Refused
 from core.models import AuditLog, DataKey
-from core.models.personal import ENCRYPTED
-from core.services import customer_profiles, customers, data_keys
+from core.models.personal import BY_SETTING, ENCRYPTED
+from core.services import customer_names, customer_profiles, customers, data_keys
 from core.services.order_lookup import lookup_order
 from core.services.orders import create_order, search_orders
 from tests.conftest import TEST_KEYS
@@ -38,9 +38,11 @@ def _raw(sql: str, **params: Any) -> list[Any]:
 
 
 def _stored_values() -> list[str]:
-    """Every non-empty encrypted value as the database holds it."""
-    return [v for table, columns in ENCRYPTED.items() for c in columns
-            for (v,) in _raw(f"SELECT {c} FROM {table} WHERE {c} IS NOT NULL")]
+    """Every non-empty encrypted value as the database holds it: customers' names too when they
+    are ciphertext (the tests run with the setting on; a key pass leaves a plain name plain)."""
+    return [v for table, columns in [*ENCRYPTED.items(), *BY_SETTING.items()] for c in columns
+            for (v,) in _raw(f"SELECT {c} FROM {table} WHERE {c} IS NOT NULL")
+            if c not in BY_SETTING.get(table, ()) or datakeys.is_ciphertext(v)]
 
 
 def _key_ids() -> set[str]:
@@ -192,6 +194,11 @@ def test_init_encrypts_a_plain_database_in_batches_and_verifies_it(db_url: str) 
     assert _key_ids() == {"k1"}
     assert customers.search_customers("13800000024", SERVICE)["name"].tolist() == ["老客"]
     assert customer_profiles.list_customers(SERVICE, "old3@example.com")["code"].tolist() == ["C0000003"]
+    # the names are the setting's business, not the key pass's: still plain, then converted by its job
+    assert {v for (v,) in _raw("SELECT name FROM customers")} == {"老客"}
+    assert customer_names.convert_names(ADMIN, batch=4).rewritten == 25
+    assert _key_ids() == {"k1"} and len(_stored_values()) == 100
+    assert len(customers.search_customers(" 老客 ", SERVICE)) == 20  # the whole name, found through name_bidx
     assert data_keys.init_keys(ADMIN).rewritten == 0  # already done: nothing to do
     with db.transaction(readonly=True) as s:
         assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "keys.init")) == 1

@@ -128,6 +128,7 @@ AREAS: dict[str, set[str]] = {
     "core.services.backup_schedule": {"backup"},
     "core.services.bins": {"stock"},
     "core.services.data_keys": {"keys"},
+    "core.services.customer_names": {"keys"},
     "core.services.carriers": {"order", "masterdata"},
     "core.services.catalog": {"order", "stock"},
     "core.services.channel_stock": {"stock", "allocation"},

@@ -10,6 +10,7 @@ that number. None holds it."""
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from core import db, environment
 from core.models import Base
 from core.services import imports
 from core.services.aftersales import RMALine, RMARequest, open_rma
+from core.services.customer_profiles import CustomerEdit, update_customer
 from core.services.orders import create_order, export_orders, transition
 from tests.factories import ADMIN, CLERK, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 from tests.jobs_support import running_worker, wait_for
@@ -29,6 +31,7 @@ from tests.jobs_support import running_worker, wait_for
 PHONE = "13987654321"
 EMAIL = "li.si.secret@example.com"
 STREET = "秘密路 88 号"
+NAME = "欧阳秘名"  # customers' names are encrypted in the tests (the demo shop's setting)
 
 
 @pytest.fixture
@@ -55,7 +58,7 @@ def _import_file(path: Path) -> Path:
                       "province", "city", "district", "address", "sku", "qty", "unit_price", "payment_method",
                       "payment_status"])
         for i in range(30):  # the same customer again, and 29 others
-            out.writerow([f"LEAK-{i:03d}", 1, "WECHAT", "2026-11-20 10:15:00", "completed", "李四",
+            out.writerow([f"LEAK-{i:03d}", 1, "WECHAT", "2026-11-20 10:15:00", "completed", NAME,
                           PHONE if i == 0 else f"137{i:08d}", "上海", "上海市", "浦东新区", STREET, "A", 1, "10.00",
                           "wechat_pay", "paid"])
     return path
@@ -91,7 +94,7 @@ def test_a_full_workflow_leaves_the_phone_nowhere_in_clear(db_url: str, tmp_path
                                                           caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     make_product("A", "30.00", {"SH": 100})
-    placed = create_order(order_input(("A", 2), customer_name="李四", phone=f"+86 {PHONE}", email=EMAIL,
+    placed = create_order(order_input(("A", 2), customer_name=NAME, phone=f"+86 {PHONE}", email=EMAIL,
                                       address=STREET), CLERK)
     pack_by_scan(placed.id)
     transition(placed.id, "shipped", ADMIN, carrier="顺丰", tracking_no="SF0000000001")
@@ -113,8 +116,18 @@ def test_a_full_workflow_leaves_the_phone_nowhere_in_clear(db_url: str, tmp_path
     masked: list[pd.DataFrame] = []
     export_orders(WAREHOUSE, masked.append, query=PHONE)
     assert set(pd.concat(masked)["phone"]) == {"139****4321"}
+    # the name: decrypted in the exports of the roles that may export orders, found whole
+    assert set(pd.concat(seen)["customer"]) == set(pd.concat(masked)["customer"]) == {NAME}
+    named: list[pd.DataFrame] = []
+    export_orders(SERVICE, named.append, query=f" {NAME} ")
+    assert len(pd.concat(named)) == 1 + 30  # the order entered here and the imported ones (all named so)
+    # a profile edit: its audit row keeps the old and the new name masked
+    update_customer(placed.customer_id, CustomerEdit(name=f"{NAME}二", phone=PHONE, email=EMAIL, province="上海",
+                                                     city="上海市", district="浦东新区", address=STREET), SERVICE)
 
-    needles = [PHONE.encode(), EMAIL.encode(), STREET.encode()]
+    # as UTF-8 text, and as a JSON column holds it (json.dumps escapes Chinese: \\u6b27…)
+    needles = [form for value in (PHONE, EMAIL, STREET, NAME) for form in {value.encode(),
+                                                                          json.dumps(value)[1:-1].encode()}]
     stored = _database_text(db_url)
     logs = all_logs.read_bytes() + caplog.text.encode()
     jobs_file = environment.jobs_db_path()

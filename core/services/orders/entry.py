@@ -50,6 +50,7 @@ from core.models import (
     Product,
     StockLevel,
 )
+from core.models.personal import plain
 from core.numbering import next_number
 from core.permissions import Actor, require
 from core.refdata import RefData, WarehouseRef
@@ -158,8 +159,9 @@ _AVAILABILITY = select(_S.c.warehouse_id, _S.c.product_id, (_S.c.on_hand - _S.c.
     _S.c.product_id.in_(bindparam("pids", expanding=True)))
 _DUPLICATE = select(_O.c.number).where(_O.c.channel_id == bindparam("ch"), _O.c.external_ref == bindparam("ref"))
 # a merged profile's id (a page opened before the merge) stands for the surviving profile
-_CUSTOMER_BY_ID = customers.resolved(*customers.SURVIVOR.c["id", "name", "phone", "tier"]).where(
-    Customer.__table__.c.id == bindparam("cid"))
+_CUSTOMER_BY_ID = customers.resolved(
+    customers.SURVIVOR.c.id, plain(customers.SURVIVOR.c.name).label("name"), customers.SURVIVOR.c.phone,
+    customers.SURVIVOR.c.tier).where(Customer.__table__.c.id == bindparam("cid"))
 _INSERT_ORDER = insert(_O).returning(_O.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
 _INSERT_KIT_LINE = insert(OrderKitLine.__table__).returning(OrderKitLine.__table__.c.id)

@@ -43,10 +43,12 @@ SEARCH_COLUMNS = ["id", "number", "placed_at", "channel", "customer", "phone", "
 
 
 def _search_stmt(query: str, statuses: list[str] | None, channels: list[str] | None,
-                 date_from: dt.datetime | None, date_to: dt.datetime | None) -> Select[*tuple[Any, ...]]:
+                 date_from: dt.datetime | None, date_to: dt.datetime | None, *,
+                 names_encrypted: bool) -> Select[*tuple[Any, ...]]:
     """The one statement behind the list, its count and its full download: newest first, the
     id breaking ties so pages never overlap. Values are bound parameters (never spliced into
-    SQL), so any text is harmless."""
+    SQL), so any text is harmless. A name matches in part, or only whole when names are
+    encrypted (:func:`core.services.customers.name_conditions`)."""
     stmt = (
         select(Order.id, Order.number, Order.placed_at, Channel.name.label("channel"),
                Customer.name.label("customer"), Order.ship_phone.label("phone"), Order.status,
@@ -59,7 +61,7 @@ def _search_stmt(query: str, statuses: list[str] | None, channels: list[str] | N
     if q:
         digits = customers.normalise_phone(q)
         conds = [Order.number == q.upper(), Order.number.contains(q.upper(), autoescape=True),
-                 Order.external_ref == q, Customer.name.contains(q, autoescape=True)]
+                 Order.external_ref == q, *customers.name_conditions(q, encrypted=names_encrypted)]
         # phones are encrypted: the whole number or its last four, through the blind indexes
         conds += customers.phone_conditions(Order.ship_phone_bidx, Order.ship_phone_last4_bidx, digits)
         conds += customers.phone_conditions(Customer.phone_bidx, Customer.phone_last4_bidx, digits)
@@ -94,7 +96,8 @@ def search_orders(
     ``before`` (``placed_at``, ``id`` of the last row of a page) continues the newest-first
     list after that row instead: keyset paging for the API, stable while new orders arrive."""
     require(actor, "order.view")
-    stmt = _search_stmt(query, statuses, channels, date_from, date_to)
+    stmt = _search_stmt(query, statuses, channels, date_from, date_to,
+                              names_encrypted=customers.names_encrypted(session))
     if before is not None:
         placed, oid = before
         stmt = stmt.where(or_(Order.placed_at < placed, and_(Order.placed_at == placed, Order.id < oid)))
@@ -115,7 +118,8 @@ def count_orders(
 ) -> int:
     """How many orders :func:`search_orders` finds with the same filters, exactly."""
     require(actor, "order.view")
-    return paging.count_rows(session, _search_stmt(query, statuses, channels, date_from, date_to))
+    return paging.count_rows(session, _search_stmt(query, statuses, channels, date_from, date_to,
+                              names_encrypted=customers.names_encrypted(session)))
 
 
 @read_only
@@ -134,7 +138,8 @@ def export_orders(
     """Every order :func:`search_orders` finds, no cap, handed to ``sink`` in chunks from one
     snapshot (phones masked as in the list); returns the number of rows."""
     require(actor, "order.view")
-    return paging.feed_chunks(session, _search_stmt(query, statuses, channels, date_from, date_to), SEARCH_COLUMNS,
+    return paging.feed_chunks(session, _search_stmt(query, statuses, channels, date_from, date_to,
+                              names_encrypted=customers.names_encrypted(session)), SEARCH_COLUMNS,
                               lambda chunk: sink(pii.mask_frame(chunk, actor)), chunk_size)
 
 
