@@ -83,8 +83,10 @@ def aggregate_tasks(tasks: list[SeriesTask], h: Hierarchy, horizon: int) -> list
 
 
 def reconcile_run(tasks: list[SeriesTask], results: list[SeriesResult], config: RunConfig, *,
-                  backend: str = "local", workers: int | None = None) -> Coherent:
-    """Reconcile a run's bottom ``results`` (one per task, any order) as the module says."""
+                  workers: int | None = None) -> Coherent:
+    """Reconcile a run's bottom ``results`` (one per task, any order) as the module says. The
+    totals run on this machine whatever the run's backend: cheap models, a few hundred series
+    inline in seconds, not worth starting a cluster for."""
     h_ = config.horizon
     by_key = {(r.product_id, r.warehouse_id): r for r in results}
     tasks = sorted(tasks, key=lambda t: (t.product_id, t.warehouse_id))
@@ -93,7 +95,7 @@ def reconcile_run(tasks: list[SeriesTask], results: list[SeriesResult], config: 
     totals = aggregate_tasks(tasks, h, h_)
     single = {i: int(np.flatnonzero(h.S[i])[0]) for i in range(len(totals)) if h.S[i].sum() == 1}
     to_run = [t for i, t in enumerate(totals) if i not in single]
-    ran = {r.product_id: r for r in run_all(to_run, replace(config, library=False), backend=backend, workers=workers)}
+    ran = {r.product_id: r for r in run_all(to_run, replace(config, library=False), workers=workers)}
     rows = [bottom[single[i]] if i in single else ran[t.product_id] for i, t in enumerate(totals)] + bottom
     row_tasks = [tasks[single[i]] if i in single else t for i, t in enumerate(totals)] + tasks
 

@@ -9,6 +9,11 @@ transactions). Any exception — including KeyboardInterrupt and the SystemExit 
 on SIGTERM — marks the run failed before it propagates, and a failed run stored nothing, so
 running again is always safe.
 
+The SKU × warehouse forecasts it stores — what replenishment orders on — are reconciled with the
+SKU, category and shop totals by the method the run's holdout chose (bottom-up, top-down or
+MinT-shrink: :mod:`forecasting.coherent`); the method and every method's holdout WAPE per level
+are kept in the run's metrics (``reconciliation``), with the reconciled totals the page shows.
+
 A run is *as of* a day (default today): the forecast starts on that day and reads only the
 complete days before it, so a history imported months after its last sale forecasts from where
 it ends. Nothing after the history's last day reaches a fit or a backtest. A run with nothing to
@@ -222,7 +227,7 @@ def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", wor
                            groups=group_demand(((t.group, t.start, t.y) for t in tasks), last))
         config = replace(config, profiles=_profiles(tasks, last, closures.get(None, []), config))
         results = run_all(tasks, config, backend=backend, workers=workers, progress=_Heartbeat(run_id, progress))
-        coherent = reconcile_run(tasks, results, config, backend=backend, workers=workers)
+        coherent = reconcile_run(tasks, results, config, workers=workers)
         forecasts, series = result_frames(coherent.results, first_forecast_day)
         metrics = pooled_metrics(results) | {"reconciliation": coherent.summary()} | {
             "series": len(results), "prophet_series": sum(t.use_prophet for t in tasks),
