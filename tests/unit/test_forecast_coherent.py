@@ -81,4 +81,4 @@ def test_without_any_holdout_the_forecasts_stay_bottom_up() -> None:
     result = reconcile_run(tasks, results, CONFIG, workers=1)
     assert (result.method, result.chosen_on_holdout, result.wape) == ("bottom_up", False, {})
     for before, after in zip(results, result.results, strict=True):
-        np.testing.assert_allclose(before.yhat, after.yhat)
+        np.testing.assert_allclose(before.yhat, after.yhat, atol=1e-4)  # rounded as stored
