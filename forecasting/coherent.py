@@ -46,7 +46,7 @@ class Coherent:
     """A run's reconciled results and how the method was chosen."""
 
     method: str
-    chosen_on_holdout: bool  # False: no bottom series had a holdout, so bottom-up by default
+    chosen_on_holdout: bool  # False: no holdout (or no demand in it) to choose on, so bottom-up by default
     wape: dict[str, dict[str, float]]  # "base" and each method tried → level → holdout WAPE of the horizon totals
     results: list[SeriesResult] = field(repr=False)  # the bottom series, with the reconciled forecasts
     rows: dict[str, int] = field(default_factory=dict)  # level → series at that level
@@ -103,7 +103,8 @@ def reconcile_run(tasks: list[SeriesTask], results: list[SeriesResult], config: 
     held = np.vstack([_holdout_base(t, r, h_) for t, r in zip(row_tasks, rows, strict=True)])
     bottom_open = np.vstack([_last(t.open, h_) for t in tasks]).astype(float)
     methods = [m for m in METHODS if m != "mint_shrink" or len(h.rows) <= MINT_MAX_ROWS]
-    if any(r.holdout_selected is not None for r in bottom):
+    # nothing to choose on without a holdout, or when nothing sold in it (every WAPE undefined)
+    if any(r.holdout_selected is not None for r in bottom) and actual[0].sum() > 0:
         fold_errors = np.vstack([_fold_errors(r, h_) for r in rows]).T
         before = np.array([t.y[:max(len(t.y) - h_, 0)].sum() for t in tasks])
         trial = {m: projection(h, m, history_share=before, errors=fold_errors) for m in methods}
