@@ -183,7 +183,8 @@ LEVELS = ("total", "category", "sku", "bottom")
 def _levels_section(metrics: dict, horizon: int) -> None:
     """Coherent levels: per level the reconciled forecast of the days ahead (the same total at
     every level — each is the sum of the SKU × warehouse forecasts replenishment orders on) and
-    each reconciliation method's holdout WAPE there; which method won, per category below."""
+    each reconciliation method's holdout WAPE there, which method won, then the reconciled
+    forecast per category."""
     st.markdown(f"**{t('plan.levels_title')}**")
     recon = metrics.get("reconciliation")
     if not recon:
