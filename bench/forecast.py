@@ -48,8 +48,8 @@ import pandas as pd  # noqa: E402
 from core.services.forecast_pipeline import PROPHET_MAX_SERIES  # noqa: E402
 from forecasting.backtest import Scores  # noqa: E402
 from forecasting.calendar import builtin_promotions, prophet_holidays  # noqa: E402
+from forecasting.coherent import reconcile_run  # noqa: E402
 from forecasting.profile import group_demand, shop_profiles, total_demand  # noqa: E402
-from forecasting.reconcile import METHODS, Hierarchy, choose, hierarchy, projection  # noqa: E402
 from forecasting.runner import RunConfig, SeriesResult, SeriesTask, default_workers, pool_holdout, run_all  # noqa: E402
 from forecasting.series import build_tasks  # noqa: E402
 
@@ -119,50 +119,16 @@ def holdout_metrics(results: list[SeriesResult]) -> dict[str, object]:
             "models": {k: _figures(v) for k, v in sorted(pool.models.items())}, "selected_models": pool.chosen}
 
 
-def aggregate_tasks(tasks: list[SeriesTask], h: Hierarchy, last: dt.date) -> list[SeriesTask]:
-    """One task per total row of ``h`` (shop, category, SKU): the daily sums of its bottom series
-    up to ``last`` (every day open: the bench has no closures)."""
-    first = min(t.start for t in tasks)
-    days = (last - first).days + 1
-    bottom = np.zeros((len(tasks), days))
-    for j, t in enumerate(tasks):
-        bottom[j, (t.start - first).days:] = t.y
-    out = []
-    for i, (level, _key) in enumerate(h.rows[:len(h.rows) - h.bottom]):
-        y = h.S[i] @ bottom
-        begin = int(np.flatnonzero(y > 0)[0]) if (y > 0).any() else 0
-        out.append(SeriesTask(product_id=-(i + 1), warehouse_id=0, start=first + dt.timedelta(days=begin),
-                              y=y[begin:], open=np.ones(days - begin, dtype=bool),
-                              future_open=np.ones(HORIZON, dtype=bool), lead_time=HORIZON, use_prophet=False,
-                              group=tasks[int(np.flatnonzero(h.S[i])[0])].group if level != "total" else None))
-    return out
-
-
 def reconciliation_metrics(tasks: list[SeriesTask], results: list[SeriesResult], config: RunConfig,
                            workers: int) -> dict[str, object]:
-    """Holdout WAPE of the 28-day totals per level (shop, category, SKU, SKU × warehouse) for the
-    base forecasts (each level on its own: incoherent) and for bottom-up, top-down and
-    MinT-shrink (forecasting.reconcile), and the method the holdout chooses. The bottom series
-    are those with a holdout and the full number of folds (so the latest fold's errors line up by
-    date); the totals are their sums, forecast by the same runner (Prophet off for them)."""
+    """What the production run does to reach coherent levels (forecasting.coherent): holdout
+    WAPE of the 28-day totals per level (shop, category, SKU, SKU × warehouse) for the base
+    forecasts (each level on its own: incoherent) and for bottom-up, top-down and MinT-shrink,
+    and the method the holdout chooses."""
     started, cpu = time.perf_counter(), cpu_seconds()
-    by_key = {(r.product_id, r.warehouse_id): r for r in results}
-    keep = [t for t in tasks if len(by_key[(t.product_id, t.warehouse_id)].holdout_yhat) == HORIZON]
-    last = max(t.last_day for t in keep)
-    keep = [t for t in keep if t.last_day == last]
-    h = hierarchy([(t.product_id, t.warehouse_id) for t in keep], {t.product_id: t.group for t in keep})
-    totals = aggregate_tasks(keep, h, last)
-    top = {r.product_id: r for r in run_all(totals, config, workers=workers)}  # sorted by id: map back
-    rows = [*(top[t.product_id] for t in totals), *(by_key[(t.product_id, t.warehouse_id)] for t in keep)]
-    tasks_by_row = [*totals, *keep]
-    base = np.vstack([r.holdout_yhat if len(r.holdout_yhat) == HORIZON else np.zeros(HORIZON) for r in rows])
-    actual = np.vstack([t.y[-HORIZON:] for t in tasks_by_row])
-    errors = np.vstack([np.asarray(r.selected.daily_errors[-HORIZON:] or [0.0] * HORIZON) for r in rows]).T
-    share = np.array([t.y[:-HORIZON].sum() for t in keep])
-    projections = {m: projection(h, m, history_share=share, errors=errors) for m in METHODS}
-    best, scores = choose(h, base, actual, projections)
-    return {"bottom_series": h.bottom, "rows": len(h.rows), "chosen": best,
-            "wape_28d": {k: {lv: round(v, 4) for lv, v in sc.items()} for k, sc in scores.items()},
+    result = reconcile_run(tasks, results, config, workers=workers)
+    return {"bottom_series": result.rows.get("bottom", 0), "rows": sum(result.rows.values()), "chosen": result.method,
+            "wape_28d": {k: {lv: round(v, 4) for lv, v in sc.items()} for k, sc in result.wape.items()},
             "seconds": round(time.perf_counter() - started, 1), "cpu_seconds": round(cpu_seconds() - cpu, 1)}
 
 

@@ -140,21 +140,27 @@ def quiet_prophet_logging() -> None:
 
 def fit_prophet(train: pd.DataFrame, future: pd.DataFrame, *, yearly: bool,
                 holidays: pd.DataFrame | None) -> np.ndarray:
-    """Fit Prophet on ``train`` (``ds``, ``y``) and return ``yhat`` for ``future`` (``ds``)."""
+    """Fit Prophet on ``train`` (``ds``, ``y``) and return ``yhat`` for ``future`` (``ds``).
+    Only the holidays the fit can learn from are passed on, and the Stan data file is written
+    fast (:mod:`forecasting.prophet_fit`): the same fit at ~80 % of the CPU (measured)."""
     from prophet import Prophet  # imported on use: ~1 s, and only dense series need it
 
+    from forecasting.prophet_fit import FastJsonBackend, holidays_seen
+
     quiet_prophet_logging()
+    holidays = holidays_seen(holidays, train["ds"], future["ds"])
     model = Prophet(
         growth="linear",
         weekly_seasonality=True,
         yearly_seasonality=yearly,
         daily_seasonality=False,
-        holidays=holidays if holidays is not None and not holidays.empty else None,
+        holidays=holidays,
         # a stiff trend: a shop's level drifts slowly, and a flexible trend chases the run-up to
         # a promotion and extrapolates it (measured on the demo: −14 % lead-time error vs 0.05)
         changepoint_prior_scale=PROPHET_CHANGEPOINT_PRIOR,
         uncertainty_samples=0,  # intervals come from the backtest errors, as for every model
     )
+    model.stan_backend = FastJsonBackend()
     model.fit(train)
     return model.predict(future)["yhat"].to_numpy()
 

@@ -102,9 +102,17 @@ def projection(h: Hierarchy, method: str, *, history_share: np.ndarray | None = 
     raise ValueError(f"method must be one of {', '.join(METHODS)}")
 
 
-def reconcile(h: Hierarchy, base: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """Coherent forecasts of every row (``S G ŷ``): ``base`` is (all series) × days."""
-    return h.S @ (G @ base)
+def reconcile(h: Hierarchy, base: np.ndarray, G: np.ndarray, open_: np.ndarray | None = None) -> np.ndarray:
+    """Coherent forecasts of every row (``S b̃``): ``base`` is (all series) × days.
+
+    The bottom forecasts ``b̃ = G ŷ`` are what orders are placed on, so they are made usable
+    first: no negative demand (MinT can push a small series below zero) and none on a bottom
+    series' closed days (``open_``, bottom series × days). Every total is then the sum of
+    those bottoms — coherent as stored, not only as computed."""
+    bottom = np.clip(G @ base, 0.0, None)
+    if open_ is not None:
+        bottom = bottom * open_
+    return h.S @ bottom
 
 
 def level_wape(h: Hierarchy, forecast: np.ndarray, actual: np.ndarray) -> dict[str, float]:
@@ -118,12 +126,12 @@ def level_wape(h: Hierarchy, forecast: np.ndarray, actual: np.ndarray) -> dict[s
     return out
 
 
-def choose(h: Hierarchy, base: np.ndarray, actual: np.ndarray, projections: Mapping[str, np.ndarray]
-           ) -> tuple[str, dict[str, dict[str, float]]]:
+def choose(h: Hierarchy, base: np.ndarray, actual: np.ndarray, projections: Mapping[str, np.ndarray],
+           open_: np.ndarray | None = None) -> tuple[str, dict[str, dict[str, float]]]:
     """The method whose coherent holdout forecasts have the lowest mean WAPE over the levels,
     and every method's WAPE per level (the base forecasts' own, incoherent, as ``base``)."""
     scores = {"base": level_wape(h, base, actual)}
     for name, G in projections.items():
-        scores[name] = level_wape(h, reconcile(h, base, G), actual)
+        scores[name] = level_wape(h, reconcile(h, base, G, open_), actual)
     best = min(projections, key=lambda k: (float(np.nanmean(list(scores[k].values()))), k))
     return best, scores

@@ -73,6 +73,9 @@ class RunConfig:
     profiles: dict[dt.date, Profile] = field(default_factory=dict)  # cutoff date → shop-wide profile
     groups: dict[str, GroupDemand] = field(default_factory=dict)  # category (or SHOP) → its demand
     combine: bool = True  # score the median combination of the demand class's models as ``combo``
+    # try the library models (scored and shown, never chosen: REFERENCE_ONLY); off for the
+    # totals forecasting.coherent reconciles, where nobody reads their scores
+    library: bool = True
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ def _candidates(task: SeriesTask, config: RunConfig, reference: np.ndarray | Non
     intermittent), and Prophet where the budget gave it."""
     klass = demand_class(task.y[task.open][-YOY_LAG:])
     library = [f"yoy_{name}" if reference is not None and f"yoy_{name}" in MODELS else name
-               for name in LIBRARY_MODELS[klass]]
+               for name in LIBRARY_MODELS[klass]] if config.library else []
     return [*(CHEAP_MODELS if reference is None else SEASONAL_MODELS), *(("seasonal_ma",) if config.profiles else ()),
             *library, *(("prophet",) if task.use_prophet else ())]
 

@@ -142,6 +142,7 @@ def _accuracy_section() -> None:
         st.caption(t("asof.run_caption", as_of=metrics["as_of"], history_end=metrics.get("history_end"),
                      first=metrics.get("first_day")))
     _holdout_section(run["id"], int(run["horizon"]))
+    _levels_section(metrics, int(run["horizon"]))
     models = cached_read(model_accuracy, run["id"])
     st.markdown(f"**{t('plan.by_model')}**")
     st.caption(t("plan.by_model_hint"))
@@ -174,6 +175,36 @@ def _holdout_section(run_id: int, horizon: int) -> None:
     cols[3].metric(t("plan.col.wape_weekly"), _percent(chosen.get("wape_weekly")))
     cols[4].metric(t("plan.col.bias"), "—" if chosen.get("bias") is None else f"{chosen['bias']:+.1%}")
     st.caption(t("plan.holdout_series", series=holdout["series"]))
+
+
+LEVELS = ("total", "category", "sku", "bottom")
+
+
+def _levels_section(metrics: dict, horizon: int) -> None:
+    """Coherent levels: per level the reconciled forecast of the days ahead (the same total at
+    every level — each is the sum of the SKU × warehouse forecasts replenishment orders on) and
+    each reconciliation method's holdout WAPE there, which method won, then the reconciled
+    forecast per category."""
+    st.markdown(f"**{t('plan.levels_title')}**")
+    recon = metrics.get("reconciliation")
+    if not recon:
+        st.info(t("plan.levels_none"))
+        return
+    method = t(f"plan.recon.{recon['method']}")
+    st.caption(t("plan.levels_chosen" if recon.get("chosen_on_holdout") else "plan.levels_default",
+                 method=method, days=horizon))
+    wape = recon.get("wape") or {}
+    levels = [lv for lv in LEVELS if lv in (recon.get("rows") or {})]
+    frame = pd.DataFrame({"level": [t(f"plan.level.{lv}") for lv in levels],
+                          "series": [recon["rows"][lv] for lv in levels],
+                          "reconciled_total": [recon["totals"].get(lv) for lv in levels],
+                          **{f"wape_{name}": [wape[name].get(lv) for lv in levels] for name in wape}})
+    show_table(frame, "forecast_levels", prefix=COLUMNS, percent=[f"wape_{name}" for name in wape])
+    categories = recon.get("categories") or {}
+    if categories:
+        show_table(pd.DataFrame({"category": [c or t("plan.no_category") for c in categories],
+                                 "reconciled_total": list(categories.values())}), "forecast_categories",
+                   prefix=COLUMNS)
 
 
 def _series_section(run_id: int) -> None:

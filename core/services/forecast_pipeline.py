@@ -9,6 +9,11 @@ transactions). Any exception — including KeyboardInterrupt and the SystemExit 
 on SIGTERM — marks the run failed before it propagates, and a failed run stored nothing, so
 running again is always safe.
 
+The SKU × warehouse forecasts it stores — what replenishment orders on — are reconciled with the
+SKU, category and shop totals by the method the run's holdout chose (bottom-up, top-down or
+MinT-shrink: :mod:`forecasting.coherent`); the method and every method's holdout WAPE per level
+are kept in the run's metrics (``reconciliation``), with the reconciled totals the page shows.
+
 A run is *as of* a day (default today): the forecast starts on that day and reads only the
 complete days before it, so a history imported months after its last sale forecasts from where
 it ends. Nothing after the history's last day reaches a fit or a backtest. A run with nothing to
@@ -36,6 +41,7 @@ from core.permissions import Actor, require
 from core.services import forecast_runs, jobs
 from forecasting.backtest import Scores
 from forecasting.calendar import Promotion, builtin_promotions, open_mask, prophet_holidays
+from forecasting.coherent import reconcile_run
 from forecasting.profile import Profile, group_demand, shop_profiles, total_demand
 from forecasting.runner import RunConfig, SeriesResult, SeriesTask, pool_holdout, run_all
 from forecasting.series import build_tasks
@@ -221,8 +227,9 @@ def run_forecast(actor: Actor, *, horizon: int = 28, backend: str = "local", wor
                            groups=group_demand(((t.group, t.start, t.y) for t in tasks), last))
         config = replace(config, profiles=_profiles(tasks, last, closures.get(None, []), config))
         results = run_all(tasks, config, backend=backend, workers=workers, progress=_Heartbeat(run_id, progress))
-        forecasts, series = result_frames(results, first_forecast_day)
-        metrics = pooled_metrics(results) | {
+        coherent = reconcile_run(tasks, results, config, workers=workers)
+        forecasts, series = result_frames(coherent.results, first_forecast_day)
+        metrics = pooled_metrics(results) | {"reconciliation": coherent.summary()} | {
             "series": len(results), "prophet_series": sum(t.use_prophet for t in tasks),
             "seconds": round(time.perf_counter() - started, 2), "first_day": first_forecast_day.isoformat(),
             "as_of": as_of.isoformat(), "history_end": end.last_sale.isoformat(), "gap_days": end.gap_days,

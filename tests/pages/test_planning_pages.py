@@ -48,7 +48,18 @@ def test_forecast_page_runs_and_shows_accuracy(logged_in: Callable[..., AppTest]
     # the holdout figure beside the moving average's, and what "better" means in words
     assert _en("plan.holdout_selected") in metric_labels and _en("plan.holdout_ma28") in metric_labels
     assert any(_en("plan.holdout_better", days=14) == c.value for c in at.caption)
-    models = at.dataframe[1].value[_en("plan.col.model")].tolist()
+    # coherent levels: which method won, and per level the reconciled total (the same at every level)
+    recon = run.metrics["reconciliation"]
+    method = _en(f"plan.recon.{recon['method']}")
+    assert any(_en("plan.levels_chosen", method=method, days=14) == c.value for c in at.caption)
+    levels = at.dataframe[1].value
+    assert levels[_en("plan.col.level")].tolist() == [_en(f"plan.level.{lv}") for lv in ("total", "category", "sku",
+                                                                                        "bottom")]
+    totals = levels[_en("plan.col.reconciled_total")]
+    assert totals.max() - totals.min() < 1e-6 and _en("plan.col.wape_bottom_up") in levels.columns
+    categories = at.dataframe[2].value
+    assert abs(categories[_en("plan.col.reconciled_total")].sum() - totals.iloc[0]) < 1e-3
+    models = at.dataframe[3].value[_en("plan.col.model")].tolist()
     assert _en("plan.model.ma28") in models and _en("plan.model.selected") in models
 
 

@@ -17,7 +17,7 @@ from core.analytics.demand import demand_history, product_groups
 from core.analytics.planning import model_accuracy, series_accuracy
 from core.cli import main
 from core.errors import Conflict, ValidationError
-from core.models import Forecast, ForecastRun, ForecastSeries, Order
+from core.models import Forecast, ForecastRun, ForecastSeries, Order, Product
 from core.services import forecast_pipeline as pipeline
 from core.services import forecast_runs, orders
 from core.timeutil import local_today, utcnow
@@ -71,6 +71,21 @@ def test_run_stores_forecasts_accuracy_and_metrics(demo: str) -> None:
     assert (run.status, run.horizon, run.finished_at is not None) == ("succeeded", 14, True)
     assert n_forecasts == 14 * info.series
     assert first == local_today() and lowest >= 0
+    # coherent levels: the run records the method its holdout chose and every method's WAPE per
+    # level; the stored SKU × warehouse forecasts add up to every level's and category's total
+    recon = run.metrics["reconciliation"]
+    assert recon["method"] in {"bottom_up", "top_down", "mint_shrink"} and recon["chosen_on_holdout"]
+    assert recon["method"] == min(("bottom_up", "top_down", "mint_shrink"),
+                                  key=lambda m: (sum(recon["wape"][m].values()), m))
+    assert set(recon["wape"]["base"]) == {"total", "category", "sku", "bottom"}
+    assert recon["rows"]["bottom"] == info.series
+    with db.transaction() as s:
+        by_category = dict(s.execute(
+            select(Product.category, func.sum(Forecast.yhat)).join(Product, Product.id == Forecast.product_id)
+            .where(Forecast.run_id == info.id).group_by(Product.category)).all())
+    shop = sum(by_category.values())
+    assert recon["totals"] == pytest.approx(dict.fromkeys(("total", "category", "sku", "bottom"), shop), rel=1e-5)
+    assert {c or "": v for c, v in by_category.items()} == pytest.approx(recon["categories"], rel=1e-5)
     # never snaive; no Prophet without a budget; two years of the shop's demand (the demo's
     # categories are too thin at 2,000 orders) bring the seasonal level models instead of the flat ones
     assert models <= {"ma28", "yoy_ma", "yoy_croston", "yoy_tsb", "seasonal_ma", "combo"}

@@ -95,3 +95,19 @@ def test_the_method_is_chosen_on_the_holdout() -> None:
     best, scores = choose(h, base, actual, projections)
     assert best == "top_down" and scores["top_down"]["bottom"] < 1e-9 < scores["bottom_up"]["bottom"]
     assert level_wape(h, actual, actual) == {"total": 0.0, "category": 0.0, "sku": 0.0, "bottom": 0.0}
+
+
+def test_bottom_forecasts_are_never_negative_nor_on_closed_days() -> None:
+    """What replenishment orders on: MinT can push a small series below zero, and any method but
+    bottom-up can spread demand onto a day a warehouse is shut — the totals are then the sums of
+    the bottoms as fixed, not of the raw projection."""
+    h = hierarchy(BOTTOM, CATEGORY)
+    base = np.full((len(h.rows), 4), 5.0)
+    G = projection(h, "bottom_up")
+    G[0, 0] = -3.0  # 5 − 3 × 5 < 0 for the first bottom series
+    open_ = np.ones((5, 4))
+    open_[1, 2] = 0.0  # the second one is shut on day 3
+    out = reconcile(h, base, G, open_)
+    _coherent(h, out)
+    assert out[-5].tolist() == [0.0] * 4 and out[-4].tolist() == [5.0, 5.0, 0.0, 5.0]
+    assert out[0].tolist() == [20.0, 20.0, 15.0, 20.0]
