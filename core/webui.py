@@ -193,6 +193,19 @@ def _scoped(selectors: tuple[str, ...]) -> str:
                      for sel in selectors)
 
 
+PHONE_ONLY, WIDE_ONLY = "phone_only_", "wide_only_"  # key prefixes of containers shown on one kind of screen
+
+
+def phone_only(key: str) -> Any:
+    """A container shown only on a phone: the compact, one-column twin of a wide table."""
+    return st.container(key=PHONE_ONLY + key)
+
+
+def wide_only(key: str) -> Any:
+    """A container hidden on a phone (a wide table whose :func:`phone_only` twin is shown there)."""
+    return st.container(key=WIDE_ONLY + key)
+
+
 def _css_text(text: str) -> str:
     """``text`` as a CSS string literal (for ``content:``)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -203,6 +216,7 @@ def page_chrome() -> None:
 
     * On a phone (≤ :data:`PHONE_WIDTH_PX`) buttons, inputs, selects, tabs and check boxes are
       at least :data:`TOUCH_PX` tall, and the side menu folds away after a page is chosen.
+    * :func:`phone_only` and :func:`wide_only` containers are shown on one kind of screen only.
     * The file uploader's own English ("Upload", "40MB per file • CSV") is replaced by the
       catalog's words: Streamlit 1.67 offers no parameter for them.
     """
@@ -215,6 +229,8 @@ def page_chrome() -> None:
     min-height: {TOUCH_PX - 2}px; }}
   [data-testid="stMain"] :is([data-testid="stCheckbox"], [role="radiogroup"]) label {{ align-items: center; }}
 }}
+@media (max-width: {PHONE_WIDTH_PX}px) {{ [class*="st-key-{WIDE_ONLY}"] {{ display: none; }} }}
+@media (min-width: {PHONE_WIDTH_PX + 1}px) {{ [class*="st-key-{PHONE_ONLY}"] {{ display: none; }} }}
 [data-testid="stFileUploaderDropzoneInstructions"] > div > span {{ display: none; }}
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {{ content: {_css_text(t("upload.limit", mb=limit))}; }}
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] {{ display: none; }}

@@ -19,7 +19,7 @@ from core import db
 from core.i18n import translate
 from core.models import Product, StockLevel, Warehouse
 from core.permissions import SYSTEM
-from core.services import bins, orders, purchasing
+from core.services import bins, fulfillment, orders, purchasing
 from core.webui import TOUCH_PX, TOUCH_TARGETS
 from tests.browser.conftest import DemoServer
 from tests.browser.test_floor_labels import _pick_containing, _scan
@@ -57,14 +57,15 @@ def _stocked(url: str, warehouse: str, *, other_than: str = "") -> tuple[int, st
 
 
 def _floor_work(url: str) -> tuple[str, str, str, str]:
-    """A confirmed order of two units to pack, a sent purchase order to receive (Shanghai), and a
+    """An order of two units on a pick list, to pack; a sent purchase order to receive (Shanghai), and a
     bin in Chengdu holding a product to count. Returns (order number, PO number, barcode, the
     counted product's barcode)."""
     product_id, sku, barcode, supplier_id = _stocked(url, "SH")
     _, counted_sku, counted_barcode, _ = _stocked(url, COUNT_WAREHOUSE)
     with db.transaction(url) as s:
-        number = orders.create_order(order_input((sku, 2), customer_name="林小雨", phone="13600002222"), SYSTEM,
-                                     session=s).number
+        made = orders.create_order(order_input((sku, 2), customer_name="林小雨", phone="13600002222"), SYSTEM,
+                                   session=s)
+        fulfillment.create_pick_lists([made.id], SYSTEM, session=s)
         sh = s.execute(select(Warehouse.id).where(Warehouse.code == "SH")).scalar_one()
         assert supplier_id is not None
         po = purchasing.create_purchase_order(supplier_id, sh, [purchasing.POLineInput(product_id, 4)], SYSTEM,
@@ -72,7 +73,7 @@ def _floor_work(url: str) -> tuple[str, str, str, str]:
         purchasing.send_po(po.id, SYSTEM, session=s)
         bins.save_bin(bins.BinInput(COUNT_WAREHOUSE, COUNT_BIN, "pick", 1), SYSTEM, session=s)
         bins.set_home_bin(COUNT_WAREHOUSE, counted_sku, COUNT_BIN, SYSTEM, session=s)
-    return number, po.number, barcode, counted_barcode
+    return made.number, po.number, barcode, counted_barcode
 
 
 def _menu_to(page: object, title: str) -> None:
@@ -139,8 +140,9 @@ def test_warehouse_screens_fit_a_phone(phone: object, demo_server: DemoServer) -
 
     _menu_to(page, en("page.fulfillment"))
     small += _every_tab(page, en("page.fulfillment"))
-    _tab(page, en("fl.tab_queue"))
-    _to_top(page.get_by_role("tab", name=en("fl.tab_queue")))  # type: ignore[attr-defined]
+    _tab(page, en("fl.tab_pick_lists"))
+    page.get_by_text(en("fl.pick_for", orders=number)).wait_for()  # type: ignore[attr-defined]  # the walk, not a grid
+    _to_top(page.get_by_role("combobox", name=en("fl.pick_list")))  # type: ignore[attr-defined]
     _shot(page, "pick-phone")
     _tab(page, en("fl.tab_pack"))
     _pick_containing(page, en("fl.order_to_pack"), number)
