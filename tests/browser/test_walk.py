@@ -11,7 +11,11 @@ tab on each page, and fails on:
   (commands such as ``oms worker``), e-mail addresses and URLs. SKUs, codes and numbers never
   match (they hold digits, dashes or single letters). No allow-list was needed: every finding was
   fixed in the pages or the catalogs.
-* **"None", "nan", "NaT", "<NA>"** as a word anywhere, table cells included, in either language.
+* **"None", "nan", "NaT", "<NA>"** as a word anywhere, in either language; and a **grid that
+  would draw "None"**: tables and grids are drawn on a canvas (their cells in the page's text
+  are empty for a missing value), so the walk reads the grids Streamlit sends over its web
+  socket and fails on one that holds a missing value and has no placeholder
+  (``core.webui.EMPTY_CELL``) to show instead.
 * **A Streamlit exception box**, or a red error box on merely opening a page or tab.
 
 The landing page of each role is saved as docs/screenshots/landing-<role>-<lang>.png (1440 px
@@ -24,7 +28,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from core.i18n import translate
 from core.permissions import ROLES
@@ -72,6 +78,27 @@ class Walk:
 
     lang: str
     findings: list[str] = field(default_factory=list)
+    where: str = ""  # the page being opened, for what arrives over the web socket meanwhile
+
+    def frame(self, payload: bytes | str) -> None:
+        """A message from the server: a grid (``st.dataframe``, ``st.data_editor``) or a static
+        table (``st.table``) holding a missing value shows "None" unless given a placeholder."""
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg.FromString(payload)
+        if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+            return
+        element = message.delta.new_element
+        kind = element.WhichOneof("type")
+        if kind not in ("dataframe", "table"):
+            return
+        grid = getattr(element, kind)
+        if (kind == "dataframe" and grid.placeholder) or not grid.arrow_data.data:
+            return
+        table = pa.ipc.open_stream(grid.arrow_data.data).read_all()
+        missing = [name for name in table.column_names if table.column(name).null_count]
+        if missing:
+            self.findings.append(f"{self.where}: a grid shows None in {missing}")
 
     def check(self, page: object, where: str) -> None:
         seen = page.evaluate(READ_PAGE)  # type: ignore[attr-defined]
@@ -92,7 +119,8 @@ def _log_in(page: object, server: DemoServer, role: str, lang: str, walk: Walk) 
     for name in ("login.title", "page.order_lookup"):  # the menu of the login page, redrawn in the language
         page.get_by_role("link", name=translate(name, lang), exact=True).wait_for()  # type: ignore[attr-defined]
     _settle(page)
-    walk.check(page, translate("login.title", lang))
+    walk.where = translate("login.title", lang)
+    walk.check(page, walk.where)
     page.get_by_role("textbox", name=translate("login.username", lang), exact=True).fill(role)  # type: ignore[attr-defined]
     page.get_by_role("textbox", name=translate("login.password", lang), exact=True).fill(  # type: ignore[attr-defined]
         server.passwords[role])
@@ -120,6 +148,7 @@ def test_every_page_and_tab_of_the_role_speaks_the_language(browser: object, dem
                                                              lang: str) -> None:
     walk = Walk(lang)
     with _tab(browser) as page:
+        page.on("websocket", lambda socket: socket.on("framereceived", walk.frame))  # type: ignore[attr-defined]
         _log_in(page, demo_server, role, lang, walk)
         page.wait_for_timeout(500)  # type: ignore[attr-defined]  # charts finish drawing
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -128,6 +157,7 @@ def test_every_page_and_tab_of_the_role_speaks_the_language(browser: object, dem
         titles = [link.inner_text().split("\n")[-1] for link in links.all()]
         assert titles, "the side menu offers no page"
         for index, title in enumerate(titles):
+            walk.where = title
             links.nth(index).click()
             _settle(page)
             walk.check(page, title)
