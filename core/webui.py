@@ -500,6 +500,23 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
         download_buttons(shown, download)
 
 
+def cell_text(value: object) -> str:
+    """A cell as text for a line of words: :data:`EMPTY_CELL` for a missing or empty value
+    (pandas gives NaN or NA, never the word "None")."""
+    return EMPTY_CELL if value is None or value is pd.NA or value == "" or (isinstance(value, float) and value != value) \
+        else str(value)
+
+
+def show_lines(df: pd.DataFrame, key: str, line: Callable[[Any], str], **table: Any) -> None:
+    """``df`` as a table (:func:`show_table` with ``table``) on a wide screen and, on a phone, one
+    short markdown block per row (``line(row)`` of ``df.itertuples()``): nothing to scroll sideways."""
+    with wide_only(key):
+        show_table(df, **table)
+    with phone_only(key):
+        for row in df.itertuples(index=False):
+            st.markdown(line(row))
+
+
 def cell_qty(value: object) -> Any:
     """A quantity cell exactly as typed, for the service to judge and refuse with its row.
 

@@ -31,6 +31,7 @@ ZH: dict[str, str] = {
     "rc.scan_commit": "确认收货（{units} 件）",
     # counting a bin
     "sc.tab_scan": "按货位扫码盘点",
+    "sc.review_line": "账面 {expected} · 实盘 {counted} · 差异 {difference}",
     "sc.scan_help": "选择货位，逐件扫描货位上的商品；没扫到的商品按 0 计。先核对差异，再过账。",
     "sc.no_bins": "这个仓库没有放着商品的货位。先在货位页设置货位和商品的默认货位。",
     "sc.open_bin": "开始盘点此货位",
@@ -85,6 +86,7 @@ EN: dict[str, str] = {
                     "refused. Commit the receipt once when done.",
     "rc.scan_commit": "Receive the scanned units ({units})",
     "sc.tab_scan": "Scan-count a bin",
+    "sc.review_line": "System {expected} · counted {counted} · difference {difference}",
     "sc.scan_help": "Pick a bin and scan each unit on it; products not scanned count 0. Check the differences, then post.",
     "sc.no_bins": "No bin of this warehouse holds products. Set bins and products' home bins on the Bins page first.",
     "sc.open_bin": "Count this bin",
