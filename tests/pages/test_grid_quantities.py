@@ -2,7 +2,8 @@
 the transfer grid a transfer of 3. Every editable quantity grid (basket, transfers, receiving,
 ad hoc receipts, stock count, RMA lines and inspection) now passes the cell exactly as typed;
 the service refuses a negative, non-integer or absurd value with a message naming the row, and
-nothing is written.
+nothing is written. The basket is no grid any more (issue 15: one line per product with its own
+quantity box, a float box without bounds, so −5 and 2.5 reach the service as typed too).
 
 Two layers can change a typed value before the page sees it: the browser widget (a
 ``NumberColumn`` with ``min_value=0`` does not accept the minus sign) and Streamlit's edit
