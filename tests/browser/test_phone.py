@@ -22,7 +22,7 @@ from core.permissions import SYSTEM
 from core.services import bins, fulfillment, orders, purchasing
 from core.webui import TOUCH_PX, TOUCH_TARGETS
 from tests.browser.conftest import DemoServer
-from tests.browser.test_floor_labels import _pick_containing, _scan
+from tests.browser.test_floor_labels import _go, _pick_containing, _scan
 from tests.browser.test_new_shop import _choose, _to_top
 from tests.browser.test_smoke import _log_in, _settle
 from tests.factories import order_input
@@ -77,14 +77,10 @@ def _floor_work(url: str) -> tuple[str, str, str, str]:
 
 
 def _menu_to(page: object, title: str) -> None:
-    """Open the side menu, choose ``title`` and check the menu folded away by itself."""
-    page.locator('[data-testid="stExpandSidebarButton"]').first.click()  # type: ignore[attr-defined]
-    page.get_by_role("link", name=title, exact=True).click()  # type: ignore[attr-defined]
-    page.get_by_role("heading", name=title).wait_for()  # type: ignore[attr-defined]
-    _settle(page)
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "() => document.querySelector('[data-testid=\"stSidebar\"]').dataset.collapsed === 'true'", timeout=5_000)
-    page.wait_for_timeout(400)  # type: ignore[attr-defined]  # and it stays folded once the page is drawn
+    """Choose ``title`` in the side menu: it folds away by itself (``_go`` waits for that) and
+    stays folded once the page is drawn."""
+    _go(page, title)
+    page.wait_for_timeout(400)  # type: ignore[attr-defined]
     assert page.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true", title  # type: ignore[attr-defined]
 
 
