@@ -70,6 +70,7 @@ def _figures() -> None:
     fig = px.bar(long, x="day", y="amount", color="measure", barmode="group",
                  labels={"day": label("fin_col", "day"), "amount": "¥", "measure": ""})
     fig.update_layout(margin={"t": 10, "b": 10})
+    fig.update_xaxes(tickformat="%m-%d")  # no English month names on a Chinese screen
     st.plotly_chart(fig, key="fin_chart")
     st.subheader(t("fin.daily"))
     st.caption(t("fin.daily_caption"))

@@ -6,7 +6,8 @@ tab on each page, and fails on:
 * **English in the Chinese UI** — an English *sentence*: three or more consecutive words of two
   or more ASCII letters separated by single spaces ("Choose an option", "MB per file"), in
   visible text: labels, headings, captions, alerts, buttons, tab names, table headers, the text
-  of folded expanders and the placeholder of an empty input. Not checked, because they are data
+  of folded expanders and the placeholder of an empty input; in charts (plotly draws their axes
+  and legends as SVG text) also an English month or weekday name ("Nov 8"). Not checked, because they are data
   or code rather than words of the interface: the cells of tables and grids, ``code`` spans
   (commands such as ``oms worker``), e-mail addresses and URLs. SKUs, codes and numbers never
   match (they hold digits, dashes or single letters). No allow-list was needed: every finding was
@@ -42,14 +43,15 @@ LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
 WORD = r"[A-Za-z]{2,}"
 SENTENCE = re.compile(rf"{WORD}(?: {WORD}){{2,}}")
+CALENDAR = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
 MISSING = re.compile(r"(?<![A-Za-z])(None|nan|NaN|NaT|<NA>)(?![A-Za-z])")
 NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+")
 
 # The page's text as a user sees it: visible text nodes of the page and the side menu (and of
 # folded expanders, one click away), table headers, and the placeholders of empty inputs;
-# table cells separately (data values).
+# table cells (data values) and the SVG text of charts (axes, legends) separately.
 READ_PAGE = """() => {
-  const out = {texts: [], cells: [], exceptions: 0, errors: []};
+  const out = {texts: [], cells: [], charts: [], exceptions: 0, errors: []};
   const shown = (el) => el.checkVisibility() || el.closest('details') !== null;
   for (const root of document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]')) {
     out.exceptions += root.querySelectorAll('[data-testid="stException"]').length;
@@ -63,6 +65,9 @@ READ_PAGE = """() => {
       if (!text || !el || el.closest('[data-testid="stIconMaterial"], style, script, svg, code')) continue;
       if (el.closest('td[role="gridcell"]')) out.cells.push(text);
       else if (el.closest('table[role="grid"]') || shown(el)) out.texts.push(text);
+    }
+    for (const label of root.querySelectorAll('[data-testid="stPlotlyChart"] svg text')) {
+      if (label.textContent.trim()) out.charts.push(label.textContent.trim());
     }
     for (const box of root.querySelectorAll('input[placeholder], textarea[placeholder]')) {
       if (box.placeholder && box.value === '' && box.checkVisibility()) out.texts.push(box.placeholder);
@@ -108,8 +113,10 @@ class Walk:
         self.findings += [f"{where}: missing value: {text[:120]}" for text in seen["texts"] + seen["cells"]
                           if MISSING.search(text)]
         if self.lang == "zh":
-            self.findings += [f"{where}: English: {text[:160]}" for text in seen["texts"]
+            self.findings += [f"{where}: English: {text[:160]}" for text in seen["texts"] + seen["charts"]
                               if SENTENCE.search(NOT_WORDS.sub(" ", text))]
+            self.findings += [f"{where}: English date in a chart: {text[:60]}" for text in seen["charts"]
+                              if CALENDAR.search(text)]
 
 
 def _log_in(page: object, server: DemoServer, role: str, lang: str, walk: Walk) -> None:
