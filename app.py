@@ -20,7 +20,7 @@ from core.permissions import Actor
 from core.services.data_keys import ready
 from core.services.shop_setup import needs_setup
 from core.services.users import authenticate
-from core.webui import client_id, label, show_error, sign_out, t
+from core.webui import client_id, label, page_chrome, show_error, sign_out, t
 
 # Sections of the side menu, in menu order; each names a kind of work (message code nav.<section>).
 SECTIONS = ("dashboards", "orders", "warehouse", "purchasing", "aftersales", "system")
@@ -161,6 +161,7 @@ def _run_navigation(actor: Actor) -> None:
 
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/storefront:", layout="wide")
+page_chrome()
 _language_switch()
 try:  # a missing or wrong data key stops here, with its reason, before anything is shown
     ready()

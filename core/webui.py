@@ -145,6 +145,99 @@ def client_id() -> str:
                       ctx.session_id if ctx is not None else "none")
 
 
+# --- the page's own styles and the phone menu ----------------------------------------------
+
+PHONE_WIDTH_PX = 640  # at most this wide counts as a phone: controls grow, the menu folds away
+TOUCH_PX = 44  # the smallest comfortable touch target (Apple HIG, WCAG 2.5.5)
+
+# Fold the side menu away after a page is chosen on a phone: Streamlit 1.67 keeps it open over
+# the page when the sidebar holds widgets (streamlit/streamlit#12065). The click is seen in the
+# capture phase; the fold is repeated until the new page is drawn (drawing may re-open the menu).
+_MENU_CLOSER = """<script>
+(() => {
+  if (window.omsMenuCloser) return;
+  window.omsMenuCloser = true;
+  document.addEventListener("click", (event) => {
+    if (!window.matchMedia("(max-width: %(width)dpx)").matches
+        || !event.target.closest('[data-testid="stSidebarNav"] a')) return;
+    const start = Date.now();
+    const fold = () => {
+      const bar = document.querySelector('[data-testid="stSidebar"]');
+      const app = document.querySelector('[data-testid="stApp"]');
+      if (bar && bar.dataset.collapsed === "false") {
+        bar.querySelector('[data-testid="stSidebarCollapseButton"] button')?.click();
+      } else if (Date.now() - start > 600 && app?.dataset.testScriptState === "notRunning") {
+        return;  // the new page is drawn and the menu stayed folded
+      }
+      if (Date.now() - start < 3000) setTimeout(fold, 120);
+    };
+    setTimeout(fold, 60);
+  }, true);
+})();
+</script>"""
+
+
+# What a finger must hit on a phone, inside the page (help icons, which only explain, excepted);
+# tests/browser/test_phone.py measures the same elements.
+TOUCH_TARGETS = (
+    'button:not([data-testid="stTooltipIcon"] button)', '[role="tab"]',
+    '[data-testid="stTextInputRootElement"]', '[data-testid="stNumberInputContainer"]',
+    '[data-testid="stTextAreaRootElement"]', '[role="group"]:has(> input[role="combobox"])',
+    '[data-testid="stCheckbox"] label', '[role="radiogroup"] label',
+)
+
+
+def _scoped(selectors: tuple[str, ...]) -> str:
+    """The selectors limited to the page and the side menu."""
+    return ", ".join(f"{area} {sel}" for area in ('[data-testid="stMain"]', '[data-testid="stSidebar"]')
+                     for sel in selectors)
+
+
+PHONE_ONLY, WIDE_ONLY = "phone_only_", "wide_only_"  # key prefixes of containers shown on one kind of screen
+
+
+def phone_only(key: str) -> Any:
+    """A container shown only on a phone: the compact, one-column twin of a wide table."""
+    return st.container(key=PHONE_ONLY + key)
+
+
+def wide_only(key: str) -> Any:
+    """A container hidden on a phone (a wide table whose :func:`phone_only` twin is shown there)."""
+    return st.container(key=WIDE_ONLY + key)
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal (for ``content:``)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def page_chrome() -> None:
+    """Styles and the one script every page shares, drawn by ``app.py`` on every run.
+
+    * On a phone (≤ :data:`PHONE_WIDTH_PX`) buttons, inputs, selects, tabs and check boxes are
+      at least :data:`TOUCH_PX` tall, and the side menu folds away after a page is chosen.
+    * :func:`phone_only` and :func:`wide_only` containers are shown on one kind of screen only.
+    * The file uploader's own English ("Upload", "40MB per file • CSV") is replaced by the
+      catalog's words: Streamlit 1.67 offers no parameter for them.
+    """
+    limit = int(st.get_option("server.maxUploadSize"))
+    touch = f"min-height: {TOUCH_PX}px"
+    st.sidebar.html(f"""<style>
+@media (max-width: {PHONE_WIDTH_PX}px) {{
+  {_scoped(TOUCH_TARGETS)} {{ {touch}; }}
+  [data-testid="stMain"] :is([data-testid="stTextInputRootElement"], [data-testid="stNumberInputContainer"]) input {{
+    min-height: {TOUCH_PX - 2}px; }}
+  [data-testid="stMain"] :is([data-testid="stCheckbox"], [role="radiogroup"]) label {{ align-items: center; }}
+}}
+@media (max-width: {PHONE_WIDTH_PX}px) {{ [class*="st-key-{WIDE_ONLY}"] {{ display: none; }} }}
+@media (min-width: {PHONE_WIDTH_PX + 1}px) {{ [class*="st-key-{PHONE_ONLY}"] {{ display: none; }} }}
+[data-testid="stFileUploaderDropzoneInstructions"] > div > span {{ display: none; }}
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {{ content: {_css_text(t("upload.limit", mb=limit))}; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] {{ display: none; }}
+[data-testid="stFileUploaderDropzone"] button span[data-has-shortcut]::after {{ content: {_css_text(t("upload.browse"))}; }}
+</style>{_MENU_CLOSER % {"width": PHONE_WIDTH_PX}}""", unsafe_allow_javascript=True)
+
+
 # --- formatting ------------------------------------------------------------------------------
 
 
@@ -457,6 +550,23 @@ def show_table(df: pd.DataFrame, download: str | None = None, *, prefix: str = "
     st.dataframe(shown, hide_index=True, column_config=config, placeholder=EMPTY_CELL)
     if download:
         download_buttons(shown, download)
+
+
+def cell_text(value: object) -> str:
+    """A cell as text for a line of words: :data:`EMPTY_CELL` for a missing or empty value
+    (pandas gives NaN or NA, never the word "None")."""
+    return EMPTY_CELL if value is None or value is pd.NA or value == "" or (isinstance(value, float) and value != value) \
+        else str(value)
+
+
+def show_lines(df: pd.DataFrame, key: str, line: Callable[[Any], str], **table: Any) -> None:
+    """``df`` as a table (:func:`show_table` with ``table``) on a wide screen and, on a phone, one
+    short markdown block per row (``line(row)`` of ``df.itertuples()``): nothing to scroll sideways."""
+    with wide_only(key):
+        show_table(df, **table)
+    with phone_only(key):
+        for row in df.itertuples(index=False):
+            st.markdown(line(row))
 
 
 def cell_qty(value: object) -> Any:

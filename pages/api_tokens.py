@@ -66,5 +66,5 @@ with st.form("tok_form", clear_on_submit=True):
     st.text_input(t("api.col_name"), key="tok_name", max_chars=api_tokens.MAX_NAME)
     role_names = {r: label("role", r) for r in ROLES}  # translated now, not when the widget formats
     st.selectbox(t("api.col_role"), ROLES, key="tok_role", format_func=role_names.__getitem__)
-    st.multiselect(t("api.col_scopes"), list(SCOPES), key="tok_scopes")
+    st.multiselect(t("api.col_scopes"), list(SCOPES), key="tok_scopes", placeholder=t("common.choose_many"))
     st.form_submit_button(t("api.create"), type="primary", on_click=_create)

@@ -63,6 +63,7 @@ else:
     fig = px.imshow(heat.astype(float).values, x=list(heat.columns), y=[c.strftime("%Y-%m") for c in heat.index],
                     aspect="auto", color_continuous_scale="Blues", text_auto=".0%",
                     labels={"x": t("acol.months_since"), "y": t("acol.cohort"), "color": t("acol.retention")})
+    fig.update_yaxes(type="category")  # "2025-01" as written, not read as a date and shown as "Jan 2025"
     kit.chart(fig, "customers_cohorts")
 kit.table(dash.cohorts, "customer_cohorts")
 

@@ -53,7 +53,8 @@ def _figures() -> None:
     daily = attempt(cached_read, finance_views.daily_finance, actor, days)
     if daily is None:
         return
-    chosen = right.multiselect(t("fin.channels"), sorted(daily["channel"].unique()), key="fin_channels")
+    chosen = right.multiselect(t("fin.channels"), sorted(daily["channel"].unique()), key="fin_channels",
+                               placeholder=t("common.all"))
     if chosen:
         daily = daily[daily["channel"].isin(chosen)]
     if daily.empty:
@@ -70,6 +71,7 @@ def _figures() -> None:
     fig = px.bar(long, x="day", y="amount", color="measure", barmode="group",
                  labels={"day": label("fin_col", "day"), "amount": "¥", "measure": ""})
     fig.update_layout(margin={"t": 10, "b": 10})
+    fig.update_xaxes(tickformat="%m-%d")  # no English month names on a Chinese screen
     show_chart(fig, key="fin_chart")
     st.subheader(t("fin.daily"))
     st.caption(t("fin.daily_caption"))
@@ -108,7 +110,8 @@ def _differences(notice: object) -> None:
         show_table(summary, download="settlements", prefix="fin_col", money=["gross", "fees", "commissions", "net"])
     st.subheader(t("fin.differences"))
     left, right = st.columns([3, 1])
-    kinds = left.multiselect(t("fin.kinds"), KINDS, format_func=lambda k: label("fin_kind", k), key="fin_kinds")
+    kinds = left.multiselect(t("fin.kinds"), KINDS, format_func=lambda k: label("fin_kind", k), key="fin_kinds",
+                             placeholder=t("common.all"))
     resolved = right.checkbox(t("fin.show_resolved"), key="fin_show_resolved")
     diffs = attempt(cached_read, settlements.list_differences, actor, open_only=not resolved, kinds=kinds or None)
     if diffs is None:

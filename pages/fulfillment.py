@@ -39,6 +39,7 @@ from core.webui import (
     Notice,
     attempt,
     cached_read,
+    cell_text,
     download_buttons,
     guard_page,
     label,
@@ -46,6 +47,7 @@ from core.webui import (
     local_time,
     localize_columns,
     localize_times,
+    show_lines,
     show_notice,
     show_table,
     slip_download,
@@ -213,7 +215,8 @@ def _pack_tab() -> None:
     progress = pack_progress(int(order_id), actor)
     scanned, units = int(progress["scanned"].sum()), int(progress["qty"].sum())
     st.progress(scanned / units if units else 0.0, text=t("fl.pack_progress", scanned=scanned, units=units))
-    show_table(progress)
+    show_lines(progress, "fl_pack_lines", lambda line: f"**{line.scanned}/{line.qty}** · {line.name}  \n"
+                                                      f"{line.sku} · {cell_text(line.barcode)}")
     number = options[order_id].split(" · ")[0]
     slip_download(number, lambda: order_detail(int(order_id), actor), key=f"fl_slip_{order_id}", packing=True)
 

@@ -178,6 +178,7 @@ def _channels_tab() -> None:
                          max_chars=md.NAME_MAX)
         kind = _value(current, "kind")
         left.selectbox(t("field.kind"), md.CHANNEL_KINDS, format_func=kinds.__getitem__, key=f"md_ch_kind_{suffix}",
+                       placeholder=t("common.choose"),
                        index=md.CHANNEL_KINDS.index(kind) if kind in md.CHANNEL_KINDS else None)
         right.number_input(t("field.return_window_days"), min_value=0, max_value=md.RETURN_WINDOW_MAX, step=1,
                            value=int(current["return_window_days"]) if current is not None else 7,

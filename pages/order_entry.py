@@ -3,7 +3,8 @@
 Flow: type the customer's phone (one match fills name and address) → scan barcodes or search
 products → adjust quantities in the basket → pick payment/delivery presets → submit. Every
 action is a callback that calls one service; the basket lives in session state as
-``[{"sku", "qty"}]`` and is shown with current names, prices and stock per warehouse. Submit
+``[{"sku", "qty"}]`` and is shown one line per product (current name, price, stock per
+warehouse, a quantity box and a remove button — usable on a phone, no grid, no Delete key). Submit
 calls ``create_order`` once; a refused order writes nothing and shows each problem next to its
 field or basket line.
 """
@@ -23,7 +24,6 @@ from core.services import catalog
 from core.services.customers import search_customers
 from core.services.orders import DELIVERY_METHODS, LineInput, OrderInput, create_order, order_detail
 from core.webui import (
-    EMPTY_CELL,
     Notice,
     attempt,
     cached_read,
@@ -34,7 +34,6 @@ from core.webui import (
     labels,
     money,
     percent,
-    qty_column,
     show_notice,
     slip_download,
     t,
@@ -76,13 +75,14 @@ def _basket() -> list[dict[str, Any]]:
     return state.setdefault("oe_basket", [])
 
 
-def _editor_key() -> str:
-    return f"oe_editor_{state.setdefault('oe_rev', 0)}"
+def _qty_key(index: int) -> str:
+    """The quantity box of basket line ``index`` (0-based) in the current basket revision."""
+    return f"oe_qty_{state.setdefault('oe_rev', 0)}_{index}"
 
 
 def _set_basket(lines: list[dict[str, Any]]) -> None:
-    """Replace the basket and start a fresh editor widget (its old edit state would otherwise
-    be re-applied, by row position, to the new rows)."""
+    """Replace the basket and start fresh quantity boxes (old boxes are keyed by position and
+    would otherwise carry their numbers over to other products)."""
     state["oe_basket"] = lines
     state["oe_rev"] = state.get("oe_rev", 0) + 1
 
@@ -98,24 +98,25 @@ def _add(sku: str, qty: int) -> None:
     _set_basket(lines)
 
 
-def _sync_editor() -> None:
-    """Fold the basket editor's pending edits (quantities, deleted rows) into the basket.
+def _sync_quantities() -> None:
+    """Fold the quantity boxes into the basket, each number as typed (the service refuses −5
+    or 2.5 and names the line).
 
-    Runs before the editor is drawn and at the start of submit, so a quantity typed just
-    before clicking "submit" is part of the order.
+    Runs before the basket is drawn, before a line is removed and at the start of submit, so a
+    quantity typed just before clicking "submit" is part of the order.
     """
-    edits = state.get(_editor_key())
-    if not edits:
-        return
     lines = [dict(ln) for ln in _basket()]
-    for idx, change in (edits.get("edited_rows") or {}).items():
-        if "qty" in change and int(idx) < len(lines):
-            lines[int(idx)]["qty"] = cell_qty(change["qty"])  # as typed: the service refuses −5 or 2.5
-    for idx in sorted((int(i) for i in edits.get("deleted_rows") or []), reverse=True):
-        if idx < len(lines):
-            del lines[idx]
-    if lines != _basket():
-        _set_basket(lines)
+    for idx, line in enumerate(lines):
+        typed = state.get(_qty_key(idx))
+        if typed is not None:
+            line["qty"] = cell_qty(typed)
+    state["oe_basket"] = lines  # same revision: the boxes keep their keys and numbers
+
+
+def _remove(index: int) -> None:
+    """The remove button of basket line ``index``."""
+    _sync_quantities()
+    _set_basket([ln for i, ln in enumerate(_basket()) if i != index])
 
 
 # --- callbacks -------------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def _order_input() -> OrderInput:
 
 def _submit() -> None:
     """The one create_order call; success clears the customer, basket and amounts."""
-    _sync_editor()
+    _sync_quantities()
     state.pop("oe_last", None)
     try:
         result = create_order(_order_input(), actor)
@@ -350,28 +351,32 @@ def _basket_frame(lines: list[dict[str, Any]]) -> tuple[pd.DataFrame, Decimal]:
     return frame, subtotal
 
 
+def _stock_note(row: Any, columns: list[str]) -> str:
+    """"SH 12 · BJ 3": what each warehouse has available of the line's product."""
+    return " · ".join(f"{c.removeprefix('avail_')} {getattr(row, c)}" for c in columns)
+
+
 def _basket_section(error: OMSError | None) -> Decimal:
-    """Draw the basket editor; returns the subtotal at current list prices."""
+    """Draw the basket, one line per product with its quantity box and remove button; returns
+    the subtotal at current list prices."""
     st.subheader(t("entry.basket"))
-    _sync_editor()
+    _sync_quantities()
     lines = _basket()
     if not lines:
         st.caption(t("entry.basket_empty"))
         field_issues(error, "lines")
         return Decimal("0.00")
     frame, subtotal = _basket_frame(lines)
-    config: dict[str, Any] = {
-        "sku": st.column_config.TextColumn(t("field.sku")),
-        "name": st.column_config.TextColumn(t("field.name")),
-        "unit_price": st.column_config.NumberColumn(t("field.unit_price"), format="%.2f"),
-        "qty": qty_column(t("field.qty"), required=True),
-        "line_total": st.column_config.NumberColumn(t("field.line_total"), format="%.2f"),
-    }
-    config.update({c: st.column_config.NumberColumn(t("entry.avail_at", warehouse=c.removeprefix("avail_")))
-                   for c in frame.columns if c.startswith("avail_")})
-    st.data_editor(frame, key=_editor_key(), num_rows="delete", hide_index=True, placeholder=EMPTY_CELL, column_config=config,
-                   disabled=[c for c in frame.columns if c != "qty"])
-    st.caption(t("entry.basket_hint"))
+    stock_columns = [c for c in frame.columns if c.startswith("avail_")]
+    for idx, row in enumerate(frame.itertuples(index=False)):
+        with st.container(border=True, key=f"oe_line_{idx}"):
+            text, qty, remove = st.columns([5, 2, 2], vertical_alignment="bottom")
+            text.markdown(f"**{row.name}** · {row.sku}  \n{money(row.unit_price)} → {money(row.line_total)}")
+            if stock_columns:
+                text.caption(t("entry.line_stock", stock=_stock_note(row, stock_columns)))
+            qty.number_input(t("field.qty"), value=float(lines[idx]["qty"]), step=1.0, format="%g", key=_qty_key(idx))
+            remove.button(t("entry.remove_line"), key=f"oe_remove_{state['oe_rev']}_{idx}", on_click=_remove,
+                          args=(idx,), icon=":material/delete:", width="stretch")
     field_issues(error, lines=True)
     field_issues(error, "lines")
     return subtotal

@@ -123,12 +123,12 @@ def _action_editor(start: dict[str, Any], kind: str) -> None:
         state.update(seeds, rl_action_seed=(rev, kind))
     st.markdown(f"**{t('rl.then')}**")
     if kind == "review":
-        st.selectbox(t("rl.set_status"), [None, *REVIEW_STATUSES], key="rl_action_status",
+        st.selectbox(t("rl.set_status"), [None, *REVIEW_STATUSES], key="rl_action_status", placeholder=t("rl.no_change"),
                      format_func=lambda s: t("rl.no_change") if s is None else label("status", s))
     elif kind == "allocation":
         warehouses = cached_read(catalog.list_warehouses)
         names = dict(zip(warehouses["code"], warehouses["name"], strict=True))
-        st.selectbox(t("field.warehouse"), [None, *names], key="rl_action_warehouse",
+        st.selectbox(t("field.warehouse"), [None, *names], key="rl_action_warehouse", placeholder="—",
                      format_func=lambda c: "—" if c is None else f"{c} · {names.get(c, c)}")
     elif kind == "carrier":
         st.text_input(t("field.carrier"), key="rl_action_carrier")
@@ -141,7 +141,7 @@ def _action_editor(start: dict[str, Any], kind: str) -> None:
         fallback.text_input(t("rl.gift_fallback"), key="rl_action_fallback", max_chars=64)
     else:
         st.text_input(t("rl.tag"), key="rl_action_tag")
-        st.selectbox(t("rl.tier"), [None, *TIERS], key="rl_action_tier",
+        st.selectbox(t("rl.tier"), [None, *TIERS], key="rl_action_tier", placeholder=t("rl.no_change"),
                      format_func=lambda c: t("rl.no_change") if c is None else label("rl_tier", c))
     if "priority" in ACTION_KEYS[kind]:
         left, right = st.columns([1, 2], vertical_alignment="bottom")

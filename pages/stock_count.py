@@ -40,6 +40,7 @@ from core.webui import (
     money,
     qty_column,
     show_error,
+    show_lines,
     show_notice,
     show_table,
     show_tabs,
@@ -163,7 +164,9 @@ def _scan_count_tab() -> None:
     differ = review[review["delta"] != 0]
     if differ.empty:
         st.success(t("sc.no_differences"))
-    show_table(review.rename(columns={"delta": "difference"}))
+    show_lines(review.rename(columns={"delta": "difference"}), "sc_scan_review",
+               lambda row: f"**{row.sku}** · {row.name}  \n" + t(
+                   "sc.review_line", expected=row.expected, counted=row.counted, difference=f"{row.difference:+d}"))
     reasons = {label("adj_reason", c): c for c in BOTH_WAYS}
     reason = reasons[st.selectbox(t("sc.count_reason"), list(reasons), key="sc_scan_reason")]
     post, clear = st.columns(2)

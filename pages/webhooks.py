@@ -88,7 +88,7 @@ if can_manage:
         st.subheader(t("webhooks.create"))
         st.text_input(t("webhooks.col_name"), key="wh_name", max_chars=webhooks.MAX_NAME)
         st.text_input(t("webhooks.col_url"), key="wh_url", max_chars=webhooks.MAX_URL, placeholder="https://")
-        st.multiselect(t("webhooks.col_events"), list(EVENTS), key="wh_events")
+        st.multiselect(t("webhooks.col_events"), list(EVENTS), key="wh_events", placeholder=t("common.choose_many"))
         st.selectbox(t("webhooks.col_channel"), list(codes), key="wh_channel", format_func=codes.__getitem__)
         st.form_submit_button(t("webhooks.create"), type="primary", on_click=_create)
 

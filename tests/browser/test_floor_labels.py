@@ -42,18 +42,15 @@ def _urgent_order(url: str) -> tuple[int, str, str, str]:
 
 
 def _go(page: object, title: str) -> None:
-    """Open a page from the menu, which a phone keeps folded away."""
+    """Open a page from the menu, which a phone keeps folded away; once the page is chosen the
+    menu folds itself away again (``core.webui.page_chrome``) — within 5 s, or this fails."""
     page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button'  # type: ignore[attr-defined]
                  ).first.click()
     page.get_by_role("link", name=title, exact=True).click()  # type: ignore[attr-defined]
     page.get_by_role("heading", name=title).wait_for()  # type: ignore[attr-defined]
-    sidebar = page.locator('[data-testid="stSidebar"]')  # type: ignore[attr-defined]
-    if sidebar.get_attribute("data-collapsed") == "false":  # fold it away again: it covers the page
-        sidebar.hover()
-        sidebar.locator('[data-testid="stSidebarCollapseButton"] button').click(force=True)
-        page.wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelector('[data-testid=\"stSidebar\"]').dataset.collapsed === 'true'")
     _settle(page)
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('[data-testid=\"stSidebar\"]').dataset.collapsed === 'true'", timeout=5_000)
 
 
 def _pick_containing(page: object, label: str, text: str) -> None:

@@ -2,7 +2,8 @@
 the transfer grid a transfer of 3. Every editable quantity grid (basket, transfers, receiving,
 ad hoc receipts, stock count, RMA lines and inspection) now passes the cell exactly as typed;
 the service refuses a negative, non-integer or absurd value with a message naming the row, and
-nothing is written.
+nothing is written. The basket is no grid any more (issue 15: one line per product with its own
+quantity box, a float box without bounds, so −5 and 2.5 reach the service as typed too).
 
 Two layers can change a typed value before the page sees it: the browser widget (a
 ``NumberColumn`` with ``min_value=0`` does not accept the minus sign) and Streamlit's edit
@@ -82,17 +83,16 @@ CASES = [(-5, "issue.positive", {}), (2.5, "issue.whole_number", {}), (10 ** 12,
 
 
 @pytest.mark.parametrize("qty, key, params", CASES)
-def test_basket_grid_passes_the_cell_as_typed(logged_in: Callable[..., AppTest], qty: float, key: str,
+def test_basket_quantity_box_passes_the_number_as_typed(logged_in: Callable[..., AppTest], qty: float, key: str,
                                               params: dict) -> None:
     make_product("TEA-1", "25.00", {"SH": 10})
     at = logged_in("clerk", username="clerk1")
     for field, value in ADDRESS.items():
         at.text_input(key=field).input(value)
     at.text_input(key="oe_barcode").input(str(catalog.search_products("TEA-1", CLERK)["barcode"].iloc[0])).run()
-    _assert_raw(at, "qty")
-    editor = f"oe_editor_{at.session_state['oe_rev']}"
-    at.session_state[editor] = {"edited_rows": {0: {"qty": qty}}, "added_rows": [], "deleted_rows": []}
-    at.run()
+    box = at.number_input(key=f"oe_qty_{at.session_state['oe_rev']}_0")
+    assert (box.min, box.max) == (None, None)  # a bound would make the browser change what was typed
+    box.set_value(qty).run()
     assert at.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": qty}]  # never 5 for −5, never 2 for 2.5
     at.button(key="oe_submit").click().run()
     assert _shown(at, _issue(1, "qty", key, **params))

@@ -4,6 +4,7 @@ bad input shows what is wrong and writes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -45,6 +46,16 @@ def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def _qty(at: AppTest, index: int) -> Any:
+    """The quantity box of basket line ``index`` (0-based)."""
+    return at.number_input(key=f"oe_qty_{at.session_state['oe_rev']}_{index}")
+
+
+def _remove(at: AppTest, index: int) -> None:
+    """Click the remove button of basket line ``index``."""
+    at.button(key=f"oe_remove_{at.session_state['oe_rev']}_{index}").click().run()
+
+
 @pytest.fixture
 def entry(logged_in: Callable[..., AppTest]) -> AppTest:
     return logged_in("clerk", username="clerk1")  # a clerk lands on order entry
@@ -62,8 +73,8 @@ def test_enter_order_with_barcode_and_search(entry: AppTest) -> None:
     entry.number_input(key="oe_product_qty").set_value(2)
     entry.button(key="oe_add").click().run()
     assert entry.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": 3}]
-    editor = entry.data_editor[0].value
-    assert editor["qty"].tolist() == [3] and editor["avail_SH"].tolist() == [10]
+    assert _qty(entry, 0).value == 3
+    assert translate("entry.line_stock", "en", stock="SH 10") in [c.value for c in entry.caption]
     assert entry.metric[-1].value == "CN¥75.00"  # live total
 
     entry.button(key="oe_submit").click().run()
@@ -124,11 +135,10 @@ def test_quantity_zero_and_removed_line(entry: AppTest) -> None:
     _scan(entry, "CUP-1")
     _scan(entry, "CUP-1")
     assert entry.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": 1}, {"sku": "CUP-1", "qty": 2}]
-    stock = entry.data_editor[0].value  # stock per warehouse next to each line
-    assert (stock["avail_SH"].tolist(), stock["avail_GZ"].tolist()) == ([10, 0], [0, 10])
-    editor = f"oe_editor_{entry.session_state['oe_rev']}"
-    entry.session_state[editor] = {"edited_rows": {1: {"qty": 0}}, "added_rows": [], "deleted_rows": [0]}
-    entry.run()
+    captions = [c.value for c in entry.caption]  # stock per warehouse under each line
+    assert {translate("entry.line_stock", "en", stock=s) for s in ("GZ 0 · SH 10", "GZ 10 · SH 0")} <= set(captions)
+    _qty(entry, 1).set_value(0)
+    _remove(entry, 0)  # the typed 0 of the other line survives the removal
     assert entry.session_state["oe_basket"] == [{"sku": "CUP-1", "qty": 0}]
     before = _counts()
     entry.button(key="oe_submit").click().run()
@@ -142,9 +152,7 @@ def test_not_enough_stock_names_sku_and_available(entry: AppTest) -> None:
     make_product("TEA-1", "25.00", {"SH": 1})
     _fill(entry, **ADDRESS)
     _scan(entry, "TEA-1")
-    editor = f"oe_editor_{entry.session_state['oe_rev']}"
-    entry.session_state[editor] = {"edited_rows": {0: {"qty": 5}}, "added_rows": [], "deleted_rows": []}
-    entry.run()
+    _qty(entry, 0).set_value(5).run()
     before = _counts()
     entry.button(key="oe_submit").click().run()
     assert translate("error.insufficient_stock_what", "en", what=translate("what.order", "en")) in _errors(entry)
@@ -171,9 +179,7 @@ def test_basket_templates_save_load_delete(entry: AppTest) -> None:
     entry.text_input(key="oe_template_name").input("礼盒A")
     entry.button(key="oe_template_save").click().run()
     assert [t.name for t in catalog.list_basket_templates(CLERK)] == ["礼盒A"]
-    entry.session_state[f"oe_editor_{entry.session_state['oe_rev']}"] = {
-        "edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
-    entry.run()
+    _remove(entry, 0)
     assert entry.session_state["oe_basket"] == []
     entry.button(key="oe_template_load").click().run()
     assert entry.session_state["oe_basket"] == [{"sku": "TEA-1", "qty": 1}]
