@@ -1,5 +1,5 @@
-"""Fixtures shared by the permission-matrix test and the mutants that must fail it, and a real
-SMTP server for the outbox's tests."""
+"""Fixtures shared by the permission-matrix test and the mutants that must fail it, a real
+SMTP server for the outbox's tests, and the data keys in a key file for the rotation tests."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 import core.permissions
-from core import db
+from core import datakeys, db
 from core.permissions import PERMISSIONS, Actor
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import BACKEND, PG_ADMIN_URL, TEST_KEYS
 from tests.smtp_support import Inbox, free_port, start
 
 
@@ -67,3 +67,15 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def key_file(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The test keys moved from the environment into a key file (a rotation writes to it)."""
+    path = tmp_path / "keys" / "data-keys.json"
+    datakeys.write_key_file(path, datakeys.parse(TEST_KEYS, str(path)))
+    monkeypatch.delenv(datakeys.ENV_KEY)
+    monkeypatch.setenv(datakeys.ENV_FILE, str(path))
+    datakeys.forget()
+    yield path
+    datakeys.forget()

@@ -15,14 +15,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text, update
 
-from core import datakeys, db, refdata
+from core import db, refdata
 from core.errors import PermissionDenied, Refused, ValidationError
 from core.models import AuditLog, Customer, Setting
 from core.services import customer_names, customer_profiles, customers, data_keys
 from core.services.aftersales import RMALine, RMARequest, open_rma
 from core.services.orders import create_order, search_orders, transition
 from core.services.rma_views import list_rmas
-from tests.conftest import TEST_KEYS
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, WAREHOUSE, make_product, order_input, pack_by_scan
 from tests.jobs_support import running_worker, wait_for
 
@@ -187,17 +186,6 @@ def test_a_name_written_without_its_index_fails_the_verification(shop: list[Any]
         customer_names.convert_names(ADMIN)
     assert refused.value.key == "names.pass_incomplete" and refused.value.params == {"rows": 1}
 
-
-@pytest.fixture
-def key_file(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test keys in a key file (a rotation writes to it)."""
-    path = tmp_path / "keys" / "data-keys.json"
-    datakeys.write_key_file(path, datakeys.parse(TEST_KEYS, str(path)))
-    monkeypatch.delenv(datakeys.ENV_KEY)
-    monkeypatch.setenv(datakeys.ENV_FILE, str(path))
-    datakeys.forget()
-    yield path
-    datakeys.forget()
 
 
 def test_a_rotation_re_encrypts_encrypted_names_and_leaves_plain_ones_plain(key_file: Path) -> None:

@@ -53,17 +53,6 @@ def _order(**kw: Any) -> Any:
     return create_order(order_input(("A", 1), customer_name="王五", phone=PHONE, email=EMAIL, **kw), CLERK)
 
 
-@pytest.fixture
-def key_file(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test keys moved from the environment into a key file (rotation writes to it)."""
-    path = tmp_path / "keys" / "data-keys.json"
-    datakeys.write_key_file(path, datakeys.parse(TEST_KEYS, str(path)))
-    monkeypatch.delenv(datakeys.ENV_KEY)
-    monkeypatch.setenv(datakeys.ENV_FILE, str(path))
-    datakeys.forget()
-    yield path
-    datakeys.forget()
-
 
 def test_personal_data_is_ciphertext_at_rest_and_still_found(db_url: str) -> None:
     make_product("A", "10.00", {"SH": 10})
