@@ -26,7 +26,7 @@ from core.domain.contacts import normalise_email as normalise_email
 from core.domain.contacts import normalise_phone as normalise_phone
 from core.models import Customer, Order
 from core.models.personal import digest, not_ciphertext, plain, reveal
-from core.numbering import next_customer_code
+from core.numbering import CUSTOMER_DIGITS, CUSTOMER_PREFIX, NumberedInsert
 from core.permissions import Actor, require
 from core.searchbox import search_text
 from core.timeutil import utcnow
@@ -56,9 +56,10 @@ _PHONE_MATCHES = union_all(
 _BY_PHONE = _LOOKUP.where(_C.c.id.in_(_PHONE_MATCHES))
 _BY_EMAIL = _LOOKUP.where(_C.c.email_bidx == bindparam("v"))
 # One customer per phone (unique index ``uq_customers_phone``): a racer's insert does nothing
-# and the lookup after it finds the winner's row.
-_INSERTS = {name: dialect.insert(_C).on_conflict_do_nothing().returning(_C.c.id)
-            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+# and the lookup after it finds the winner's row. The code comes with the insert.
+_INSERT = NumberedInsert({name: dialect.insert(_C).on_conflict_do_nothing().returning(_C.c.id, _C.c.code)
+                          for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))},
+                         _C.c.code, "CUST", CUSTOMER_DIGITS)
 
 
 @dataclass(frozen=True)
@@ -101,15 +102,14 @@ def find_or_create(
         row = conn.execute(_BY_EMAIL, {"v": digest("email", email)}).first()
     if row is not None:
         return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
-    code = next_customer_code(session)
-    new_id = conn.execute(_INSERTS[conn.dialect.name], dict(
-        code=code, name=name.strip(), phone=phone, email=email, province=province, city=city,
+    new = _INSERT.execute(session, dict(
+        name=name.strip(), phone=phone, email=email, province=province, city=city,
         district=district, address=address, tier="normal", tags=[], created_at=utcnow(),
-    )).scalar_one_or_none()
-    if new_id is None:  # a concurrent first order for this phone committed it a moment ago
+    ), CUSTOMER_PREFIX)
+    if new is None:  # a concurrent first order for this phone committed it a moment ago
         row = conn.execute(_BY_PHONE, {"v": digest("phone", phone)}).one()
         return CustomerRef(row.id, row.code, row.name, row.phone, row.tier, False)
-    return CustomerRef(new_id, code, name.strip(), phone, "normal", True)
+    return CustomerRef(new.id, new.code, name.strip(), phone, "normal", True)
 
 
 def names_encrypted(session: Session) -> bool:

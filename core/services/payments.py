@@ -27,7 +27,7 @@ from core.timeutil import utcnow
 
 ZERO = Decimal("0")
 _PAY = Payment.__table__
-_INSERT = insert(_PAY).returning(_PAY.c.id)
+_INSERT = insert(_PAY)
 
 
 def write_row(session: Session, *, order_id: int, kind: str, amount: Decimal, method: str | None,

@@ -4,12 +4,14 @@ SEQUENCE, so an open transaction holding a number does not hold up the next cler
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from core import db
-from core.numbering import current_values, next_customer_code, next_value, reserve_values
+from core.models import Customer, Order
+from core.numbering import current_values, next_customer_code, next_value, pg_sequence, reserve_values
 from core.services.orders import create_order
+from core.timeutil import local_today
 from tests.conftest import BACKEND
 from tests.factories import CLERK, make_product, order_input
 
@@ -78,3 +80,31 @@ def test_the_shop_profile_is_read_in_the_callers_transaction(db_url: str, monkey
         assert len(checkouts) > before
     finally:
         event.remove(engine, "checkout", listener)
+
+
+def _set_counter(name: str, value: int) -> None:
+    """Move counter ``name`` so that its next value is ``value + 1``."""
+    with db.transaction() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text(f"SELECT setval('{pg_sequence(name)}', {value})"))
+        else:
+            s.execute(text("UPDATE sequences SET value = :v WHERE name = :n"), {"v": value, "n": name})
+
+
+def test_an_order_and_a_new_customer_are_numbered_as_next_number_writes_it(db_url: str) -> None:
+    """The order number and a new customer's code are taken inside their INSERTs on PostgreSQL
+    (:class:`core.numbering.NumberedInsert`) and by the counter row on SQLite: the same
+    numbers either way — the local day, zero-padded to six (customers seven) digits, and every
+    digit once the counter outgrows the padding."""
+    make_product("TEA", "10.00", {"SH": 5})
+    _set_counter("SO", 999_998)
+    _set_counter("CUST", 9_999_998)
+    day = f"SO{local_today():%Y%m%d}-"
+    first = create_order(order_input(("TEA", 1), phone="13800000001"), CLERK)
+    second = create_order(order_input(("TEA", 1), phone="13800000002"), CLERK)
+    assert (first.number, second.number) == (f"{day}999999", f"{day}1000000")
+    with db.transaction() as s:
+        codes = s.execute(select(Customer.code).where(Customer.id.in_([first.customer_id, second.customer_id]))
+                          .order_by(Customer.id)).scalars().all()
+        assert codes == ["C9999999", "C10000000"]
+        assert s.execute(select(Order.number).where(Order.id == second.id)).scalar_one() == second.number
