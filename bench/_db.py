@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
@@ -54,4 +55,57 @@ def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
         seed_reference(s)
         seed_demo_reference(s)
     data_keys.init_keys(SYSTEM, url=target)  # registered like `oms init` does: other processes (the API) accept it
+    return target, cleanup
+
+
+def demo_database(orders: int, seed: int, cache_dir: str) -> tuple[str, Callable[[], None]]:
+    """A throw-away copy of a demo shop holding ``orders`` orders, and a function that removes it.
+
+    The demo is generated once and cached like ``bench/dashboard.py`` caches it (the same file
+    ``dashboard-<orders>-<seed>.db`` under ``cache_dir``, or the same PostgreSQL database
+    ``oms_bench_dash_<orders>_<seed>`` when DATABASE_URL names a server), so either benchmark
+    reuses what the other generated; the copy is migrated to this checkout's schema. The cached
+    demo is encrypted with the key kept beside the cache (``cache_dir/keys``).
+    """
+    from data.demo import load_demo
+
+    if not os.environ.get(datakeys.ENV_KEY) and not os.environ.get(datakeys.ENV_FILE):
+        os.environ[datakeys.ENV_FILE] = os.path.join(cache_dir, "keys", "data-keys.json")
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        name = f"oms_bench_dash_{orders}_{seed}"
+        with admin.connect() as c:
+            if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+        cached = admin.url.set(database=name).render_as_string(hide_password=False)
+    else:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        cached = f"sqlite:///{Path(cache_dir) / f'dashboard-{orders}-{seed}.db'}"
+    upgrade(db.get_engine(cached))
+    with db.transaction(cached) as s:
+        seed_reference(s)
+        have = s.execute(text("SELECT count(*) FROM orders")).scalar_one()
+    if not have:
+        load_demo(cached, orders=orders, seed=seed)
+    db.dispose_all()
+    if url.startswith("postgresql"):
+        copy = f"oms_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
+        target = admin.url.set(database=copy).render_as_string(hide_password=False)
+
+        def cleanup() -> None:
+            db.dispose_all()
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+            admin.dispose()
+    else:
+        tmp = tempfile.mkdtemp(prefix="oms_bench_")
+        shutil.copy(cached.removeprefix("sqlite:///"), f"{tmp}/demo.db")
+        target = f"sqlite:///{tmp}/demo.db"
+
+        def cleanup() -> None:
+            db.dispose_all()
+            shutil.rmtree(tmp, ignore_errors=True)
     return target, cleanup

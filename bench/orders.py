@@ -6,7 +6,11 @@ to a PostgreSQL server. Also measures the same transaction written as plain DBAP
 same database (the ceiling), so the ratio shows what the service layer costs. Afterwards it
 checks that nothing was oversold. Prints one JSON line.
 
-    python bench/orders.py [--orders 3000] [--lines-max 4]
+With ``--demo-orders N`` the database is instead a copy of a demo shop already holding N
+orders (generated once and cached, shared with ``bench/dashboard.py``; ``--cache-dir``), with
+the benchmark's products added: throughput on a grown database against an empty one.
+
+    python bench/orders.py [--orders 3000] [--lines-max 4] [--demo-orders 1000000 [--cache-dir DIR]]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench._db import fresh_database  # noqa: E402
+from bench._db import demo_database, fresh_database  # noqa: E402
 from core import db  # noqa: E402
 from core.models import OrderLine, Product, StockLevel, StockMovement, Warehouse  # noqa: E402
 from core.permissions import Actor  # noqa: E402
@@ -41,21 +46,28 @@ PROVINCES = [("上海", "上海市", "浦东新区"), ("广东", "广州市", "�
              ("四川", "成都市", "武侯区"), ("浙江", "杭州市", "西湖区")]
 
 
-def _fresh_database() -> tuple[str, Callable[[], None]]:
-    """A migrated, seeded, stocked database URL and a cleanup function."""
-    target, cleanup = fresh_database("orders")
+def _stock(target: str) -> tuple[list[int], int]:
+    """Add the benchmark's products, stocked in every warehouse; their ids and the warehouse the
+    plain-SQL ceiling writes to."""
     with db.transaction(target) as s:
         now = utcnow()
         s.execute(insert(Product), [
             dict(sku=f"B-{i:04d}", barcode=f"690000{i:07d}", name=f"Bench {i}", category="bench",
                  attributes={}, unit_price=Decimal("19.90"), unit_cost=Decimal("9.00"), pack_size=1,
                  active=True, created_at=now) for i in range(PRODUCTS)])
-        pids = s.execute(select(Product.id)).scalars().all()
-        whs = s.execute(select(Warehouse.id)).scalars().all()
+        pids = list(s.execute(select(Product.id).where(Product.sku.like("B-%")).order_by(Product.id)).scalars())
+        whs = s.execute(select(Warehouse.id).order_by(Warehouse.id)).scalars().all()
         s.execute(insert(StockLevel), [dict(product_id=p, warehouse_id=w, on_hand=STOCK_PER_ROW, reserved=0,
                                             safety_stock=0, reorder_point=0) for p in pids for w in whs])
         s.execute(insert(StockMovement), [dict(at=now, product_id=p, warehouse_id=w, qty_delta=STOCK_PER_ROW,
                                                kind="initial", actor="bench") for p in pids for w in whs])
+    return pids, whs[0]
+
+
+def _fresh_database() -> tuple[str, Callable[[], None]]:
+    """A migrated, seeded database URL holding the benchmark's stocked products, and a cleanup function."""
+    target, cleanup = fresh_database("orders")
+    _stock(target)
     return target, cleanup
 
 
@@ -85,7 +97,7 @@ def _run_service(url: str, orders: int, writers: int, lines_max: int) -> float:
     return per * writers / (time.perf_counter() - start)
 
 
-def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int) -> float:
+def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int, pids: list[int], wh: int) -> float:
     """The same transaction in plain sqlite3: the ceiling for this database (money in whole
     cents, as the money columns store it: 1990 is ¥19.90)."""
     import sqlite3
@@ -102,10 +114,10 @@ def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int) -> float
             with lock:
                 n = next(counter)
             conn.execute("BEGIN IMMEDIATE")
-            items = rng.sample(range(1, PRODUCTS + 1), rng.randint(1, lines_max))
+            items = rng.sample(pids, rng.randint(1, lines_max))
             for pid in sorted(items):
                 cur = conn.execute("UPDATE stock_levels SET reserved = reserved + 1 WHERE product_id = ? "
-                                   "AND warehouse_id = 1 AND on_hand - reserved >= 1", (pid,))
+                                   "AND warehouse_id = ? AND on_hand - reserved >= 1", (pid, wh))
                 assert cur.rowcount == 1
             seq = conn.execute("UPDATE sequences SET value = value + 1 WHERE name = 'SO' RETURNING value").fetchone()[0]
             oid = conn.execute(
@@ -115,8 +127,8 @@ def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int) -> float
                 (f"PLAIN-{seq}-{n}",)).fetchone()[0]
             conn.executemany(
                 "INSERT INTO order_lines (order_id, line_no, product_id, qty, unit_price, discount, line_total,"
-                " warehouse_id, qty_reserved, qty_shipped, qty_returned) VALUES (?, ?, ?, 1, 1990, 0, 1990, 1, 1, 0, 0)",
-                [(oid, i, pid) for i, pid in enumerate(items, 1)])
+                " warehouse_id, qty_reserved, qty_shipped, qty_returned) VALUES (?, ?, ?, 1, 1990, 0, 1990, ?, 1, 0, 0)",
+                [(oid, i, pid, wh) for i, pid in enumerate(items, 1)])
             conn.execute("INSERT INTO order_events (order_id, at, actor, to_status) VALUES (?, datetime('now'),"
                          " 'bench', 'confirmed')", (oid,))
             conn.execute("COMMIT")
@@ -128,7 +140,7 @@ def _plain_sqlite(path: str, orders: int, writers: int, lines_max: int) -> float
     return (orders // writers) * writers / (time.perf_counter() - start)
 
 
-def _plain_postgres(url: str, orders: int, writers: int, lines_max: int) -> float:
+def _plain_postgres(url: str, orders: int, writers: int, lines_max: int, pids: list[int], wh: int) -> float:
     """The same transaction in plain psycopg: the ceiling for this database."""
     import psycopg
 
@@ -143,10 +155,10 @@ def _plain_postgres(url: str, orders: int, writers: int, lines_max: int) -> floa
                 with lock:
                     n = next(counter)
                 with conn.transaction():
-                    items = rng.sample(range(1, PRODUCTS + 1), rng.randint(1, lines_max))
+                    items = rng.sample(pids, rng.randint(1, lines_max))
                     for pid in sorted(items):
                         cur = conn.execute("UPDATE stock_levels SET reserved = reserved + 1 WHERE product_id = %s "
-                                           "AND warehouse_id = 1 AND on_hand - reserved >= 1", (pid,))
+                                           "AND warehouse_id = %s AND on_hand - reserved >= 1", (pid, wh))
                         assert cur.rowcount == 1
                     oid = conn.execute(
                         "INSERT INTO orders (number, channel_id, status, payment_status, delivery_method, priority,"
@@ -157,8 +169,8 @@ def _plain_postgres(url: str, orders: int, writers: int, lines_max: int) -> floa
                         cur.executemany(
                             "INSERT INTO order_lines (order_id, line_no, product_id, qty, unit_price, discount,"
                             " line_total, warehouse_id, qty_reserved, qty_shipped, qty_returned) VALUES"
-                            " (%s, %s, %s, 1, 1990, 0, 1990, 1, 1, 0, 0)",
-                            [(oid, i, pid) for i, pid in enumerate(items, 1)])
+                            " (%s, %s, %s, 1, 1990, 0, 1990, %s, 1, 0, 0)",
+                            [(oid, i, pid, wh) for i, pid in enumerate(items, 1)])
                     conn.execute("INSERT INTO order_events (order_id, at, actor, to_status) VALUES (%s, now(),"
                                  " 'bench', 'confirmed')", (oid,))
                     conn.execute("UPDATE sequences SET value = value + 1 WHERE name = 'SO'")
@@ -182,8 +194,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--lines-max", type=int, default=4)
+    parser.add_argument("--demo-orders", type=int, default=0, help="run on a copy of a demo shop of this many orders")
+    parser.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "oms-bench-cache"))
     args = parser.parse_args()
-    url, cleanup = _fresh_database()
+    url, cleanup = demo_database(args.demo_orders, 42, args.cache_dir) if args.demo_orders else fresh_database("orders")
+    pids, wh = _stock(url)
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
         _run_service(url, 200, 1, args.lines_max)  # warm-up: statement caches, connections
@@ -191,13 +206,14 @@ def main() -> None:
         oversold = _oversold(url)
         if backend == "sqlite":
             path = url.removeprefix("sqlite:///")
-            plain = {f"plain_{w}w": round(_plain_sqlite(path, args.orders, w, args.lines_max)) for w in (1, 4)}
+            plain = {f"plain_{w}w": round(_plain_sqlite(path, args.orders, w, args.lines_max, pids, wh)) for w in (1, 4)}
         else:
-            plain = {f"plain_{w}w": round(_plain_postgres(url, args.orders, w, args.lines_max)) for w in (1, 4)}
+            plain = {f"plain_{w}w": round(_plain_postgres(url, args.orders, w, args.lines_max, pids, wh)) for w in (1, 4)}
     finally:
         cleanup()
     print(json.dumps({
         "bench": "orders", "backend": backend, "orders": args.orders, "lines_per_order": f"1-{args.lines_max}",
+        "demo_orders": args.demo_orders,
         "orders_per_s": figures, "plain_sql_orders_per_s": plain,
         "service_vs_plain_1w": round(figures["service_1w"] / plain["plain_1w"], 2),
         "oversold": oversold,
