@@ -15,6 +15,11 @@ p50/p95/p99 latency per operation, stock refusals, errors by type, invariant bre
     python bench/load.py                                   # SQLite: 6 clerks + 2 warehouse, 2 managers, 20 s
     python bench/load.py --backend postgres                # PostgreSQL: 24 clerks + 8 warehouse, 4 managers
     python bench/load.py --clerks 4 --shippers 4 --managers 1 --seconds 60
+    python bench/load.py --backend postgres --processes 2   # the same users over two app processes
+
+``--processes N`` deals the users out over N processes (round robin), as N app servers behind a
+proxy would hold them: one Python process runs its threads one at a time (the GIL), so with
+dozens of users it is CPU-bound on one core whatever the database could do.
 
 Goal (docs/security.md): 8 concurrent writers on SQLite and 32 on PostgreSQL with no error other
 than stock refusals and no invariant broken. Driving the Streamlit server itself over its
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -191,6 +197,37 @@ def manager(n: int, rec: Recorder, until: float) -> None:
         rec.timed("dashboard", dashboard)
 
 
+def run_users(users: list[tuple[str, int]], shippers: int, skus: list[str], scarce: str,
+              until: float) -> dict[str, object]:
+    """Run ``users`` (``("clerk" | "warehouse" | "manager", number)``) as threads of this process
+    until ``until`` (``time.monotonic``, one clock for every process); what they recorded."""
+    rec = Recorder()
+    targets: dict[str, Callable[[int], tuple[object, ...]]] = {
+        "clerk": lambda n: (n, rec, skus, scarce, until), "warehouse": lambda n: (n, shippers, rec, until),
+        "manager": lambda n: (n, rec, until)}
+    functions: dict[str, Callable[..., None]] = {"clerk": clerk, "warehouse": warehouse, "manager": manager}
+    threads = [threading.Thread(target=functions[kind], args=targets[kind](n)) for kind, n in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.dispose_all()
+    return {"latency": dict(rec.latency), "refused": rec.refused, "errors": dict(rec.errors), "samples": rec.samples}
+
+
+def merged(parts: list[dict[str, object]]) -> Recorder:
+    """One recorder holding what every process's users recorded."""
+    rec = Recorder()
+    for part in parts:
+        for op, values in part["latency"].items():  # type: ignore[attr-defined]
+            rec.latency[op].extend(values)
+        rec.refused += part["refused"]  # type: ignore[operator]
+        rec.errors.update(part["errors"])  # type: ignore[arg-type]
+        for kind, sample in part["samples"].items():  # type: ignore[attr-defined]
+            rec.samples.setdefault(kind, sample)
+    return rec
+
+
 def summary(rec: Recorder, seconds: float) -> dict[str, dict[str, float]]:
     out = {}
     for op, values in sorted(rec.latency.items()):
@@ -210,26 +247,30 @@ def main() -> None:
     parser.add_argument("--managers", type=int)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--demo-orders", type=int, default=2000)
+    parser.add_argument("--processes", type=int, default=1, help="app processes the users are dealt out over")
     args = parser.parse_args()
     clerks, shippers, managers = (v if v is not None else d for v, d in
                                   zip((args.clerks, args.shippers, args.managers), DEFAULTS[args.backend], strict=True))
+    users = [("clerk", i) for i in range(clerks)] + [("warehouse", i) for i in range(shippers)]
+    users += [("manager", i) for i in range(managers)]
     with fresh_database(args.backend, args.demo_orders):
         skus, scarce = prepare_stock()
-        rec = Recorder()
+        db.dispose_all()  # a forked process opens its own connections
         until = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=clerk, args=(i, rec, skus, scarce, until)) for i in range(clerks)]
-        threads += [threading.Thread(target=warehouse, args=(i, shippers, rec, until)) for i in range(shippers)]
-        threads += [threading.Thread(target=manager, args=(i, rec, until)) for i in range(managers)]
         started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        if args.processes > 1:
+            shares = [users[k::args.processes] for k in range(args.processes)]
+            with multiprocessing.get_context("fork").Pool(args.processes) as pool:
+                parts = pool.starmap(run_users, [(share, shippers, skus, scarce, until) for share in shares])
+        else:
+            parts = [run_users(users, shippers, skus, scarce, until)]
         elapsed = time.monotonic() - started
+        rec = merged(parts)
         breaches = invariants.check()
     ops = summary(rec, elapsed)
     print(json.dumps({
-        "bench": "load", "backend": args.backend, "seconds": round(elapsed, 1), "writers": clerks + shippers,
+        "bench": "load", "backend": args.backend, "processes": args.processes, "seconds": round(elapsed, 1),
+        "writers": clerks + shippers,
         "clerks": clerks, "warehouse": shippers, "managers": managers, "ops": ops,
         "orders_per_s": ops.get("create_order", {}).get("per_s", 0), "stock_refusals": rec.refused,
         "errors": sum(rec.errors.values()), "error_types": dict(rec.errors), "error_samples": rec.samples,
