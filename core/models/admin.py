@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base
+from core.models.base import Base, sparse_index
 from core.models.personal import Encrypted, EncryptedJSON
 
 # --- configuration, people, audit ------------------------------------------------------------
@@ -153,7 +153,8 @@ class Notification(Base):
     worker sends the e-mails (core.services.outbox_delivery)."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_delivery", "channel", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notifications_delivery", "channel", "status", "next_attempt_at"),
+                      sparse_index("ix_notifications_event_id", "event_id"))  # webhook rows only (0029)
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms|email|webhook
@@ -172,7 +173,7 @@ class Notification(Base):
     # webhook rows (migration 0017): the subscription it goes to and the event's stable id, the
     # same in every subscription's copy and in a replay, so a receiver can de-duplicate
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscriptions.id"))
-    event_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    event_id: Mapped[str | None] = mapped_column(String(36))
     response_code: Mapped[int | None] = mapped_column(Integer)  # a webhook receiver's last HTTP status
 
 

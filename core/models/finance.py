@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, Money
+from core.models.base import Base, Money, sparse_index
 
 
 class Payment(Base):
@@ -30,7 +30,7 @@ class Payment(Base):
         CheckConstraint("fee >= 0", name="fee_nonneg"),
         CheckConstraint("kind IN ('payment', 'refund')", name="kind_known"),
         Index("ix_payments_at", "at"),
-        Index("ix_payments_provider_ref", "provider_ref"),
+        sparse_index("ix_payments_provider_ref", "provider_ref"),  # settlement matching (0029: partial)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

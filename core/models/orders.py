@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, Money
+from core.models.base import Base, Money, sparse_index
 from core.models.personal import Encrypted, address_key_column, index_column
 
 # --- orders ----------------------------------------------------------------------------------
@@ -39,6 +39,8 @@ class Order(Base):
         Index("ix_orders_ship_phone_last4_bidx", "ship_phone_last4_bidx"),
         # merge candidates: open orders grouped by customer and address digest (migration 0027)
         Index("ix_orders_merge", "status", "customer_id", "merge_key"),
+        # only merged orders have a group: the others write no entry (migration 0029_hot_indexes)
+        sparse_index("ix_orders_merge_group_id", "merge_group_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -58,7 +60,8 @@ class Order(Base):
     ship_city: Mapped[str | None] = mapped_column(String(32))
     ship_district: Mapped[str | None] = mapped_column(String(32))
     ship_address: Mapped[str | None] = mapped_column(Encrypted(300))
-    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    # not indexed: no read filters orders by warehouse alone (migration 0029_hot_indexes)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     subtotal: Mapped[Decimal] = mapped_column(Money)
     discount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
@@ -86,7 +89,7 @@ class Order(Base):
     # "never merge this one" flag and the shipment the order shares with others
     merge_key: Mapped[str | None] = address_key_column()
     do_not_merge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    merge_group_id: Mapped[int | None] = mapped_column(ForeignKey("merge_groups.id"), index=True)
+    merge_group_id: Mapped[int | None] = mapped_column(ForeignKey("merge_groups.id"))
 
 
 class MergeGroup(Base):
@@ -116,6 +119,7 @@ class OrderLine(Base):
         CheckConstraint("qty_reserved >= 0 AND qty_reserved <= qty", name="reserved_range"),
         CheckConstraint("qty_shipped >= 0 AND qty_shipped <= qty", name="shipped_range"),
         CheckConstraint("qty_returned >= 0 AND qty_returned <= qty_shipped", name="returned_range"),
+        sparse_index("ix_order_lines_kit_line_id", "kit_line_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -137,7 +141,7 @@ class OrderLine(Base):
     is_gift: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # a component line of a kit the customer bought (core.models.kits.OrderKitLine); None for
     # a product ordered on its own (migration 0027_kits)
-    kit_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_kit_lines.id"), index=True)
+    kit_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_kit_lines.id"))
     # the product's unit cost when the line shipped (0027): the cost of goods stays what it was
     # when a later purchase changes the product's cost; None = shipped without a known cost
     unit_cost: Mapped[Decimal | None] = mapped_column(Money, default=None)
