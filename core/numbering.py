@@ -98,7 +98,13 @@ def align_pg_counters(conn: Connection) -> None:
 
 def next_number(session: Session, prefix: str) -> str:
     """E.g. ``SO20261122-000123``: date for humans, global counter for uniqueness."""
-    return f"{prefix}{local_today():%Y%m%d}-{next_value(session, prefix):06d}"
+    return number_of(prefix, next_value(session, prefix))
+
+
+def number_of(prefix: str, value: int) -> str:
+    """The document number of counter ``value`` today (:func:`next_number`; a bulk writer
+    numbers many documents from :func:`reserve_values`)."""
+    return f"{prefix}{local_today():%Y%m%d}-{value:06d}"
 
 
 def next_customer_code(session: Session) -> str:

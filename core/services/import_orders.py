@@ -32,7 +32,6 @@ from core.domain.rules import first_action
 from core.errors import (
     Conflict,
     FieldIssue,
-    InsufficientStock,
     Message,
     OMSError,
     ValidationError,
@@ -44,7 +43,8 @@ from core.models import Order, OrderEvent, OrderLine, Payment, Product, StockLev
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
-from core.services.orders import LineInput, OrderInput, create_order
+from core.services.orders import LineInput, OrderInput
+from core.services.orders.batch import create_orders
 from core.timeutil import shop_tz, utcnow
 
 CHUNK = 5000
@@ -304,6 +304,13 @@ class OpenResult:
     failed: dict[str, str]  # order key → reason (quarantine mode only)
 
 
+# the staged columns an open order is made of (:func:`_order_input`)
+_OPEN_COLUMNS = ["_okey", "channel_v", "sku", "qty_v", "_unit_price", "_disc", "customer_name", "phone_v", "email_v",
+                 "customer_id", "province", "city", "district", "address", "payment_method_v", "payment_status_v",
+                 "approved_at_v", "delivery_method_v", "_shipping", "_order_disc", "order_total_v", "warehouse_v",
+                 "external_ref", "note", "placed_at_v"]
+
+
 def _order_input(lines: list[dict[str, Any]]) -> OrderInput:
     """The validated rows of one open order as the input ``create_order`` takes (a walk-in
     sale — no customer detail in the file — has no customer id)."""
@@ -325,29 +332,22 @@ def _order_input(lines: list[dict[str, Any]]) -> OrderInput:
 
 def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine: bool,
                progress: Progress) -> OpenResult:
-    """Create every open order through ``create_order``. In quarantine mode each order runs
-    under a savepoint so a refused one (and only it) is rolled back and reported; otherwise
-    the first refusal aborts the whole import."""
+    """Create every open order as ``create_order`` would, one after the other in file order,
+    through the batch path (:func:`core.services.orders.batch.create_orders`: the same
+    decisions, set-wise writes). In quarantine mode a refused order (and only it) is left out
+    and reported; otherwise the first refusal aborts the whole import."""
+    orders: dict[str, list[dict[str, Any]]] = {}
+    for record in rows[_OPEN_COLUMNS].to_dict("records"):
+        orders.setdefault(str(record["_okey"]), []).append(record)
+    results = create_orders([_order_input(lines) for lines in orders.values()], actor, quarantine=quarantine,
+                            progress=progress, session=session)
     created: dict[str, str] = {}
     failed: dict[str, str] = {}
-    orders: dict[str, list[dict[str, Any]]] = {}
-    for record in rows.to_dict("records"):
-        orders.setdefault(str(record["_okey"]), []).append(record)
-    for i, (key, lines) in enumerate(orders.items()):
-        data = _order_input(lines)
-        try:
-            if quarantine:
-                with session.begin_nested():
-                    result = create_order(data, actor, session=session)
-            else:
-                result = create_order(data, actor, session=session)
-        except (ValidationError, Conflict, InsufficientStock) as exc:
-            if not quarantine:
-                raise
-            failed[key] = _reason(exc)
-            continue
-        created[key] = result.status
-        progress((i + 1) / len(orders))
+    for key, result in zip(orders, results, strict=True):
+        if isinstance(result, OMSError):
+            failed[key] = _reason(result)
+        else:
+            created[key] = result.status
     return OpenResult(created, failed)
 
 
