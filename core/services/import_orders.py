@@ -304,30 +304,43 @@ class OpenResult:
     failed: dict[str, str]  # order key → reason (quarantine mode only)
 
 
-# the staged columns an open order is made of (:func:`_order_input`)
-_OPEN_COLUMNS = ["_okey", "channel_v", "sku", "qty_v", "_unit_price", "_disc", "customer_name", "phone_v", "email_v",
-                 "customer_id", "province", "city", "district", "address", "payment_method_v", "payment_status_v",
-                 "approved_at_v", "delivery_method_v", "_shipping", "_order_disc", "order_total_v", "warehouse_v",
-                 "external_ref", "note", "placed_at_v"]
+# the staged header columns of an open order (:func:`_order_input`)
+_OPEN_HEAD = ("channel_v", "customer_name", "phone_v", "email_v", "customer_id", "province", "city", "district",
+              "address", "payment_method_v", "payment_status_v", "approved_at_v", "delivery_method_v", "_shipping",
+              "_order_disc", "order_total_v", "warehouse_v", "external_ref", "note", "placed_at_v")
 
 
-def _order_input(lines: list[dict[str, Any]]) -> OrderInput:
-    """The validated rows of one open order as the input ``create_order`` takes (a walk-in
-    sale — no customer detail in the file — has no customer id)."""
-    h = lines[0]
+def _order_input(lines: list[LineInput], h: dict[str, Any]) -> OrderInput:
+    """The validated rows of one open order (its lines, its header's values with None for
+    missing) as the input ``create_order`` takes (a walk-in sale — no customer detail in the
+    file — has no customer id)."""
     return OrderInput(
-        channel=h["channel_v"], lines=[LineInput(r["sku"], int(r["qty_v"]), _money(r["_unit_price"]), _money(r["_disc"]))
-                                       for r in lines],
-        customer_name=_opt(h["customer_name"]) or "", phone=_opt(h["phone_v"]), email=_opt(h["email_v"]),
-        customer_id=_opt(h["customer_id"]), walk_in=_opt(h["customer_id"]) is None, province=_opt(h["province"]), city=_opt(h["city"]),
-        district=_opt(h["district"]), address=_opt(h["address"]), payment_method=_opt(h["payment_method_v"]),
-        payment_status=_opt(h["payment_status_v"]) or ("paid" if _opt(h["approved_at_v"]) else "unpaid"),
-        delivery_method=_opt(h["delivery_method_v"]) or "express", shipping_fee=_money(h["_shipping"]),
+        channel=h["channel_v"], lines=lines, customer_name=h["customer_name"] or "", phone=h["phone_v"],
+        email=h["email_v"], customer_id=h["customer_id"], walk_in=h["customer_id"] is None, province=h["province"],
+        city=h["city"], district=h["district"], address=h["address"], payment_method=h["payment_method_v"],
+        payment_status=h["payment_status_v"] or ("paid" if h["approved_at_v"] is not None else "unpaid"),
+        delivery_method=h["delivery_method_v"] or "express", shipping_fee=_money(h["_shipping"]),
         discount=_money(h["_order_disc"]),
-        expected_total=_money(h["order_total_v"]) if _opt(h["order_total_v"]) is not None else None,
-        warehouse=_opt(h["warehouse_v"]), external_ref=h["external_ref"], note=_opt(h["note"]),
-        allow_backorder=True, require_address=False, placed_at=h["placed_at_v"].to_pydatetime(),
+        expected_total=_money(h["order_total_v"]) if h["order_total_v"] is not None else None,
+        warehouse=h["warehouse_v"], external_ref=h["external_ref"], note=h["note"], allow_backorder=True,
+        require_address=False, placed_at=h["placed_at_v"],
     )
+
+
+def _open_inputs(rows: pd.DataFrame) -> tuple[list[str], list[OrderInput]]:
+    """Order keys and inputs in file order, built column by column (a 双11 export has 100,000
+    orders: a dict per row of a hundred-column frame cost more than creating the orders)."""
+    heads = order_heads(rows)
+    columns = {name: _values(heads[name]) for name in _OPEN_HEAD}
+    columns["placed_at_v"] = [None if t is None else t.to_pydatetime() for t in columns["placed_at_v"]]
+    lines: list[list[LineInput]] = [[] for _ in range(len(heads))]
+    positions, _ = pd.factorize(rows["_okey"])  # order_heads keeps orders in order of first appearance
+    for pos, sku, qty, price, discount in zip(positions.tolist(), rows["sku"].tolist(), rows["qty_v"].tolist(),
+                                              rows["_unit_price"].tolist(), rows["_disc"].tolist(), strict=True):
+        lines[pos].append(LineInput(sku, int(qty), _money(price), _money(discount)))
+    inputs = [_order_input(order_lines, {name: columns[name][i] for name in _OPEN_HEAD})
+              for i, order_lines in enumerate(lines)]
+    return [str(k) for k in heads["_okey"].tolist()], inputs
 
 
 def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine: bool,
@@ -336,14 +349,13 @@ def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine
     through the batch path (:func:`core.services.orders.batch.create_orders`: the same
     decisions, set-wise writes). In quarantine mode a refused order (and only it) is left out
     and reported; otherwise the first refusal aborts the whole import."""
-    orders: dict[str, list[dict[str, Any]]] = {}
-    for record in rows[_OPEN_COLUMNS].to_dict("records"):
-        orders.setdefault(str(record["_okey"]), []).append(record)
-    results = create_orders([_order_input(lines) for lines in orders.values()], actor, quarantine=quarantine,
-                            progress=progress, session=session)
+    if rows.empty:
+        return OpenResult({}, {})
+    keys, inputs = _open_inputs(rows)
+    results = create_orders(inputs, actor, quarantine=quarantine, progress=progress, session=session)
     created: dict[str, str] = {}
     failed: dict[str, str] = {}
-    for key, result in zip(orders, results, strict=True):
+    for key, result in zip(keys, results, strict=True):
         if isinstance(result, OMSError):
             failed[key] = _reason(result)
         else:

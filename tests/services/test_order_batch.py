@@ -112,7 +112,7 @@ def _snapshot(s: Session, outcomes: list[Any]) -> dict[str, Any]:
     rank = {n: f"#{i}" for i, n in enumerate(numbers)}
     ref_of = dict(s.execute(select(Order.id, Order.external_ref)).all())
     sku = dict(s.execute(select(Product.id, Product.sku)).all())
-    wh = dict(s.execute(select(Warehouse.id, Warehouse.code)).all())
+    wh: dict[int | None, str] = dict(s.execute(select(Warehouse.id, Warehouse.code)).all())
 
     def by_ref(rows: Any) -> dict[Any, list[Any]]:
         out: dict[Any, list[Any]] = {}

@@ -50,7 +50,7 @@ from core.errors import (
     ValidationError,
 )
 from core.events import wanted
-from core.importing.bulk import insert_columns
+from core.importing.bulk import Same, insert_columns
 from core.models import (
     Alert,
     AuditLog,
@@ -63,7 +63,7 @@ from core.models import (
     Payment,
     StockLevel,
 )
-from core.models.personal import plain
+from core.models.personal import ADDRESS_PARTS, INDEXES, plain
 from core.numbering import number_of, reserve_values
 from core.permissions import Actor, require
 from core.refdata import ChannelRef, RefData, WarehouseRef
@@ -356,9 +356,19 @@ def _number(session: Session, made: list[_Draft], drafts: list[_Draft]) -> None:
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``rows`` (dicts with the same keys) as one bulk insert (core.importing.bulk)."""
-    if rows:
-        insert_columns(conn, table, {name: [r[name] for r in rows] for name in rows[0]})
+    """``rows`` (dicts with the same keys) as one bulk insert (core.importing.bulk); a column
+    holding one object on every row (the time, the user) is converted once (``Same``)."""
+    if not rows:
+        return
+    derived = {*ADDRESS_PARTS, *INDEXES.get(table.name, {})}  # the sources of blind indexes stay lists
+    columns: dict[str, Any] = {}
+    for name in rows[0]:
+        values = [r[name] for r in rows]
+        first = values[0]
+        columns[name] = Same(first) if name not in derived and all(v is first for v in values) else values
+    if all(isinstance(v, Same) for v in columns.values()):  # one row: nothing to tell the count by
+        columns = {name: [v.value] for name, v in columns.items()}
+    insert_columns(conn, table, columns)
 
 
 def _write(session: Session, ref: RefData, made: list[_Draft], actor: Actor) -> None:
