@@ -1,8 +1,10 @@
-"""Writing validated orders: history in bulk, open orders through ``create_order``.
+"""Writing validated orders: history in bulk, open orders through order entry's batch path.
 
 *Open* orders (not yet shipped in the source) must behave exactly like entered ones —
-numbering, reservation or backorder, review rules, alerts, audit — so each goes through
-:func:`core.services.orders.create_order` inside the import's transaction.
+numbering, reservation or backorder, review rules, alerts, audit — so they go through
+:func:`core.services.orders.batch.create_orders` inside the import's transaction: the
+decisions ``create_order`` would make for them one after the other in file order, written
+set-wise (a 双11 export holds 100,000 of them).
 
 *History* (shipped, delivered, completed, cancelled in the source) keeps its timestamps and
 status and must not touch today's stock, so it is written set-wise with Core inserts: orders,
