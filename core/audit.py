@@ -25,8 +25,14 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
+    session.connection().execute(_INSERT, row(actor, action, entity, entity_id, before, after))
+
+
+def row(actor: Actor, action: str, entity: str, entity_id: object, before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``audit_log`` row :func:`record` writes (a bulk writer inserts many at once)."""
     maskers = _NAMES_MASKED if entity == "customer" and names_sealed() else MASKERS
-    session.connection().execute(_INSERT, dict(
+    return dict(
         at=utcnow(),
         actor=actor.username,
         action=action,
@@ -34,7 +40,7 @@ def record(
         entity_id=None if entity_id is None else str(entity_id),
         before=_jsonable(_masked(before, maskers)),
         after=_jsonable(_masked(after, maskers)),
-    ))
+    )
 
 
 # while customers' names are encrypted (the shop's setting), a customer's audit rows keep the

@@ -29,9 +29,15 @@ def queue(
     payload: dict[str, Any],
 ) -> None:
     """Queue an SMS to ``phone`` (and an e-mail when known); no recipient → nothing queued."""
+    queued = rows(event=event, order_id=order_id, phone=phone, email=email, payload=payload)
+    if queued:
+        session.connection().execute(_INSERT, queued)
+
+
+def rows(*, event: str, order_id: int | None, phone: str | None, email: str | None,
+         payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outbox rows :func:`queue` writes (a bulk writer inserts many orders' at once)."""
     now = utcnow()
-    rows = [dict(created_at=now, channel=channel, recipient=recipient, order_id=order_id, event=event,
+    return [dict(created_at=now, channel=channel, recipient=recipient, order_id=order_id, event=event,
                  payload=payload, status="pending", sent_at=None)
             for channel, recipient in (("sms", phone), ("email", email)) if recipient]
-    if rows:
-        session.connection().execute(_INSERT, rows)

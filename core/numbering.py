@@ -110,7 +110,13 @@ def number_prefix(prefix: str) -> str:
 
 def next_number(session: Session, prefix: str) -> str:
     """E.g. ``SO20261122-000123``: date for humans, global counter for uniqueness."""
-    return f"{number_prefix(prefix)}{next_value(session, prefix):0{NUMBER_DIGITS}d}"
+    return number_of(prefix, next_value(session, prefix))
+
+
+def number_of(prefix: str, value: int) -> str:
+    """The document number of counter ``value`` today (:func:`next_number`; a bulk writer
+    numbers many documents from :func:`reserve_values`)."""
+    return f"{number_prefix(prefix)}{value:0{NUMBER_DIGITS}d}"
 
 
 class NumberedInsert:

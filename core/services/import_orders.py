@@ -1,8 +1,10 @@
-"""Writing validated orders: history in bulk, open orders through ``create_order``.
+"""Writing validated orders: history in bulk, open orders through order entry's batch path.
 
 *Open* orders (not yet shipped in the source) must behave exactly like entered ones —
-numbering, reservation or backorder, review rules, alerts, audit — so each goes through
-:func:`core.services.orders.create_order` inside the import's transaction.
+numbering, reservation or backorder, review rules, alerts, audit — so they go through
+:func:`core.services.orders.batch.create_orders` inside the import's transaction: the
+decisions ``create_order`` would make for them one after the other in file order, written
+set-wise (a 双11 export holds 100,000 of them).
 
 *History* (shipped, delivered, completed, cancelled in the source) keeps its timestamps and
 status and must not touch today's stock, so it is written set-wise with Core inserts: orders,
@@ -32,7 +34,6 @@ from core.domain.rules import first_action
 from core.errors import (
     Conflict,
     FieldIssue,
-    InsufficientStock,
     Message,
     OMSError,
     ValidationError,
@@ -44,7 +45,8 @@ from core.models import Order, OrderEvent, OrderLine, Payment, Product, StockLev
 from core.numbering import reserve_values
 from core.permissions import Actor
 from core.refdata import RefData
-from core.services.orders import LineInput, OrderInput, create_order
+from core.services.orders import LineInput, OrderInput
+from core.services.orders.batch import create_orders
 from core.timeutil import shop_tz, utcnow
 
 CHUNK = 5000
@@ -304,50 +306,62 @@ class OpenResult:
     failed: dict[str, str]  # order key → reason (quarantine mode only)
 
 
-def _order_input(lines: list[dict[str, Any]]) -> OrderInput:
-    """The validated rows of one open order as the input ``create_order`` takes (a walk-in
-    sale — no customer detail in the file — has no customer id)."""
-    h = lines[0]
+# the staged header columns of an open order (:func:`_order_input`)
+_OPEN_HEAD = ("channel_v", "customer_name", "phone_v", "email_v", "customer_id", "province", "city", "district",
+              "address", "payment_method_v", "payment_status_v", "approved_at_v", "delivery_method_v", "_shipping",
+              "_order_disc", "order_total_v", "warehouse_v", "external_ref", "note", "placed_at_v")
+
+
+def _order_input(lines: list[LineInput], h: dict[str, Any]) -> OrderInput:
+    """The validated rows of one open order (its lines, its header's values with None for
+    missing) as the input ``create_order`` takes (a walk-in sale — no customer detail in the
+    file — has no customer id)."""
     return OrderInput(
-        channel=h["channel_v"], lines=[LineInput(r["sku"], int(r["qty_v"]), _money(r["_unit_price"]), _money(r["_disc"]))
-                                       for r in lines],
-        customer_name=_opt(h["customer_name"]) or "", phone=_opt(h["phone_v"]), email=_opt(h["email_v"]),
-        customer_id=_opt(h["customer_id"]), walk_in=_opt(h["customer_id"]) is None, province=_opt(h["province"]), city=_opt(h["city"]),
-        district=_opt(h["district"]), address=_opt(h["address"]), payment_method=_opt(h["payment_method_v"]),
-        payment_status=_opt(h["payment_status_v"]) or ("paid" if _opt(h["approved_at_v"]) else "unpaid"),
-        delivery_method=_opt(h["delivery_method_v"]) or "express", shipping_fee=_money(h["_shipping"]),
+        channel=h["channel_v"], lines=lines, customer_name=h["customer_name"] or "", phone=h["phone_v"],
+        email=h["email_v"], customer_id=h["customer_id"], walk_in=h["customer_id"] is None, province=h["province"],
+        city=h["city"], district=h["district"], address=h["address"], payment_method=h["payment_method_v"],
+        payment_status=h["payment_status_v"] or ("paid" if h["approved_at_v"] is not None else "unpaid"),
+        delivery_method=h["delivery_method_v"] or "express", shipping_fee=_money(h["_shipping"]),
         discount=_money(h["_order_disc"]),
-        expected_total=_money(h["order_total_v"]) if _opt(h["order_total_v"]) is not None else None,
-        warehouse=_opt(h["warehouse_v"]), external_ref=h["external_ref"], note=_opt(h["note"]),
-        allow_backorder=True, require_address=False, placed_at=h["placed_at_v"].to_pydatetime(),
+        expected_total=_money(h["order_total_v"]) if h["order_total_v"] is not None else None,
+        warehouse=h["warehouse_v"], external_ref=h["external_ref"], note=h["note"], allow_backorder=True,
+        require_address=False, placed_at=h["placed_at_v"],
     )
+
+
+def _open_inputs(rows: pd.DataFrame) -> tuple[list[str], list[OrderInput]]:
+    """Order keys and inputs in file order, built column by column (a 双11 export has 100,000
+    orders: a dict per row of a hundred-column frame cost more than creating the orders)."""
+    heads = order_heads(rows)
+    columns = {name: _values(heads[name]) for name in _OPEN_HEAD}
+    columns["placed_at_v"] = [None if t is None else t.to_pydatetime() for t in columns["placed_at_v"]]
+    lines: list[list[LineInput]] = [[] for _ in range(len(heads))]
+    positions, _ = pd.factorize(rows["_okey"])  # order_heads keeps orders in order of first appearance
+    for pos, sku, qty, price, discount in zip(positions.tolist(), rows["sku"].tolist(), rows["qty_v"].tolist(),
+                                              rows["_unit_price"].tolist(), rows["_disc"].tolist(), strict=True):
+        lines[pos].append(LineInput(sku, int(qty), _money(price), _money(discount)))
+    inputs = [_order_input(order_lines, {name: columns[name][i] for name in _OPEN_HEAD})
+              for i, order_lines in enumerate(lines)]
+    return [str(k) for k in heads["_okey"].tolist()], inputs
 
 
 def write_open(session: Session, rows: pd.DataFrame, *, actor: Actor, quarantine: bool,
                progress: Progress) -> OpenResult:
-    """Create every open order through ``create_order``. In quarantine mode each order runs
-    under a savepoint so a refused one (and only it) is rolled back and reported; otherwise
-    the first refusal aborts the whole import."""
+    """Create every open order as ``create_order`` would, one after the other in file order,
+    through the batch path (:func:`core.services.orders.batch.create_orders`: the same
+    decisions, set-wise writes). In quarantine mode a refused order (and only it) is left out
+    and reported; otherwise the first refusal aborts the whole import."""
+    if rows.empty:
+        return OpenResult({}, {})
+    keys, inputs = _open_inputs(rows)
+    results = create_orders(inputs, actor, quarantine=quarantine, progress=progress, session=session)
     created: dict[str, str] = {}
     failed: dict[str, str] = {}
-    orders: dict[str, list[dict[str, Any]]] = {}
-    for record in rows.to_dict("records"):
-        orders.setdefault(str(record["_okey"]), []).append(record)
-    for i, (key, lines) in enumerate(orders.items()):
-        data = _order_input(lines)
-        try:
-            if quarantine:
-                with session.begin_nested():
-                    result = create_order(data, actor, session=session)
-            else:
-                result = create_order(data, actor, session=session)
-        except (ValidationError, Conflict, InsufficientStock) as exc:
-            if not quarantine:
-                raise
-            failed[key] = _reason(exc)
-            continue
-        created[key] = result.status
-        progress((i + 1) / len(orders))
+    for key, result in zip(keys, results, strict=True):
+        if isinstance(result, OMSError):
+            failed[key] = _reason(result)
+        else:
+            created[key] = result.status
     return OpenResult(created, failed)
 
 

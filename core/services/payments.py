@@ -47,11 +47,20 @@ def entry_row(session: Session, *, order_id: int, stated: str, total: Decimal, m
     """The payment row of an order entered as already paid (the whole total; nothing for an
     unpaid or free order). No status update: the status stated at entry is what this row
     derives to, and order entry is the hot path."""
+    row = entry_payment_row(order_id=order_id, stated=stated, total=total, method=method, provider_ref=provider_ref,
+                            at=at, created_by=created_by)
+    if row is not None:
+        session.connection().execute(_INSERT, row)
+
+
+def entry_payment_row(*, order_id: int, stated: str, total: Decimal, method: str | None, provider_ref: str | None,
+                      at: dt.datetime, created_by: str) -> dict[str, object] | None:
+    """The row :func:`entry_row` writes, or None (a bulk writer inserts many orders' at once)."""
     amount = rules.entry_payment(stated, total)
-    if amount > 0:
-        session.connection().execute(_INSERT, dict(
-            order_id=order_id, kind="payment", method=method, provider_ref=provider_ref, amount=amount, fee=ZERO,
-            at=at, status="succeeded", refund_id=None, created_by=created_by))
+    if amount <= 0:
+        return None
+    return dict(order_id=order_id, kind="payment", method=method, provider_ref=provider_ref, amount=amount, fee=ZERO,
+                at=at, status="succeeded", refund_id=None, created_by=created_by)
 
 
 def sync_status(session: Session, order_id: int) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from core import audit, datakeys, kits, notify, refdata, stock
 from core.db import unit_of_work
 from core.domain import allocation, rulebook, totals
-from core.domain.kits import component_lines
-from core.domain.rules import first_action, order_facts
+from core.domain.kits import Component, component_lines
+from core.domain.rules import RuleSpec, first_action, order_facts
 from core.errors import (
     Conflict,
     FieldIssue,
@@ -197,8 +197,13 @@ def _price_lines(conn: Connection, data: OrderInput, issues: list[FieldIssue],
     read with them goes into ``avail``."""
     skus = sorted({(ln.sku or "").strip() for ln in data.lines})
     rows = conn.execute(_PRODUCTS_BY_SKU, {"skus": skus}).all()
-    products = {r.sku: r for r in rows}
     avail.add((r.id, r.warehouse_id, r.available) for r in rows)
+    return price_lines(data, {r.sku: r for r in rows}, issues)
+
+
+def price_lines(data: OrderInput, products: dict[str, Any], issues: list[FieldIssue]) -> list[_PricedLine]:
+    """:func:`_price_lines` on products already read (rows of ``_PRODUCTS_BY_SKU`` by SKU): the
+    batch path (:mod:`core.services.orders.batch`) reads them once for many orders."""
     priced: list[_PricedLine] = []
     for i, ln in enumerate(data.lines, start=1):
         sku = (ln.sku or "").strip()
@@ -229,8 +234,13 @@ def _expand_kits(session: Session, ref: RefData, priced: list[_PricedLine],
     lines are kept apart as what the customer bought. Without kits the lines come back as
     they are, without a query (the snapshot knows which products are kits)."""
     ids = {ln.product_id for ln in priced}
-    found = kits.components_of(session, ids & ref.kits) if ids & ref.kits else {}
-    if not found:
+    return expand_kits(priced, kits.components_of(session, ids & ref.kits) if ids & ref.kits else {}, issues)
+
+
+def expand_kits(priced: list[_PricedLine], found: dict[int, list[Component]],
+                issues: list[FieldIssue]) -> tuple[list[_PricedLine], list[_PricedLine]]:
+    """:func:`_expand_kits` on kit components already read (``core.kits.components_of``)."""
+    if not found or not any(ln.product_id in found for ln in priced):
         return priced, []
     lines: list[_PricedLine] = []
     kit_lines: list[_PricedLine] = []
@@ -260,21 +270,38 @@ def _choose_warehouse(
     read with the products (and here for a kit's components). The second element is empty
     unless the order is split.
     """
+    decided, wh = given_warehouse(ref, data, issues)
+    if decided:
+        return wh, {}
+    need = allocation.units_needed((ln.product_id, ln.qty) for ln in lines)
+    unread = sorted(set(need) - avail.known)  # a kit's components
+    if unread:
+        avail.add(conn.execute(_AVAILABILITY, {"pids": unread}))
+    return allocate_lines(ref, lines, facts, avail.units)
+
+
+def given_warehouse(ref: RefData, data: OrderInput, issues: list[FieldIssue]) -> tuple[bool, WarehouseRef | None]:
+    """``(True, warehouse)`` when the order's warehouse needs no stock figures — the one it
+    names, or None with an issue (no warehouse at all, an unknown code); ``(False, None)`` when
+    :func:`allocate_lines` must choose."""
     if not ref.warehouses:
         issues.append(FieldIssue("warehouse", "issue.no_warehouse"))
-        return None, {}
+        return True, None
     if data.warehouse:
         wh = ref.warehouses.get(data.warehouse)
         if wh is None:
             issues.append(FieldIssue("warehouse", "issue.unknown_value", value=data.warehouse,
                                      params={"value": data.warehouse}))
-        return wh, {}
+        return True, wh
+    return False, None
+
+
+def allocate_lines(ref: RefData, lines: list[_PricedLine], facts: dict[str, Any],
+                   available: allocation.Availability) -> tuple[WarehouseRef, dict[int, WarehouseRef]]:
+    """:func:`core.domain.allocation.allocate` for the order's lines on ``available``."""
     preferred, _ = first_action(ref.rules["allocation"], facts, "warehouse")
     need = allocation.units_needed((ln.product_id, ln.qty) for ln in lines)
-    unread = sorted(set(need) - avail.known)  # a kit's components
-    if unread:
-        avail.add(conn.execute(_AVAILABILITY, {"pids": unread}))
-    chosen = allocation.allocate(ref.warehouses.values(), preferred, need, avail.units)
+    chosen = allocation.allocate(ref.warehouses.values(), preferred, need, available)
     return chosen.primary, chosen.split
 
 
@@ -346,11 +373,7 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     lines, kit_lines = _expand_kits(session, ref, _price_lines(conn, data, issues, avail), issues)
     amounts = _totals(data, lines, issues)
     total = amounts.total
-    province = normalise_province(data.province)
-    complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
-    facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
-                        delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines],
-                        skus=[*(ln.sku for ln in lines), *(k.sku for k in kit_lines)])  # a kit counts by its own SKU too
+    facts, province = facts_of(data, lines, kit_lines, total)
     wh, split = _choose_warehouse(conn, ref, data, lines, facts, avail, issues) if lines else (None, {})
     if issues:
         raise ValidationError(issues)
@@ -359,14 +382,9 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
     if external_ref:
         dup = conn.execute(_DUPLICATE, {"ch": channel.id, "ref": external_ref}).scalar_one_or_none()
         if dup:
-            raise Conflict(f"{data.channel} order {external_ref} already exists as {dup}",
-                           external_ref=external_ref, number=dup)
+            raise duplicate(data, external_ref, dup)
     cust = _customer(conn, session, data, province)
-    facts["customer_tier"] = cust.tier if cust is not None else "normal"
-    status, rule = first_action(ref.rules["review"], facts, "status")
-    status = status or "confirmed"
-    priority_boost, _ = first_action(ref.rules["review"], facts, "priority")
-    carrier, _ = first_action(ref.rules["carrier"], facts, "carrier")
+    status, rule, priority_boost, carrier = review(ref, facts, cust)
 
     reserved, shortages = _reserve_lines(session, lines, wh, split)
     if shortages:
@@ -383,70 +401,156 @@ def create_order(session: Session, data: OrderInput, actor: Actor) -> OrderResul
 
     now = utcnow()
     placed_at = data.placed_at or now
-    due_by = placed_at + dt.timedelta(hours=int(ref.setting("order_due", "hours", 48)))
-    inserted = _INSERT_ORDER.execute(session, dict(
-        channel_id=channel.id, external_ref=external_ref, customer_id=cust.id if cust else None,
+    inserted = _INSERT_ORDER.execute(session, order_row(
+        data, ref, channel_id=channel.id, external_ref=external_ref, cust=cust, status=status,
+        province=province, wh=wh, priority_boost=priority_boost, amounts=amounts, carrier=carrier,
+        placed_at=placed_at, now=now, username=actor.username), number_prefix("SO"))
+    assert inserted is not None
+    order_id, number = inserted.id, inserted.number
+    kit_ids = {k.line_no: conn.execute(_INSERT_KIT_LINE, kit_row(order_id, k)).scalar_one() for k in kit_lines}
+    conn.execute(_INSERT_LINES, line_rows(order_id, lines, kit_lines, amounts.shares, reserved, wh, split, kit_ids,
+                                          gift_lines))
+    payments.entry_row(session, order_id=order_id, stated=data.payment_status, total=total,
+                       method=data.payment_method, provider_ref=rulebook.clean_ref(data.payment_ref), at=placed_at,
+                       created_by=actor.username)
+    conn.execute(_INSERT_EVENT, event_row(order_id, now, actor.username, status, rule, gifts_skipped))
+    notify.queue(session, event="order.created", order_id=order_id, **recipients(data, cust),
+                 payload=notice(number, status, total))
+    webhook_events.publish_order(session, "order.created", order_id, channel.id, ref=ref)
+    if status == "confirmed":  # no review held it: it may be fulfilled now (order.confirmed's meaning)
+        webhook_events.publish_order(session, "order.confirmed", order_id, channel.id, ref=ref)
+    audit.record(session, actor, "order.create", "order", number,
+                 after=audit_after(data, status, total, wh, lines, kit_lines, gift_lines, gifts_skipped, split))
+    if status == "backordered":
+        conn.execute(_INSERT_ALERT, backorder_alert(number, shortages, now))
+    return OrderResult(order_id, number, status, total, wh.code, cust.id if cust else None,
+                       cust.created if cust else False,
+                       status == "backordered", rule.name if rule else None, tuple(shortages),
+                       tuple(sorted({w.code for w in split.values()})), tuple(g.sku for g in gift_lines),
+                       tuple(m.english() for m in gifts_skipped))
+
+
+# --- what create_order decides and writes, shared with the batch path (orders.batch) ---------
+
+
+def facts_of(data: OrderInput, lines: list[_PricedLine], kit_lines: list[_PricedLine],
+             total: Decimal) -> tuple[dict[str, Any], str | None]:
+    """The order's rule facts (:func:`core.domain.rules.order_facts`, without the customer's
+    tier: unknown until the customer is resolved) and its normalised province."""
+    province = normalise_province(data.province)
+    complete = all((province, (data.city or "").strip(), (data.district or "").strip(), (data.address or "").strip()))
+    facts = order_facts(total=total, channel=data.channel, province=province, address_complete=complete,
+                        delivery_method=data.delivery_method, lines=[(ln.qty, ln.attributes) for ln in lines],
+                        skus=[*(ln.sku for ln in lines), *(k.sku for k in kit_lines)])  # a kit counts by its own SKU too
+    return facts, province
+
+
+def duplicate(data: OrderInput, external_ref: str, number: str) -> Conflict:
+    """The refusal of an order whose channel reference is stored already (as ``number``)."""
+    return Conflict(f"{data.channel} order {external_ref} already exists as {number}",
+                    external_ref=external_ref, number=number)
+
+
+def review(ref: RefData, facts: dict[str, Any],
+           cust: customers.CustomerRef | None) -> tuple[str, RuleSpec | None, Any, Any]:
+    """``(status, review rule that set it, priority boost, carrier)`` by the review and carrier
+    rules; adds the customer's tier to ``facts`` (gift rules read it too)."""
+    facts["customer_tier"] = cust.tier if cust is not None else "normal"
+    status, rule = first_action(ref.rules["review"], facts, "status")
+    priority_boost, _ = first_action(ref.rules["review"], facts, "priority")
+    carrier, _ = first_action(ref.rules["carrier"], facts, "carrier")
+    return status or "confirmed", rule, priority_boost, carrier
+
+
+def order_row(data: OrderInput, ref: RefData, *, channel_id: int, external_ref: str | None,
+              cust: customers.CustomerRef | None, status: str, province: str | None, wh: WarehouseRef,
+              priority_boost: Any, amounts: totals.OrderTotals, carrier: Any, placed_at: dt.datetime,
+              now: dt.datetime, username: str) -> dict[str, Any]:
+    """The ``orders`` row of a new order but its number (:class:`core.numbering.NumberedInsert`
+    takes it with the insert; the batch path numbers many orders at once)."""
+    return dict(
+        channel_id=channel_id, external_ref=external_ref, customer_id=cust.id if cust else None,
         status=status, payment_status=data.payment_status, payment_method=data.payment_method,
         delivery_method=data.delivery_method, ship_name=data.customer_name.strip() or (cust.name if cust else None),
         ship_phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), ship_province=province,
         ship_city=data.city, ship_district=data.district, ship_address=data.address, warehouse_id=wh.id,
-        priority=(rulebook.whole_number(data.priority) or 0) + int(priority_boost or 0), subtotal=amounts.subtotal, discount=amounts.discount,
-        shipping_fee=amounts.shipping_fee, total=total, placed_at=placed_at,
+        priority=(rulebook.whole_number(data.priority) or 0) + int(priority_boost or 0), subtotal=amounts.subtotal,
+        discount=amounts.discount, shipping_fee=amounts.shipping_fee, total=amounts.total, placed_at=placed_at,
         approved_at=now if status == "confirmed" else None, cancelled_at=None, shipped_at=None,
-        delivered_at=None, completed_at=None, due_by=due_by, carrier=carrier, tracking_no=None,
-        note=data.note, created_by=actor.username, updated_at=now, version=1,
-    ), number_prefix("SO"))
-    assert inserted is not None
-    order_id, number = inserted.id, inserted.number
+        delivered_at=None, completed_at=None,
+        due_by=placed_at + dt.timedelta(hours=int(ref.setting("order_due", "hours", 48))), carrier=carrier,
+        tracking_no=None, note=data.note, created_by=username, updated_at=now, version=1,
+    )
+
+
+def kit_row(order_id: int, k: _PricedLine) -> dict[str, Any]:
+    """The ``order_kit_lines`` row of a kit the customer bought."""
+    return dict(order_id=order_id, line_no=k.line_no, product_id=k.product_id, qty=k.qty, unit_price=k.unit_price,
+                discount=k.discount, line_total=k.line_total)
+
+
+def line_rows(order_id: int, lines: list[_PricedLine], kit_lines: list[_PricedLine], shares: Sequence[Decimal],
+              reserved: list[_PricedLine], wh: WarehouseRef, split: dict[int, WarehouseRef],
+              kit_ids: dict[int, int], gift_lines: list[gifts.GiftLine]) -> list[dict[str, Any]]:
+    """The ``order_lines`` rows: the order's own (reserved or not) and its gifts after them
+    (kit and component lines share the numbering)."""
     reserved_nos = {ln.line_no for ln in reserved}
-    kit_ids = {k.line_no: conn.execute(_INSERT_KIT_LINE, dict(
-        order_id=order_id, line_no=k.line_no, product_id=k.product_id, qty=k.qty, unit_price=k.unit_price,
-        discount=k.discount, line_total=k.line_total)).scalar_one() for k in kit_lines}
-    conn.execute(_INSERT_LINES, [
+    rows = [
         dict(order_id=order_id, line_no=ln.line_no, product_id=ln.product_id, qty=ln.qty,
              unit_price=ln.unit_price, discount=ln.discount, line_total=ln.line_total, discount_share=share,
              warehouse_id=split.get(ln.product_id, wh).id, qty_reserved=ln.qty if ln.line_no in reserved_nos else 0,
-             qty_shipped=0, qty_returned=0, kit_line_id=None if ln.kit_no is None else kit_ids[ln.kit_no])
-        for ln, share in zip(lines, amounts.shares, strict=True)
-    ])
+             qty_shipped=0, qty_returned=0, is_gift=False, kit_line_id=None if ln.kit_no is None else kit_ids[ln.kit_no])
+        for ln, share in zip(lines, shares, strict=True)
+    ]
     if gift_lines:
-        last_no = max(ln.line_no for ln in [*lines, *kit_lines])  # kit and component lines share the numbering
-        conn.execute(_INSERT_LINES, [
-            dict(order_id=order_id, line_no=last_no + i, product_id=g.product_id, qty=g.qty, unit_price=Decimal(0),
-                 discount=Decimal(0), line_total=Decimal(0), discount_share=Decimal(0), warehouse_id=wh.id,
-                 qty_reserved=g.qty, qty_shipped=0, qty_returned=0, is_gift=True)
-            for i, g in enumerate(gift_lines, start=1)])
-    payments.entry_row(session, order_id=order_id, stated=data.payment_status, total=total,
-                       method=data.payment_method, provider_ref=rulebook.clean_ref(data.payment_ref), at=placed_at,
-                       created_by=actor.username)
+        last_no = max(ln.line_no for ln in [*lines, *kit_lines])
+        rows += [dict(order_id=order_id, line_no=last_no + i, product_id=g.product_id, qty=g.qty,
+                      unit_price=Decimal(0), discount=Decimal(0), line_total=Decimal(0), discount_share=Decimal(0),
+                      warehouse_id=wh.id, qty_reserved=g.qty, qty_shipped=0, qty_returned=0, is_gift=True,
+                      kit_line_id=None)
+                 for i, g in enumerate(gift_lines, start=1)]
+    return rows
+
+
+def event_row(order_id: int, now: dt.datetime, username: str, status: str, rule: RuleSpec | None,
+              gifts_skipped: list[Message]) -> dict[str, Any]:
+    """The order's first timeline event: the review rule that held it, the gifts it missed."""
     note = [*([Message("note.rule", {"rule": rule.name})] if rule and status != "backordered" else []),
             *gifts_skipped]
-    conn.execute(_INSERT_EVENT, dict(order_id=order_id, at=now, actor=actor.username, from_status=None,
-                                     to_status=status, **stored("note", note)))
-    notify.queue(session, event="order.created", order_id=order_id,
-                 phone=customers.normalise_phone(data.phone) or (cust.phone if cust else None), email=customers.normalise_email(data.email),
-                 payload={"number": number, "status": status, "total": str(total)})
-    webhook_events.publish_order(session, "order.created", order_id, channel.id, ref=ref)
-    if status == "confirmed":  # no review held it: it may be fulfilled now (order.confirmed's meaning)
-        webhook_events.publish_order(session, "order.confirmed", order_id, channel.id, ref=ref)
-    audit.record(session, actor, "order.create", "order", number, after={
+    return dict(order_id=order_id, at=now, actor=username, from_status=None, to_status=status, **stored("note", note))
+
+
+def recipients(data: OrderInput, cust: customers.CustomerRef | None) -> dict[str, str | None]:
+    """Whom the ``order.created`` message goes to: the order's phone (else the customer's), its e-mail."""
+    return {"phone": customers.normalise_phone(data.phone) or (cust.phone if cust else None),
+            "email": customers.normalise_email(data.email)}
+
+
+def notice(number: str, status: str, total: Decimal) -> dict[str, Any]:
+    """The ``order.created`` message's payload."""
+    return {"number": number, "status": status, "total": str(total)}
+
+
+def audit_after(data: OrderInput, status: str, total: Decimal, wh: WarehouseRef, lines: list[_PricedLine],
+                kit_lines: list[_PricedLine], gift_lines: list[gifts.GiftLine], gifts_skipped: list[Message],
+                split: dict[int, WarehouseRef]) -> dict[str, Any]:
+    """The ``order.create`` audit row's ``after``."""
+    return {
         "status": status, "total": total, "warehouse": wh.code, "channel": data.channel,
         "lines": [[ln.sku, ln.qty, ln.unit_price] for ln in lines],
         **({"kits": [[k.sku, k.qty, k.unit_price] for k in kit_lines]} if kit_lines else {}),
         **({"gifts": [[g.sku, g.qty, g.rule] for g in gift_lines]} if gift_lines else {}),
         **({"gifts_skipped": [m.english() for m in gifts_skipped]} if gifts_skipped else {}),
         **({"split": {ln.sku: split[ln.product_id].code for ln in lines if ln.product_id in split}} if split else {}),
-    })
-    if status == "backordered":
-        conn.execute(_INSERT_ALERT, dict(
-            kind="backorder", severity="warning", entity="order", entity_id=number, created_at=now,
-            acknowledged_by=None, acknowledged_at=None,
-            **stored("message", [Message("alert_msg.shortage", {
-                "sku": s.sku, "need": s.requested, "available": s.available, "warehouse": s.warehouse})
-                for s in shortages]),
-        ))
-    return OrderResult(order_id, number, status, total, wh.code, cust.id if cust else None,
-                       cust.created if cust else False,
-                       status == "backordered", rule.name if rule else None, tuple(shortages),
-                       tuple(sorted({w.code for w in split.values()})), tuple(g.sku for g in gift_lines),
-                       tuple(m.english() for m in gifts_skipped))
+    }
+
+
+def backorder_alert(number: str, shortages: list[Shortage], now: dt.datetime) -> dict[str, Any]:
+    """The ``alerts`` row of an order stored as backordered: what it lacks, where."""
+    return dict(
+        kind="backorder", severity="warning", entity="order", entity_id=number, created_at=now,
+        acknowledged_by=None, acknowledged_at=None,
+        **stored("message", [Message("alert_msg.shortage", {
+            "sku": s.sku, "need": s.requested, "available": s.available, "warehouse": s.warehouse})
+            for s in shortages]),
+    )

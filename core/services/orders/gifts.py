@@ -8,6 +8,7 @@ the order's first event says which rule's gift was out of stock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +46,18 @@ def reserve_gifts(session: Session, ref: RefData, facts: dict[str, Any],
     wanted = sorted({sku for offer in offers for sku in offer.skus})
     ids = dict(session.execute(select(Product.sku, Product.id).where(
         Product.sku.in_(wanted), Product.active.is_(True))).all())
+    return take_gifts(offers, ids, lambda pid, qty: stock.reserve(session, pid, wh.id, qty))
+
+
+def take_gifts(offers: list[gifts.GiftOffer], ids: dict[str, int],
+               take: Callable[[int, int], bool]) -> tuple[list[GiftLine], list[Message]]:
+    """Each offer's first SKU (of the active products ``ids``) that ``take(product id, qty)``
+    reserves, else a note that the gift was skipped; the batch path
+    (:mod:`core.services.orders.batch`) takes from its own ledger of what is free."""
     lines: list[GiftLine] = []
     skipped: list[Message] = []
     for offer in offers:
-        sku = next((s for s in offer.skus if s in ids and stock.reserve(session, ids[s], wh.id, offer.qty)), None)
+        sku = next((s for s in offer.skus if s in ids and take(ids[s], offer.qty)), None)
         if sku is None:
             skipped.append(Message("note.gift_out_of_stock", {"rule": offer.rule, "skus": ", ".join(offer.skus)}))
         else:
