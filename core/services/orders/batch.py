@@ -257,7 +257,7 @@ def _reserve(session: Session, drafts: list[_Draft], ref: RefData, gift_ids: dic
             return
         except _StockMoved:
             continue
-    raise Conflict.coded("order.batch_stock_moved")
+    raise Conflict.coded("cc.batch_stock_moved")
 
 
 def _free(conn: Connection, pids: list[int], locked: bool) -> Free:
