@@ -15,9 +15,9 @@ open lines holding them: must be 0), backorders.
     python bench/burst.py [--orders 100000] [--pg-url postgresql+psycopg://root@127.0.0.1/postgres]
 
 SQLite on a temp file by default; ``--pg-url`` (or a PostgreSQL ``DATABASE_URL``) names the
-server where a throw-away database is created and dropped. Run from another checkout's root
-(``python /path/to/bench/burst.py`` with that checkout first on ``PYTHONPATH``) to measure its
-code with the same file.
+server where a throw-away database is created and dropped. ``OMS_BENCH_CODE=<checkout>`` (and
+that checkout on ``PYTHONPATH``) measures another checkout's code with this same file — the
+"before" figures in docs/benchmarks.md ("Bursts").
 """
 
 from __future__ import annotations
