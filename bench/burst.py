@@ -15,9 +15,9 @@ open lines holding them: must be 0), backorders.
     python bench/burst.py [--orders 100000] [--pg-url postgresql+psycopg://root@127.0.0.1/postgres]
 
 SQLite on a temp file by default; ``--pg-url`` (or a PostgreSQL ``DATABASE_URL``) names the
-server where a throw-away database is created and dropped. Run from another checkout's root
-(``python /path/to/bench/burst.py`` with that checkout first on ``PYTHONPATH``) to measure its
-code with the same file.
+server where a throw-away database is created and dropped. ``OMS_BENCH_CODE=<checkout>`` (and
+that checkout on ``PYTHONPATH``) measures another checkout's code with this same file — the
+"before" figures in docs/benchmarks.md ("Bursts").
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 if os.environ.get("OMS_BENCH_CODE"):  # measure another checkout's code (the "before" figure)
@@ -55,7 +56,7 @@ HEADER = ["external_ref", "channel", "placed_at", "status", "customer_name", "ph
           "payment_status"]
 
 
-def _csv(rows: list[list[object]], header: list[str]) -> bytes:
+def _csv(rows: Sequence[Sequence[object]], header: list[str]) -> bytes:
     out = io.StringIO()
     out.write(",".join(header) + "\n")
     for r in rows:
@@ -128,7 +129,7 @@ def _server_cpu(url: str) -> dict[int, float] | None:
     return cpu
 
 
-def _checks(url: str) -> dict[str, int]:
+def _checks(url: str) -> dict[str, object]:
     """Oversold units and reservations that do not match the open lines holding them."""
     with db.transaction(url, readonly=True) as s:
         levels = s.execute(select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand,
@@ -140,7 +141,7 @@ def _checks(url: str) -> dict[str, int]:
     oversold = sum(max(0, lv.reserved - lv.on_hand) for lv in levels)
     mismatched = sum(lv.reserved != held.get((lv.product_id, lv.warehouse_id), 0) for lv in levels)
     return {"oversold": oversold + mismatched, "backorders": int(statuses.get("backordered", 0)),
-            "statuses": {k: int(v) for k, v in sorted(statuses.items())}}  # type: ignore[dict-item]
+            "statuses": {k: int(v) for k, v in sorted(statuses.items())}}
 
 
 def run(orders: int) -> dict[str, object]:

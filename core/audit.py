@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import insert
@@ -29,11 +30,12 @@ def record(
 
 
 def row(actor: Actor, action: str, entity: str, entity_id: object, before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``audit_log`` row :func:`record` writes (a bulk writer inserts many at once)."""
+        after: dict[str, Any] | None = None, at: dt.datetime | None = None) -> dict[str, Any]:
+    """The ``audit_log`` row :func:`record` writes (a bulk writer inserts many at once, all ``at``
+    one time)."""
     maskers = _NAMES_MASKED if entity == "customer" and names_sealed() else MASKERS
     return dict(
-        at=utcnow(),
+        at=at or utcnow(),
         actor=actor.username,
         action=action,
         entity=entity,

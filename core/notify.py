@@ -8,6 +8,7 @@ the change committed.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import insert
@@ -35,9 +36,10 @@ def queue(
 
 
 def rows(*, event: str, order_id: int | None, phone: str | None, email: str | None,
-         payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The outbox rows :func:`queue` writes (a bulk writer inserts many orders' at once)."""
-    now = utcnow()
+         payload: dict[str, Any], now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The outbox rows :func:`queue` writes (a bulk writer inserts many orders' at once, all
+    created ``now``)."""
+    now = now or utcnow()
     return [dict(created_at=now, channel=channel, recipient=recipient, order_id=order_id, event=event,
                  payload=payload, status="pending", sent_at=None)
             for channel, recipient in (("sms", phone), ("email", email)) if recipient]

@@ -337,9 +337,12 @@ def _open_inputs(rows: pd.DataFrame) -> tuple[list[str], list[OrderInput]]:
     columns["placed_at_v"] = [None if t is None else t.to_pydatetime() for t in columns["placed_at_v"]]
     lines: list[list[LineInput]] = [[] for _ in range(len(heads))]
     positions, _ = pd.factorize(rows["_okey"])  # order_heads keeps orders in order of first appearance
+    money: dict[float, Decimal] = {}  # prices repeat: one Decimal per distinct amount
     for pos, sku, qty, price, discount in zip(positions.tolist(), rows["sku"].tolist(), rows["qty_v"].tolist(),
                                               rows["_unit_price"].tolist(), rows["_disc"].tolist(), strict=True):
-        lines[pos].append(LineInput(sku, int(qty), _money(price), _money(discount)))
+        unit = money[price] if price in money else money.setdefault(price, _money(price))
+        off = money[discount] if discount in money else money.setdefault(discount, _money(discount))
+        lines[pos].append(LineInput(sku, int(qty), unit, off))
     inputs = [_order_input(order_lines, {name: columns[name][i] for name in _OPEN_HEAD})
               for i, order_lines in enumerate(lines)]
     return [str(k) for k in heads["_okey"].tolist()], inputs

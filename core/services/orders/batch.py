@@ -257,7 +257,7 @@ def _reserve(session: Session, drafts: list[_Draft], ref: RefData, gift_ids: dic
             return
         except _StockMoved:
             continue
-    raise Conflict.coded("order.batch_stock_moved")
+    raise Conflict.coded("cc.batch_stock_moved")
 
 
 def _free(conn: Connection, pids: list[int], locked: bool) -> Free:
@@ -404,11 +404,11 @@ def _write(session: Session, ref: RefData, made: list[_Draft], actor: Actor) -> 
     _insert(conn, Notification.__table__, [
         row for d in made for row in notify.rows(event="order.created", order_id=d.order_id,
                                                  **entry.recipients(d.data, d.cust),
-                                                 payload=entry.notice(d.number, d.status, d.amounts.total))])
+                                                 payload=entry.notice(d.number, d.status, d.amounts.total), now=now)])
     _publish(session, ref, made)
     _insert(conn, AuditLog.__table__, [audit.row(actor, "order.create", "order", d.number, after=entry.audit_after(
-        d.data, d.status, d.amounts.total, d.warehouse, d.lines, d.kit_lines, d.gift_lines, d.gifts_skipped, d.split))
-        for d in made])
+        d.data, d.status, d.amounts.total, d.warehouse, d.lines, d.kit_lines, d.gift_lines, d.gifts_skipped, d.split),
+        at=now) for d in made])
     _insert(conn, Alert.__table__, [entry.backorder_alert(d.number, d.shortages, now)
                                     for d in made if d.status == "backordered"])
 
