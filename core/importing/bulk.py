@@ -17,10 +17,11 @@ Rows then go to the driver's ``executemany`` as tuples; on PostgreSQL to ``COPY 
 A value that is the same on every row can be given once as :class:`Same` (converted once).
 
 Personal data (:class:`core.models.personal.Encrypted` columns) is sealed with the key ring
-fetched once per column instead of once per value, and each blind index (digest) and merge key
-is computed once per distinct value: a history file repeats a customer's phone and address on
-every order, and looking the process's key ring up again for each of 200,000 values cost more
-than the encryption itself.
+fetched once per column instead of once per value (looking the process's key ring up again for
+each of 200,000 values cost almost as much as the encryption itself), and each blind index
+(digest) and merge key is computed once per distinct value — within :func:`digests_shared`, once
+per import across tables: the look-up of customers by phone, the new customers' phone index and the
+orders' ship-to phone index are the same digests.
 
 On SQLite a bulk write also wants a bigger page cache than the default 2 MiB
 (:func:`roomy_cache`).
@@ -36,6 +37,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,30 +85,51 @@ def _processor(table: Table, name: str, dialect: Dialect) -> Callable[[Any], Any
 
 def _blind_indexes(table: Table, columns: dict[str, Any]) -> dict[str, Any]:
     """The blind-index columns of the encrypted columns given (this insert runs no column
-    defaults, so it fills them itself; core.models.personal), each digest computed once per
-    distinct value."""
+    defaults, so it fills them itself; core.models.personal)."""
     out: dict[str, Any] = {}
     for source, pairs in INDEXES.get(table.name, {}).items():
         if source not in columns:
             continue
         values = columns[source]
         for index, kind in pairs:
-            if isinstance(values, Same):
-                out[index] = Same(digest(kind, values.value))
-            else:
-                out[index] = _once_per_value(lambda v, kind=kind: digest(kind, v), _plain(values))
+            out[index] = Same(digest(kind, values.value)) if isinstance(values, Same) else digests(kind, _plain(values))
     if table.name == "orders" and all(part in columns for part in ADDRESS_PARTS):  # the merge key
         parts = [_plain(columns[part]) for part in ADDRESS_PARTS]
         rows = max((len(p) for p in parts if isinstance(p, list)), default=1)
-        addresses = list(zip(*(p if isinstance(p, list) else [p] * rows for p in parts), strict=True))
-        out["merge_key"] = _once_per_value(lambda a: address_key(*a), addresses)
+        out["merge_key"] = digests(MERGE_KEY, list(zip(*(p if isinstance(p, list) else [p] * rows for p in parts),
+                                                       strict=True)))
     return out
 
 
-def _once_per_value(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """``[fn(v) for v in values]`` with ``fn`` called once per distinct value (``fn`` is pure)."""
-    done: dict[Any, Any] = {}
-    return [done[v] if v in done else done.setdefault(v, fn(v)) for v in values]
+MERGE_KEY = "merge_key"  # digests() kind of a ship-to address (province, city, district, address)
+_shared: ContextVar[dict[tuple[str, Any], str | None] | None] = ContextVar("oms_import_digests", default=None)
+
+
+@contextmanager
+def digests_shared() -> Iterator[None]:
+    """Within this block (one import's writing) :func:`digests` computes each (kind, value) once,
+    whichever table it is for. Digests are deterministic HMACs (core.datakeys), so sharing them
+    changes nothing that is stored; ciphertext is never shared this way. The memo — plain values —
+    is dropped when the block ends."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def digests(kind: str, values: Sequence[Any]) -> list[str | None]:
+    """The blind index of each value (:func:`core.models.personal.digest`; ``MERGE_KEY``: the
+    merge key of an address tuple), computed once per distinct value."""
+    memo = _shared.get()
+    done: dict[tuple[str, Any], str | None] = {} if memo is None else memo
+    out: list[str | None] = []
+    for v in values:
+        key = (kind, v)
+        if key not in done:
+            done[key] = address_key(*v) if kind == MERGE_KEY else digest(kind, v)
+        out.append(done[key])
+    return out
 
 
 def _plain(values: Any) -> Any:

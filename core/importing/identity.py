@@ -23,9 +23,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.geo import normalise_province
-from core.importing.bulk import Same, insert_columns, one_of, reserve_ids
+from core.importing.bulk import Same, digests, insert_columns, one_of, reserve_ids
 from core.models import Customer, CustomerIdentity
-from core.models.personal import digest
 from core.numbering import reserve_values
 from core.timeutil import utcnow
 
@@ -134,7 +133,8 @@ def _first_ids(session: Session, column: ColumnElement[str | None], kind: str, v
     if not values:
         return {}
     conn = session.connection()
-    by_digest = {digest(kind, v): v for v in values}
+    plain = sorted(values)
+    by_digest = dict(zip(digests(kind, plain), plain, strict=True))
     stmt = select(column, func.coalesce(_C.c.merged_into_id, _C.c.id)).where(
         one_of(conn, column, sorted(d for d in by_digest if d is not None))).order_by(_C.c.id.desc())
     return {by_digest[r[0]]: r[1] for r in conn.execute(stmt)}

@@ -151,9 +151,9 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     """Bulk-insert historical orders (``rows``: validated lines with ``customer_id``)."""
     if rows.empty:
         return HistoryResult(0, 0, 0)
-    _check_rulebook(order_heads(rows), rows, utcnow())
-    conn = session.connection()
     heads = order_heads(rows)
+    _check_rulebook(heads, rows, utcnow())
+    conn = session.connection()
     n = len(heads)
     now = utcnow()
     counters = reserve_values(session, "SO", n)
