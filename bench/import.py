@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,7 +53,7 @@ HEADER = ["external_ref", "line_ref", "channel", "placed_at", "shipped_at", "del
           "line_discount", "shipping_fee", "order_total", "payment_method", "carrier", "tracking_no"]
 
 
-def _csv(rows: list[list[object]], header: list[str]) -> bytes:
+def _csv(rows: Sequence[Sequence[object]], header: list[str]) -> bytes:
     out = io.StringIO()
     out.write(",".join(header) + "\n")
     for r in rows:

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import ARRAY, Connection, DateTime, Table, any_, bindparam, func, select, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import datakeys
@@ -245,7 +246,7 @@ def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
     return list(range(int(last) + 1, int(last) + 1 + n))
 
 
-def one_of(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+def one_of(conn: Connection, column: ColumnElement[Any] | QueryableAttribute[Any], values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN values`` for ``conn``'s database, as one bound parameter whatever the number of
     values: PostgreSQL ``= ANY(array)``, SQLite ``IN (SELECT value FROM json_each(?))``. An
     expanded ``IN`` list sends (and SQLAlchemy renders) one parameter per value, which had to be

@@ -35,6 +35,7 @@ from sqlalchemy import Table, select, type_coerce
 from sqlalchemy.types import Text
 
 from core import datakeys, db
+from core.importing.bulk import one_of
 from core.models import (
     Channel,
     Customer,
@@ -167,7 +168,7 @@ def written() -> dict[str, Any]:
                                                                           OrderLine.line_no))}
         refs = {"order_id": orders, "customer_id": customers, "merged_into_id": customers, "product_id": products,
                 "warehouse_id": warehouses, "channel_id": channels, "order_line_id": line_keys}
-        out = {
+        out: dict[str, Any] = {
             "orders": _table(s, Order.__table__, refs, ["number"]),
             "order_lines": _table(s, OrderLine.__table__, refs, ["order_id", "line_no"]),
             "order_events": _table(s, OrderEvent.__table__, refs, ["order_id", "at", "to_status"]),
@@ -211,3 +212,17 @@ def test_a_history_import_writes_exactly_the_recorded_rows(db_url: str) -> None:
                 assert have == want, name
             assert got[name].get("by_id") == expected[name].get("by_id"), name
         assert got[name] == expected[name], name
+
+
+def test_one_statement_look_ups_take_any_number_of_values(db_url: str) -> None:
+    """``bulk.one_of`` (``= ANY(array)`` / ``json_each``) finds exactly the stored values among
+    many more than the old 5,000-parameter chunks, strings and ints alike."""
+    with db.transaction() as s:
+        conn = s.connection()
+        wanted = [f"NOPE-{i}" for i in range(12_000)] + ["WECHAT", "TMALL", "门店"]
+        assert sorted(s.scalars(select(Channel.code).where(one_of(conn, Channel.code, wanted)))) == ["TMALL", "WECHAT"]
+        ids = dict(s.execute(select(Channel.id, Channel.code)).all())
+        some = sorted(ids)[:2]
+        assert sorted(s.scalars(select(Channel.id).where(one_of(conn, Channel.id, [*some, *range(10**6, 10**6 + 9000)])))) \
+            == some
+        assert s.scalars(select(Channel.id).where(one_of(conn, Channel.id, []))).all() == []
