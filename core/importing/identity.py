@@ -6,26 +6,25 @@ rules apply between rows of the file (two Tmall rows with one phone are one pers
 against the database (a JD buyer whose phone a POS customer already has *is* that customer).
 Every match made by phone or e-mail — a merge a human may want to check — is reported.
 
-This is :func:`core.services.customers.find_or_create` done set-wise: a few ``IN`` queries
-and one bulk insert instead of two queries per row, which is what lets a 100k-line history
-import stay within seconds.
+This is :func:`core.services.customers.find_or_create` done set-wise: one look-up per kind of
+key (:func:`core.importing.bulk.one_of`, whatever the number of values) and one bulk insert
+instead of two queries per row, which is what lets a 100k-line history import stay within seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.geo import normalise_province
-from core.importing.bulk import Same, insert_columns
+from core.importing.bulk import Same, digests, insert_columns, one_of, reserve_ids
 from core.models import Customer, CustomerIdentity
-from core.models.personal import digest
 from core.numbering import reserve_values
 from core.timeutil import utcnow
 
@@ -103,18 +102,7 @@ def _group(people: pd.DataFrame) -> tuple[list[int], list[_Person]]:
 
 def _lookup(session: Session, persons: list[_Person]) -> None:
     """Find each person's existing customer: account, then phone, then e-mail."""
-    conn = session.connection()
-    accounts: dict[tuple[int, str], int] = {}
-    by_channel: dict[int, set[str]] = {}
-    for p in persons:
-        for ch, ext in p.accounts:
-            by_channel.setdefault(ch, set()).add(ext)
-    stmt = select(_I.c.channel_id, _I.c.external_id, _I.c.customer_id).where(
-        _I.c.channel_id == bindparam("ch"), _I.c.external_id.in_(bindparam("ids", expanding=True)))
-    for ch, ids in by_channel.items():
-        for part in chunks(sorted(ids)):
-            accounts.update({(r.channel_id, r.external_id): r.customer_id
-                             for r in conn.execute(stmt, {"ch": ch, "ids": part})})
+    accounts = _known_accounts(session, {a for p in persons for a in p.accounts}, _I.c.customer_id)
     phones = _first_ids(session, _C.c.phone_bidx, "phone", {p.phone for p in persons if p.phone})
     emails = _first_ids(session, _C.c.email_bidx, "email", {p.email for p in persons if p.email})
     for p in persons:
@@ -127,16 +115,29 @@ def _lookup(session: Session, persons: list[_Person]) -> None:
             p.customer_id, p.matched_by = emails[p.email], "email"
 
 
+def _known_accounts(session: Session, wanted: set[tuple[int, str]], value: ColumnElement[Any]) -> dict[tuple[int, str], Any]:
+    """(channel, buyer id) → ``value`` of the stored identity, for those of ``wanted`` stored."""
+    conn = session.connection()
+    found: dict[tuple[int, str], Any] = {}
+    for ch in sorted({c for c, _ in wanted}):
+        ids = sorted(ext for c, ext in wanted if c == ch)
+        found.update({(r[0], r[1]): r[2] for r in conn.execute(
+            select(_I.c.channel_id, _I.c.external_id, value).where(_I.c.channel_id == ch,
+                                                                   one_of(conn, _I.c.external_id, ids)))})
+    return found
+
+
 def _first_ids(session: Session, column: ColumnElement[str | None], kind: str, values: set[str]) -> dict[str, int]:
     """value → the oldest customer id holding it, or the profile that one was merged into
     (find_or_create's rule). Matched on the blind index ``column`` (digests of ``kind``)."""
-    found: dict[str, int] = {}
-    by_digest = {digest(kind, v): v for v in values}
+    if not values:
+        return {}
+    conn = session.connection()
+    plain = sorted(values)
+    by_digest = dict(zip(digests(kind, plain), plain, strict=True))
     stmt = select(column, func.coalesce(_C.c.merged_into_id, _C.c.id)).where(
-        column.in_(bindparam("v", expanding=True))).order_by(_C.c.id.desc())
-    for part in chunks(sorted(d for d in by_digest if d is not None)):
-        found.update({by_digest[r[0]]: r[1] for r in session.connection().execute(stmt, {"v": part})})
-    return found
+        one_of(conn, column, sorted(d for d in by_digest if d is not None))).order_by(_C.c.id.desc())
+    return {by_digest[r[0]]: r[1] for r in conn.execute(stmt)}
 
 
 def _create(session: Session, persons: list[_Person]) -> int:
@@ -146,11 +147,12 @@ def _create(session: Session, persons: list[_Person]) -> int:
     now = utcnow()
     codes = [f"C{n:07d}" for n in reserve_values(session, "CUST", len(new))]
     provinces = {v: normalise_province(v) for v in {p.address[0] for p in new}}
-    for p, code in zip(new, codes, strict=True):
-        p.code = code
     conn = session.connection()
+    ids = reserve_ids(conn, _C, len(new))
+    for p, code, cid in zip(new, codes, ids, strict=True):
+        p.code, p.customer_id = code, cid
     insert_columns(conn, _C, {
-        "code": codes,
+        "id": ids, "code": codes,
         "name": [(p.name or (min(e for _, e in p.accounts) if p.accounts else None) or p.phone or p.email
                   or code)[:100] for p, code in zip(new, codes, strict=True)],
         "phone": [p.phone for p in new], "email": [p.email for p in new],
@@ -158,30 +160,19 @@ def _create(session: Session, persons: list[_Person]) -> int:
         "district": [p.address[2] for p in new], "address": [p.address[3] for p in new],
         "tier": Same("normal"), "tags": Same([]), "created_at": Same(now),
     })
-    for start in range(0, len(new), CHUNK):  # ids by (unique) code: cheaper than RETURNING in bulk
-        part = new[start:start + CHUNK]
-        ids = dict(conn.execute(select(_C.c.code, _C.c.id).where(_C.c.code.in_([p.code for p in part]))).all())
-        for p in part:
-            p.customer_id = ids[p.code]
     return len(new)
 
 
 def _link_accounts(session: Session, persons: list[_Person]) -> None:
     """Record every channel account against its customer (once)."""
-    conn = session.connection()
     wanted = {(ch, ext): p.customer_id for p in persons for ch, ext in p.accounts}
     if not wanted:
         return
-    stmt = select(_I.c.channel_id, _I.c.external_id).where(
-        _I.c.channel_id == bindparam("ch"), _I.c.external_id.in_(bindparam("ids", expanding=True)))
-    have: set[tuple[int, str]] = set()
-    for ch in {c for c, _ in wanted}:
-        for part in chunks(sorted(ext for c, ext in wanted if c == ch)):
-            have.update((r.channel_id, r.external_id) for r in conn.execute(stmt, {"ch": ch, "ids": part}))
+    have = _known_accounts(session, set(wanted), _I.c.id)
     rows = [dict(customer_id=cid, channel_id=ch, external_id=ext) for (ch, ext), cid in wanted.items()
             if (ch, ext) not in have]
     for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(_I), rows[start:start + CHUNK])
+        session.connection().execute(insert(_I), rows[start:start + CHUNK])
 
 
 def _merges(session: Session, persons: list[_Person], channel_codes: dict[int, str]) -> pd.DataFrame:
@@ -189,10 +180,9 @@ def _merges(session: Session, persons: list[_Person], channel_codes: dict[int, s
     picked = [p for p in persons if p.matched_by in ("phone", "email") or len(p.accounts) > 1]
     if not picked:
         return pd.DataFrame(columns=MERGE_COLUMNS)
-    names = {}
-    for part in chunks(sorted({p.customer_id for p in picked if p.customer_id is not None})):
-        names.update({r.id: (r.code, r.name) for r in session.connection().execute(
-            select(_C.c.id, _C.c.code, _C.c.name).where(_C.c.id.in_(part)))})
+    conn = session.connection()
+    names = {r.id: (r.code, r.name) for r in conn.execute(select(_C.c.id, _C.c.code, _C.c.name).where(
+        one_of(conn, _C.c.id, sorted({p.customer_id for p in picked if p.customer_id is not None}))))}
     rows = []
     for p in picked:
         code, name = names[p.customer_id]

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import barcodes, refdata
 from core.domain import rulebook
 from core.importing import orders as order_rules
+from core.importing.bulk import one_of
 from core.importing.fields import FIELDS, ORDER_TARGETS, SETTLEMENT_KINDS, SETTLEMENT_SKIP, TIERS, spec
 from core.importing.identity import chunks
 from core.importing.issues import Issue
@@ -128,13 +129,10 @@ def suite_issues(result: SuiteResult, frame: pd.DataFrame, profile: Profile) -> 
 
 
 def _products(session: Session, skus: set[str]) -> dict[str, order_rules.ProductRow]:
-    found: dict[str, order_rules.ProductRow] = {}
     stmt = select(Product.sku, Product.id, Product.unit_price, Product.active).where(
-        Product.sku.in_(bindparam("skus", expanding=True)))
-    for part in chunks(sorted(skus)):
-        for r in session.execute(stmt, {"skus": part}):
-            found[r.sku] = order_rules.ProductRow(r.id, int(round(r.unit_price * 100)), bool(r.active))
-    return found
+        one_of(session.connection(), Product.sku, sorted(skus)))
+    return {r.sku: order_rules.ProductRow(r.id, int(round(r.unit_price * 100)), bool(r.active))
+            for r in session.execute(stmt)}
 
 
 def stock_levels(session: Session, product_ids: list[int]) -> dict[tuple[int, int], tuple[int, int, bool]]:
@@ -155,15 +153,14 @@ def stock_levels(session: Session, product_ids: list[int]) -> dict[tuple[int, in
 def existing_orders(session: Session, frame: pd.DataFrame, ref: RefData) -> dict[str, str]:
     """``{order key: order number}`` for the orders of ``frame`` already in the database."""
     pairs = frame[["channel_v", "external_ref"]].dropna().drop_duplicates()
-    stmt = select(Order.external_ref, Order.number).where(
-        Order.channel_id == bindparam("ch"), Order.external_ref.in_(bindparam("refs", expanding=True)))
     found: dict[str, str] = {}
     for channel, refs in pairs.groupby("channel_v", sort=False)["external_ref"]:
         if channel not in ref.channels:
             continue
-        for part in chunks(refs.tolist()):
-            for r in session.execute(stmt, {"ch": ref.channels[channel].id, "refs": part}):
-                found[f"{channel}{order_rules.KEY_SEP}{r.external_ref}"] = r.number
+        stmt = select(Order.external_ref, Order.number).where(
+            Order.channel_id == ref.channels[channel].id, one_of(session.connection(), Order.external_ref, refs))
+        for r in session.execute(stmt):
+            found[f"{channel}{order_rules.KEY_SEP}{r.external_ref}"] = r.number
     return found
 
 

@@ -40,7 +40,7 @@ from core.errors import (
     stored,
 )
 from core.geo import normalise_province, region_of
-from core.importing.bulk import Cents, Same, insert_columns
+from core.importing.bulk import Cents, Same, insert_columns, one_of, reserve_ids
 from core.models import Order, OrderEvent, OrderLine, Payment, Product, StockLevel
 from core.numbering import reserve_values
 from core.permissions import Actor
@@ -49,7 +49,6 @@ from core.services.orders import LineInput, OrderInput
 from core.services.orders.batch import create_orders
 from core.timeutil import shop_tz, utcnow
 
-CHUNK = 5000
 SHIPPED = ("shipped", "delivered", "completed")
 _O, _L, _E = Order.__table__, OrderLine.__table__, OrderEvent.__table__
 
@@ -154,9 +153,9 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     """Bulk-insert historical orders (``rows``: validated lines with ``customer_id``)."""
     if rows.empty:
         return HistoryResult(0, 0, 0)
-    _check_rulebook(order_heads(rows), rows, utcnow())
-    conn = session.connection()
     heads = order_heads(rows)
+    _check_rulebook(heads, rows, utcnow())
+    conn = session.connection()
     n = len(heads)
     now = utcnow()
     counters = reserve_values(session, "SO", n)
@@ -171,8 +170,9 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
     paid = heads["payment_status_v"].where(heads["payment_status_v"].notna(), status.map(
         lambda st: "unpaid" if st == "cancelled" else "paid"))
     channel_ids = {c.code: c.id for c in ref.channels.values()}
+    order_ids = reserve_ids(conn, _O, n)
     insert_columns(conn, _O, {
-        "number": numbers, "channel_id": heads["channel_v"].map(channel_ids).tolist(),
+        "id": order_ids, "number": numbers, "channel_id": heads["channel_v"].map(channel_ids).tolist(),
         "external_ref": heads["external_ref"].tolist(), "customer_id": _values(heads["customer_id"]),
         "status": status.tolist(), "payment_status": paid.tolist(),
         "payment_method": _values(heads["payment_method_v"]),
@@ -194,11 +194,6 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
         "version": Same(1),
     })
     progress(0.4)
-    id_by_number: dict[str, int] = {}
-    for start in range(0, n, CHUNK):  # ids by (unique) number: cheaper than RETURNING in bulk
-        part = numbers[start:start + CHUNK]
-        id_by_number.update(conn.execute(select(_O.c.number, _O.c.id).where(_O.c.number.in_(part))).all())
-    order_ids = [id_by_number[x] for x in numbers]
     line_orders = pd.Series(per_line(rows, order_ids), index=rows.index)
     line_shipped = rows["_target"].isin(SHIPPED)
     qty = rows["qty_v"].astype("int64")
@@ -232,7 +227,8 @@ def write_history(session: Session, rows: pd.DataFrame, *, actor: Actor, ref: Re
 
 def _costs_at_shipping(conn: Connection, product_ids: list[int], shipped: pd.Series) -> list[Decimal | None]:
     """Each shipped line's cost of goods, as shipping records it: the product's unit cost now."""
-    costs = dict(conn.execute(select(Product.id, Product.unit_cost).where(Product.id.in_(set(product_ids)))).all())
+    costs = dict(conn.execute(select(Product.id, Product.unit_cost).where(
+        one_of(conn, Product.id, sorted(set(product_ids))))).all())
     return [costs.get(pid) if ship else None for pid, ship in zip(product_ids, shipped.tolist(), strict=True)]
 
 
@@ -263,12 +259,9 @@ def shortfalls(session: Session, rows: pd.DataFrame, ref: RefData, product_ids: 
     if shipped.empty:
         return {}
     pids = sorted({product_ids[s] for s in shipped["sku"]})
-    avail: dict[tuple[int, int], int] = {}
-    for part in (pids[i:i + CHUNK] for i in range(0, len(pids), CHUNK)):
-        for r in session.execute(
-            StockLevel.__table__.select().where(StockLevel.__table__.c.product_id.in_(part))
-        ):
-            avail[(r.product_id, r.warehouse_id)] = r.on_hand - r.reserved
+    levels = StockLevel.__table__
+    avail = {(r.product_id, r.warehouse_id): r.on_hand - r.reserved
+             for r in session.execute(levels.select().where(one_of(session.connection(), levels.c.product_id, pids)))}
     codes = {w.id: w.code for w in ref.warehouses.values()}
     failed: dict[str, str] = {}
     for key, group in shipped.groupby("_okey", sort=False):

@@ -42,7 +42,7 @@ from core.errors import (
     ValidationError,
 )
 from core.importing import profile as profiles
-from core.importing.bulk import roomy_cache
+from core.importing.bulk import digests_shared, roomy_cache
 from core.importing.fields import FIELDS, HISTORICAL, KINDS, ORDER_TARGETS
 from core.importing.guess import SAMPLE_ROWS, guess_mapping
 from core.importing.identity import resolve
@@ -382,7 +382,7 @@ def _commit(session: Session, p: Prepared, names: tuple[str, ...], sha: str, act
     else:
         status = "partial" if has_errors else "imported"
         try:
-            with roomy_cache(session.connection()), session.begin_nested():
+            with roomy_cache(session.connection()), digests_shared(), session.begin_nested():
                 outcome = _write(session, p, accepted, batch_id, actor, progress)
                 if outcome.failed and options.on_error == "reject":
                     raise _Refused(outcome.failed)
