@@ -206,7 +206,7 @@ def _sqlite(args: argparse.Namespace) -> dict[str, Any]:
 
 def _postgres(args: argparse.Namespace, admin_url: str) -> dict[str, Any]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"oms_bench_dash_{args.orders}_{args.seed}"
+    name = f"{args.pg_prefix}_{args.orders}_{args.seed}"
     with admin.connect() as c:
         if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
             c.execute(text(f'CREATE DATABASE "{name}"'))
@@ -243,6 +243,8 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("OMS_BENCH_PG_URL"),
                         help="PostgreSQL admin URL (e.g. postgresql+psycopg://root@127.0.0.1:5432/postgres)")
     parser.add_argument("--pg-only", action="store_true", help="measure PostgreSQL only")
+    parser.add_argument("--pg-prefix", default="oms_bench_dash",
+                        help="name of the cached PostgreSQL database, before _<orders>_<seed>")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw-table comparison")
     args = parser.parse_args()
     if not os.environ.get(datakeys.ENV_KEY) and not os.environ.get(datakeys.ENV_FILE):

@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from core.analytics import _read, dims, summary
-from core.analytics.filters import Filters, where
+from core.analytics.filters import Filters, filter_keys, where
 from core.analytics.summary.daily import BUCKET_EDGES, STAGES
 from core.analytics.summary.facts import region_of
 from core.analytics.takeaway import Takeaway, pct, ratio
@@ -53,10 +53,11 @@ def distributions(f: Filters, *, session: Session | None = None) -> pd.DataFrame
     the cumulative share, the hours summed (for means) and, for ``ship``, on-time / late."""
 
     def query(s: Session) -> Sequence[Any]:
-        rel = summary.relation(s, FULFILLMENT, f.start, f.end)
+        rel = summary.span(s, FULFILLMENT, f.start, f.end, filter_keys(f, FULFILLMENT) | {"stage", "bucket"},
+                           lambda r: where(r, f, dates=False))
         return s.execute(select(rel.c.stage, rel.c.bucket, func.sum(rel.c.orders), func.sum(rel.c.hours),
                                 func.sum(rel.c.on_time), func.sum(rel.c.late))
-                         .where(*where(rel, f)).group_by(rel.c.stage, rel.c.bucket)).all()
+                         .group_by(rel.c.stage, rel.c.bucket)).all()
 
     got = {(stage, int(b)): (int(n), float(h), int(ot), int(lt)) for stage, b, n, h, ot, lt in _read(session, query)}
     rows = []
@@ -91,9 +92,10 @@ def on_time_by_day(f: Filters, *, session: Session | None = None) -> pd.DataFram
     """Shipped orders per local day placed, how many left by their due time, the rate."""
 
     def query(s: Session) -> Sequence[Any]:
-        rel = summary.relation(s, FULFILLMENT, f.start, f.end)
+        rel = summary.span(s, FULFILLMENT, f.start, f.end, filter_keys(f, FULFILLMENT) | {"stage"},
+                           lambda r: [r.c.stage == "ship", *where(r, f, dates=False)], per_day=True)
         return s.execute(select(rel.c.day, func.sum(rel.c.orders), func.sum(rel.c.on_time), func.sum(rel.c.late))
-                         .where(rel.c.stage == "ship", *where(rel, f)).group_by(rel.c.day)).all()
+                         .group_by(rel.c.day)).all()
 
     got = {d: (int(n), int(ot), int(lt)) for d, n, ot, lt in _read(session, query)}
     rows = [(d, *got.get(d, (0, 0, 0))) for d in f.dates()]
@@ -127,9 +129,10 @@ def sla_breaches(f: Filters, now: dt.datetime | None = None, *, session: Session
     now = now or utcnow()
 
     def query(s: Session) -> tuple[Sequence[Any], Sequence[Any], pd.DataFrame, pd.DataFrame]:
-        rel = summary.relation(s, FULFILLMENT, f.start, f.end)
+        rel = summary.span(s, FULFILLMENT, f.start, f.end,
+                           filter_keys(f, FULFILLMENT) | {"stage", "warehouse_id", "channel_id"},
+                           lambda r: [r.c.stage == "ship", *where(r, f, dates=False)])
         shipped = s.execute(select(rel.c.warehouse_id, rel.c.channel_id, func.sum(rel.c.orders), func.sum(rel.c.late))
-                            .where(rel.c.stage == "ship", *where(rel, f))
                             .group_by(rel.c.warehouse_id, rel.c.channel_id)).all()
         o = Order.__table__
         overdue = s.execute(select(func.coalesce(o.c.warehouse_id, 0).label("wh"), o.c.channel_id, func.count())

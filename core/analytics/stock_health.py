@@ -104,11 +104,10 @@ def _ledger_stats(s: Session, f: Filters) -> dict[tuple[int, int], tuple]:
 
 def _sales(s: Session, f: Filters, today: dt.date) -> dict[tuple[int, int], tuple]:
     """Per (product, warehouse): net units and net sales in the window, last day with a sale."""
-    rel = summary.relation(s, PRODUCT_DAILY, f.start, f.end)
+    rel = summary.span(s, PRODUCT_DAILY, f.start, f.end, {"product_id", "warehouse_id"}, lambda r: [])
     window = {(int(p), int(w)): (int(u or 0), v) for p, w, u, v in s.execute(
         select(rel.c.product_id, rel.c.warehouse_id, func.sum(rel.c.units - rel.c.returned_units),
-               func.sum(rel.c.sales - rel.c.returned_sales))
-        .where(rel.c.day >= f.start, rel.c.day <= f.end).group_by(rel.c.product_id, rel.c.warehouse_id))}
+               func.sum(rel.c.sales - rel.c.returned_sales)).group_by(rel.c.product_id, rel.c.warehouse_id))}
     history = summary.relation(s, PRODUCT_DAILY)
     lasts = _latest(s, history, history.c.day, and_(history.c.units > history.c.returned_units,
                                                      history.c.day <= today))
