@@ -118,7 +118,7 @@ def _month_of(day: ColumnElement[dt.date], dialect: str) -> ColumnElement[dt.dat
     return cast(func.date_trunc(literal_column("'month'"), day), Date)
 
 
-def _grouped(r: Rollup, dialect: str, first: dt.date | None, last: dt.date | None, sign: int = 1) -> Select[Any]:
+def grouped(r: Rollup, dialect: str, first: dt.date | None, last: dt.date | None, sign: int = 1) -> Select[Any]:
     """The rows of ``r`` for the source's days ``first..last`` (all when None), each measure
     times ``sign``; columns in the roll-up's column order."""
     src = r.source
@@ -153,7 +153,7 @@ def _of(source: Table) -> Iterator[Rollup]:
 def _upsert(session: Session, r: Rollup, first: dt.date, last: dt.date, sign: int) -> None:
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = make(r.table).from_select([c.name for c in r.table.columns], _grouped(r, dialect, first, last, sign))
+    stmt = make(r.table).from_select([c.name for c in r.table.columns], grouped(r, dialect, first, last, sign))
     stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in r.table.primary_key.columns],
                                       set_={m: r.table.c[m] + stmt.excluded[m] for m in measures(r.source)})
     session.execute(stmt)
@@ -179,7 +179,7 @@ def apply(session: Session, source: Table, first: dt.date, last: dt.date) -> Non
                                             *[t.c[m] == 0 for m in measures(source)]))
         else:
             session.execute(delete(t).where(t.c.day >= first, t.c.day <= last))
-            session.execute(insert(t).from_select([c.name for c in t.columns], _grouped(r, dialect, first, last)))
+            session.execute(insert(t).from_select([c.name for c in t.columns], grouped(r, dialect, first, last)))
 
 
 def build_all(session: Session) -> None:
@@ -187,7 +187,7 @@ def build_all(session: Session) -> None:
     dialect = session.get_bind().dialect.name
     for r in ROLLUPS:
         session.execute(insert(r.table).from_select([c.name for c in r.table.columns],
-                                                    _grouped(r, dialect, None, None)))
+                                                    grouped(r, dialect, None, None)))
 
 
 # --- reading ---------------------------------------------------------------------------------
