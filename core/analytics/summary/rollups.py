@@ -125,7 +125,7 @@ def grouped(r: Rollup, dialect: str, first: dt.date | None, last: dt.date | None
     conds: list[ColumnElement[bool]] = []
     if first is not None and last is not None:
         conds += [src.c.day >= first, src.c.day <= last]
-        if "category" in src.c:  # keyed category first: a day range per category, not a full scan
+        if "category" in src.c:
             conds.append(src.c.category.in_(categories(src)))
     period = _month_of(src.c.day, dialect) if r.monthly else src.c.day
     keyed = [c.name for c in r.table.primary_key.columns]
@@ -173,12 +173,14 @@ def apply(session: Session, source: Table, first: dt.date, last: dt.date) -> Non
     dialect = session.get_bind().dialect.name
     for r in _of(source):
         t = r.table
+        # keyed category first: a day range per category, not a full scan
+        per_category = [t.c.category.in_(categories(t))] if "category" in t.c else []
         if r.monthly:
             _upsert(session, r, first, last, 1)
-            session.execute(delete(t).where(t.c.day >= month_start(first), t.c.day <= last,
+            session.execute(delete(t).where(t.c.day >= month_start(first), t.c.day <= last, *per_category,
                                             *[t.c[m] == 0 for m in measures(source)]))
         else:
-            session.execute(delete(t).where(t.c.day >= first, t.c.day <= last))
+            session.execute(delete(t).where(t.c.day >= first, t.c.day <= last, *per_category))
             session.execute(insert(t).from_select([c.name for c in t.columns], grouped(r, dialect, first, last)))
 
 
