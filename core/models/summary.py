@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, Money
+from core.models.orders import Order
 from core.models.stock import StockMovement
 
 # --- analytics summary tables (issue 6, migration 0005) -------------------------------------
@@ -313,3 +314,9 @@ Index(
     StockMovement.warehouse_id,
     StockMovement.qty_delta,
 )
+
+# The orders that shipped after their due time, by placement (a few % of all): the Fulfilment
+# dashboard's late-order list reads them for any range instead of every order placed in it
+# (a year was ~500 000 rows at a million orders). Migration 0029.
+Index("ix_orders_shipped_late", Order.placed_at, sqlite_where=text("shipped_at > due_by"),
+      postgresql_where=text("shipped_at > due_by"))
