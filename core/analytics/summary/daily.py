@@ -136,8 +136,7 @@ def rebuild_days(session: Session, ctx: Context, first: dt.date, last: dt.date,
     for table, build in BUILDERS.items():
         if replace:
             days = [table.c.day >= first, table.c.day <= last]
-            if "category" in table.c:  # keyed category first: one day range per category, no full scan
-                days.append(table.c.category.in_(rollups.categories(table)))
+            days += rollups.per_category(session, table)  # keyed category first: no full scan
             rollups.retract(session, table, first, last)
             session.execute(delete(table).where(*days))
         session.execute(insert(table).from_select([c.name for c in table.columns], build(ctx, [bounds])))

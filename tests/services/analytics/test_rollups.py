@@ -109,6 +109,6 @@ def test_the_monthly_roll_ups_equal_the_day_tables_summed_by_month(demo: Raw) ->
     with db.transaction() as s:
         for r in rollups.ROLLUPS:
             stored = sorted(tuple(row) for row in s.execute(select(r.table)))
-            grouped = sorted(tuple(row) for row in s.execute(rollups.grouped(r, s.get_bind().dialect.name, None, None)))
+            grouped = sorted(tuple(row) for row in s.execute(rollups.grouped(r, s.get_bind().dialect.name)))
             assert stored == grouped, r.table.name
             assert stored, r.table.name
