@@ -271,6 +271,11 @@ class AggCustomerQuintile(Base):
     __tablename__ = "agg_customer_quintiles"
     quintile: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 1..4: 20 … 80 %
     net_sales: Mapped[Decimal] = mapped_column(Money)
+    # where the edge stands (migration 0029), so a refresh moves it by the customers it changed
+    # instead of sorting all of them again: customers below the edge, at it, and in all
+    below: Mapped[int] = mapped_column(Integer, server_default="0")
+    at_edge: Mapped[int] = mapped_column(Integer, server_default="0")
+    total: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 # --- roll-ups of the day tables (migration 0029) ----------------------------------------------

@@ -9,7 +9,9 @@ region (× product …): 0.4–4 s per page (issue 19). These tables hold the sa
 per calendar month (``day`` = the month's first day) or per day over fewer keys; they are
 derived from the day tables by the summary refresh (docs/analytics.md, "Roll-ups"). Created
 empty: the next refresh rebuilds every summary (the aggregation logic version moved). And a
-partial index of the orders shipped after their due time (the Fulfilment page's late list).
+partial index of the orders shipped after their due time (the Fulfilment page's late list),
+and where each customer quintile edge stands (customers below it, at it, in all), so that the
+refresh moves the edges by the customers it changed instead of sorting all of them again.
 """
 
 import sqlalchemy as sa
@@ -53,12 +55,18 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint(*keys, name=op.f(f"pk_{name}")),
             sqlite_with_rowid=False,  # rows stored in key order
         )
+    # where each quintile edge stands, so a refresh moves it instead of sorting every customer
+    for column in ("below", "at_edge", "total"):
+        op.add_column("agg_customer_quintiles", sa.Column(column, sa.Integer(), server_default="0", nullable=False))
     # the orders shipped after their due time, by placement: the late-order list's read
     op.create_index("ix_orders_shipped_late", "orders", ["placed_at"], sqlite_where=sa.text("shipped_at > due_by"),
                     postgresql_where=sa.text("shipped_at > due_by"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agg_customer_quintiles") as batch:
+        for column in ("total", "at_edge", "below"):
+            batch.drop_column(column)
     op.drop_index("ix_orders_shipped_late", table_name="orders")
     for name in reversed(TABLES):
         op.drop_table(name)
