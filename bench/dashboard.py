@@ -199,7 +199,12 @@ def _sqlite(args: argparse.Namespace) -> dict[str, Any]:
         db.dispose_all()
         tmp = Path(tempfile.mkdtemp(prefix="oms_dash_"))
         shutil.copy(path, tmp / "copy.db")
-        return f"sqlite:///{tmp / 'copy.db'}", lambda: (db.dispose_all(), shutil.rmtree(tmp, ignore_errors=True))
+
+        def drop() -> None:
+            db.dispose_all()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        return f"sqlite:///{tmp / 'copy.db'}", drop
 
     return _measure(url, args, scratch)
 

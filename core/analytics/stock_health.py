@@ -59,7 +59,7 @@ def _levels(s: Session, f: Filters) -> pd.DataFrame:
 
 
 def _latest(s: Session, rel: FromClause, value: ColumnElement, where: ColumnElement[bool]
-            ) -> dict[tuple[int, int], object]:
+            ) -> dict[tuple[int, int], Any]:
     """``value`` on the latest day (per product × warehouse with a stock level) among the rows
     of ``rel`` matching ``where``. On a summary table that is one index seek per stock level;
     over the raw SELECT (benchmark mode) one ranked pass, since a correlated subquery would
