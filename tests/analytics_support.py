@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from sqlalchemy import create_engine, select, text
 
 from core import db
@@ -202,3 +203,26 @@ def last_day(raw: Raw) -> dt.date:
 
 def dsum(values: object) -> Decimal:
     return sum((Decimal(str(v)) for v in values), Decimal(0))  # type: ignore[attr-defined]
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.map(lambda v: float(v) if isinstance(v, Decimal) else v)
+
+
+def assert_same(a: object, b: object, where: str) -> None:
+    """Two dashboard results agree: money (Decimal) equal to the cent, exactly; ratios and
+    means derived from it equal up to float noise."""
+    if isinstance(a, pd.DataFrame):
+        assert isinstance(b, pd.DataFrame)
+        for column in a.columns:
+            if a[column].map(lambda v: isinstance(v, Decimal)).any():
+                assert a[column].tolist() == b[column].tolist(), f"{where}.{column}"
+        pd.testing.assert_frame_equal(_plain(a), _plain(b), check_exact=False, atol=1e-9, rtol=1e-9,
+                                      check_dtype=False, obj=where)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], Decimal):
+                assert a[key] == b[key], key
+            else:
+                assert a[key] == pytest.approx(b[key], abs=1e-9) if a[key] is not None else b[key] is None, key

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.analytics import _read, dims, summary
-from core.analytics.filters import Filters, where
+from core.analytics.filters import Filters, filter_keys, where
 from core.analytics.measures import SALES, SUMS, kpi_row, split_periods, two_periods
 from core.analytics.takeaway import Takeaway, change, pct, ratio
 from core.models import AggFulfillmentDaily, Channel
@@ -34,15 +34,15 @@ def channel_table(f: Filters, *, session: Session | None = None) -> pd.DataFrame
     prev = f.previous()
 
     def query(s: Session) -> tuple[Sequence[Any], Sequence[Any], pd.DataFrame, set[int]]:
-        rel = summary.relation(s, SALES, prev.start, f.end)
-        sales = s.execute(select(rel.c.channel_id, *two_periods(rel, f.start))
-                          .where(*where(rel, f, start=prev.start, category=True)).group_by(rel.c.channel_id)).all()
-        ful = summary.relation(s, FULFILLMENT, f.start, f.end)
-        ship = ful.c.stage == "ship"
+        rel = summary.span(s, SALES, prev.start, f.end, filter_keys(f, SALES, category=True) | {"channel_id"},
+                           lambda r: where(r, f, dates=False, category=True), cuts=[f.start])
+        sales = s.execute(select(rel.c.channel_id, *two_periods(rel, f.start)).group_by(rel.c.channel_id)).all()
+        ful = summary.span(s, FULFILLMENT, f.start, f.end, filter_keys(f, FULFILLMENT) | {"stage", "channel_id"},
+                           lambda r: [r.c.stage == "ship", *where(r, f, dates=False)])
         shipping = s.execute(
             select(ful.c.channel_id, func.sum(ful.c.orders), func.sum(ful.c.hours), func.sum(ful.c.on_time),
                    func.sum(ful.c.late))
-            .where(ship, *where(ful, f)).group_by(ful.c.channel_id)).all()
+            .group_by(ful.c.channel_id)).all()
         active = {int(i) for i in s.execute(select(Channel.id).where(Channel.active.is_(True))).scalars()}
         return sales, shipping, dims.channels(s), active
 

@@ -84,9 +84,9 @@ class ProductsDashboard:
 
 @read_only
 def products_dashboard(session: Session, f: Filters) -> ProductsDashboard:
-    days = products.product_days(f, session=session)
-    perf = products.sku_performance(f, days, session=session)
-    classes = products.abc_xyz(f, days, session=session)
+    weeks = products.product_weeks(f, session=session)
+    perf = products.sku_performance(f, weeks, session=session)
+    classes = products.abc_xyz(f, weeks, perf, session=session)
     return ProductsDashboard(perf, classes, products.abc_xyz_matrix(classes),
                              products.basket_pairs(f, session=session))
 

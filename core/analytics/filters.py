@@ -94,6 +94,14 @@ def where(rel: FromClause, f: Filters, *, dates: bool = True, category: bool = F
     return conds
 
 
+def filter_keys(f: Filters, rel: FromClause, *, category: bool = False) -> set[str]:
+    """The key columns of ``rel`` that :func:`where` reads for these filters (what a roll-up
+    must keep to answer them)."""
+    wanted = {"channel_id": bool(f.channels), "warehouse_id": bool(f.warehouses) and "warehouse_id" in rel.c,
+              "region": bool(f.regions), "category": category}
+    return {key for key, needed in wanted.items() if needed}
+
+
 def product_condition(product_id: ColumnElement[int], f: Filters) -> list[ColumnElement[bool]]:
     """The category filter for a relation keyed by product."""
     if not f.category:

@@ -22,10 +22,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.analytics import ZERO, _money, _read, dims, summary
-from core.analytics.filters import Filters, product_condition, where
+from core.analytics.filters import Filters, filter_keys, product_condition, where
 from core.analytics.measures import SALES
+from core.analytics.sqltime import number_of, to_number
+from core.analytics.summary.daily import ALL_CATEGORIES
 from core.analytics.takeaway import Takeaway, pct, ratio
 from core.models import AggBasketPairDaily, AggProductDaily, Product
 from core.timeutil import local_today
@@ -34,7 +38,7 @@ PRODUCT_DAILY, PAIRS = AggProductDaily.__table__, AggBasketPairDaily.__table__
 ABC_EDGES = (0.8, 0.95)
 XYZ_EDGES = (0.5, 1.0)
 MIN_WEEKS = 4
-DAY_COLUMNS = ["day", "product_id", "orders", "units", "returned_units", "sales", "returned_sales", "cost"]
+WEEK_COLUMNS = ["product_id", "week", "orders", "units", "returned_units", "sales", "returned_sales", "cost"]
 SKU_COLUMNS = ["product_id", "sku", "name", "category", "orders", "units", "returned_units", "net_sales", "cost",
                "gross_margin", "margin_rate", "return_rate", "share"]
 PAIR_COLUMNS = ["sku_a", "name_a", "sku_b", "name_b", "orders", "support", "confidence_ab", "confidence_ba",
@@ -42,40 +46,38 @@ PAIR_COLUMNS = ["sku_a", "name_a", "sku_b", "name_b", "orders", "support", "conf
 SUGGESTION_COLUMNS = ["sku", "name", "unit_price", "because", "orders", "confidence", "lift"]
 
 
-def product_days(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
-    """Sums per local day × product under the filters: ``[day, product_id, orders, units,
-    returned_units, sales, returned_sales, cost]``. Grouped in the table's key order (day,
-    product), so the database streams it without sorting; performance, ABC and XYZ all come
-    from this one read."""
+def product_weeks(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
+    """Sums per product × week counted back from the range's last day under the filters:
+    :data:`WEEK_COLUMNS`, ``week`` 0 = the last 7 days, … (the oldest week may be partial).
+    Performance, ABC and XYZ all come from this one read, grouped in SQL: a year has about
+    52 rows per product where a row per day had 365 (the Python side of a per-day frame cost
+    1–2 s at a year of 200 products)."""
 
-    def query(s: Session) -> Sequence[Any]:
-        rel = summary.relation(s, PRODUCT_DAILY, f.start, f.end)
-        return s.execute(
-            select(rel.c.day, rel.c.product_id, func.sum(rel.c.orders), func.sum(rel.c.units),
-                   func.sum(rel.c.returned_units), func.sum(rel.c.sales), func.sum(rel.c.returned_sales),
-                   func.sum(rel.c.cost))
-            .where(*where(rel, f), *product_condition(rel.c.product_id, f))
-            .group_by(rel.c.day, rel.c.product_id)).all()
+    def query(s: Session) -> list[tuple[Any, ...]]:
+        rel = summary.span(s, PRODUCT_DAILY, f.start, f.end, filter_keys(f, PRODUCT_DAILY) | {"product_id"},
+                           lambda r: [*where(r, f, dates=False), *product_condition(r.c.product_id, f)], per_day=True)
+        back = (to_number(f.end) - number_of(rel.c.day, s.get_bind().dialect.name)) // 7
+        rows = select(rel.c.product_id, back.label("week"), *[rel.c[c] for c in WEEK_COLUMNS[2:]]).subquery("days")
+        stmt = (select(rows.c.product_id, rows.c.week, *[func.sum(rows.c[c]) for c in WEEK_COLUMNS[2:]])
+                .group_by(rows.c.product_id, rows.c.week))
+        return [tuple(r) for r in s.execute(stmt)]
 
-    return pd.DataFrame(_read(session, query), columns=DAY_COLUMNS)
+    return pd.DataFrame(_read(session, query), columns=WEEK_COLUMNS)
 
 
-def sku_performance(f: Filters, days: pd.DataFrame | None = None, *, session: Session | None = None
+def sku_performance(f: Filters, weeks: pd.DataFrame | None = None, *, session: Session | None = None
                     ) -> pd.DataFrame:
     """:data:`SKU_COLUMNS` for every product that sold in the range under the filters, plus
     every active product of the category that did not (zeros), best net sales first. A
     product whose cost is unknown has None for cost, gross margin and margin rate.
-    ``days`` is :func:`product_days` of the same filters when the caller has it."""
-    days = product_days(f, session=session) if days is None else days
+    ``weeks`` is :func:`product_weeks` of the same filters when the caller has it."""
+    weeks = product_weeks(f, session=session) if weeks is None else weeks
     products = _read(session, dims.products)
     sold: dict[int, list] = {}
-    for row in days.itertuples(index=False):
-        acc = sold.setdefault(int(row.product_id), [0, 0, 0, ZERO, ZERO, ZERO])
-        acc[0] += int(row.orders)
-        acc[1] += int(row.units)
-        acc[2] += int(row.returned_units)
-        for i, value in ((3, row.sales), (4, row.returned_sales), (5, row.cost)):
-            acc[i] += Decimal(str(value))
+    for row in zip(*[weeks[c] for c in WEEK_COLUMNS], strict=True):  # plain tuples: itertuples is slow
+        acc = sold.setdefault(int(row[0]), [0, 0, 0, ZERO, ZERO, ZERO])
+        for i, value in enumerate(row[2:]):
+            acc[i] += value if i < 3 or isinstance(value, Decimal) else Decimal(str(value))
     keep = products[products["product_id"].isin(sold) | products["active"]]
     if f.category:
         keep = keep[keep["category"] == f.category]
@@ -96,31 +98,31 @@ def sku_performance(f: Filters, days: pd.DataFrame | None = None, *, session: Se
     return frame.sort_values(["net_sales", "units", "sku"], ascending=[False, False, True], ignore_index=True)
 
 
-def weekly_units(f: Filters, days: pd.DataFrame | None = None, *, session: Session | None = None
+def weekly_units(f: Filters, weeks: pd.DataFrame | None = None, *, session: Session | None = None
                  ) -> tuple[pd.DataFrame, int]:
     """Net units per product and full week counted back from the range's last day
-    (``week`` 0 = the last 7 days), and the number of full weeks in the range."""
-    weeks = f.days // 7
-    if weeks == 0:
+    (``week`` 0 = the last 7 days), and the number of full weeks in the range. ``weeks`` is
+    :func:`product_weeks` of the same filters when the caller has it."""
+    full = f.days // 7
+    if full == 0:
         return pd.DataFrame(columns=["product_id", "week", "units"]), 0
-    days = product_days(f, session=session) if days is None else days
-    first = f.end - dt.timedelta(days=7 * weeks - 1)
-    units: dict[tuple[int, int], int] = {}
-    for row in days.itertuples(index=False):
-        if row.day >= first:
-            key = (int(row.product_id), (f.end - row.day).days // 7)
-            units[key] = units.get(key, 0) + int(row.units) - int(row.returned_units)
-    frame = pd.DataFrame([(p, w, u) for (p, w), u in units.items()], columns=["product_id", "week", "units"])
-    return frame.astype({"product_id": "int64", "week": "int64", "units": "int64"}), weeks
+    weeks = product_weeks(f, session=session) if weeks is None else weeks
+    kept = weeks[weeks["week"] < full]
+    frame = pd.DataFrame({"product_id": kept["product_id"], "week": kept["week"],
+                          "units": [int(u) - int(r) for u, r in zip(kept["units"], kept["returned_units"],
+                                                                    strict=True)]})
+    return frame.astype({"product_id": "int64", "week": "int64", "units": "int64"}).reset_index(drop=True), full
 
 
-def abc_xyz(f: Filters, days: pd.DataFrame | None = None, *, session: Session | None = None) -> pd.DataFrame:
+def abc_xyz(f: Filters, weeks: pd.DataFrame | None = None, perf: pd.DataFrame | None = None, *,
+            session: Session | None = None) -> pd.DataFrame:
     """Per product: net sales, share, ABC class; weekly mean units, coefficient of variation,
-    XYZ class (None when the range has fewer than :data:`MIN_WEEKS` full weeks). ``days`` is
-    :func:`product_days` of the same filters when the caller already has it."""
-    days = product_days(f, session=session) if days is None else days
-    perf = sku_performance(f, days, session=session)
-    weekly, weeks = weekly_units(f, days, session=session)
+    XYZ class (None when the range has fewer than :data:`MIN_WEEKS` full weeks). ``weeks`` and
+    ``perf`` are :func:`product_weeks` and :func:`sku_performance` of the same filters when
+    the caller already has them."""
+    weeks = product_weeks(f, session=session) if weeks is None else weeks
+    perf = sku_performance(f, weeks, session=session) if perf is None else perf
+    weekly, full = weekly_units(f, weeks, session=session)
     total = sum(perf["net_sales"], ZERO)
     cum, classes = ZERO, []
     for net in perf["net_sales"]:
@@ -131,13 +133,13 @@ def abc_xyz(f: Filters, days: pd.DataFrame | None = None, *, session: Session | 
     frame["abc"] = classes
     stats = {}
     for pid, part in weekly.groupby("product_id"):
-        values = [0] * weeks
+        values = [0] * full
         for w, u in zip(part["week"], part["units"], strict=True):
             values[int(w)] += int(u)
-        mean = sum(values) / weeks
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / weeks)
+        mean = sum(values) / full
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / full)
         stats[int(pid)] = (mean, sd / mean if mean > 0 else None)
-    enough = weeks >= MIN_WEEKS
+    enough = full >= MIN_WEEKS
     frame["weekly_units"] = [stats.get(int(p), (0.0, None))[0] for p in frame["product_id"]]
     frame["cv"] = [stats.get(int(p), (0.0, None))[1] for p in frame["product_id"]]
     frame["xyz"] = [(_xyz(cv) if enough else None) for cv in frame["cv"]]
@@ -162,12 +164,10 @@ def abc_xyz_matrix(classes: pd.DataFrame) -> pd.DataFrame:
 
 def _order_totals(s: Session, first: dt.date, last: dt.date) -> tuple[int, dict[int, int]]:
     """All orders in the days, and orders containing each product (every channel)."""
-    rel = summary.relation(s, SALES, first, last)
-    n = s.execute(select(func.coalesce(func.sum(rel.c.orders), 0))
-                  .where(rel.c.day >= first, rel.c.day <= last, rel.c.category == "*")).scalar_one()
-    prod = summary.relation(s, PRODUCT_DAILY, first, last)
-    per = s.execute(select(prod.c.product_id, func.sum(prod.c.orders))
-                    .where(prod.c.day >= first, prod.c.day <= last).group_by(prod.c.product_id)).all()
+    rel = summary.span(s, SALES, first, last, {"category"}, lambda r: [r.c.category == ALL_CATEGORIES])
+    n = s.execute(select(func.coalesce(func.sum(rel.c.orders), 0))).scalar_one()
+    prod = summary.span(s, PRODUCT_DAILY, first, last, {"product_id"}, lambda r: [])
+    per = s.execute(select(prod.c.product_id, func.sum(prod.c.orders)).group_by(prod.c.product_id)).all()
     return int(n), {int(p): int(c) for p, c in per}
 
 
@@ -179,13 +179,15 @@ def basket_pairs(f: Filters, min_orders: int = 3, limit: int = 50, *,
 
     def query(s: Session) -> tuple[int, dict[int, int], Sequence[Any], pd.DataFrame]:
         n, per = _order_totals(s, f.start, f.end)
-        rel = summary.relation(s, PAIRS, f.start, f.end)
-        stmt = (select(rel.c.product_a, rel.c.product_b, func.sum(rel.c.orders).label("n"))
-                .where(rel.c.day >= f.start, rel.c.day <= f.end)
-                .group_by(rel.c.product_a, rel.c.product_b).having(func.sum(rel.c.orders) >= min_orders))
-        if f.category:
+        def touching(r: FromClause) -> list[ColumnElement[bool]]:
+            if not f.category:
+                return []
             in_cat = select(Product.id).where(Product.category == f.category)
-            stmt = stmt.where(or_(rel.c.product_a.in_(in_cat), rel.c.product_b.in_(in_cat)))
+            return [or_(r.c.product_a.in_(in_cat), r.c.product_b.in_(in_cat))]
+
+        rel = summary.span(s, PAIRS, f.start, f.end, {"product_a", "product_b"}, touching)
+        stmt = (select(rel.c.product_a, rel.c.product_b, func.sum(rel.c.orders).label("n"))
+                .group_by(rel.c.product_a, rel.c.product_b).having(func.sum(rel.c.orders) >= min_orders))
         return n, per, s.execute(stmt).all(), dims.products(s)
 
     n, per, pairs, products = _read(session, query)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.analytics import ZERO, _money, _read, dims, summary
-from core.analytics.filters import Filters, where
+from core.analytics.filters import Filters, filter_keys, where
 from core.analytics.measures import KPI_COLUMNS, SALES, kpi_row, split_periods, two_periods
 from core.analytics.takeaway import Takeaway, change, pct, ratio
 from core.models import AggSalesHourly
@@ -37,9 +37,9 @@ def kpis(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
     prev = f.previous()
 
     def query(s: Session) -> tuple:
-        rel = summary.relation(s, SALES, prev.start, f.end)
-        return s.execute(select(*two_periods(rel, f.start))
-                         .where(*where(rel, f, start=prev.start, category=True))).one()
+        rel = summary.span(s, SALES, prev.start, f.end, filter_keys(f, SALES, category=True),
+                           lambda r: where(r, f, dates=False, category=True), cuts=[f.start])
+        return s.execute(select(*two_periods(rel, f.start))).one()
 
     cur, before = split_periods(_read(session, query))
     return pd.DataFrame([kpi_row("current", f.start, f.end, cur), kpi_row("previous", prev.start, prev.end, before)],
@@ -63,15 +63,16 @@ def trend(f: Filters, grain: str = "day", *, session: Session | None = None) -> 
         raise ValueError(f"grain must be one of {GRAINS}")
 
     def query(s: Session) -> tuple[Sequence[Any], pd.DataFrame]:
-        rel = summary.relation(s, SALES, f.start, f.end)
+        rel = summary.span(s, SALES, f.start, f.end, filter_keys(f, SALES, category=True) | {"channel_id"},
+                           lambda r: where(r, f, dates=False, category=True), per_day=True)
         rows = s.execute(
             select(rel.c.day, rel.c.channel_id, func.sum(rel.c.orders), func.sum(rel.c.units - rel.c.returned_units),
                    func.sum(rel.c.sales - rel.c.returned_sales))
-            .where(*where(rel, f, category=True)).group_by(rel.c.day, rel.c.channel_id)).all()
+            .group_by(rel.c.day, rel.c.channel_id)).all()
         return rows, dims.channels(s)
 
     rows, channels = _read(session, query)
-    daily = pd.DataFrame(rows, columns=["day", "channel_id", "orders", "units", "net_sales"])
+    daily = pd.DataFrame([tuple(r) for r in rows], columns=["day", "channel_id", "orders", "units", "net_sales"])
     periods = sorted({_period_start(d, grain) for d in f.dates()})
     wanted = channels[channels["channel_code"].isin(f.channels)] if f.channels else channels[
         channels["channel_id"].isin(set(daily["channel_id"]))]
@@ -81,8 +82,9 @@ def trend(f: Filters, grain: str = "day", *, session: Session | None = None) -> 
         acc[0] += int(r.orders)
         acc[1] += int(r.units)
         acc[2] += Decimal(str(r.net_sales))
-    out = [(p, ch.channel_code, ch.channel, *sums.get((p, int(ch.channel_id)), [0, 0, ZERO]))
-           for p in periods for ch in wanted.itertuples(index=False)]
+    shown = [(int(i), code, name) for i, code, name in zip(wanted["channel_id"], wanted["channel_code"],
+                                                            wanted["channel"], strict=True)]
+    out = [(p, code, name, *sums.get((p, i), [0, 0, ZERO])) for p in periods for i, code, name in shown]
     frame = pd.DataFrame(out, columns=TREND_COLUMNS)
     frame["net_sales"] = [_money(v) for v in frame["net_sales"]]
     return frame
@@ -92,9 +94,10 @@ def heatmap(f: Filters, *, session: Session | None = None) -> pd.DataFrame:
     """Orders and net sales per local weekday (0 = Monday) × hour, all 168 cells."""
 
     def query(s: Session) -> Sequence[Any]:
-        rel = summary.relation(s, HOURLY, f.start, f.end)
+        rel = summary.span(s, HOURLY, f.start, f.end, filter_keys(f, HOURLY, category=True) | {"hour"},
+                           lambda r: where(r, f, dates=False, category=True), per_day=True)
         return s.execute(select(rel.c.day, rel.c.hour, func.sum(rel.c.orders), func.sum(rel.c.net_sales))
-                         .where(*where(rel, f, category=True)).group_by(rel.c.day, rel.c.hour)).all()
+                         .group_by(rel.c.day, rel.c.hour)).all()
 
     cells: dict[tuple[int, int], list] = {(d, h): [0, ZERO] for d in range(7) for h in range(24)}
     for day, hour, orders, net in _read(session, query):
@@ -153,9 +156,9 @@ def promotions(f: Filters, today: dt.date | None = None, *, session: Session | N
     span = Filters(lo, max(hi, lo), f.channels, f.warehouses, f.regions, f.category)
 
     def query(s: Session) -> Sequence[Any]:
-        rel = summary.relation(s, SALES, span.start, span.end)
-        return s.execute(select(rel.c.day, func.sum(rel.c.sales - rel.c.returned_sales))
-                         .where(*where(rel, span, category=True)).group_by(rel.c.day)).all()
+        rel = summary.span(s, SALES, span.start, span.end, filter_keys(span, SALES, category=True),
+                           lambda r: where(r, span, dates=False, category=True), per_day=True)
+        return s.execute(select(rel.c.day, func.sum(rel.c.sales - rel.c.returned_sales)).group_by(rel.c.day)).all()
 
     daily = {day: Decimal(str(v)) for day, v in _read(session, query)}
     first_sale = min(daily, default=None)

@@ -59,7 +59,7 @@ def _levels(s: Session, f: Filters) -> pd.DataFrame:
 
 
 def _latest(s: Session, rel: FromClause, value: ColumnElement, where: ColumnElement[bool]
-            ) -> dict[tuple[int, int], object]:
+            ) -> dict[tuple[int, int], Any]:
     """``value`` on the latest day (per product × warehouse with a stock level) among the rows
     of ``rel`` matching ``where``. On a summary table that is one index seek per stock level;
     over the raw SELECT (benchmark mode) one ranked pass, since a correlated subquery would
@@ -80,35 +80,45 @@ def _latest(s: Session, rel: FromClause, value: ColumnElement, where: ColumnElem
 
 def _ledger_stats(s: Session, f: Filters) -> dict[tuple[int, int], tuple]:
     """Per pair over the window: (in, out, Σ delta × days it counted, stock-out days inside,
-    first day number with a row) from the daily ledger, plus the on-hand before the window."""
+    first day number with a row) from the daily ledger, plus the on-hand before the window.
+
+    One grouped pass, no window function (a ``lead()`` over a year of rows sorted them all:
+    0.3–2.6 s at a million orders). A stock-out day inside the window is a day after a row
+    that ended with nothing on hand, up to the next row: Σ over zero rows of (next day − day).
+    The next row's day is the day of a row whose predecessor ended at zero — its on-hand less
+    its own movement, ``on_hand − in + out`` — so the sum is Σ [predecessor ≤ 0] · day −
+    Σ [on-hand ≤ 0] · day, plus the day after the window when the last row is a zero row, less
+    the first row's day when its predecessor (before the window, or none) counted in the
+    first sum."""
     dialect = s.get_bind().dialect.name
     rel = summary.relation(s, STOCK)
     end_next = to_number(f.end) + 1
     dn = number_of(rel.c.day, dialect)
-    rows = select(rel.c.product_id, rel.c.warehouse_id, dn.label("dn"), rel.c.qty_in, rel.c.qty_out, rel.c.on_hand,
-                  func.lead(dn, 1, end_next).over(partition_by=(rel.c.product_id, rel.c.warehouse_id),
-                                                  order_by=rel.c.day).label("nxt")
-                  ).where(rel.c.day >= f.start, rel.c.day <= f.end).subquery()
     stats = s.execute(select(
-        rows.c.product_id, rows.c.warehouse_id, func.sum(rows.c.qty_in), func.sum(rows.c.qty_out),
-        func.sum((rows.c.qty_in - rows.c.qty_out) * (end_next - rows.c.dn)),
-        func.sum(case((rows.c.on_hand <= 0, rows.c.nxt - rows.c.dn), else_=0)), func.min(rows.c.dn))
-        .group_by(rows.c.product_id, rows.c.warehouse_id)).all()
+        rel.c.product_id, rel.c.warehouse_id, func.sum(rel.c.qty_in), func.sum(rel.c.qty_out),
+        func.sum((rel.c.qty_in - rel.c.qty_out) * (end_next - dn)),
+        func.sum(case((rel.c.on_hand - rel.c.qty_in + rel.c.qty_out <= 0, dn), else_=0)),
+        func.sum(case((rel.c.on_hand <= 0, dn), else_=0)), func.min(dn))
+        .where(rel.c.day >= f.start, rel.c.day <= f.end)
+        .group_by(rel.c.product_id, rel.c.warehouse_id)).all()
     bases = _latest(s, rel, rel.c.on_hand, rel.c.day < f.start)
+    lasts = _latest(s, rel, rel.c.on_hand, rel.c.day <= f.end)
     out: dict[tuple[int, int], tuple] = {key: (base, None) for key, base in bases.items()}
-    for p, w, qin, qout, weighted, zero, first in stats:
+    for p, w, qin, qout, weighted, after_zero, zero_days, first in stats:
         key = (int(p), int(w))
-        out[key] = (bases.get(key), (int(qin), int(qout), int(weighted), int(zero), int(first)))
+        base = bases.get(key)
+        zero = int(after_zero) - int(zero_days) + (end_next if int(lasts[key]) <= 0 else 0) - (
+            int(first) if base is None or int(base) <= 0 else 0)
+        out[key] = (base, (int(qin), int(qout), int(weighted), zero, int(first)))
     return out
 
 
 def _sales(s: Session, f: Filters, today: dt.date) -> dict[tuple[int, int], tuple]:
     """Per (product, warehouse): net units and net sales in the window, last day with a sale."""
-    rel = summary.relation(s, PRODUCT_DAILY, f.start, f.end)
+    rel = summary.span(s, PRODUCT_DAILY, f.start, f.end, {"product_id", "warehouse_id"}, lambda r: [])
     window = {(int(p), int(w)): (int(u or 0), v) for p, w, u, v in s.execute(
         select(rel.c.product_id, rel.c.warehouse_id, func.sum(rel.c.units - rel.c.returned_units),
-               func.sum(rel.c.sales - rel.c.returned_sales))
-        .where(rel.c.day >= f.start, rel.c.day <= f.end).group_by(rel.c.product_id, rel.c.warehouse_id))}
+               func.sum(rel.c.sales - rel.c.returned_sales)).group_by(rel.c.product_id, rel.c.warehouse_id))}
     history = summary.relation(s, PRODUCT_DAILY)
     lasts = _latest(s, history, history.c.day, and_(history.c.units > history.c.returned_units,
                                                      history.c.day <= today))

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Date,
     DateTime,
     Float,
@@ -14,11 +15,13 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     String,
+    Table,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, Money
+from core.models.orders import Order
 from core.models.stock import StockMovement
 
 # --- analytics summary tables (issue 6, migration 0005) -------------------------------------
@@ -268,6 +271,43 @@ class AggCustomerQuintile(Base):
     __tablename__ = "agg_customer_quintiles"
     quintile: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 1..4: 20 … 80 %
     net_sales: Mapped[Decimal] = mapped_column(Money)
+    # where the edge stands (migration 0029), so a refresh moves it by the customers it changed
+    # instead of sorting all of them again: customers below the edge, at it, and in all
+    below: Mapped[int] = mapped_column(Integer, server_default="0")
+    at_edge: Mapped[int] = mapped_column(Integer, server_default="0")
+    total: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+# --- roll-ups of the day tables (migration 0029) ----------------------------------------------
+# Derived from the day tables above, not from the raw tables: the same measures summed over
+# fewer keys, per day ("narrow" tables for views without channel / warehouse / region
+# filters) or per calendar month (``day`` = the month's first day), so a year reads twelve
+# month rows and the days of the partly covered months at either end instead of 365 days of
+# rows per key. core.analytics.summary.rollups keeps them and picks one per query.
+
+
+def _rollup(name: str, source: Table, keys: tuple[str, ...]) -> Table:
+    """A roll-up of ``source`` keyed by ``keys`` (``day`` among them, in key order) holding
+    every measure of ``source``."""
+    return Table(
+        name, Base.metadata,
+        *[Column(k, source.c[k].type, nullable=False) for k in keys],
+        *[Column(c.name, c.type, nullable=False) for c in source.columns if not c.primary_key],
+        PrimaryKeyConstraint(*keys), **ROWID_OFF,
+    )
+
+
+_SALES, _PRODUCTS = AggSalesDaily.__table__, AggProductDaily.__table__
+_FULFILLMENT, _PAIRS = AggFulfillmentDaily.__table__, AggBasketPairDaily.__table__
+AGG_SALES_MONTHLY = _rollup("agg_sales_monthly", _SALES, ("category", "day", "channel_id", "warehouse_id", "region"))
+AGG_SALES_CHANNEL_DAILY = _rollup("agg_sales_channel_daily", _SALES, ("category", "day", "channel_id"))
+AGG_SALES_HOUR_DAILY = _rollup("agg_sales_hour_daily", AggSalesHourly.__table__, ("category", "day", "hour"))
+AGG_PRODUCT_TOTAL_DAILY = _rollup("agg_product_total_daily", _PRODUCTS, ("day", "product_id"))
+AGG_PRODUCT_WH_MONTHLY = _rollup("agg_product_wh_monthly", _PRODUCTS, ("day", "product_id", "warehouse_id"))
+AGG_FULFILLMENT_MONTHLY = _rollup("agg_fulfillment_monthly", _FULFILLMENT,
+                                  ("day", "channel_id", "warehouse_id", "region", "stage", "bucket"))
+AGG_FULFILLMENT_STAGE_DAILY = _rollup("agg_fulfillment_stage_daily", _FULFILLMENT, ("day", "stage"))
+AGG_BASKET_PAIR_MONTHLY = _rollup("agg_basket_pair_monthly", _PAIRS, ("day", "product_a", "product_b"))
 
 
 # Covering index for the ledger balance (Σ qty_delta per product × warehouse): reconciliation
@@ -279,3 +319,9 @@ Index(
     StockMovement.warehouse_id,
     StockMovement.qty_delta,
 )
+
+# The orders that shipped after their due time, by placement (a few % of all): the Fulfilment
+# dashboard's late-order list reads them for any range instead of every order placed in it
+# (a year was ~500 000 rows at a million orders). Migration 0029.
+Index("ix_orders_shipped_late", Order.placed_at, sqlite_where=text("shipped_at > due_by"),
+      postgresql_where=text("shipped_at > due_by"))

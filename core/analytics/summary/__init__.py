@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,17 +36,18 @@ from typing import Any
 
 from sqlalchemy import Select, Table, delete, func, select, text, union
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import CompoundSelect, Subquery
+from sqlalchemy.sql import CompoundSelect, FromClause, Subquery
 
 from core import config
 from core.analytics.sqltime import LocalClock
-from core.analytics.summary import customers, daily, stock
+from core.analytics.summary import customers, daily, rollups, stock
 from core.analytics.summary.facts import Context
 from core.db import read_only, unit_of_work
 from core.models import AggState, AuditLog, Customer, Order, StockMovement
 from core.timeutil import local_day_start_utc, local_today, to_local, utcnow
 
-LOGIC_VERSION = 2  # bump when an aggregation changes meaning: the next refresh rebuilds all (2: whole cents)
+LOGIC_VERSION = 3  # bump when an aggregation changes meaning: the next refresh rebuilds all (2: whole cents,
+# 3: the roll-ups of migration 0029)
 STATE = "summary"
 RESCAN = dt.timedelta(minutes=15)  # longest write transaction the refresh tolerates
 BATCH_DAYS = 31  # local days per rebuild statement (bounded memory, progress steps)
@@ -219,8 +220,8 @@ def _everything(session: Session) -> _Work:
 
 
 RAW_TABLES = ("orders", "order_lines", "products", "customers", "stock_movements")
-SUMMARY_TABLES: tuple[Table, ...] = (*daily.BUILDERS, customers.CUSTOMERS, customers.MONTHS, customers.COHORTS,
-                                     customers.SCORES, customers.QUINTILE_EDGES, stock.STOCK)
+SUMMARY_TABLES: tuple[Table, ...] = (*daily.BUILDERS, *rollups.TABLES, customers.CUSTOMERS, customers.MONTHS,
+                                     customers.COHORTS, customers.SCORES, customers.QUINTILE_EDGES, stock.STOCK)
 
 
 @unit_of_work
@@ -254,6 +255,8 @@ def refresh(session: Session, *, full: bool = False, progress: Progress | None =
         report(0.05 + 0.6 * i / max(len(runs), 1), f"sales {first} … {last}")
         bounds = (local_day_start_utc(first), local_day_start_utc(last + dt.timedelta(days=1)))
         daily.rebuild_days(session, ctx, first, last, bounds, replace=not rebuild_all)
+    if rebuild_all:
+        rollups.build_all(session)
     report(0.65, "customers and cohorts")
     if rebuild_all:
         customers.rebuild_all(session, ctx, today)
@@ -330,6 +333,17 @@ def relation(session: Session, table: Table, first: dt.date | None = None, last:
     if table is stock.STOCK:
         return _named(stock.stock_daily_select(ctx, base=False), table)
     raise ValueError(f"{table.name} is not a summary table")
+
+
+def span(session: Session, table: Table, first: dt.date, last: dt.date, keys: Iterable[str],
+         conds: rollups.Conditions, *, per_day: bool = False, cuts: Iterable[dt.date] = ()) -> FromClause:
+    """What a dashboard query reads for the days ``first..last`` of a day table: its rows that
+    ``conds`` keep, as a relation of ``day``, the ``keys`` the query filters or groups by and
+    the measures — from the smallest roll-up that has those keys, whole months from a monthly
+    one unless the query needs ``per_day`` rows, none sharing a month row across ``cuts``
+    (:func:`rollups.span`); inside :func:`raw_source` from the table's defining SELECT."""
+    return rollups.span(relation(session, table, first, last), table, first, last, keys, conds, per_day=per_day,
+                        cuts=cuts)
 
 
 def is_past(as_of: dt.date | None) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.sql import CompoundSelect
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.analytics.sqltime import date_of, hours_between
+from core.analytics.summary import rollups
 from core.analytics.summary.facts import LINES, Context, line_facts, order_facts, placed_between
 from core.models import (
     AggBasketPairDaily,
@@ -127,25 +128,17 @@ BUILDERS: dict[Table, Callable[[Context, Ranges], Select[Any] | CompoundSelect[A
 }
 
 
-def _categories(table: Table) -> Select:
-    """The distinct categories in ``table``, one index seek each (a loose index scan written as
-    a recursive CTE: a plain DISTINCT would read the whole table on SQLite)."""
-    cat = table.c.category
-    seen = select(func.min(cat).label("category")).cte("categories", recursive=True)
-    following = select(select(func.min(cat)).where(cat > seen.c.category).scalar_subquery()).where(
-        seen.c.category.is_not(None))
-    found = seen.union_all(following)
-    return select(found.c.category).where(found.c.category.is_not(None))
-
-
 def rebuild_days(session: Session, ctx: Context, first: dt.date, last: dt.date,
                  bounds: tuple[dt.datetime, dt.datetime], *, replace: bool = True) -> None:
     """Insert the rows of local days ``first..last`` (UTC ``bounds``) into every day table,
-    replacing what was there (``replace=False`` when the tables were just emptied)."""
+    replacing what was there and keeping their roll-ups in step (``replace=False`` when the
+    tables were just emptied: :func:`rollups.build_all` fills the roll-ups at the end)."""
     for table, build in BUILDERS.items():
         if replace:
             days = [table.c.day >= first, table.c.day <= last]
-            if "category" in table.c:  # keyed category first: one day range per category, no full scan
-                days.append(table.c.category.in_(_categories(table)))
+            days += rollups.per_category(session, table)  # keyed category first: no full scan
+            rollups.retract(session, table, first, last)
             session.execute(delete(table).where(*days))
         session.execute(insert(table).from_select([c.name for c in table.columns], build(ctx, [bounds])))
+        if replace:
+            rollups.apply(session, table, first, last)

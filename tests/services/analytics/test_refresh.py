@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import threading
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,10 @@ from core import audit, db, stock
 from core.analytics import customers, sales, summary
 from core.analytics.filters import Filters
 from core.analytics.summary import SUMMARY_TABLES
+from core.analytics.summary import customers as summary_customers
 from core.cli import main
 from core.models import (
+    AggCustomer,
     AggCustomerQuintile,
     AggCustomerScore,
     AggSalesDaily,
@@ -29,7 +32,7 @@ from core.models import (
 )
 from core.services import aftersales
 from core.services.aftersales import RMALine, RMARequest
-from core.services.orders import create_order, transition
+from core.services.orders import LineInput, create_order, transition
 from core.timeutil import local_today, to_utc, utcnow
 from tests.aftersales_data import delivered_order
 from tests.factories import ADMIN, CLERK, MANAGER, SERVICE, make_product, order_input
@@ -261,6 +264,50 @@ def test_quintile_edges_are_computed_until_a_refresh_stores_them(shop: dict[str,
     with db.transaction() as s:
         assert s.execute(select(AggCustomerQuintile.net_sales).order_by(AggCustomerQuintile.quintile)
                          ).scalars().all() == [Decimal("10.00")] * 2 + [Decimal("20.00")] * 2
+
+
+def _edges_now() -> tuple[list[tuple], list[tuple]]:
+    """(stored edges with their counts, the same computed from all customers)."""
+    with db.transaction() as s:
+        stored = [tuple(r) for r in s.execute(select(
+            AggCustomerQuintile.net_sales, AggCustomerQuintile.below, AggCustomerQuintile.at_edge,
+            AggCustomerQuintile.total).order_by(AggCustomerQuintile.quintile))]
+        values = s.execute(select(AggCustomer.net_sales)).scalars().all()
+        edges = summary_customers.net_sales_quintiles(s)
+    return stored, [(e, sum(v < e for v in values), sum(v == e for v in values), len(values)) for e in edges]
+
+
+def test_quintile_edges_move_with_the_customers_a_refresh_changes(shop: dict[str, Any]) -> None:
+    """The incremental refresh moves the stored M edges by the customers it re-derived (new
+    customers, repeat orders, cancellations): always the edges a full sort finds, with where
+    they stand (below, at, in all) right."""
+    pick = random.Random(7)
+    placed: list[int] = []
+
+    def buy(i: int, line: tuple[str, int] | None = None) -> None:
+        sku, qty = line or ("TEA-1" if pick.random() < 0.7 else "CUP-1", pick.randint(1, 4))
+        form = order_input((sku, qty), phone=f"1390000{i:04d}", customer_name=f"客户{i}", allow_backorder=True)
+        # a discount of a few cents: distinct net sales, so a wrong position shows as a wrong value
+        form.lines = [LineInput(sku, qty, discount=Decimal(pick.randrange(0, 900)) / 100)]
+        placed.append(create_order(form, CLERK).id)
+
+    for i in range(24):
+        buy(i)
+    summary.refresh()
+    stored, computed = _edges_now()
+    assert stored == computed and len(stored) == 4
+    newcomers = iter(range(100, 200))
+    for round_ in range(8):
+        for _ in range(pick.randint(1, 6)):
+            buy(pick.randrange(24))  # repeat customers: edges move up
+        if round_ % 2:
+            for _ in range(6):  # small new customers: the edges move down
+                buy(next(newcomers), ("TEA-1", 1))
+        if round_ % 3 == 1:
+            transition(placed.pop(pick.randrange(len(placed))), "cancelled", MANAGER)
+        assert not summary.refresh().full
+        stored, computed = _edges_now()
+        assert stored == computed, round_
 
 
 def test_oms_refresh_command(shop: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
