@@ -154,7 +154,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_delivery", "channel", "status", "next_attempt_at"),
-                      sparse_index("ix_notifications_event_id", "event_id"))  # webhook rows only (0029)
+                      sparse_index("ix_notifications_event_id", "event_id"))  # webhook rows only (0030)
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms|email|webhook

@@ -121,6 +121,6 @@ class Base(DeclarativeBase):
 def sparse_index(name: str, column: str) -> Index:
     """An index of a column empty on most rows (a merged shipment's group, a kit's component
     lines): it holds only the rows with a value, so the hot inserts of rows without one write
-    no entry (migration 0029_hot_indexes), and ``column = ?`` lookups still use it."""
+    no entry (migration 0030_hot_indexes), and ``column = ?`` lookups still use it."""
     where = text(f"{column} IS NOT NULL")
     return Index(name, column, sqlite_where=where, postgresql_where=where)

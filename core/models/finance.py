@@ -30,7 +30,7 @@ class Payment(Base):
         CheckConstraint("fee >= 0", name="fee_nonneg"),
         CheckConstraint("kind IN ('payment', 'refund')", name="kind_known"),
         Index("ix_payments_at", "at"),
-        sparse_index("ix_payments_provider_ref", "provider_ref"),  # settlement matching (0029: partial)
+        sparse_index("ix_payments_provider_ref", "provider_ref"),  # settlement matching (0030: partial)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

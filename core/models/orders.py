@@ -39,7 +39,7 @@ class Order(Base):
         Index("ix_orders_ship_phone_last4_bidx", "ship_phone_last4_bidx"),
         # merge candidates: open orders grouped by customer and address digest (migration 0027)
         Index("ix_orders_merge", "status", "customer_id", "merge_key"),
-        # only merged orders have a group: the others write no entry (migration 0029_hot_indexes)
+        # only merged orders have a group: the others write no entry (migration 0030_hot_indexes)
         sparse_index("ix_orders_merge_group_id", "merge_group_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +60,7 @@ class Order(Base):
     ship_city: Mapped[str | None] = mapped_column(String(32))
     ship_district: Mapped[str | None] = mapped_column(String(32))
     ship_address: Mapped[str | None] = mapped_column(Encrypted(300))
-    # not indexed: no read filters orders by warehouse alone (migration 0029_hot_indexes)
+    # not indexed: no read filters orders by warehouse alone (migration 0030_hot_indexes)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     subtotal: Mapped[Decimal] = mapped_column(Money)

@@ -10,16 +10,16 @@ databases) use them as before. ``ix_orders_warehouse_id`` served no query (no re
 orders by warehouse alone; joins go from the order to the warehouse's key) and is dropped.
 docs/benchmarks.md lists which query each remaining index serves.
 
-Revision ID: 0029_hot_indexes
-Revises: 0028_names_customer_name_bidx
+Revision ID: 0030_hot_indexes
+Revises: 0029_dash_rollups
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029_hot_indexes"
-down_revision = "0028_names_customer_name_bidx"
+revision = "0030_hot_indexes"
+down_revision = "0029_dash_rollups"
 branch_labels = None
 depends_on = None
 
