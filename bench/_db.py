@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from core import datakeys, db
 from core.permissions import SYSTEM
@@ -27,29 +27,42 @@ def ephemeral_key() -> None:
         os.environ[datakeys.ENV_KEY] = datakeys.new_ring("env").to_json()
 
 
+def _scratch_postgres(admin: Engine, template: str | None = None) -> tuple[str, Callable[[], None]]:
+    """A new PostgreSQL database (a copy of ``template`` if given) and a function that drops it."""
+    name = f"oms_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+
+    def cleanup() -> None:
+        db.dispose_all()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin.url.set(database=name).render_as_string(hide_password=False), cleanup
+
+
+def _scratch_sqlite(label: str, source: str | None = None) -> tuple[str, Callable[[], None]]:
+    """A SQLite file in a new temp folder (a copy of ``source`` if given) and a function that removes it."""
+    tmp = tempfile.mkdtemp(prefix="oms_bench_")
+    if source:
+        shutil.copy(source, f"{tmp}/{label}.db")
+
+    def cleanup() -> None:
+        db.dispose_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    return f"sqlite:///{tmp}/{label}.db", cleanup
+
+
 def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
     """A migrated database with the demo shop's reference rows only, and a function that removes it."""
     ephemeral_key()
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"oms_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        target = admin.url.set(database=name).render_as_string(hide_password=False)
-
-        def cleanup() -> None:
-            db.dispose_all()
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        target, cleanup = _scratch_postgres(create_engine(url, isolation_level="AUTOCOMMIT"))
     else:
-        tmp = tempfile.mkdtemp(prefix="oms_bench_")
-        target = f"sqlite:///{tmp}/{label}.db"
-
-        def cleanup() -> None:
-            db.dispose_all()
-            shutil.rmtree(tmp, ignore_errors=True)
+        target, cleanup = _scratch_sqlite(label)
     upgrade(db.get_engine(target))
     with db.transaction(target) as s:
         seed_reference(s)
@@ -58,13 +71,14 @@ def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
     return target, cleanup
 
 
-def demo_database(orders: int, seed: int, cache_dir: str) -> tuple[str, Callable[[], None]]:
+def demo_database(orders: int, seed: int, cache_dir: str,
+                  pg_prefix: str = "oms_bench_dash") -> tuple[str, Callable[[], None]]:
     """A throw-away copy of a demo shop holding ``orders`` orders, and a function that removes it.
 
     The demo is generated once and cached like ``bench/dashboard.py`` caches it (the same file
     ``dashboard-<orders>-<seed>.db`` under ``cache_dir``, or the same PostgreSQL database
-    ``oms_bench_dash_<orders>_<seed>`` when DATABASE_URL names a server), so either benchmark
-    reuses what the other generated; the copy is migrated to this checkout's schema. The cached
+    ``<pg_prefix>_<orders>_<seed>`` when DATABASE_URL names a server), so either benchmark
+    reuses what the other generated; it is migrated to this checkout's schema first. The cached
     demo is encrypted with the key kept beside the cache (``cache_dir/keys``).
     """
     from data.demo import load_demo
@@ -72,9 +86,9 @@ def demo_database(orders: int, seed: int, cache_dir: str) -> tuple[str, Callable
     if not os.environ.get(datakeys.ENV_KEY) and not os.environ.get(datakeys.ENV_FILE):
         os.environ[datakeys.ENV_FILE] = os.path.join(cache_dir, "keys", "data-keys.json")
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgresql"):
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        name = f"oms_bench_dash_{orders}_{seed}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT") if url.startswith("postgresql") else None
+    if admin is not None:
+        name = f"{pg_prefix}_{orders}_{seed}"
         with admin.connect() as c:
             if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
                 c.execute(text(f'CREATE DATABASE "{name}"'))
@@ -89,23 +103,6 @@ def demo_database(orders: int, seed: int, cache_dir: str) -> tuple[str, Callable
     if not have:
         load_demo(cached, orders=orders, seed=seed)
     db.dispose_all()
-    if url.startswith("postgresql"):
-        copy = f"oms_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
-        target = admin.url.set(database=copy).render_as_string(hide_password=False)
-
-        def cleanup() -> None:
-            db.dispose_all()
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-            admin.dispose()
-    else:
-        tmp = tempfile.mkdtemp(prefix="oms_bench_")
-        shutil.copy(cached.removeprefix("sqlite:///"), f"{tmp}/demo.db")
-        target = f"sqlite:///{tmp}/demo.db"
-
-        def cleanup() -> None:
-            db.dispose_all()
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target, cleanup
+    if admin is not None:
+        return _scratch_postgres(admin, template=name)
+    return _scratch_sqlite("demo", source=cached.removeprefix("sqlite:///"))

@@ -218,8 +218,10 @@ def main() -> None:
     parser.add_argument("--lines-max", type=int, default=4)
     parser.add_argument("--demo-orders", type=int, default=0, help="run on a copy of a demo shop of this many orders")
     parser.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "oms-bench-cache"))
+    parser.add_argument("--pg-prefix", default="oms_bench_dash", help="name prefix of the cached PostgreSQL demo")
     args = parser.parse_args()
-    url, cleanup = demo_database(args.demo_orders, 42, args.cache_dir) if args.demo_orders else fresh_database("orders")
+    url, cleanup = (demo_database(args.demo_orders, 42, args.cache_dir, args.pg_prefix) if args.demo_orders
+                    else fresh_database("orders"))
     pids, wh = _stock(url)
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
