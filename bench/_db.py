@@ -27,7 +27,7 @@ def ephemeral_key() -> None:
         os.environ[datakeys.ENV_KEY] = datakeys.new_ring("env").to_json()
 
 
-def _scratch_postgres(admin: Engine, template: str | None = None) -> tuple[str, Callable[[], None]]:
+def scratch_postgres(admin: Engine, template: str | None = None) -> tuple[str, Callable[[], None]]:
     """A new PostgreSQL database (a copy of ``template`` if given) and a function that drops it."""
     name = f"oms_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as c:
@@ -60,7 +60,7 @@ def fresh_database(label: str) -> tuple[str, Callable[[], None]]:
     ephemeral_key()
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
-        target, cleanup = _scratch_postgres(create_engine(url, isolation_level="AUTOCOMMIT"))
+        target, cleanup = scratch_postgres(create_engine(url, isolation_level="AUTOCOMMIT"))
     else:
         target, cleanup = _scratch_sqlite(label)
     upgrade(db.get_engine(target))
@@ -104,5 +104,5 @@ def demo_database(orders: int, seed: int, cache_dir: str,
         load_demo(cached, orders=orders, seed=seed)
     db.dispose_all()
     if admin is not None:
-        return _scratch_postgres(admin, template=name)
+        return scratch_postgres(admin, template=name)
     return _scratch_sqlite("demo", source=cached.removeprefix("sqlite:///"))

@@ -26,7 +26,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
-from bench._db import ephemeral_key  # noqa: E402
+from bench._db import ephemeral_key, scratch_postgres  # noqa: E402
 from core import db, refdata  # noqa: E402
 from core.models import Order, OrderLine  # noqa: E402
 from core.permissions import Actor  # noqa: E402
@@ -151,20 +150,9 @@ def _run(url: str, lines: int, open_share: float) -> dict[str, object]:
 
 def _postgres() -> tuple[str, Callable[[], None]] | None:
     try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"oms_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
+        return scratch_postgres(create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT"))
     except Exception:  # noqa: BLE001 - no server: the SQLite figure stands alone
         return None
-
-    def cleanup() -> None:
-        db.dispose_all()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin.url.set(database=name).render_as_string(hide_password=False), cleanup
 
 
 def main() -> None:
