@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.analytics import _read, dims, summary
 from core.analytics.filters import Filters, filter_keys, where
+from core.analytics.sqltime import epoch_seconds
 from core.analytics.summary.daily import BUCKET_EDGES, STAGES
 from core.analytics.summary.facts import region_of
 from core.analytics.takeaway import Takeaway, pct, ratio
@@ -170,7 +171,13 @@ def late_orders(f: Filters, now: dt.datetime | None = None, limit: int = 500, *,
                         o.c.placed_at, o.c.due_by, o.c.shipped_at).join(Channel, Channel.id == o.c.channel_id).outerjoin(
             Warehouse, Warehouse.id == o.c.warehouse_id).where(o.c.status != "cancelled", *_raw_filters(f))
         shipped_late = orders.where(late_shipped).with_hint(o, "INDEXED BY ix_orders_shipped_late", "sqlite")
-        return s.execute(union(shipped_late, orders.where(_open_overdue(now)))).all()
+        late = union(shipped_late, orders.where(_open_overdue(now))).subquery("late")
+        # the latest first, cut in SQL: a year at 1M orders has ~7,700 late orders, of which
+        # the page shows ``limit``
+        number, due, shipped = late.c[0], late.c[6], late.c[7]
+        dialect = s.get_bind().dialect.name
+        seconds_late = epoch_seconds(func.coalesce(shipped, now), dialect) - epoch_seconds(due, dialect)
+        return s.execute(select(late).order_by(seconds_late.desc(), number).limit(limit)).all()
 
     rows = []
     for number, channel, wh, region, status, placed, due, shipped in _read(session, query):

@@ -85,6 +85,8 @@ def test_breaches_and_late_orders_match_pandas(demo: Raw) -> None:
     got = fu.late_orders(f, now, limit=10_000)
     assert set(got["number"]) == set(late["number"]) | set(overdue["number"])
     assert list(got["hours_late"]) == sorted(got["hours_late"], reverse=True) and (got["hours_late"] > 0).all()
+    top = fu.late_orders(f, now, limit=3)  # the cut is made in SQL: the latest three, not any three
+    assert list(top["hours_late"]) == list(got["hours_late"][:3])
     take = fu.breach_takeaway(breaches.reset_index())
     assert take is not None and (take.params["warehouse"], take.params["channel"]) == want.idxmax()
 
